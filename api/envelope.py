@@ -1,0 +1,86 @@
+"""The one place errors become the JSON envelope, plus the request id every response carries.
+
+``{"status":"error","code":"…","message":"…","requestId":"…","retryAfter":…,"meta":{…}}``
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from teezu.errors import TeezuError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# aiohttp's own HTTP errors (unknown route, wrong method, body too large) get stable codes too.
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def error_body(
+    status_code: str, message: str, request_id: str, *, meta: dict[str, Any] | None = None,
+    retry_after: int | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "status": "error",
+        "code": status_code,
+        "message": message,
+        "requestId": request_id,
+        "meta": meta or {},
+    }
+    if retry_after is not None:
+        body["retryAfter"] = retry_after
+    return body
+
+
+def error_response(
+    status: int, code: str, message: str, request_id: str, *, meta: dict[str, Any] | None = None,
+    retry_after: int | None = None, headers: dict[str, str] | None = None,
+) -> web.Response:
+    h = {"X-Request-Id": request_id, "Cache-Control": "no-store", **(headers or {})}
+    if retry_after is not None:
+        h["Retry-After"] = str(retry_after)
+    return web.json_response(
+        error_body(code, message, request_id, meta=meta, retry_after=retry_after),
+        status=status,
+        headers=h,
+    )
+
+
+@web.middleware
+async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
+        response = await handler(request)
+    except TeezuError as exc:
+        return error_response(
+            exc.status, exc.code, exc.message, request_id, meta=exc.meta, retry_after=exc.retry_after
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow",)}
+        return error_response(
+            exc.status, _HTTP_CODES.get(exc.status, f"HTTP_{exc.status}"), exc.reason, request_id,
+            headers=headers,
+        )
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path})
+        return error_response(500, "INTERNAL_ERROR", "internal error", request_id)
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+    response.headers.setdefault("X-Request-Id", request_id)
+    return response

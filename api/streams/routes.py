@@ -1,0 +1,66 @@
+"""``/api/v1/streams``: public stream status for cards and the watch page."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from api.health import POOL
+from api.streams import store
+from teezu.errors import BadRequest, NotFound
+
+
+class StreamNotFound(NotFound):
+    code = "STREAM_NOT_FOUND"
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["idle", "live", "ended"] | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: datetime | None = None  # createdAt of the last stream of the previous page
+
+
+def _validated(model: type[ListQuery], data: dict[str, str]) -> ListQuery:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        raise BadRequest("invalid query parameters", meta={"errors": errors}) from None
+
+
+def _with_links(row: store.StreamRow) -> dict[str, Any]:
+    data = row.public()
+    data["playbackUrl"] = f"/hls/{row.id}/index.m3u8"
+    data["watchUrl"] = f"/watch/{row.id}"
+    return data
+
+
+async def list_streams(request: web.Request) -> web.Response:
+    q = _validated(ListQuery, dict(request.query))
+    rows = await store.list_streams(request.app[POOL], state=q.state, limit=q.limit, before=q.cursor)
+    next_cursor = rows[-1].created_at.isoformat() if len(rows) == q.limit else None
+    return web.json_response(
+        {"status": "ok", "data": [_with_links(r) for r in rows], "nextCursor": next_cursor}
+    )
+
+
+async def get_stream(request: web.Request) -> web.Response:
+    raw = request.match_info["stream_id"]
+    try:
+        stream_id = uuid.UUID(raw)
+    except ValueError:
+        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
+    row = await store.get_stream(request.app[POOL], stream_id)
+    if row is None:
+        raise StreamNotFound("no such stream", meta={"streamId": raw})
+    return web.json_response({"status": "ok", "data": _with_links(row)})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/streams", list_streams)
+    app.router.add_get("/api/v1/streams/{stream_id}", get_stream)

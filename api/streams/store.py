@@ -1,0 +1,132 @@
+"""SQL for the ``streams`` table. Every function takes a pool or connection and returns rows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from ingest.tokens import new_publish_token
+
+_COLUMNS = "id, creator_handle, title, state, created_at, started_at, ended_at, publish_token_hash"
+
+
+@dataclass(frozen=True)
+class StreamRow:
+    id: uuid.UUID
+    creator_handle: str
+    title: str
+    state: str  # idle | live | ended
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    publish_token_hash: bytes
+
+    def public(self) -> dict[str, Any]:
+        """The fields anyone may see (never the token hash)."""
+        return {
+            "id": str(self.id),
+            "creatorHandle": self.creator_handle,
+            "title": self.title,
+            "state": self.state,
+            "createdAt": self.created_at.isoformat(),
+            "startedAt": self.started_at.isoformat() if self.started_at else None,
+            "endedAt": self.ended_at.isoformat() if self.ended_at else None,
+        }
+
+
+def _row(r: asyncpg.Record) -> StreamRow:
+    return StreamRow(**dict(r))
+
+
+async def create_stream(db: Any, *, title: str, creator_handle: str) -> tuple[StreamRow, str]:
+    """Create an idle stream; returns it with its publish token (shown once, stored hashed)."""
+    token, token_hash = new_publish_token()
+    row = await db.fetchrow(
+        f"INSERT INTO streams (id, creator_handle, title, publish_token_hash) "
+        f"VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}",
+        uuid.uuid4(),
+        creator_handle,
+        title,
+        token_hash,
+    )
+    return _row(row), token
+
+
+async def get_stream(db: Any, stream_id: uuid.UUID) -> StreamRow | None:
+    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM streams WHERE id = $1", stream_id)
+    return _row(row) if row else None
+
+
+async def list_streams(
+    db: Any, *, state: str | None, limit: int, before: datetime | None
+) -> list[StreamRow]:
+    """Newest first; ``before`` is the keyset cursor (created_at of the last row seen)."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM streams "
+        "WHERE ($1::text IS NULL OR state = $1) AND ($2::timestamptz IS NULL OR created_at < $2) "
+        "ORDER BY created_at DESC, id DESC LIMIT $3",
+        state,
+        before,
+        limit,
+    )
+    return [_row(r) for r in rows]
+
+
+async def claim_live(db: Any, stream_id: uuid.UUID, *, node: str, stale_after: float) -> bool:
+    """Atomically mark a stream live on ``node``; False if it is live elsewhere and fresh.
+
+    A 'live' row whose heartbeat is older than ``stale_after`` seconds belonged to a node that
+    died without ending it, and may be claimed again.
+    """
+    status = await db.execute(
+        "UPDATE streams SET state = 'live', started_at = now(), ended_at = NULL, "
+        "heartbeat_at = now(), ingest_node = $2 "
+        "WHERE id = $1 AND (state <> 'live' OR heartbeat_at < now() - make_interval(secs => $3))",
+        stream_id,
+        node,
+        stale_after,
+    )
+    return status == "UPDATE 1"
+
+
+async def heartbeat(db: Any, stream_id: uuid.UUID, *, node: str) -> None:
+    await db.execute(
+        "UPDATE streams SET heartbeat_at = now() WHERE id = $1 AND state = 'live' "
+        "AND ingest_node = $2",
+        stream_id,
+        node,
+    )
+
+
+async def end_live(db: Any, stream_id: uuid.UUID, *, node: str) -> None:
+    await db.execute(
+        "UPDATE streams SET state = 'ended', ended_at = now(), heartbeat_at = NULL "
+        "WHERE id = $1 AND state = 'live' AND ingest_node = $2",
+        stream_id,
+        node,
+    )
+
+
+async def release_claim(db: Any, stream_id: uuid.UUID, *, node: str, previous: str) -> None:
+    """Undo :func:`claim_live` when negotiation failed before any media flowed."""
+    await db.execute(
+        "UPDATE streams SET state = $3, started_at = NULL, heartbeat_at = NULL, ingest_node = NULL "
+        "WHERE id = $1 AND state = 'live' AND ingest_node = $2",
+        stream_id,
+        node,
+        previous,
+    )
+
+
+async def end_all_on_node(db: Any, *, node: str) -> int:
+    """At start-up: streams this node had live before it stopped are over."""
+    status = await db.execute(
+        "UPDATE streams SET state = 'ended', ended_at = now(), heartbeat_at = NULL "
+        "WHERE state = 'live' AND ingest_node = $1",
+        node,
+    )
+    return int(status.split()[-1])

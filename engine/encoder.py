@@ -1,0 +1,201 @@
+"""Encoders: H.264 (libx264) per rendition and one AAC encoder per stream, via PyAV.
+
+Both run in the stream's encoder thread (PyAV releases the GIL while encoding). They emit
+:class:`EncodedPacket` values, plain bytes with timestamps, which is what leaves the engine: the
+HLS packager and WebRTC egress consume the same packets, so each rendition is encoded once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+import av
+import numpy as np
+from av.video.frame import PictureType
+
+VIDEO_TIMESCALE = 90_000
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedPacket:
+    """One encoded access unit. Video data is H.264 Annex B (SPS/PPS repeated on keyframes)."""
+
+    kind: Literal["video", "audio"]
+    data: bytes
+    pts: int  # in ``timescale`` units, 0 at the start of the stream timeline
+    dts: int
+    duration: int
+    timescale: int
+    keyframe: bool
+
+    @property
+    def time(self) -> float:
+        return self.pts / self.timescale
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    width: int = 1280
+    height: int = 720
+    fps: int = 30
+    bitrate: int = 2_500_000
+    preset: str = "veryfast"
+    keyint: int = 60  # frames between forced keyframes: one segment
+
+
+def x264_options(s: VideoSettings) -> dict[str, str]:
+    """libx264 options shared by our encoder and the ffmpeg reference run of the benchmark."""
+    return {
+        "preset": s.preset,
+        "tune": "zerolatency",
+        "forced-idr": "1",
+        # Fixed GOP = one segment; no scene-cut keyframes so every segment starts on one and
+        # renditions stay aligned. SPS/PPS on every keyframe lets WebRTC viewers join anywhere.
+        "x264-params": f"keyint={s.keyint}:min-keyint={s.keyint}:scenecut=0:repeat-headers=1",
+        "maxrate": str(int(s.bitrate * 1.2)),
+        "bufsize": str(int(s.bitrate * 2)),
+    }
+
+
+class VideoEncoder:
+    """Constant-rate H.264 encoder for one rendition; input frames are stamped by slot number."""
+
+    def __init__(self, settings: VideoSettings) -> None:
+        if VIDEO_TIMESCALE % settings.fps:
+            raise ValueError(f"fps {settings.fps} does not divide {VIDEO_TIMESCALE}")
+        self.settings = settings
+        self._tick = VIDEO_TIMESCALE // settings.fps
+        ctx = av.CodecContext.create("libx264", "w")
+        assert isinstance(ctx, av.VideoCodecContext)
+        ctx.width = settings.width
+        ctx.height = settings.height
+        ctx.pix_fmt = "yuv420p"
+        ctx.time_base = Fraction(1, settings.fps)
+        ctx.framerate = Fraction(settings.fps, 1)
+        ctx.bit_rate = settings.bitrate
+        ctx.options = x264_options(settings)
+        ctx.open()
+        self._ctx = ctx
+        self.frames_encoded = 0
+
+    def encode(self, frame: av.VideoFrame, slot: int) -> list[EncodedPacket]:
+        """Encode ``frame`` for output slot ``slot``. Stamps the frame (the caller owns it)."""
+        frame.pts = slot
+        frame.time_base = self._ctx.time_base
+        # Set explicitly every time: a repeated frame object must not carry a stale I flag.
+        keyframe_due = slot % self.settings.keyint == 0
+        frame.pict_type = PictureType.I if keyframe_due else PictureType.NONE
+        self.frames_encoded += 1
+        return self._packets(self._ctx.encode(frame))
+
+    def flush(self) -> list[EncodedPacket]:
+        return self._packets(self._ctx.encode(None))
+
+    def _packets(self, packets: list[av.Packet]) -> list[EncodedPacket]:
+        out = []
+        for p in packets:
+            assert p.pts is not None and p.dts is not None
+            out.append(
+                EncodedPacket(
+                    kind="video",
+                    data=bytes(p),
+                    pts=p.pts * self._tick,
+                    dts=p.dts * self._tick,
+                    duration=self._tick,
+                    timescale=VIDEO_TIMESCALE,
+                    keyframe=p.is_keyframe,
+                )
+            )
+        return out
+
+
+def black_frame(width: int, height: int) -> av.VideoFrame:
+    """A limited-range black yuv420p picture (Y=16, U=V=128)."""
+    planes = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
+    planes[:height] = 16
+    return av.VideoFrame.from_ndarray(planes, format="yuv420p")
+
+
+class AudioEncoder:
+    """AAC-LC encoder fed any PCM layout; timestamps are the running count of samples fed."""
+
+    def __init__(self, sample_rate: int = 48_000, bitrate: int = 128_000) -> None:
+        self.sample_rate = sample_rate
+        self._resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sample_rate)
+        ctx = av.CodecContext.create("aac", "w")
+        assert isinstance(ctx, av.AudioCodecContext)
+        ctx.sample_rate = sample_rate
+        ctx.layout = "stereo"
+        ctx.format = "fltp"
+        ctx.bit_rate = bitrate
+        ctx.time_base = Fraction(1, sample_rate)
+        ctx.open()
+        self._ctx = ctx
+        self.samples_fed = 0
+
+    @property
+    def audio_specific_config(self) -> bytes:
+        return bytes(self._ctx.extradata or b"")
+
+    @property
+    def channels(self) -> int:
+        return 2
+
+    def encode(self, frame: av.AudioFrame, skip: int = 0) -> list[EncodedPacket]:
+        """Encode ``frame`` (any format/rate), dropping its first ``skip`` samples."""
+        out: list[EncodedPacket] = []
+        for pcm in self._resampler.resample(frame):
+            if skip:
+                if skip >= pcm.samples:
+                    skip -= pcm.samples
+                    continue
+                pcm = self._fltp(pcm.to_ndarray()[:, skip:])
+                skip = 0
+            out.extend(self._encode_pcm(pcm))
+        return out
+
+    def silence(self, samples: int) -> list[EncodedPacket]:
+        out: list[EncodedPacket] = []
+        while samples > 0:
+            n = min(samples, 4800)
+            out.extend(self._encode_pcm(self._fltp(np.zeros((2, n), dtype=np.float32))))
+            samples -= n
+        return out
+
+    def flush(self) -> list[EncodedPacket]:
+        return self._packets(self._ctx.encode(None))
+
+    def _fltp(self, planes: np.ndarray) -> av.AudioFrame:
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planes), format="fltp", layout="stereo")
+        frame.sample_rate = self.sample_rate
+        return frame
+
+    def _encode_pcm(self, pcm: av.AudioFrame) -> list[EncodedPacket]:
+        # PyAV re-chunks to 1024-sample AAC frames and requires pts == samples fed so far.
+        pcm.pts = self.samples_fed
+        pcm.time_base = self._ctx.time_base
+        self.samples_fed += pcm.samples
+        return self._packets(self._ctx.encode(pcm))
+
+    def _packets(self, packets: list[av.Packet]) -> list[EncodedPacket]:
+        out = []
+        for p in packets:
+            assert p.pts is not None
+            # The first packet carries the encoder's priming (pts -1024): it would shift all
+            # audio 21 ms late in a fragmented MP4 (no edit list), so it is dropped.
+            if p.pts < 0:
+                continue
+            out.append(
+                EncodedPacket(
+                    kind="audio",
+                    data=bytes(p),
+                    pts=p.pts,
+                    dts=p.pts,
+                    duration=p.duration or 1024,
+                    timescale=self.sample_rate,
+                    keyframe=True,
+                )
+            )
+        return out

@@ -1,0 +1,128 @@
+"""One WHIP publisher: its peer connection, its stream pipeline and the watchdog that ends it.
+
+The session is the single owner of everything a broadcast holds; ``stop()`` releases all of it
+exactly once, whatever the reason (DELETE, ICE/DTLS failure, no media, server shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+
+from engine.pipeline import StreamPipeline
+from ingest.errors import InvalidSdp, NoCommonCodec
+from ingest.sdp import VIDEO_CODECS
+
+log = logging.getLogger(__name__)
+
+OnStopped = Callable[["WhipSession", str], Awaitable[None]]
+
+
+def preferred_video_codecs() -> list:  # list[RTCRtpCodecCapability]
+    """H.264 first, then VP8 (and their RTX), as receiving-side codec preferences."""
+    caps = RTCRtpReceiver.getCapabilities("video")
+    assert caps is not None
+    rank = {name: i for i, name in enumerate(VIDEO_CODECS)}
+    chosen = [c for c in caps.codecs if c.mimeType.split("/")[1].upper() in rank]
+    chosen.sort(key=lambda c: rank[c.mimeType.split("/")[1].upper()])
+    rtx = [c for c in caps.codecs if c.mimeType.lower() == "video/rtx"]
+    return chosen + rtx
+
+
+class WhipSession:
+    """A publisher's session resource (``/whip/{stream_id}/sessions/{id}``)."""
+
+    def __init__(
+        self,
+        stream_id: str,
+        pipeline: StreamPipeline,
+        *,
+        ice_servers: list[str],
+        media_timeout: float,
+        on_stopped: OnStopped,
+    ) -> None:
+        self.id = secrets.token_urlsafe(16)
+        self.stream_id = stream_id
+        self.pipeline = pipeline
+        self.media_timeout = media_timeout
+        self._on_stopped = on_stopped
+        config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
+        self.pc = RTCPeerConnection(configuration=config)
+        self.created_at = time.monotonic()
+        self.stop_reason: str | None = None
+        self._stopping: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+
+    async def negotiate(self, offer_sdp: str, *, has_audio: bool) -> str:
+        """Apply the offer and return the answer SDP (all ICE candidates included)."""
+        # Transceivers must exist with codec preferences *before* setRemoteDescription: aiortc
+        # then picks them up for the offer's sections and answers H.264 when offered.
+        video = self.pc.addTransceiver("video", direction="recvonly")
+        video.setCodecPreferences(preferred_video_codecs())
+        if has_audio:
+            self.pc.addTransceiver("audio", direction="recvonly")
+
+        @self.pc.on("track")
+        def _on_track(track) -> None:  # type: ignore[no-untyped-def]
+            self.pipeline.attach(track)
+
+        @self.pc.on("connectionstatechange")
+        async def _on_state() -> None:
+            if self.pc.connectionState in ("failed", "closed"):
+                self.stop_soon(f"connection {self.pc.connectionState}")
+
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except Exception as exc:
+            message = str(exc) or exc.__class__.__name__
+            if "description send parameters" in message:
+                raise NoCommonCodec(f"offer could not be negotiated: {message}") from exc
+            raise InvalidSdp(f"offer could not be negotiated: {message}") from exc
+        self.pipeline.start()
+        self._watchdog = asyncio.get_running_loop().create_task(
+            self._watch(), name=f"whip-watch-{self.stream_id[:8]}"
+        )
+        return self.pc.localDescription.sdp
+
+    def stop_soon(self, reason: str) -> asyncio.Task[None]:
+        """Begin stopping (idempotent) and return the task that completes it."""
+        if self._stopping is None:
+            self.stop_reason = reason
+            self._stopping = asyncio.get_running_loop().create_task(
+                self._stop(reason), name=f"whip-stop-{self.stream_id[:8]}"
+            )
+        return self._stopping
+
+    async def stop(self, reason: str) -> None:
+        await asyncio.shield(self.stop_soon(reason))
+
+    async def _stop(self, reason: str) -> None:
+        log.info("publisher stopping", extra={"stream_id": self.stream_id, "reason": reason})
+        if self._watchdog is not None and self._watchdog is not asyncio.current_task():
+            self._watchdog.cancel()
+        with contextlib.suppress(Exception):
+            await self.pc.close()
+        try:
+            await self.pipeline.stop()
+        finally:
+            await self._on_stopped(self, reason)
+
+    async def _watch(self) -> None:
+        """End a publisher that vanished without DELETE: no media for ``media_timeout``."""
+        while True:
+            await asyncio.sleep(min(1.0, self.media_timeout / 4))
+            last = self.pipeline.last_media_at or self.created_at
+            if time.monotonic() - last > self.media_timeout:
+                self.stop_soon(f"no media for {self.media_timeout:g} s")
+                return
+            if self.pipeline.error is not None:
+                self.stop_soon(f"pipeline failed: {self.pipeline.error!r}")
+                return

@@ -1,0 +1,216 @@
+"""WHIP (RFC 9725) endpoints: ``POST /whip/{stream_id}`` and the session resource.
+
+The handler checks everything cheap first (stream, token, content type, size, SDP shape) so that
+bad input never allocates a peer connection; once a stream is claimed live, any failure releases
+the claim and closes what was opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+import asyncpg
+from aiohttp import web
+
+from api.streams import store
+from engine.encoder import VideoSettings
+from engine.pipeline import StreamPipeline
+from hls.output import HlsOutput
+from hls.storage import Storage
+from ingest.errors import (
+    InvalidPublishToken,
+    InvalidSdp,
+    SessionNotFound,
+    StreamAlreadyLive,
+    StreamNotFound,
+)
+from ingest.sdp import add_bitrate_hints, check_offer
+from ingest.session import WhipSession
+from ingest.tokens import bearer_token, token_matches
+from teezu.errors import PayloadTooLarge, UnsupportedMediaType
+from teezu.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Publishers:
+    """The live WHIP sessions of this node, by stream id."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    storage: Storage
+    by_stream: dict[str, WhipSession] = field(default_factory=dict)
+    outputs: dict[str, HlsOutput] = field(default_factory=dict)
+    _heartbeat: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._heartbeat = asyncio.get_running_loop().create_task(self._beat(), name="whip-heartbeat")
+
+    async def close(self) -> None:
+        """Server shutdown: end every broadcast cleanly (playlists get their ENDLIST)."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        await asyncio.gather(
+            *(s.stop("server shutdown") for s in list(self.by_stream.values())),
+            return_exceptions=True,
+        )
+
+    async def _beat(self) -> None:
+        node = self.settings.node_id
+        while True:
+            await asyncio.sleep(self.settings.live_heartbeat_interval)
+            for stream_id in list(self.by_stream):
+                try:
+                    await store.heartbeat(self.pool, uuid.UUID(stream_id), node=node)
+                except Exception:
+                    log.exception("heartbeat failed", extra={"stream_id": stream_id})
+
+    async def on_stopped(self, session: WhipSession, reason: str) -> None:
+        if self.by_stream.get(session.stream_id) is session:
+            del self.by_stream[session.stream_id]
+        self.outputs.pop(session.stream_id, None)
+        await store.end_live(self.pool, uuid.UUID(session.stream_id), node=self.settings.node_id)
+        log.info(
+            "broadcast ended",
+            extra={"stream_id": session.stream_id, "reason": reason, **vars(session.pipeline.stats)},
+        )
+
+
+PUBLISHERS: web.AppKey[Publishers] = web.AppKey("publishers", Publishers)
+
+
+def _stream_uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
+
+
+async def _read_sdp(request: web.Request, limit: int) -> str:
+    if request.content_type != "application/sdp":
+        raise UnsupportedMediaType(
+            "a WHIP offer must be sent as Content-Type: application/sdp",
+            meta={"received": request.content_type},
+        )
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge("SDP offer too large", meta={"limit": limit})
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge("SDP offer too large", meta={"limit": limit})
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidSdp("SDP offer is not UTF-8 text") from None
+
+
+async def create_session(request: web.Request) -> web.Response:
+    pubs = request.app[PUBLISHERS]
+    settings = pubs.settings
+    stream_id = _stream_uuid(request.match_info["stream_id"])
+    stream = await store.get_stream(pubs.pool, stream_id)
+    if stream is None:
+        raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
+    if not token_matches(bearer_token(request.headers.get("Authorization")), stream.publish_token_hash):
+        raise InvalidPublishToken("missing or wrong publish token (Authorization: Bearer ...)")
+    offer = await _read_sdp(request, settings.whip_max_body_bytes)
+    summary = check_offer(offer)
+    key = str(stream_id)
+    if key in pubs.by_stream or not await store.claim_live(
+        pubs.pool, stream_id, node=settings.node_id, stale_after=settings.live_stale_after
+    ):
+        raise StreamAlreadyLive("this stream is already live", meta={"streamId": key})
+
+    loop = asyncio.get_running_loop()
+    output = HlsOutput(
+        key,
+        pubs.storage,
+        segment_duration=settings.segment_duration,
+        window=settings.playlist_window,
+        retention=settings.segment_retention,
+        loop=loop,
+    )
+    video = VideoSettings(
+        width=settings.output_width,
+        height=settings.output_height,
+        fps=settings.output_fps,
+        bitrate=settings.video_bitrate,
+        preset=settings.x264_preset,
+        keyint=round(settings.segment_duration * settings.output_fps),
+    )
+    pipeline = StreamPipeline(
+        key,
+        video,
+        [output],
+        audio_bitrate=settings.audio_bitrate,
+        gap_fill_after=settings.gap_fill_after,
+        max_queued_seconds=settings.max_queued_seconds,
+    )
+    session = WhipSession(
+        key,
+        pipeline,
+        ice_servers=settings.ice_servers,
+        media_timeout=settings.publisher_media_timeout,
+        on_stopped=pubs.on_stopped,
+    )
+    pubs.by_stream[key] = session
+    try:
+        await output.start()
+        answer = await session.negotiate(offer, has_audio=summary.has_audio)
+    except BaseException:
+        pubs.by_stream.pop(key, None)
+        with contextlib.suppress(Exception):
+            await session.pc.close()
+        await pipeline.stop()
+        await store.release_claim(pubs.pool, stream_id, node=settings.node_id, previous=stream.state)
+        raise
+    pubs.outputs[key] = output
+    answer = add_bitrate_hints(
+        answer,
+        start_kbps=settings.whip_start_bitrate_kbps,
+        min_kbps=settings.whip_min_bitrate_kbps,
+        max_kbps=settings.whip_max_bitrate_kbps,
+    )
+    location = f"/whip/{key}/sessions/{session.id}"
+    log.info("broadcast started", extra={"stream_id": key, "codecs": summary.video_codecs})
+    return web.Response(
+        status=201,
+        text=answer,
+        content_type="application/sdp",
+        headers={"Location": location, "ETag": f'"{session.id}"'},
+    )
+
+
+def _session(request: web.Request) -> WhipSession:
+    pubs = request.app[PUBLISHERS]
+    stream_id = str(_stream_uuid(request.match_info["stream_id"]))
+    session = pubs.by_stream.get(stream_id)
+    if session is None or session.id != request.match_info["session_id"]:
+        raise SessionNotFound("no such WHIP session (already ended?)")
+    return session
+
+
+async def delete_session(request: web.Request) -> web.Response:
+    """End the broadcast: flushes the last segment and writes the final playlist first."""
+    session = _session(request)
+    await session.stop("publisher sent DELETE")
+    return web.Response(status=200)
+
+
+async def patch_session(request: web.Request) -> web.Response:
+    # Trickle ICE / ICE restart are optional in RFC 9725; our answer carries all candidates.
+    _session(request)
+    return web.Response(status=405, headers={"Allow": "DELETE"})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the WHIP endpoints; ``app[PUBLISHERS]`` is set by the app's lifecycle."""
+    app.router.add_post("/whip/{stream_id}", create_session)
+    app.router.add_delete("/whip/{stream_id}/sessions/{session_id}", delete_session)
+    app.router.add_patch("/whip/{stream_id}/sessions/{session_id}", patch_session)

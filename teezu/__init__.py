@@ -1,0 +1,1 @@
+"""TeezU Live shared plumbing: settings, logging, errors, database, the `teezu` CLI."""

@@ -1,0 +1,142 @@
+"""A WHIP publisher in Python (aiortc): synthesized moving frames with noise and a tone.
+
+Used by integration tests and benchmarks as a stand-in for a browser where Chromium is not the
+point of the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import math
+import time
+from dataclasses import dataclass
+
+import aiohttp
+import av
+import numpy as np
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import AUDIO_PTIME, VIDEO_CLOCK_RATE, VIDEO_TIME_BASE, VideoStreamTrack
+
+
+class PatternVideoTrack(VideoStreamTrack):
+    """A moving bar over a gradient with some noise; size may change mid-stream."""
+
+    def __init__(self, width: int = 1280, height: int = 720, fps: int = 30) -> None:
+        super().__init__()
+        self.size = (width, height)
+        self.fps = fps
+        self.paused = False
+        self._n = 0
+        self._rng = np.random.default_rng(1)
+        self._start: float | None = None
+
+    async def recv(self) -> av.VideoFrame:
+        if self._start is None:
+            self._start = time.time()
+        while self.paused:
+            await asyncio.sleep(0.05)
+        self._n += 1
+        wait = self._start + self._n / self.fps - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        w, h = self.size
+        y = np.empty((h * 3 // 2, w), dtype=np.uint8)
+        x = (np.arange(w, dtype=np.uint16) + self._n * 4) % 256
+        y[:h] = x[None, :].astype(np.uint8)
+        bar = (self._n * 8) % max(1, w - 40)
+        y[:h, bar : bar + 40] = 235
+        y[h:] = 128
+        y[: h : 4, :: 4] = self._rng.integers(0, 255, (len(range(0, h, 4)), len(range(0, w, 4))), dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(y, format="yuv420p")
+        frame.pts = int(self._n / self.fps * VIDEO_CLOCK_RATE)
+        frame.time_base = VIDEO_TIME_BASE
+        return frame
+
+
+class ToneAudioTrack(MediaStreamTrack):
+    """A 440 Hz tone in 20 ms frames of 48 kHz stereo s16."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._samples = 0
+        self._start: float | None = None
+        self.paused = False
+
+    async def recv(self) -> av.AudioFrame:
+        if self._start is None:
+            self._start = time.time()
+        while self.paused:
+            await asyncio.sleep(0.05)
+        n = int(AUDIO_PTIME * 48000)
+        wait = self._start + self._samples / 48000 - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        t = (np.arange(self._samples, self._samples + n) / 48000.0)
+        pcm = (np.sin(2 * math.pi * 440 * t) * 8000).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(np.repeat(pcm, 2)[None, :], format="s16", layout="stereo")
+        frame.sample_rate = 48000
+        frame.pts = self._samples
+        frame.time_base = fractions.Fraction(1, 48000)
+        self._samples += n
+        return frame
+
+
+@dataclass
+class Published:
+    pc: RTCPeerConnection
+    location: str
+    video: PatternVideoTrack | None
+    audio: ToneAudioTrack | None
+
+    async def delete(self, http: aiohttp.ClientSession, base_url: str) -> int:
+        async with http.delete(base_url + self.location) as res:
+            status = res.status
+        await self.pc.close()
+        return status
+
+
+async def publish(
+    http: aiohttp.ClientSession,
+    base_url: str,
+    stream_id: str,
+    token: str,
+    *,
+    video: bool = True,
+    audio: bool = True,
+    size: tuple[int, int] = (1280, 720),
+    video_direction_only: bool = False,
+) -> Published:
+    """Publish over WHIP; raises AssertionError with the server's envelope on failure.
+
+    ``video_direction_only``: offer a video section but send no video (an audio-only publisher).
+    """
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    vtrack = PatternVideoTrack(*size) if video and not video_direction_only else None
+    atrack = ToneAudioTrack() if audio else None
+    if vtrack is not None:
+        pc.addTransceiver(vtrack, direction="sendonly")
+    elif video_direction_only:
+        pc.addTransceiver("video", direction="sendonly")
+    if atrack is not None:
+        pc.addTransceiver(atrack, direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    async with http.post(
+        f"{base_url}/whip/{stream_id}",
+        data=pc.localDescription.sdp,
+        headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"},
+    ) as res:
+        body = await res.text()
+        if res.status != 201:
+            await pc.close()
+            raise AssertionError(f"WHIP POST failed: {res.status} {body}")
+        location = res.headers["Location"]
+    await pc.setRemoteDescription(RTCSessionDescription(body, "answer"))
+    return Published(pc, location, vtrack, atrack)
