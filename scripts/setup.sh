@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Sets up everything TeezU Live needs on a Debian machine: system packages (when root and
+# missing), the Python virtual environment, and the pages' npm packages.
+#   scripts/setup.sh          runtime only
+#   scripts/setup.sh --test   runtime + test dependencies
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
+
+# --- system packages -------------------------------------------------------------------------
+need=()
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ "$want_test" = 1 ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+fi
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing system packages: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "missing system packages: ${need[*]}" >&2
+    echo "install them with: sudo apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
+# --- Python ----------------------------------------------------------------------------------
+python3 - <<'PY' || { echo "TeezU Live needs Python 3.11 or newer" >&2; exit 1; }
+import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+[ -x .venv/bin/python ] || { say "creating .venv"; python3 -m venv .venv; }
+extra=""; [ "$want_test" = 1 ] && extra="[test]"
+stamp=".venv/.teezu-installed${extra:+-test}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "installing Python packages${extra:+ (with test extras)}"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".${extra}"
+  touch "$stamp"
+fi
+
+# --- pages -----------------------------------------------------------------------------------
+if [ ! -f web/node_modules/hls.js/dist/hls.min.js ] || [ web/package-lock.json -nt web/node_modules ]; then
+  say "installing the pages' npm packages"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  touch web/node_modules
+fi
+say "setup done"

@@ -1,0 +1,92 @@
+"""Headless Chromium (Playwright, async API) against the session's real server.
+
+The server runs in the test session's event loop, so everything here is awaited: only the async
+Playwright API, never the sync one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import BrowserContext, Page, async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@dataclass
+class ConsoleLog:
+    """Console errors and uncaught exceptions of every page opened in a test."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page, name: str) -> Page:
+        def on_console(msg) -> None:  # type: ignore[no-untyped-def]
+            if msg.type in ("error", "warning"):
+                self.lines.append(f"[{name}] console.{msg.type}: {msg.text} ({msg.location})")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: self.lines.append(f"[{name}] pageerror: {exc}"))
+        page.on(
+            "requestfailed",
+            lambda req: self.lines.append(f"[{name}] requestfailed: {req.method} {req.url} {req.failure}"),
+        )
+        return page
+
+    def errors(self) -> list[str]:
+        return [line for line in self.lines if "console.warning" not in line]
+
+
+CONSOLE_KEY = pytest.StashKey[ConsoleLog]()
+
+
+@pytest.fixture
+def console(request: pytest.FixtureRequest) -> ConsoleLog:
+    log = ConsoleLog()
+    request.node.stash[CONSOLE_KEY] = log
+    return log
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    report = yield
+    log = item.stash.get(CONSOLE_KEY, None)
+    if report.failed and log is not None and log.lines:
+        report.sections.append(("browser console", "\n".join(log.lines)))
+    return report
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(server, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BrowserContext]:
+    """A fresh persistent Chromium context (own profile dir) with camera/mic granted."""
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    async with async_playwright() as pw:
+        try:
+            ctx = await pw.chromium.launch_persistent_context(
+                user_data_dir=str(profile),
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 800},
+            )
+        except Exception as exc:  # the message carries Chromium's stderr
+            pytest.fail(f"Chromium did not start:\n{exc}")
+        await ctx.grant_permissions(["camera", "microphone"], origin=server.base_url)
+        try:
+            yield ctx
+        finally:
+            await ctx.close()

@@ -1,0 +1,185 @@
+"""The platform in a real browser: Chromium publishes from the studio page, a second page watches.
+
+"The studio page goes live for ~15 s; a second page plays the watch page and its
+``video.currentTime`` advances by at least 5 s while live; after Stop the playlist ends."
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from playwright.async_api import BrowserContext, Page
+
+from tests.hlscheck import wait_for_playlist
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+PHONE = {"width": 390, "height": 844}
+
+
+async def body_state(page: Page) -> str:
+    return await page.evaluate("document.body.dataset.state")
+
+
+async def wait_studio_live(page: Page, timeout: float = 20.0) -> None:
+    """Wait for the studio to be live; fail with its #message if it errors out instead."""
+    deadline = time.monotonic() + timeout
+    state = ""
+    while time.monotonic() < deadline:
+        state = await body_state(page)
+        if state == "live":
+            return
+        if state == "error":
+            pytest.fail(f"studio went to 'error': {await page.text_content('#message')!r}")
+        await asyncio.sleep(0.2)
+    pytest.fail(
+        f"studio not live in {timeout}s (state {state!r}, message "
+        f"{await page.text_content('#message')!r})"
+    )
+
+
+async def wait_body_state(page: Page, want: str, timeout: float) -> None:
+    try:
+        await page.wait_for_function(
+            "(want) => document.body.dataset.state === want", arg=want, timeout=timeout * 1000
+        )
+    except Exception:
+        pytest.fail(
+            f"{page.url}: body data-state is {await body_state(page)!r}, not {want!r} after "
+            f"{timeout}s (message {await page.text_content('#message')!r})"
+        )
+
+
+async def stream_status(http, base_url: str, stream_id: str) -> str:
+    async with http.get(f"{base_url}/api/v1/streams/{stream_id}") as res:
+        assert res.status == 200, await res.text()
+        return (await res.json())["data"]["state"]
+
+
+async def wait_stream_status(http, base_url: str, stream_id: str, want: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    state = ""
+    while time.monotonic() < deadline:
+        state = await stream_status(http, base_url, stream_id)
+        if state == want:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"stream {stream_id} is {state!r}, not {want!r} after {timeout}s")
+
+
+async def open_studio(browser: BrowserContext, console, base_url: str, stream_id: str, token: str) -> Page:
+    page = console.watch(await browser.new_page(), "studio")
+    await page.goto(f"{base_url}/studio/{stream_id}#token={token}")
+    return page
+
+
+async def test_studio_publishes_and_watch_page_plays(server, http, new_stream, browser, console):
+    stream_id, token = await new_stream("E2E browser", "e2e")
+    base = server.base_url
+    playlist_url = f"{base}/hls/{stream_id}/index.m3u8"
+
+    # 1. Go live from the studio page (Chromium's fake camera and microphone).
+    studio = await open_studio(browser, console, base, stream_id, token)
+    assert await body_state(studio) == "idle"
+    await studio.click("#golive")
+    await wait_studio_live(studio)
+    went_live = time.monotonic()
+    assert await stream_status(http, base, stream_id) == "live"
+
+    # 2. A second page watches; its clock must advance by >= 5 s while we are live.
+    watch = console.watch(await browser.new_page(), "watch")
+    await watch.goto(f"{base}/watch/{stream_id}")
+    await wait_body_state(watch, "live", 15)
+    await watch.wait_for_function(
+        "document.getElementById('video').currentTime > 0", timeout=25_000, polling=200
+    )
+    t0 = await watch.evaluate("document.getElementById('video').currentTime")
+    advanced = 0.0
+    while time.monotonic() - went_live < 15 or advanced < 5:
+        await asyncio.sleep(0.5)
+        advanced = await watch.evaluate("document.getElementById('video').currentTime") - t0
+        if time.monotonic() - went_live > 30:
+            break
+        assert await body_state(studio) == "live", await studio.text_content("#message")
+    video = await watch.evaluate(
+        """() => { const v = document.getElementById('video');
+                   return { w: v.videoWidth, h: v.videoHeight, paused: v.paused, t: v.currentTime,
+                            err: v.error && v.error.message }; }"""
+    )
+    sent = await studio.evaluate(
+        """() => { const s = document.getElementById('preview').srcObject;
+                   const t = s && s.getVideoTracks()[0];
+                   return t ? t.getSettings() : null; }"""
+    )
+    print(f"\nlive {time.monotonic() - went_live:.1f}s; watch advanced {advanced:.2f}s; "
+          f"video {video}; camera sent {sent and (sent.get('width'), sent.get('height'))}")
+    assert advanced >= 5, f"watch page currentTime advanced only {advanced:.2f}s ({video})"
+    # Whatever the camera sent, the engine pads/scales to 1280x720.
+    assert (video["w"], video["h"]) == (1280, 720), video
+
+    # 3. Stop: the playlist ends, the API says ended, the watch page says ended.
+    await studio.click("#stop")
+    await wait_body_state(studio, "stopped", 10)
+    # 'Ending the broadcast…' while the DELETE is in flight, then:
+    await studio.wait_for_function(
+        "document.getElementById('message').textContent === 'Broadcast ended.'", timeout=10_000
+    )
+    pl = await wait_for_playlist(http, playlist_url, ended=True, timeout=10)
+    assert pl.is_endlist and len(pl.segments) >= 5, pl.dumps()
+    await wait_stream_status(http, base, stream_id, "ended", 10)
+    await wait_body_state(watch, "ended", 10)
+    assert stream_id not in server.publishers.by_stream
+
+    if console.lines:
+        print("browser console:\n" + "\n".join(console.lines))
+
+
+async def test_pages_fit_a_phone(server, new_stream, browser, console, tmp_path: Path):
+    stream_id, token = await new_stream("A title long enough to wrap on a phone screen, surely", "phone")
+    shots = {}
+    for name, path in (("watch", f"/watch/{stream_id}"), ("studio", f"/studio/{stream_id}#token={token}")):
+        page = console.watch(await browser.new_page(), name)
+        await page.set_viewport_size(PHONE)
+        await page.goto(server.base_url + path)
+        if name == "watch":
+            await page.wait_for_function("document.getElementById('title').textContent !== ''")
+        else:
+            await page.wait_for_function("document.getElementById('preview').videoWidth > 0")
+        await page.wait_for_timeout(300)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        shots[name] = tmp_path / f"{name}-390x844.png"
+        await page.screenshot(path=str(shots[name]), full_page=True)
+        print(f"\n{name}: scrollWidth {width}, screenshot {shots[name]}")
+        assert width <= PHONE["width"], f"{name} page overflows horizontally: scrollWidth {width}"
+        await page.close()
+
+
+async def test_wrong_token_shows_error_then_right_token_goes_live(
+    server, http, new_stream, browser, console
+):
+    stream_id, token = await new_stream("Wrong token", "e2e")
+    base = server.base_url
+    studio = await open_studio(browser, console, base, stream_id, "not-the-token")
+    await studio.click("#golive")
+    await wait_body_state(studio, "error", 15)
+    message = await studio.text_content("#message")
+    assert "INVALID_PUBLISH_TOKEN" in message, message
+    assert await studio.is_enabled("#golive")
+    assert await stream_status(http, base, stream_id) == "idle"
+    assert stream_id not in server.publishers.by_stream
+
+    # The token box is where a creator fixes it.
+    await studio.evaluate("document.getElementById('tokenbox').open = true")
+    await studio.fill("#token", token)
+    await studio.click("#golive")
+    await wait_studio_live(studio)
+    await wait_for_playlist(http, f"{base}/hls/{stream_id}/index.m3u8", segments=1, timeout=15)
+    assert await stream_status(http, base, stream_id) == "live"
+
+    await studio.click("#stop")
+    await wait_body_state(studio, "stopped", 10)
+    await wait_for_playlist(http, f"{base}/hls/{stream_id}/index.m3u8", ended=True, timeout=10)
+    await wait_stream_status(http, base, stream_id, "ended", 10)
