@@ -45,6 +45,12 @@ class ConsoleLog:
             "requestfailed",
             lambda req: self.lines.append(f"[{name}] requestfailed: {req.method} {req.url} {req.failure}"),
         )
+        import os, time as _t
+        if os.environ.get("E2E_DEBUG"):
+            page.on("request", lambda r: print(f"{_t.time():.3f} [{name}] >> {r.method} {r.url}"))
+            page.on("response", lambda r: print(f"{_t.time():.3f} [{name}] << {r.status} {r.url}"))
+            page.on("requestfailed", lambda r: print(f"{_t.time():.3f} [{name}] !! {r.method} {r.url} {r.failure}"))
+            page.on("console", lambda m: print(f"{_t.time():.3f} [{name}] console.{m.type}: {m.text}"))
         return page
 
     def errors(self) -> list[str]:

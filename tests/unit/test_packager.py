@@ -1,0 +1,96 @@
+"""Packager: keyframe-aligned segments, audio assigned by decode time, no segment before its audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import av
+from engine.encoder import AudioEncoder, EncodedPacket, VideoEncoder, VideoSettings
+from hls.fmp4 import AudioTrack, iter_boxes
+from hls.packager import AUDIO_TRACK_ID, InitSegment, Packager, Segment
+
+
+@pytest.fixture(scope="module")
+def packets() -> tuple[list[EncodedPacket], list[EncodedPacket], AudioTrack]:
+    """5 s of real x264 (forced keyframe every 60 frames) and AAC packets."""
+    video = VideoEncoder(VideoSettings(width=320, height=180, fps=30, keyint=60))
+    vpk: list[EncodedPacket] = []
+    for i in range(150):
+        planes = np.full((270, 320), 128, dtype=np.uint8)
+        planes[:180] = (np.arange(320) + i * 5) % 256
+        vpk += video.encode(av.VideoFrame.from_ndarray(planes, format="yuv420p"), i)
+    vpk += video.flush()
+    audio = AudioEncoder()
+    apk = audio.silence(48000 * 5) + audio.flush()
+    track = AudioTrack(AUDIO_TRACK_ID, 48000, 2, audio.audio_specific_config)
+    return vpk, apk, track
+
+
+def _new(track: AudioTrack | None) -> Packager:
+    return Packager(width=320, height=180, fps=30, segment_duration=2.0, audio=track)
+
+
+def test_keyframes_are_forced_on_segment_boundaries(packets):
+    vpk, _, _ = packets
+    keys = [p.pts / p.timescale for p in vpk if p.keyframe]
+    assert keys == [0.0, 2.0, 4.0]
+
+
+def test_segments_cut_on_keyframes_with_audio_inside(packets):
+    vpk, apk, track = packets
+    pk = _new(track)
+    events: list[InitSegment | Segment] = []
+    # Interleave as the encoder thread does: audio a little behind video.
+    a = 0
+    for v in vpk:
+        events += pk.push(v)
+        while a < len(apk) and apk[a].time < v.time - 0.05:
+            events += pk.push(apk[a])
+            a += 1
+    for rest in apk[a:]:
+        events += pk.push(rest)
+    events += pk.flush()
+    assert isinstance(events[0], InitSegment)
+    assert events[0].codecs.startswith("avc1.") and events[0].codecs.endswith(",mp4a.40.2")
+    segs = [e for e in events if isinstance(e, Segment)]
+    assert [s.sequence for s in segs] == [0, 1, 2]
+    assert [round(s.start, 3) for s in segs] == [0.0, 2.0, 4.0]
+    assert [round(s.duration, 3) for s in segs] == [2.0, 2.0, 1.0]
+    assert all(s.independent for s in segs)
+    for s in segs:
+        assert [b.type for b in iter_boxes(s.data)] == ["moof", "mdat"]
+
+
+def test_segment_waits_for_its_audio(packets):
+    vpk, apk, track = packets
+    pk = _new(track)
+    out = []
+    for v in vpk[:61]:  # through the keyframe at 2.0 s
+        out += pk.push(v)
+    assert not [e for e in out if isinstance(e, Segment)]  # no audio yet: segment 0 held
+    early = [a for a in apk if a.time < 1.9]
+    for a in early:
+        out += pk.push(a)
+    assert not [e for e in out if isinstance(e, Segment)]  # audio not yet at 2.0 s
+    late = next(a for a in apk if a.time >= 2.0)
+    for a in apk[len(early) : apk.index(late) + 1]:
+        out += pk.push(a)
+    segs = [e for e in out if isinstance(e, Segment)]
+    assert len(segs) == 1 and segs[0].sequence == 0
+
+
+def test_video_before_first_keyframe_is_dropped(packets):
+    vpk, _, _ = packets
+    pk = _new(None)
+    assert pk.push(vpk[1]) == []  # not a keyframe, nothing decodable yet
+    assert pk.init is None
+    events = pk.push(vpk[0])
+    assert isinstance(events[0], InitSegment)
+
+
+def test_video_only_packaging_needs_no_audio(packets):
+    vpk, _, _ = packets
+    pk = _new(None)
+    segs = [e for v in vpk for e in pk.push(v) if isinstance(e, Segment)] + pk.flush()
+    assert [s.sequence for s in segs] == [0, 1, 2]
