@@ -9,18 +9,18 @@ from aiohttp import web
 
 from api import health, pages
 from api.envelope import envelope_middleware
-from api.health import POOL
+from api.keys import POOL, PUBSUB, SETTINGS
 from api.streams import routes as stream_routes
 from api.streams import store
 from hls import origin
 from hls.storage import LocalStorage
 from ingest import whip
 from teezu.db import apply_migrations, create_pool
+from teezu.pubsub import create_pubsub
 from teezu.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 
 
 def create_app(settings: Settings, *, dsn: str) -> web.Application:
@@ -31,6 +31,8 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(dsn)
+        pubsub = create_pubsub(settings.redis_url)
+        app[PUBSUB] = pubsub
         try:
             applied = await apply_migrations(pool)
             if applied:
@@ -39,12 +41,15 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
             if ended:
                 log.warning("ended %d broadcasts left live by a previous run", ended)
             app[POOL] = pool
-            publishers = whip.Publishers(settings=settings, pool=pool, storage=storage)
+            publishers = whip.Publishers(
+                settings=settings, pool=pool, storage=storage, pubsub=pubsub
+            )
             app[whip.PUBLISHERS] = publishers
             publishers.start()
             yield
             await publishers.close()
         finally:
+            await pubsub.close()
             await pool.close()
 
     app.cleanup_ctx.append(lifecycle)

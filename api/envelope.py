@@ -30,7 +30,11 @@ _HTTP_CODES = {
 
 
 def error_body(
-    status_code: str, message: str, request_id: str, *, meta: dict[str, Any] | None = None,
+    status_code: str,
+    message: str,
+    request_id: str,
+    *,
+    meta: dict[str, Any] | None = None,
     retry_after: int | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
@@ -46,8 +50,14 @@ def error_body(
 
 
 def error_response(
-    status: int, code: str, message: str, request_id: str, *, meta: dict[str, Any] | None = None,
-    retry_after: int | None = None, headers: dict[str, str] | None = None,
+    status: int,
+    code: str,
+    message: str,
+    request_id: str,
+    *,
+    meta: dict[str, Any] | None = None,
+    retry_after: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> web.Response:
     h = {"X-Request-Id": request_id, "Cache-Control": "no-store", **(headers or {})}
     if retry_after is not None:
@@ -67,14 +77,22 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         response = await handler(request)
     except TeezuError as exc:
         return error_response(
-            exc.status, exc.code, exc.message, request_id, meta=exc.meta, retry_after=exc.retry_after
+            exc.status,
+            exc.code,
+            exc.message,
+            request_id,
+            meta=exc.meta,
+            retry_after=exc.retry_after,
         )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow",)}
         return error_response(
-            exc.status, _HTTP_CODES.get(exc.status, f"HTTP_{exc.status}"), exc.reason, request_id,
+            exc.status,
+            _HTTP_CODES.get(exc.status, f"HTTP_{exc.status}"),
+            exc.reason,
+            request_id,
             headers=headers,
         )
     except Exception:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncpg
 from aiohttp import web
 
+from api.keys import POOL
 from teezu.errors import Unavailable
-
-POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 
 
 class NotReady(Unavailable):

@@ -32,6 +32,7 @@ from ingest.sdp import add_bitrate_hints, check_offer
 from ingest.session import WhipSession
 from ingest.tokens import bearer_token, token_matches
 from teezu.errors import PayloadTooLarge, UnsupportedMediaType
+from teezu.pubsub import LocalPubSub, PubSub
 from teezu.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,15 @@ class Publishers:
     settings: Settings
     pool: asyncpg.Pool
     storage: Storage
+    pubsub: PubSub = field(default_factory=LocalPubSub)
     by_stream: dict[str, WhipSession] = field(default_factory=dict)
     outputs: dict[str, HlsOutput] = field(default_factory=dict)
     _heartbeat: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._heartbeat = asyncio.get_running_loop().create_task(self._beat(), name="whip-heartbeat")
+        self._heartbeat = asyncio.get_running_loop().create_task(
+            self._beat(), name="whip-heartbeat"
+        )
 
     async def close(self) -> None:
         """Server shutdown: end every broadcast cleanly (playlists get their ENDLIST)."""
@@ -77,10 +81,22 @@ class Publishers:
             del self.by_stream[session.stream_id]
         self.outputs.pop(session.stream_id, None)
         await store.end_live(self.pool, uuid.UUID(session.stream_id), node=self.settings.node_id)
+        await self.pubsub.publish(
+            stream_channel(session.stream_id), {"state": "ended", "reason": reason}
+        )
         log.info(
             "broadcast ended",
-            extra={"stream_id": session.stream_id, "reason": reason, **vars(session.pipeline.stats)},
+            extra={
+                "stream_id": session.stream_id,
+                "reason": reason,
+                **vars(session.pipeline.stats),
+            },
         )
+
+
+def stream_channel(stream_id: str) -> str:
+    """The pub/sub channel carrying a stream's state changes ({"state": "live" | "ended"})."""
+    return f"stream:{stream_id}"
 
 
 PUBLISHERS: web.AppKey[Publishers] = web.AppKey("publishers", Publishers)
@@ -117,7 +133,9 @@ async def create_session(request: web.Request) -> web.Response:
     stream = await store.get_stream(pubs.pool, stream_id)
     if stream is None:
         raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
-    if not token_matches(bearer_token(request.headers.get("Authorization")), stream.publish_token_hash):
+    if not token_matches(
+        bearer_token(request.headers.get("Authorization")), stream.publish_token_hash
+    ):
         raise InvalidPublishToken("missing or wrong publish token (Authorization: Bearer ...)")
     offer = await _read_sdp(request, settings.whip_max_body_bytes)
     summary = check_offer(offer)
@@ -168,7 +186,9 @@ async def create_session(request: web.Request) -> web.Response:
         with contextlib.suppress(Exception):
             await session.pc.close()
         await pipeline.stop()
-        await store.release_claim(pubs.pool, stream_id, node=settings.node_id, previous=stream.state)
+        await store.release_claim(
+            pubs.pool, stream_id, node=settings.node_id, previous=stream.state
+        )
         raise
     pubs.outputs[key] = output
     answer = add_bitrate_hints(
@@ -178,6 +198,7 @@ async def create_session(request: web.Request) -> web.Response:
         max_kbps=settings.whip_max_bitrate_kbps,
     )
     location = f"/whip/{key}/sessions/{session.id}"
+    await pubs.pubsub.publish(stream_channel(key), {"state": "live"})
     log.info("broadcast started", extra={"stream_id": key, "codecs": summary.video_codecs})
     return web.Response(
         status=201,

@@ -18,7 +18,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from api.app import create_app
-from api.health import POOL
+from api.keys import POOL
 from api.streams import store
 from ingest.whip import PUBLISHERS, Publishers
 from teezu.embedded_pg import EmbeddedPostgres, default_data_dir

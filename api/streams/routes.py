@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -9,8 +11,9 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.health import POOL
+from api.keys import POOL, PUBSUB
 from api.streams import store
+from ingest.whip import stream_channel
 from teezu.errors import BadRequest, NotFound
 
 
@@ -29,7 +32,9 @@ def _validated(model: type[ListQuery], data: dict[str, str]) -> ListQuery:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        errors = [
+            {"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()
+        ]
         raise BadRequest("invalid query parameters", meta={"errors": errors}) from None
 
 
@@ -42,14 +47,16 @@ def _with_links(row: store.StreamRow) -> dict[str, Any]:
 
 async def list_streams(request: web.Request) -> web.Response:
     q = _validated(ListQuery, dict(request.query))
-    rows = await store.list_streams(request.app[POOL], state=q.state, limit=q.limit, before=q.cursor)
+    rows = await store.list_streams(
+        request.app[POOL], state=q.state, limit=q.limit, before=q.cursor
+    )
     next_cursor = rows[-1].created_at.isoformat() if len(rows) == q.limit else None
     return web.json_response(
         {"status": "ok", "data": [_with_links(r) for r in rows], "nextCursor": next_cursor}
     )
 
 
-async def get_stream(request: web.Request) -> web.Response:
+async def _existing(request: web.Request) -> store.StreamRow:
     raw = request.match_info["stream_id"]
     try:
         stream_id = uuid.UUID(raw)
@@ -58,9 +65,46 @@ async def get_stream(request: web.Request) -> web.Response:
     row = await store.get_stream(request.app[POOL], stream_id)
     if row is None:
         raise StreamNotFound("no such stream", meta={"streamId": raw})
+    return row
+
+
+async def get_stream(request: web.Request) -> web.Response:
+    row = await _existing(request)
     return web.json_response({"status": "ok", "data": _with_links(row)})
+
+
+async def stream_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the stream's state now, then every change (live / ended)."""
+    row = await _existing(request)
+    sub = await request.app[PUBSUB].subscribe(stream_channel(str(row.id)))
+    try:
+        # Subscribed before reading the state, so no change can fall between the two.
+        row = await _existing(request)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-store",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        await response.write(_sse("state", {"state": row.state}))
+        while True:
+            try:
+                message = await asyncio.wait_for(sub.get(), timeout=15)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")  # keeps proxies from closing it
+                continue
+            await response.write(_sse("state", message))
+    finally:
+        await sub.close()
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/streams", list_streams)
     app.router.add_get("/api/v1/streams/{stream_id}", get_stream)
+    app.router.add_get("/api/v1/streams/{stream_id}/events", stream_events)
