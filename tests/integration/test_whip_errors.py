@@ -61,10 +61,24 @@ def assert_envelope(body: bytes, code: str) -> dict:
 CASES = {
     # name: (stream id kind, body kind, token kind, content type, status, code)
     "wrong content type": ("own", "offer", "good", "text/plain", 415, "UNSUPPORTED_MEDIA_TYPE"),
-    "json content type": ("own", "offer", "good", "application/json", 415, "UNSUPPORTED_MEDIA_TYPE"),
+    "json content type": (
+        "own",
+        "offer",
+        "good",
+        "application/json",
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
     "missing token": ("own", "offer", "none", "application/sdp", 401, "INVALID_PUBLISH_TOKEN"),
     "wrong token": ("own", "offer", "bad", "application/sdp", 401, "INVALID_PUBLISH_TOKEN"),
-    "other stream's token": ("own", "offer", "other", "application/sdp", 401, "INVALID_PUBLISH_TOKEN"),
+    "other stream's token": (
+        "own",
+        "offer",
+        "other",
+        "application/sdp",
+        401,
+        "INVALID_PUBLISH_TOKEN",
+    ),
     "unknown stream": ("random", "offer", "good", "application/sdp", 404, "STREAM_NOT_FOUND"),
     "not a stream id": ("garbage", "offer", "good", "application/sdp", 404, "STREAM_NOT_FOUND"),
     "malformed sdp": ("own", "garbage", "good", "application/sdp", 400, "INVALID_SDP"),
