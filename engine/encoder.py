@@ -168,7 +168,9 @@ class AudioEncoder:
         return self._packets(self._ctx.encode(None))
 
     def _fltp(self, planes: np.ndarray) -> av.AudioFrame:
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planes), format="fltp", layout="stereo")
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(planes), format="fltp", layout="stereo"
+        )
         frame.sample_rate = self.sample_rate
         return frame
 

@@ -155,9 +155,7 @@ class Packager:
         samples = []
         for i, p in enumerate(seg.video):
             nxt = seg.video[i + 1].dts if i + 1 < len(seg.video) else seg.end_dts
-            samples.append(
-                Sample(annexb_to_avcc(p.data), nxt - p.dts, p.keyframe, p.pts - p.dts)
-            )
+            samples.append(Sample(annexb_to_avcc(p.data), nxt - p.dts, p.keyframe, p.pts - p.dts))
         runs = [TrackRun(VIDEO_TRACK_ID, seg.start_dts, samples)]
         if self.audio_track is not None:
             cut = round(end_time * self.audio_track.sample_rate)

@@ -1,9 +1,9 @@
 """The ``teezu`` command.
 
-    teezu serve [--demo]               every role in one process (embedded PostgreSQL by default)
-    teezu streams create --title T     a stream, its publish token (shown once) and studio URL
-    teezu streams list
-    teezu migrate                      apply SQL migrations and exit
+teezu serve [--demo]               every role in one process (embedded PostgreSQL by default)
+teezu streams create --title T     a stream, its publish token (shown once) and studio URL
+teezu streams list
+teezu migrate                      apply SQL migrations and exit
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 from aiohttp import web
 

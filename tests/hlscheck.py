@@ -42,8 +42,14 @@ async def wait_for_playlist(
 
 async def ffprobe_json(*args: str) -> dict:
     proc = await asyncio.create_subprocess_exec(
-        "ffprobe", "-v", "error", "-of", "json", *args,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        "ffprobe",
+        "-v",
+        "error",
+        "-of",
+        "json",
+        *args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
@@ -53,8 +59,17 @@ async def ffprobe_json(*args: str) -> dict:
 async def ffmpeg_decode(url: str) -> tuple[int, str]:
     """``ffmpeg -i url -f null -``: returns (exit code, stderr)."""
     proc = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-nostdin", "-v", "error", "-i", url, "-f", "null", "-",
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        url,
+        "-f",
+        "null",
+        "-",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     _, err = await proc.communicate()
     return proc.returncode or 0, err.decode()

@@ -52,7 +52,9 @@ class PatternVideoTrack(VideoStreamTrack):
         bar = (self._n * 8) % max(1, w - 40)
         y[:h, bar : bar + 40] = 235
         y[h:] = 128
-        y[: h : 4, :: 4] = self._rng.integers(0, 255, (len(range(0, h, 4)), len(range(0, w, 4))), dtype=np.uint8)
+        y[:h:4, ::4] = self._rng.integers(
+            0, 255, (len(range(0, h, 4)), len(range(0, w, 4))), dtype=np.uint8
+        )
         frame = av.VideoFrame.from_ndarray(y, format="yuv420p")
         frame.pts = int(self._n / self.fps * VIDEO_CLOCK_RATE)
         frame.time_base = VIDEO_TIME_BASE
@@ -79,9 +81,11 @@ class ToneAudioTrack(MediaStreamTrack):
         wait = self._start + self._samples / 48000 - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        t = (np.arange(self._samples, self._samples + n) / 48000.0)
+        t = np.arange(self._samples, self._samples + n) / 48000.0
         pcm = (np.sin(2 * math.pi * 440 * t) * 8000).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(np.repeat(pcm, 2)[None, :], format="s16", layout="stereo")
+        frame = av.AudioFrame.from_ndarray(
+            np.repeat(pcm, 2)[None, :], format="s16", layout="stereo"
+        )
         frame.sample_rate = 48000
         frame.pts = self._samples
         frame.time_base = fractions.Fraction(1, 48000)

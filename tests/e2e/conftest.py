@@ -1,17 +1,27 @@
 """Headless Chromium (Playwright, async API) against the session's real server.
 
 The server runs in the test session's event loop, so everything here is awaited: only the async
-Playwright API, never the sync one.
+Playwright API, never the sync one. ``E2E_DEBUG=1`` prints every page's requests, responses and
+console messages as they happen (with ``-s``).
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import BrowserContext, Page, async_playwright
+from playwright.async_api import (
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    async_playwright,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -26,35 +36,46 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
 ]
+DEBUG = bool(os.environ.get("E2E_DEBUG"))
 
 
 @dataclass
 class ConsoleLog:
-    """Console errors and uncaught exceptions of every page opened in a test."""
+    """Console errors/warnings, uncaught exceptions and failed requests of a test's pages.
+
+    Attached to the test report when the test fails. (A fetch whose response body the page never
+    reads shows up as ``requestfailed ... net::ERR_ABORTED`` even though it got its response.)
+    """
 
     lines: list[str] = field(default_factory=list)
 
     def watch(self, page: Page, name: str) -> Page:
-        def on_console(msg) -> None:  # type: ignore[no-untyped-def]
+        def on_console(msg: ConsoleMessage) -> None:
+            if DEBUG:
+                print(f"{time.time():.3f} [{name}] console.{msg.type}: {msg.text}")
             if msg.type in ("error", "warning"):
-                self.lines.append(f"[{name}] console.{msg.type}: {msg.text} ({msg.location})")
+                url = msg.location.get("url", "")
+                self.lines.append(f"[{name}] console.{msg.type}: {msg.text} {url}".rstrip())
+
+        def on_failed(req: Request) -> None:
+            if DEBUG:
+                print(f"{time.time():.3f} [{name}] !! {req.method} {req.url} {req.failure}")
+            self.lines.append(f"[{name}] requestfailed: {req.method} {req.url} {req.failure}")
 
         page.on("console", on_console)
         page.on("pageerror", lambda exc: self.lines.append(f"[{name}] pageerror: {exc}"))
-        page.on(
-            "requestfailed",
-            lambda req: self.lines.append(f"[{name}] requestfailed: {req.method} {req.url} {req.failure}"),
-        )
-        import os, time as _t
-        if os.environ.get("E2E_DEBUG"):
-            page.on("request", lambda r: print(f"{_t.time():.3f} [{name}] >> {r.method} {r.url}"))
-            page.on("response", lambda r: print(f"{_t.time():.3f} [{name}] << {r.status} {r.url}"))
-            page.on("requestfailed", lambda r: print(f"{_t.time():.3f} [{name}] !! {r.method} {r.url} {r.failure}"))
-            page.on("console", lambda m: print(f"{_t.time():.3f} [{name}] console.{m.type}: {m.text}"))
+        page.on("requestfailed", on_failed)
+        if DEBUG:
+            page.on("request", lambda r: print(f"{time.time():.3f} [{name}] >> {r.method} {r.url}"))
+
+            def on_response(r: Response) -> None:
+                print(f"{time.time():.3f} [{name}] << {r.status} {r.request.method} {r.url}")
+
+            page.on("response", on_response)
         return page
 
-    def errors(self) -> list[str]:
-        return [line for line in self.lines if "console.warning" not in line]
+    def page_errors(self) -> list[str]:
+        return [line for line in self.lines if "pageerror:" in line]
 
 
 CONSOLE_KEY = pytest.StashKey[ConsoleLog]()
@@ -71,13 +92,15 @@ def console(request: pytest.FixtureRequest) -> ConsoleLog:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     report = yield
     log = item.stash.get(CONSOLE_KEY, None)
-    if report.failed and log is not None and log.lines:
-        report.sections.append(("browser console", "\n".join(log.lines)))
+    if report.failed and log is not None:
+        report.sections.append(("browser console", "\n".join(log.lines) or "(nothing logged)"))
     return report
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def browser(server, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BrowserContext]:
+async def browser(
+    server, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[BrowserContext]:
     """A fresh persistent Chromium context (own profile dir) with camera/mic granted."""
     profile = tmp_path_factory.mktemp("chromium-profile")
     async with async_playwright() as pw:
@@ -89,7 +112,7 @@ async def browser(server, tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
                 args=CHROMIUM_ARGS,
                 viewport={"width": 1280, "height": 800},
             )
-        except Exception as exc:  # the message carries Chromium's stderr
+        except Exception as exc:  # Playwright's message carries Chromium's stderr
             pytest.fail(f"Chromium did not start:\n{exc}")
         await ctx.grant_permissions(["camera", "microphone"], origin=server.base_url)
         try:

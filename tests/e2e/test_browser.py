@@ -24,9 +24,9 @@ async def body_state(page: Page) -> str:
     return await page.evaluate("document.body.dataset.state")
 
 
-async def wait_studio_live(page: Page, timeout: float = 20.0) -> None:
+async def wait_studio_live(page: Page, within: float = 20.0) -> None:
     """Wait for the studio to be live; fail with its #message if it errors out instead."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     state = ""
     while time.monotonic() < deadline:
         state = await body_state(page)
@@ -36,20 +36,20 @@ async def wait_studio_live(page: Page, timeout: float = 20.0) -> None:
             pytest.fail(f"studio went to 'error': {await page.text_content('#message')!r}")
         await asyncio.sleep(0.2)
     pytest.fail(
-        f"studio not live in {timeout}s (state {state!r}, message "
+        f"studio not live in {within}s (state {state!r}, message "
         f"{await page.text_content('#message')!r})"
     )
 
 
-async def wait_body_state(page: Page, want: str, timeout: float) -> None:
+async def wait_body_state(page: Page, want: str, within: float) -> None:
     try:
         await page.wait_for_function(
-            "(want) => document.body.dataset.state === want", arg=want, timeout=timeout * 1000
+            "(want) => document.body.dataset.state === want", arg=want, timeout=within * 1000
         )
     except Exception:
         pytest.fail(
             f"{page.url}: body data-state is {await body_state(page)!r}, not {want!r} after "
-            f"{timeout}s (message {await page.text_content('#message')!r})"
+            f"{within}s (message {await page.text_content('#message')!r})"
         )
 
 
@@ -59,18 +59,20 @@ async def stream_status(http, base_url: str, stream_id: str) -> str:
         return (await res.json())["data"]["state"]
 
 
-async def wait_stream_status(http, base_url: str, stream_id: str, want: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_stream_status(http, base_url: str, stream_id: str, want: str, within: float) -> None:
+    deadline = time.monotonic() + within
     state = ""
     while time.monotonic() < deadline:
         state = await stream_status(http, base_url, stream_id)
         if state == want:
             return
         await asyncio.sleep(0.25)
-    raise AssertionError(f"stream {stream_id} is {state!r}, not {want!r} after {timeout}s")
+    raise AssertionError(f"stream {stream_id} is {state!r}, not {want!r} after {within}s")
 
 
-async def open_studio(browser: BrowserContext, console, base_url: str, stream_id: str, token: str) -> Page:
+async def open_studio(
+    browser: BrowserContext, console, base_url: str, stream_id: str, token: str
+) -> Page:
     page = console.watch(await browser.new_page(), "studio")
     await page.goto(f"{base_url}/studio/{stream_id}#token={token}")
     return page
@@ -88,15 +90,18 @@ async def test_studio_publishes_and_watch_page_plays(server, http, new_stream, b
     await wait_studio_live(studio)
     went_live = time.monotonic()
     assert await stream_status(http, base, stream_id) == "live"
+    session = server.publishers.by_stream[stream_id]
 
     # 2. A second page watches; its clock must advance by >= 5 s while we are live.
     watch = console.watch(await browser.new_page(), "watch")
     await watch.goto(f"{base}/watch/{stream_id}")
     await wait_body_state(watch, "live", 15)
+    watch_live = time.monotonic()
     await watch.wait_for_function(
         "document.getElementById('video').currentTime > 0", timeout=25_000, polling=200
     )
     t0 = await watch.evaluate("document.getElementById('video').currentTime")
+    print(f"\nwatch page playing {time.monotonic() - watch_live:.1f}s after it showed live")
     advanced = 0.0
     while time.monotonic() - went_live < 15 or advanced < 5:
         await asyncio.sleep(0.5)
@@ -114,8 +119,10 @@ async def test_studio_publishes_and_watch_page_plays(server, http, new_stream, b
                    const t = s && s.getVideoTracks()[0];
                    return t ? t.getSettings() : null; }"""
     )
-    print(f"\nlive {time.monotonic() - went_live:.1f}s; watch advanced {advanced:.2f}s; "
-          f"video {video}; camera sent {sent and (sent.get('width'), sent.get('height'))}")
+    print(
+        f"\nlive {time.monotonic() - went_live:.1f}s; watch advanced {advanced:.2f}s; "
+        f"video {video}; camera sent {sent and (sent.get('width'), sent.get('height'))}"
+    )
     assert advanced >= 5, f"watch page currentTime advanced only {advanced:.2f}s ({video})"
     # Whatever the camera sent, the engine pads/scales to 1280x720.
     assert (video["w"], video["h"]) == (1280, 720), video
@@ -132,15 +139,24 @@ async def test_studio_publishes_and_watch_page_plays(server, http, new_stream, b
     await wait_stream_status(http, base, stream_id, "ended", 10)
     await wait_body_state(watch, "ended", 10)
     assert stream_id not in server.publishers.by_stream
+    # The studio ends the WHIP session with DELETE (RFC 9725), not by dropping the connection.
+    assert session.stop_reason == "publisher sent DELETE", session.stop_reason
+    assert not console.page_errors(), console.page_errors()
+    assert not [line for line in console.lines if "/whip/" in line and "404" in line], console.lines
 
     if console.lines:
         print("browser console:\n" + "\n".join(console.lines))
 
 
 async def test_pages_fit_a_phone(server, new_stream, browser, console, tmp_path: Path):
-    stream_id, token = await new_stream("A title long enough to wrap on a phone screen, surely", "phone")
-    shots = {}
-    for name, path in (("watch", f"/watch/{stream_id}"), ("studio", f"/studio/{stream_id}#token={token}")):
+    title = "A title long enough to wrap on a phone screen, surely"
+    stream_id, token = await new_stream(title, "phone")
+    pages = (
+        ("watch", f"/watch/{stream_id}"),
+        ("studio", f"/studio/{stream_id}#token={token}"),
+        ("studio-no-token", f"/studio/{stream_id}"),  # Go live without a token: error + token box
+    )
+    for name, path in pages:
         page = console.watch(await browser.new_page(), name)
         await page.set_viewport_size(PHONE)
         await page.goto(server.base_url + path)
@@ -148,13 +164,18 @@ async def test_pages_fit_a_phone(server, new_stream, browser, console, tmp_path:
             await page.wait_for_function("document.getElementById('title').textContent !== ''")
         else:
             await page.wait_for_function("document.getElementById('preview').videoWidth > 0")
+        if name == "studio-no-token":
+            await page.click("#golive")
+            await wait_body_state(page, "error", 5)
+            assert await page.evaluate("document.getElementById('tokenbox').open")
         await page.wait_for_timeout(300)
         width = await page.evaluate("document.documentElement.scrollWidth")
-        shots[name] = tmp_path / f"{name}-390x844.png"
-        await page.screenshot(path=str(shots[name]), full_page=True)
-        print(f"\n{name}: scrollWidth {width}, screenshot {shots[name]}")
+        shot = tmp_path / f"{name}-390x844.png"
+        await page.screenshot(path=str(shot), full_page=True)
+        print(f"\n{name}: scrollWidth {width}, screenshot {shot}")
         assert width <= PHONE["width"], f"{name} page overflows horizontally: scrollWidth {width}"
         await page.close()
+    assert not console.page_errors(), console.page_errors()
 
 
 async def test_wrong_token_shows_error_then_right_token_goes_live(
@@ -171,15 +192,19 @@ async def test_wrong_token_shows_error_then_right_token_goes_live(
     assert await stream_status(http, base, stream_id) == "idle"
     assert stream_id not in server.publishers.by_stream
 
-    # The token box is where a creator fixes it.
-    await studio.evaluate("document.getElementById('tokenbox').open = true")
+    # The token box (closed: the page had a token in its URL) is where a creator fixes it.
+    if not await studio.evaluate("document.getElementById('tokenbox').open"):
+        await studio.click("#tokenbox summary")
     await studio.fill("#token", token)
     await studio.click("#golive")
     await wait_studio_live(studio)
     await wait_for_playlist(http, f"{base}/hls/{stream_id}/index.m3u8", segments=1, timeout=15)
     assert await stream_status(http, base, stream_id) == "live"
+    session = server.publishers.by_stream[stream_id]
 
     await studio.click("#stop")
     await wait_body_state(studio, "stopped", 10)
     await wait_for_playlist(http, f"{base}/hls/{stream_id}/index.m3u8", ended=True, timeout=10)
     await wait_stream_status(http, base, stream_id, "ended", 10)
+    assert session.stop_reason == "publisher sent DELETE", session.stop_reason
+    assert not console.page_errors(), console.page_errors()

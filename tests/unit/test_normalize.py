@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import av
 import numpy as np
 import pytest
 
-import av
 from engine.normalize import Fit, FrameNormalizer, passthrough, plan
 
 

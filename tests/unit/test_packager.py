@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import av
 import numpy as np
 import pytest
 
-import av
 from engine.encoder import AudioEncoder, EncodedPacket, VideoEncoder, VideoSettings
 from hls.fmp4 import AudioTrack, iter_boxes
 from hls.packager import AUDIO_TRACK_ID, InitSegment, Packager, Segment

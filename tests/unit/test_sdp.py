@@ -27,7 +27,10 @@ def test_chromium_offer_is_accepted():
         (lambda s: s.replace("a=ice-ufrag", "a=x-ufrag"), InvalidSdp),
         (lambda s: s.replace("a=fingerprint", "a=x-fingerprint"), InvalidSdp),
         (lambda s: s.split("m=video")[0], SdpWithoutVideo),
-        (lambda s: s.replace("VP8/90000", "VP9/90000").replace("H264/90000", "AV1/90000"), NoCommonCodec),
+        (
+            lambda s: s.replace("VP8/90000", "VP9/90000").replace("H264/90000", "AV1/90000"),
+            NoCommonCodec,
+        ),
     ],
     ids=["empty", "not-sdp", "no-ice", "no-dtls", "no-video", "no-codec"],
 )

@@ -10,7 +10,7 @@
   $('watchlink').href = '/watch/' + streamId;
   $('watchlink').textContent = location.origin + '/watch/' + streamId;
 
-  let media = null, pc = null, resource = null, startedAt = 0, timer = null;
+  let media = null, pc = null, resource = null, startedAt = 0, timer = null, attempts = 0;
 
   function setState(state, text) {
     document.body.dataset.state = state;
@@ -58,12 +58,16 @@
   async function start() {
     const token = tokenInput.value.trim();
     if (!token) { setState('error', 'A publish token is needed to go live.'); $('tokenbox').open = true; return; }
+    const attempt = ++attempts;  // a Stop (or a new Go live) meanwhile supersedes this attempt
+    const current = () => attempt === attempts;
     setState('connecting', 'Connecting…');
+    let peer = null;
     try {
       const stream = await camera();
-      pc = new RTCPeerConnection({ iceServers: [] });
+      if (!current()) return;
+      peer = pc = new RTCPeerConnection({ iceServers: [] });
       for (const track of stream.getTracks()) {
-        const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+        const t = peer.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
         if (track.kind === 'video') {
           preferH264(t);
           const params = t.sender.getParameters();
@@ -73,29 +77,38 @@
           await t.sender.setParameters(params).catch(() => {});
         }
       }
-      pc.addEventListener('connectionstatechange', () => {
-        if (pc && (pc.connectionState === 'failed' || pc.connectionState === 'disconnected')) {
+      peer.addEventListener('connectionstatechange', () => {
+        if (!current() || pc !== peer) return;  // stopped: the state changes are expected
+        if (peer.connectionState === 'failed' || peer.connectionState === 'disconnected') {
           setState('error', 'Connection to the server was lost.');
-        } else if (pc && pc.connectionState === 'connected') {
+        } else if (peer.connectionState === 'connected') {
           startedAt = Date.now();
           setState('live', 'You are live.');
+          if (timer) clearInterval(timer);
           timer = setInterval(() => {
             const s = Math.floor((Date.now() - startedAt) / 1000);
             elapsed.textContent = Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0');
           }, 1000);
         }
       });
-      await pc.setLocalDescription(await pc.createOffer());
-      await gathered(pc);
+      await peer.setLocalDescription(await peer.createOffer());
+      await gathered(peer);
+      if (!current()) return;
       const res = await fetch('/whip/' + streamId, {
         method: 'POST',
         headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer ' + token },
-        body: pc.localDescription.sdp,
+        body: peer.localDescription.sdp,
       });
+      if (!current()) {
+        // Stopped while connecting: end the session the server has just created, if it did.
+        if (res.status === 201) fetch(res.headers.get('Location'), { method: 'DELETE' }).catch(() => {});
+        return;
+      }
       if (res.status !== 201) throw new Error(await errorText(res));
       resource = res.headers.get('Location');
-      await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+      await peer.setRemoteDescription({ type: 'answer', sdp: await res.text() });
     } catch (e) {
+      if (!current()) { if (peer && peer !== pc) peer.close(); return; }
       cleanup();
       setState('error', 'Could not go live: ' + (e.message || e));
     }
@@ -109,14 +122,22 @@
   }
 
   async function stop() {
-    const url = resource;
+    // WHIP: DELETE the session first, then close the peer connection. Closing first makes the
+    // server see a lost connection (it ends the broadcast on its own and the DELETE gets a 404).
+    const url = resource, peer = pc;
+    attempts++;  // supersedes a Go live still connecting
     resource = null;
+    pc = null;  // from here on the peer's state changes are expected, not errors
     cleanup();
     setState('stopped', 'Ending the broadcast…');
+    let failure = null;
     if (url) {
       const res = await fetch(url, { method: 'DELETE' }).catch(() => null);
-      if (res && !res.ok && res.status !== 404) { setState('error', 'Stop failed: ' + (await errorText(res))); return; }
+      if (res && !res.ok && res.status !== 404) failure = await errorText(res);
+      else if (res) await res.arrayBuffer().catch(() => {});  // read to the end: a complete request
     }
+    if (peer) peer.close();
+    if (failure) { setState('error', 'Stop failed: ' + failure); return; }
     setState('stopped', 'Broadcast ended.');
   }
 

@@ -22,7 +22,10 @@
       hls.on(Hls.Events.ERROR, (_, data) => {
         if (!data.fatal) return;
         if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }
-        hls.destroy(); hls = null;  // re-created by the next status poll while live
+        hls.destroy(); hls = null;
+        // hls.js does not retry HTTP 4xx (e.g. the playlist's 404 in the first seconds of a
+        // broadcast, before its first segment): try again shortly rather than on the next poll.
+        setTimeout(() => { if (state === 'live') play(); }, 1000);
       });
       hls.loadSource(src);
       hls.attachMedia(video);
