@@ -22,7 +22,6 @@ from teezu.settings import Settings
 log = logging.getLogger(__name__)
 
 
-
 def create_app(settings: Settings, *, dsn: str) -> web.Application:
     """Build the application; the database pool opens (and migrations run) at start-up."""
     app = web.Application(middlewares=[envelope_middleware], client_max_size=1024**2)

@@ -51,7 +51,7 @@ def passthrough(src_w: int, src_h: int, src_format: str, dst_w: int, dst_h: int)
 
 
 class FrameNormalizer:
-    """Scales/pads frames to ``width``x``height`` yuv420p. Not thread-safe: one per encoder thread."""
+    """Scales/pads frames to ``width``x``height`` yuv420p; one per encoder thread."""
 
     def __init__(self, width: int, height: int) -> None:
         self.width = width

@@ -33,10 +33,11 @@ def render_media_playlist(
 ) -> str:
     """A live (sliding window) or ended media playlist with an fMP4 initialization map."""
     first = segments[0].sequence if segments else 0
+    durations = [s.duration for s in segments]
     lines = [
         "#EXTM3U",
         "#EXT-X-VERSION:7",
-        f"#EXT-X-TARGETDURATION:{target_duration([s.duration for s in segments], segment_duration)}",
+        f"#EXT-X-TARGETDURATION:{target_duration(durations, segment_duration)}",
         f"#EXT-X-MEDIA-SEQUENCE:{first}",
         "#EXT-X-INDEPENDENT-SEGMENTS",
         f'#EXT-X-MAP:URI="{init_uri}"',

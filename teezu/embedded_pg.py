@@ -84,23 +84,53 @@ class EmbeddedPostgres:
                         f"{self.data_dir} is not empty and is not a PostgreSQL data directory"
                     )
                 log.info("initdb: creating cluster in %s", self.data_dir)
-                self._run(ids, "initdb", "-D", self.data_dir, "--auth=trust", "--encoding=UTF8",
-                          "--no-locale", "-U", "postgres")
+                self._run(
+                    ids,
+                    "initdb",
+                    "-D",
+                    self.data_dir,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-locale",
+                    "-U",
+                    "postgres",
+                )
             sock = self._running_socket_dir(ids)
             if sock is not None:
                 log.info("reusing running PostgreSQL for %s (socket dir %s)", self.data_dir, sock)
             else:
                 sock = self.socket_dir
-                opts = ["-c", "listen_addresses=", "-k", str(sock), "-p", str(PORT),
-                        "-c", "unix_socket_permissions=0700"]
+                opts = [
+                    "-c",
+                    "listen_addresses=",
+                    "-k",
+                    str(sock),
+                    "-p",
+                    str(PORT),
+                    "-c",
+                    "unix_socket_permissions=0700",
+                ]
                 logfile = self.data_dir / "server.log"
                 log.info("pg_ctl start: %s (socket dir %s, log %s)", self.data_dir, sock, logfile)
                 try:
-                    self._run(ids, "pg_ctl", "start", "-D", self.data_dir, "-w", "-t", "60",
-                              "-l", logfile, "-o", shlex.join(opts))
+                    self._run(
+                        ids,
+                        "pg_ctl",
+                        "start",
+                        "-D",
+                        self.data_dir,
+                        "-w",
+                        "-t",
+                        "60",
+                        "-l",
+                        logfile,
+                        "-o",
+                        shlex.join(opts),
+                    )
                 except EmbeddedPostgresError as e:
-                    raise EmbeddedPostgresError(f"{e}\n--- {logfile} (tail) ---\n"
-                                                f"{self._tail(logfile)}") from None
+                    raise EmbeddedPostgresError(
+                        f"{e}\n--- {logfile} (tail) ---\n{self._tail(logfile)}"
+                    ) from None
                 sock = self._running_socket_dir(ids) or sock
             host = quote(str(sock), safe="/")
             self._dsn = f"postgresql://postgres@/postgres?host={host}&port={PORT}"
@@ -121,8 +151,9 @@ class EmbeddedPostgres:
                 log.info("stop: PostgreSQL for %s is not running", self.data_dir)
             else:
                 log.info("pg_ctl stop -m fast: %s", self.data_dir)
-                self._run(ids, "pg_ctl", "stop", "-D", self.data_dir, "-m", "fast", "-w",
-                          "-t", "60")
+                self._run(
+                    ids, "pg_ctl", "stop", "-D", self.data_dir, "-m", "fast", "-w", "-t", "60"
+                )
         self._dsn = None
 
     def is_running(self) -> bool:
@@ -179,10 +210,21 @@ class EmbeddedPostgres:
             if shutil.which("useradd") is None:
                 raise EmbeddedPostgresError(
                     f"running as root: PostgreSQL needs an unprivileged user, '{self.os_user}' "
-                    "does not exist and useradd is not available") from None
+                    "does not exist and useradd is not available"
+                ) from None
             log.info("creating system user %s", self.os_user)
-            r = subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                                "/usr/sbin/nologin", self.os_user], capture_output=True, text=True)
+            r = subprocess.run(
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    self.os_user,
+                ],
+                capture_output=True,
+                text=True,
+            )
             try:  # a concurrent starter may have won the race
                 pw = pwd.getpwnam(self.os_user)
             except KeyError:
@@ -210,8 +252,9 @@ class EmbeddedPostgres:
         uid, gid = ids
         if self.data_dir.stat().st_uid != uid:
             if (self.data_dir / "PG_VERSION").is_file():
-                log.warning("chown -R %s %s (cluster owned by another user)",
-                            self.os_user, self.data_dir)
+                log.warning(
+                    "chown -R %s %s (cluster owned by another user)", self.os_user, self.data_dir
+                )
                 for root, dirs, files in os.walk(self.data_dir):
                     for n in dirs + files:
                         os.lchown(os.path.join(root, n), uid, gid)
@@ -299,8 +342,16 @@ class EmbeddedPostgres:
         log.debug("running %s%s", shlex.join(cmd), f" as {self.os_user}" if ids else "")
         # files, not pipes: the postmaster started by pg_ctl must not inherit our pipes
         with tempfile.TemporaryFile() as out:
-            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                               env=env, cwd=self.data_dir, timeout=120, **kw)
+            r = subprocess.run(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.data_dir,
+                timeout=120,
+                **kw,
+            )
             out.seek(0)
             text = out.read().decode(errors="replace").strip()
         if text:

@@ -9,7 +9,7 @@ import structlog
 
 
 def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
-    """Route stdlib and structlog records through one renderer (JSON for machines, console for people)."""
+    """Route stdlib and structlog records through one renderer (JSON or console)."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

@@ -136,8 +136,13 @@ async def test_concurrent_apply_from_processes(pg, tmp_path):
     dsn = await _fresh_db(pg.dsn, "concurrent_procs")
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-c", _CHILD, dsn, str(mig),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-c",
+            _CHILD,
+            dsn,
+            str(mig),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             cwd=str(Path(__file__).parents[2]),
         )
         for _ in range(4)
@@ -234,8 +239,9 @@ def test_runs_as_plain_user(pg, tmp_path_factory):
     ver = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for python in (sys.executable, f"/usr/bin/{ver}", f"/usr/local/bin/{ver}"):
         try:
-            probe = subprocess.run([python, "-c", "import asyncpg, psutil"], capture_output=True,
-                                   timeout=60, **as_user)
+            probe = subprocess.run(
+                [python, "-c", "import asyncpg, psutil"], capture_output=True, timeout=60, **as_user
+            )
         except OSError:
             continue
         if probe.returncode == 0:
@@ -257,8 +263,9 @@ def test_runs_as_plain_user(pg, tmp_path_factory):
         "    await c.close()\n"
         "try:\n    asyncio.run(q())\nfinally:\n    pg.stop()\n"
     )
-    r = subprocess.run([python, "-c", code, str(var)], capture_output=True, text=True,
-                       timeout=120, **as_user)
+    r = subprocess.run(
+        [python, "-c", code, str(var)], capture_output=True, text=True, timeout=120, **as_user
+    )
     print(f"\nran as {pg.os_user} with {python}")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "postgres"

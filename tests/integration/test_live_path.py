@@ -1,4 +1,4 @@
-"""The first live path end to end in Python: aiortc publisher -> WHIP -> engine -> HLS -> ffprobe."""
+"""The first live path in Python: aiortc publisher -> WHIP -> engine -> HLS -> ffprobe."""
 
 from __future__ import annotations
 

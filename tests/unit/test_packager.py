@@ -1,4 +1,4 @@
-"""Packager: keyframe-aligned segments, audio assigned by decode time, no segment before its audio."""
+"""Packager: keyframe-aligned segments, audio by decode time, no segment before its audio."""
 
 from __future__ import annotations
 
