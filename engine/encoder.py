@@ -15,6 +15,8 @@ import av
 import numpy as np
 from av.video.frame import PictureType
 
+from teezu.settings import Settings
+
 VIDEO_TIMESCALE = 90_000
 
 
@@ -43,6 +45,18 @@ class VideoSettings:
     bitrate: int = 2_500_000
     preset: str = "veryfast"
     keyint: int = 60  # frames between forced keyframes: one segment
+
+
+def video_settings(settings: Settings) -> VideoSettings:
+    """The output rendition the configuration asks for; one keyframe interval per segment."""
+    return VideoSettings(
+        width=settings.output_width,
+        height=settings.output_height,
+        fps=settings.output_fps,
+        bitrate=settings.video_bitrate,
+        preset=settings.x264_preset,
+        keyint=round(settings.segment_duration * settings.output_fps),
+    )
 
 
 def x264_options(s: VideoSettings) -> dict[str, str]:

@@ -17,7 +17,7 @@ import asyncpg
 from aiohttp import web
 
 from api.streams import store
-from engine.encoder import VideoSettings
+from engine.encoder import video_settings
 from engine.pipeline import StreamPipeline
 from hls.output import HlsOutput
 from hls.storage import Storage
@@ -154,17 +154,9 @@ async def create_session(request: web.Request) -> web.Response:
         retention=settings.segment_retention,
         loop=loop,
     )
-    video = VideoSettings(
-        width=settings.output_width,
-        height=settings.output_height,
-        fps=settings.output_fps,
-        bitrate=settings.video_bitrate,
-        preset=settings.x264_preset,
-        keyint=round(settings.segment_duration * settings.output_fps),
-    )
     pipeline = StreamPipeline(
         key,
-        video,
+        video_settings(settings),
         [output],
         audio_bitrate=settings.audio_bitrate,
         gap_fill_after=settings.gap_fill_after,

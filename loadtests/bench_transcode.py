@@ -11,8 +11,9 @@ Baseline + Opus, i.e. what a WebRTC publisher sends) goes through:
   ``LocalStorage`` in a temp dir. Frames are fed as fast as the pipeline takes them (backpressure
   on its queue, no real-time pacing). CPU = ``getrusage(RUSAGE_SELF)`` over the whole run:
   decode + normalize + encode + package + write.
-* **ffmpeg**: ``ffmpeg -i clip ... -c:v libx264`` with the options of ``engine.encoder.x264_options``
-  and ``-c:a aac``, muxed to HLS fMP4 in a temp dir. CPU = ``getrusage(RUSAGE_CHILDREN)`` delta.
+* **ffmpeg**: ``ffmpeg -i clip ... -c:v libx264`` with the options of
+  ``engine.encoder.x264_options`` and ``-c:a aac``, muxed to HLS fMP4 in a temp dir.
+  CPU = ``getrusage(RUSAGE_CHILDREN)`` delta.
 
 and, to tell our own overhead apart from differences between x264 builds:
 
@@ -65,8 +66,7 @@ import av  # noqa: E402
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack  # noqa: E402
 from av.video.frame import PictureType  # noqa: E402
 
-import engine.pipeline as engine_pipeline  # noqa: E402
-from engine.encoder import EncodedPacket, VideoSettings, x264_options  # noqa: E402
+from engine.encoder import EncodedPacket, VideoSettings, video_settings, x264_options  # noqa: E402
 from engine.pipeline import StreamInfo, StreamPipeline  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
 from hls.storage import LocalStorage  # noqa: E402
@@ -111,14 +111,7 @@ class Config:
 def make_config(seconds: int) -> Config:
     """The production settings (``TEEZU_*`` environment, as the server reads them)."""
     s = Settings()
-    video = VideoSettings(
-        width=s.output_width,
-        height=s.output_height,
-        fps=s.output_fps,
-        bitrate=s.video_bitrate,
-        preset=s.x264_preset,
-        keyint=round(s.segment_duration * s.output_fps),  # as ingest/whip.py
-    )
+    video = video_settings(s)  # exactly what ingest/whip.py builds for a live stream
     return Config(
         seconds=seconds,
         video=video,
@@ -139,7 +132,8 @@ def clip_command(ffmpeg: str, cfg: Config, out: Path) -> list[str]:
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
         "-f", "lavfi",
-        "-i", f"testsrc2=size={v.width}x{v.height}:rate={v.fps},noise=alls=20:allf=t+u,format=yuv420p",
+        "-i", f"testsrc2=size={v.width}x{v.height}:rate={v.fps},"
+              "noise=alls=20:allf=t+u,format=yuv420p",
         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={AUDIO_RATE}",
         "-t", str(cfg.seconds),
         "-map", "0:v", "-map", "1:a",
@@ -200,14 +194,19 @@ class ClipSource:
         adec.sample_rate = AUDIO_RATE
         self._adec = adec
         self._packets = self._container.demux(self._vs, self._as)
-        self._frames: dict[str, deque[av.VideoFrame | av.AudioFrame]] = {
+        # Decoded frames per kind, each with its media time in seconds.
+        self._frames: dict[str, deque[tuple[float, av.VideoFrame | av.AudioFrame]]] = {
             "video": deque(),
             "audio": deque(),
         }
         self._first_pts: dict[str, int | None] = {"video": None, "audio": None}
+        self._time_base = {"video": self._vs.time_base, "audio": self._as.time_base}
         self._eof = False
         self._backlog = backlog
         self.backpressure_waits = 0
+        self.decode_cpu = 0.0  # CPU time of demux + decode (in the thread that pumps)
+        self.order_waits = 0
+        self._progress = asyncio.Condition()
         self.frames_out = {"video": 0, "audio": 0}
         self._ended: set[str] = set()
         self.finished = asyncio.Event() if backlog is not None else None
@@ -216,14 +215,40 @@ class ClipSource:
 
     # -- frames -----------------------------------------------------------------------
 
-    def next_frame(self, kind: str) -> av.VideoFrame | av.AudioFrame | None:
+    def _head(self, kind: str) -> float | None:
+        """Media time of the next frame of ``kind`` (None at the end)."""
         q = self._frames[kind]
         while not q and not self._eof:
             self._pump()
-        if not q:
-            return None
+        return q[0][0] if q else None
+
+    async def next_frame(self, kind: str) -> av.VideoFrame | av.AudioFrame | None:
+        """The next frame of ``kind``, handed out in timestamp order across the two tracks.
+
+        Without real-time pacing nothing else orders the two readers: a reader whose ``recv()``
+        never suspends would run far ahead, and the other track's first frame would arrive late.
+        The pipeline anchors each track on the timeline where its first frame *arrives* (wall
+        clock), so audio arriving > 60 ms after video would be placed late and preceded by
+        inserted silence. As in a live session, frames are handed out in media-time order: a
+        frame waits while the other track's next frame is earlier. (The earliest head can always
+        go, so the two readers never wait on each other.)
+        """
+        other = "audio" if kind == "video" else "video"
+        while True:
+            head = self._head(kind)
+            if head is None:
+                return None
+            other_head = self._head(other)
+            if other_head is None or other_head >= head:
+                break
+            self.order_waits += 1
+            async with self._progress:
+                await self._progress.wait()
         self.frames_out[kind] += 1
-        return q.popleft()
+        _, frame = self._frames[kind].popleft()
+        async with self._progress:
+            self._progress.notify_all()
+        return frame
 
     def iter_frames(self) -> Iterator[tuple[str, av.VideoFrame | av.AudioFrame]]:
         """Every frame in decode order (for the paths without tracks)."""
@@ -232,12 +257,19 @@ class ClipSource:
                 q = self._frames[kind]
                 while q:
                     self.frames_out[kind] += 1
-                    yield kind, q.popleft()
+                    yield kind, q.popleft()[1]
             if self._eof:
                 return
             self._pump()
 
     def _pump(self) -> None:
+        t0 = time.thread_time()
+        try:
+            self._pump_one()
+        finally:
+            self.decode_cpu += time.thread_time() - t0
+
+    def _pump_one(self) -> None:
         try:
             packet = next(self._packets)
         except StopIteration:
@@ -259,12 +291,13 @@ class ClipSource:
     def _decode(self, kind: str, packet: av.Packet | None) -> None:
         video = kind == "video"
         dec = self._vdec if video else self._adec
+        rate = 90_000 if video else AUDIO_RATE
         if packet is None:
             frames = dec.decode(None)
         else:
-            assert packet.pts is not None and packet.time_base is not None
-            rate = 90_000 if video else AUDIO_RATE
-            ts = round(packet.pts * packet.time_base * rate)
+            assert packet.pts is not None
+            tb = self._time_base[kind]
+            ts = (packet.pts * tb.numerator * rate + tb.denominator // 2) // tb.denominator
             first = self._first_pts[kind]
             if first is None:
                 first = self._first_pts[kind] = ts
@@ -273,7 +306,7 @@ class ClipSource:
             rtp.pts = ts - first
             rtp.time_base = VIDEO_TIME_BASE if video else AUDIO_TIME_BASE
             frames = dec.decode(rtp)
-        self._frames[kind].extend(frames)
+        self._frames[kind].extend((f.pts / rate, f) for f in frames)
 
     # -- tracks -----------------------------------------------------------------------
 
@@ -303,7 +336,7 @@ class ClipTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         await self._source.wait_for_room()
-        frame = self._source.next_frame(self.kind)
+        frame = await self._source.next_frame(self.kind)
         if frame is None:
             self._source.track_ended(self.kind)
             self.stop()
@@ -321,6 +354,12 @@ class RunResult:
     cpu_s: float
     wall_s: float
     info: dict[str, Any] = field(default_factory=dict)
+    steal_s: float = 0.0  # CPU time the hypervisor took from this VM during the run (all CPUs)
+
+    @property
+    def steal_pct(self) -> float:
+        """Steal as a share of the machine's CPU capacity during the run (noise indicator)."""
+        return 100 * self.steal_s / (self.wall_s * (os.cpu_count() or 1))
 
     @property
     def cpu_per_media_s(self) -> float:
@@ -332,12 +371,23 @@ def self_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def steal_seconds() -> float:
+    """Machine-wide steal time (a VM's vCPUs not running because the host ran something else)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def children_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
 
 
-_X264_SEI = re.compile(rb"x264 - core (\d+)([^\x00]*?) - H\.264/MPEG-4 AVC codec[^\x00]*?options: ([^\x00]*)")
+_X264_SEI = re.compile(
+    rb"x264 - core (\d+)([^\x00]*?) - H\.264/MPEG-4 AVC codec[^\x00]*?options: ([^\x00]*)"
+)
 
 
 @dataclass(frozen=True)
@@ -361,9 +411,7 @@ def x264_info(data: bytes) -> X264Info | None:
     m = _X264_SEI.search(data)
     if m is None:
         return None
-    opts = dict(
-        kv.split("=", 1) for kv in m.group(3).decode("latin-1").split() if "=" in kv
-    )
+    opts = dict(kv.split("=", 1) for kv in m.group(3).decode("latin-1").split() if "=" in kv)
     return X264Info(int(m.group(1)), m.group(2).decode("latin-1").strip(), opts)
 
 
@@ -399,10 +447,27 @@ class PacketCounter:
         pass
 
 
-async def _ours(clip: Path, cfg: Config) -> RunResult:
+class MeasuredPipeline(StreamPipeline):
+    """The real pipeline; also measures its encoder thread's own CPU time (and can profile it)."""
+
+    profiler: cProfile.Profile | None = None
+
+    def _run(self) -> None:
+        t0 = time.thread_time()
+        if self.profiler is not None:
+            self.profiler.enable()
+        try:
+            super()._run()
+        finally:
+            if self.profiler is not None:
+                self.profiler.disable()
+            self.encoder_thread_cpu = time.thread_time() - t0
+
+
+async def _ours(clip: Path, cfg: Config, profiler: cProfile.Profile | None = None) -> RunResult:
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix="bench-ours-") as tmp:
-        cpu0, wall0 = self_cpu(), time.perf_counter()
+        cpu0, wall0, loop_cpu0 = self_cpu(), time.perf_counter(), time.thread_time()
         output = HlsOutput(
             "bench",
             LocalStorage(Path(tmp)),
@@ -412,7 +477,7 @@ async def _ours(clip: Path, cfg: Config) -> RunResult:
             loop=loop,
         )
         counter = PacketCounter()
-        pipeline = StreamPipeline(
+        pipeline = MeasuredPipeline(
             "bench0000",
             cfg.video,
             [output, counter],
@@ -420,6 +485,7 @@ async def _ours(clip: Path, cfg: Config) -> RunResult:
             gap_fill_after=cfg.gap_fill_after,
             max_queued_seconds=cfg.max_queued_seconds,
         )
+        pipeline.profiler = profiler
         source = ClipSource(clip, backlog=pipeline._queue.qsize)
         await output.start()
         pipeline.start()
@@ -430,6 +496,8 @@ async def _ours(clip: Path, cfg: Config) -> RunResult:
         await pipeline.stop()
         wall = time.perf_counter() - wall0
         cpu = self_cpu() - cpu0
+        loop_cpu = time.thread_time() - loop_cpu0
+        encoder_cpu = pipeline.encoder_thread_cpu
         playlist = (Path(tmp) / "bench" / "index.m3u8").read_text()
 
     st = pipeline.stats
@@ -443,7 +511,8 @@ async def _ours(clip: Path, cfg: Config) -> RunResult:
     if st.video_slots_filled or st.audio_samples_filled:
         problems.append(
             f"gap filler triggered: {st.video_slots_filled} video slots, "
-            f"{st.audio_samples_filled} audio samples (timeline behind wall clock?)"
+            f"{st.audio_samples_filled} audio samples (one track anchored late, or the pipeline "
+            f"ran slower than real time: wall {wall:.1f} s for {cfg.seconds} s of media)"
         )
     if counter.video != cfg.frames:
         problems.append(f"{counter.video} video packets encoded, expected {cfg.frames}")
@@ -470,14 +539,22 @@ async def _ours(clip: Path, cfg: Config) -> RunResult:
             "audio_packets": counter.audio,
             "segments": output.segments_written,
             "backpressure_waits": source.backpressure_waits,
+            "order_waits": source.order_waits,
             "x264": x264,
+            "threads": {
+                "event loop: demux + decode": source.decode_cpu,
+                "event loop: the rest (feed, readers, asyncio, HLS dispatch)": loop_cpu
+                - source.decode_cpu,
+                "encoder thread (normalize, encode calls, AAC, packaging)": encoder_cpu,
+                "other threads (x264 workers, storage I/O)": cpu - loop_cpu - encoder_cpu,
+            },
         },
     )
 
 
-def run_ours(clip: Path, cfg: Config) -> RunResult:
+def run_ours(clip: Path, cfg: Config, profiler: cProfile.Profile | None = None) -> RunResult:
     gc.collect()
-    return asyncio.run(_ours(clip, cfg))
+    return asyncio.run(_ours(clip, cfg, profiler))
 
 
 # --------------------------------------------------------------------------- ffmpeg CLI
@@ -562,13 +639,40 @@ def run_ours_decode(clip: Path, cfg: Config) -> RunResult:
     return RunResult("decode only, ours", cfg.seconds, cpu, wall, counts)
 
 
+async def _feed_only(clip: Path, cfg: Config) -> RunResult:
+    cpu0, wall0 = self_cpu(), time.perf_counter()
+    source = ClipSource(clip, backlog=lambda: 0)
+    counts = {"video": 0, "audio": 0}
+
+    async def read(track: ClipTrack) -> None:
+        while True:
+            try:
+                await track.recv()
+            except MediaStreamError:
+                return
+            counts[track.kind] += 1
+
+    await asyncio.gather(read(source.video), read(source.audio))
+    wall = time.perf_counter() - wall0
+    cpu = self_cpu() - cpu0
+    if counts["video"] != cfg.frames:
+        raise BenchError(f"feed only: {counts['video']} video frames, expected {cfg.frames}")
+    return RunResult("feed only, ours", cfg.seconds, cpu, wall, counts)
+
+
+def run_feed_only(clip: Path, cfg: Config) -> RunResult:
+    """Decode + the tracks' recv() in timestamp order, read by bare tasks: the harness's share."""
+    gc.collect()
+    return asyncio.run(_feed_only(clip, cfg))
+
+
 def run_pyav_min(clip: Path, cfg: Config) -> RunResult:
     """Same decode, same libx264/aac settings, PyAV's HLS muxer: our libraries, no engine."""
     v = cfg.video
     gc.collect()
     with tempfile.TemporaryDirectory(prefix="bench-pyav-") as tmp:
         outdir = Path(tmp)
-        cpu0, wall0 = self_cpu(), time.perf_counter()
+        cpu0, wall0, main0 = self_cpu(), time.perf_counter(), time.thread_time()
         out = av.open(
             str(outdir / "index.m3u8"),
             "w",
@@ -602,7 +706,12 @@ def run_pyav_min(clip: Path, cfg: Config) -> RunResult:
         out.close()
         wall = time.perf_counter() - wall0
         cpu = self_cpu() - cpu0
+        main_cpu = time.thread_time() - main0
         info = check_hls_dir("pyav-min", outdir, cfg)
+        info["threads"] = {
+            "main thread (decode, encode calls, AAC, mux)": main_cpu,
+            "other threads (x264 workers)": cpu - main_cpu,
+        }
     if n != cfg.frames:
         raise BenchError(f"pyav-min: {n} video frames, expected {cfg.frames}")
     return RunResult("pyav-min", cfg.seconds, cpu, wall, info)
@@ -613,28 +722,22 @@ def run_pyav_min(clip: Path, cfg: Config) -> RunResult:
 
 def profile_ours(clip: Path, cfg: Config, top: int) -> str:
     """One more run of ours with cProfile in the encoder thread and in the event-loop thread."""
-    enc_prof = cProfile.Profile()
-    original = engine_pipeline._EncoderLoop.run
-
-    def profiled(self: Any) -> None:
-        enc_prof.enable()
-        try:
-            original(self)
-        finally:
-            enc_prof.disable()
-
-    engine_pipeline._EncoderLoop.run = profiled  # type: ignore[method-assign]
-    loop_prof = cProfile.Profile()
+    enc_prof, loop_prof = cProfile.Profile(), cProfile.Profile()
+    loop_prof.enable()
     try:
-        loop_prof.enable()
-        result = run_ours(clip, cfg)
-        loop_prof.disable()
+        result = run_ours(clip, cfg, enc_prof)
     finally:
-        engine_pipeline._EncoderLoop.run = original  # type: ignore[method-assign]
+        loop_prof.disable()
     buf = io.StringIO()
-    buf.write(f"profiled run (cProfile overhead included): CPU {result.cpu_s:.2f} s, wall {result.wall_s:.2f} s\n")
-    for name, prof in (("encoder thread", enc_prof), ("event-loop thread (decode, readers, HLS writes)", loop_prof)):
-        buf.write(f"\n--- {name}: top {top} by own time ---\n")
+    buf.write(
+        f"profiled run of ours (cProfile overhead included): CPU {result.cpu_s:.2f} s, "
+        f"wall {result.wall_s:.2f} s\n"
+    )
+    for name, prof in (
+        ("encoder thread", enc_prof),
+        ("event-loop thread (decode, feed, readers, HLS dispatch)", loop_prof),
+    ):
+        buf.write(f"\n--- {name}: top {top} by own time (wall time, not CPU) ---\n")
         pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
     return buf.getvalue()
 
@@ -656,13 +759,15 @@ def machine_info() -> dict[str, Any]:
                 flags = set(val.split())
     except OSError:
         pass
-    quota = "?"
+    quota = "n/a"
     try:
         q, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
         quota = "none" if q == "max" else f"{int(q) / int(period):g} CPUs"
     except (OSError, ValueError):
         pass
     simd = [f for f in ("sse4_2", "avx", "avx2", "avx512f", "avx512bw") if f in flags]
+    if "hypervisor" in flags:
+        simd.append("virtual machine")
     return {
         "cpu": model,
         "mhz": mhz,
@@ -717,20 +822,31 @@ def report(
         print(f"x264 ours  : {ours_x264.version:<22} {ours_x264.threads}")
         print(f"x264 ffmpeg: {ref_x264.version:<22} {ref_x264.threads}")
         if ours_x264.version != ref_x264.version:
-            print("  NOTE: different x264 builds; the ratio includes x264's own version difference "
-                  "(see pyav-min: same libraries as ours, no engine code)")
+            print(
+                "  NOTE: different x264 builds; the ratio includes x264's own version difference"
+                + (
+                    " (see pyav-min: the same libraries as ours, no engine code)"
+                    if "pyav-min" in results
+                    else " (run without --no-extra to see how much)"
+                )
+            )
         diff = {
             k: (ours_x264.options.get(k), ref_x264.options.get(k))
             for k in sorted(set(ours_x264.options) | set(ref_x264.options))
             if ours_x264.options.get(k) != ref_x264.options.get(k)
         }
         if diff:
-            print("  x264 options that differ (ours vs ffmpeg): "
-                  + ", ".join(f"{k}={a} vs {b}" for k, (a, b) in diff.items()))
+            print(
+                "  x264 options that differ (ours vs ffmpeg): "
+                + ", ".join(f"{k}={a} vs {b}" for k, (a, b) in diff.items())
+            )
         else:
             print("  x264 options written by both encoders are identical")
     print()
-    header = f"{'path':<24}{'media s':>9}{'CPU s':>9}{'CPU s/media s':>15}{'wall s':>9}{'x realtime':>12}"
+    header = (
+        f"{'path':<24}{'media s':>9}{'CPU s':>9}{'CPU s/media s':>15}{'wall s':>9}"
+        f"{'x realtime':>12}{'steal %':>9}"
+    )
     print(header)
     print("-" * len(header))
     rows = {}
@@ -739,39 +855,86 @@ def report(
             continue
         media = rs[0].media_s
         cpu, wall = _median(rs, "cpu_s"), _median(rs, "wall_s")
-        rows[name] = {"media_s": media, "cpu_s": cpu, "cpu_per_media_s": cpu / media, "wall_s": wall,
-                      "runs_cpu_s": [round(r.cpu_s, 3) for r in rs]}
-        print(f"{name:<24}{media:>9.1f}{cpu:>9.2f}{cpu / media:>15.3f}{wall:>9.2f}{media / wall:>12.2f}")
+        steal = _median(rs, "steal_pct")
+        rows[name] = {
+            "media_s": media,
+            "cpu_s": cpu,
+            "cpu_per_media_s": cpu / media,
+            "wall_s": wall,
+            "steal_pct": steal,
+            "runs_cpu_s": [round(r.cpu_s, 3) for r in rs],
+        }
+        print(
+            f"{name:<24}{media:>9.1f}{cpu:>9.2f}{cpu / media:>15.3f}{wall:>9.2f}"
+            f"{media / wall:>12.2f}{steal:>9.1f}"
+        )
     print()
     ratio = rows["ours"]["cpu_per_media_s"] / rows["ffmpeg"]["cpu_per_media_s"]
     verdict = "met" if ratio <= 1.10 else "NOT met"
     print(f"ratio ours/ffmpeg (CPU s per media s): {ratio:.3f}   (target <= 1.10: {verdict})")
     per_run = [o.cpu_s / f.cpu_s for o, f in zip(ours, ref, strict=False)]
-    print(f"  per run: {', '.join(f'{r:.3f}' for r in per_run)}")
+    print(
+        f"  per run (ours and ffmpeg run back to back): {', '.join(f'{r:.3f}' for r in per_run)}"
+        f"; median {statistics.median(per_run):.3f}"
+    )
     out: dict[str, Any] = {"ratio_ours_ffmpeg": ratio, "per_run_ratios": per_run}
     if "pyav-min" in rows:
         r2 = rows["ours"]["cpu_s"] / rows["pyav-min"]["cpu_s"]
         r3 = rows["pyav-min"]["cpu_s"] / rows["ffmpeg"]["cpu_s"]
         print(f"ratio ours/pyav-min  (engine overhead over the same libraries): {r2:.3f}")
-        print(f"ratio pyav-min/ffmpeg (PyAV's FFmpeg {machine['pyav_ffmpeg']} + x264 vs the CLI's): {r3:.3f}")
+        print(
+            f"ratio pyav-min/ffmpeg (PyAV's FFmpeg {machine['pyav_ffmpeg']} + x264 vs the "
+            f"CLI's): {r3:.3f}"
+        )
         out["ratio_ours_pyav_min"] = r2
         out["ratio_pyav_min_ffmpeg"] = r3
     if "decode only, ours" in rows and "decode only, ffmpeg" in rows:
         do, df = rows["decode only, ours"]["cpu_s"], rows["decode only, ffmpeg"]["cpu_s"]
         eo, ef = rows["ours"]["cpu_s"] - do, rows["ffmpeg"]["cpu_s"] - df
-        print(f"after decode (total - decode only): ours {eo:.2f} s, ffmpeg {ef:.2f} s, ratio {eo / ef:.3f}")
+        print(
+            f"after decode (total - decode only): ours {eo:.2f} s, ffmpeg {ef:.2f} s, "
+            f"ratio {eo / ef:.3f}"
+        )
         out["ratio_after_decode"] = eo / ef
+        if "feed only, ours" in rows:
+            # Paired per round (the two run back to back): machine speed drifts between rounds.
+            harness = statistics.median(
+                f.cpu_s - d.cpu_s
+                for f, d in zip(
+                    results["feed only, ours"], results["decode only, ours"], strict=True
+                )
+            )
+            print(
+                f"feeding harness (feed only - decode only, median per round): {harness:.2f} s "
+                f"({100 * harness / rows['ours']['cpu_s']:.1f}% of ours); ratio ours/ffmpeg "
+                f"without it: {(rows['ours']['cpu_s'] - harness) / rows['ffmpeg']['cpu_s']:.3f}"
+            )
+            out["harness_cpu_s"] = harness
+    for name in ("ours", "pyav-min"):
+        rs = results.get(name)
+        if not rs or "threads" not in rs[0].info:
+            continue
+        print(f"CPU by thread, {name} (median s):")
+        threads = {}
+        for label in rs[0].info["threads"]:
+            threads[label] = statistics.median(r.info["threads"][label] for r in rs)
+            print(f"  {label:<60}{threads[label]:>7.2f}")
+        rows[name]["threads"] = threads
     i = ours[-1].info
     print(
         f"checks (ours, every run): {i['video_frames_in']} video frames in, "
         f"{i['video_frames_dropped']} dropped, {i['video_slots_filled']} slots filled, "
         f"{i['audio_samples_filled']} audio samples filled, {i['video_packets']} video packets "
-        f"({i['keyframes']} keyframes), {i['audio_packets']} AAC packets, {i['segments']} segments; "
-        f"ffmpeg: {ref[-1].info['segments']} segments"
+        f"({i['keyframes']} keyframes), {i['audio_packets']} AAC packets, "
+        f"{i['segments']} segments; ffmpeg: {ref[-1].info['segments']} segments"
     )
     out.update(
-        config={"seconds": cfg.seconds, "video": asdict(cfg.video), "audio_bitrate": cfg.audio_bitrate,
-                "segment_duration": cfg.segment_duration},
+        config={
+            "seconds": cfg.seconds,
+            "video": asdict(cfg.video),
+            "audio_bitrate": cfg.audio_bitrate,
+            "segment_duration": cfg.segment_duration,
+        },
         machine=machine,
         ffmpeg_cli=ffmpeg_ver,
         x264={"ours": ours_x264 and asdict(ours_x264), "ffmpeg": ref_x264 and asdict(ref_x264)},
@@ -784,12 +947,18 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seconds", type=int, default=30, help="clip duration (default 30)")
     ap.add_argument("--runs", type=int, default=3, help="runs of each path; the median is reported")
-    ap.add_argument("--cache-dir", type=Path, default=ROOT / "var" / "bench", help="where clips are cached")
+    ap.add_argument(
+        "--cache-dir", type=Path, default=ROOT / "var" / "bench", help="where clips are cached"
+    )
     ap.add_argument("--ffmpeg", default=shutil.which("ffmpeg") or "ffmpeg")
-    ap.add_argument("--no-extra", action="store_true", help="only ours and ffmpeg (no pyav-min, no decode-only)")
+    ap.add_argument(
+        "--no-extra", action="store_true", help="only ours and ffmpeg (no pyav-min, no decode-only)"
+    )
     ap.add_argument("--profile", action="store_true", help="also cProfile one run of ours")
     ap.add_argument("--profile-top", type=int, default=30)
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -810,6 +979,7 @@ def main(argv: list[str] | None = None) -> int:
             paths += [
                 ("pyav-min", lambda: run_pyav_min(clip, cfg)),
                 ("decode only, ours", lambda: run_ours_decode(clip, cfg)),
+                ("feed only, ours", lambda: run_feed_only(clip, cfg)),
                 ("decode only, ffmpeg", lambda: run_ffmpeg_decode(args.ffmpeg, clip, cfg)),
             ]
         results: dict[str, list[RunResult]] = {name: [] for name, _ in paths}
@@ -817,10 +987,13 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.runs):
             order = paths if i % 2 == 0 else paths[::-1]
             for name, fn in order:
+                steal0 = steal_seconds()
                 r = fn()
+                r.steal_s = steal_seconds() - steal0
                 results[name].append(r)
                 print(
-                    f"run {i + 1}/{args.runs} {name:<20} CPU {r.cpu_s:7.2f} s  wall {r.wall_s:6.2f} s",
+                    f"run {i + 1}/{args.runs} {name:<20} "
+                    f"CPU {r.cpu_s:7.2f} s  wall {r.wall_s:6.2f} s",
                     flush=True,
                 )
         summary = report(cfg, machine, ffmpeg_ver, results, args.runs)

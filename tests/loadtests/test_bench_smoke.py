@@ -1,0 +1,38 @@
+"""The transcode benchmark at smoke size: it must run and pass its own checks (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_transcode_smoke(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "loadtests/bench_transcode.py",
+            "--seconds",
+            "5",
+            "--runs",
+            "1",
+            "--no-extra",
+            "--cache-dir",
+            str(tmp_path),
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    # A figure was produced from real work on both paths (its value is the benchmark's business).
+    assert result["ratio_ours_ffmpeg"] > 0
+    assert "ratio ours/ffmpeg" in proc.stdout
