@@ -1,0 +1,55 @@
+"""The HLS origin: content types, cache headers, and the envelope for anything else."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture
+async def stored(server):
+    """A stream's objects written straight into the server's storage."""
+    storage = server.publishers.storage
+    sid = str(uuid.uuid4())
+    await storage.put(f"{sid}/index.m3u8", b"#EXTM3U\n", "application/vnd.apple.mpegurl")
+    await storage.put(f"{sid}/0badc0de/init.mp4", b"init", "video/mp4")
+    await storage.put(f"{sid}/0badc0de/seg7.m4s", b"segment", "video/iso.segment")
+    yield sid
+    await storage.delete_prefix(sid)
+
+
+@pytest.mark.parametrize(
+    ("name", "ctype", "cache", "body"),
+    [
+        ("index.m3u8", "application/vnd.apple.mpegurl", "no-cache", b"#EXTM3U\n"),
+        ("0badc0de/init.mp4", "video/mp4", "immutable", b"init"),
+        ("0badc0de/seg7.m4s", "video/iso.segment", "immutable", b"segment"),
+    ],
+)
+async def test_objects_have_type_and_cache_policy(server, http, stored, name, ctype, cache, body):
+    async with http.get(f"{server.base_url}/hls/{stored}/{name}") as res:
+        assert res.status == 200
+        assert res.headers["Content-Type"] == ctype
+        assert cache in res.headers["Cache-Control"]
+        assert await res.read() == body
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["0badc0de/seg8.m4s", "nope.txt", "../../etc/passwd", "0badc0de/init.mp4.bak", "index.m3u8x"],
+)
+async def test_missing_or_invalid_objects_are_404_envelopes(server, http, stored, name):
+    async with http.get(f"{server.base_url}/hls/{stored}/{name}") as res:
+        assert res.status == 404
+        body = await res.json()
+        assert body["status"] == "error" and body["code"] in ("MEDIA_NOT_FOUND", "NOT_FOUND")
+
+
+async def test_unknown_stream_is_404(server, http):
+    async with http.get(f"{server.base_url}/hls/not-a-stream/index.m3u8") as res:
+        assert res.status == 404 and (await res.json())["code"] == "MEDIA_NOT_FOUND"
+    async with http.get(f"{server.base_url}/hls/{uuid.uuid4()}/index.m3u8") as res:
+        assert res.status == 404 and (await res.json())["code"] == "MEDIA_NOT_FOUND"
