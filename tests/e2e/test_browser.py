@@ -126,6 +126,11 @@ async def test_studio_publishes_and_watch_page_plays(server, http, new_stream, b
     assert advanced >= 5, f"watch page currentTime advanced only {advanced:.2f}s ({video})"
     # Whatever the camera sent, the engine pads/scales to 1280x720.
     assert (video["w"], video["h"]) == (1280, 720), video
+    # And what the browser sent over WebRTC reached 720p (bitrate hints + maintain-resolution),
+    # not the 640x360 a slow bandwidth ramp would give for tens of seconds.
+    received = session.pipeline.stats.input_sizes
+    print(f"decoded input sizes from Chromium: {received}")
+    assert (1280, 720) in received, received
 
     # 3. Stop: the playlist ends, the API says ended, the watch page says ended.
     await studio.click("#stop")
