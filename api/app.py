@@ -13,7 +13,8 @@ from api.keys import POOL, PUBSUB, SETTINGS
 from api.streams import routes as stream_routes
 from api.streams import store
 from hls import origin
-from hls.storage import LocalStorage
+from hls.output import HlsOutput
+from hls.storage import create_storage
 from ingest import whip
 from teezu.db import apply_migrations, create_pool
 from teezu.pubsub import create_pubsub
@@ -26,7 +27,8 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
     """Build the application; the database pool opens (and migrations run) at start-up."""
     app = web.Application(middlewares=[envelope_middleware], client_max_size=1024**2)
     app[SETTINGS] = settings
-    storage = LocalStorage(settings.media_dir)
+    storage = create_storage(settings)
+    live: dict[str, HlsOutput] = {}  # this node's live broadcasts, shared by ingest and origin
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(dsn)
@@ -41,13 +43,14 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
                 log.warning("ended %d broadcasts left live by a previous run", ended)
             app[POOL] = pool
             publishers = whip.Publishers(
-                settings=settings, pool=pool, storage=storage, pubsub=pubsub
+                settings=settings, pool=pool, storage=storage, pubsub=pubsub, outputs=live
             )
             app[whip.PUBLISHERS] = publishers
             publishers.start()
             yield
             await publishers.close()
         finally:
+            await storage.close()
             await pubsub.close()
             await pool.close()
 
@@ -55,6 +58,6 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
     health.add_routes(app)
     stream_routes.add_routes(app)
     whip.add_routes(app)
-    origin.add_routes(app, storage)
+    origin.add_routes(app, storage, live)
     pages.add_routes(app)
     return app

@@ -25,6 +25,7 @@ class EncodedPacket:
     """One encoded access unit. Video data is H.264 Annex B (SPS/PPS repeated on keyframes)."""
 
     kind: Literal["video", "audio"]
+    rendition: str  # the video rung's name ("720p"); "audio" for the shared audio
     data: bytes
     pts: int  # in ``timescale`` units, 0 at the start of the stream timeline
     dts: int
@@ -39,6 +40,9 @@ class EncodedPacket:
 
 @dataclass(frozen=True)
 class VideoSettings:
+    """One rung of the ladder: an H.264 rendition encoded once per stream."""
+
+    name: str = "720p"
     width: int = 1280
     height: int = 720
     fps: int = 30
@@ -48,15 +52,37 @@ class VideoSettings:
 
 
 def video_settings(settings: Settings) -> VideoSettings:
-    """The output rendition the configuration asks for; one keyframe interval per segment."""
-    return VideoSettings(
-        width=settings.output_width,
-        height=settings.output_height,
-        fps=settings.output_fps,
-        bitrate=settings.video_bitrate,
-        preset=settings.x264_preset,
-        keyint=round(settings.segment_duration * settings.output_fps),
-    )
+    """The top rendition the configuration asks for; one keyframe interval per segment."""
+    return ladder(settings)[0]
+
+
+def ladder(settings: Settings) -> list[VideoSettings]:
+    """Every configured rung, tallest first, sharing frame rate, preset and keyframe interval."""
+    keyint = round(settings.segment_duration * settings.output_fps)
+    rungs = [
+        VideoSettings(
+            name=r.name,
+            width=r.width,
+            height=r.height,
+            fps=settings.output_fps,
+            bitrate=r.bitrate,
+            preset=settings.x264_preset,
+            keyint=keyint,
+        )
+        for r in settings.renditions
+    ]
+    return sorted(rungs, key=lambda r: r.height, reverse=True)
+
+
+def rungs_for_source(rungs: list[VideoSettings], source_height: int | None) -> list[VideoSettings]:
+    """Skip rungs taller than the source (no upscaled copies); always keep at least one.
+
+    ``source_height`` None (no video yet, e.g. an audio-only publisher) keeps only the top rung.
+    """
+    if source_height is None:
+        return rungs[:1]
+    kept = [r for r in rungs if r.height <= source_height]
+    return kept or rungs[-1:]
 
 
 def x264_options(s: VideoSettings) -> dict[str, str]:
@@ -114,6 +140,7 @@ class VideoEncoder:
             out.append(
                 EncodedPacket(
                     kind="video",
+                    rendition=self.settings.name,
                     data=bytes(p),
                     pts=p.pts * self._tick,
                     dts=p.dts * self._tick,
@@ -206,6 +233,7 @@ class AudioEncoder:
             out.append(
                 EncodedPacket(
                     kind="audio",
+                    rendition="audio",
                     data=bytes(p),
                     pts=p.pts,
                     dts=p.pts,

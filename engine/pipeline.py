@@ -20,7 +20,14 @@ from typing import Literal, Protocol
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from engine.encoder import AudioEncoder, EncodedPacket, VideoEncoder, VideoSettings, black_frame
+from engine.encoder import (
+    AudioEncoder,
+    EncodedPacket,
+    VideoEncoder,
+    VideoSettings,
+    black_frame,
+    rungs_for_source,
+)
 from engine.normalize import FrameNormalizer
 from engine.timeline import AudioTimeline, TrackClock, VideoGrid
 
@@ -31,8 +38,7 @@ log = logging.getLogger(__name__)
 class StreamInfo:
     """What consumers need to know before the first packet."""
 
-    width: int
-    height: int
+    renditions: list[VideoSettings]  # the rungs encoded for this stream, tallest first
     fps: int
     audio_sample_rate: int
     audio_channels: int
@@ -62,6 +68,7 @@ class PipelineStats:
     audio_samples_filled: int = 0
     resolution_changes: int = 0
     input_sizes: list[tuple[int, int]] = field(default_factory=list)
+    renditions: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,7 @@ class StreamPipeline:
     def __init__(
         self,
         stream_id: str,
-        video: VideoSettings,
+        ladder: list[VideoSettings],
         consumers: list[PacketConsumer],
         *,
         audio_bitrate: int = 128_000,
@@ -88,13 +95,19 @@ class StreamPipeline:
         max_queued_seconds: float = 2.0,
     ) -> None:
         self.stream_id = stream_id
-        self.video_settings = video
+        if not ladder:
+            raise ValueError("a pipeline needs at least one rendition")
+        self.ladder = ladder
         self.consumers = consumers
         self.audio_bitrate = audio_bitrate
         self.gap_fill_after = gap_fill_after
         self.stats = PipelineStats()
         self._queue: queue.Queue[_Item | object] = queue.Queue()
-        self._max_queued = int(max_queued_seconds * (video.fps + 50))
+        # Items of each kind enqueued and not yet taken by the encoder thread: a track is only
+        # gap-filled when none of its own media is waiting (the other track may be backlogged).
+        self._waiting = {"video": 0, "audio": 0}
+        self._waiting_lock = threading.Lock()
+        self._max_queued = int(max_queued_seconds * (ladder[0].fps + 50))
         self._origin: float | None = None  # monotonic time of the first media
         self.last_media_at: float | None = None  # monotonic; liveness for the ingest watchdog
         self._tasks: set[asyncio.Task[None]] = set()
@@ -155,6 +168,8 @@ class StreamPipeline:
                     continue
             else:
                 self.stats.audio_frames_in += 1
+            with self._waiting_lock:
+                self._waiting[kind] += 1
             self._queue.put(_Item(kind, frame, now - self._origin))
 
     # --- encoder thread --------------------------------------------------------------
@@ -174,30 +189,22 @@ class _EncoderLoop:
     """State that lives only in the encoder thread."""
 
     def __init__(self, pipeline: StreamPipeline) -> None:
-        s = pipeline.video_settings
         self.p = pipeline
-        self.normalizer = FrameNormalizer(s.width, s.height)
-        self.video = VideoEncoder(s)
+        self.fps = pipeline.ladder[0].fps
         self.audio = AudioEncoder(bitrate=pipeline.audio_bitrate)
-        self.grid = VideoGrid(s.fps)
+        self.grid = VideoGrid(self.fps)
         self.timeline = AudioTimeline(self.audio.sample_rate)
         self.video_clock = TrackClock()
         self.audio_clock = TrackClock()
-        self.previous: av.VideoFrame | None = None
-        self.black = black_frame(s.width, s.height)
+        # Decided when the source's size is known (first video frame), or when video is given
+        # up on (audio-only publisher): until then audio waits in ``pending_audio``.
+        self.encoders: list[VideoEncoder] = []
+        self.normalizer: FrameNormalizer | None = None
+        self.previous: list[av.VideoFrame] = []  # last frame of each rung, for repeats
+        self.pending_audio: list[_Item] = []
         self.last_size: tuple[int, int] | None = None
 
     def run(self) -> None:
-        info = StreamInfo(
-            width=self.video.settings.width,
-            height=self.video.settings.height,
-            fps=self.video.settings.fps,
-            audio_sample_rate=self.audio.sample_rate,
-            audio_channels=self.audio.channels,
-            audio_specific_config=self.audio.audio_specific_config,
-        )
-        for c in self.p.consumers:
-            c.on_start(info)
         q = self.p._queue
         while True:
             try:
@@ -207,31 +214,55 @@ class _EncoderLoop:
             if item is _STOP:
                 break
             if isinstance(item, _Item):
+                with self.p._waiting_lock:
+                    self.p._waiting[item.kind] -= 1
                 if item.kind == "video":
                     self._video(item)
+                elif not self.encoders:
+                    self.pending_audio.append(item)
                 else:
                     self._audio(item)
-            if q.empty():
-                # Only fill when nothing is waiting: queued frames may still cover the gap.
-                self._fill()
-        self._emit(self.video.flush())
-        self._emit(self.audio.flush())
+            self._fill()
+        if self.encoders:
+            for enc in self.encoders:
+                self._emit(enc.flush())
+            self._emit(self.audio.flush())
         for c in self.p.consumers:
             c.on_end()
+
+    def _start(self, source_height: int | None) -> None:
+        """Choose the rungs for this source, open their encoders and tell the consumers."""
+        rungs = rungs_for_source(self.p.ladder, source_height)
+        self.encoders = [VideoEncoder(r) for r in rungs]
+        top = rungs[0]
+        self.normalizer = FrameNormalizer(top.width, top.height)
+        self.previous = [black_frame(r.width, r.height) for r in rungs]
+        self.p.stats.renditions = [r.name for r in rungs]
+        info = StreamInfo(
+            renditions=rungs,
+            fps=self.fps,
+            audio_sample_rate=self.audio.sample_rate,
+            audio_channels=self.audio.channels,
+            audio_specific_config=self.audio.audio_specific_config,
+        )
+        for c in self.p.consumers:
+            c.on_start(info)
+        pending, self.pending_audio = self.pending_audio, []
+        for item in pending:
+            self._audio(item)
 
     def _emit(self, packets: list[EncodedPacket]) -> None:
         for packet in packets:
             for c in self.p.consumers:
                 c.on_packet(packet)
 
-    def _encode_video(self, frame: av.VideoFrame, slot: int) -> None:
-        self._emit(self.video.encode(frame, slot))
+    def _encode_slot(self, frames: list[av.VideoFrame], slot: int) -> None:
+        for enc, frame in zip(self.encoders, frames, strict=True):
+            self._emit(enc.encode(frame, slot))
 
-    def _repeat(self, count: int) -> None:
-        frame = self.previous if self.previous is not None else self.black
-        first = self.grid.next_slot - count
+    def _repeat_slots(self, first: int, count: int) -> None:
         for slot in range(first, first + count):
-            self._encode_video(frame, slot)
+            self._encode_slot(self.previous, slot)
         self.p.stats.video_slots_filled += count
 
     def _video(self, item: _Item) -> None:
@@ -243,6 +274,8 @@ class _EncoderLoop:
                 self.p.stats.resolution_changes += 1
             self.p.stats.input_sizes.append(size)
             self.last_size = size
+        if not self.encoders:
+            self._start(frame.height)
         media_time = float(frame.pts * frame.time_base) if frame.pts is not None else item.arrival
         t = self.video_clock.to_timeline(media_time, item.arrival)
         if self.grid.slot_of(t) < self.grid.next_slot - self.grid.fps // 3:
@@ -256,13 +289,19 @@ class _EncoderLoop:
             return
         if placement.repeat_previous:
             # place() already advanced next_slot past the repeats and this frame.
-            frame_to_repeat = self.previous if self.previous is not None else self.black
-            for slot in range(placement.slot - placement.repeat_previous, placement.slot):
-                self._encode_video(frame_to_repeat, slot)
-            self.p.stats.video_slots_filled += placement.repeat_previous
-        normalized = self.normalizer.normalize(frame)
-        self._encode_video(normalized, placement.slot)
-        self.previous = normalized
+            self._repeat_slots(
+                placement.slot - placement.repeat_previous, placement.repeat_previous
+            )
+        assert self.normalizer is not None
+        top = self.normalizer.normalize(frame)
+        # Lower rungs scale from the normalized top frame; reformat() returns new frames, so no
+        # encoder ever sees another's frame object.
+        frames = [top] + [
+            top.reformat(width=e.settings.width, height=e.settings.height, format="yuv420p")
+            for e in self.encoders[1:]
+        ]
+        self._encode_slot(frames, placement.slot)
+        self.previous = frames
 
     def _audio(self, item: _Item) -> None:
         frame = item.frame
@@ -286,10 +325,19 @@ class _EncoderLoop:
         if now is None:
             return
         until = now - self.p.gap_fill_after
-        count = self.grid.fill_until(until)
+        if until <= 0:
+            return
+        with self.p._waiting_lock:
+            video_waiting, audio_waiting = self.p._waiting["video"], self.p._waiting["audio"]
+        if not self.encoders:
+            if video_waiting:
+                return
+            self._start(None)  # no video after the grace period: an audio-only publisher
+        # Queued frames of a track may still cover its gap: only fill a track with none waiting.
+        count = 0 if video_waiting else self.grid.fill_until(until)
         if count:
-            self._repeat(count)
-        silence = self.timeline.fill_until(until)
+            self._repeat_slots(self.grid.next_slot - count, count)
+        silence = 0 if audio_waiting else self.timeline.fill_until(until)
         if silence:
             self._emit(self.audio.silence(silence))
             self.p.stats.audio_samples_filled += silence

@@ -1,7 +1,9 @@
-"""The HLS origin: ``GET /hls/{stream_id}/...`` served from storage.
+"""The HLS origin: ``GET /hls/{stream_id}/...``.
 
-Playlists change every segment and are never cached; segment and init objects are written
-once under a per-broadcast run folder and are cached as immutable.
+Live media playlists, parts and just-finished segments come from the broadcast's in-memory
+state (blocking reload per RFC 8216bis 6.2.5.2); everything else comes from storage. Playlists
+are never cached; segments, parts and init objects live under a per-broadcast run folder and
+are cached as immutable.
 """
 
 from __future__ import annotations
@@ -12,37 +14,49 @@ import uuid
 
 from aiohttp import web
 
-from hls.errors import MediaNotFound
-from hls.output import CONTENT_TYPES, PLAYLIST
+from hls.errors import BadPlaylistRequest, MediaNotFound, PlaylistNotReady
+from hls.live import PLAYLIST
+from hls.output import CONTENT_TYPES, PLAYLIST_CACHE, SEGMENT_CACHE, HlsOutput
 from hls.storage import Storage
 
 STORAGE_KEY: web.AppKey[Storage] = web.AppKey("hls_storage", Storage)  # type: ignore[type-abstract]
+LIVE_KEY: web.AppKey[dict[str, HlsOutput]] = web.AppKey("hls_live", dict)
 
-_OBJECT = re.compile(r"^(index\.m3u8|[0-9a-f]{8}/(init\.mp4|seg\d{1,9}\.m4s))$")
-PLAYLIST_CACHE = "no-cache, no-store, must-revalidate"
-SEGMENT_CACHE = "public, max-age=31536000, immutable"
+_OBJECT = re.compile(
+    r"^(?P<run>[0-9a-f]{8})/(?P<rendition>[a-z0-9]{1,16})/"
+    r"(?P<name>index\.m3u8|init\.mp4|seg(?P<seg>\d{1,9})\.m4s|part(?P<pmsn>\d{1,9})\.(?P<pidx>\d{1,3})\.m4s)$"
+)
 
 
-async def serve(request: web.Request) -> web.StreamResponse:
-    stream_id = request.match_info["stream_id"]
-    name = request.match_info["name"]
-    try:
-        uuid.UUID(stream_id)
-    except ValueError:
-        raise MediaNotFound("no such stream", meta={"streamId": stream_id}) from None
-    if not _OBJECT.match(name):
-        raise MediaNotFound("no such HLS object", meta={"name": name})
-    storage = request.app[STORAGE_KEY]
-    key = f"{stream_id}/{name}"
+def _headers(name: str) -> dict[str, str]:
     ext = name[name.rfind(".") :]
-    headers = {
+    return {
         "Content-Type": CONTENT_TYPES[ext],
-        "Cache-Control": PLAYLIST_CACHE if name == PLAYLIST else SEGMENT_CACHE,
+        "Cache-Control": PLAYLIST_CACHE if ext == ".m3u8" else SEGMENT_CACHE,
         "Access-Control-Allow-Origin": "*",
     }
+
+
+def _int(query: dict[str, str], key: str) -> int | None:
+    raw = query.get(key)
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise BadPlaylistRequest(f"{key} must be a non-negative integer", meta={key: raw})
+    return int(raw)
+
+
+async def _from_storage(request: web.Request, key: str, name: str) -> web.StreamResponse:
+    storage = request.app[STORAGE_KEY]
+    headers = _headers(name)
+    if not name.endswith(".m3u8"):
+        cdn = storage.public_url(key)
+        if cdn is not None:
+            # Immutable objects are fetched from the CDN; playlists stay at the origin.
+            raise web.HTTPFound(cdn, headers={"Cache-Control": SEGMENT_CACHE})
     path = storage.local_path(key)
-    if path is not None and name != PLAYLIST:
-        # sendfile from disk; the playlist is read whole so it is never seen half-replaced.
+    if path is not None and not name.endswith(".m3u8"):
+        # sendfile from disk; playlists are read whole so they are never seen half-replaced.
         if not await asyncio.to_thread(path.is_file):
             raise MediaNotFound("no such HLS object", meta={"name": name})
         return web.FileResponse(path, headers=headers)
@@ -52,6 +66,62 @@ async def serve(request: web.Request) -> web.StreamResponse:
     return web.Response(body=data, headers=headers)
 
 
-def add_routes(app: web.Application, storage: Storage) -> None:
+async def _live_playlist(request: web.Request, output: HlsOutput, rendition: str) -> web.Response:
+    live = output.live
+    assert live is not None
+    msn = _int(request.query, "_HLS_msn")
+    part = _int(request.query, "_HLS_part")
+    skip = request.query.get("_HLS_skip", "").upper() in ("YES", "V2")
+    if part is not None and msn is None:
+        raise BadPlaylistRequest("_HLS_part needs _HLS_msn")
+    if msn is not None:
+        if live.too_far_ahead(rendition, msn):
+            raise BadPlaylistRequest(
+                "_HLS_msn is more than two segments ahead of the playlist",
+                meta={"lastMsn": live.renditions[rendition].last_segment},
+            )
+        # RFC 8216bis: a blocked request times out after three target durations.
+        if not await live.wait_for(rendition, msn, part, 3 * output.segment_duration):
+            raise PlaylistNotReady("the requested part did not appear in time", retry_after=1)
+    return web.Response(text=live.playlist(rendition, skip=skip), headers=_headers(PLAYLIST))
+
+
+async def serve(request: web.Request) -> web.StreamResponse:
+    stream_id = request.match_info["stream_id"]
+    path = request.match_info["path"]
+    try:
+        uuid.UUID(stream_id)
+    except ValueError:
+        raise MediaNotFound("no such stream", meta={"streamId": stream_id}) from None
+    if path == PLAYLIST:
+        return await _from_storage(request, f"{stream_id}/{PLAYLIST}", PLAYLIST)
+    m = _OBJECT.match(path)
+    if not m:
+        raise MediaNotFound("no such HLS object", meta={"name": path})
+    run, rendition, name = m["run"], m["rendition"], m["name"]
+    output = request.app[LIVE_KEY].get(stream_id)
+    live = output.live if output is not None and output.run == run else None
+    if live is not None and rendition in live.renditions:
+        assert output is not None
+        if name == PLAYLIST:
+            return await _live_playlist(request, output, rendition)
+        if m["pmsn"] is not None:
+            data = await live.wait_for_part(
+                rendition, int(m["pmsn"]), int(m["pidx"]), 3 * output.segment_duration
+            )
+            if data is None:
+                raise MediaNotFound("no such part", meta={"name": name})
+            return web.Response(body=data, headers=_headers(name))
+        if m["seg"] is not None:
+            data = live.segment_bytes(rendition, int(m["seg"]))
+            if data is not None:
+                return web.Response(body=data, headers=_headers(name))
+    if m["pmsn"] is not None:
+        raise MediaNotFound("parts exist only while a broadcast is live", meta={"name": name})
+    return await _from_storage(request, f"{stream_id}/{path}", name)
+
+
+def add_routes(app: web.Application, storage: Storage, live: dict[str, HlsOutput]) -> None:
     app[STORAGE_KEY] = storage
-    app.router.add_get("/hls/{stream_id}/{name:.+}", serve)
+    app[LIVE_KEY] = live
+    app.router.add_get("/hls/{stream_id}/{path:.+}", serve)

@@ -1,10 +1,15 @@
-"""A live stream's HLS output: packages packets (encoder thread), writes objects (event loop).
+"""A broadcast's HLS output: packages every rendition (encoder thread), publishes and stores them.
 
 Storage layout per stream::
 
-    <stream_id>/index.m3u8            live playlist at a stable URL
-    <stream_id>/<run>/init.mp4        one run per broadcast, so segment URLs of two broadcasts
-    <stream_id>/<run>/seg<N>.m4s      never collide and can be cached as immutable
+    <stream_id>/index.m3u8                     master playlist at a stable URL
+    <stream_id>/<run>/<rendition>/index.m3u8   media playlist (served live from memory)
+    <stream_id>/<run>/<rendition>/init.mp4     one run per broadcast, so URLs of two broadcasts
+    <stream_id>/<run>/<rendition>/seg<N>.m4s   never collide and can be cached as immutable
+    <stream_id>/<run>/<rendition>/part<N>.<i>.m4s   LL-HLS parts: memory only, while listed
+
+Parts and segments reach the in-memory :class:`LiveBroadcast` as soon as they are packaged, so
+the origin can serve them at once; storage writes follow in their own task, in order.
 """
 
 from __future__ import annotations
@@ -13,32 +18,48 @@ import asyncio
 import logging
 import secrets
 from collections import deque
+from dataclasses import dataclass
 
-from engine.encoder import EncodedPacket
+from engine.encoder import EncodedPacket, VideoSettings
 from engine.pipeline import StreamInfo
 from hls.fmp4 import AudioTrack
-from hls.packager import AUDIO_TRACK_ID, InitSegment, Packager, Segment
-from hls.playlist import SegmentEntry, render_media_playlist
+from hls.live import INIT, PLAYLIST, LiveBroadcast, segment_name
+from hls.packager import AUDIO_TRACK_ID, InitSegment, Packager, Part, Segment
+from hls.playlist import SegmentEntry, Variant, render_master_playlist, render_media_playlist
 from hls.storage import Storage
 
 log = logging.getLogger(__name__)
 
-PLAYLIST = "index.m3u8"
+PLAYLIST_CACHE = "no-cache, no-store, must-revalidate"
+SEGMENT_CACHE = "public, max-age=31536000, immutable"
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".mp4": "video/mp4",
     ".m4s": "video/iso.segment",
+    ".jpg": "image/jpeg",
 }
+
+
+def master_key(stream_id: str) -> str:
+    return f"{stream_id}/{PLAYLIST}"
+
+
+@dataclass(frozen=True)
+class _Event:
+    rendition: str
+    item: InitSegment | Part | Segment
+
+
+@dataclass(frozen=True)
+class _Started:
+    info: StreamInfo
+
 
 _END = object()
 
 
-def playlist_key(stream_id: str) -> str:
-    return f"{stream_id}/{PLAYLIST}"
-
-
 class HlsOutput:
-    """Implements the engine's ``PacketConsumer`` for one rendition of one broadcast."""
+    """Implements the engine's ``PacketConsumer`` for every rendition of one broadcast."""
 
     def __init__(
         self,
@@ -46,107 +67,189 @@ class HlsOutput:
         storage: Storage,
         *,
         segment_duration: float,
+        part_duration: float,
         window: int,
         retention: int,
+        audio_bitrate: int,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         self.stream_id = stream_id
         self.run = secrets.token_hex(4)
         self.storage = storage
         self.segment_duration = segment_duration
+        self.part_duration = part_duration
         self.window = window
         self.retention = retention
+        self.audio_bitrate = audio_bitrate
         self._loop = loop
-        self._events: asyncio.Queue[InitSegment | Segment | object] = asyncio.Queue()
-        self._packager: Packager | None = None
-        self._listed: deque[SegmentEntry] = deque()
+        self._events: asyncio.Queue[_Event | _Started | object] = asyncio.Queue()
+        self._writes: asyncio.Queue[tuple[str, bytes] | tuple[str, None] | None] = asyncio.Queue()
+        self._packagers: dict[str, Packager] = {}
+        self.renditions: list[VideoSettings] = []
+        self.live: LiveBroadcast | None = None
+        self.inits: dict[str, InitSegment] = {}
+        self._listed: dict[str, deque[SegmentEntry]] = {}
         self._expired: deque[str] = deque()
-        self.init: InitSegment | None = None
         self.ended = False
         self.segments_written = 0
-        self._writer: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started = asyncio.Event()  # the LiveBroadcast exists (renditions known)
 
     async def start(self) -> None:
-        """Clear the previous broadcast's objects and start the writer task."""
+        """Clear the previous broadcast's objects and start the publishing tasks."""
         await self.storage.delete_prefix(self.stream_id)
-        self._writer = self._loop.create_task(self._write_loop(), name=f"hls-{self.stream_id[:8]}")
+        self._tasks = [
+            self._loop.create_task(self._publish_loop(), name=f"hls-{self.stream_id[:8]}"),
+            self._loop.create_task(self._storage_loop(), name=f"hls-store-{self.stream_id[:8]}"),
+        ]
+
+    def prefix(self, rendition: str) -> str:
+        """Storage key prefix of one rendition of this broadcast."""
+        return f"{self.stream_id}/{self.run}/{rendition}/"
 
     # --- encoder thread ----------------------------------------------------------------
 
     def on_start(self, info: StreamInfo) -> None:
         audio = AudioTrack(
-            AUDIO_TRACK_ID,
-            info.audio_sample_rate,
-            info.audio_channels,
-            info.audio_specific_config,
+            AUDIO_TRACK_ID, info.audio_sample_rate, info.audio_channels, info.audio_specific_config
         )
-        self._packager = Packager(
-            width=info.width,
-            height=info.height,
-            fps=info.fps,
-            segment_duration=self.segment_duration,
-            audio=audio,
-        )
+        for r in info.renditions:
+            self._packagers[r.name] = Packager(
+                width=r.width,
+                height=r.height,
+                fps=info.fps,
+                segment_duration=self.segment_duration,
+                part_duration=self.part_duration,
+                audio=audio,
+            )
+        self._post(_Started(info))
 
     def on_packet(self, packet: EncodedPacket) -> None:
-        assert self._packager is not None
-        for event in self._packager.push(packet):
-            self._loop.call_soon_threadsafe(self._events.put_nowait, event)
+        # Audio is encoded once and muxed into every rendition.
+        targets = (
+            self._packagers
+            if packet.kind == "audio"
+            else {packet.rendition: self._packagers[packet.rendition]}
+        )
+        for name, packager in targets.items():
+            for item in packager.push(packet):
+                self._post(_Event(name, item))
 
     def on_end(self) -> None:
-        if self._packager is not None:
-            for seg in self._packager.flush():
-                self._loop.call_soon_threadsafe(self._events.put_nowait, seg)
-        self._loop.call_soon_threadsafe(self._events.put_nowait, _END)
+        for name, packager in self._packagers.items():
+            for item in packager.flush():
+                self._post(_Event(name, item))
+        self._post(_END)
+
+    def _post(self, event: object) -> None:
+        self._loop.call_soon_threadsafe(self._events.put_nowait, event)
 
     # --- event loop --------------------------------------------------------------------
 
     async def drain(self) -> None:
-        if self._writer is not None:
-            await self._writer
+        for task in self._tasks:
+            await task
 
-    def uri(self, name: str) -> str:
-        return f"{self.run}/{name}"
-
-    async def _write_loop(self) -> None:
-        while True:
-            event = await self._events.get()
-            try:
+    async def _publish_loop(self) -> None:
+        """Publishes to memory at once; queues storage writes in order for the other task."""
+        try:
+            while True:
+                event = await self._events.get()
                 if event is _END:
-                    self.ended = True
-                    if self.init is not None:
-                        await self._write_playlist()
+                    self._finish()
                     return
-                if isinstance(event, InitSegment):
-                    self.init = event
-                    await self._put(self.uri("init.mp4"), event.data)
-                elif isinstance(event, Segment):
-                    await self._add_segment(event)
-            except Exception:
-                # A storage hiccup loses one object, not the broadcast.
-                log.exception("hls write failed", extra={"stream_id": self.stream_id})
+                if isinstance(event, _Started):
+                    self._begin(event.info)
+                elif isinstance(event, _Event):
+                    self._handle(event)
+        finally:
+            self._writes.put_nowait(None)
 
-    async def _add_segment(self, seg: Segment) -> None:
-        name = f"seg{seg.sequence}.m4s"
-        await self._put(self.uri(name), seg.data)
-        self.segments_written += 1
-        self._listed.append(SegmentEntry(seg.sequence, seg.duration, self.uri(name)))
-        while len(self._listed) > self.window:
-            self._expired.append(self._listed.popleft().uri)
-        await self._write_playlist()
-        # Keep recently delisted segments a while for players that loaded an older playlist.
-        while len(self._expired) > self.retention:
-            await self.storage.delete(f"{self.stream_id}/{self._expired.popleft()}")
+    def _begin(self, info: StreamInfo) -> None:
+        self.renditions = list(info.renditions)
+        self.live = LiveBroadcast(
+            run=self.run,
+            renditions=[r.name for r in info.renditions],
+            segment_duration=self.segment_duration,
+            part_duration=self.part_duration,
+            window=self.window,
+        )
+        self._listed = {r.name: deque() for r in info.renditions}
+        self.started.set()
 
-    async def _write_playlist(self) -> None:
-        text = render_media_playlist(
-            list(self._listed),
-            init_uri=self.uri("init.mp4"),
+    def _handle(self, event: _Event) -> None:
+        assert self.live is not None
+        name, item = event.rendition, event.item
+        if isinstance(item, InitSegment):
+            self.inits[name] = item
+            self._writes.put_nowait((self.prefix(name) + INIT, item.data))
+            if len(self.inits) == len(self.renditions):
+                self._writes.put_nowait((master_key(self.stream_id), self._master().encode()))
+        elif isinstance(item, Part):
+            self.live.publish_part(name, item)
+        elif isinstance(item, Segment):
+            for uri in self.live.publish_segment(name, item):
+                self._expired.append(self.prefix(name) + uri)
+            listed = self._listed[name]
+            listed.append(SegmentEntry(item.sequence, item.duration, segment_name(item.sequence)))
+            while len(listed) > self.window:
+                listed.popleft()
+            self._writes.put_nowait((self.prefix(name) + segment_name(item.sequence), item.data))
+            self._writes.put_nowait((self.prefix(name) + PLAYLIST, self._stored_playlist(name)))
+            while len(self._expired) > self.retention * max(1, len(self.renditions)):
+                self._writes.put_nowait((self._expired.popleft(), None))
+
+    def _finish(self) -> None:
+        self.ended = True
+        if self.live is not None:
+            self.live.end()
+        for name in self._listed:
+            if name in self.inits:
+                self._writes.put_nowait((self.prefix(name) + PLAYLIST, self._stored_playlist(name)))
+
+    def _stored_playlist(self, name: str) -> bytes:
+        """The playlist kept in storage: plain HLS (no parts), for after the broadcast."""
+        return render_media_playlist(
+            list(self._listed[name]),
+            init_uri=INIT,
             segment_duration=self.segment_duration,
             ended=self.ended,
-        )
-        await self._put(PLAYLIST, text.encode())
+        ).encode()
 
-    async def _put(self, name: str, data: bytes) -> None:
-        ext = name[name.rfind(".") :]
-        await self.storage.put(f"{self.stream_id}/{name}", data, CONTENT_TYPES[ext])
+    def _master(self) -> str:
+        audio = self.audio_bitrate
+        variants = [
+            Variant(
+                uri=f"{self.run}/{r.name}/{PLAYLIST}",
+                # Peak: the VBV maxrate (1.2x) plus audio and ~5% container overhead.
+                bandwidth=int((r.bitrate * 1.2 + audio) * 1.05),
+                average_bandwidth=int((r.bitrate + audio) * 1.05),
+                width=r.width,
+                height=r.height,
+                codecs=self.inits[r.name].codecs,
+                frame_rate=float(r.fps),
+            )
+            for r in self.renditions
+        ]
+        return render_master_playlist(variants)
+
+    async def _storage_loop(self) -> None:
+        while True:
+            job = await self._writes.get()
+            if job is None:
+                return
+            key, data = job
+            try:
+                if data is None:
+                    await self.storage.delete(key)
+                    continue
+                ext = key[key.rfind(".") :]
+                cache = PLAYLIST_CACHE if ext == ".m3u8" else SEGMENT_CACHE
+                await self.storage.put(key, data, CONTENT_TYPES[ext], cache)
+                if ext == ".m4s" and self.live is not None:
+                    name, seg = key.rsplit("/", 2)[-2:]
+                    self.live.mark_stored(name, int(seg[3:-4]))
+                    self.segments_written += 1
+            except Exception:
+                # A storage hiccup loses one object, not the broadcast.
+                log.exception("hls write failed", extra={"stream_id": self.stream_id, "key": key})

@@ -1,14 +1,17 @@
-"""Cuts a stream of encoded packets into CMAF segments. Pure: packets in, bytes out.
+"""Cuts one rendition's encoded packets into CMAF parts and segments. Pure: packets in, bytes out.
 
-Video drives the cut: each keyframe at or past the segment target starts a new segment (the
-engine forces one every segment). Audio packets belong to the segment their decode time falls
-in; because the AAC encoder lags the video by a frame or two, a segment is only closed once an
-audio packet at or past its end has arrived (or there is no audio at all).
+Video drives the cuts. A part closes every ``part_duration`` (a whole number of frames at the
+constant output rate); a segment closes on the keyframe the engine forces every
+``segment_duration``, so segments are whole parts and every segment starts independent. Each
+part is one ``moof``+``mdat`` fragment and a segment's bytes are its parts' bytes in order, so a
+player may fetch either. Audio packets go to the part their decode time falls in; because the
+AAC encoder lags video by a frame or two, a part only closes once audio has reached its end (or
+there is no audio at all).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.encoder import EncodedPacket
 from hls.fmp4 import (
@@ -37,24 +40,46 @@ class InitSegment:
 
 
 @dataclass(frozen=True)
-class Segment:
+class Part:
+    """An LL-HLS partial segment: part ``index`` of segment ``sequence``."""
+
     sequence: int
+    index: int
     start: float  # seconds on the stream timeline
     duration: float
     data: bytes  # moof + mdat
     independent: bool  # starts with a keyframe
 
 
-@dataclass
-class _Open:
+@dataclass(frozen=True)
+class Segment:
     sequence: int
+    start: float
+    duration: float
+    data: bytes  # the parts' fragments, in order
+    independent: bool
+    part_count: int
+
+
+@dataclass
+class _OpenPart:
+    sequence: int
+    index: int
     start_dts: int
     video: list[EncodedPacket]
-    end_dts: int | None = None  # set when the next segment's keyframe arrives
+    end_dts: int | None = None
+    ends_segment: bool = False
+
+
+@dataclass
+class _OpenSegment:
+    sequence: int
+    start_dts: int
+    parts: list[Part] = field(default_factory=list)
 
 
 class Packager:
-    """Stateful segmenter for one rendition (video + shared audio)."""
+    """Stateful packager for one rendition (its video + the stream's shared audio)."""
 
     def __init__(
         self,
@@ -63,23 +88,29 @@ class Packager:
         height: int,
         fps: int,
         segment_duration: float,
+        part_duration: float | None = None,
         audio: AudioTrack | None,
     ) -> None:
         self.width = width
         self.height = height
         self.fps = fps
         self.segment_duration = segment_duration
+        self.part_duration = part_duration or segment_duration
         self.audio_track = audio
         self.init: InitSegment | None = None
-        self._video_timescale = 0
-        self._closing: list[_Open] = []  # video complete, waiting for audio to catch up
-        self._current: _Open | None = None
-        self._audio: list[EncodedPacket] = []  # not yet assigned to a segment
+        self._timescale = 0
+        self._closing: list[_OpenPart] = []  # video complete, waiting for audio to catch up
+        self._part: _OpenPart | None = None
+        self._segment: _OpenSegment | None = None
+        # Parts of segment N may still wait for audio while segment N+1 is already open.
+        self._unfinished: dict[int, _OpenSegment] = {}
+        self._audio: list[EncodedPacket] = []  # not yet assigned to a part
         self._audio_reached = -1  # highest audio dts seen, in audio timescale
         self._next_sequence = 0
+        self._fragments = 0  # mfhd sequence numbers, across the whole stream
 
-    def push(self, packet: EncodedPacket) -> list[InitSegment | Segment]:
-        out: list[InitSegment | Segment] = []
+    def push(self, packet: EncodedPacket) -> list[InitSegment | Part | Segment]:
+        out: list[InitSegment | Part | Segment] = []
         if packet.kind == "video":
             self._push_video(packet, out)
         elif self.audio_track is not None and self.init is not None:
@@ -88,26 +119,27 @@ class Packager:
         out.extend(self._ready())
         return out
 
-    def flush(self) -> list[Segment]:
+    def flush(self) -> list[Part | Segment]:
         """Close everything still open (end of stream): no more audio will come."""
-        if self._current is not None and self._current.video:
-            last = self._current.video[-1]
-            self._current.end_dts = last.dts + last.duration
-            self._closing.append(self._current)
-            self._current = None
+        if self._part is not None and self._part.video:
+            last = self._part.video[-1]
+            self._part.end_dts = last.dts + last.duration
+            self._part.ends_segment = True
+            self._closing.append(self._part)
+            self._part = None
         self._audio_reached = 1 << 62
-        return [s for s in self._ready() if isinstance(s, Segment)]
+        return [e for e in self._ready() if not isinstance(e, InitSegment)]
 
     # ------------------------------------------------------------------------------
 
-    def _push_video(self, packet: EncodedPacket, out: list[InitSegment | Segment]) -> None:
+    def _push_video(self, packet: EncodedPacket, out: list[InitSegment | Part | Segment]) -> None:
         if self.init is None:
             if not packet.keyframe:
                 return  # nothing is decodable before the first keyframe
             params = parameter_sets(packet.data)
             if params is None:
                 return
-            self._video_timescale = packet.timescale
+            self._timescale = packet.timescale
             sps, pps = params
             tracks: list[VideoTrack | AudioTrack] = [
                 VideoTrack(VIDEO_TRACK_ID, self.width, self.height, sps, pps, packet.timescale)
@@ -118,45 +150,68 @@ class Packager:
                 codecs.append(aac_codec_string(self.audio_track.audio_specific_config))
             self.init = InitSegment(init_segment(tracks), ",".join(codecs), self.width, self.height)
             out.append(self.init)
-        target = round(self.segment_duration * packet.timescale)
         half_frame = packet.timescale // (2 * self.fps)
-        cur = self._current
-        if cur is None:
-            self._current = _Open(self._take_sequence(), packet.dts, [packet])
+        seg_target = round(self.segment_duration * packet.timescale) - half_frame
+        part_target = round(self.part_duration * packet.timescale) - half_frame
+        part, seg = self._part, self._segment
+        if part is None or seg is None:
+            self._open(packet, new_segment=True)
             return
-        if packet.keyframe and packet.dts - cur.start_dts >= target - half_frame:
-            cur.end_dts = packet.dts
-            self._closing.append(cur)
-            self._current = _Open(self._take_sequence(), packet.dts, [packet])
+        new_segment = packet.keyframe and packet.dts - seg.start_dts >= seg_target
+        if new_segment or packet.dts - part.start_dts >= part_target:
+            part.end_dts = packet.dts
+            part.ends_segment = new_segment
+            self._closing.append(part)
+            self._open(packet, new_segment=new_segment)
         else:
-            cur.video.append(packet)
+            part.video.append(packet)
 
-    def _take_sequence(self) -> int:
-        seq = self._next_sequence
-        self._next_sequence += 1
-        return seq
+    def _open(self, packet: EncodedPacket, *, new_segment: bool) -> None:
+        if new_segment or self._segment is None:
+            self._segment = _OpenSegment(self._next_sequence, packet.dts)
+            self._unfinished[self._segment.sequence] = self._segment
+            self._next_sequence += 1
+            index = 0
+        else:
+            assert self._part is not None
+            index = self._part.index + 1
+        self._part = _OpenPart(self._segment.sequence, index, packet.dts, [packet])
 
-    def _ready(self) -> list[InitSegment | Segment]:
-        out: list[InitSegment | Segment] = []
+    def _ready(self) -> list[InitSegment | Part | Segment]:
+        out: list[InitSegment | Part | Segment] = []
         while self._closing:
-            seg = self._closing[0]
-            assert seg.end_dts is not None
-            end_time = seg.end_dts / self._video_timescale
+            open_part = self._closing[0]
+            assert open_part.end_dts is not None
+            end_time = open_part.end_dts / self._timescale
             if self.audio_track is not None:
-                rate = self.audio_track.sample_rate
-                if self._audio_reached < round(end_time * rate):
+                if self._audio_reached < round(end_time * self.audio_track.sample_rate):
                     break  # audio for this span may still be on its way
             self._closing.pop(0)
-            out.append(self._build(seg, end_time))
+            part = self._build(open_part, end_time)
+            out.append(part)
+            seg = self._unfinished[open_part.sequence]
+            seg.parts.append(part)
+            if open_part.ends_segment:
+                out.append(
+                    Segment(
+                        sequence=seg.sequence,
+                        start=seg.parts[0].start,
+                        duration=end_time - seg.parts[0].start,
+                        data=b"".join(p.data for p in seg.parts),
+                        independent=seg.parts[0].independent,
+                        part_count=len(seg.parts),
+                    )
+                )
+                del self._unfinished[seg.sequence]
         return out
 
-    def _build(self, seg: _Open, end_time: float) -> Segment:
-        assert seg.end_dts is not None
+    def _build(self, part: _OpenPart, end_time: float) -> Part:
+        assert part.end_dts is not None
         samples = []
-        for i, p in enumerate(seg.video):
-            nxt = seg.video[i + 1].dts if i + 1 < len(seg.video) else seg.end_dts
+        for i, p in enumerate(part.video):
+            nxt = part.video[i + 1].dts if i + 1 < len(part.video) else part.end_dts
             samples.append(Sample(annexb_to_avcc(p.data), nxt - p.dts, p.keyframe, p.pts - p.dts))
-        runs = [TrackRun(VIDEO_TRACK_ID, seg.start_dts, samples)]
+        runs = [TrackRun(VIDEO_TRACK_ID, part.start_dts, samples)]
         if self.audio_track is not None:
             cut = round(end_time * self.audio_track.sample_rate)
             mine = [a for a in self._audio if a.dts < cut]
@@ -169,11 +224,13 @@ class Packager:
                         [Sample(a.data, a.duration, True) for a in mine],
                     )
                 )
-        start = seg.start_dts / self._video_timescale
-        return Segment(
-            sequence=seg.sequence,
+        self._fragments += 1
+        start = part.start_dts / self._timescale
+        return Part(
+            sequence=part.sequence,
+            index=part.index,
             start=start,
             duration=end_time - start,
-            data=media_segment(seg.sequence + 1, runs),
-            independent=seg.video[0].keyframe,
+            data=media_segment(self._fragments, runs),
+            independent=part.video[0].keyframe,
         )

@@ -1,7 +1,8 @@
-"""Where HLS objects live: a small async interface and the local-directory backend.
+"""Where HLS objects live: a small async interface, the local-directory backend and a factory.
 
 Keys are relative paths such as ``<stream_id>/index.m3u8``. Writes are atomic (readers see the
-old or the new object, never half of one). Blocking file I/O runs in threads, never on the loop.
+old or the new object, never half of one). Blocking I/O runs in threads, never on the loop.
+The S3 backend lives in :mod:`hls.s3` (imported only when configured, boto3 is slow to import).
 """
 
 from __future__ import annotations
@@ -12,22 +13,42 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
 class Storage(Protocol):
-    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    """Every method validates its key with :func:`check_key` (ValueError) before any I/O."""
 
-    async def get(self, key: str) -> bytes | None: ...
+    async def put(
+        self, key: str, data: bytes, content_type: str, cache_control: str | None = None
+    ) -> None:
+        """Store ``data`` atomically; ``cache_control`` is kept where the backend can serve it."""
+        ...
 
-    async def delete(self, key: str) -> None: ...
+    async def get(self, key: str) -> bytes | None:
+        """The object's bytes, or None if there is no such object."""
+        ...
 
-    async def delete_prefix(self, prefix: str) -> None: ...
+    async def delete(self, key: str) -> None:
+        """Remove the object; a missing object is not an error."""
+        ...
+
+    async def delete_prefix(self, prefix: str) -> None:
+        """Remove every object under the folder ``prefix`` (``a`` removes ``a/...``, not ``ab``)."""
+        ...
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path the origin may stream from directly, if the backend has one."""
+        ...
+
+    def public_url(self, key: str) -> str | None:
+        """A URL clients may fetch the object from directly (a CDN), if one is configured."""
+        ...
+
+    async def close(self) -> None:
+        """Release threads and connections; the storage is unusable afterwards."""
         ...
 
 
@@ -47,7 +68,14 @@ class LocalStorage:
     def local_path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
+    def public_url(self, key: str) -> str | None:
+        check_key(key)
+        return None
+
+    async def put(
+        self, key: str, data: bytes, content_type: str, cache_control: str | None = None
+    ) -> None:
+        # Files carry no metadata: the origin derives Content-Type/Cache-Control from the name.
         await asyncio.to_thread(self._write, self.local_path(key), data)
 
     async def get(self, key: str) -> bytes | None:
@@ -59,6 +87,10 @@ class LocalStorage:
     async def delete_prefix(self, prefix: str) -> None:
         path = self.local_path(prefix.rstrip("/"))
         await asyncio.to_thread(shutil.rmtree, path, True)
+
+    async def close(self) -> None:
+        """Nothing to release: file I/O runs on the loop's default executor (asyncio.to_thread),
+        which belongs to the loop, not to this object."""
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
@@ -79,3 +111,26 @@ class LocalStorage:
             return path.read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+
+
+def create_storage(settings: Any) -> Storage:
+    """The backend ``settings`` ask for (``storage_backend``: ``"local"`` or ``"s3"``).
+
+    Fields are read with defaults so settings objects without the S3 fields still work.
+    """
+    backend = getattr(settings, "storage_backend", "local") or "local"
+    if backend == "local":
+        return LocalStorage(Path(settings.media_dir))
+    if backend == "s3":
+        from hls.s3 import S3Storage
+
+        return S3Storage(
+            getattr(settings, "s3_bucket", ""),
+            prefix=getattr(settings, "s3_prefix", ""),
+            endpoint_url=getattr(settings, "s3_endpoint_url", "") or None,
+            region=getattr(settings, "s3_region", "") or "us-east-1",
+            access_key=getattr(settings, "s3_access_key", "") or None,
+            secret_key=getattr(settings, "s3_secret_key", "") or None,
+            public_base_url=getattr(settings, "cdn_base_url", "") or None,
+        )
+    raise ValueError(f"unknown storage_backend {backend!r} (expected 'local' or 's3')")

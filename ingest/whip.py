@@ -17,7 +17,7 @@ import asyncpg
 from aiohttp import web
 
 from api.streams import store
-from engine.encoder import video_settings
+from engine.encoder import ladder
 from engine.pipeline import StreamPipeline
 from hls.output import HlsOutput
 from hls.storage import Storage
@@ -150,13 +150,15 @@ async def create_session(request: web.Request) -> web.Response:
         key,
         pubs.storage,
         segment_duration=settings.segment_duration,
+        part_duration=settings.part_duration,
         window=settings.playlist_window,
         retention=settings.segment_retention,
+        audio_bitrate=settings.audio_bitrate,
         loop=loop,
     )
     pipeline = StreamPipeline(
         key,
-        video_settings(settings),
+        ladder(settings),
         [output],
         audio_bitrate=settings.audio_bitrate,
         gap_fill_after=settings.gap_fill_after,
@@ -172,9 +174,11 @@ async def create_session(request: web.Request) -> web.Response:
     pubs.by_stream[key] = session
     try:
         await output.start()
+        pubs.outputs[key] = output
         answer = await session.negotiate(offer, has_audio=summary.has_audio)
     except BaseException:
         pubs.by_stream.pop(key, None)
+        pubs.outputs.pop(key, None)
         with contextlib.suppress(Exception):
             await session.pc.close()
         await pipeline.stop()
@@ -182,7 +186,6 @@ async def create_session(request: web.Request) -> web.Response:
             pubs.pool, stream_id, node=settings.node_id, previous=stream.state
         )
         raise
-    pubs.outputs[key] = output
     answer = add_bitrate_hints(
         answer,
         start_kbps=settings.whip_start_bitrate_kbps,

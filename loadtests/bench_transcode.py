@@ -94,6 +94,7 @@ class Config:
     video: VideoSettings
     audio_bitrate: int
     segment_duration: float
+    part_duration: float
     gap_fill_after: float
     max_queued_seconds: float
     playlist_window: int
@@ -111,12 +112,13 @@ class Config:
 def make_config(seconds: int) -> Config:
     """The production settings (``TEEZU_*`` environment, as the server reads them)."""
     s = Settings()
-    video = video_settings(s)  # exactly what ingest/whip.py builds for a live stream
+    video = video_settings(s)  # the top rung of what ingest/whip.py builds for a live stream
     return Config(
         seconds=seconds,
         video=video,
         audio_bitrate=s.audio_bitrate,
         segment_duration=s.segment_duration,
+        part_duration=s.part_duration,
         gap_fill_after=s.gap_fill_after,
         max_queued_seconds=s.max_queued_seconds,
         playlist_window=s.playlist_window,
@@ -472,14 +474,16 @@ async def _ours(clip: Path, cfg: Config, profiler: cProfile.Profile | None = Non
             "bench",
             LocalStorage(Path(tmp)),
             segment_duration=cfg.segment_duration,
+            part_duration=cfg.part_duration,
             window=cfg.playlist_window,
             retention=cfg.segment_retention,
+            audio_bitrate=cfg.audio_bitrate,
             loop=loop,
         )
         counter = PacketCounter()
         pipeline = MeasuredPipeline(
             "bench0000",
-            cfg.video,
+            [cfg.video],  # one rendition: the same work as the single ffmpeg command
             [output, counter],
             audio_bitrate=cfg.audio_bitrate,
             gap_fill_after=cfg.gap_fill_after,
@@ -498,7 +502,7 @@ async def _ours(clip: Path, cfg: Config, profiler: cProfile.Profile | None = Non
         cpu = self_cpu() - cpu0
         loop_cpu = time.thread_time() - loop_cpu0
         encoder_cpu = pipeline.encoder_thread_cpu
-        playlist = (Path(tmp) / "bench" / "index.m3u8").read_text()
+        playlist = (Path(tmp) / output.prefix(cfg.video.name) / "index.m3u8").read_text()
 
     st = pipeline.stats
     problems = []

@@ -6,8 +6,31 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Rendition(BaseModel):
+    """One rung of the ABR ladder (``TEEZU_RENDITIONS`` is a JSON list of these)."""
+
+    name: str = Field(pattern=r"^[a-z0-9]{1,16}$")
+    width: int = Field(ge=16, le=7680)
+    height: int = Field(ge=16, le=4320)
+    bitrate: int = Field(ge=50_000)
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError("width and height must be even (4:2:0 video)")
+        return v
+
+
+DEFAULT_LADDER = [
+    Rendition(name="720p", width=1280, height=720, bitrate=2_500_000),
+    Rendition(name="480p", width=854, height=480, bitrate=1_200_000),
+    Rendition(name="240p", width=426, height=240, bitrate=400_000),
+]
 
 
 class Settings(BaseSettings):
@@ -28,6 +51,14 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: embedded PostgreSQL under var_dir/pg
     redis_url: str = ""  # empty: in-process pub/sub (one node only)
     storage_dir: Path | None = None  # local media storage; default var_dir/media
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str = ""  # empty: AWS; e.g. http://127.0.0.1:9000 for MinIO
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""  # empty: boto3's default credentials (environment, IAM role)
+    s3_secret_key: str = ""
+    cdn_base_url: str = ""  # when set, the origin redirects segments there
 
     # --- WHIP ingest
     ice_servers: list[str] = []  # e.g. ["stun:stun.example.org:3478"]; none on closed networks
@@ -40,10 +71,8 @@ class Settings(BaseSettings):
     whip_max_bitrate_kbps: int = 4000
 
     # --- engine output
-    output_width: int = 1280
-    output_height: int = 720
     output_fps: int = 30
-    video_bitrate: int = 2_500_000
+    renditions: list[Rendition] = Field(default_factory=lambda: list(DEFAULT_LADDER))
     audio_bitrate: int = 128_000
     x264_preset: str = "veryfast"
     max_queued_seconds: float = 2.0  # encoder backlog beyond which video frames are dropped
@@ -51,7 +80,8 @@ class Settings(BaseSettings):
 
     # --- HLS
     segment_duration: float = 2.0
-    playlist_window: int = 6  # segments listed in a live playlist
+    part_duration: float = 1 / 3  # LL-HLS partial segment target (a whole number of frames)
+    dvr_window: float = 30.0  # seconds of live playlist a viewer can seek back into
     segment_retention: int = 4  # extra segments kept after leaving the window
 
     @field_validator("segment_duration")
@@ -60,6 +90,28 @@ class Settings(BaseSettings):
         if v <= 0:
             raise ValueError("segment_duration must be positive")
         return v
+
+    @field_validator("renditions")
+    @classmethod
+    def _ladder(cls, v: list[Rendition]) -> list[Rendition]:
+        if not v:
+            raise ValueError("at least one rendition is needed")
+        if len({r.name for r in v}) != len(v):
+            raise ValueError("rendition names must be unique")
+        return v
+
+    @property
+    def playlist_window(self) -> int:
+        """Segments listed in a live playlist (the DVR window)."""
+        return max(3, round(self.dvr_window / self.segment_duration))
+
+    @property
+    def output_width(self) -> int:
+        return max(self.renditions, key=lambda r: r.height).width
+
+    @property
+    def output_height(self) -> int:
+        return max(self.renditions, key=lambda r: r.height).height
 
     @property
     def media_dir(self) -> Path:

@@ -87,3 +87,30 @@ async def first_video_packet(http: aiohttp.ClientSession, init_url: str, seg_url
             "-select_streams", "v", "-show_packets", "-read_intervals", "%+#1", str(path)
         )
     return probe["packets"][0]
+
+
+async def wait_for_master(
+    http: aiohttp.ClientSession, base_url: str, stream_id: str, timeout: float = 30.0
+) -> m3u8.M3U8:
+    """The stream's master playlist, once every rendition's init segment exists."""
+    url = f"{base_url}/hls/{stream_id}/index.m3u8"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = await fetch(http, url)
+        if status == 200:
+            master = m3u8.loads(body.decode(), uri=url)
+            if master.is_variant:
+                return master
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no master playlist at {url} after {timeout}s")
+
+
+async def variant_url(
+    http: aiohttp.ClientSession, base_url: str, stream_id: str, height: int = 720
+) -> str:
+    """URL of the media playlist of the rendition ``height`` pixels tall."""
+    master = await wait_for_master(http, base_url, stream_id)
+    for p in master.playlists:
+        if p.stream_info.resolution[1] == height:
+            return p.absolute_uri
+    raise AssertionError(f"no {height}p rendition in {master.dumps()}")

@@ -21,14 +21,22 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.mediastreams import AUDIO_PTIME, VIDEO_CLOCK_RATE, VIDEO_TIME_BASE, VideoStreamTrack
+from aiortc.mediastreams import AUDIO_PTIME, VideoStreamTrack
 
 
 class PatternVideoTrack(VideoStreamTrack):
-    """A moving bar over a gradient with some noise; size may change mid-stream."""
+    """A moving bar over a gradient with some noise; size may change mid-stream.
+
+    Frames are encoded here (x264 ultrafast, in a worker thread) and handed to aiortc as
+    H.264 packets, which it sends without re-encoding: aiortc's own encoder runs x264 at its
+    default preset, several times what a browser's hardware/OpenH264 encoder costs, and would
+    starve the server under test on a 2-core machine.
+    """
 
     def __init__(self, width: int = 1280, height: int = 720, fps: int = 30) -> None:
         super().__init__()
+        self._encoder: av.VideoCodecContext | None = None
+        self._encoder_size: tuple[int, int] | None = None
         self.size = (width, height)
         self.fps = fps
         self.paused = False
@@ -36,7 +44,7 @@ class PatternVideoTrack(VideoStreamTrack):
         self._rng = np.random.default_rng(1)
         self._start: float | None = None
 
-    async def recv(self) -> av.VideoFrame:
+    async def recv(self) -> av.Packet:  # type: ignore[override]
         if self._start is None:
             self._start = time.time()
         while self.paused:
@@ -45,7 +53,33 @@ class PatternVideoTrack(VideoStreamTrack):
         wait = self._start + self._n / self.fps - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        w, h = self.size
+        return await asyncio.to_thread(self._next_packet, self.size, self._n)
+
+    def _next_packet(self, size: tuple[int, int], n: int) -> av.Packet:
+        frame = self._frame(size)
+        if self._encoder is None or self._encoder_size != size:
+            ctx = av.CodecContext.create("libx264", "w")
+            ctx.width, ctx.height = size
+            ctx.pix_fmt = "yuv420p"
+            ctx.time_base = fractions.Fraction(1, self.fps)
+            ctx.framerate = fractions.Fraction(self.fps, 1)
+            ctx.bit_rate = 2_000_000
+            ctx.profile = "Baseline"
+            ctx.options = {
+                "preset": "ultrafast",
+                "tune": "zerolatency",
+                "x264-params": "keyint=30:min-keyint=30:scenecut=0:repeat-headers=1",
+            }
+            ctx.open()
+            self._encoder, self._encoder_size = ctx, size
+        frame.pts = n
+        frame.time_base = self._encoder.time_base
+        packets = self._encoder.encode(frame)
+        assert len(packets) == 1, "zerolatency x264 gives one packet per frame"
+        return packets[0]
+
+    def _frame(self, size: tuple[int, int]) -> av.VideoFrame:
+        w, h = size
         y = np.empty((h * 3 // 2, w), dtype=np.uint8)
         x = (np.arange(w, dtype=np.uint16) + self._n * 4) % 256
         y[:h] = x[None, :].astype(np.uint8)
@@ -55,10 +89,7 @@ class PatternVideoTrack(VideoStreamTrack):
         y[:h:4, ::4] = self._rng.integers(
             0, 255, (len(range(0, h, 4)), len(range(0, w, 4))), dtype=np.uint8
         )
-        frame = av.VideoFrame.from_ndarray(y, format="yuv420p")
-        frame.pts = int(self._n / self.fps * VIDEO_CLOCK_RATE)
-        frame.time_base = VIDEO_TIME_BASE
-        return frame
+        return av.VideoFrame.from_ndarray(y, format="yuv420p")
 
 
 class ToneAudioTrack(MediaStreamTrack):

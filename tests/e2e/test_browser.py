@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import BrowserContext, Page
 
-from tests.hlscheck import wait_for_playlist
+from tests.hlscheck import variant_url, wait_for_playlist
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -81,7 +81,6 @@ async def open_studio(
 async def test_studio_publishes_and_watch_page_plays(server, http, new_stream, browser, console):
     stream_id, token = await new_stream("E2E browser", "e2e")
     base = server.base_url
-    playlist_url = f"{base}/hls/{stream_id}/index.m3u8"
 
     # 1. Go live from the studio page (Chromium's fake camera and microphone).
     studio = await open_studio(browser, console, base, stream_id, token)
@@ -91,6 +90,7 @@ async def test_studio_publishes_and_watch_page_plays(server, http, new_stream, b
     went_live = time.monotonic()
     assert await stream_status(http, base, stream_id) == "live"
     session = server.publishers.by_stream[stream_id]
+    playlist_url = await variant_url(http, base, stream_id)
 
     # 2. A second page watches; its clock must advance by >= 5 s while we are live.
     watch = console.watch(await browser.new_page(), "watch")
@@ -203,13 +203,14 @@ async def test_wrong_token_shows_error_then_right_token_goes_live(
     await studio.fill("#token", token)
     await studio.click("#golive")
     await wait_studio_live(studio)
-    await wait_for_playlist(http, f"{base}/hls/{stream_id}/index.m3u8", segments=1, timeout=15)
+    playlist_url = await variant_url(http, base, stream_id)
+    await wait_for_playlist(http, playlist_url, segments=1, timeout=15)
     assert await stream_status(http, base, stream_id) == "live"
     session = server.publishers.by_stream[stream_id]
 
     await studio.click("#stop")
     await wait_body_state(studio, "stopped", 10)
-    await wait_for_playlist(http, f"{base}/hls/{stream_id}/index.m3u8", ended=True, timeout=10)
+    await wait_for_playlist(http, playlist_url, ended=True, timeout=10)
     await wait_stream_status(http, base, stream_id, "ended", 10)
     assert session.stop_reason == "publisher sent DELETE", session.stop_reason
     assert not console.page_errors(), console.page_errors()

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from blockbuster import blockbuster_ctx
 
-from tests.hlscheck import wait_for_playlist
+from tests.hlscheck import variant_url, wait_for_playlist
 from tests.publisher import publish
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -17,10 +17,10 @@ OUR_CODE = ["engine", "ingest", "hls", "api", "teezu"]
 
 async def test_broadcast_makes_no_blocking_calls_on_the_loop(server, http, new_stream):
     stream_id, token = await new_stream()
-    url = f"{server.base_url}/hls/{stream_id}/index.m3u8"
     # Only calls made from our packages count: the encoder thread may block, the loop may not.
     with blockbuster_ctx(OUR_CODE):
         pub = await publish(http, server.base_url, stream_id, token)
+        url = await variant_url(http, server.base_url, stream_id)
         await wait_for_playlist(http, url, segments=2, timeout=30)
         async with http.get(url) as res:  # the origin path, playlist and a segment
             assert res.status == 200

@@ -15,8 +15,8 @@ async def stored(server):
     storage = server.publishers.storage
     sid = str(uuid.uuid4())
     await storage.put(f"{sid}/index.m3u8", b"#EXTM3U\n", "application/vnd.apple.mpegurl")
-    await storage.put(f"{sid}/0badc0de/init.mp4", b"init", "video/mp4")
-    await storage.put(f"{sid}/0badc0de/seg7.m4s", b"segment", "video/iso.segment")
+    await storage.put(f"{sid}/0badc0de/720p/init.mp4", b"init", "video/mp4")
+    await storage.put(f"{sid}/0badc0de/720p/seg7.m4s", b"segment", "video/iso.segment")
     yield sid
     await storage.delete_prefix(sid)
 
@@ -25,8 +25,8 @@ async def stored(server):
     ("name", "ctype", "cache", "body"),
     [
         ("index.m3u8", "application/vnd.apple.mpegurl", "no-cache", b"#EXTM3U\n"),
-        ("0badc0de/init.mp4", "video/mp4", "immutable", b"init"),
-        ("0badc0de/seg7.m4s", "video/iso.segment", "immutable", b"segment"),
+        ("0badc0de/720p/init.mp4", "video/mp4", "immutable", b"init"),
+        ("0badc0de/720p/seg7.m4s", "video/iso.segment", "immutable", b"segment"),
     ],
 )
 async def test_objects_have_type_and_cache_policy(server, http, stored, name, ctype, cache, body):
@@ -39,7 +39,13 @@ async def test_objects_have_type_and_cache_policy(server, http, stored, name, ct
 
 @pytest.mark.parametrize(
     "name",
-    ["0badc0de/seg8.m4s", "nope.txt", "../../etc/passwd", "0badc0de/init.mp4.bak", "index.m3u8x"],
+    [
+        "0badc0de/720p/seg8.m4s",
+        "nope.txt",
+        "../../etc/passwd",
+        "0badc0de/720p/init.mp4.bak",
+        "index.m3u8x",
+    ],
 )
 async def test_missing_or_invalid_objects_are_404_envelopes(server, http, stored, name):
     async with http.get(f"{server.base_url}/hls/{stored}/{name}") as res:

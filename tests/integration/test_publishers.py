@@ -9,7 +9,13 @@ import uuid
 import pytest
 
 from api.streams import store
-from tests.hlscheck import ffmpeg_decode, ffprobe_json, wait_for_playlist
+from tests.hlscheck import (
+    ffmpeg_decode,
+    ffprobe_json,
+    variant_url,
+    wait_for_master,
+    wait_for_playlist,
+)
 from tests.publisher import publish
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -28,7 +34,7 @@ async def wait_state(server, stream_id: str, state: str, timeout: float) -> floa
 async def test_publisher_that_stops_sending_is_ended(server, http, new_stream):
     stream_id, token = await new_stream()
     pub = await publish(http, server.base_url, stream_id, token)
-    url = f"{server.base_url}/hls/{stream_id}/index.m3u8"
+    url = await variant_url(http, server.base_url, stream_id)
     await wait_for_playlist(http, url, segments=1)
     # The publisher goes silent without DELETE (a frozen tab, a dead uplink).
     assert pub.video is not None and pub.audio is not None
@@ -47,7 +53,7 @@ async def test_publisher_that_stops_sending_is_ended(server, http, new_stream):
 async def test_publisher_that_closes_without_delete_is_ended(server, http, new_stream):
     stream_id, token = await new_stream()
     pub = await publish(http, server.base_url, stream_id, token)
-    url = f"{server.base_url}/hls/{stream_id}/index.m3u8"
+    url = await variant_url(http, server.base_url, stream_id)
     await wait_for_playlist(http, url, segments=1)
     await pub.pc.close()  # DTLS close / ICE gone, no WHIP DELETE
     await wait_state(server, stream_id, "ended", server.settings.publisher_media_timeout + 10)
@@ -57,7 +63,7 @@ async def test_publisher_that_closes_without_delete_is_ended(server, http, new_s
 
 async def _publish_and_end(server, http, stream_id, token, seconds: float, **kwargs):
     pub = await publish(http, server.base_url, stream_id, token, **kwargs)
-    url = f"{server.base_url}/hls/{stream_id}/index.m3u8"
+    url = await variant_url(http, server.base_url, stream_id)
     await wait_for_playlist(http, url, segments=1, timeout=20)
     await asyncio.sleep(seconds)
     session = server.publishers.by_stream[stream_id]
@@ -100,11 +106,11 @@ async def test_video_only_publisher_gets_silent_audio(server, http, new_stream):
 
 async def test_resolution_changes_mid_stream_keep_output_geometry(server, http, new_stream):
     stream_id, token = await new_stream()
-    pub = await publish(http, server.base_url, stream_id, token, size=(640, 360))
-    url = f"{server.base_url}/hls/{stream_id}/index.m3u8"
+    pub = await publish(http, server.base_url, stream_id, token, size=(1280, 720))
+    url = await variant_url(http, server.base_url, stream_id)
     await wait_for_playlist(http, url, segments=1, timeout=20)
     assert pub.video is not None
-    for size in [(1280, 720), (480, 640), (960, 540)]:  # ramp up, portrait, down
+    for size in [(640, 360), (480, 640), (960, 540)]:  # bandwidth dip, portrait, recovery
         pub.video.size = size
         # Long enough to survive a lost keyframe after the switch (PLI recovery) on a busy box.
         await asyncio.sleep(3)
@@ -119,3 +125,14 @@ async def test_resolution_changes_mid_stream_keep_output_geometry(server, http, 
     frames = await ffprobe_json("-select_streams", "v", "-show_entries", "frame=width,height", url)
     sizes = {(f["width"], f["height"]) for f in frames["frames"]}
     assert sizes == {(1280, 720)}
+
+
+async def test_rungs_above_the_source_are_skipped(server, http, new_stream):
+    stream_id, token = await new_stream()
+    pub = await publish(http, server.base_url, stream_id, token, size=(854, 480))
+    master = await wait_for_master(http, server.base_url, stream_id)
+    heights = [p.stream_info.resolution[1] for p in master.playlists]
+    assert heights == [480, 240]  # no upscaled 720p copy of a 480p source
+    url = await variant_url(http, server.base_url, stream_id, height=480)
+    await wait_for_playlist(http, url, segments=1, timeout=20)
+    assert await pub.delete(http, server.base_url) == 200

@@ -8,7 +8,7 @@ import pytest
 
 from engine.encoder import AudioEncoder, EncodedPacket, VideoEncoder, VideoSettings
 from hls.fmp4 import AudioTrack, iter_boxes
-from hls.packager import AUDIO_TRACK_ID, InitSegment, Packager, Segment
+from hls.packager import AUDIO_TRACK_ID, InitSegment, Packager, Part, Segment
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +27,47 @@ def packets() -> tuple[list[EncodedPacket], list[EncodedPacket], AudioTrack]:
     return vpk, apk, track
 
 
-def _new(track: AudioTrack | None) -> Packager:
-    return Packager(width=320, height=180, fps=30, segment_duration=2.0, audio=track)
+def _new(track: AudioTrack | None, part: float | None = None) -> Packager:
+    return Packager(
+        width=320, height=180, fps=30, segment_duration=2.0, part_duration=part, audio=track
+    )
+
+
+def _interleaved(pk: Packager, vpk, apk) -> list:
+    """Feed as the encoder thread does: audio a little behind video."""
+    events: list = []
+    a = 0
+    for v in vpk:
+        events += pk.push(v)
+        while a < len(apk) and apk[a].time < v.time - 0.05:
+            events += pk.push(apk[a])
+            a += 1
+    for rest in apk[a:]:
+        events += pk.push(rest)
+    return events + pk.flush()
+
+
+def test_parts_are_whole_frames_and_segments_are_their_parts(packets):
+    vpk, apk, track = packets
+    events = _interleaved(_new(track, part=1 / 3), vpk, apk)
+    parts = [e for e in events if isinstance(e, Part)]
+    segs = [e for e in events if isinstance(e, Segment)]
+    assert [s.part_count for s in segs] == [6, 6, 3]
+    assert [(p.sequence, p.index) for p in parts[:7]] == [(0, i) for i in range(6)] + [(1, 0)]
+    for p in parts:
+        assert abs(p.duration - 1 / 3) < 1e-6  # exactly 10 frames at 30 fps
+        assert p.independent == (p.index == 0)  # keyframes only at segment starts
+    for s in segs:
+        mine = [p for p in parts if p.sequence == s.sequence]
+        assert s.data == b"".join(p.data for p in mine)
+        assert abs(s.duration - sum(p.duration for p in mine)) < 1e-9
+    # Every part is one fragment, numbered in stream order (mfhd sequence numbers).
+    seqnums = []
+    for p in parts:
+        boxes = list(iter_boxes(p.data))
+        assert [b.type for b in boxes] == ["moof", "mdat"]
+        seqnums.append(int.from_bytes(p.data[boxes[0].offset + 20 : boxes[0].offset + 24], "big"))
+    assert seqnums == list(range(1, len(parts) + 1))
 
 
 def test_keyframes_are_forced_on_segment_boundaries(packets):
@@ -39,18 +78,7 @@ def test_keyframes_are_forced_on_segment_boundaries(packets):
 
 def test_segments_cut_on_keyframes_with_audio_inside(packets):
     vpk, apk, track = packets
-    pk = _new(track)
-    events: list[InitSegment | Segment] = []
-    # Interleave as the encoder thread does: audio a little behind video.
-    a = 0
-    for v in vpk:
-        events += pk.push(v)
-        while a < len(apk) and apk[a].time < v.time - 0.05:
-            events += pk.push(apk[a])
-            a += 1
-    for rest in apk[a:]:
-        events += pk.push(rest)
-    events += pk.flush()
+    events = _interleaved(_new(track), vpk, apk)
     assert isinstance(events[0], InitSegment)
     assert events[0].codecs.startswith("avc1.") and events[0].codecs.endswith(",mp4a.40.2")
     segs = [e for e in events if isinstance(e, Segment)]
@@ -92,5 +120,6 @@ def test_video_before_first_keyframe_is_dropped(packets):
 def test_video_only_packaging_needs_no_audio(packets):
     vpk, _, _ = packets
     pk = _new(None)
-    segs = [e for v in vpk for e in pk.push(v) if isinstance(e, Segment)] + pk.flush()
+    events = [e for v in vpk for e in pk.push(v)] + pk.flush()
+    segs = [e for e in events if isinstance(e, Segment)]
     assert [s.sequence for s in segs] == [0, 1, 2]

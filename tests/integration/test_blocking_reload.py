@@ -1,0 +1,130 @@
+"""Blocking playlist reload (RFC 8216bis 6.2.5.2) and preload-hinted parts, over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import m3u8
+import pytest
+import pytest_asyncio
+
+from tests.hlscheck import variant_url, wait_for_playlist
+from tests.publisher import publish
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def live_stream(server, http_module):
+    """One broadcast shared by this module's tests: (playlist url, HlsOutput, rendition name)."""
+    from api.streams import store
+
+    row, token = await store.create_stream(server.pool, title="Blocking", creator_handle="b")
+    stream_id = str(row.id)
+    pub = await publish(http_module, server.base_url, stream_id, token)
+    url = await variant_url(http_module, server.base_url, stream_id)
+    await wait_for_playlist(http_module, url, segments=1, timeout=20)
+    yield url, server.publishers.outputs[stream_id], "720p"
+    await pub.delete(http_module, server.base_url)
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def http_module():
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def next_part(pl: m3u8.M3U8, parts_per_segment: int) -> tuple[int, int]:
+    """(msn, part) of the part after the newest one listed."""
+    last = pl.segments[-1]
+    msn = pl.media_sequence + len(pl.segments) - 1
+    if last.uri:  # the newest entry is a complete segment: next is part 0 of the next one
+        return msn + 1, 0
+    index = len(last.parts)
+    return (msn + 1, 0) if index >= parts_per_segment else (msn, index)
+
+
+async def test_request_for_next_part_returns_when_it_is_published(live_stream, http_module):
+    url, output, name = live_stream
+    live = output.live
+    delays = []
+    for _ in range(6):
+        async with http_module.get(url) as res:
+            pl = m3u8.loads(await res.text())
+        msn, part = next_part(pl, live.parts_per_segment)
+        assert (msn, part) not in live.renditions[name].parts  # it does not exist yet
+        sent = time.monotonic()
+        async with http_module.get(f"{url}?_HLS_msn={msn}&_HLS_part={part}") as res:
+            body = await res.text()
+            arrived = time.monotonic()
+        assert res.status == 200
+        published = live.renditions[name].published_at[(msn, part)]
+        assert sent < published <= arrived  # it really waited for the part
+        held = m3u8.loads(body)
+        listed = [p.uri for s in held.segments for p in s.parts]
+        assert f"part{msn}.{part}.m4s" in listed
+        delays.append(arrived - published)
+    print(f"\nblocking reload: delivery delay after publish (s): {[round(d, 4) for d in delays]}")
+    # Within one part duration of publication (the spec's promise; a wake-up, not a poll).
+    assert max(delays) < output.part_duration, delays
+
+
+async def test_preload_hint_part_is_held_until_it_exists(live_stream, http_module):
+    url, output, name = live_stream
+    async with http_module.get(url) as res:
+        pl = m3u8.loads(await res.text())
+    hint = pl.preload_hint.uri
+    msn, idx = (int(x) for x in hint[4:-4].split("."))
+    assert (msn, idx) not in output.live.renditions[name].parts
+    async with http_module.get(url.rsplit("/", 1)[0] + "/" + hint) as res:
+        assert res.status == 200
+        data = await res.read()
+    assert data == output.live.renditions[name].parts[(msn, idx)]
+    assert data[4:8] == b"moof"
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("_HLS_msn=999999", "BAD_PLAYLIST_REQUEST"),  # far beyond the live edge
+        ("_HLS_part=1", "BAD_PLAYLIST_REQUEST"),  # part without msn
+        ("_HLS_msn=abc", "BAD_PLAYLIST_REQUEST"),
+        ("_HLS_msn=1&_HLS_part=-1", "BAD_PLAYLIST_REQUEST"),
+    ],
+)
+async def test_bad_blocking_requests_are_400(live_stream, http_module, query, code):
+    url, _, _ = live_stream
+    t0 = time.monotonic()
+    async with http_module.get(f"{url}?{query}") as res:
+        assert res.status == 400
+        body = await res.json()
+    assert body["code"] == code
+    assert time.monotonic() - t0 < 1.5  # refused at once, not held
+
+
+async def test_two_segments_ahead_is_held_not_refused(live_stream, http_module):
+    url, output, name = live_stream
+    last = output.live.renditions[name].last_segment
+    async with http_module.get(f"{url}?_HLS_msn={last + 2}") as res:
+        assert res.status == 200
+    assert output.live.renditions[name].last_segment >= last + 2
+
+
+async def test_many_held_requests_all_wake_on_one_publish(live_stream, http_module):
+    url, output, name = live_stream
+    async with http_module.get(url) as res:
+        pl = m3u8.loads(await res.text())
+    msn, part = next_part(pl, output.live.parts_per_segment)
+    target = f"{url}?_HLS_msn={msn}&_HLS_part={part}"
+
+    async def held() -> str:
+        async with http_module.get(target) as res:
+            assert res.status == 200
+            return await res.text()
+
+    bodies = await asyncio.gather(*(held() for _ in range(200)))
+    assert len(set(bodies)) <= 3  # a handful of playlist versions, rendered once each
+    assert all(f"part{msn}.{part}.m4s" in b for b in bodies)
