@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -29,6 +30,12 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
     app[SETTINGS] = settings
     storage = create_storage(settings)
     live: dict[str, HlsOutput] = {}  # this node's live broadcasts, shared by ingest and origin
+
+    async def visibility_of(stream_id: str) -> str | None:
+        row = await store.get_stream(app[POOL], uuid.UUID(stream_id))
+        return row.visibility if row is not None else None
+
+    policy = origin.PlaybackPolicy(settings.playback_key_bytes(), visibility_of)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(dsn)
@@ -58,6 +65,6 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
     health.add_routes(app)
     stream_routes.add_routes(app)
     whip.add_routes(app)
-    origin.add_routes(app, storage, live)
+    origin.add_routes(app, storage, live, policy)
     pages.add_routes(app)
     return app

@@ -10,17 +10,59 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from hls.access import tokenize_playlist, verify_playback_token
 from hls.errors import BadPlaylistRequest, MediaNotFound, PlaylistNotReady
 from hls.live import PLAYLIST
 from hls.output import CONTENT_TYPES, PLAYLIST_CACHE, SEGMENT_CACHE, HlsOutput
 from hls.storage import Storage
 
+
+@dataclass
+class PlaybackPolicy:
+    """Who may fetch a stream's HLS: public streams anyone, others with a signed token.
+
+    ``visibility_of`` (a database lookup) is cached briefly: held LL-HLS requests arrive
+    several times a second per viewer and must not each cost a query.
+    """
+
+    key: bytes
+    visibility_of: Callable[[str], Awaitable[str | None]]  # None: no such stream
+    ttl: float = 5.0
+    _cache: dict[str, tuple[float, str | None]] = field(default_factory=dict)
+
+    async def visibility(self, stream_id: str) -> str | None:
+        now = time.monotonic()
+        hit = self._cache.get(stream_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = await self.visibility_of(stream_id)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[stream_id] = (now + self.ttl, value)
+        return value
+
+    async def check(self, request: web.Request, stream_id: str) -> str | None:
+        """The token to carry into playlists (None for public streams); raises if refused."""
+        visibility = await self.visibility(stream_id)
+        if visibility is None:
+            raise MediaNotFound("no such stream", meta={"streamId": stream_id})
+        if visibility == "public":
+            return None
+        token = request.query.get("token")
+        verify_playback_token(self.key, token, stream_id, time.time())
+        return token
+
+
 STORAGE_KEY: web.AppKey[Storage] = web.AppKey("hls_storage", Storage)  # type: ignore[type-abstract]
 LIVE_KEY: web.AppKey[dict[str, HlsOutput]] = web.AppKey("hls_live", dict)
+POLICY_KEY: web.AppKey[PlaybackPolicy] = web.AppKey("hls_policy", PlaybackPolicy)
 
 _OBJECT = re.compile(
     r"^(?P<run>[0-9a-f]{8})/(?P<rendition>[a-z0-9]{1,16})/"
@@ -46,7 +88,9 @@ def _int(query: dict[str, str], key: str) -> int | None:
     return int(raw)
 
 
-async def _from_storage(request: web.Request, key: str, name: str) -> web.StreamResponse:
+async def _from_storage(
+    request: web.Request, key: str, name: str, token: str | None = None
+) -> web.StreamResponse:
     storage = request.app[STORAGE_KEY]
     headers = _headers(name)
     if not name.endswith(".m3u8"):
@@ -63,10 +107,14 @@ async def _from_storage(request: web.Request, key: str, name: str) -> web.Stream
     data = await storage.get(key)
     if data is None:
         raise MediaNotFound("no such HLS object", meta={"name": name})
+    if token is not None and name.endswith(".m3u8"):
+        data = tokenize_playlist(data.decode(), token).encode()
     return web.Response(body=data, headers=headers)
 
 
-async def _live_playlist(request: web.Request, output: HlsOutput, rendition: str) -> web.Response:
+async def _live_playlist(
+    request: web.Request, output: HlsOutput, rendition: str, token: str | None
+) -> web.Response:
     live = output.live
     assert live is not None
     msn = _int(request.query, "_HLS_msn")
@@ -83,7 +131,10 @@ async def _live_playlist(request: web.Request, output: HlsOutput, rendition: str
         # RFC 8216bis: a blocked request times out after three target durations.
         if not await live.wait_for(rendition, msn, part, 3 * output.segment_duration):
             raise PlaylistNotReady("the requested part did not appear in time", retry_after=1)
-    return web.Response(text=live.playlist(rendition, skip=skip), headers=_headers(PLAYLIST))
+    text = live.playlist(rendition, skip=skip)
+    if token is not None:
+        text = tokenize_playlist(text, token)
+    return web.Response(text=text, headers=_headers(PLAYLIST))
 
 
 async def serve(request: web.Request) -> web.StreamResponse:
@@ -93,8 +144,9 @@ async def serve(request: web.Request) -> web.StreamResponse:
         uuid.UUID(stream_id)
     except ValueError:
         raise MediaNotFound("no such stream", meta={"streamId": stream_id}) from None
+    token = await request.app[POLICY_KEY].check(request, stream_id)
     if path == PLAYLIST:
-        return await _from_storage(request, f"{stream_id}/{PLAYLIST}", PLAYLIST)
+        return await _from_storage(request, f"{stream_id}/{PLAYLIST}", PLAYLIST, token)
     m = _OBJECT.match(path)
     if not m:
         raise MediaNotFound("no such HLS object", meta={"name": path})
@@ -104,7 +156,7 @@ async def serve(request: web.Request) -> web.StreamResponse:
     if live is not None and rendition in live.renditions:
         assert output is not None
         if name == PLAYLIST:
-            return await _live_playlist(request, output, rendition)
+            return await _live_playlist(request, output, rendition, token)
         if m["pmsn"] is not None:
             data = await live.wait_for_part(
                 rendition, int(m["pmsn"]), int(m["pidx"]), 3 * output.segment_duration
@@ -118,10 +170,13 @@ async def serve(request: web.Request) -> web.StreamResponse:
                 return web.Response(body=data, headers=_headers(name))
     if m["pmsn"] is not None:
         raise MediaNotFound("parts exist only while a broadcast is live", meta={"name": name})
-    return await _from_storage(request, f"{stream_id}/{path}", name)
+    return await _from_storage(request, f"{stream_id}/{path}", name, token)
 
 
-def add_routes(app: web.Application, storage: Storage, live: dict[str, HlsOutput]) -> None:
+def add_routes(
+    app: web.Application, storage: Storage, live: dict[str, HlsOutput], policy: PlaybackPolicy
+) -> None:
     app[STORAGE_KEY] = storage
     app[LIVE_KEY] = live
+    app[POLICY_KEY] = policy
     app.router.add_get("/hls/{stream_id}/{path:.+}", serve)

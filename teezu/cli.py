@@ -62,12 +62,20 @@ async def _with_pool(dsn: str):  # type: ignore[no-untyped-def]
     return pool
 
 
-async def _create_stream(dsn: str, title: str, creator: str) -> tuple[str, str]:
+async def _create_stream(
+    dsn: str, title: str, creator: str, visibility: str = "public", recording: bool = False
+) -> tuple[str, str]:
     from api.streams import store
 
     pool = await _with_pool(dsn)
     try:
-        row, token = await store.create_stream(pool, title=title, creator_handle=creator)
+        row, token = await store.create_stream(
+            pool,
+            title=title,
+            creator_handle=creator,
+            visibility=visibility,
+            recording=recording,
+        )
         return str(row.id), token
     finally:
         await pool.close()
@@ -115,12 +123,35 @@ def cmd_streams_create(settings: Settings, args: argparse.Namespace) -> int:
         print("error: --title must be 1 to 200 characters", file=sys.stderr)
         return 2
     with database(settings) as dsn:
-        stream_id, token = asyncio.run(_create_stream(dsn, args.title, args.creator))
+        stream_id, token = asyncio.run(
+            _create_stream(dsn, args.title, args.creator, args.visibility, args.recording)
+        )
     print(f"stream id:     {stream_id}")
     print(f"publish token: {token}   (shown once; stored hashed)")
     print(f"studio:        {studio_url(settings, stream_id, token)}")
     print(f"watch:         {watch_url(settings, stream_id)}")
     print(f"WHIP endpoint: {settings.base_url}/whip/{stream_id}")
+    return 0
+
+
+def cmd_streams_token(settings: Settings, args: argparse.Namespace) -> int:
+    """Mint a playback token (for non-public streams, until accounts decide who may watch)."""
+    import time
+
+    from hls.access import sign_playback_token, with_token
+
+    try:
+        uuid.UUID(args.stream_id)
+        expires = int(time.time()) + args.ttl
+        token = sign_playback_token(
+            settings.playback_key_bytes(), args.stream_id, args.viewer, expires
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"token:   {token}")
+    print(f"expires: {time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(expires))}")
+    print(f"play:    {settings.base_url}{with_token(f'/hls/{args.stream_id}/index.m3u8', token)}")
     return 0
 
 
@@ -163,7 +194,21 @@ def parser() -> argparse.ArgumentParser:
     create = streams.add_parser("create", help="create a stream and print its publish token")
     create.add_argument("--title", required=True)
     create.add_argument("--creator", default="creator", help="creator handle")
+    create.add_argument(
+        "--visibility",
+        choices=["public", "followers", "subscribers", "ticketed"],
+        default="public",
+        help="non-public streams need a signed playback token to watch",
+    )
+    create.add_argument(
+        "--recording", action="store_true", help="keep each broadcast as a VOD when it ends"
+    )
     create.set_defaults(func=cmd_streams_create)
+    token = streams.add_parser("token", help="mint a playback token for a stream")
+    token.add_argument("stream_id")
+    token.add_argument("--viewer", default="viewer", help="viewer id bound into the token")
+    token.add_argument("--ttl", type=int, default=6 * 3600, help="seconds until it expires")
+    token.set_defaults(func=cmd_streams_token)
     streams.add_parser("list", help="list streams").set_defaults(func=cmd_streams_list)
     sub.add_parser("migrate", help="apply SQL migrations").set_defaults(func=cmd_migrate)
     return p

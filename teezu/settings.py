@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     s3_secret_key: str = ""
     cdn_base_url: str = ""  # when set, the origin redirects segments there
 
+    # --- playback access
+    playback_key: str = ""  # HMAC key for playback tokens; empty: var_dir/playback.key (one node)
+    playback_token_ttl: int = 6 * 3600
+
     # --- WHIP ingest
     ice_servers: list[str] = []  # e.g. ["stun:stun.example.org:3478"]; none on closed networks
     whip_max_body_bytes: int = 64 * 1024
@@ -116,6 +120,27 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.storage_dir or self.var_dir / "media"
+
+    def playback_key_bytes(self) -> bytes:
+        """The playback-token key: configured, or generated once into var_dir (mode 0600)."""
+        if self.playback_key:
+            return self.playback_key.encode()
+        path = self.var_dir / "playback.key"
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            import os
+            import secrets
+
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_hex(32).encode()
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process won the race: use its key
+                return path.read_bytes()
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+            return key
 
     @property
     def base_url(self) -> str:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
+import time
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.keys import POOL, PUBSUB
 from api.streams import store
+from hls.access import PlaybackDenied, sign_playback_token, with_token
+from hls.origin import POLICY_KEY
+from ingest.tokens import bearer_token, token_matches
 from ingest.whip import stream_channel
 from teezu.errors import BadRequest, NotFound
 
@@ -28,7 +33,16 @@ class ListQuery(BaseModel):
     cursor: datetime | None = None  # createdAt of the last stream of the previous page
 
 
-def _validated(model: type[ListQuery], data: dict[str, str]) -> ListQuery:
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    viewerId: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")  # noqa: N815
+    ttlSeconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)  # noqa: N815
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], data: object) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -100,6 +114,34 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         await sub.close()
 
 
+async def create_playback_token(request: web.Request) -> web.Response:
+    """A signed playback token for one viewer of one stream.
+
+    Until accounts exist (issue 4 brings followers/subscribers/tickets), a non-public stream's
+    tokens can only be minted by its creator, who proves it with the publish token.
+    """
+    row = await _existing(request)
+    raw = await request.text()
+    try:
+        payload = json.loads(raw) if raw.strip() else {}
+    except json.JSONDecodeError:
+        raise BadRequest("request body is not valid JSON") from None
+    body = _validated(TokenRequest, payload)
+    if row.visibility != "public" and not token_matches(
+        bearer_token(request.headers.get("Authorization")), row.publish_token_hash
+    ):
+        raise PlaybackDenied(
+            f"this stream is for {row.visibility}; viewer access rules arrive with accounts",
+            meta={"visibility": row.visibility},
+        )
+    viewer = body.viewerId or f"anon-{secrets.token_hex(6)}"
+    expires = int(time.time()) + body.ttlSeconds
+    token = sign_playback_token(request.app[POLICY_KEY].key, str(row.id), viewer, expires)
+    url = with_token(f"/hls/{row.id}/index.m3u8", token)
+    data = {"token": token, "viewerId": viewer, "expiresAt": expires, "playbackUrl": url}
+    return web.json_response({"status": "ok", "data": data}, status=201)
+
+
 def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
@@ -108,3 +150,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/streams", list_streams)
     app.router.add_get("/api/v1/streams/{stream_id}", get_stream)
     app.router.add_get("/api/v1/streams/{stream_id}/events", stream_events)
+    app.router.add_post("/api/v1/streams/{stream_id}/playback-tokens", create_playback_token)

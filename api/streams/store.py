@@ -11,7 +11,11 @@ import asyncpg
 
 from ingest.tokens import new_publish_token
 
-_COLUMNS = "id, creator_handle, title, state, created_at, started_at, ended_at, publish_token_hash"
+_COLUMNS = (
+    "id, creator_handle, title, state, created_at, started_at, ended_at, publish_token_hash, "
+    "visibility, recording"
+)
+VISIBILITIES = ("public", "followers", "subscribers", "ticketed")
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,8 @@ class StreamRow:
     started_at: datetime | None
     ended_at: datetime | None
     publish_token_hash: bytes
+    visibility: str = "public"
+    recording: bool = False
 
     def public(self) -> dict[str, Any]:
         """The fields anyone may see (never the token hash)."""
@@ -35,6 +41,8 @@ class StreamRow:
             "createdAt": self.created_at.isoformat(),
             "startedAt": self.started_at.isoformat() if self.started_at else None,
             "endedAt": self.ended_at.isoformat() if self.ended_at else None,
+            "visibility": self.visibility,
+            "recording": self.recording,
         }
 
 
@@ -42,16 +50,26 @@ def _row(r: asyncpg.Record) -> StreamRow:
     return StreamRow(**dict(r))
 
 
-async def create_stream(db: Any, *, title: str, creator_handle: str) -> tuple[StreamRow, str]:
+async def create_stream(
+    db: Any,
+    *,
+    title: str,
+    creator_handle: str,
+    visibility: str = "public",
+    recording: bool = False,
+) -> tuple[StreamRow, str]:
     """Create an idle stream; returns it with its publish token (shown once, stored hashed)."""
     token, token_hash = new_publish_token()
     row = await db.fetchrow(
-        f"INSERT INTO streams (id, creator_handle, title, publish_token_hash) "
-        f"VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}",
+        "INSERT INTO streams "
+        "(id, creator_handle, title, publish_token_hash, visibility, recording) "
+        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}",
         uuid.uuid4(),
         creator_handle,
         title,
         token_hash,
+        visibility,
+        recording,
     )
     return _row(row), token
 

@@ -10,10 +10,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest.fixture
-async def stored(server):
-    """A stream's objects written straight into the server's storage."""
+async def stored(server, new_stream):
+    """A (public) stream's objects written straight into the server's storage."""
     storage = server.publishers.storage
-    sid = str(uuid.uuid4())
+    sid, _ = await new_stream()
     await storage.put(f"{sid}/index.m3u8", b"#EXTM3U\n", "application/vnd.apple.mpegurl")
     await storage.put(f"{sid}/0badc0de/720p/init.mp4", b"init", "video/mp4")
     await storage.put(f"{sid}/0badc0de/720p/seg7.m4s", b"segment", "video/iso.segment")
