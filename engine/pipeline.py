@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -29,6 +30,7 @@ from engine.encoder import (
     rungs_for_source,
 )
 from engine.normalize import FrameNormalizer
+from engine.poster import PosterMaker
 from engine.timeline import AudioTimeline, TrackClock, VideoGrid
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,7 @@ class StreamPipeline:
         audio_bitrate: int = 128_000,
         gap_fill_after: float = 0.5,
         max_queued_seconds: float = 2.0,
+        poster_sink: Callable[[bytes], None] | None = None,
     ) -> None:
         self.stream_id = stream_id
         if not ladder:
@@ -101,6 +104,7 @@ class StreamPipeline:
         self.consumers = consumers
         self.audio_bitrate = audio_bitrate
         self.gap_fill_after = gap_fill_after
+        self.poster_sink = poster_sink  # called in the encoder thread with JPEG bytes
         self.stats = PipelineStats()
         self._queue: queue.Queue[_Item | object] = queue.Queue()
         # Items of each kind enqueued and not yet taken by the encoder thread: a track is only
@@ -203,6 +207,7 @@ class _EncoderLoop:
         self.previous: list[av.VideoFrame] = []  # last frame of each rung, for repeats
         self.pending_audio: list[_Item] = []
         self.last_size: tuple[int, int] | None = None
+        self.poster = PosterMaker()
 
     def run(self) -> None:
         q = self.p._queue
@@ -302,6 +307,9 @@ class _EncoderLoop:
         ]
         self._encode_slot(frames, placement.slot)
         self.previous = frames
+        slot_time = self.grid.time_of(placement.slot)
+        if self.p.poster_sink is not None and self.poster.due(slot_time):
+            self.p.poster_sink(self.poster.make(top, slot_time))
 
     def _audio(self, item: _Item) -> None:
         frame = item.frame

@@ -20,7 +20,14 @@ from aiohttp import web
 from hls.access import tokenize_playlist, verify_playback_token
 from hls.errors import BadPlaylistRequest, MediaNotFound, PlaylistNotReady
 from hls.live import PLAYLIST
-from hls.output import CONTENT_TYPES, PLAYLIST_CACHE, SEGMENT_CACHE, HlsOutput
+from hls.output import (
+    CONTENT_TYPES,
+    PLAYLIST_CACHE,
+    POSTER,
+    POSTER_CACHE,
+    SEGMENT_CACHE,
+    HlsOutput,
+)
 from hls.storage import Storage
 
 
@@ -74,7 +81,7 @@ def _headers(name: str) -> dict[str, str]:
     ext = name[name.rfind(".") :]
     return {
         "Content-Type": CONTENT_TYPES[ext],
-        "Cache-Control": PLAYLIST_CACHE if ext == ".m3u8" else SEGMENT_CACHE,
+        "Cache-Control": {".m3u8": PLAYLIST_CACHE, ".jpg": POSTER_CACHE}.get(ext, SEGMENT_CACHE),
         "Access-Control-Allow-Origin": "*",
     }
 
@@ -93,13 +100,13 @@ async def _from_storage(
 ) -> web.StreamResponse:
     storage = request.app[STORAGE_KEY]
     headers = _headers(name)
-    if not name.endswith(".m3u8"):
+    if not name.endswith((".m3u8", ".jpg")):
         cdn = storage.public_url(key)
         if cdn is not None:
             # Immutable objects are fetched from the CDN; playlists stay at the origin.
             raise web.HTTPFound(cdn, headers={"Cache-Control": SEGMENT_CACHE})
     path = storage.local_path(key)
-    if path is not None and not name.endswith(".m3u8"):
+    if path is not None and not name.endswith((".m3u8", ".jpg")):
         # sendfile from disk; playlists are read whole so they are never seen half-replaced.
         if not await asyncio.to_thread(path.is_file):
             raise MediaNotFound("no such HLS object", meta={"name": name})
@@ -145,8 +152,8 @@ async def serve(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise MediaNotFound("no such stream", meta={"streamId": stream_id}) from None
     token = await request.app[POLICY_KEY].check(request, stream_id)
-    if path == PLAYLIST:
-        return await _from_storage(request, f"{stream_id}/{PLAYLIST}", PLAYLIST, token)
+    if path in (PLAYLIST, POSTER):
+        return await _from_storage(request, f"{stream_id}/{path}", path, token)
     m = _OBJECT.match(path)
     if not m:
         raise MediaNotFound("no such HLS object", meta={"name": path})

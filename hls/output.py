@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 PLAYLIST_CACHE = "no-cache, no-store, must-revalidate"
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
+POSTER_CACHE = "public, max-age=5"
+POSTER = "poster.jpg"
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".mp4": "video/mp4",
@@ -48,6 +50,11 @@ def master_key(stream_id: str) -> str:
 class _Event:
     rendition: str
     item: InitSegment | Part | Segment
+
+
+@dataclass(frozen=True)
+class _Poster:
+    jpeg: bytes
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,10 @@ class HlsOutput:
                 self._post(_Event(name, item))
         self._post(_END)
 
+    def on_poster(self, jpeg: bytes) -> None:
+        """Encoder thread: a fresh poster image for stream cards."""
+        self._post(_Poster(jpeg))
+
     def _post(self, event: object) -> None:
         self._loop.call_soon_threadsafe(self._events.put_nowait, event)
 
@@ -160,6 +171,8 @@ class HlsOutput:
                     return
                 if isinstance(event, _Started):
                     self._begin(event.info)
+                elif isinstance(event, _Poster):
+                    self._writes.put_nowait((f"{self.stream_id}/{POSTER}", event.jpeg))
                 elif isinstance(event, _Event):
                     self._handle(event)
         finally:
@@ -244,7 +257,7 @@ class HlsOutput:
                     await self.storage.delete(key)
                     continue
                 ext = key[key.rfind(".") :]
-                cache = PLAYLIST_CACHE if ext == ".m3u8" else SEGMENT_CACHE
+                cache = {".m3u8": PLAYLIST_CACHE, ".jpg": POSTER_CACHE}.get(ext, SEGMENT_CACHE)
                 await self.storage.put(key, data, CONTENT_TYPES[ext], cache)
                 if ext == ".m4s" and self.live is not None:
                     name, seg = key.rsplit("/", 2)[-2:]

@@ -163,6 +163,7 @@ async def create_session(request: web.Request) -> web.Response:
         audio_bitrate=settings.audio_bitrate,
         gap_fill_after=settings.gap_fill_after,
         max_queued_seconds=settings.max_queued_seconds,
+        poster_sink=output.on_poster,
     )
     session = WhipSession(
         key,

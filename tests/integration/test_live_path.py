@@ -80,6 +80,16 @@ async def test_publish_reads_back_as_conformant_ll_hls(server, http, new_stream)
         packet = await first_video_packet(http, init_url, part.absolute_uri)
         assert "K" in packet["flags"], (part.uri, packet)
 
+    # A poster for stream cards: a 640x360 JPEG, refreshed while live, briefly cacheable.
+    poster_url = f"{server.base_url}/hls/{stream_id}/poster.jpg"
+    async with http.get(poster_url) as res:
+        assert res.status == 200
+        assert res.headers["Content-Type"] == "image/jpeg"
+        assert "max-age=5" in res.headers["Cache-Control"]
+        assert (await res.read())[:2] == b"\xff\xd8"
+    probe = await ffprobe_json("-show_streams", poster_url)
+    assert (probe["streams"][0]["width"], probe["streams"][0]["height"]) == (640, 360)
+
     # A delta update (_HLS_skip=YES) is a valid playlist of the same stream.
     status, body = await fetch(http, urls[720] + "?_HLS_skip=YES")
     assert status == 200
