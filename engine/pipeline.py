@@ -110,6 +110,10 @@ class StreamPipeline:
         # Items of each kind enqueued and not yet taken by the encoder thread: a track is only
         # gap-filled when none of its own media is waiting (the other track may be backlogged).
         self._waiting = {"video": 0, "audio": 0}
+        # Stream time each track last arrived at the reader (dropped frames count: a track that
+        # arrives but is dropped because the encoder is behind is not missing, and filling it
+        # would only add encoding work to an overloaded thread).
+        self._last_arrival = {"video": float("-inf"), "audio": float("-inf")}
         self._waiting_lock = threading.Lock()
         self._max_queued = int(max_queued_seconds * (ladder[0].fps + 50))
         self._origin: float | None = None  # monotonic time of the first media
@@ -169,11 +173,13 @@ class StreamPipeline:
                     # The encoder is behind: dropping video keeps latency bounded; audio is
                     # never dropped (a gap would be audible).
                     self.stats.video_frames_dropped += 1
+                    self._last_arrival["video"] = now - self._origin
                     continue
             else:
                 self.stats.audio_frames_in += 1
             with self._waiting_lock:
                 self._waiting[kind] += 1
+                self._last_arrival[kind] = now - self._origin
             self._queue.put(_Item(kind, frame, now - self._origin))
 
     # --- encoder thread --------------------------------------------------------------
@@ -336,7 +342,13 @@ class _EncoderLoop:
         if until <= 0:
             return
         with self.p._waiting_lock:
-            video_waiting, audio_waiting = self.p._waiting["video"], self.p._waiting["audio"]
+            # A track is missing only if none of it is queued and none arrived lately.
+            video_waiting = self.p._waiting["video"] or (
+                now - self.p._last_arrival["video"] < self.p.gap_fill_after
+            )
+            audio_waiting = self.p._waiting["audio"] or (
+                now - self.p._last_arrival["audio"] < self.p.gap_fill_after
+            )
         if not self.encoders:
             if video_waiting:
                 return

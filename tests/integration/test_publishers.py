@@ -110,11 +110,15 @@ async def test_resolution_changes_mid_stream_keep_output_geometry(server, http, 
     url = await variant_url(http, server.base_url, stream_id)
     await wait_for_playlist(http, url, segments=1, timeout=20)
     assert pub.video is not None
+    stats = server.publishers.by_stream[stream_id].pipeline.stats
     for size in [(640, 360), (480, 640), (960, 540)]:  # bandwidth dip, portrait, recovery
         pub.video.size = size
-        # Long enough to survive a lost keyframe after the switch (PLI recovery) on a busy box.
-        await asyncio.sleep(3)
-    stats = server.publishers.by_stream[stream_id].pipeline.stats
+        # Wait for the engine to receive the new size (on a busy machine this takes longer),
+        # then let it run a while at that size.
+        deadline = time.monotonic() + 20
+        while size not in stats.input_sizes and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1)
     assert await pub.delete(http, server.base_url) == 200
     pl = await wait_for_playlist(http, url, ended=True, timeout=10)
     seen = set(stats.input_sizes)
