@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -16,10 +18,11 @@ from api.streams import store
 from hls import origin
 from hls.output import HlsOutput
 from hls.storage import create_storage
-from ingest import whip
+from ingest import whep, whip
 from teezu.db import apply_migrations, create_pool
 from teezu.pubsub import create_pubsub
 from teezu.settings import Settings
+from workers.retention import run_retention
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,18 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
                 settings=settings, pool=pool, storage=storage, pubsub=pubsub, outputs=live
             )
             app[whip.PUBLISHERS] = publishers
+            viewers = whep.Viewers()
+            app[whep.VIEWERS] = viewers
+            publishers.ended_hooks.append(viewers.stop_stream)
             publishers.start()
+            retention = asyncio.get_running_loop().create_task(
+                run_retention(pool, storage, settings.retention_interval), name="vod-retention"
+            )
             yield
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
+            await viewers.close()
             await publishers.close()
         finally:
             await storage.close()
@@ -65,6 +78,7 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
     health.add_routes(app)
     stream_routes.add_routes(app)
     whip.add_routes(app)
+    whep.add_routes(app)
     origin.add_routes(app, storage, live, policy)
     pages.add_routes(app)
     return app

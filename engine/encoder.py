@@ -1,12 +1,15 @@
-"""Encoders: H.264 (libx264) per rendition and one AAC encoder per stream, via PyAV.
+"""Encoders: H.264 (libx264) per rendition, one AAC and one Opus encoder per stream, via PyAV.
 
-Both run in the stream's encoder thread (PyAV releases the GIL while encoding). They emit
+All run in the stream's encoder thread (PyAV releases the GIL while encoding). They emit
 :class:`EncodedPacket` values, plain bytes with timestamps, which is what leaves the engine: the
 HLS packager and WebRTC egress consume the same packets, so each rendition is encoded once.
+Opus exists only for WebRTC (browsers have no AAC there); it is fed the very PCM the AAC encoder
+gets (see ``AudioEncoder.followers``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -25,7 +28,7 @@ class EncodedPacket:
     """One encoded access unit. Video data is H.264 Annex B (SPS/PPS repeated on keyframes)."""
 
     kind: Literal["video", "audio"]
-    rendition: str  # the video rung's name ("720p"); "audio" for the shared audio
+    rendition: str  # the video rung's name ("720p"); "audio" for AAC (HLS), "opus" for WebRTC
     data: bytes
     pts: int  # in ``timescale`` units, 0 at the start of the stream timeline
     dts: int
@@ -160,10 +163,21 @@ def black_frame(width: int, height: int) -> av.VideoFrame:
 
 
 class AudioEncoder:
-    """AAC-LC encoder fed any PCM layout; timestamps are the running count of samples fed."""
+    """AAC-LC encoder fed any PCM layout; timestamps are the running count of samples fed.
 
-    def __init__(self, sample_rate: int = 48_000, bitrate: int = 128_000) -> None:
+    ``followers`` (e.g. an :class:`OpusEncoder`) get every PCM frame this encoder gets, after
+    resampling, trimming and silence filling, so all audio outputs share one timeline; their
+    packets are returned along with the AAC ones.
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 48_000,
+        bitrate: int = 128_000,
+        followers: Sequence[OpusEncoder] = (),
+    ) -> None:
         self.sample_rate = sample_rate
+        self.followers = list(followers)
         self._resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sample_rate)
         ctx = av.CodecContext.create("aac", "w")
         assert isinstance(ctx, av.AudioCodecContext)
@@ -206,7 +220,10 @@ class AudioEncoder:
         return out
 
     def flush(self) -> list[EncodedPacket]:
-        return self._packets(self._ctx.encode(None))
+        out = self._packets(self._ctx.encode(None))
+        for f in self.followers:
+            out.extend(f.flush())
+        return out
 
     def _fltp(self, planes: np.ndarray) -> av.AudioFrame:
         frame = av.AudioFrame.from_ndarray(
@@ -220,7 +237,10 @@ class AudioEncoder:
         pcm.pts = self.samples_fed
         pcm.time_base = self._ctx.time_base
         self.samples_fed += pcm.samples
-        return self._packets(self._ctx.encode(pcm))
+        out = self._packets(self._ctx.encode(pcm))
+        for f in self.followers:
+            out.extend(f.encode(pcm))
+        return out
 
     def _packets(self, packets: list[av.Packet]) -> list[EncodedPacket]:
         out = []
@@ -238,6 +258,67 @@ class AudioEncoder:
                     pts=p.pts,
                     dts=p.pts,
                     duration=p.duration or 1024,
+                    timescale=self.sample_rate,
+                    keyframe=True,
+                )
+            )
+        return out
+
+
+class OpusEncoder:
+    """Opus for WebRTC egress: 48 kHz stereo, 20 ms packets; pts = running sample count.
+
+    Fed 48 kHz stereo PCM (the AAC encoder's, see ``AudioEncoder.followers``). Complexity 5
+    instead of libopus' default 10 roughly halves its CPU (about 0.011 against 0.019 CPU s per
+    media s here, AAC being 0.035) at no audible cost at 96 kb/s.
+    """
+
+    FRAME_SAMPLES = 960
+
+    def __init__(self, bitrate: int = 96_000, complexity: int = 5) -> None:
+        self.sample_rate = 48_000
+        ctx = av.CodecContext.create("libopus", "w")
+        assert isinstance(ctx, av.AudioCodecContext)
+        ctx.sample_rate = self.sample_rate
+        ctx.layout = "stereo"
+        ctx.format = "flt"  # PyAV converts the fltp input and re-chunks it to 960 samples
+        ctx.bit_rate = bitrate
+        ctx.time_base = Fraction(1, self.sample_rate)
+        ctx.options = {
+            "application": "audio",
+            "frame_duration": "20",
+            "compression_level": str(complexity),
+        }
+        ctx.open()
+        self._ctx = ctx
+        self.samples_fed = 0
+        self._padding: int | None = None  # libopus' priming: the first packet's pts is -312
+
+    def encode(self, pcm: av.AudioFrame) -> list[EncodedPacket]:
+        """Encode 48 kHz stereo PCM (any sample format, any frame size)."""
+        pcm.pts = self.samples_fed
+        pcm.time_base = self._ctx.time_base
+        self.samples_fed += pcm.samples
+        return self._packets(self._ctx.encode(pcm))
+
+    def flush(self) -> list[EncodedPacket]:
+        return self._packets(self._ctx.encode(None))
+
+    def _packets(self, packets: list[av.Packet]) -> list[EncodedPacket]:
+        out = []
+        for p in packets:
+            assert p.pts is not None
+            if self._padding is None:
+                self._padding = max(0, -p.pts)
+            pts = p.pts + self._padding  # 0, 960, 1920, ...: packets are never dropped
+            out.append(
+                EncodedPacket(
+                    kind="audio",
+                    rendition="opus",
+                    data=bytes(p),
+                    pts=pts,
+                    dts=pts,
+                    duration=p.duration or self.FRAME_SAMPLES,
                     timescale=self.sample_rate,
                     keyframe=True,
                 )

@@ -24,6 +24,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from engine.encoder import (
     AudioEncoder,
     EncodedPacket,
+    OpusEncoder,
     VideoEncoder,
     VideoSettings,
     black_frame,
@@ -201,7 +202,8 @@ class _EncoderLoop:
     def __init__(self, pipeline: StreamPipeline) -> None:
         self.p = pipeline
         self.fps = pipeline.ladder[0].fps
-        self.audio = AudioEncoder(bitrate=pipeline.audio_bitrate)
+        # One Opus encode for WebRTC viewers, fed the AAC encoder's PCM (filled gaps included).
+        self.audio = AudioEncoder(bitrate=pipeline.audio_bitrate, followers=[OpusEncoder()])
         self.grid = VideoGrid(self.fps)
         self.timeline = AudioTimeline(self.audio.sample_rate)
         self.video_clock = TrackClock()
@@ -336,7 +338,9 @@ class _EncoderLoop:
 
     def _fill(self) -> None:
         now = self.p._now()
-        if now is None:
+        if now is None or self.p._stopped:
+            # Stopping: the media still queued is the end. Filling up to the wall clock while
+            # draining a backlog never converges when encoding is slower than real time.
             return
         until = now - self.p.gap_fill_after
         if until <= 0:

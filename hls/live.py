@@ -80,6 +80,7 @@ class LiveBroadcast:
         self._changed = asyncio.Event()
         self._cache: dict[tuple[str, bool], tuple[int, str]] = {}
         self.last_publish_at = 0.0  # monotonic, for measuring delivery delay
+        self.renders = 0  # playlist renderings (one per version and variant, not per request)
 
     # --- publishing (event loop) ---------------------------------------------------------
 
@@ -179,6 +180,7 @@ class LiveBroadcast:
         return text
 
     def _render(self, name: str, skip: bool) -> str:
+        self.renders += 1
         r = self.renditions[name]
         entries = [e for e, _ in r.segments]
         first_time = None

@@ -26,6 +26,7 @@ from hls.output import (
     POSTER,
     POSTER_CACHE,
     SEGMENT_CACHE,
+    VOD,
     HlsOutput,
 )
 from hls.storage import Storage
@@ -71,9 +72,10 @@ STORAGE_KEY: web.AppKey[Storage] = web.AppKey("hls_storage", Storage)  # type: i
 LIVE_KEY: web.AppKey[dict[str, HlsOutput]] = web.AppKey("hls_live", dict)
 POLICY_KEY: web.AppKey[PlaybackPolicy] = web.AppKey("hls_policy", PlaybackPolicy)
 
+_RUN_VOD = re.compile(r"^[0-9a-f]{8}/vod\.m3u8$")
 _OBJECT = re.compile(
     r"^(?P<run>[0-9a-f]{8})/(?P<rendition>[a-z0-9]{1,16})/"
-    r"(?P<name>index\.m3u8|init\.mp4|seg(?P<seg>\d{1,9})\.m4s|part(?P<pmsn>\d{1,9})\.(?P<pidx>\d{1,3})\.m4s)$"
+    r"(?P<name>index\.m3u8|vod\.m3u8|init\.mp4|seg(?P<seg>\d{1,9})\.m4s|part(?P<pmsn>\d{1,9})\.(?P<pidx>\d{1,3})\.m4s)$"
 )
 
 
@@ -154,6 +156,8 @@ async def serve(request: web.Request) -> web.StreamResponse:
     token = await request.app[POLICY_KEY].check(request, stream_id)
     if path in (PLAYLIST, POSTER):
         return await _from_storage(request, f"{stream_id}/{path}", path, token)
+    if _RUN_VOD.match(path):  # a recorded broadcast's master playlist
+        return await _from_storage(request, f"{stream_id}/{path}", VOD, token)
     m = _OBJECT.match(path)
     if not m:
         raise MediaNotFound("no such HLS object", meta={"name": path})

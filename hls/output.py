@@ -7,6 +7,7 @@ Storage layout per stream::
     <stream_id>/<run>/<rendition>/init.mp4     one run per broadcast, so URLs of two broadcasts
     <stream_id>/<run>/<rendition>/seg<N>.m4s   never collide and can be cached as immutable
     <stream_id>/<run>/<rendition>/part<N>.<i>.m4s   LL-HLS parts: memory only, while listed
+    <stream_id>/<run>/vod.m3u8, <run>/<rendition>/vod.m3u8   recorded broadcasts: every segment
 
 Parts and segments reach the in-memory :class:`LiveBroadcast` as soon as they are packaged, so
 the origin can serve them at once; storage writes follow in their own task, in order.
@@ -34,6 +35,7 @@ PLAYLIST_CACHE = "no-cache, no-store, must-revalidate"
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
 POSTER_CACHE = "public, max-age=5"
 POSTER = "poster.jpg"
+VOD = "vod.m3u8"
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".mp4": "video/mp4",
@@ -79,6 +81,7 @@ class HlsOutput:
         retention: int,
         audio_bitrate: int,
         loop: asyncio.AbstractEventLoop,
+        recording: bool = False,
     ) -> None:
         self.stream_id = stream_id
         self.run = secrets.token_hex(4)
@@ -88,6 +91,7 @@ class HlsOutput:
         self.window = window
         self.retention = retention
         self.audio_bitrate = audio_bitrate
+        self.recording = recording  # keep every segment and write a VOD playlist at the end
         self._loop = loop
         self._events: asyncio.Queue[_Event | _Started | object] = asyncio.Queue()
         self._writes: asyncio.Queue[tuple[str, bytes] | tuple[str, None] | None] = asyncio.Queue()
@@ -96,6 +100,8 @@ class HlsOutput:
         self.live: LiveBroadcast | None = None
         self.inits: dict[str, InitSegment] = {}
         self._listed: dict[str, deque[SegmentEntry]] = {}
+        self._recorded: dict[str, list[SegmentEntry]] = {}
+        self.duration = 0.0  # seconds of media packaged (the top rendition's segments)
         self._expired: deque[str] = deque()
         self.ended = False
         self.segments_written = 0
@@ -103,8 +109,12 @@ class HlsOutput:
         self.started = asyncio.Event()  # the LiveBroadcast exists (renditions known)
 
     async def start(self) -> None:
-        """Clear the previous broadcast's objects and start the publishing tasks."""
-        await self.storage.delete_prefix(self.stream_id)
+        """Drop the previous broadcast's stream-level objects and start the publishing tasks.
+
+        Earlier runs' folders are left alone: recorded ones are VODs (deleted by retention),
+        unrecorded ones are deleted by whoever tracks broadcasts (``ingest.whip``).
+        """
+        await self.storage.delete(master_key(self.stream_id))
         self._tasks = [
             self._loop.create_task(self._publish_loop(), name=f"hls-{self.stream_id[:8]}"),
             self._loop.create_task(self._storage_loop(), name=f"hls-store-{self.stream_id[:8]}"),
@@ -132,6 +142,8 @@ class HlsOutput:
         self._post(_Started(info))
 
     def on_packet(self, packet: EncodedPacket) -> None:
+        if packet.kind == "audio" and packet.rendition != "audio":
+            return  # Opus, for WebRTC viewers only
         # Audio is encoded once and muxed into every rendition.
         targets = (
             self._packagers
@@ -188,6 +200,7 @@ class HlsOutput:
             window=self.window,
         )
         self._listed = {r.name: deque() for r in info.renditions}
+        self._recorded = {r.name: [] for r in info.renditions}
         self.started.set()
 
     def _handle(self, event: _Event) -> None:
@@ -204,13 +217,20 @@ class HlsOutput:
             for uri in self.live.publish_segment(name, item):
                 self._expired.append(self.prefix(name) + uri)
             listed = self._listed[name]
-            listed.append(SegmentEntry(item.sequence, item.duration, segment_name(item.sequence)))
+            entry = SegmentEntry(item.sequence, item.duration, segment_name(item.sequence))
+            listed.append(entry)
+            if self.recording:
+                self._recorded[name].append(entry)
+            if name == self.renditions[0].name:
+                self.duration += item.duration
             while len(listed) > self.window:
                 listed.popleft()
             self._writes.put_nowait((self.prefix(name) + segment_name(item.sequence), item.data))
             self._writes.put_nowait((self.prefix(name) + PLAYLIST, self._stored_playlist(name)))
             while len(self._expired) > self.retention * max(1, len(self.renditions)):
-                self._writes.put_nowait((self._expired.popleft(), None))
+                expired = self._expired.popleft()
+                if not self.recording:  # a recording keeps every segment for its VOD
+                    self._writes.put_nowait((expired, None))
 
     def _finish(self) -> None:
         self.ended = True
@@ -219,6 +239,16 @@ class HlsOutput:
         for name in self._listed:
             if name in self.inits:
                 self._writes.put_nowait((self.prefix(name) + PLAYLIST, self._stored_playlist(name)))
+        if self.recording and self.inits:
+            for name, entries in self._recorded.items():
+                vod = render_media_playlist(
+                    entries, init_uri=INIT, segment_duration=self.segment_duration, ended=True
+                )
+                self._writes.put_nowait((self.prefix(name) + VOD, vod.encode()))
+            master = self._master().replace(f"{self.run}/", "").replace(PLAYLIST, VOD)
+            self._writes.put_nowait((f"{self.stream_id}/{self.run}/{VOD}", master.encode()))
+
+
 
     def _stored_playlist(self, name: str) -> bytes:
         """The playlist kept in storage: plain HLS (no parts), for after the broadcast."""

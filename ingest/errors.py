@@ -1,4 +1,4 @@
-"""Errors of the publisher protocol edge (WHIP)."""
+"""Errors of the WebRTC protocol edges: publishers (WHIP) and viewers (WHEP)."""
 
 from teezu.errors import BadRequest, Conflict, NotFound, Unauthorized
 
@@ -29,3 +29,13 @@ class NoCommonCodec(InvalidSdp):
 
 class SessionNotFound(NotFound):
     code = "SESSION_NOT_FOUND"
+
+
+class StreamOffline(Conflict):
+    """WHEP: the stream exists but is not live on this node (409: its state forbids playback)."""
+
+    code = "STREAM_OFFLINE"
+
+
+class UnknownRendition(BadRequest):
+    code = "UNKNOWN_RENDITION"

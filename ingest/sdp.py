@@ -1,4 +1,4 @@
-"""SDP checks for WHIP offers and hints added to our answers. Pure text functions."""
+"""SDP checks for WHIP and WHEP offers and hints added to our answers. Pure text functions."""
 
 from __future__ import annotations
 
@@ -113,3 +113,53 @@ def add_bitrate_hints(sdp: str, *, start_kbps: int, min_kbps: int, max_kbps: int
                 continue
         out.append(line)
     return eol.join(out)
+
+
+@dataclass(frozen=True)
+class ViewerOfferSummary:
+    has_audio: bool  # an audio section that receives: we send Opus into it
+
+
+def check_viewer_offer(text: str) -> ViewerOfferSummary:
+    """Validate a WHEP (viewer) offer: the shape checks of :func:`check_offer`, then one video
+    section that receives H.264 with packetization-mode=1 and at most one audio section, which
+    must offer Opus if it receives.
+
+    Raises :class:`InvalidSdp`, :class:`SdpWithoutVideo` or :class:`NoCommonCodec`.
+    """
+    try:
+        check_offer(text)
+    except SdpWithoutVideo:
+        raise SdpWithoutVideo("the offer has no video section; WHEP playback needs one") from None
+    except NoCommonCodec as exc:
+        raise NoCommonCodec(
+            "playback is H.264 only: offer H264 with packetization-mode=1", meta=exc.meta
+        ) from None
+    desc = SessionDescription.parse(text)
+    videos = [m for m in desc.media if m.kind == "video"]
+    audios = [m for m in desc.media if m.kind == "audio"]
+    if len(videos) > 1 or len(audios) > 1:
+        raise InvalidSdp("a WHEP offer has one video section and at most one audio section")
+    for m in videos + audios:
+        if m.direction not in ("recvonly", "sendrecv", "inactive"):
+            raise InvalidSdp(f"a WHEP offer receives media: {m.kind} is {m.direction}")
+    video = videos[0]
+    if video.direction == "inactive":
+        raise InvalidSdp("a WHEP offer receives video: the video section is inactive")
+    if not any(
+        c.mimeType.lower() == "video/h264"
+        and str(c.parameters.get("packetization-mode", "0")) == "1"
+        for c in video.rtp.codecs
+    ):
+        offered = sorted({c.mimeType for c in video.rtp.codecs})
+        raise NoCommonCodec(
+            "playback is H.264 only: offer H264 with packetization-mode=1",
+            meta={"offered": offered},
+        )
+    audio = audios[0] if audios and audios[0].direction != "inactive" else None
+    if audio is not None and not any(c.mimeType.lower() == "audio/opus" for c in audio.rtp.codecs):
+        raise NoCommonCodec(
+            "playback audio is Opus only: offer opus/48000/2",
+            meta={"offered": sorted({c.mimeType for c in audio.rtp.codecs})},
+        )
+    return ViewerOfferSummary(has_audio=audio is not None)

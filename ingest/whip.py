@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
 from aiohttp import web
 
-from api.streams import store
+from api.streams import broadcasts, store
 from engine.encoder import ladder
+from engine.fanout import PacketFanout
 from engine.pipeline import StreamPipeline
 from hls.output import HlsOutput
 from hls.storage import Storage
@@ -48,6 +50,9 @@ class Publishers:
     pubsub: PubSub = field(default_factory=LocalPubSub)
     by_stream: dict[str, WhipSession] = field(default_factory=dict)
     outputs: dict[str, HlsOutput] = field(default_factory=dict)
+    fanouts: dict[str, PacketFanout] = field(default_factory=dict)  # WebRTC egress (WHEP)
+    # Awaited with the stream id when a broadcast ended (e.g. stop its WHEP viewers).
+    ended_hooks: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
     _heartbeat: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -79,7 +84,22 @@ class Publishers:
     async def on_stopped(self, session: WhipSession, reason: str) -> None:
         if self.by_stream.get(session.stream_id) is session:
             del self.by_stream[session.stream_id]
-        self.outputs.pop(session.stream_id, None)
+        output = self.outputs.pop(session.stream_id, None)
+        if output is not None:
+            await broadcasts.end_broadcast(
+                self.pool,
+                uuid.UUID(session.stream_id),
+                output.run,
+                duration=output.duration,
+                renditions=[r.name for r in output.renditions],
+                retention_seconds=self.settings.vod_retention_days * 86400,
+            )
+        self.fanouts.pop(session.stream_id, None)
+        for hook in self.ended_hooks:
+            try:
+                await hook(session.stream_id)
+            except Exception:
+                log.exception("broadcast end hook failed", extra={"stream_id": session.stream_id})
         await store.end_live(self.pool, uuid.UUID(session.stream_id), node=self.settings.node_id)
         await self.pubsub.publish(
             stream_channel(session.stream_id), {"state": "ended", "reason": reason}
@@ -155,11 +175,13 @@ async def create_session(request: web.Request) -> web.Response:
         retention=settings.segment_retention,
         audio_bitrate=settings.audio_bitrate,
         loop=loop,
+        recording=stream.recording,
     )
+    fanout = PacketFanout(key, loop=loop)
     pipeline = StreamPipeline(
         key,
         ladder(settings),
-        [output],
+        [output, fanout],
         audio_bitrate=settings.audio_bitrate,
         gap_fill_after=settings.gap_fill_after,
         max_queued_seconds=settings.max_queued_seconds,
@@ -174,12 +196,22 @@ async def create_session(request: web.Request) -> web.Response:
     )
     pubs.by_stream[key] = session
     try:
+        # The previous unrecorded broadcasts' folders go now (their viewers have left);
+        # recorded ones stay as VODs until retention deletes them.
+        for run in await broadcasts.unrecorded_runs(pubs.pool, stream_id):
+            await pubs.storage.delete_prefix(f"{key}/{run}")
+            await broadcasts.mark_purged(pubs.pool, stream_id, run)
         await output.start()
+        await broadcasts.start_broadcast(
+            pubs.pool, stream_id, output.run, recording=stream.recording
+        )
         pubs.outputs[key] = output
+        pubs.fanouts[key] = fanout
         answer = await session.negotiate(offer, has_audio=summary.has_audio)
     except BaseException:
         pubs.by_stream.pop(key, None)
         pubs.outputs.pop(key, None)
+        pubs.fanouts.pop(key, None)
         with contextlib.suppress(Exception):
             await session.pc.close()
         await pipeline.stop()

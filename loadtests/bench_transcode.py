@@ -439,7 +439,7 @@ class PacketCounter:
                 self.first_video = packet.data
             self.video += 1
             self.keyframes += packet.keyframe
-        else:
+        elif packet.rendition == "audio":  # AAC only, not the WebRTC Opus
             self.audio += 1
 
     def on_end(self) -> None:

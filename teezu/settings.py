@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     part_duration: float = 1 / 3  # LL-HLS partial segment target (a whole number of frames)
     dvr_window: float = 30.0  # seconds of live playlist a viewer can seek back into
     segment_retention: int = 4  # extra segments kept after leaving the window
+    vod_retention_days: float = 30.0  # recorded broadcasts are deleted this long after ending
+    retention_interval: float = 600.0  # seconds between passes of the VOD retention worker
 
     @field_validator("segment_duration")
     @classmethod

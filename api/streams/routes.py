@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.keys import POOL, PUBSUB
-from api.streams import store
+from api.streams import broadcasts, store
 from hls.access import PlaybackDenied, sign_playback_token, with_token
 from hls.origin import POLICY_KEY
 from ingest.tokens import bearer_token, token_matches
@@ -114,6 +114,13 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         await sub.close()
 
 
+async def list_vods(request: web.Request) -> web.Response:
+    """Recorded broadcasts of a stream still within retention, newest first."""
+    row = await _existing(request)
+    vods = await broadcasts.list_vods(request.app[POOL], row.id)
+    return web.json_response({"status": "ok", "data": [v.vod() for v in vods]})
+
+
 async def create_playback_token(request: web.Request) -> web.Response:
     """A signed playback token for one viewer of one stream.
 
@@ -151,3 +158,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/streams/{stream_id}", get_stream)
     app.router.add_get("/api/v1/streams/{stream_id}/events", stream_events)
     app.router.add_post("/api/v1/streams/{stream_id}/playback-tokens", create_playback_token)
+    app.router.add_get("/api/v1/streams/{stream_id}/vods", list_vods)

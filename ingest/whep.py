@@ -1,0 +1,213 @@
+"""WHEP playback: ``POST /whep/{stream_id}`` and the viewer session resource.
+
+A viewer gets the packets the stream's ladder already produced (one rendition's H.264) and the
+stream's one Opus encode, through the stream's :class:`~engine.fanout.PacketFanout`; adding a
+viewer costs packetization and encryption, never an encode.
+
+``POST /whep/{stream_id}[?rendition=480p]`` with ``Content-Type: application/sdp`` returns
+``201``, a ``Location: /whep/{stream_id}/sessions/{id}`` and the answer; ``DELETE`` on it ends
+the viewer; ``PATCH`` is ``405`` (no trickle ICE: the answer carries all candidates).
+
+Errors use the envelope, checked cheapest first, before any peer connection exists: 404
+``STREAM_NOT_FOUND``, the playback-access hook, 415, 413, 400 ``INVALID_SDP`` / ``SDP_NO_VIDEO``
+/ ``NO_COMMON_CODEC`` / ``UNKNOWN_RENDITION``, then **409** ``STREAM_OFFLINE`` for a stream that
+exists but is not live on this node (409 rather than 404: the resource exists, its state forbids
+the request; the envelope carries ``meta.state``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from api.streams import store
+from engine.fanout import PacketFanout
+from ingest.errors import (
+    InvalidSdp,
+    SessionNotFound,
+    StreamNotFound,
+    StreamOffline,
+    UnknownRendition,
+)
+from ingest.sdp import check_viewer_offer
+from ingest.tokens import bearer_token
+from ingest.viewer import WhepViewer
+from ingest.whip import PUBLISHERS
+from teezu.errors import PayloadTooLarge, UnsupportedMediaType
+
+log = logging.getLogger(__name__)
+
+# How long a POST waits for a just-started broadcast's first encoded media.
+START_WAIT = 5.0
+
+
+@dataclass
+class Viewers:
+    """The WHEP viewers of this node, by stream id then viewer id."""
+
+    by_stream: dict[str, dict[str, WhepViewer]] = field(default_factory=dict)
+
+    def add(self, viewer: WhepViewer) -> None:
+        self.by_stream.setdefault(viewer.stream_id, {})[viewer.id] = viewer
+
+    def get(self, stream_id: str, viewer_id: str) -> WhepViewer | None:
+        return self.by_stream.get(stream_id, {}).get(viewer_id)
+
+    def count(self, stream_id: str | None = None) -> int:
+        if stream_id is not None:
+            return len(self.by_stream.get(stream_id, {}))
+        return sum(len(v) for v in self.by_stream.values())
+
+    async def on_stopped(self, viewer: WhepViewer, reason: str) -> None:
+        """Every viewer's last step, whatever ended it: leave the registry."""
+        viewers = self.by_stream.get(viewer.stream_id, {})
+        if viewers.get(viewer.id) is viewer:
+            del viewers[viewer.id]
+            if not viewers:
+                del self.by_stream[viewer.stream_id]
+
+    async def stop_stream(self, stream_id: str, reason: str = "broadcast ended") -> None:
+        """Stop every viewer of a stream (its broadcast ended). Never raises."""
+        viewers = list(self.by_stream.get(stream_id, {}).values())
+        await asyncio.gather(*(v.stop(reason) for v in viewers), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Server shutdown: stop every viewer."""
+        await asyncio.gather(
+            *(self.stop_stream(s, "server shutdown") for s in list(self.by_stream)),
+            return_exceptions=True,
+        )
+
+
+VIEWERS: web.AppKey[Viewers] = web.AppKey("whep_viewers", Viewers)
+
+
+async def _check_playback_access(request: web.Request, stream_id: str) -> None:
+    """The playback-access hook: allows everyone for now.
+
+    The lead wires signed playback tokens here (``hls.access.verify_playback_token``), taken
+    from ``Authorization: Bearer <token>`` (``bearer_token`` below), raising an
+    ``hls.access.PlaybackDenied`` subclass (403, envelope) to refuse. It runs after the stream
+    is known to exist and before the body is read.
+    """
+    bearer_token(request.headers.get("Authorization"))  # accepted, not verified yet
+
+
+def _stream_uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
+
+
+async def _read_offer(request: web.Request, limit: int) -> str:
+    if request.content_type != "application/sdp":
+        raise UnsupportedMediaType(
+            "a WHEP offer must be sent as Content-Type: application/sdp",
+            meta={"received": request.content_type},
+        )
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge("SDP offer too large", meta={"limit": limit})
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge("SDP offer too large", meta={"limit": limit})
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidSdp("SDP offer is not UTF-8 text") from None
+
+
+async def _live_fanout(request: web.Request, key: str, state: str) -> PacketFanout:
+    """The fanout of a broadcast live on this node with its first media encoded."""
+    fanout = request.app[PUBLISHERS].fanouts.get(key)
+    if fanout is None or fanout.ended:
+        raise StreamOffline("this stream is not live", meta={"streamId": key, "state": state})
+    if await fanout.wait_started(START_WAIT) is None:
+        raise StreamOffline(
+            "this stream has no media yet", meta={"streamId": key, "state": state}, retry_after=1
+        )
+    return fanout
+
+
+async def create_viewer(request: web.Request) -> web.Response:
+    pubs = request.app[PUBLISHERS]
+    viewers = request.app[VIEWERS]
+    settings = pubs.settings
+    stream_id = _stream_uuid(request.match_info["stream_id"])
+    key = str(stream_id)
+    stream = await store.get_stream(pubs.pool, stream_id)
+    if stream is None:
+        raise StreamNotFound("no such stream", meta={"streamId": key})
+    await _check_playback_access(request, key)
+    offer = await _read_offer(request, settings.whip_max_body_bytes)
+    summary = check_viewer_offer(offer)
+    ladder = [r.name for r in sorted(settings.renditions, key=lambda r: r.height, reverse=True)]
+    wanted = request.query.get("rendition")
+    if wanted is not None and wanted not in ladder:
+        raise UnknownRendition("no such rendition", meta={"rendition": wanted, "known": ladder})
+    fanout = await _live_fanout(request, key, stream.state)
+    rendition = wanted or fanout.renditions[0]
+    if rendition not in fanout.renditions:
+        # Configured, but skipped for this broadcast (no upscaled copies of a smaller source).
+        raise UnknownRendition(
+            "this broadcast has no such rendition",
+            meta={"rendition": rendition, "known": fanout.renditions},
+        )
+
+    viewer = WhepViewer(
+        key, fanout, rendition, ice_servers=settings.ice_servers, on_stopped=viewers.on_stopped
+    )
+    viewers.add(viewer)
+    try:
+        answer = await viewer.negotiate(offer, has_audio=summary.has_audio)
+        if fanout.ended:  # the broadcast ended while we negotiated
+            raise StreamOffline("this stream is not live", meta={"streamId": key})
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await viewer.stop("negotiation failed")
+        raise
+    log.info(
+        "viewer started",
+        extra={"stream_id": key, "viewer": viewer.id, "rendition": rendition},
+    )
+    return web.Response(
+        status=201,
+        text=answer,
+        content_type="application/sdp",
+        headers={
+            "Location": f"/whep/{key}/sessions/{viewer.id}",
+            "ETag": f'"{viewer.id}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _viewer(request: web.Request) -> WhepViewer:
+    stream_id = str(_stream_uuid(request.match_info["stream_id"]))
+    viewer = request.app[VIEWERS].get(stream_id, request.match_info["session_id"])
+    if viewer is None:
+        raise SessionNotFound("no such WHEP session (already ended?)")
+    return viewer
+
+
+async def delete_viewer(request: web.Request) -> web.Response:
+    await _viewer(request).stop("viewer sent DELETE")
+    return web.Response(status=200)
+
+
+async def patch_viewer(request: web.Request) -> web.Response:
+    # Trickle ICE / ICE restart are optional; our answer carries all candidates.
+    _viewer(request)
+    return web.Response(status=405, headers={"Allow": "DELETE"})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the WHEP endpoints; ``app[VIEWERS]`` is set by the app's lifecycle."""
+    app.router.add_post("/whep/{stream_id}", create_viewer)
+    app.router.add_delete("/whep/{stream_id}/sessions/{session_id}", delete_viewer)
+    app.router.add_patch("/whep/{stream_id}/sessions/{session_id}", patch_viewer)

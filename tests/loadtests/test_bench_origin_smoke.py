@@ -1,0 +1,56 @@
+"""The origin benchmark at smoke size: it runs end to end and prints its figures (no timing).
+
+The nginx reference runs only when nginx is already installed: this test never installs it (the
+benchmark itself does, when run by hand as root).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from loadtests.bench_origin import find_nginx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_origin_smoke(tmp_path):
+    out = tmp_path / "bench.json"
+    with_nginx = find_nginx() is not None
+    cmd = [
+        sys.executable,
+        "loadtests/bench_origin.py",
+        "--viewers",
+        "50",
+        "--seconds",
+        "5",
+        "--warmup",
+        "1",
+        "--fetch-seconds",
+        "3",
+        "--settle",
+        "0",
+        "--cache-dir",
+        str(tmp_path),
+        "--json",
+        str(out),
+    ]
+    if not with_nginx:
+        cmd.append("--no-nginx")
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    (row,) = result["viewers"]
+    # The run completed and measured real deliveries (how fast is the benchmark's business).
+    assert row["viewers"] == 50
+    assert row["deliveries"] > 0
+    assert row["part_delay"]["99"] >= 0
+    assert "part p50" in proc.stdout
+    servers = [f["server"].split()[0] for f in result["fetch"]]
+    assert servers == (["origin", "nginx"] if with_nginx else ["origin"])
+    assert all(f["requests_per_s"] > 0 for f in result["fetch"])
+    if with_nginx:
+        assert result["fetch_ratio_origin_nginx"] > 0
+        assert "ratio origin/nginx" in proc.stdout
