@@ -248,8 +248,6 @@ class HlsOutput:
             master = self._master().replace(f"{self.run}/", "").replace(PLAYLIST, VOD)
             self._writes.put_nowait((f"{self.stream_id}/{self.run}/{VOD}", master.encode()))
 
-
-
     def _stored_playlist(self, name: str) -> bytes:
         """The playlist kept in storage: plain HLS (no parts), for after the broadcast."""
         return render_media_playlist(

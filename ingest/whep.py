@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -88,14 +89,20 @@ VIEWERS: web.AppKey[Viewers] = web.AppKey("whep_viewers", Viewers)
 
 
 async def _check_playback_access(request: web.Request, stream_id: str) -> None:
-    """The playback-access hook: allows everyone for now.
+    """The same rule as the HLS origin: public streams for anyone, others with a valid token.
 
-    The lead wires signed playback tokens here (``hls.access.verify_playback_token``), taken
-    from ``Authorization: Bearer <token>`` (``bearer_token`` below), raising an
-    ``hls.access.PlaybackDenied`` subclass (403, envelope) to refuse. It runs after the stream
+    The signed playback token comes as ``Authorization: Bearer <token>`` or ``?token=``; a
+    refusal is a 403 envelope (``hls.access.PlaybackDenied`` subclasses). Runs after the stream
     is known to exist and before the body is read.
     """
-    bearer_token(request.headers.get("Authorization"))  # accepted, not verified yet
+    from hls.access import verify_playback_token
+    from hls.origin import POLICY_KEY
+
+    policy = request.app[POLICY_KEY]
+    if await policy.visibility(stream_id) in (None, "public"):
+        return
+    token = bearer_token(request.headers.get("Authorization")) or request.query.get("token")
+    verify_playback_token(policy.key, token, stream_id, time.time())
 
 
 def _stream_uuid(raw: str) -> uuid.UUID:

@@ -117,3 +117,28 @@ async def test_minting_tokens(server, http, new_stream):
         assert res.status == 400 and (await res.json())["code"] == "VALIDATION_ERROR"
     async with http.post(url, data="{not json", headers=auth) as res:
         assert res.status == 400
+
+
+async def test_whep_on_a_non_public_stream_needs_a_token(server, http):
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    row, _ = await store.create_stream(
+        server.pool, title="Tickets", creator_handle="t", visibility="ticketed"
+    )
+    url = f"{server.base_url}/whep/{row.id}"
+    headers = {"Content-Type": "application/sdp"}
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = pc.localDescription.sdp
+    await pc.close()
+    async with http.post(url, data=offer, headers=headers) as res:
+        assert res.status == 403
+        assert (await res.json())["code"] == "PLAYBACK_TOKEN_REQUIRED"
+    good = sign_playback_token(await _key(server), str(row.id), "t1", int(time.time()) + 60)
+    auth = {**headers, "Authorization": f"Bearer {good}"}
+    async with http.post(url, data=offer, headers=auth) as res:
+        # Past the access check: the stream is simply not live.
+        assert res.status == 409
+        assert (await res.json())["code"] == "STREAM_OFFLINE"
