@@ -34,7 +34,10 @@ async def wait_for_playlist(
         if status == 200:
             last = body.decode()
             pl = m3u8.loads(last, uri=url)
-            if len(pl.segments) >= segments and (pl.is_endlist or not ended):
+            # Count complete segments only: m3u8 lists an LL-HLS playlist's trailing parts (of
+            # the segment in progress) as a segment without a URI.
+            complete = [s for s in pl.segments if s.uri]
+            if len(complete) >= segments and (pl.is_endlist or not ended):
                 return pl
         await asyncio.sleep(0.25)
     raise AssertionError(f"playlist {url} not ready in {timeout}s; last:\n{last}")
