@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -29,17 +28,16 @@ from aiohttp import web
 from api.streams import store
 from engine.fanout import PacketFanout
 from ingest.errors import (
-    InvalidSdp,
     SessionNotFound,
     StreamNotFound,
     StreamOffline,
     UnknownRendition,
 )
+from ingest.offer import read_sdp_offer, stream_uuid
 from ingest.sdp import check_viewer_offer
 from ingest.tokens import bearer_token
 from ingest.viewer import WhepViewer
 from ingest.whip import PUBLISHERS
-from teezu.errors import PayloadTooLarge, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
 
@@ -105,30 +103,6 @@ async def _check_playback_access(request: web.Request, stream_id: str) -> None:
     verify_playback_token(policy.key, token, stream_id, time.time())
 
 
-def _stream_uuid(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
-
-
-async def _read_offer(request: web.Request, limit: int) -> str:
-    if request.content_type != "application/sdp":
-        raise UnsupportedMediaType(
-            "a WHEP offer must be sent as Content-Type: application/sdp",
-            meta={"received": request.content_type},
-        )
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge("SDP offer too large", meta={"limit": limit})
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise PayloadTooLarge("SDP offer too large", meta={"limit": limit})
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidSdp("SDP offer is not UTF-8 text") from None
-
-
 async def _live_fanout(request: web.Request, key: str, state: str) -> PacketFanout:
     """The fanout of a broadcast live on this node with its first media encoded."""
     fanout = request.app[PUBLISHERS].fanouts.get(key)
@@ -145,13 +119,13 @@ async def create_viewer(request: web.Request) -> web.Response:
     pubs = request.app[PUBLISHERS]
     viewers = request.app[VIEWERS]
     settings = pubs.settings
-    stream_id = _stream_uuid(request.match_info["stream_id"])
+    stream_id = stream_uuid(request.match_info["stream_id"])
     key = str(stream_id)
     stream = await store.get_stream(pubs.pool, stream_id)
     if stream is None:
         raise StreamNotFound("no such stream", meta={"streamId": key})
     await _check_playback_access(request, key)
-    offer = await _read_offer(request, settings.whip_max_body_bytes)
+    offer = await read_sdp_offer(request, settings.whip_max_body_bytes, "WHEP")
     summary = check_viewer_offer(offer)
     ladder = [r.name for r in sorted(settings.renditions, key=lambda r: r.height, reverse=True)]
     wanted = request.query.get("rendition")
@@ -195,7 +169,7 @@ async def create_viewer(request: web.Request) -> web.Response:
 
 
 def _viewer(request: web.Request) -> WhepViewer:
-    stream_id = str(_stream_uuid(request.match_info["stream_id"]))
+    stream_id = str(stream_uuid(request.match_info["stream_id"]))
     viewer = request.app[VIEWERS].get(stream_id, request.match_info["session_id"])
     if viewer is None:
         raise SessionNotFound("no such WHEP session (already ended?)")

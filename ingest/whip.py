@@ -25,15 +25,14 @@ from hls.output import HlsOutput
 from hls.storage import Storage
 from ingest.errors import (
     InvalidPublishToken,
-    InvalidSdp,
     SessionNotFound,
     StreamAlreadyLive,
     StreamNotFound,
 )
+from ingest.offer import read_sdp_offer, stream_uuid
 from ingest.sdp import add_bitrate_hints, check_offer
 from ingest.session import WhipSession
 from ingest.tokens import bearer_token, token_matches
-from teezu.errors import PayloadTooLarge, UnsupportedMediaType
 from teezu.pubsub import LocalPubSub, PubSub
 from teezu.settings import Settings
 
@@ -122,34 +121,10 @@ def stream_channel(stream_id: str) -> str:
 PUBLISHERS: web.AppKey[Publishers] = web.AppKey("publishers", Publishers)
 
 
-def _stream_uuid(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
-
-
-async def _read_sdp(request: web.Request, limit: int) -> str:
-    if request.content_type != "application/sdp":
-        raise UnsupportedMediaType(
-            "a WHIP offer must be sent as Content-Type: application/sdp",
-            meta={"received": request.content_type},
-        )
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge("SDP offer too large", meta={"limit": limit})
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise PayloadTooLarge("SDP offer too large", meta={"limit": limit})
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidSdp("SDP offer is not UTF-8 text") from None
-
-
 async def create_session(request: web.Request) -> web.Response:
     pubs = request.app[PUBLISHERS]
     settings = pubs.settings
-    stream_id = _stream_uuid(request.match_info["stream_id"])
+    stream_id = stream_uuid(request.match_info["stream_id"])
     stream = await store.get_stream(pubs.pool, stream_id)
     if stream is None:
         raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
@@ -157,7 +132,7 @@ async def create_session(request: web.Request) -> web.Response:
         bearer_token(request.headers.get("Authorization")), stream.publish_token_hash
     ):
         raise InvalidPublishToken("missing or wrong publish token (Authorization: Bearer ...)")
-    offer = await _read_sdp(request, settings.whip_max_body_bytes)
+    offer = await read_sdp_offer(request, settings.whip_max_body_bytes, "WHIP")
     summary = check_offer(offer)
     key = str(stream_id)
     if key in pubs.by_stream or not await store.claim_live(
@@ -238,7 +213,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 def _session(request: web.Request) -> WhipSession:
     pubs = request.app[PUBLISHERS]
-    stream_id = str(_stream_uuid(request.match_info["stream_id"]))
+    stream_id = str(stream_uuid(request.match_info["stream_id"]))
     session = pubs.by_stream.get(stream_id)
     if session is None or session.id != request.match_info["session_id"]:
         raise SessionNotFound("no such WHIP session (already ended?)")
