@@ -4,33 +4,108 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 from aiohttp import web
 
-from api import health, pages
+from api import health, openapi, pages, realtime
+from api.admin import routes as admin_routes
+from api.auth import routes as auth_routes
+from api.auth.authenticator import SessionAuthenticator, principal_middleware
+from api.auth.passwords import HASHER, PasswordHasher
+from api.auth.principal import AUTHENTICATOR
+from api.chat import routes as chat_routes
+from api.consent import routes as consent_routes
 from api.envelope import envelope_middleware
-from api.keys import POOL, PUBSUB, SETTINGS
+from api.keys import EDGE, MODERATION, POOL, PUBSUB, SAFETY, SETTINGS
+from api.moderation.monitor import LiveModeration
+from api.moderation.policy import load_policy
+from api.ratelimit import COUNTER, DEFAULT_LIMIT, create_counter, rate_limit_middleware
+from api.reports import routes as report_routes
+from api.routing import RateLimit
+from api.security import (
+    CSP,
+    browser_middleware,
+    content_security_policy,
+    security_headers_middleware,
+)
 from api.streams import routes as stream_routes
 from api.streams import store
+from api.users import routes as user_routes
+from api.users.store import sync_rbac_tables
+from api.verification import routes as verification_routes
+from api.wallet import routes as wallet_routes
+from engine import watermark
 from hls import origin
+from hls.edge import LlHlsEdge
 from hls.output import HlsOutput
-from hls.storage import create_storage
+from hls.storage import Storage, create_storage
 from ingest import whep, whip
+from ingest.safety import SafetyControl
 from teezu.db import apply_migrations, create_pool
-from teezu.pubsub import create_pubsub
+from teezu.pubsub import PubSub, create_pubsub
 from teezu.settings import Settings
+from workers.moderation import ModerationPool
 from workers.retention import run_retention
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, dsn: str) -> web.Application:
-    """Build the application; the database pool opens (and migrations run) at start-up."""
-    app = web.Application(middlewares=[envelope_middleware], client_max_size=1024**2)
+def _moderation(
+    settings: Settings, pool: asyncpg.Pool, storage: Storage, pubsub: PubSub, safety: SafetyControl
+) -> LiveModeration | None:
+    """The node's on-frame moderation, or None when ``TEEZU_MODERATION_ENABLED=false``."""
+    if not settings.moderation_enabled:
+        return None
+    return LiveModeration(
+        pool=pool,
+        storage=storage,
+        pubsub=pubsub,
+        policy=load_policy(settings.moderation_policy),
+        workers=ModerationPool(
+            settings.moderation_detector,
+            workers=settings.moderation_workers,
+            per_stream=settings.moderation_queue_per_stream,
+        ),
+        freeze=safety.freeze,
+        sampler_options={
+            "interval": settings.moderation_interval,
+            "scene_threshold": settings.moderation_scene_threshold,
+            "min_gap": settings.moderation_min_gap,
+            "width": settings.moderation_sample_width,
+        },
+        flag_cooldown=settings.moderation_flag_cooldown,
+    )
+
+
+def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Application:
+    """Build the application; the database pool opens (and migrations run) at start-up.
+
+    ``ingest=False`` is the API role (``teezu api``): REST, Socket.IO, pages and the origin for
+    stored media, without WHIP/WHEP publishers, on-frame moderation or the VOD retention
+    worker, so several API processes can run on one host behind a load balancer.
+    """
+    # Outermost first: security headers see every response; the envelope turns every error
+    # below it into JSON; CSRF/CORS refuse before anyone is looked up; the caller is known
+    # before the rate limiter counts them.
+    app = web.Application(
+        middlewares=[
+            security_headers_middleware,
+            envelope_middleware,
+            browser_middleware,
+            principal_middleware,
+            rate_limit_middleware,
+        ],
+        client_max_size=1024**2,
+    )
     app[SETTINGS] = settings
+    app[CSP] = content_security_policy(settings)
+    app[DEFAULT_LIMIT] = RateLimit(settings.rate_limit_requests, settings.rate_limit_window)
+    app[AUTHENTICATOR] = SessionAuthenticator(lambda: app[POOL], settings)
     storage = create_storage(settings)
     live: dict[str, HlsOutput] = {}  # this node's live broadcasts, shared by ingest and origin
 
@@ -44,14 +119,34 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
         pool = await create_pool(dsn)
         pubsub = create_pubsub(settings.redis_url)
         app[PUBSUB] = pubsub
+        counter = create_counter(settings.redis_url)
+        app[COUNTER] = counter
+        hasher = PasswordHasher(settings.bcrypt_rounds)
+        app[HASHER] = hasher
         try:
             applied = await apply_migrations(pool)
             if applied:
                 log.info("migrations applied", extra={"versions": applied})
+            await sync_rbac_tables(pool)
+            app[POOL] = pool
+            if not ingest:
+                yield
+                return
             ended = await store.end_all_on_node(pool, node=settings.node_id)
             if ended:
                 log.warning("ended %d broadcasts left live by a previous run", ended)
-            app[POOL] = pool
+            edge = None
+            if settings.edge_listen_port:
+                # The live viewers' hot path, on this loop: it reads the same live table.
+                edge = LlHlsEdge(
+                    outputs=live,
+                    policy=policy,
+                    app_port=settings.port,
+                    app_url=settings.public_url,
+                    idle_timeout=settings.edge_idle_timeout,
+                )
+                await edge.start(settings.host, settings.edge_listen_port)
+                app[EDGE] = edge
             publishers = whip.Publishers(
                 settings=settings, pool=pool, storage=storage, pubsub=pubsub, outputs=live
             )
@@ -59,26 +154,64 @@ def create_app(settings: Settings, *, dsn: str) -> web.Application:
             viewers = whep.Viewers()
             app[whep.VIEWERS] = viewers
             publishers.ended_hooks.append(viewers.stop_stream)
+            if settings.watermark_enabled:
+                publishers.frame_hooks.append(
+                    lambda s: watermark.for_creator(s.creator_handle, settings)
+                )
+            safety = SafetyControl(publishers, storage=storage, pool=pool, pubsub=pubsub)
+            app[SAFETY] = safety
+            safety.start()
+            moderation = _moderation(settings, pool, storage, pubsub, safety)
+            if moderation is not None:
+                await moderation.start()
+                app[MODERATION] = moderation
+                publishers.moderation = moderation
+                publishers.ended_hooks.append(moderation.stop_stream)
             publishers.start()
             retention = asyncio.get_running_loop().create_task(
                 run_retention(pool, storage, settings.retention_interval), name="vod-retention"
             )
+            # Everything loaded so far (modules, the app, the codecs' Python side) lives as long
+            # as the process: keep it out of the cyclic GC's full collections, which otherwise
+            # scan it all and pause the loop ~80 ms mid-burst (measured by bench_origin.py).
+            gc.freeze()
             yield
+            if edge is not None:
+                await edge.close()
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retention
             await viewers.close()
             await publishers.close()
+            await safety.close()
+            if moderation is not None:
+                await moderation.close()
         finally:
             await storage.close()
             await pubsub.close()
+            await counter.close()
+            hasher.close()
             await pool.close()
 
     app.cleanup_ctx.append(lifecycle)
+    wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
     health.add_routes(app)
-    stream_routes.add_routes(app)
-    whip.add_routes(app)
-    whep.add_routes(app)
+    for declared in (
+        auth_routes.api,
+        user_routes.api,
+        stream_routes.api,
+        chat_routes.api,
+        admin_routes.api,
+        consent_routes.api,
+        report_routes.api,
+    ):
+        declared.add_to(app)
+    verification_routes.setup(app)
+    openapi.add_routes(app)
+    realtime.attach(app, settings)
+    if ingest:
+        whip.add_routes(app)
+        whep.add_routes(app)
     origin.add_routes(app, storage, live, policy)
     pages.add_routes(app)
     return app

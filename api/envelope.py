@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from teezu.errors import TeezuError
+from teezu.errors import TeezuError, error_body
 
 log = logging.getLogger(__name__)
 
@@ -27,26 +27,17 @@ _HTTP_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
-
-
-def error_body(
-    status_code: str,
-    message: str,
-    request_id: str,
-    *,
-    meta: dict[str, Any] | None = None,
-    retry_after: int | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "status": "error",
-        "code": status_code,
-        "message": message,
-        "requestId": request_id,
-        "meta": meta or {},
-    }
-    if retry_after is not None:
-        body["retryAfter"] = retry_after
-    return body
+# Headers of an aiohttp HTTP error that survive into the envelope response.
+_KEPT_HEADERS = (
+    "Allow",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Credentials",
+    "Access-Control-Expose-Headers",
+    "Vary",
+)
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 
 
 def error_response(
@@ -71,7 +62,12 @@ def error_response(
 
 @web.middleware
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+    # A caller's own id is kept (to follow a request across services) if it is plain text.
+    given = request.headers.get("X-Request-Id", "")[:64]
+    request_id = (
+        given if given.isprintable() and given.isascii() and given else secrets.token_hex(8)
+    )
+    request[REQUEST_ID] = request_id
     structlog.contextvars.bind_contextvars(request_id=request_id)
     try:
         response = await handler(request)
@@ -83,11 +79,12 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             request_id,
             meta=exc.meta,
             retry_after=exc.retry_after,
+            headers=exc.headers,
         )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        headers = {k: v for k, v in exc.headers.items() if k in ("Allow",)}
+        headers = {k: v for k, v in exc.headers.items() if k in _KEPT_HEADERS}
         return error_response(
             exc.status,
             _HTTP_CODES.get(exc.status, f"HTTP_{exc.status}"),

@@ -123,12 +123,18 @@ class VideoEncoder:
         self._ctx = ctx
         self.frames_encoded = 0
 
-    def encode(self, frame: av.VideoFrame, slot: int) -> list[EncodedPacket]:
-        """Encode ``frame`` for output slot ``slot``. Stamps the frame (the caller owns it)."""
+    def encode(
+        self, frame: av.VideoFrame, slot: int, *, force_keyframe: bool = False
+    ) -> list[EncodedPacket]:
+        """Encode ``frame`` for output slot ``slot``. Stamps the frame (the caller owns it).
+
+        ``force_keyframe`` adds an IDR off the segment grid (the switch to and from the slate:
+        a WebRTC viewer joining later then starts from it, never from live pictures before it).
+        """
         frame.pts = slot
         frame.time_base = self._ctx.time_base
         # Set explicitly every time: a repeated frame object must not carry a stale I flag.
-        keyframe_due = slot % self.settings.keyint == 0
+        keyframe_due = force_keyframe or slot % self.settings.keyint == 0
         frame.pict_type = PictureType.I if keyframe_due else PictureType.NONE
         self.frames_encoded += 1
         return self._packets(self._ctx.encode(frame))

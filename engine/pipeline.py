@@ -3,7 +3,13 @@
 ``StreamPipeline`` holds the reader tasks (one per received track, on the event loop) and one
 encoder thread. Readers only stamp arrival times and enqueue; the thread normalizes, places
 frames on the timeline, fills gaps, encodes and hands packets to the consumers (the HLS
-packager; later WebRTC egress). Nothing CPU-heavy runs on the event loop.
+packager and WebRTC egress). Nothing CPU-heavy runs on the event loop.
+
+Per-frame hooks (``engine.hooks``: moderation sampling, the visible watermark) see each live
+picture in the encoder thread before it is encoded. :meth:`StreamPipeline.freeze` puts every
+rendition on the slate (``engine.slate``) until :meth:`StreamPipeline.unfreeze`; commands like
+it reach the encoder thread through a small locked list it reads between frames, and the
+awaitable they return completes only once the thread has applied them.
 """
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal, Protocol
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.video.reformatter import VideoReformatter
 
 from engine.encoder import (
     AudioEncoder,
@@ -30,8 +38,11 @@ from engine.encoder import (
     black_frame,
     rungs_for_source,
 )
+from engine.hooks import FrameContext, FrameHook, run_hooks
 from engine.normalize import FrameNormalizer
-from engine.poster import PosterMaker
+from engine.poster import PosterMaker, jpeg
+from engine.slate import TEXT as SLATE_TEXT
+from engine.slate import slate_frame
 from engine.timeline import AudioTimeline, TrackClock, VideoGrid
 
 log = logging.getLogger(__name__)
@@ -72,6 +83,29 @@ class PipelineStats:
     resolution_changes: int = 0
     input_sizes: list[tuple[int, int]] = field(default_factory=list)
     renditions: list[str] = field(default_factory=list)
+    slate_slots: int = 0  # slots encoded from the slate (frozen)
+
+
+@dataclass(frozen=True)
+class FreezeResult:
+    """What :meth:`StreamPipeline.freeze` did, once the encoder thread applied it."""
+
+    reason: str
+    slot: int | None  # the first slot encoded from the slate; None before any video
+    time: float | None  # stream time of that slot, seconds
+    requested_at: float  # time.monotonic() of the call
+    applied_at: float  # time.monotonic() when the encoder thread switched to the slate
+    snapshot: bytes | None  # JPEG of the last live picture viewers got (evidence); None if none
+    already_frozen: bool = False
+
+
+@dataclass
+class _Command:
+    name: Literal["freeze", "unfreeze", "explicit"]
+    arg: object = None
+    future: asyncio.Future[object] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    requested_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +113,7 @@ class _Item:
     kind: Literal["video", "audio"]
     frame: av.VideoFrame | av.AudioFrame
     arrival: float  # seconds since the stream's origin
+    received_at: float  # time.monotonic() when the reader got it
 
 
 _STOP = object()
@@ -97,6 +132,8 @@ class StreamPipeline:
         gap_fill_after: float = 0.5,
         max_queued_seconds: float = 2.0,
         poster_sink: Callable[[bytes], None] | None = None,
+        hooks: Sequence[FrameHook] = (),
+        slate_text: str = SLATE_TEXT,
     ) -> None:
         self.stream_id = stream_id
         if not ladder:
@@ -106,6 +143,12 @@ class StreamPipeline:
         self.audio_bitrate = audio_bitrate
         self.gap_fill_after = gap_fill_after
         self.poster_sink = poster_sink  # called in the encoder thread with JPEG bytes
+        self.hooks = list(hooks)  # run in the encoder thread on every live top frame
+        self.slate_text = slate_text
+        self.frozen_reason: str | None = None  # set on the loop once the thread applied it
+        self.explicit = False  # posters are blurred (a public preview of explicit content)
+        self._commands: list[_Command] = []
+        self._commands_lock = threading.Lock()
         self.stats = PipelineStats()
         self._queue: queue.Queue[_Item | object] = queue.Queue()
         # Items of each kind enqueued and not yet taken by the encoder thread: a track is only
@@ -156,6 +199,46 @@ class StreamPipeline:
         for consumer in self.consumers:
             await consumer.drain()
 
+    async def freeze(self, reason: str) -> FreezeResult:
+        """Show the slate in every rendition instead of the live picture, from the next frame.
+
+        When this returns, the encoder thread has switched: no live frame is encoded after it
+        (a frame being encoded at the call finishes first). The switch is a keyframe in every
+        rung, so a WebRTC viewer who joins later starts from the slate. Posters show the slate
+        at once. Freezing a frozen stream keeps the first reason and reports ``already_frozen``.
+        """
+        result = await self._command("freeze", reason)
+        assert isinstance(result, FreezeResult)
+        return result
+
+    async def unfreeze(self) -> float | None:
+        """Back to the live picture from the next frame (again starting with a keyframe).
+
+        Returns the stream time from which frames are live again (None before any video).
+        """
+        resumed = await self._command("unfreeze")
+        assert resumed is None or isinstance(resumed, float)
+        return resumed
+
+    async def set_explicit(self, explicit: bool) -> None:
+        """Blur (or stop blurring) posters; a fresh poster is made from the next frame."""
+        await self._command("explicit", explicit)
+
+    async def _command(self, name: Literal["freeze", "unfreeze", "explicit"], arg=None) -> object:
+        loop = asyncio.get_running_loop()
+        cmd = _Command(name, arg, loop.create_future(), loop, time.monotonic())
+        with self._commands_lock:
+            self._commands.append(cmd)
+        if not self._thread.is_alive():
+            # Not started yet: the thread applies it before its first frame. Ended: nothing
+            # more is encoded at all. Either way the promise already holds.
+            with self._commands_lock:
+                if cmd in self._commands:
+                    self._commands.remove(cmd)
+                    _apply_idle(self, cmd)
+        assert cmd.future is not None
+        return await cmd.future
+
     async def _read(self, track: MediaStreamTrack) -> None:
         kind: Literal["video", "audio"] = "video" if track.kind == "video" else "audio"
         while True:
@@ -181,7 +264,7 @@ class StreamPipeline:
             with self._waiting_lock:
                 self._waiting[kind] += 1
                 self._last_arrival[kind] = now - self._origin
-            self._queue.put(_Item(kind, frame, now - self._origin))
+            self._queue.put(_Item(kind, frame, now - self._origin, now))
 
     # --- encoder thread --------------------------------------------------------------
 
@@ -191,9 +274,44 @@ class StreamPipeline:
         except BaseException as exc:  # noqa: BLE001 - reported to the owner, never lost
             self.error = exc
             log.exception("encoder thread failed", extra={"stream_id": self.stream_id})
+        finally:
+            # Nothing is encoded any more: whatever was asked is trivially true now.
+            with self._commands_lock:
+                pending, self._commands = self._commands, []
+            for cmd in pending:
+                _apply_idle(self, cmd)
 
     def _now(self) -> float | None:
         return None if self._origin is None else time.monotonic() - self._origin
+
+
+def _resolve(cmd: _Command, value: object, then: Callable[[], None] | None = None) -> None:
+    """Run ``then`` and complete a command's future, on its loop (callable from any thread)."""
+
+    def done() -> None:
+        if then is not None:
+            then()
+        if cmd.future is not None and not cmd.future.done():
+            cmd.future.set_result(value)
+
+    assert cmd.loop is not None
+    cmd.loop.call_soon_threadsafe(done)
+
+
+def _apply_idle(pipeline: StreamPipeline, cmd: _Command) -> None:
+    """Apply a command while no encoder thread runs (before it starts or after it ended)."""
+    now = time.monotonic()
+    if cmd.name == "freeze":
+        already = pipeline.frozen_reason is not None
+        if not already:
+            pipeline.frozen_reason = str(cmd.arg)
+        _resolve(cmd, FreezeResult(str(cmd.arg), None, None, cmd.requested_at, now, None, already))
+    elif cmd.name == "unfreeze":
+        pipeline.frozen_reason = None
+        _resolve(cmd, None)
+    else:
+        pipeline.explicit = bool(cmd.arg)
+        _resolve(cmd, None)
 
 
 class _EncoderLoop:
@@ -212,10 +330,19 @@ class _EncoderLoop:
         # up on (audio-only publisher): until then audio waits in ``pending_audio``.
         self.encoders: list[VideoEncoder] = []
         self.normalizer: FrameNormalizer | None = None
+        # One reformatter per lower rung: it keeps its swscale context (filter coefficients)
+        # from frame to frame, where frame.reformat() builds a new one each call (2.2x the CPU).
+        self.scalers: list[VideoReformatter] = []
         self.previous: list[av.VideoFrame] = []  # last frame of each rung, for repeats
         self.pending_audio: list[_Item] = []
         self.last_size: tuple[int, int] | None = None
         self.poster = PosterMaker()
+        # Read once here; later changes arrive as commands (see StreamPipeline._command).
+        self.frozen = pipeline.frozen_reason is not None
+        self.explicit = pipeline.explicit
+        self.slates: list[av.VideoFrame] = []  # one per rung, made when first needed
+        self.force_keyframe = False  # the next slot is a keyframe in every rung
+        self.last_live: av.VideoFrame | None = None  # the top picture viewers last got
 
     def run(self) -> None:
         q = self.p._queue
@@ -226,6 +353,8 @@ class _EncoderLoop:
                 item = None
             if item is _STOP:
                 break
+            if self.p._commands:  # unlocked peek: a list's truth value is atomic enough here
+                self._commands()
             if isinstance(item, _Item):
                 with self.p._waiting_lock:
                     self.p._waiting[item.kind] -= 1
@@ -247,9 +376,13 @@ class _EncoderLoop:
         """Choose the rungs for this source, open their encoders and tell the consumers."""
         rungs = rungs_for_source(self.p.ladder, source_height)
         self.encoders = [VideoEncoder(r) for r in rungs]
+        self.scalers = [VideoReformatter() for _ in rungs[1:]]
         top = rungs[0]
         self.normalizer = FrameNormalizer(top.width, top.height)
-        self.previous = [black_frame(r.width, r.height) for r in rungs]
+        if self.frozen:
+            self.previous = self._slates()
+        else:
+            self.previous = [black_frame(r.width, r.height) for r in rungs]
         self.p.stats.renditions = [r.name for r in rungs]
         info = StreamInfo(
             renditions=rungs,
@@ -270,13 +403,81 @@ class _EncoderLoop:
                 c.on_packet(packet)
 
     def _encode_slot(self, frames: list[av.VideoFrame], slot: int) -> None:
+        force, self.force_keyframe = self.force_keyframe, False
         for enc, frame in zip(self.encoders, frames, strict=True):
-            self._emit(enc.encode(frame, slot))
+            self._emit(enc.encode(frame, slot, force_keyframe=force))
+        if self.frozen:
+            self.p.stats.slate_slots += 1
 
     def _repeat_slots(self, first: int, count: int) -> None:
         for slot in range(first, first + count):
             self._encode_slot(self.previous, slot)
         self.p.stats.video_slots_filled += count
+
+    # --- commands from the event loop (freeze, unfreeze, explicit) -------------------------
+
+    def _slates(self) -> list[av.VideoFrame]:
+        if not self.slates:
+            self.slates = [
+                slate_frame(e.settings.width, e.settings.height, self.p.slate_text)
+                for e in self.encoders
+            ]
+        return self.slates
+
+    def _commands(self) -> None:
+        with self.p._commands_lock:
+            commands, self.p._commands = self.p._commands, []
+        for cmd in commands:
+            p = self.p
+            if cmd.name == "freeze":
+                result = self._freeze(cmd)
+                if not result.already_frozen:
+                    _resolve(cmd, result, partial(setattr, p, "frozen_reason", result.reason))
+                else:
+                    _resolve(cmd, result)
+            elif cmd.name == "unfreeze":
+                if self.frozen:
+                    self.frozen = False
+                    self.force_keyframe = True
+                    self.poster.refresh()
+                resumed = self.grid.time_of(self.grid.next_slot) if self.encoders else None
+                _resolve(cmd, resumed, partial(setattr, p, "frozen_reason", None))
+            else:
+                self.explicit = bool(cmd.arg)
+                self.poster.refresh()
+                if self.explicit and not self.frozen and self.last_live is not None:
+                    # Replace the served poster now, from the last live picture: the next frame
+                    # may never come (the broadcast can end), and the poster in place may show
+                    # the content that got the stream marked.
+                    self._poster_now(self.last_live)
+                _resolve(cmd, None, partial(setattr, p, "explicit", self.explicit))
+
+    def _poster_now(self, frame: av.VideoFrame) -> None:
+        if self.p.poster_sink is not None and self.encoders:
+            t = self.grid.time_of(self.grid.next_slot)
+            self.p.poster_sink(self.poster.make(frame, t, blur=self.explicit))
+
+    def _freeze(self, cmd: _Command) -> FreezeResult:
+        if self.frozen:
+            return FreezeResult(
+                str(cmd.arg), None, None, cmd.requested_at, time.monotonic(), None, True
+            )
+        self.frozen = True
+        self.force_keyframe = True
+        applied_at = time.monotonic()
+        slot: int | None = None
+        t: float | None = None
+        if self.encoders:
+            self.previous = self._slates()
+            slot = self.grid.next_slot
+            t = self.grid.time_of(slot)
+            if self.p.poster_sink is not None:
+                self.p.poster_sink(self.poster.make(self.slates[0], t))
+        snapshot = None
+        if self.last_live is not None:
+            snapshot = jpeg(self.last_live, self.last_live.width, self.last_live.height, 3)
+        self.last_live = None
+        return FreezeResult(str(cmd.arg), slot, t, cmd.requested_at, applied_at, snapshot)
 
     def _video(self, item: _Item) -> None:
         frame = item.frame
@@ -305,19 +506,32 @@ class _EncoderLoop:
             self._repeat_slots(
                 placement.slot - placement.repeat_previous, placement.repeat_previous
             )
-        assert self.normalizer is not None
-        top = self.normalizer.normalize(frame)
-        # Lower rungs scale from the normalized top frame; reformat() returns new frames, so no
-        # encoder ever sees another's frame object.
-        frames = [top] + [
-            top.reformat(width=e.settings.width, height=e.settings.height, format="yuv420p")
-            for e in self.encoders[1:]
-        ]
+        slot_time = self.grid.time_of(placement.slot)
+        if self.frozen:
+            # The live picture is not even looked at: the slate stands in for it everywhere.
+            frames = self.previous = self._slates()
+        else:
+            assert self.normalizer is not None
+            top = self.normalizer.normalize(frame)
+            if self.p.hooks:
+                ctx = FrameContext(
+                    self.p.stream_id, placement.slot, slot_time, item.received_at, top is not frame
+                )
+                top = run_hooks(self.p.hooks, top, ctx)
+            # Lower rungs scale from the normalized top frame; reformat() returns new frames,
+            # so no encoder ever sees another's frame object.
+            frames = [top] + [
+                scaler.reformat(
+                    top, width=e.settings.width, height=e.settings.height, format="yuv420p"
+                )
+                for scaler, e in zip(self.scalers, self.encoders[1:], strict=True)
+            ]
+            self.last_live = top
         self._encode_slot(frames, placement.slot)
         self.previous = frames
-        slot_time = self.grid.time_of(placement.slot)
         if self.p.poster_sink is not None and self.poster.due(slot_time):
-            self.p.poster_sink(self.poster.make(top, slot_time))
+            blur = self.explicit and not self.frozen
+            self.p.poster_sink(self.poster.make(frames[0], slot_time, blur=blur))
 
     def _audio(self, item: _Item) -> None:
         frame = item.frame

@@ -1,9 +1,10 @@
 """The live state of one broadcast's renditions, in memory, for the origin to serve and block on.
 
 Parts and just-finished segments are served from here the moment they exist (storage writes
-happen behind). Blocking playlist reloads (``_HLS_msn``/``_HLS_part``) wait on one event per
-broadcast, set and replaced on every publish, so thousands of held requests cost one wake-up
-each and share one rendered playlist per version: there is no polling loop per request.
+happen behind). Blocking playlist reloads (``_HLS_msn``/``_HLS_part``) wait on one future per
+(rendition, segment, part), resolved by the publish that completes it, so thousands of held
+requests cost one wake-up per part and share one rendered playlist per version: there is no
+polling loop per request.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ INIT = "init.mp4"
 PLAYLIST = "index.m3u8"
 
 
+WHOLE_SEGMENT = 1 << 30  # the part index of a wait for a whole segment (sorts after parts)
+
+
 def part_name(sequence: int, index: int) -> str:
     return f"part{sequence}.{index}.m4s"
 
@@ -47,12 +51,28 @@ class RenditionState:
     unstored: dict[int, bytes] = field(default_factory=dict)  # segment bytes not yet in storage
     last_segment: int = -1
     last_part: tuple[int, int] = (-1, -1)  # (sequence, index) of the newest part
+    # Held requests, by what they wait for: (msn, part), or (msn, WHOLE_SEGMENT). Every request
+    # for the same thing shares one future, so a publish touches only the few keys it completes,
+    # never the (thousands of) requests held on other renditions or later parts.
+    waiting: dict[tuple[int, int], asyncio.Future[None]] = field(default_factory=dict)
 
     def contains(self, msn: int, part: int | None) -> bool:
         """Whether the playlist already holds segment ``msn`` (or its part ``part``)."""
         if part is None:
             return self.last_segment >= msn
         return self.last_segment > msn or self.last_part >= (msn, part)
+
+    def wake(self, everyone: bool = False) -> None:
+        """Release the held requests whose segment or part now exists (all when ``everyone``)."""
+        done = [
+            key
+            for key in self.waiting
+            if everyone or self.contains(key[0], None if key[1] == WHOLE_SEGMENT else key[1])
+        ]
+        for key in done:
+            fut = self.waiting.pop(key)
+            if not fut.done():
+                fut.set_result(None)
 
 
 class LiveBroadcast:
@@ -77,7 +97,6 @@ class LiveBroadcast:
         self.renditions = {name: RenditionState(name) for name in renditions}
         self.ended = False
         self.version = 0
-        self._changed = asyncio.Event()
         self._cache: dict[tuple[str, bool], tuple[int, str]] = {}
         self.last_publish_at = 0.0  # monotonic, for measuring delivery delay
         self.renders = 0  # playlist renderings (one per version and variant, not per request)
@@ -98,6 +117,7 @@ class LiveBroadcast:
         r.published_at[(part.sequence, part.index)] = time.monotonic()
         r.last_part = (part.sequence, part.index)
         self._changed_now()
+        r.wake()
 
     def publish_segment(self, name: str, seg: Segment) -> list[str]:
         """List a finished segment; returns the names of segments that left the window."""
@@ -123,6 +143,7 @@ class LiveBroadcast:
             del r.parts[key]
             r.published_at.pop(key, None)
         self._changed_now()
+        r.wake()
         return expired
 
     def mark_stored(self, name: str, sequence: int) -> None:
@@ -133,12 +154,12 @@ class LiveBroadcast:
         for r in self.renditions.values():
             r.pending = []
         self._changed_now()
+        for r in self.renditions.values():
+            r.wake(everyone=True)
 
     def _changed_now(self) -> None:
         self.version += 1
         self.last_publish_at = time.monotonic()
-        self._changed.set()
-        self._changed = asyncio.Event()
 
     # --- reading (origin) ----------------------------------------------------------------
 
@@ -146,26 +167,44 @@ class LiveBroadcast:
         """RFC 8216bis 6.2.5.2: more than two segments past the last one listed is a 400."""
         return msn > self.renditions[name].last_segment + 2
 
+    def waiter(self, name: str, msn: int, part: int | None) -> asyncio.Future[None] | None:
+        """The future every request for segment ``msn`` (part ``part``) of ``name`` shares.
+
+        None when there is nothing to wait for (it exists, or the broadcast ended). The future
+        is resolved by the publish that completes it (or by :meth:`end`); callers must never
+        cancel it, since others wait on it too.
+        """
+        r = self.renditions[name]
+        if self.ended or r.contains(msn, part):
+            return None
+        key = (msn, WHOLE_SEGMENT if part is None else part)
+        fut = r.waiting.get(key)
+        if fut is None:
+            fut = r.waiting[key] = asyncio.get_running_loop().create_future()
+        return fut
+
+    def part_is_ahead(self, name: str, msn: int, index: int) -> bool:
+        """Whether part ``index`` of segment ``msn`` is still to come (a preload hint's target)."""
+        r = self.renditions[name]
+        return (msn, index) not in r.parts and r.last_part < (msn, index) and not self.ended
+
     async def wait_for(self, name: str, msn: int, part: int | None, hold_for: float) -> bool:
         """Hold until rendition ``name`` has segment ``msn`` (part ``part``), or time out."""
-        r = self.renditions[name]
-        deadline = time.monotonic() + hold_for
-        while not (self.ended or r.contains(msn, part)):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                return False
+        fut = self.waiter(name, msn, part)
+        if fut is None:
+            return True
+        try:
+            # shield: a timed-out request must not cancel the future the others wait on.
+            await asyncio.wait_for(asyncio.shield(fut), hold_for)
+        except TimeoutError:
+            return False
         return True
 
     async def wait_for_part(self, name: str, msn: int, index: int, hold_for: float) -> bytes | None:
         """A part's bytes, waiting for it if it is the one a preload hint announced."""
-        r = self.renditions[name]
-        if (msn, index) not in r.parts and r.last_part < (msn, index) and not self.ended:
+        if self.part_is_ahead(name, msn, index):
             await self.wait_for(name, msn, index, hold_for)
-        return r.parts.get((msn, index))
+        return self.renditions[name].parts.get((msn, index))
 
     def segment_bytes(self, name: str, sequence: int) -> bytes | None:
         return self.renditions[name].unstored.get(sequence)

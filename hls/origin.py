@@ -9,25 +9,25 @@ are cached as immutable.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from hls.access import tokenize_playlist, verify_playback_token
-from hls.errors import BadPlaylistRequest, MediaNotFound, PlaylistNotReady
+from hls.errors import MediaNotFound
 from hls.live import PLAYLIST
-from hls.output import (
-    CONTENT_TYPES,
-    PLAYLIST_CACHE,
-    POSTER,
-    POSTER_CACHE,
-    SEGMENT_CACHE,
-    VOD,
-    HlsOutput,
+from hls.output import SEGMENT_CACHE, HlsOutput
+from hls.request import (
+    StreamLevel,
+    check_stream_id,
+    hold_limit,
+    not_ready_error,
+    object_headers,
+    parse_object_path,
+    parse_playlist_query,
+    too_far_ahead_error,
 )
 from hls.storage import Storage
 
@@ -43,65 +43,77 @@ class PlaybackPolicy:
     key: bytes
     visibility_of: Callable[[str], Awaitable[str | None]]  # None: no such stream
     ttl: float = 5.0
-    _cache: dict[str, tuple[float, str | None]] = field(default_factory=dict)
+    _cache: dict[str, tuple[float, asyncio.Future[str | None]]] = field(default_factory=dict)
+    _public_until: dict[str, float] = field(default_factory=dict)  # monotonic
 
-    async def visibility(self, stream_id: str) -> str | None:
+    def lookup(self, stream_id: str) -> asyncio.Future[str | None]:
+        """The stream's visibility as a shared future: done at once while cached.
+
+        Callers may await it (shielded) or add a done callback; they must not cancel it.
+        """
         now = time.monotonic()
         hit = self._cache.get(stream_id)
         if hit is not None and hit[0] > now:
-            return hit[1]
-        value = await self.visibility_of(stream_id)
+            fut = hit[1]
+            if not fut.done() or (not fut.cancelled() and fut.exception() is None):
+                return fut
+        # Single flight: the requests that miss together (every held viewer wakes on the same
+        # part, so they do) share one query instead of each sending its own.
+        fut = asyncio.ensure_future(self.visibility_of(stream_id))
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[stream_id] = (now + self.ttl, value)
-        return value
+            self._public_until.clear()
+        self._cache[stream_id] = (now + self.ttl, fut)
+        fut.add_done_callback(lambda f: self._forget_failed(stream_id, f))
+        return fut
 
-    async def check(self, request: web.Request, stream_id: str) -> str | None:
+    def _forget_failed(self, stream_id: str, fut: asyncio.Future[str | None]) -> None:
+        hit = self._cache.get(stream_id)
+        if hit is not None and hit[1] is fut and (fut.cancelled() or fut.exception()):
+            del self._cache[stream_id]  # a failed lookup is not cached
+        elif hit is not None and hit[1] is fut and fut.result() == "public":
+            self._public_until[stream_id] = hit[0]
+        else:
+            self._public_until.pop(stream_id, None)
+
+    def public_until(self, stream_id: str) -> float:
+        """Until when (monotonic) ``stream_id`` is known to be public without a lookup; 0 if not.
+
+        For callers that answer public streams' requests without the full check (the edge's
+        pre-built responses); the same cache entry as :meth:`lookup`, so no staler.
+        """
+        return self._public_until.get(stream_id, 0.0)
+
+    async def visibility(self, stream_id: str) -> str | None:
+        fut = self.lookup(stream_id)
+        # shield: one caller giving up must not cancel the lookup the others await.
+        return fut.result() if fut.done() else await asyncio.shield(fut)
+
+    def decide(self, stream_id: str, visibility: str | None, token: str | None) -> str | None:
         """The token to carry into playlists (None for public streams); raises if refused."""
-        visibility = await self.visibility(stream_id)
         if visibility is None:
             raise MediaNotFound("no such stream", meta={"streamId": stream_id})
         if visibility == "public":
             return None
-        token = request.query.get("token")
         verify_playback_token(self.key, token, stream_id, time.time())
         return token
+
+    async def check(self, request: web.Request, stream_id: str) -> str | None:
+        """The token to carry into playlists (None for public streams); raises if refused."""
+        visibility = await self.visibility(stream_id)
+        return self.decide(stream_id, visibility, request.query.get("token"))
 
 
 STORAGE_KEY: web.AppKey[Storage] = web.AppKey("hls_storage", Storage)  # type: ignore[type-abstract]
 LIVE_KEY: web.AppKey[dict[str, HlsOutput]] = web.AppKey("hls_live", dict)
 POLICY_KEY: web.AppKey[PlaybackPolicy] = web.AppKey("hls_policy", PlaybackPolicy)
 
-_RUN_VOD = re.compile(r"^[0-9a-f]{8}/vod\.m3u8$")
-_OBJECT = re.compile(
-    r"^(?P<run>[0-9a-f]{8})/(?P<rendition>[a-z0-9]{1,16})/"
-    r"(?P<name>index\.m3u8|vod\.m3u8|init\.mp4|seg(?P<seg>\d{1,9})\.m4s|part(?P<pmsn>\d{1,9})\.(?P<pidx>\d{1,3})\.m4s)$"
-)
-
-
-def _headers(name: str) -> dict[str, str]:
-    ext = name[name.rfind(".") :]
-    return {
-        "Content-Type": CONTENT_TYPES[ext],
-        "Cache-Control": {".m3u8": PLAYLIST_CACHE, ".jpg": POSTER_CACHE}.get(ext, SEGMENT_CACHE),
-        "Access-Control-Allow-Origin": "*",
-    }
-
-
-def _int(query: dict[str, str], key: str) -> int | None:
-    raw = query.get(key)
-    if raw is None:
-        return None
-    if not raw.isdigit() or len(raw) > 9:
-        raise BadPlaylistRequest(f"{key} must be a non-negative integer", meta={key: raw})
-    return int(raw)
-
 
 async def _from_storage(
     request: web.Request, key: str, name: str, token: str | None = None
 ) -> web.StreamResponse:
     storage = request.app[STORAGE_KEY]
-    headers = _headers(name)
+    headers = object_headers(name)
     if not name.endswith((".m3u8", ".jpg")):
         cdn = storage.public_url(key)
         if cdn is not None:
@@ -126,60 +138,46 @@ async def _live_playlist(
 ) -> web.Response:
     live = output.live
     assert live is not None
-    msn = _int(request.query, "_HLS_msn")
-    part = _int(request.query, "_HLS_part")
-    skip = request.query.get("_HLS_skip", "").upper() in ("YES", "V2")
-    if part is not None and msn is None:
-        raise BadPlaylistRequest("_HLS_part needs _HLS_msn")
-    if msn is not None:
-        if live.too_far_ahead(rendition, msn):
-            raise BadPlaylistRequest(
-                "_HLS_msn is more than two segments ahead of the playlist",
-                meta={"lastMsn": live.renditions[rendition].last_segment},
-            )
-        # RFC 8216bis: a blocked request times out after three target durations.
-        if not await live.wait_for(rendition, msn, part, 3 * output.segment_duration):
-            raise PlaylistNotReady("the requested part did not appear in time", retry_after=1)
-    text = live.playlist(rendition, skip=skip)
+    q = parse_playlist_query(request.query)
+    if q.msn is not None:
+        if live.too_far_ahead(rendition, q.msn):
+            raise too_far_ahead_error(live.renditions[rendition].last_segment)
+        if not await live.wait_for(rendition, q.msn, q.part, hold_limit(output.segment_duration)):
+            raise not_ready_error()
+    text = live.playlist(rendition, skip=q.skip)
     if token is not None:
         text = tokenize_playlist(text, token)
-    return web.Response(text=text, headers=_headers(PLAYLIST))
+    return web.Response(text=text, headers=object_headers(PLAYLIST))
 
 
 async def serve(request: web.Request) -> web.StreamResponse:
     stream_id = request.match_info["stream_id"]
     path = request.match_info["path"]
-    try:
-        uuid.UUID(stream_id)
-    except ValueError:
-        raise MediaNotFound("no such stream", meta={"streamId": stream_id}) from None
+    check_stream_id(stream_id)
     token = await request.app[POLICY_KEY].check(request, stream_id)
-    if path in (PLAYLIST, POSTER):
-        return await _from_storage(request, f"{stream_id}/{path}", path, token)
-    if _RUN_VOD.match(path):  # a recorded broadcast's master playlist
-        return await _from_storage(request, f"{stream_id}/{path}", VOD, token)
-    m = _OBJECT.match(path)
-    if not m:
-        raise MediaNotFound("no such HLS object", meta={"name": path})
-    run, rendition, name = m["run"], m["rendition"], m["name"]
+    target = parse_object_path(stream_id, path)
+    if isinstance(target, StreamLevel):
+        return await _from_storage(request, target.key, target.name, token)
+    rendition, name = target.rendition, target.name
     output = request.app[LIVE_KEY].get(stream_id)
-    live = output.live if output is not None and output.run == run else None
+    live = output.live if output is not None and output.run == target.run else None
     if live is not None and rendition in live.renditions:
         assert output is not None
         if name == PLAYLIST:
             return await _live_playlist(request, output, rendition, token)
-        if m["pmsn"] is not None:
+        if target.part is not None:
+            msn, index = target.part
             data = await live.wait_for_part(
-                rendition, int(m["pmsn"]), int(m["pidx"]), 3 * output.segment_duration
+                rendition, msn, index, hold_limit(output.segment_duration)
             )
             if data is None:
                 raise MediaNotFound("no such part", meta={"name": name})
-            return web.Response(body=data, headers=_headers(name))
-        if m["seg"] is not None:
-            data = live.segment_bytes(rendition, int(m["seg"]))
+            return web.Response(body=data, headers=object_headers(name))
+        if target.segment is not None:
+            data = live.segment_bytes(rendition, target.segment)
             if data is not None:
-                return web.Response(body=data, headers=_headers(name))
-    if m["pmsn"] is not None:
+                return web.Response(body=data, headers=object_headers(name))
+    if target.part is not None:
         raise MediaNotFound("parts exist only while a broadcast is live", meta={"name": name})
     return await _from_storage(request, f"{stream_id}/{path}", name, token)
 

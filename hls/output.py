@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -107,6 +108,10 @@ class HlsOutput:
         self.segments_written = 0
         self._tasks: list[asyncio.Task[None]] = []
         self.started = asyncio.Event()  # the LiveBroadcast exists (renditions known)
+        self._master_text: str | None = None
+        # (stream time, future): resolved with time.monotonic() once every rendition published a
+        # part reaching past that time (how long a freeze takes to reach viewers).
+        self._part_watchers: list[tuple[float, set[str], asyncio.Future[float]]] = []
 
     async def start(self) -> None:
         """Drop the previous broadcast's stream-level objects and start the publishing tasks.
@@ -119,6 +124,17 @@ class HlsOutput:
             self._loop.create_task(self._publish_loop(), name=f"hls-{self.stream_id[:8]}"),
             self._loop.create_task(self._storage_loop(), name=f"hls-store-{self.stream_id[:8]}"),
         ]
+
+    def part_published(self, t: float) -> asyncio.Future[float]:
+        """A future set to ``time.monotonic()`` when every rendition has published the part that
+        holds stream time ``t`` (the frame at ``t`` is then fetchable by every HLS viewer).
+
+        Call on the event loop. Resolves with ``nan`` if the broadcast ends first.
+        """
+        fut: asyncio.Future[float] = self._loop.create_future()
+        pending = {r.name for r in self.renditions} if self.renditions else set()
+        self._part_watchers.append((t, pending, fut))
+        return fut
 
     def prefix(self, rendition: str) -> str:
         """Storage key prefix of one rendition of this broadcast."""
@@ -213,6 +229,8 @@ class HlsOutput:
                 self._writes.put_nowait((master_key(self.stream_id), self._master().encode()))
         elif isinstance(item, Part):
             self.live.publish_part(name, item)
+            if self._part_watchers:
+                self._parts_reached(name, item.start + item.duration)
         elif isinstance(item, Segment):
             for uri in self.live.publish_segment(name, item):
                 self._expired.append(self.prefix(name) + uri)
@@ -232,8 +250,26 @@ class HlsOutput:
                 if not self.recording:  # a recording keeps every segment for its VOD
                     self._writes.put_nowait((expired, None))
 
+    def _parts_reached(self, name: str, end: float) -> None:
+        now = time.monotonic()
+        keep = []
+        for t, pending, fut in self._part_watchers:
+            if not pending:  # registered before the renditions were known
+                pending.update(r.name for r in self.renditions)
+            if end > t + 1e-6:
+                pending.discard(name)
+            if not pending and not fut.done():
+                fut.set_result(now)
+            elif not fut.done():
+                keep.append((t, pending, fut))
+        self._part_watchers = keep
+
     def _finish(self) -> None:
         self.ended = True
+        for _, _, fut in self._part_watchers:
+            if not fut.done():
+                fut.set_result(float("nan"))
+        self._part_watchers = []
         if self.live is not None:
             self.live.end()
         for name in self._listed:
@@ -256,6 +292,14 @@ class HlsOutput:
             segment_duration=self.segment_duration,
             ended=self.ended,
         ).encode()
+
+    def master_playlist(self) -> str | None:
+        """The master playlist, from memory (None until every rendition's init exists)."""
+        if not self.renditions or len(self.inits) < len(self.renditions):
+            return None
+        if self._master_text is None:
+            self._master_text = self._master()
+        return self._master_text
 
     def _master(self) -> str:
         audio = self.audio_bitrate

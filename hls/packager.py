@@ -31,6 +31,12 @@ VIDEO_TRACK_ID = 1
 AUDIO_TRACK_ID = 2
 
 
+# Media sequence numbers start at 1, not 0: hls.js (1.6) only makes blocking LL-HLS playlist
+# requests when the last complete segment's number is truthy, so with 0 a viewer who joins during
+# a broadcast's second segment polls every target duration instead and stalls (measured: 1.7 s).
+FIRST_SEQUENCE = 1
+
+
 @dataclass(frozen=True)
 class InitSegment:
     data: bytes
@@ -106,7 +112,7 @@ class Packager:
         self._unfinished: dict[int, _OpenSegment] = {}
         self._audio: list[EncodedPacket] = []  # not yet assigned to a part
         self._audio_reached = -1  # highest audio dts seen, in audio timescale
-        self._next_sequence = 0
+        self._next_sequence = FIRST_SEQUENCE
         self._fragments = 0  # mfhd sequence numbers, across the whole stream
 
     def push(self, packet: EncodedPacket) -> list[InitSegment | Part | Segment]:

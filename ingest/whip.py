@@ -13,14 +13,22 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import asyncpg
 from aiohttp import web
 
+from api.consent import store as consent
+from api.moderation import store as safety_store
+from api.moderation.monitor import LiveModeration
+from api.reports import store as reports_store
+from api.reports.actions import check_standing
 from api.streams import broadcasts, store
 from engine.encoder import ladder
 from engine.fanout import PacketFanout
+from engine.hooks import FrameHook
 from engine.pipeline import StreamPipeline
+from hls.origin import POLICY_KEY
 from hls.output import HlsOutput
 from hls.storage import Storage
 from ingest.errors import (
@@ -32,7 +40,7 @@ from ingest.errors import (
 from ingest.offer import read_sdp_offer, stream_uuid
 from ingest.sdp import add_bitrate_hints, check_offer
 from ingest.session import WhipSession
-from ingest.tokens import bearer_token, token_matches
+from ingest.tokens import bearer_token, publish_grant_valid, token_matches
 from teezu.pubsub import LocalPubSub, PubSub
 from teezu.settings import Settings
 
@@ -52,6 +60,10 @@ class Publishers:
     fanouts: dict[str, PacketFanout] = field(default_factory=dict)  # WebRTC egress (WHEP)
     # Awaited with the stream id when a broadcast ended (e.g. stop its WHEP viewers).
     ended_hooks: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
+    moderation: LiveModeration | None = None  # on-frame moderation (TEEZU_MODERATION_ENABLED)
+    # Per-frame hooks for a new broadcast after moderation's sampler (the visible watermark):
+    # called with the stream row, returns the hooks to add.
+    frame_hooks: list[Callable[[store.StreamRow], FrameHook | None]] = field(default_factory=list)
     _heartbeat: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -128,10 +140,19 @@ async def create_session(request: web.Request) -> web.Response:
     stream = await store.get_stream(pubs.pool, stream_id)
     if stream is None:
         raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
-    if not token_matches(
-        bearer_token(request.headers.get("Authorization")), stream.publish_token_hash
+    token = bearer_token(request.headers.get("Authorization"))
+    if not token_matches(token, stream.publish_token_hash) and not publish_grant_valid(
+        request.app[POLICY_KEY].key, token, str(stream_id)
     ):
         raise InvalidPublishToken("missing or wrong publish token (Authorization: Bearer ...)")
+    if stream.creator_id is not None:
+        # The publish token outlives sessions: a suspended or banned creator is refused here.
+        found = await reports_store.standing(pubs.pool, stream.creator_id)
+        if found is not None:
+            check_standing(*found, datetime.now(UTC))
+    if settings.require_verification:
+        # Before the offer is read: nothing about the media matters if nobody may be on camera.
+        await consent.ensure_ready(pubs.pool, stream)
     offer = await read_sdp_offer(request, settings.whip_max_body_bytes, "WHIP")
     summary = check_offer(offer)
     key = str(stream_id)
@@ -153,6 +174,23 @@ async def create_session(request: web.Request) -> web.Response:
         recording=stream.recording,
     )
     fanout = PacketFanout(key, loop=loop)
+    hooks: list[FrameHook] = []
+    safety = await safety_store.get_safety(pubs.pool, stream_id)
+    if pubs.moderation is not None:
+        # Sampling first: the model sees the picture before anything is drawn on it.
+        monitor = pubs.moderation.watch(
+            key,
+            run=output.run,
+            rating=safety.rating,
+            audience="public" if stream.visibility == "public" else "members",
+            pipeline=lambda: session.pipeline,
+        )
+        monitor.explicit = safety.explicit
+        hooks.append(monitor.sampler)
+    for make_hook in pubs.frame_hooks:
+        hook = make_hook(stream)
+        if hook is not None:
+            hooks.append(hook)
     pipeline = StreamPipeline(
         key,
         ladder(settings),
@@ -161,7 +199,10 @@ async def create_session(request: web.Request) -> web.Response:
         gap_fill_after=settings.gap_fill_after,
         max_queued_seconds=settings.max_queued_seconds,
         poster_sink=output.on_poster,
+        hooks=hooks,
     )
+    # Explicit is the stream's: a new broadcast's posters are blurred from the first one.
+    pipeline.explicit = safety.explicit
     session = WhipSession(
         key,
         pipeline,
@@ -184,6 +225,8 @@ async def create_session(request: web.Request) -> web.Response:
         pubs.fanouts[key] = fanout
         answer = await session.negotiate(offer, has_audio=summary.has_audio)
     except BaseException:
+        if pubs.moderation is not None:
+            await pubs.moderation.stop_stream(key)
         pubs.by_stream.pop(key, None)
         pubs.outputs.pop(key, None)
         pubs.fanouts.pop(key, None)

@@ -30,11 +30,21 @@ Frames are fed without real-time pacing, so the pipeline's wall-clock gap filler
 (``gap_fill_after`` huge): on a loaded 2-core machine the ladder can run slower than real time,
 and the filler would then encode repeated frames that are not in the clip. Every run still
 checks 0 dropped frames, 0 filled slots, 0 filled audio samples, every frame encoded on every
-rung, ~seconds/2 segments per rendition and a final ENDLIST. The exit status is non-zero only on
-such errors, never because of the ratio.
+rung, ~seconds/2 segments per rendition and a final ENDLIST. (A run of ours whose only fault is
+a little silence inserted at start-up, when a busy machine stalled the event loop between the
+first video and audio frames, is discarded and repeated, at most twice, and reported.) The exit
+status is non-zero only on such errors, never because of the ratio.
+
+Trust and safety (``--watermark``, ``--moderation``, issue 6): one more path of ours, **ours +
+watermark + moderation**, the same pipeline with the visible watermark hook (mark + handle, as
+``ingest/whip.py`` adds it) and/or moderation sampling feeding a real worker pool (NudeNet in a
+spawned process, as ``TEEZU_MODERATION_*`` defaults). Its CPU includes the worker processes' CPU
+(psutil, from after the model loaded until every sample was judged); samples, drops and the
+worker's share are printed beside it, and the run is real time when ``x realtime`` > 1.
 
     .venv/bin/python loadtests/bench_ladder.py                                # 30 s clip, 3 runs
     .venv/bin/python loadtests/bench_ladder.py --seconds 5 --runs 1 --no-extra   # CI smoke
+    .venv/bin/python loadtests/bench_ladder.py --no-extra --watermark --moderation
 """
 
 from __future__ import annotations
@@ -58,7 +68,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from engine.encoder import EncodedPacket, VideoSettings, ladder, x264_options  # noqa: E402
+from engine.hooks import FrameHook  # noqa: E402
 from engine.pipeline import StreamInfo  # noqa: E402
+from engine.sampler import FrameSampler  # noqa: E402
+from engine.watermark import for_creator  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
 from hls.storage import LocalStorage  # noqa: E402
 from loadtests.bench_transcode import (  # noqa: E402
@@ -81,6 +94,13 @@ from loadtests.bench_transcode import (  # noqa: E402
     x264_info,
 )
 from teezu.settings import Settings  # noqa: E402
+
+STARTUP_RETRIES = 2
+
+
+class StartupFill(BenchError):
+    """Only a small start-up audio fill went wrong: the event loop stalled as the tracks began."""
+
 
 POSTER_SIZE = (640, 360)  # engine.poster.PosterMaker's defaults
 POSTER_INTERVAL = 4.0
@@ -141,9 +161,47 @@ class LadderCounter:
         pass
 
 
-async def _ours(clip: Path, cfg: LadderConfig) -> RunResult:
+SAFETY_PATH = "ours + watermark + moderation"
+
+
+def _safety_name(safety: frozenset[str]) -> str:
+    return "ours + " + " + ".join(sorted(safety)) if safety else "ours"
+
+
+async def _ours(clip: Path, cfg: LadderConfig, safety: frozenset[str] = frozenset()) -> RunResult:
     loop = asyncio.get_running_loop()
     b = cfg.base
+    settings = Settings()
+    hooks: list[FrameHook] = []
+    pool = None
+    judged: list[Any] = []
+    if "moderation" in safety:
+        import psutil
+
+        from workers.moderation import ModerationPool
+
+        pool = ModerationPool(
+            settings.moderation_detector,
+            workers=settings.moderation_workers,
+            per_stream=settings.moderation_queue_per_stream,
+        )
+        worker_pids = await pool.start()  # model loading is not part of the figure
+        workers = [psutil.Process(pid) for pid in set(worker_pids)]
+
+        def worker_cpu() -> float:
+            return sum(sum(w.cpu_times()[:2]) for w in workers)
+
+        sampler = FrameSampler(
+            lambda sample: loop.call_soon_threadsafe(pool.submit, sample, judged.append),
+            interval=settings.moderation_interval,
+            scene_threshold=settings.moderation_scene_threshold,
+            min_gap=settings.moderation_min_gap,
+            width=settings.moderation_sample_width,
+        )
+        hooks.append(sampler)
+        workers_cpu0 = worker_cpu()
+    if "watermark" in safety:
+        hooks.append(for_creator("bench_creator", settings))
     with tempfile.TemporaryDirectory(prefix="bench-ladder-ours-") as tmp:
         root = Path(tmp)
         cpu0, wall0, loop_cpu0 = self_cpu(), time.perf_counter(), time.thread_time()
@@ -168,6 +226,7 @@ async def _ours(clip: Path, cfg: LadderConfig) -> RunResult:
             audio_bitrate=b.audio_bitrate,
             gap_fill_after=1e9,  # not paced to real time: see the module docstring
             max_queued_seconds=b.max_queued_seconds,
+            hooks=hooks,
             **extra,
         )
         source = ClipSource(clip, backlog=pipeline._queue.qsize)
@@ -178,8 +237,18 @@ async def _ours(clip: Path, cfg: LadderConfig) -> RunResult:
         assert source.finished is not None
         await source.finished.wait()
         await pipeline.stop()
+        safety_info: dict[str, Any] = {}
+        if pool is not None:
+            await pool.idle()  # the last samples are still being judged
+            safety_info = {
+                "samples": pool.stats.submitted,
+                "dropped": pool.stats.dropped,
+                "judged": len(judged),
+                "worker_cpu_s": worker_cpu() - workers_cpu0,
+                "inference_ms": [r.analysis.inference_ms for r in judged if r.analysis],
+            }
         wall = time.perf_counter() - wall0
-        cpu = self_cpu() - cpu0
+        cpu = self_cpu() - cpu0 + safety_info.get("worker_cpu_s", 0.0)
         loop_cpu = time.thread_time() - loop_cpu0
         encoder_cpu = pipeline.encoder_thread_cpu
         segments, endlist = {}, {}
@@ -187,6 +256,8 @@ async def _ours(clip: Path, cfg: LadderConfig) -> RunResult:
             d = root / output.prefix(r.name)
             segments[r.name] = len(list(d.glob("seg*.m4s")))
             endlist[r.name] = "#EXT-X-ENDLIST" in (d / "index.m3u8").read_text()
+    if pool is not None:
+        await pool.close()
 
     st = pipeline.stats
     problems = []
@@ -211,13 +282,19 @@ async def _ours(clip: Path, cfg: LadderConfig) -> RunResult:
         if not endlist[r.name]:
             problems.append(f"{r.name}: final playlist has no ENDLIST")
     if problems:
-        raise BenchError("ours: " + "; ".join(problems))
+        startup_only = (
+            len(problems) == 1
+            and not st.video_slots_filled
+            and 0 < st.audio_samples_filled <= AUDIO_RATE // 4
+        )
+        raise (StartupFill if startup_only else BenchError)("ours: " + "; ".join(problems))
     return RunResult(
-        "ours",
+        _safety_name(safety),
         cfg.seconds,
         cpu,
         wall,
         {
+            "safety": safety_info,
             "video_packets": dict(counter.video),
             "keyframes": dict(counter.keyframes),
             "audio_packets": dict(counter.audio),
@@ -240,9 +317,26 @@ async def _ours(clip: Path, cfg: LadderConfig) -> RunResult:
     )
 
 
-def run_ours(clip: Path, cfg: LadderConfig) -> RunResult:
-    gc.collect()
-    return asyncio.run(_ours(clip, cfg))
+def run_ours(clip: Path, cfg: LadderConfig, safety: frozenset[str] = frozenset()) -> RunResult:
+    """One run of ours; retried when only the start-up anchoring inserted a little silence.
+
+    The pipeline anchors each track where its first frame arrives (wall clock) and inserts
+    silence when audio starts > 60 ms after video. A busy machine can stall the event loop that
+    long between the two first frames; the run's CPU figure would still be sound, but the check
+    is kept strict, so such a run is discarded and repeated (and the retry is reported).
+    """
+    for attempt in range(STARTUP_RETRIES + 1):
+        gc.collect()
+        try:
+            result = asyncio.run(_ours(clip, cfg, safety))
+        except StartupFill as exc:
+            if attempt == STARTUP_RETRIES:
+                raise
+            print(f"  discarded a run of ours ({exc}); retrying", flush=True)
+            continue
+        result.info["startup_retries"] = attempt
+        return result
+    raise AssertionError("unreachable")
 
 
 # --------------------------------------------------------------------------- ffmpeg CLI
@@ -406,7 +500,7 @@ def report(
     )
     print()
     header = (
-        f"{'path':<26}{'media s':>9}{'CPU s':>9}{'CPU s/media s':>15}{'wall s':>9}"
+        f"{'path':<34}{'media s':>9}{'CPU s':>9}{'CPU s/media s':>15}{'wall s':>9}"
         f"{'x realtime':>12}{'steal %':>9}"
     )
     print(header)
@@ -426,7 +520,7 @@ def report(
             "runs_cpu_s": [round(r.cpu_s, 3) for r in rs],
         }
         print(
-            f"{name:<26}{media:>9.1f}{cpu:>9.2f}{cpu / media:>15.3f}{wall:>9.2f}"
+            f"{name:<34}{media:>9.1f}{cpu:>9.2f}{cpu / media:>15.3f}{wall:>9.2f}"
             f"{media / wall:>12.2f}{steal:>9.1f}"
         )
     print()
@@ -448,6 +542,31 @@ def report(
         out["ratio_ours_ffmpeg_same_work"] = r2
         extras_cost = rows[like]["cpu_s"] - rows["ffmpeg"]["cpu_s"]
         print(f"  Opus + posters in ffmpeg: {extras_cost:+.2f} CPU s")
+    safety_rows = [name for name in rows if name.startswith("ours + ")]
+    for name in safety_rows:
+        base, more = rows["ours"]["cpu_per_media_s"], rows[name]["cpu_per_media_s"]
+        info = results[name][-1].info["safety"]
+        print(
+            f"{name}: {more:.3f} CPU s per media s against {base:.3f} without "
+            f"({more - base:+.3f}, {100 * (more - base) / base:+.1f}%); "
+            f"{rows[name]['media_s'] / rows[name]['wall_s']:.2f}x real time"
+        )
+        if info:
+            inference = sorted(info["inference_ms"]) or [0.0]
+            print(
+                f"  moderation: {info['samples']} samples "
+                f"({info['samples'] / cfg.seconds:.2f}/s of media), {info['dropped']} dropped, "
+                f"{info['judged']} judged; worker CPU "
+                f"{info['worker_cpu_s']:.2f} s; inference p50 "
+                f"{statistics.median(inference):.0f} ms"
+            )
+        out.setdefault("safety", {})[name] = {
+            "cpu_per_media_s": more,
+            "without": base,
+            "added_pct": 100 * (more - base) / base,
+            "x_realtime": rows[name]["media_s"] / rows[name]["wall_s"],
+            **{k: v for k, v in info.items() if k != "inference_ms"},
+        }
     if "decode only, ours" in rows and "decode only, ffmpeg" in rows:
         do, df = rows["decode only, ours"]["cpu_s"], rows["decode only, ffmpeg"]["cpu_s"]
         eo, ef = rows["ours"]["cpu_s"] - do, rows["ffmpeg"]["cpu_s"] - df
@@ -467,7 +586,8 @@ def report(
         f"checks (ours, every run): {cfg.frames} video frames in, {i['video_frames_dropped']} "
         f"dropped, {i['video_slots_filled']} slots filled, {i['audio_samples_filled']} audio "
         f"samples filled; video packets {i['video_packets']}, keyframes {i['keyframes']}, audio "
-        f"packets {i['audio_packets']}, segments {i['segments']}; ffmpeg: segments "
+        f"packets {i['audio_packets']}, segments {i['segments']}, runs discarded at start-up "
+        f"{sum(r.info.get('startup_retries', 0) for r in ours)}; ffmpeg: segments "
         f"{ref[-1].info['segments']}"
         + (f", posters {results[like][-1].info['posters']}" if results.get(like) else "")
     )
@@ -510,6 +630,14 @@ def main(argv: list[str] | None = None) -> int:
         help="only ours and ffmpeg (no ffmpeg + opus + posters, no decode-only)",
     )
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument(
+        "--watermark", action="store_true", help="also run ours with the visible watermark"
+    )
+    ap.add_argument(
+        "--moderation",
+        action="store_true",
+        help="also run ours with moderation sampling and a real NudeNet worker",
+    )
     args = ap.parse_args(argv)
     if args.seconds <= 0 or args.runs <= 0:
         ap.error("--seconds and --runs must be positive")
@@ -523,6 +651,13 @@ def main(argv: list[str] | None = None) -> int:
             ("ours", lambda: run_ours(clip, cfg)),
             ("ffmpeg", lambda: run_ffmpeg_ladder(args.ffmpeg, clip, cfg, extras=False)),
         ]
+        safety = frozenset(
+            name
+            for name, on in (("watermark", args.watermark), ("moderation", args.moderation))
+            if on
+        )
+        if safety:
+            paths.append((_safety_name(safety), lambda: run_ours(clip, cfg, safety)))
         if not args.no_extra:
             paths += [
                 (

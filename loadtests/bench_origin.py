@@ -40,7 +40,23 @@ By default (``--pin``) the origin, and later nginx, run on CPU 0 and everything 
 generators, this script) on the other CPUs: one origin process is one Python event loop, so it
 can use one core; the load generators, which in production would be the viewers' devices, get
 the rest. They are still on the same machine: their CPU use is reported, and when they are
-saturated the delays include their own lag (reported as "client lag").
+saturated the delays include their own lag (reported as "client lag"). The load generators run
+with the cyclic GC off (they are not under test). ``--client raw`` replaces aiohttp's client
+with a minimal keep-alive HTTP/1.1 client that costs several times less CPU per request: on 2
+cores the aiohttp client cannot drive more than ~1000 viewers, so only ``raw`` finds the
+origin's own limit.
+
+Each run also reports: the origin's user/kernel CPU split and CPU per request, the database
+transactions per second during the window (``pg_stat_database``: the origin's only database use
+while serving is the playback-policy lookup), per-rendition delays, how close together the
+renditions publish a part, and the CPU every other process on the machine used (``other%``:
+this benchmark is only meaningful on an otherwise idle machine; ``--quiet-wait S`` waits up to
+S seconds before each run for other processes to calm down). ``--profile`` samples the origin
+with py-spy during the largest run and prints where its event loop spends its time.
+
+The segment-fetch comparison has a third server between the two: a **minimal aiohttp app** (one
+route, ``web.FileResponse``, the same headers; no middleware, database or policy check), which
+splits the origin/nginx gap into "aiohttp itself" and "our application on top".
 
 The exit status is non-zero only on errors (the origin or nginx failing to start, a load
 generator crashing), never because a target is missed.
@@ -57,6 +73,7 @@ import argparse
 import array
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import math
@@ -91,6 +108,10 @@ import psutil  # noqa: E402
 
 LOOP_SECONDS = 8  # replay loop: whole 1024-sample AAC frames at 48 kHz and whole 2 s segments
 NOISY_PCT = 15  # other processes' CPU (% of a core) above which a run is flagged as disturbed
+SERVERS = {  # the servers under test, both in the origin process, on the same broadcast
+    "edge": "LL-HLS edge (hls/edge.py)",
+    "app": "aiohttp app (hls/origin.py)",
+}
 PROTO = "@@bench "  # prefix of the origin runner's protocol lines on its stdout
 _PART_URI = re.compile(rb'URI="part(\d+)\.(\d+)\.m4s"')
 _HINT = b'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part'
@@ -260,11 +281,49 @@ def _emit(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+async def minimal_main(args: argparse.Namespace) -> None:
+    """``_minimal``: one route, FileResponse, the origin's segment headers; nothing else."""
+    from aiohttp import web
+
+    from hls.output import SEGMENT_CACHE
+
+    root = Path(args.root)  # absolute: the benchmark passes its temp dir
+    headers = {
+        "Content-Type": "video/iso.segment",
+        "Cache-Control": SEGMENT_CACHE,
+        "Access-Control-Allow-Origin": "*",
+    }
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        tail = request.match_info["tail"]
+        if ".." in tail.split("/"):
+            raise web.HTTPNotFound()
+        return web.FileResponse(root / tail, headers=headers)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.+}", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", args.port, backlog=args.backlog).start()
+    _emit({"event": "ready", "pid": os.getpid()})
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    try:
+        while True:
+            line = await reader.readline()
+            if not line or json.loads(line)["cmd"] == "quit":
+                break
+    finally:
+        await runner.cleanup()
+    _emit({"bye": True})
+
+
 async def origin_main(args: argparse.Namespace) -> None:
     from aiohttp import web
 
     from api.app import create_app
-    from api.keys import POOL
+    from api.keys import EDGE, POOL
     from api.streams import store
     from hls import origin as hls_origin
     from hls.output import HlsOutput
@@ -272,7 +331,12 @@ async def origin_main(args: argparse.Namespace) -> None:
     from teezu.settings import Settings
 
     settings = Settings(
-        port=args.port, host="127.0.0.1", var_dir=Path(args.var_dir), node_id="bench-origin"
+        port=args.port,
+        edge_port=args.edge_port,
+        host="127.0.0.1",
+        var_dir=Path(args.var_dir),
+        node_id="bench-origin",
+        moderation_enabled=False,  # no frames here (a replay of encoded packets): no workers
     )
     configure_logging("console", "WARNING")
     app = create_app(settings, dsn=args.dsn)
@@ -329,6 +393,18 @@ async def origin_main(args: argparse.Namespace) -> None:
             await asyncio.sleep(0.2)
 
     snap = loop.create_task(snapshot())
+    # The cyclic GC's pauses (monotonic start, generation, seconds): a full collection in the
+    # middle of a burst delays every response behind it.
+    gc_pauses: list[tuple[float, int, float]] = []
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.monotonic()
+        else:
+            gc_pauses.append((gc_started[0], info["generation"], time.monotonic() - gc_started[0]))
+
+    gc.callbacks.append(on_gc)
     _emit(
         {
             "event": "ready",
@@ -340,6 +416,7 @@ async def origin_main(args: argparse.Namespace) -> None:
             "part_duration": settings.part_duration,
             "segment_duration": settings.segment_duration,
             "media_dir": str(settings.media_dir.resolve()),
+            "edge_port": app[EDGE].port if EDGE in app else 0,
         }
     )
 
@@ -353,7 +430,9 @@ async def origin_main(args: argparse.Namespace) -> None:
             cmd = json.loads(line)["cmd"]
             if cmd == "published":
                 batch, unsent[:] = list(unsent), []
-                _emit({"published": batch})
+                pauses, gc_pauses[:] = list(gc_pauses), []
+                releases = list(app[EDGE].stats.releases) if EDGE in app else []
+                _emit({"published": batch, "gc": pauses, "releases": releases})
             elif cmd == "end":
                 replayer.stop_event.set()
                 await asyncio.to_thread(replayer.join)
@@ -371,6 +450,10 @@ async def origin_main(args: argparse.Namespace) -> None:
                         },
                     }
                 )
+            elif cmd == "sizes":  # what a viewer's two responses per part weigh, on average
+                parts = [len(d) for r in live.renditions.values() for d in r.parts.values()]
+                lists = [len(live.playlist(name)) for name in live.renditions]
+                _emit({"part": statistics.mean(parts), "playlist": statistics.mean(lists)})
             elif cmd == "quit":
                 break
     finally:
@@ -388,6 +471,8 @@ class Origin:
     port: int
     info: dict[str, Any]
     published: dict[tuple[int, int, int], float] = field(default_factory=dict)
+    gc_pauses: list[tuple[float, ...]] = field(default_factory=list)  # since the last collect
+    releases: list[tuple[float, ...]] = field(default_factory=list)  # the edge's, recent ones
 
     @property
     def pid(self) -> int:
@@ -408,8 +493,11 @@ class Origin:
 
     def collect_published(self) -> None:
         index = {name: i for i, name in enumerate(self.renditions)}
-        for name, msn, idx, t in self.call("published")["published"]:
+        reply = self.call("published")
+        for name, msn, idx, t in reply["published"]:
             self.published[(index[name], msn, idx)] = t
+        self.gc_pauses = [tuple(p) for p in reply["gc"]]
+        self.releases = [tuple(r) for r in reply["releases"]]
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -435,13 +523,22 @@ def _read_proto(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
 
 
 def start_origin(
-    dsn: str, var_dir: Path, packets: Path, cpus: set[int] | None, log: Path
+    dsn: str, var_dir: Path, packets: Path, cpus: set[int] | None, log: Path, loop: str
 ) -> Origin:
+    """The app (and its LL-HLS edge, on another port) with a replayed broadcast."""
     port = free_port()
-    cmd = [
-        sys.executable, str(Path(__file__).resolve()), "_origin",
-        "--dsn", dsn, "--var-dir", str(var_dir), "--port", str(port), "--packets", str(packets),
-    ]  # fmt: skip
+    args = ["--dsn", dsn, "--var-dir", str(var_dir), "--packets", str(packets)]
+    args += ["--edge-port", str(free_port()), "--loop", loop]
+    return _spawn("_origin", port, args, cpus, log)
+
+
+def start_minimal(www: Path, cpus: set[int] | None, log: Path) -> Origin:
+    """A bare aiohttp app serving ``www`` with FileResponse (the framework's floor)."""
+    return _spawn("_minimal", free_port(), ["--root", str(www)], cpus, log)
+
+
+def _spawn(mode: str, port: int, args: list[str], cpus: set[int] | None, log: Path) -> Origin:
+    cmd = [sys.executable, str(Path(__file__).resolve()), mode, "--port", str(port), *args]
     errlog = log.open("w")
     proc = subprocess.Popen(
         cmd,
@@ -465,6 +562,20 @@ def start_origin(
 # =========================================================================== load generators
 
 
+def _response_head(buf: bytearray) -> tuple[int, int, int] | None:
+    """(status, where the body starts, Content-Length) of the response at the start of ``buf``;
+    None while the head is incomplete. Both test clients only read Content-Length framing."""
+    i = buf.find(b"\r\n\r\n")
+    if i < 0:
+        return None
+    head = bytes(buf[:i]).lower()
+    j = head.find(b"\r\ncontent-length:")
+    if j < 0:
+        raise ConnectionError("response without Content-Length")
+    k = head.find(b"\r\n", j + 2)
+    return int(head[9:12]), i + 4, int(head[j + 17 : k if k >= 0 else None])
+
+
 class RawConnection:
     """A minimal HTTP/1.1 keep-alive client on one connection (``--client raw``).
 
@@ -484,8 +595,7 @@ class RawConnection:
             self._status = 0
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            assert isinstance(transport, asyncio.Transport)
-            self.transport = transport
+            self.transport = transport  # type: ignore[assignment]  # (uvloop's: no subclass)
 
         def data_received(self, data: bytes) -> None:
             self.buf += data
@@ -494,18 +604,15 @@ class RawConnection:
 
         def _parse(self) -> None:
             if self._end < 0:
-                i = self.buf.find(b"\r\n\r\n")
-                if i < 0:
+                try:
+                    head = _response_head(self.buf)
+                except ConnectionError as exc:
+                    self._fail(exc)
                     return
-                head = bytes(self.buf[:i]).lower()
-                j = head.find(b"\r\ncontent-length:")
-                if j < 0:
-                    self._fail(ConnectionError("response without Content-Length"))
+                if head is None:
                     return
-                k = head.find(b"\r\n", j + 2)
-                self._status = int(head[9:12])
-                self._body_at = i + 4
-                self._end = i + 4 + int(head[j + 17 : k if k >= 0 else None])
+                self._status, self._body_at, length = head
+                self._end = self._body_at + length
             if len(self.buf) >= self._end:
                 body = bytes(self.buf[self._body_at : self._end])
                 del self.buf[: self._end]
@@ -596,6 +703,54 @@ def _hint(body: bytes) -> tuple[int, int] | None:
     return (int(m[1]), int(m[2])) if m else None
 
 
+def _after_playlist(
+    st: ClientState, status: int, body: bytes, want: tuple[int, int], in_window: bool
+) -> tuple[bool, tuple[int, int] | None, tuple[int, int] | None]:
+    """A viewer's step after a blocking playlist response, whichever client it uses.
+
+    Returns (fetch the part?, the part wanted next or now, the part after it).
+    """
+    if in_window:
+        st.requests += 1
+        st.bytes += len(body)
+    if status != 200:
+        if in_window:
+            st.errors[f"playlist: HTTP {status}"] += 1
+        return False, want if status == 503 else None, None  # 503: the hold timed out
+    key = b'URI="part%d.%d.m4s"' % want
+    at = body.find(key)
+    if at < 0:
+        if in_window:
+            st.errors["part no longer listed (viewer fell behind)"] += 1
+        return False, _hint(body), None
+    return True, want, _next_after(body, key, at)
+
+
+def _after_part(
+    st: ClientState,
+    status: int,
+    size: int,
+    in_window: bool,
+    row: tuple[int, int, int, int, float, float, float],
+) -> None:
+    """Records a part delivery: row = (viewer, rendition, msn, part, t_req, t_pl, t_part)."""
+    if in_window:
+        st.requests += 1
+        st.bytes += size
+    if status != 200:
+        if in_window:
+            st.errors[f"part: HTTP {status}"] += 1
+        return
+    vid, rend, msn, idx, t_req, t_pl, t_part = row
+    st.viewer.append(vid)
+    st.rend.append(rend)
+    st.msn.append(msn)
+    st.idx.append(idx)
+    st.t_req.append(t_req)
+    st.t_pl.append(t_pl)
+    st.t_part.append(t_part)
+
+
 async def _viewer(
     conn: AiohttpConnection | RawConnection,
     vid: int,
@@ -626,41 +781,13 @@ async def _viewer(
             finally:
                 st.blocked -= 1
             t_pl = time.monotonic()
-            in_window = w0 <= t_pl <= w1
-            if in_window:
-                st.requests += 1
-                st.bytes += len(body)
-            if status != 200:
-                if in_window:
-                    st.errors[f"playlist: HTTP {status}"] += 1
-                if status != 503:  # 503: the hold timed out; ask again
-                    want = None
+            fetch, want, nxt = _after_playlist(st, status, body, (msn, idx), w0 <= t_pl <= w1)
+            if not fetch:
                 continue
-            key = b'URI="part%d.%d.m4s"' % (msn, idx)
-            at = body.find(key)
-            if at < 0:
-                if in_window:
-                    st.errors["part no longer listed (viewer fell behind)"] += 1
-                want = _hint(body)
-                continue
-            nxt = _next_after(body, key, at)
             status, data = await conn.get(f"{base}part{msn}.{idx}.m4s")
             t_part = time.monotonic()
-            if w0 <= t_part <= w1:
-                st.requests += 1
-                st.bytes += len(data)
-            if status != 200:
-                if in_window:
-                    st.errors[f"part: HTTP {status}"] += 1
-                want = nxt
-                continue
-            st.viewer.append(vid)
-            st.rend.append(rend)
-            st.msn.append(msn)
-            st.idx.append(idx)
-            st.t_req.append(t_req)
-            st.t_pl.append(t_pl)
-            st.t_part.append(t_part)
+            row = (vid, rend, msn, idx, t_req, t_pl, t_part)
+            _after_part(st, status, len(data), w0 <= t_part <= w1, row)
             want = nxt
     except asyncio.CancelledError:
         raise
@@ -669,6 +796,130 @@ async def _viewer(
             st.errors[f"viewer died: {type(exc).__name__}: {exc}"[:120]] += 1
     finally:
         st.running -= 1
+
+
+class LeanViewer(asyncio.Protocol):
+    """The viewer loop of :func:`_viewer` as protocol callbacks (``--client lean``).
+
+    The same requests, the same bookkeeping, the same errors, but no Task, Future or await per
+    request, and a part's bytes are counted, not kept: several times less CPU per request than
+    ``raw``, so one core of load generators can keep up with thousands of viewers whose parts
+    all arrive in the same burst. The load-generator process runs it on uvloop.
+    """
+
+    JOIN, PLAYLIST, PART = 0, 1, 2
+
+    def __init__(
+        self, vid: int, rend: int, playlist: str, host: str, w0: float, w1: float, st: ClientState
+    ) -> None:
+        self.vid, self.rend, self.w0, self.w1, self.st = vid, rend, w0, w1, st
+        tail = b" HTTP/1.1\r\nHost: " + host.encode() + b"\r\n\r\n"
+        self.join_request = b"GET " + playlist.encode() + tail
+        self.playlist_prefix = b"GET " + playlist.encode() + b"?_HLS_msn="
+        self.part_prefix = b"GET " + playlist[: -len("index.m3u8")].encode() + b"part"
+        self.tail = tail
+        self.transport: asyncio.Transport | None = None
+        self.phase = self.JOIN
+        self.want: tuple[int, int] | None = None
+        self.nxt: tuple[int, int] | None = None
+        self.head = bytearray()
+        self.body = bytearray()
+        self.status = 0
+        self.left = -1  # body bytes still to come; -1: reading the head
+        self.length = 0  # Content-Length of the response being read
+        self.t_req = self.t_pl = 0.0
+        self.alive = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.alive = True
+        self.st.running += 1
+        self._join()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.alive:
+            self.alive = False
+            self.st.running -= 1
+            if self.phase == self.PLAYLIST:
+                self.st.blocked -= 1
+            if self.w0 <= time.monotonic() <= self.w1:
+                self.st.errors[f"viewer died: connection lost: {exc}"[:120]] += 1
+
+    def stop(self) -> None:
+        if self.transport is not None:
+            self.alive = False
+            self.transport.close()
+
+    def _send(self, data: bytes) -> None:
+        if self.transport is not None and self.alive:
+            self.transport.write(data)
+
+    def _join(self) -> None:
+        self.phase = self.JOIN
+        self._send(self.join_request)
+
+    def _ask_playlist(self) -> None:
+        if self.want is None:
+            self._join()
+            return
+        msn, idx = self.want
+        self.phase = self.PLAYLIST
+        self.t_req = time.monotonic()
+        self.st.blocked += 1
+        self._send(self.playlist_prefix + b"%d&_HLS_part=%d" % (msn, idx) + self.tail)
+
+    def data_received(self, data: bytes) -> None:
+        if self.left < 0:
+            self.head += data
+            try:
+                parsed = _response_head(self.head)
+            except ConnectionError:
+                self.stop()
+                return
+            if parsed is None:
+                return
+            self.status, body_at, self.length = parsed
+            rest = self.head[body_at:]
+            self.head = bytearray()
+            self.left = self.length - len(rest)
+            if self.phase != self.PART:
+                self.body = rest
+        else:
+            self.left -= len(data)
+            if self.phase != self.PART:
+                self.body += data
+        if self.left <= 0:
+            self.left = -1
+            self._complete(bytes(self.body) if self.phase != self.PART else b"")
+
+    def _complete(self, body: bytes) -> None:
+        st, now = self.st, time.monotonic()
+        in_window = self.w0 <= now <= self.w1
+        status = self.status
+        if self.phase == self.JOIN:
+            self.want = _hint(body) if status == 200 else None
+            if self.want is None:
+                st.errors[f"join: HTTP {status}"] += 1
+                asyncio.get_running_loop().call_later(0.5, self._join)
+                return
+            self._ask_playlist()
+        elif self.phase == self.PLAYLIST:
+            st.blocked -= 1
+            self.t_pl = now
+            assert self.want is not None
+            fetch, self.want, self.nxt = _after_playlist(st, status, body, self.want, in_window)
+            if not fetch:
+                self._ask_playlist()
+                return
+            self.phase = self.PART
+            self._send(self.part_prefix + b"%d.%d.m4s" % self.want + self.tail)
+        else:
+            assert self.want is not None
+            msn, idx = self.want
+            row = (self.vid, self.rend, msn, idx, self.t_req, self.t_pl, now)
+            _after_part(st, status, self.length, in_window, row)
+            self.want = self.nxt
+            self._ask_playlist()
 
 
 async def _fetcher(
@@ -720,7 +971,16 @@ async def _client_async(conn: Connection, p: dict[str, Any]) -> None:
     def new_conn() -> AiohttpConnection | RawConnection:
         if session is not None:
             return AiohttpConnection(session, base_url)
-        return RawConnection(p["host"], p["port"])
+        return RawConnection(p["host"], p["port"])  # also lean's fetches (not its viewers)
+
+    lean: list[LeanViewer] = []
+
+    async def connect_lean(viewer: LeanViewer, start_at: float) -> None:
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        try:
+            await loop.create_connection(lambda: viewer, p["host"], p["port"])
+        except OSError as exc:
+            st.errors[f"connect: {type(exc).__name__}: {exc}"[:120]] += 1
 
     conn.send({"ready": True})
     plan = await loop.run_in_executor(None, conn.recv)
@@ -730,6 +990,13 @@ async def _client_async(conn: Connection, p: dict[str, Any]) -> None:
     tasks = []
     for gi in range(p["first"], p["first"] + p["count"]):
         start_at = t_start + ramp * gi / max(1, total)
+        if p["mode"] == "viewers" and p["client"] == "lean":
+            rend = gi % len(p["renditions"])
+            playlist = p["playlists"][p["renditions"][rend]]
+            host = f"{p['host']}:{p['port']}"
+            lean.append(LeanViewer(gi, rend, playlist, host, w0, w1, st))
+            tasks.append(loop.create_task(connect_lean(lean[-1], start_at)))
+            continue
         c = new_conn()
         conns.append(c)
         if p["mode"] == "viewers":
@@ -764,6 +1031,10 @@ async def _client_async(conn: Connection, p: dict[str, Any]) -> None:
                 last_tick = tick
 
     mon = loop.create_task(monitor())
+    # The load generators are not under test: no cyclic-GC pauses in their measurements.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     await asyncio.sleep(max(0.0, w0 - time.monotonic()))
     cpu0, wall0 = time.process_time(), time.monotonic()
     await asyncio.sleep(max(0.0, w1 - time.monotonic()))
@@ -776,6 +1047,8 @@ async def _client_async(conn: Connection, p: dict[str, Any]) -> None:
     await asyncio.gather(*tasks, mon, return_exceptions=True)
     for c in conns:
         await c.close()
+    for v in lean:
+        v.stop()
     if session is not None:
         await session.close()
     conn.send(
@@ -807,7 +1080,12 @@ def client_entry(conn: Connection, p: dict[str, Any]) -> None:
         os.sched_setaffinity(0, p["cpus"])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     try:
-        asyncio.run(_client_async(conn, p))
+        if p["client"] == "lean":
+            import uvloop
+
+            uvloop.run(_client_async(conn, p))
+        else:
+            asyncio.run(_client_async(conn, p))
     except BaseException as exc:
         conn.send({"fatal": f"{type(exc).__name__}: {exc}"})
         raise
@@ -830,6 +1108,7 @@ def run_clients(
     cpus: set[int] | None,
     server_pid: int,
     during_window: Any = None,
+    db_count: Any = None,
 ) -> dict[str, Any]:
     """Start the load generators, run one phase, return their merged results + server CPU."""
     ctx = mp.get_context("spawn")
@@ -871,11 +1150,13 @@ def run_clients(
         s0 = server.cpu_times()
         steal0 = _steal()
         busy0 = _busy()
+        db0 = db_count() if db_count else 0
         extra = during_window(phase.seconds) if during_window else None
         time.sleep(max(0.0, w1 - time.monotonic()))
         s1 = server.cpu_times()
         steal1 = _steal()
         busy1 = _busy()
+        db1 = db_count() if db_count else 0
         rss = server.memory_info().rss
         results = []
         for pipe, proc in zip(pipes, procs, strict=True):
@@ -894,12 +1175,33 @@ def run_clients(
     return {
         "clients": results,
         "server_cpu_s": server_cpu,
+        "server_sys_s": s1.system - s0.system,
         "server_rss": rss,
         "window": (w0, w1),
         "steal_s": steal1 - steal0,
         "machine_busy_s": busy1 - busy0,
+        "db_transactions": db1 - db0,
         "extra": extra() if callable(extra) else extra,
     }
+
+
+def db_transactions(dsn: str) -> int:
+    """Transactions committed or rolled back in the database so far (pg_stat_database)."""
+    import asyncpg
+
+    async def q() -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                    "WHERE datname = current_database()"
+                )
+            )
+        finally:
+            await conn.close()
+
+    return asyncio.run(q())
 
 
 def _busy() -> float:
@@ -1006,6 +1308,27 @@ def analyse_viewers(
     first_delay = [t - pub_map[k] for k, t in first_arrival.items()]
     client_cpu = sum(c["cpu_s"] for c in raw["clients"])
     wall = phase.seconds
+    per_rendition = {}
+    for r, name in enumerate(origin.renditions):
+        mine = a["rend"][sel] == r
+        per_rendition[name] = {
+            "part_p50": pct(d_part[mine], 50),
+            "part_p99": pct(d_part[mine], 99),
+            "first_playlist_p50": pct(
+                [t - pub_map[k] for k, t in first_arrival.items() if k[0] == r], 50
+            ),
+        }
+    # How close together the renditions publish the same part (they usually do: the same audio
+    # packet completes it in every rendition), i.e. whether all viewers wake in one burst.
+    by_part: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for (_, m, i), t in pub_map.items():
+        if w0 <= t <= w1:
+            by_part[(m, i)].append(t)
+    spread = [max(ts) - min(ts) for ts in by_part.values() if len(ts) == n_rend]
+    requests = sum(c["requests"] for c in raw["clients"])
+    cpu_per_request = raw["server_cpu_s"] / requests if requests else math.nan
+    pauses = [p for p in origin.gc_pauses if w0 <= p[0] <= w1]
+    releases = [r for r in origin.releases if w0 <= r[0] <= w1 and r[1] > 0]
     return {
         "viewers": phase.count,
         "running_at_end": sum(c["running_at_end"] for c in raw["clients"]),
@@ -1026,13 +1349,27 @@ def analyse_viewers(
         "part_delay": {q: pct(d_part, q) for q in (50, 95, 99)} | {"max": pct(d_part, 100)},
         "first_viewer_delay_p50": pct(first_delay, 50),
         "server_cpu_pct": 100 * raw["server_cpu_s"] / wall,
+        "server_sys_pct": 100 * raw["server_sys_s"] / wall,
+        "server_cpu_per_request_us": 1e6 * cpu_per_request,
+        "burst_estimate_s": 2 * phase.count * cpu_per_request,
+        "publish_spread_p50": pct(spread, 50),
+        "per_rendition": per_rendition,
         "server_rss_mb": raw["server_rss"] / 2**20,
         "client_cpu_pct": 100 * client_cpu / wall,
         "others_cpu_pct": _others_pct(raw, wall),
+        "db_queries_per_s": raw["db_transactions"] / wall,
         "client_lag_p99": pct(lags, 99),
         "client_lag_max": pct(lags, 100),
         "steal_pct": 100 * raw["steal_s"] / (wall * (os.cpu_count() or 1)),
         "parts_per_segment": parts_per_segment,
+        "gc_pauses": len(pauses),
+        "gc_full": sum(1 for p in pauses if p[1] == 2),
+        "gc_pause_s": sum(p[2] for p in pauses),
+        "gc_pause_max": max((p[2] for p in pauses), default=0.0),
+        # The edge only: how long writing one part's held playlists (its release) took.
+        "release_n": statistics.median(r[1] for r in releases) if releases else 0,
+        "release_p50": pct([r[2] for r in releases], 50),
+        "release_p99": pct([r[2] for r in releases], 99),
     }
 
 
@@ -1056,9 +1393,117 @@ def analyse_fetch(phase: Phase, raw: dict[str, Any], label: str) -> dict[str, An
         "errors": dict(errors),
         "error_count": sum(errors.values()),
         "server_cpu_pct": 100 * raw["server_cpu_s"] / wall,
+        "server_sys_pct": 100 * raw["server_sys_s"] / wall,
         "client_cpu_pct": 100 * sum(c["cpu_s"] for c in raw["clients"]) / wall,
         "others_cpu_pct": _others_pct(raw, wall),
         "client_lag_p99": pct(lags, 99),
+    }
+
+
+# =========================================================================== socket floor
+
+
+def _floor_receiver(port: int, n: int, cpus: list[int] | None, ready: Any) -> None:
+    """Opens ``n`` connections and drains them (the viewers' side of the floor measurement)."""
+    import select
+
+    raise_nofile()
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+    socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    ep = select.epoll()
+    by_fd = {}
+    for sock in socks:
+        sock.setblocking(False)
+        ep.register(sock.fileno(), select.EPOLLIN)
+        by_fd[sock.fileno()] = sock
+    ready.set()
+    buf = bytearray(1 << 18)
+    while True:
+        for fd, _ in ep.poll(1.0):
+            try:
+                if by_fd[fd].recv_into(buf) == 0:
+                    return
+            except BlockingIOError:
+                pass
+
+
+def _floor_sender(
+    port: int, n: int, sizes: list[int], rounds: int, period: float, out: Connection
+) -> None:
+    """Writes a burst of each size to ``n`` connections per round; reports its CPU per round."""
+    raise_nofile()
+    listener = socket.create_server(("127.0.0.1", port), backlog=4096)
+    out.send({"listening": True})
+    conns = [listener.accept()[0] for _ in range(n)]
+    out.recv()  # the receiver is draining
+    blobs = [os.urandom(size) for size in sizes]
+    r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    for k in range(rounds):
+        for blob in blobs:  # the held playlists, then the parts
+            for c in conns:
+                c.sendall(blob)
+        time.sleep(max(0.0, t0 + (k + 1) * period - time.monotonic()))
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    out.send(
+        {
+            "user_s": (r1.ru_utime - r0.ru_utime) / rounds,
+            "sys_s": (r1.ru_stime - r0.ru_stime) / rounds,
+        }
+    )
+    for c in conns:
+        c.close()
+
+
+def socket_floor(
+    n: int,
+    sizes: list[int],
+    origin_cpus: set[int] | None,
+    client_cpus: set[int] | None,
+    period: float,
+    rounds: int = 12,
+) -> dict[str, float]:
+    """CPU one process spends writing one burst (``sizes`` bytes to each of ``n`` loopback
+    sockets, blocking ``sendall``: no HTTP, no event loop, no Python per byte), pinned as the
+    origin is: what the kernel alone costs the origin's core per part, before any server work."""
+    ctx = mp.get_context("spawn")
+    port = free_port()
+    parent, child = ctx.Pipe()
+    sender = ctx.Process(
+        target=_floor_sender, args=(port, n, sizes, rounds, period, child), daemon=True
+    )
+    sender.start()
+    if origin_cpus:
+        os.sched_setaffinity(sender.pid, origin_cpus)
+    ready = ctx.Event()
+    receiver = ctx.Process(
+        target=_floor_receiver,
+        args=(port, n, sorted(client_cpus) if client_cpus else None, ready),
+        daemon=True,
+    )
+    try:
+        if not parent.poll(60):
+            raise BenchError("the socket-floor sender did not start")
+        parent.recv()
+        receiver.start()
+        if not ready.wait(120):
+            raise BenchError("the socket-floor receiver did not connect")
+        parent.send({"go": True})
+        if not parent.poll(rounds * period + 120):
+            raise BenchError("the socket-floor sender did not report")
+        res = parent.recv()
+    finally:
+        for proc in (sender, receiver):
+            if proc.is_alive():
+                proc.kill()
+            proc.join(10)
+    burst = res["user_s"] + res["sys_s"]
+    return {
+        "viewers": n,
+        "sizes": sizes,
+        "burst_s": burst,
+        "sys_share": res["sys_s"] / burst if burst else math.nan,
+        "per_viewer_us": 1e6 * burst / n,
     }
 
 
@@ -1217,7 +1662,19 @@ def start_profile(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes
 
 
 _FRAME = re.compile(r"^(?P<fn>.*?) \((?P<file>.*?)(?::\d+)?\)$")
-_IDLE_LEAVES = ("select (selectors.py)", "poll (selectors.py)", "wait (threading.py)")
+
+
+def _idle(leaf: str) -> bool:
+    """The event loop waiting in epoll/select (py-spy names it e.g. 'EpollSelector.select').
+
+    uvloop's loop is C: py-spy shows its epoll wait, and its socket reads, as ``Runner.run``
+    with no Python frame below. Those samples are left out too (mostly idle; the reads' cost
+    is in the origin's sys% instead), so with uvloop the shares are of the Python callbacks.
+    """
+    fn, _, file = leaf.partition(" (")
+    if fn == "Runner.run" and file.startswith("asyncio/runners.py"):
+        return True
+    return file.startswith("selectors.py") and fn.rsplit(".", 1)[-1] in ("select", "poll")
 
 
 def _frame_name(frame: str) -> str:
@@ -1249,7 +1706,7 @@ def summarize_profile(path: Path, top: int) -> dict[str, Any]:
         threads["event loop" if main else root] += count
         if not main:
             continue
-        if frames[-1] in _IDLE_LEAVES:
+        if _idle(frames[-1]):
             continue
         busy += count
         own[frames[-1]] += count
@@ -1264,10 +1721,11 @@ def summarize_profile(path: Path, top: int) -> dict[str, Any]:
     }
 
 
-def print_profile(prof: dict[str, Any], seconds: float) -> None:
+def print_profile(prof: dict[str, Any], seconds: float, label: str) -> None:
     busy = prof["busy_samples"] or 1
     print(
-        f"\norigin profile (py-spy, 100 Hz, {seconds:.0f} s of the largest run; event-loop "
+        f"\norigin profile, viewers on the {label} (py-spy, 100 Hz, {seconds:.0f} s of the "
+        "largest run; event-loop "
         f"thread busy in {prof['busy_samples']} of its samples):"
     )
     print("  by own time (% of busy event-loop samples):")
@@ -1291,9 +1749,10 @@ def machine_info() -> dict[str, Any]:
 
 def print_viewer_table(rows: list[dict[str, Any]]) -> None:
     header = (
-        f"{'viewers':>7} {'running':>7} {'full':>6} {'held':>6} {'req/s':>7} {'parts/s':>7} "
+        f"{'server':<6} {'viewers':>7} {'running':>7} {'full':>6} {'held':>6} {'req/s':>7} "
+        f"{'parts/s':>7} "
         f"{'Mb/s':>6} {'errors':>6} {'pl p50':>7} {'p95':>6} {'p99':>6} {'part p50':>8} "
-        f"{'p95':>6} {'p99':>6} {'max':>6} {'origin%':>7} {'client%':>7} {'other%':>6} "
+        f"{'p95':>6} {'p99':>6} {'max':>6} {'origin%':>7} {'sys%':>5} {'client%':>7} {'other%':>6} "
         f"{'c.lag99':>7}"
     )
     print(header)
@@ -1301,11 +1760,11 @@ def print_viewer_table(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         pl, pt = r["playlist_delay"], r["part_delay"]
         print(
-            f"{r['viewers']:>7} {r['running_at_end']:>7} {r['fully_served']:>6} "
+            f"{r['server']:<6} {r['viewers']:>7} {r['running_at_end']:>7} {r['fully_served']:>6} "
             f"{r['blocked_median']:>6.0f} {r['requests_per_s']:>7.0f} {r['parts_per_s']:>7.0f} "
             f"{r['mbit_per_s']:>6.0f} {r['error_count']:>6} {ms(pl[50]):>7} {ms(pl[95]):>6} "
             f"{ms(pl[99]):>6} {ms(pt[50]):>8} {ms(pt[95]):>6} {ms(pt[99]):>6} {ms(pt['max']):>6} "
-            f"{r['server_cpu_pct']:>7.0f} {r['client_cpu_pct']:>7.0f} "
+            f"{r['server_cpu_pct']:>7.0f} {r['server_sys_pct']:>5.0f} {r['client_cpu_pct']:>7.0f} "
             f"{r['others_cpu_pct']:>6.0f} {ms(r['client_lag_p99']):>7}"
         )
 
@@ -1317,7 +1776,8 @@ def report(
     rows: list[dict[str, Any]],
     fetch: list[dict[str, Any]],
     fetch_info: dict[str, Any],
-    prof: dict[str, Any] | None,
+    profs: dict[str, dict[str, Any]],
+    floors: list[dict[str, Any]],
 ) -> dict[str, Any]:
     print()
     print(
@@ -1332,12 +1792,19 @@ def report(
     )
     print(
         f"software: Python {machine['python']}, aiohttp {machine['aiohttp']}, "
-        f"nginx {setup.get('nginx_version', 'not run')}; RLIMIT_NOFILE {setup['nofile']}"
+        f"nginx {setup.get('nginx_version', 'not run')}; RLIMIT_NOFILE {setup['nofile']}; "
+        f"origin event loop: {args.loop}"
     )
     print(
         f"placement: origin pid {setup['origin_pid']} on CPUs {setup['origin_cpus']}; "
         f"{setup['clients']} load-generator process(es) ({args.client} client) on CPUs "
-        f"{setup['client_cpus']}" + ("" if args.pin else " (not pinned: all share every CPU)")
+        f"{setup['client_cpus']}"
+        + ("" if args.pin else " (not pinned: all share every CPU)")
+        + (
+            "; loopback receive processing on the load generators' CPUs (--rps)"
+            if setup.get("rps")
+            else "; loopback receive processing on the sender's CPU (Linux default)"
+        )
     )
     print(
         f"stream: replay of the default ladder {'/'.join(setup['renditions'])} + AAC through a "
@@ -1365,9 +1832,10 @@ def report(
         "\n  running = viewer loops alive at the end; full = viewers that got every part published "
         "in the window;\n  held = blocking playlist requests outstanding (median of 0.25 s "
         "samples); req/s = playlist + part responses;\n  origin%/client% = CPU of the origin "
-        "process / all load generators (100% = one core); other% = every other process on the\n  "
-        "machine (noise, not ours); c.lag99 = p99 of how late the load generators' own timers "
-        "fired (their event-loop\n  lag, included in the delays). Delays in ms."
+        "process / all load generators (100% = one core; sys% = the origin's kernel share);"
+        "\n  other% = every other process on the machine (noise, not ours); c.lag99 = p99 of how "
+        "late the load\n  generators' own timers fired (their event-loop lag, included in the "
+        "delays). Delays in ms."
     )
     for r in rows:
         notes = []
@@ -1381,22 +1849,82 @@ def report(
             f"{r['late_requests_pct']:.1f}% of blocking requests were sent after their part was "
             f"already out (viewer behind); first viewer's playlist p50 "
             f"{ms(r['first_viewer_delay_p50'])} ms; origin RSS {r['server_rss_mb']:.0f} MiB; "
+            f"database transactions {r['db_queries_per_s']:.1f}/s; origin CPU per request "
+            f"{r['server_cpu_per_request_us']:.0f} µs, so one part's burst (2 requests x "
+            f"{r['viewers']} viewers) takes ~{ms(r['burst_estimate_s'])} ms of origin CPU; "
+            "the renditions publish a part within "
+            f"{ms(r['publish_spread_p50'])} ms of each other (p50); part p50/p99 (first "
+            "viewer's playlist p50) by rendition: "
+            + ", ".join(
+                f"{k} {ms(v['part_p50'])}/{ms(v['part_p99'])} ({ms(v['first_playlist_p50'])})"
+                for k, v in r["per_rendition"].items()
+            )
+            + "; "
+            + (
+                f"the edge wrote one part's held playlists ({r['release_n']:.0f} per release, "
+                f"median) in {ms(r['release_p50'])} ms p50, {ms(r['release_p99'])} ms p99; "
+                if r["server"] == "edge" and r["release_n"]
+                else ""
+            )
+            + f"origin GC: {r['gc_pauses']} pauses ({r['gc_full']} full), "
+            f"{ms(r['gc_pause_s'])} ms in all, longest {ms(r['gc_pause_max'])} ms; "
             f"steal {r['steal_pct']:.1f}%"
         )
-        print(f"  {r['viewers']} viewers: " + "; ".join(notes))
-    ok = [
-        r
-        for r in rows
-        if r["part_delay"][99] <= 0.100 and r["fully_served"] == r["viewers"] and not r["errors"]
-    ]
-    best = max((r["viewers"] for r in ok), default=0)
+        print(f"  {r['viewers']} viewers ({r['server']}): " + "; ".join(notes))
+    by_server: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_server[r["server"]].append(r)
+    for server, mine in by_server.items():
+        measured = [r for r in mine if r["requests_per_s"] > 0]
+        unsaturated = [r for r in measured if r["server_cpu_pct"] < 90]
+        basis = unsaturated or measured
+        which = "the runs below 90% CPU" if unsaturated else "all runs, every one saturated"
+        if basis:
+            per_req = statistics.median(r["server_cpu_per_request_us"] for r in basis)
+            spread = statistics.median(r["publish_spread_p50"] for r in basis)
+            print(
+                f"\n{SERVERS[server]}: every viewer waits on the same part and the renditions "
+                f"publish it within {ms(spread)} ms\n  of each other (p50), so each part "
+                "releases one burst of 2 requests per viewer (playlist + part) on one event loop. "
+                f"At the\n  measured {per_req:.0f} µs of origin CPU per request (median of "
+                f"{which}), a burst takes 2 x viewers x that:\n  "
+                + ", ".join(f"{n} viewers ~{2 * n * per_req / 1000:.0f} ms" for n in args.viewers)
+                + f". p99 <= 100 ms for 5000 viewers needs <= {0.1 / (2 * 5000) * 1e6:.0f} µs "
+                "per request (or the burst spread over more cores)."
+            )
+    if floors:
+        sizes = floors[0]["sizes"]
+        print(
+            "\nsocket floor: one plain process pinned like the origin writes each viewer's two "
+            f"responses per part ({sizes[0]} B playlist, {sizes[1]} B part,\n  the broadcast's "
+            "averages with headers) to N loopback sockets drained on the load generators' "
+            "CPUs: blocking sendall, no HTTP,\n  no event loop, no request to read. What the "
+            "kernel alone costs the origin's core per part, before any server work:\n  "
+            + ", ".join(
+                f"{f['viewers']} viewers {ms(f['burst_s'])} ms ({f['per_viewer_us']:.0f} µs per "
+                f"viewer, {100 * f['sys_share']:.0f}% kernel)"
+                for f in floors
+            )
+        )
+    verdicts: dict[str, int] = {}
+    for server, mine in by_server.items():
+        ok = [
+            r
+            for r in mine
+            if r["part_delay"][99] <= 0.100
+            and r["fully_served"] == r["viewers"]
+            and not r["errors"]
+        ]
+        verdicts[server] = max((r["viewers"] for r in ok), default=0)
+    best = max(verdicts.values(), default=0)
     met = best >= 5000
     print(
-        f"\ntarget: >= 5000 concurrent held viewers with part delivery delay p99 <= 100 ms: "
-        f"{'met' if met else 'NOT met'} (largest run meeting p99 <= 100 ms with every viewer fully "
-        f"served and no errors: {best or 'none'})"
+        "\ntarget: >= 5000 concurrent held viewers with part delivery delay p99 <= 100 ms: "
+        f"{'met' if met else 'NOT met'}; largest run meeting p99 <= 100 ms with every viewer "
+        "fully served and no errors: "
+        + ", ".join(f"{SERVERS[k]} {v or 'none'}" for k, v in verdicts.items())
     )
-    noisy = [r["viewers"] for r in rows if r["others_cpu_pct"] > NOISY_PCT] + [
+    noisy = [f"{r['server']} {r['viewers']}" for r in rows if r["others_cpu_pct"] > NOISY_PCT] + [
         f["server"].split()[0] for f in fetch if f["others_cpu_pct"] > NOISY_PCT
     ]
     if noisy:
@@ -1405,7 +1933,7 @@ def report(
             f"during {noisy} (column other%):\n  our pinned processes got only part of their "
             "CPU, so those figures are not the origin's; run again on a quiet machine."
         )
-    saturated = [r["viewers"] for r in rows if r["client_lag_p99"] > 0.05]
+    saturated = [f"{r['server']} {r['viewers']}" for r in rows if r["client_lag_p99"] > 0.05]
     if saturated:
         print(
             f"  NOTE: the load generators lagged (p99 timer lag > 50 ms) at {saturated} viewers: "
@@ -1415,7 +1943,9 @@ def report(
     out: dict[str, Any] = {
         "target_met": met,
         "max_viewers_meeting_target": best,
+        "max_viewers_meeting_target_by_server": verdicts,
         "viewers": rows,
+        "socket_floor": floors,
         "setup": setup,
         "machine": machine,
     }
@@ -1429,7 +1959,7 @@ def report(
         )
         header = (
             f"{'server':<28}{'req/s':>8}{'MB/s':>8}{'lat p50':>9}{'p99':>7}{'errors':>8}"
-            f"{'server%':>9}{'µs/req':>8}{'client%':>9}{'other%':>8}{'c.lag99':>9}"
+            f"{'server%':>9}{'sys%':>6}{'µs/req':>8}{'client%':>9}{'other%':>8}{'c.lag99':>9}"
         )
         print(header)
         print("-" * len(header))
@@ -1437,7 +1967,8 @@ def report(
             print(
                 f"{f['server']:<28}{f['requests_per_s']:>8.0f}{f['mbyte_per_s']:>8.0f}"
                 f"{ms(f['latency'][50]):>9}{ms(f['latency'][99]):>7}{f['error_count']:>8}"
-                f"{f['server_cpu_pct']:>9.0f}{1e4 * _per_req_cpu(f):>8.0f}"
+                f"{f['server_cpu_pct']:>9.0f}{f['server_sys_pct']:>6.0f}"
+                f"{1e4 * _per_req_cpu(f):>8.0f}"
                 f"{f['client_cpu_pct']:>9.0f}"
                 f"{f['others_cpu_pct']:>8.0f}{ms(f['client_lag_p99']):>9}"
             )
@@ -1450,16 +1981,35 @@ def report(
         by = {f["server"].split()[0]: f for f in fetch}
         if "origin" in by and "nginx" in by:
             ratio = by["origin"]["requests_per_s"] / max(1e-9, by["nginx"]["requests_per_s"])
+            cpu_ratio = _per_req_cpu(by["origin"]) / max(1e-12, _per_req_cpu(by["nginx"]))
             print(f"\nratio origin/nginx (segment requests/s): {ratio:.3f}")
+            print(f"server CPU per request, origin/nginx: {cpu_ratio:.1f}x")
             out["fetch_ratio_origin_nginx"] = ratio
+            out["fetch_cpu_per_request_origin_nginx"] = cpu_ratio
             nginx_cpu = by["nginx"]["server_cpu_pct"]
             if nginx_cpu < 90:
                 print(
-                    f"  NOTE: nginx used {nginx_cpu:.0f}% of its core: it was not the bottleneck, "
-                    "the load generators were, so nginx's figure\n  (and the ratio) is a lower "
-                    "bound for nginx; per request, origin CPU / nginx CPU = "
-                    f"{_per_req_cpu(by['origin']) / max(1e-12, _per_req_cpu(by['nginx'])):.1f}x."
+                    f"  NOTE: nginx used {nginx_cpu:.0f}% of its core: the load generators, not "
+                    "nginx, set its request rate, so the ratio of\n  requests/s understates "
+                    "nginx; the CPU per request compares the two servers' work directly."
                 )
+        if "minimal" in by:
+            m = _per_req_cpu(by["minimal"])
+            parts = []
+            if "origin" in by:
+                parts.append(f"origin/minimal aiohttp {_per_req_cpu(by['origin']) / m:.2f}x")
+                out["fetch_cpu_per_request_origin_minimal"] = _per_req_cpu(by["origin"]) / m
+            if "nginx" in by:
+                parts.append(
+                    f"minimal aiohttp/nginx {m / max(1e-12, _per_req_cpu(by['nginx'])):.1f}x"
+                )
+            print(
+                "server CPU per request, "
+                + ", ".join(parts)
+                + "\n  (the minimal app: aiohttp with one route and FileResponse, no middleware, "
+                "database or policy check:\n  what aiohttp itself costs for this request, "
+                "the floor for any aiohttp origin)"
+            )
         print(
             "\n".join(
                 [
@@ -1479,9 +2029,10 @@ def report(
         )
         out["fetch"] = fetch
         out["fetch_info"] = fetch_info
-    if prof:
-        print_profile(prof, args.seconds)
-        out["profile"] = prof
+    for server, prof in profs.items():
+        print_profile(prof, args.seconds, SERVERS[server])
+    if profs:
+        out["profile"] = profs
     return out
 
 
@@ -1500,6 +2051,28 @@ def parse_viewers(raw: str) -> list[int]:
     if not values or min(values) <= 0:
         raise argparse.ArgumentTypeError("positive viewer counts")
     return values
+
+
+RPS_PATH = Path("/sys/class/net/lo/queues/rx-0/rps_cpus")
+
+
+@contextlib.contextmanager
+def loopback_rps(cpus: set[int] | None) -> Any:
+    """Steer loopback receive processing to ``cpus`` (RPS) for the duration, then restore it.
+
+    On loopback the sender's CPU also runs the receiver's TCP receive path (softirq), so the
+    origin's core pays for the viewers' kernel work, which in production runs on their devices.
+    A machine-wide setting (root only): opt-in (``--rps``), and put back as it was.
+    """
+    if not cpus:
+        yield None
+        return
+    before = RPS_PATH.read_text().strip()
+    RPS_PATH.write_text(format(sum(1 << c for c in cpus), "x"))
+    try:
+        yield RPS_PATH.read_text().strip()
+    finally:
+        RPS_PATH.write_text(before)
 
 
 def cpu_split(pin: bool) -> tuple[set[int] | None, set[int] | None]:
@@ -1530,15 +2103,18 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     fetch: list[dict[str, Any]] = []
     fetch_info: dict[str, Any] = {}
-    prof: dict[str, Any] | None = None
-    setup: dict[str, Any] = {"nofile": nofile, "clients": clients}
+    profs: dict[str, dict[str, Any]] = {}
+    floors: list[dict[str, Any]] = []
+    setup: dict[str, Any] = {"nofile": nofile, "clients": clients, "rps": args.rps}
     with tempfile.TemporaryDirectory(prefix="bench-origin-") as tmp_s:
         tmp = Path(tmp_s)
         pg = EmbeddedPostgres(default_data_dir(tmp / "pgvar"))
         dsn = pg.start()
         origin: Origin | None = None
         try:
-            origin = start_origin(dsn, tmp / "var", packets, origin_cpus, tmp / "origin.log")
+            origin = start_origin(
+                dsn, tmp / "var", packets, origin_cpus, tmp / "origin.log", args.loop
+            )
             info = origin.info
             setup.update(
                 origin_pid=origin.pid,
@@ -1564,43 +2140,73 @@ def run(args: argparse.Namespace) -> int:
                 "playlists": {r: origin.url(r, "index.m3u8") for r in origin.renditions},
             }
             ramps = []
-            for n in args.viewers:
-                ramp = args.ramp if args.ramp is not None else max(2.0, n / 1000)
-                ramps.append(ramp)
-                phase = Phase("viewers", n, args.seconds, ramp, args.warmup, grace=1.0)
-                profile_this = args.profile and n == max(args.viewers)
-                prof_path = tmp / "profile.txt"
+            servers = ["edge", "app"] if args.server == "both" else [args.server]
+            for server in servers:
+                port = origin.port if server == "app" else origin.info["edge_port"]
+                if not port:
+                    raise BenchError("the origin process runs no edge")
+                for n in args.viewers:
+                    ramp = args.ramp if args.ramp is not None else max(2.0, n / 1000)
+                    ramps.append(ramp)
+                    phase = Phase("viewers", n, args.seconds, ramp, args.warmup, grace=1.0)
+                    profile_this = args.profile and n == max(args.viewers)
+                    prof_path = tmp / f"profile-{server}.txt"
 
-                def during(seconds: float, _p: bool = profile_this, _path: Path = prof_path) -> Any:
-                    return start_profile(origin.pid, seconds, _path) if _p else None
+                    def during(
+                        seconds: float, _p: bool = profile_this, _path: Path = prof_path
+                    ) -> Any:
+                        return start_profile(origin.pid, seconds, _path) if _p else None
 
-                if args.quiet_wait:
-                    wait_for_quiet(args.quiet_wait, [origin.pid, os.getpid()])
-                print(f"running {n} viewers ...", flush=True)
-                raw = run_clients(phase, base, clients, client_cpus, origin.pid, during)
-                spy = raw.get("extra")
-                if spy is not None:
-                    spy.wait(60)
-                    if spy.returncode == 0 and prof_path.exists():
-                        prof = summarize_profile(prof_path, args.profile_top)
-                        shutil.copy(prof_path, args.cache_dir / "origin-profile.txt")
-                    else:
-                        err = spy.stderr.read().decode() if spy.stderr else ""
-                        print(f"py-spy failed: {err.strip()[-500:]}", flush=True)
-                origin.collect_published()
-                row = analyse_viewers(phase, raw, origin, info["parts_per_segment"])
-                rows.append(row)
-                print(
-                    f"  {n} viewers: part delay p99 {ms(row['part_delay'][99])} ms, "
-                    f"{row['fully_served']} fully served, {row['error_count']} errors, "
-                    f"origin CPU {row['server_cpu_pct']:.0f}%, "
-                    f"clients {row['client_cpu_pct']:.0f}%, others {row['others_cpu_pct']:.0f}%",
-                    flush=True,
-                )
-                time.sleep(args.settle)
+                    if args.quiet_wait:
+                        wait_for_quiet(args.quiet_wait, [origin.pid, os.getpid()])
+                    print(f"running {n} viewers against the {SERVERS[server]} ...", flush=True)
+                    raw = run_clients(
+                        phase,
+                        dict(base, port=port),
+                        clients,
+                        client_cpus,
+                        origin.pid,
+                        during,
+                        lambda: db_transactions(dsn),
+                    )
+                    spy = raw.get("extra")
+                    if spy is not None:
+                        spy.wait(60)
+                        if spy.returncode == 0 and prof_path.exists():
+                            profs[server] = summarize_profile(prof_path, args.profile_top)
+                            shutil.copy(prof_path, args.cache_dir / f"origin-profile-{server}.txt")
+                        else:
+                            err = spy.stderr.read().decode() if spy.stderr else ""
+                            print(f"py-spy failed: {err.strip()[-500:]}", flush=True)
+                    origin.collect_published()
+                    row = analyse_viewers(phase, raw, origin, info["parts_per_segment"])
+                    row["server"] = server
+                    rows.append(row)
+                    print(
+                        f"  {n} viewers ({server}): part delay p99 {ms(row['part_delay'][99])} ms, "
+                        f"{row['fully_served']} fully served, {row['error_count']} errors, "
+                        f"origin CPU {row['server_cpu_pct']:.0f}%, "
+                        f"clients {row['client_cpu_pct']:.0f}%, "
+                        f"others {row['others_cpu_pct']:.0f}%",
+                        flush=True,
+                    )
+                    time.sleep(args.settle)
             setup["ramp_desc"] = (
                 f"{ramps[0]:g} s" if len(set(ramps)) == 1 else "max(2 s, viewers/1000 s)"
             )
+            if args.floor:
+                sizes = origin.call("sizes")
+                head = 200  # status line and headers, as the edge sends them
+                floor_sizes = [int(sizes["playlist"]) + head, int(sizes["part"]) + head]
+                for n in args.viewers:
+                    if args.quiet_wait:
+                        wait_for_quiet(args.quiet_wait, [origin.pid, os.getpid()])
+                    print(f"socket floor for {n} viewers ...", flush=True)
+                    floors.append(
+                        socket_floor(
+                            n, floor_sizes, origin_cpus, client_cpus, info["part_duration"]
+                        )
+                    )
             if args.fetch_seconds > 0:
                 ended = origin.call("end", timeout=60)
                 fetch_info = pick_segments(origin, ended["segments"], args.fetch_files)
@@ -1623,6 +2229,22 @@ def run(args: argparse.Namespace) -> int:
                     shutil.copyfile(src, dst)
                 origin.stop()
                 origin = None
+                if not args.no_minimal:
+                    mini = start_minimal(www, origin_cpus, tmp / "minimal.log")
+                    try:
+                        if args.quiet_wait:
+                            wait_for_quiet(args.quiet_wait, [mini.pid, os.getpid()])
+                        print(
+                            f"segment fetches against a minimal aiohttp app ({args.fetch_viewers})"
+                            " ...",
+                            flush=True,
+                        )
+                        raw = run_clients(
+                            fphase, dict(fbase, port=mini.port), clients, client_cpus, mini.pid
+                        )
+                    finally:
+                        mini.stop()
+                    fetch.append(analyse_fetch(fphase, raw, "minimal aiohttp app"))
                 if nginx:
                     setup["nginx_version"] = nginx_version(nginx)
                     for d in [tmp, *[p for p in www.rglob("*") if p.is_dir()], www]:
@@ -1648,7 +2270,7 @@ def run(args: argparse.Namespace) -> int:
                 origin.stop()
             pg.stop()
     setup.setdefault("ramp_desc", "n/a")
-    summary = report(args, machine, setup, rows, fetch, fetch_info, prof)
+    summary = report(args, machine, setup, rows, fetch, fetch_info, profs, floors)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summary, indent=2, default=str))
@@ -1675,6 +2297,15 @@ def pick_segments(origin: Origin, segments: dict[str, list[int]], per_rendition:
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    if argv[:1] == ["_minimal"]:
+        ap = argparse.ArgumentParser(prog="bench_origin.py _minimal")
+        ap.add_argument("_minimal")
+        ap.add_argument("--port", type=int, required=True)
+        ap.add_argument("--root", required=True)
+        ap.add_argument("--backlog", type=int, default=4096)
+        raise_nofile()
+        asyncio.run(minimal_main(ap.parse_args(argv)))
+        return 0
     if argv[:1] == ["_origin"]:
         ap = argparse.ArgumentParser(prog="bench_origin.py _origin")
         ap.add_argument("_origin")
@@ -1683,9 +2314,16 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument("--port", type=int, required=True)
         ap.add_argument("--packets", required=True)
         ap.add_argument("--backlog", type=int, default=4096)
+        ap.add_argument("--edge-port", type=int, default=0)
+        ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="uvloop")
         oargs = ap.parse_args(argv)
         raise_nofile()
-        asyncio.run(origin_main(oargs))
+        if oargs.loop == "uvloop":
+            import uvloop
+
+            uvloop.run(origin_main(oargs))
+        else:
+            asyncio.run(origin_main(oargs))
         return 0
 
     ap = argparse.ArgumentParser(
@@ -1717,9 +2355,11 @@ def main(argv: list[str] | None = None) -> int:
         help="load-generator processes (default: one per CPU not given to the origin)",
     )  # fmt: skip
     ap.add_argument(
-        "--client", choices=("aiohttp", "raw"), default="aiohttp",
-        help="viewers' HTTP client: aiohttp (default), or raw, a minimal keep-alive HTTP/1.1 "
-        "client on asyncio streams that costs several times less CPU per request",
+        "--client", choices=("aiohttp", "raw", "lean"), default="aiohttp",
+        help="viewers' HTTP client: aiohttp (default); raw, a minimal keep-alive HTTP/1.1 "
+        "client on asyncio streams that costs several times less CPU per request; or lean, the "
+        "raw client's viewer loop as protocol callbacks on uvloop (no task or future per "
+        "request, part bytes counted not kept), the lightest (its fetches use raw)",
     )  # fmt: skip
     ap.add_argument(
         "--pin", action=argparse.BooleanOptionalAction, default=True,
@@ -1735,7 +2375,34 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     ap.add_argument("--fetch-files", type=int, default=2, help="stored segments per rendition")
     ap.add_argument("--no-nginx", action="store_true", help="skip the nginx reference")
-    ap.add_argument("--profile", action="store_true", help="py-spy the origin in the largest run")
+    ap.add_argument(
+        "--rps", action="store_true",
+        help="steer loopback receive processing to the load generators' CPUs during the run "
+        "(/sys/class/net/lo/queues/rx-0/rps_cpus, root; restored afterwards): the viewers' TCP "
+        "receive work then runs on their CPUs, as it would on their devices, not the origin's",
+    )  # fmt: skip
+    ap.add_argument(
+        "--floor", action=argparse.BooleanOptionalAction, default=True,
+        help="measure the socket floor: the CPU a plain process needs to write the viewers' "
+        "bytes to as many loopback sockets (default on)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--no-minimal",
+        action="store_true",
+        help="skip the minimal aiohttp app (FileResponse only) in the segment-fetch comparison",
+    )
+    ap.add_argument(
+        "--server", choices=("both", "edge", "app"), default="both",
+        help="which server the viewers use: the LL-HLS edge, the aiohttp app's /hls/ route, or "
+        "both, one after the other (default both)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--loop", choices=("asyncio", "uvloop"), default="uvloop",
+        help="the origin process's event loop (default uvloop, as `teezu serve`)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--profile", action="store_true", help="py-spy the origin in the largest run of each server"
+    )
     ap.add_argument("--profile-top", type=int, default=25)
     ap.add_argument(
         "--cache-dir", type=Path, default=ROOT / "var" / "bench", help="clip and packets cache"
@@ -1749,6 +2416,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.fetch_viewers is None:
         args.fetch_viewers = min(args.viewers)
     try:
+        if args.rps:
+            _, client_cpus = cpu_split(True)
+            with loopback_rps(client_cpus) as mask:
+                print(f"loopback receive processing steered to CPU mask {mask} (RPS)", flush=True)
+                return run(args)
         return run(args)
     except BenchError as exc:
         print(f"benchmark error: {exc}", file=sys.stderr)

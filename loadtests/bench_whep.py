@@ -421,8 +421,11 @@ def run(args: argparse.Namespace) -> int:
                 "TEEZU_DATABASE_URL": dsn,
                 "TEEZU_HOST": "127.0.0.1",
                 "TEEZU_PORT": str(port),
+                "TEEZU_EDGE_PORT": "0",  # WHEP viewers only: no LL-HLS edge
                 "TEEZU_VAR_DIR": str(tmp / "var"),
                 "TEEZU_LOG_LEVEL": "WARNING",
+                # The bench's stream has no verified performers: the go-live gate is not measured.
+                "TEEZU_REQUIRE_VERIFICATION": "false",
             }
             if args.ladder == "top":
                 env["TEEZU_RENDITIONS"] = json.dumps([top_rendition()])

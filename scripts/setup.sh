@@ -54,4 +54,11 @@ if [ ! -f web/node_modules/hls.js/dist/hls.min.js ] || [ web/package-lock.json -
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
   touch web/node_modules
 fi
+if [ "$want_test" = 1 ]; then
+  if [ ! -d loadtests/node/node_modules/socket.io ] || [ loadtests/node/package-lock.json -nt loadtests/node/node_modules ]; then
+    say "installing the chat benchmark's reference server (socket.io, npm)"
+    (cd loadtests/node && npm ci --no-audit --no-fund --loglevel=error)
+    touch loadtests/node/node_modules
+  fi
+fi
 say "setup done"

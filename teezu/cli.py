@@ -1,9 +1,17 @@
 """The ``teezu`` command.
 
 teezu serve [--demo]               every role in one process (embedded PostgreSQL by default)
+teezu api                          the API role: REST, Socket.IO chat, pages (no ingest); run
+                                   several behind a load balancer with TEEZU_REDIS_URL set
 teezu streams create --title T     a stream, its publish token (shown once) and studio URL
 teezu streams list
+teezu users create --email E --handle H --born YYYY-MM-DD [--role admin ...]
+                                   an account (password from a prompt or --password-stdin)
 teezu migrate                      apply SQL migrations and exit
+teezu ledger check                 reconcile the token ledger; non-zero exit on any difference
+teezu ledger rollup                fold finished entries into the derived balances' roll-ups
+teezu watermark apply IN OUT --viewer ID   a copy of IN carrying viewer ID's forensic mark
+teezu watermark identify FILE      the viewer id marked in FILE (exit 1 if none is found)
 """
 
 from __future__ import annotations
@@ -52,6 +60,14 @@ def studio_url(settings: Settings, stream_id: str, token: str) -> str:
 
 def watch_url(settings: Settings, stream_id: str) -> str:
     return f"{settings.base_url}/watch/{stream_id}"
+
+
+def edge_url(settings: Settings) -> str:
+    """The LL-HLS edge's base URL as printed for people (players get it from the API)."""
+    if settings.edge_public_url:
+        return settings.edge_public_url.rstrip("/")
+    host = "localhost" if settings.host in ("0.0.0.0", "127.0.0.1", "::") else settings.host
+    return f"http://{host}:{settings.edge_listen_port}"
 
 
 async def _with_pool(dsn: str):  # type: ignore[no-untyped-def]
@@ -110,10 +126,36 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             print(
                 "\nTeezU Live is starting. Demo stream:\n"
                 f"  studio (go live): {studio_url(settings, stream_id, token)}\n"
-                f"  watch:            {watch_url(settings, stream_id)}\n",
+                f"  watch:            {watch_url(settings, stream_id)}\n"
+                + (
+                    f"  LL-HLS (edge):    {edge_url(settings)}/hls/{stream_id}/index.m3u8\n"
+                    if settings.edge_listen_port
+                    else ""
+                ),
                 flush=True,
             )
         app = create_app(settings, dsn=dsn)
+        loop = None
+        if settings.event_loop == "uvloop":
+            import uvloop
+
+            loop = uvloop.new_event_loop()
+        web.run_app(
+            app, host=settings.host, port=settings.port, access_log=None, print=None, loop=loop
+        )
+    return 0
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    from api.app import create_app
+
+    if not settings.database_url:
+        # Several API processes must share one database; the embedded one is per var/ dir.
+        log.warning("TEEZU_DATABASE_URL is not set: using the embedded PostgreSQL of this host")
+    if not settings.redis_url:
+        log.warning("TEEZU_REDIS_URL is not set: chat rooms are not shared with other processes")
+    with database(settings) as dsn:
+        app = create_app(settings, dsn=dsn, ingest=False)
         web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None)
     return 0
 
@@ -171,6 +213,72 @@ def cmd_streams_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_create(settings: Settings, args: argparse.Namespace) -> int:
+    """Create an account (the first admin, or creators before sign-up is open to them)."""
+    import getpass
+    from datetime import date
+
+    from api.auth.passwords import PasswordHasher, check_length
+    from api.auth.rbac import Role
+    from api.auth.routes import MIN_AGE, SignupBody, age_on
+    from api.users import store
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again:    ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    try:
+        body = SignupBody(
+            email=args.email, handle=args.handle, password=password, date_of_birth=args.born
+        )
+        check_length(password)
+        roles = frozenset(Role(r) for r in (args.role or ["member"]))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if age_on(body.date_of_birth, date.today()) < MIN_AGE:
+        print(f"error: account holders must be {MIN_AGE} or older", file=sys.stderr)
+        return 2
+
+    async def run(dsn: str) -> str:
+        hasher = PasswordHasher(settings.bcrypt_rounds)
+        pool = await _with_pool(dsn)
+        try:
+            user = await store.create_user(
+                pool,
+                email=body.email,
+                handle=body.handle,
+                password_hash=await hasher.hash(password),
+                date_of_birth=body.date_of_birth,
+                roles=roles,
+            )
+            # Streams made earlier for this handle become this account's.
+            await pool.execute(
+                "UPDATE streams SET creator_id = $1 WHERE creator_handle = $2 "
+                "AND creator_id IS NULL",
+                user.id,
+                user.handle,
+            )
+            return str(user.id)
+        finally:
+            hasher.close()
+            await pool.close()
+
+    try:
+        with database(settings) as dsn:
+            user_id = asyncio.run(run(dsn))
+    except (store.EmailTaken, store.HandleTaken) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"user id: {user_id}")
+    print(f"handle:  {body.handle.lower()}")
+    print(f"roles:   {', '.join(sorted(roles))}")
+    return 0
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     async def run(dsn: str) -> None:
         pool = await _with_pool(dsn)
@@ -182,12 +290,96 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Reconcile the books (api.wallet.check); exit 1 on any difference."""
+    from api.wallet.check import check_books
+
+    async def run(dsn: str) -> bool:
+        pool = await _with_pool(dsn)
+        try:
+            report = await check_books(pool)
+        finally:
+            await pool.close()
+        print("\n".join(report.lines()))
+        return report.ok
+
+    with database(settings) as dsn:
+        ok = asyncio.run(run(dsn))
+    return 0 if ok else 1
+
+
+def cmd_ledger_rollup(settings: Settings, args: argparse.Namespace) -> int:
+    from api.wallet.rollup import roll_up
+
+    async def run(dsn: str) -> int:
+        pool = await _with_pool(dsn)
+        try:
+            return await roll_up(pool)
+        finally:
+            await pool.close()
+
+    with database(settings) as dsn:
+        n = asyncio.run(run(dsn))
+    print(f"rolled up {n} account(s)")
+    return 0
+
+
+def _forensic_key(settings: Settings, args: argparse.Namespace) -> bytes:
+    return args.key.encode() if args.key else settings.forensic_key_bytes()
+
+
+def cmd_watermark_apply(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workers.forensic_render import apply_mark, viewer_number
+
+    try:
+        viewer = viewer_number(args.viewer)
+        frames = apply_mark(
+            Path(args.source),
+            Path(args.target),
+            _forensic_key(settings, args),
+            viewer,
+            strength=args.strength,
+        )
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"marked {frames} frames for viewer {viewer} ({viewer:#018x}) -> {args.target}")
+    return 0
+
+
+def cmd_watermark_identify(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workers.forensic_render import identify_file
+
+    try:
+        found = identify_file(Path(args.file), _forensic_key(settings, args))
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if found.viewer is None:
+        print(f"no forensic mark found ({found.frames} frames read)")
+        return 1
+    print(
+        f"viewer {found.viewer} ({found.viewer:#018x}; as an account id prefix "
+        f"{found.viewer:016x}) confidence {found.confidence:.1f}, {found.frames} frames"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
+    from api.auth.rbac import Role
+
     p = argparse.ArgumentParser(prog="teezu", description="TeezU Live engine and API")
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run every role in one process")
     serve.add_argument("--demo", action="store_true", help="create/print a demo stream")
     serve.set_defaults(func=cmd_serve)
+    sub.add_parser(
+        "api", help="run the API role only (REST, Socket.IO chat, pages; no WHIP/WHEP)"
+    ).set_defaults(func=cmd_api)
     streams = sub.add_parser("streams", help="manage streams").add_subparsers(
         dest="streams_command", required=True
     )
@@ -210,7 +402,49 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=6 * 3600, help="seconds until it expires")
     token.set_defaults(func=cmd_streams_token)
     streams.add_parser("list", help="list streams").set_defaults(func=cmd_streams_list)
+    users = sub.add_parser("users", help="manage accounts").add_subparsers(
+        dest="users_command", required=True
+    )
+    ucreate = users.add_parser("create", help="create an account (e.g. the first admin)")
+    ucreate.add_argument("--email", required=True)
+    ucreate.add_argument("--handle", required=True)
+    ucreate.add_argument("--born", required=True, help="date of birth, YYYY-MM-DD (18+)")
+    ucreate.add_argument(
+        "--role",
+        action="append",
+        choices=[str(r) for r in Role],
+        help="repeat for several roles; default: member",
+    )
+    ucreate.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    ucreate.set_defaults(func=cmd_users_create)
     sub.add_parser("migrate", help="apply SQL migrations").set_defaults(func=cmd_migrate)
+    ledger = sub.add_parser("ledger", help="the token ledger").add_subparsers(
+        dest="ledger_command", required=True
+    )
+    ledger.add_parser(
+        "check", help="verify the books sum to zero and outstanding = bought - spent - refunded"
+    ).set_defaults(func=cmd_ledger_check)
+    ledger.add_parser("rollup", help="roll up derived balances").set_defaults(
+        func=cmd_ledger_rollup
+    )
+    marks = sub.add_parser("watermark", help="forensic per-viewer marks").add_subparsers(
+        dest="watermark_command", required=True
+    )
+    apply = marks.add_parser("apply", help="write a copy of a video marked for one viewer")
+    apply.add_argument("source")
+    apply.add_argument("target", help="output file (MP4)")
+    apply.add_argument(
+        "--viewer", required=True, help="64-bit number (123, 0x7b) or account UUID (first 64 bits)"
+    )
+    apply.add_argument("--strength", type=float, default=3.0, help="peak luma levels (default 3)")
+    identify = marks.add_parser("identify", help="print the viewer id marked in a video")
+    identify.add_argument("file")
+    for cmd in (apply, identify):
+        cmd.add_argument("--key", help="mark key (default: TEEZU_FORENSIC_KEY or var/forensic.key)")
+    apply.set_defaults(func=cmd_watermark_apply)
+    identify.set_defaults(func=cmd_watermark_identify)
     return p
 
 

@@ -22,10 +22,18 @@ class TeezuError(Exception):
         self.message = message
         self.meta = meta or {}
         self.retry_after = retry_after
+        self.headers: dict[str, str] = {}  # extra response headers (e.g. rate-limit state)
 
 
 class BadRequest(TeezuError, ValueError):
     status = 400
+    code = "VALIDATION_ERROR"
+
+
+class Invalid(TeezuError, ValueError):
+    """Well-formed request whose content fails validation (pydantic models, business rules)."""
+
+    status = 422
     code = "VALIDATION_ERROR"
 
 
@@ -59,6 +67,32 @@ class UnsupportedMediaType(TeezuError):
     code = "UNSUPPORTED_MEDIA_TYPE"
 
 
+class TooManyRequests(TeezuError):
+    status = 429
+    code = "RATE_LIMITED"
+
+
 class Unavailable(TeezuError):
     status = 503
     code = "UNAVAILABLE"
+
+
+def error_body(
+    status_code: str,
+    message: str,
+    request_id: str,
+    *,
+    meta: dict[str, Any] | None = None,
+    retry_after: int | None = None,
+) -> dict[str, Any]:
+    """The envelope every error response carries (``api.envelope`` and the LL-HLS edge)."""
+    body: dict[str, Any] = {
+        "status": "error",
+        "code": status_code,
+        "message": message,
+        "requestId": request_id,
+        "meta": meta or {},
+    }
+    if retry_after is not None:
+        body["retryAfter"] = retry_after
+    return body

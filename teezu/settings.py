@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     port: int = 8080
     public_url: str = ""  # base URL printed for people (studio/watch links); derived if empty
     node_id: str = Field(default_factory=socket.gethostname)
+    # `teezu serve`'s event loop: uvloop costs the LL-HLS edge ~20% less CPU per request than
+    # asyncio's own and allocates far less (fewer GC pauses) (loadtests/bench_origin.py --loop).
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     log_format: Literal["json", "console"] = "console"
     log_level: str = "INFO"
 
@@ -63,6 +66,32 @@ class Settings(BaseSettings):
     # --- playback access
     playback_key: str = ""  # HMAC key for playback tokens; empty: var_dir/playback.key (one node)
     playback_token_ttl: int = 6 * 3600
+    # Browser security. Origins allowed to make cookie-authenticated requests and to open
+    # Socket.IO connections; empty: the node's own base URL (plus its 127.0.0.1/localhost twin).
+    allowed_origins: list[str] = []
+    cookie_secure: bool | None = None  # None: Secure unless base_url is plain http
+
+    # --- accounts and API limits
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)  # the product spec says 12
+    session_idle_days: float = 14.0  # a session unused this long expires (sliding)
+    session_max_days: float = 60.0  # and none lives longer than this
+    rate_limit_requests: int = 100  # per account and per IP, in each window, on /api/
+    rate_limit_window: int = 60  # seconds
+    auth_rate_limit_requests: int = 20  # sign-up, sign-in, 2FA, password: per window, own bucket
+    login_backoff_after: int = 5  # failed logins on one account before back-off starts
+    login_backoff_ip_after: int = 20  # failed logins from one IP (NAT: more people per IP)
+    login_backoff_max: int = 900  # longest wait, seconds
+    avatar_max_bytes: int = 5 * 1024 * 1024
+
+    # --- money (api/wallet)
+    tip_min: int = 1  # tokens
+    tip_max: int = 100_000
+    # Payment providers to enable. "sandbox" is the built-in test provider: it confirms,
+    # declines or charges back without any money moving, so a deployment that sells tokens
+    # for real money must replace it with a real provider.
+    payment_providers: list[str] = ["sandbox"]
+    payment_webhook_secret: str = ""  # empty: var_dir/payment-webhook.key (one node)
+    ledger_job_interval: float = 5.0  # seconds between hold expiry + balance roll-up passes
 
     # --- WHIP ingest
     ice_servers: list[str] = []  # e.g. ["stun:stun.example.org:3478"]; none on closed networks
@@ -89,6 +118,48 @@ class Settings(BaseSettings):
     segment_retention: int = 4  # extra segments kept after leaving the window
     vod_retention_days: float = 30.0  # recorded broadcasts are deleted this long after ending
     retention_interval: float = 600.0  # seconds between passes of the VOD retention worker
+
+    # --- LL-HLS edge (hls/edge.py): the live viewers' hot path, in the same process as the app
+    edge_port: int | None = None  # None: port + 1; 0: no edge (the app's /hls/ serves alone)
+    edge_public_url: str = ""  # base URL players reach the edge at; empty: request host + port
+    edge_idle_timeout: float = 75.0  # seconds a keep-alive connection may sit with no request
+    # --- chat (Socket.IO)
+    # a room's messages go out as one packet per tick of this many seconds; 0: each at once
+    chat_batch_interval: float = 0.05
+    chat_rate_limit: int = 20  # messages per sender per window, across nodes
+    chat_rate_window: float = 10.0  # seconds
+    chat_typing_interval: float = 2.0  # s between two typing notices of one person in one room
+    chat_viewers_interval: float = 1.0  # s between viewer-count updates of a changed room
+    chat_presence_ttl: float = 60.0  # s a dead node's presence entries live on in Redis
+    chat_session_recheck: float = 60.0  # s before an open connection's session is read again
+    # --- trust and safety: on-frame moderation (see README "Trust and safety")
+    moderation_enabled: bool = True
+    moderation_detector: str = "nudenet"  # a registered name, or "package.module:Factory"
+    moderation_workers: int = Field(default=1, ge=1, le=32)  # worker processes per node
+    moderation_queue_per_stream: int = Field(default=4, ge=1)  # samples waiting; oldest dropped
+    moderation_interval: float = Field(default=1.0, gt=0)  # a sample at least this often (s)
+    moderation_scene_threshold: float = 12.0  # mean luma change (0-255) that counts as a scene
+    moderation_min_gap: float = 0.5  # no two samples closer than this (s): at most 2 a second
+    moderation_sample_width: int = Field(default=320, ge=64, le=1920)  # sent to workers
+    moderation_policy: Path | None = None  # JSON policy; None: api/moderation/default_policy.json
+    moderation_flag_cooldown: float = 30.0  # per stream and rule: one review flag this often
+    # --- visible watermark (platform mark + creator handle, burned into every rendition)
+    watermark_enabled: bool = True
+    watermark_text: str = "TeezU"
+    watermark_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = (
+        "bottom-right"
+    )
+    watermark_opacity: float = Field(default=0.6, ge=0.0, le=1.0)
+    watermark_size: float = Field(default=0.04, gt=0, le=0.3)  # text height / frame height
+    # --- forensic (per-viewer) watermark for media that leaves the platform
+    forensic_key: str = ""  # secret; empty: var_dir/forensic.key (generated once)
+    # --- trust and safety: identity records and per-session consent
+    # Go-live needs every performer verified and checked in. On in production; the shared
+    # test server turns it off so unrelated tests can publish (tests/integration/test_consent.py
+    # proves the gate on its own server).
+    require_verification: bool = True
+    identity_key: str = ""  # secret; empty: var_dir/identity.key (generated once). Keep it.
+    identity_max_image_bytes: int = Field(default=8 * 1024**2, ge=1024)
 
     @field_validator("segment_duration")
     @classmethod
@@ -120,6 +191,11 @@ class Settings(BaseSettings):
         return max(self.renditions, key=lambda r: r.height).height
 
     @property
+    def edge_listen_port(self) -> int:
+        """The edge's port (0: disabled)."""
+        return self.port + 1 if self.edge_port is None else self.edge_port
+
+    @property
     def media_dir(self) -> Path:
         return self.storage_dir or self.var_dir / "media"
 
@@ -127,7 +203,34 @@ class Settings(BaseSettings):
         """The playback-token key: configured, or generated once into var_dir (mode 0600)."""
         if self.playback_key:
             return self.playback_key.encode()
-        path = self.var_dir / "playback.key"
+        return self._generated_key("playback.key")
+
+    def payment_webhook_key_bytes(self) -> bytes:
+        """The HMAC key of payment webhooks: configured, or generated once into var_dir."""
+        if self.payment_webhook_secret:
+            return self.payment_webhook_secret.encode()
+        return self._generated_key("payment-webhook.key")
+
+    def forensic_key_bytes(self) -> bytes:
+        """The forensic watermark key: configured, or generated once into var_dir (mode 0600).
+
+        Keep it: marks made with a lost key can no longer be identified.
+        """
+        if self.forensic_key:
+            return self.forensic_key.encode()
+        return self._generated_key("forensic.key")
+
+    def identity_key_bytes(self) -> bytes:
+        """The key ID images are encrypted with: configured, or generated once into var_dir.
+
+        Losing it makes every stored ID image unreadable (crypto-shredding by accident).
+        """
+        if self.identity_key:
+            return self.identity_key.encode()
+        return self._generated_key("identity.key")
+
+    def _generated_key(self, name: str) -> bytes:
+        path = self.var_dir / name
         try:
             return path.read_bytes()
         except FileNotFoundError:
@@ -150,3 +253,19 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = "localhost" if self.host in ("0.0.0.0", "127.0.0.1", "::") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """The origins allowed for cookie-authenticated requests and Socket.IO (no trailing /)."""
+        if self.allowed_origins:
+            return frozenset(o.rstrip("/") for o in self.allowed_origins)
+        base = self.base_url
+        twins = {base, base.replace("://localhost:", "://127.0.0.1:")}
+        twins.add(base.replace("://127.0.0.1:", "://localhost:"))
+        return frozenset(twins)
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return not self.base_url.startswith("http://")

@@ -6,7 +6,10 @@ Set ``TEEZU_TEST_DATABASE_URL`` to run against another PostgreSQL instead of the
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,7 @@ from ingest.whip import PUBLISHERS, Publishers
 from teezu.embedded_pg import EmbeddedPostgres, default_data_dir
 from teezu.logging import configure_logging
 from teezu.settings import Settings
+from tests.accounts import Account, Client, create_user
 
 
 def free_port() -> int:
@@ -44,13 +48,62 @@ def pg_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A private redis-server (installed by scripts/setup.sh), never the machine's own."""
+    exe = shutil.which("redis-server")
+    assert exe, "redis-server missing: run scripts/setup.sh --test"
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path_factory.mktemp("redis")),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ping = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True)
+        if ping.stdout.strip() == b"PONG":
+            break
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     configure_logging("console", "INFO")
     return Settings(
         port=free_port(),
+        edge_port=free_port(),  # the LL-HLS edge (hls/edge.py), in the same process
         var_dir=tmp_path_factory.mktemp("var"),
         publisher_media_timeout=4.0,
         node_id="test-node",
+        # The suite makes thousands of API requests from 127.0.0.1 to this one server; the
+        # default 100/min is proven by tests/integration/test_ratelimit.py on its own server.
+        rate_limit_requests=1_000_000,
+        auth_rate_limit_requests=1_000_000,
+        # Every test signs in from 127.0.0.1: per-IP back-off is tested with its own threshold.
+        login_backoff_ip_after=1_000_000,
+        # bcrypt at the product's cost 12 is a quarter second per hash; the suite signs up and
+        # in hundreds of times. tests/unit/test_passwords.py checks cost 12 is the default.
+        bcrypt_rounds=4,
+        # Moderation workers would add an inference per sampled frame to every broadcast of the
+        # suite (2 cores); tests/integration/test_moderation.py runs its own server with them.
+        moderation_enabled=False,
+        # Going live needs verified, checked-in performers in production; the suite's streams
+        # publish without; tests/integration/test_consent.py proves the gate on its own server.
+        require_verification=False,
     )
 
 
@@ -59,6 +112,15 @@ class Server:
     base_url: str
     app: web.Application
     settings: Settings
+
+    @property
+    def edge_url(self) -> str:
+        """Base URL of the LL-HLS edge serving the same /hls/ paths."""
+        return f"http://127.0.0.1:{self.settings.edge_listen_port}"
+
+    def hls_url(self, which: str) -> str:
+        """Base URL of ``which`` HLS server: "app" (hls/origin.py) or "edge" (hls/edge.py)."""
+        return self.edge_url if which == "edge" else self.base_url
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -90,6 +152,12 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
+@pytest.fixture(params=["app", "edge"])
+def hls_server(request: pytest.FixtureRequest) -> str:
+    """Which server answers /hls/ in a test run twice: the aiohttp origin, then the edge."""
+    return str(request.param)
+
+
 NewStream = Callable[..., Awaitable[tuple[str, str]]]
 
 
@@ -102,3 +170,35 @@ def new_stream(server: Server) -> NewStream:
         return str(row.id), token
 
     return create
+
+
+MakeAccount = Callable[..., Awaitable[Account]]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def account(server: Server) -> AsyncIterator[MakeAccount]:
+    """Make a signed-in account: ``await account(Role.CREATOR)`` (default: a member)."""
+    from api.auth.rbac import Role
+
+    made: list[Account] = []
+
+    async def make(*roles: Role, handle: str | None = None, login: bool = True) -> Account:
+        user = await create_user(server, frozenset(roles or {Role.MEMBER}), handle)
+        acct = Account(server.base_url, id=user.id, handle=user.handle, email=user.email)
+        made.append(acct)
+        if login:
+            reply = await acct.login()
+            assert reply.status == 200, reply.body
+        return acct
+
+    yield make
+    for acct in made:
+        await acct.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(server: Server) -> AsyncIterator[Client]:
+    """An anonymous HTTP client with its own cookie jar."""
+    c = Client(server.base_url)
+    yield c
+    await c.close()

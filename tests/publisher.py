@@ -148,13 +148,17 @@ async def publish(
     audio: bool = True,
     size: tuple[int, int] = (1280, 720),
     video_direction_only: bool = False,
+    video_track: PatternVideoTrack | None = None,
 ) -> Published:
     """Publish over WHIP; raises AssertionError with the server's envelope on failure.
 
     ``video_direction_only``: offer a video section but send no video (an audio-only publisher).
+    ``video_track``: send this track (e.g. a subclass showing other pictures) instead.
     """
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    vtrack = PatternVideoTrack(*size) if video and not video_direction_only else None
+    vtrack = video_track or (
+        PatternVideoTrack(*size) if video and not video_direction_only else None
+    )
     atrack = ToneAudioTrack() if audio else None
     if vtrack is not None:
         pc.addTransceiver(vtrack, direction="sendonly")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -29,6 +30,7 @@ class Viewer:
     first_video_at: float | None = None  # monotonic
     first_audio_at: float | None = None
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    on_video: Callable[[av.VideoFrame], None] | None = None  # sees every decoded video frame
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -67,6 +69,8 @@ class Viewer:
                 if track.kind == "video":
                     if isinstance(frame, av.VideoFrame):
                         self.sizes.add((frame.width, frame.height))
+                        if self.on_video is not None:
+                            self.on_video(frame)
                     self.video_frames += 1
                     if self.first_video_at is None:
                         self.first_video_at = now
@@ -99,13 +103,14 @@ async def watch(
     rendition: str | None = None,
     audio: bool = True,
     token: str | None = None,
+    on_video: Callable[[av.VideoFrame], None] | None = None,
 ) -> Viewer:
     """Play a stream over WHEP; raises AssertionError with the server's envelope on failure."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver("video", direction="recvonly")
     if audio:
         pc.addTransceiver("audio", direction="recvonly")
-    viewer = Viewer(pc, posted_at=time.monotonic())
+    viewer = Viewer(pc, posted_at=time.monotonic(), on_video=on_video)
 
     @pc.on("track")
     def _on_track(track: MediaStreamTrack) -> None:

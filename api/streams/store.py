@@ -13,7 +13,7 @@ from ingest.tokens import new_publish_token
 
 _COLUMNS = (
     "id, creator_handle, title, state, created_at, started_at, ended_at, publish_token_hash, "
-    "visibility, recording"
+    "visibility, recording, creator_id"
 )
 VISIBILITIES = ("public", "followers", "subscribers", "ticketed")
 
@@ -30,6 +30,7 @@ class StreamRow:
     publish_token_hash: bytes
     visibility: str = "public"
     recording: bool = False
+    creator_id: uuid.UUID | None = None  # None: made before accounts, or for a handle with none
 
     def public(self) -> dict[str, Any]:
         """The fields anyone may see (never the token hash)."""
@@ -57,21 +58,58 @@ async def create_stream(
     creator_handle: str,
     visibility: str = "public",
     recording: bool = False,
+    creator_id: uuid.UUID | None = None,
 ) -> tuple[StreamRow, str]:
-    """Create an idle stream; returns it with its publish token (shown once, stored hashed)."""
+    """Create an idle stream; returns it with its publish token (shown once, stored hashed).
+
+    Without ``creator_id`` the stream is linked to the account whose handle is
+    ``creator_handle``, if there is one.
+    """
     token, token_hash = new_publish_token()
     row = await db.fetchrow(
         "INSERT INTO streams "
-        "(id, creator_handle, title, publish_token_hash, visibility, recording) "
-        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}",
+        "(id, creator_handle, title, publish_token_hash, visibility, recording, creator_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, "
+        "coalesce($7, (SELECT id FROM users WHERE handle = lower($2)))) "
+        f"RETURNING {_COLUMNS}",
         uuid.uuid4(),
         creator_handle,
         title,
         token_hash,
         visibility,
         recording,
+        creator_id,
     )
     return _row(row), token
+
+
+async def update_stream(
+    db: Any,
+    stream_id: uuid.UUID,
+    *,
+    title: str | None = None,
+    visibility: str | None = None,
+    recording: bool | None = None,
+) -> StreamRow | None:
+    """Change what is given (None: keep)."""
+    row = await db.fetchrow(
+        "UPDATE streams SET title = coalesce($2, title), visibility = coalesce($3, visibility), "
+        f"recording = coalesce($4, recording) WHERE id = $1 RETURNING {_COLUMNS}",
+        stream_id,
+        title,
+        visibility,
+        recording,
+    )
+    return _row(row) if row else None
+
+
+async def rotate_publish_token(db: Any, stream_id: uuid.UUID) -> str:
+    """A new publish token; the old one stops working (a live broadcast goes on)."""
+    token, token_hash = new_publish_token()
+    await db.execute(
+        "UPDATE streams SET publish_token_hash = $2 WHERE id = $1", stream_id, token_hash
+    )
+    return token
 
 
 async def get_stream(db: Any, stream_id: uuid.UUID) -> StreamRow | None:
@@ -80,16 +118,23 @@ async def get_stream(db: Any, stream_id: uuid.UUID) -> StreamRow | None:
 
 
 async def list_streams(
-    db: Any, *, state: str | None, limit: int, before: datetime | None
+    db: Any,
+    *,
+    state: str | None,
+    limit: int,
+    before: datetime | None,
+    creator_handle: str | None = None,
 ) -> list[StreamRow]:
     """Newest first; ``before`` is the keyset cursor (created_at of the last row seen)."""
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM streams "
         "WHERE ($1::text IS NULL OR state = $1) AND ($2::timestamptz IS NULL OR created_at < $2) "
+        "AND ($4::text IS NULL OR creator_handle = $4) "
         "ORDER BY created_at DESC, id DESC LIMIT $3",
         state,
         before,
         limit,
+        creator_handle,
     )
     return [_row(r) for r in rows]
 

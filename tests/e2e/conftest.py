@@ -7,6 +7,7 @@ console messages as they happen (with ``-s``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -97,11 +98,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     return report
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def browser(
-    server, tmp_path_factory: pytest.TempPathFactory
+@contextlib.asynccontextmanager
+async def chromium(
+    server, tmp_path_factory: pytest.TempPathFactory, *, bypass_csp: bool
 ) -> AsyncIterator[BrowserContext]:
-    """A fresh persistent Chromium context (own profile dir) with camera/mic granted."""
     profile = tmp_path_factory.mktemp("chromium-profile")
     async with async_playwright() as pw:
         try:
@@ -111,6 +111,7 @@ async def browser(
                 headless=True,
                 args=CHROMIUM_ARGS,
                 viewport={"width": 1280, "height": 800},
+                bypass_csp=bypass_csp,
             )
         except Exception as exc:  # Playwright's message carries Chromium's stderr
             pytest.fail(f"Chromium did not start:\n{exc}")
@@ -119,3 +120,42 @@ async def browser(
             yield ctx
         finally:
             await ctx.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(
+    server, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[BrowserContext]:
+    """A fresh persistent Chromium context (own profile dir) with camera/mic granted.
+
+    It bypasses the pages' Content-Security-Policy because Playwright's polled predicates
+    (``wait_for_function``) run through ``eval`` inside the page, which the CSP forbids;
+    ``strict_browser`` keeps the CSP, and tests/e2e/test_csp.py runs the pages under it.
+    """
+    async with chromium(server, tmp_path_factory, bypass_csp=True) as ctx:
+        yield ctx
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def strict_browser(
+    server, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[BrowserContext]:
+    """Like ``browser``, with the Content-Security-Policy enforced (no ``wait_for_function``)."""
+    async with chromium(server, tmp_path_factory, bypass_csp=False) as ctx:
+        yield ctx
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def creator_stream(server, account):
+    """``await creator_stream(title)``: a creator account and a stream it owns."""
+    from api.auth.rbac import Role
+    from api.streams import store
+
+    async def make(title: str):  # type: ignore[no-untyped-def]
+        creator = await account(Role.CREATOR, login=False)
+        row, _ = await store.create_stream(
+            server.pool, title=title, creator_handle=creator.handle, creator_id=creator.id
+        )
+        return str(row.id), creator
+
+    return make

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import BrowserContext, Page
 
+from api.auth.rbac import Role
+from tests.accounts import Account
 from tests.hlscheck import variant_url, wait_for_playlist
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -70,20 +72,37 @@ async def wait_stream_status(http, base_url: str, stream_id: str, want: str, wit
     raise AssertionError(f"stream {stream_id} is {state!r}, not {want!r} after {within}s")
 
 
+async def sign_in(page: Page, email: str, password: str) -> None:
+    """Fill the studio's sign-in form (the session cookie is httpOnly: the page never sees it)."""
+    await page.wait_for_selector("#login:not([hidden])", timeout=10_000)
+    await page.fill("#email", email)
+    await page.fill("#password", password)
+    await page.click("#signin")
+
+
 async def open_studio(
-    browser: BrowserContext, console, base_url: str, stream_id: str, token: str
+    browser: BrowserContext, console, base_url: str, stream_id: str, creator: Account | str
 ) -> Page:
+    """The studio page for ``stream_id``, signed in as ``creator`` (or with a pasted token)."""
     page = console.watch(await browser.new_page(), "studio")
-    await page.goto(f"{base_url}/studio/{stream_id}#token={token}")
+    if isinstance(creator, str):
+        await page.goto(f"{base_url}/studio/{stream_id}#token={creator}")
+        return page
+    await page.goto(f"{base_url}/studio/{stream_id}")
+    await sign_in(page, creator.email, creator.password)
+    await page.wait_for_function("document.body.dataset.account === 'signed-in'", timeout=10_000)
     return page
 
 
-async def test_studio_publishes_and_watch_page_plays(server, http, new_stream, browser, console):
-    stream_id, token = await new_stream("E2E browser", "e2e")
+async def test_studio_publishes_and_watch_page_plays(
+    server, http, creator_stream, browser, console
+):
+    stream_id, creator = await creator_stream("E2E browser")
     base = server.base_url
 
-    # 1. Go live from the studio page (Chromium's fake camera and microphone).
-    studio = await open_studio(browser, console, base, stream_id, token)
+    # 1. Sign in and go live from the studio page (Chromium's fake camera and microphone).
+    studio = await open_studio(browser, console, base, stream_id, creator)
+    assert await studio.text_content("#handle") == "@" + creator.handle
     assert await body_state(studio) == "idle"
     await studio.click("#golive")
     await wait_studio_live(studio)
@@ -160,7 +179,7 @@ async def test_pages_fit_a_phone(server, new_stream, browser, console, tmp_path:
     pages = (
         ("watch", f"/watch/{stream_id}"),
         ("studio", f"/studio/{stream_id}#token={token}"),
-        ("studio-no-token", f"/studio/{stream_id}"),  # Go live without a token: error + token box
+        ("studio-no-token", f"/studio/{stream_id}"),  # Go live signed out: error + sign-in form
     )
     for name, path in pages:
         page = console.watch(await browser.new_page(), name)
@@ -171,9 +190,11 @@ async def test_pages_fit_a_phone(server, new_stream, browser, console, tmp_path:
         else:
             await page.wait_for_function("document.getElementById('preview').videoWidth > 0")
         if name == "studio-no-token":
+            await page.wait_for_function("document.body.dataset.account === 'signed-out'")
             await page.click("#golive")
             await wait_body_state(page, "error", 5)
-            assert await page.evaluate("document.getElementById('tokenbox').open")
+            assert "Sign in" in await page.text_content("#message")
+            assert await page.is_visible("#login")
         await page.wait_for_timeout(300)
         width = await page.evaluate("document.documentElement.scrollWidth")
         shot = tmp_path / f"{name}-390x844.png"
@@ -184,24 +205,34 @@ async def test_pages_fit_a_phone(server, new_stream, browser, console, tmp_path:
     assert not console.page_errors(), console.page_errors()
 
 
-async def test_wrong_token_shows_error_then_right_token_goes_live(
-    server, http, new_stream, browser, console
+async def test_wrong_password_then_sign_in_and_go_live(
+    server, http, creator_stream, account, browser, console
 ):
-    stream_id, token = await new_stream("Wrong token", "e2e")
+    stream_id, creator = await creator_stream("Wrong password")
     base = server.base_url
-    studio = await open_studio(browser, console, base, stream_id, "not-the-token")
+    studio = console.watch(await browser.new_page(), "studio")
+    await studio.goto(f"{base}/studio/{stream_id}")
+    await sign_in(studio, creator.email, "not the password")
+    await studio.wait_for_function(
+        "document.getElementById('message').textContent.includes('INVALID_CREDENTIALS')"
+    )
+    assert await studio.evaluate("document.body.dataset.account") == "signed-out"
+
+    # Another creator's account may not publish this stream.
+    rival = await account(Role.CREATOR)
+    await sign_in(studio, rival.email, rival.password)
+    await studio.wait_for_function("document.body.dataset.account === 'signed-in'")
     await studio.click("#golive")
     await wait_body_state(studio, "error", 15)
     message = await studio.text_content("#message")
-    assert "INVALID_PUBLISH_TOKEN" in message, message
+    assert "NOT_STREAM_OWNER" in message, message
     assert await studio.is_enabled("#golive")
     assert await stream_status(http, base, stream_id) == "idle"
     assert stream_id not in server.publishers.by_stream
 
-    # The token box (closed: the page had a token in its URL) is where a creator fixes it.
-    if not await studio.evaluate("document.getElementById('tokenbox').open"):
-        await studio.click("#tokenbox summary")
-    await studio.fill("#token", token)
+    await studio.click("#logout")
+    await sign_in(studio, creator.email, creator.password)
+    await studio.wait_for_function("document.body.dataset.account === 'signed-in'")
     await studio.click("#golive")
     await wait_studio_live(studio)
     playlist_url = await variant_url(http, base, stream_id)

@@ -1,4 +1,8 @@
-"""Blocking playlist reload (RFC 8216bis 6.2.5.2) and preload-hinted parts, over real HTTP."""
+"""Blocking playlist reload (RFC 8216bis 6.2.5.2) and preload-hinted parts, over real HTTP.
+
+Every test runs against the aiohttp origin and the LL-HLS edge (``hls_server``), on one
+broadcast.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def live_stream(server, http_module):
-    """One broadcast shared by this module's tests: (playlist url, HlsOutput, rendition name)."""
+    """One broadcast shared by this module's tests: (playlist path, HlsOutput, rendition name)."""
     from api.streams import store
 
     row, token = await store.create_stream(server.pool, title="Blocking", creator_handle="b")
@@ -25,7 +29,7 @@ async def live_stream(server, http_module):
     pub = await publish(http_module, server.base_url, stream_id, token)
     url = await variant_url(http_module, server.base_url, stream_id)
     await wait_for_playlist(http_module, url, segments=1, timeout=20)
-    yield url, server.publishers.outputs[stream_id], "720p"
+    yield url.removeprefix(server.base_url), server.publishers.outputs[stream_id], "720p"
     await pub.delete(http_module, server.base_url)
 
 
@@ -47,8 +51,11 @@ def next_part(pl: m3u8.M3U8, parts_per_segment: int) -> tuple[int, int]:
     return (msn + 1, 0) if index >= parts_per_segment else (msn, index)
 
 
-async def test_request_for_next_part_returns_when_it_is_published(live_stream, http_module):
-    url, output, name = live_stream
+async def test_request_for_next_part_returns_when_it_is_published(
+    server, hls_server, live_stream, http_module
+):
+    path, output, name = live_stream
+    url = server.hls_url(hls_server) + path
     live = output.live
     delays = []
     for _ in range(6):
@@ -72,8 +79,11 @@ async def test_request_for_next_part_returns_when_it_is_published(live_stream, h
     assert max(delays) < output.part_duration, delays
 
 
-async def test_preload_hint_part_is_held_until_it_exists(live_stream, http_module):
-    url, output, name = live_stream
+async def test_preload_hint_part_is_held_until_it_exists(
+    server, hls_server, live_stream, http_module
+):
+    path, output, name = live_stream
+    url = server.hls_url(hls_server) + path
     async with http_module.get(url) as res:
         pl = m3u8.loads(await res.text())
     hint = pl.preload_hint.uri
@@ -95,8 +105,11 @@ async def test_preload_hint_part_is_held_until_it_exists(live_stream, http_modul
         ("_HLS_msn=1&_HLS_part=-1", "BAD_PLAYLIST_REQUEST"),
     ],
 )
-async def test_bad_blocking_requests_are_400(live_stream, http_module, query, code):
-    url, _, _ = live_stream
+async def test_bad_blocking_requests_are_400(
+    server, hls_server, live_stream, http_module, query, code
+):
+    path, _, _ = live_stream
+    url = server.hls_url(hls_server) + path
     t0 = time.monotonic()
     async with http_module.get(f"{url}?{query}") as res:
         assert res.status == 400
@@ -105,8 +118,9 @@ async def test_bad_blocking_requests_are_400(live_stream, http_module, query, co
     assert time.monotonic() - t0 < 1.5  # refused at once, not held
 
 
-async def test_two_segments_ahead_is_held_not_refused(live_stream, http_module):
-    url, output, name = live_stream
+async def test_two_segments_ahead_is_held_not_refused(server, hls_server, live_stream, http_module):
+    path, output, name = live_stream
+    url = server.hls_url(hls_server) + path
     last = output.live.renditions[name].last_segment
     # Part 0 of segment last+2 is at most one segment and a part away: held, then served.
     async with http_module.get(f"{url}?_HLS_msn={last + 2}&_HLS_part=0") as res:
@@ -114,8 +128,11 @@ async def test_two_segments_ahead_is_held_not_refused(live_stream, http_module):
     assert output.live.renditions[name].last_part >= (last + 2, 0)
 
 
-async def test_many_held_requests_all_wake_on_one_publish(live_stream, http_module):
-    url, output, name = live_stream
+async def test_many_held_requests_all_wake_on_one_publish(
+    server, hls_server, live_stream, http_module
+):
+    path, output, name = live_stream
+    url = server.hls_url(hls_server) + path
     async with http_module.get(url) as res:
         pl = m3u8.loads(await res.text())
     msn, part = next_part(pl, output.live.parts_per_segment)

@@ -14,11 +14,17 @@ from api.streams import store
 from ingest.tokens import token_matches
 
 
-def teezu(*args: str, dsn: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TEEZU_DATABASE_URL": dsn, "TEEZU_PORT": "8123"}
+def teezu(*args: str, dsn: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "TEEZU_DATABASE_URL": dsn,
+        "TEEZU_PORT": "8123",
+        "TEEZU_BCRYPT_ROUNDS": "4",
+    }
     return subprocess.run(
         [sys.executable, "-m", "teezu.cli", *args],
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
@@ -44,3 +50,70 @@ async def test_streams_create_prints_a_working_token(server, pg_dsn):
 def test_streams_create_rejects_an_empty_title(pg_dsn):
     proc = teezu("streams", "create", "--title", "  ", dsn=pg_dsn)
     assert proc.returncode == 2 and "--title" in proc.stderr
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_users_create_makes_the_first_admin_who_can_sign_in(server, pg_dsn, client):
+    from api.users import store as users
+
+    handle = f"root_{uuid.uuid4().hex[:8]}"
+    # A stream made for this handle before the account existed becomes the account's.
+    early = teezu("streams", "create", "--title", "Before", "--creator", handle, dsn=pg_dsn)
+    early_id = re.search(r"stream id:\s+(\S+)", early.stdout).group(1)
+    proc = teezu(
+        "users",
+        "create",
+        "--email",
+        f"{handle}@example.org",
+        "--handle",
+        handle,
+        "--born",
+        "1980-02-02",
+        "--role",
+        "admin",
+        "--role",
+        "creator",
+        "--password-stdin",
+        dsn=pg_dsn,
+        stdin="a strong first password\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    user = await users.get_by_handle(server.pool, handle)
+    assert user is not None and {str(r) for r in user.roles} == {"admin", "creator"}
+    row = await store.get_stream(server.pool, uuid.UUID(early_id))
+    assert row is not None and row.creator_id == user.id
+    r = await client.call(
+        "POST",
+        "/api/v1/auth/login",
+        json={"email": f"{handle}@example.org", "password": "a strong first password"},
+    )
+    assert r.status == 200 and "system.config_limited" in r.data["user"]["permissions"]
+
+    again = teezu(
+        "users",
+        "create",
+        "--email",
+        "x@example.org",
+        "--handle",
+        handle,
+        "--born",
+        "1980-02-02",
+        "--password-stdin",
+        dsn=pg_dsn,
+        stdin="another password\n",
+    )
+    assert again.returncode == 1 and "HandleTaken" in again.stderr
+    young = teezu(
+        "users",
+        "create",
+        "--email",
+        "y@example.org",
+        "--handle",
+        "young_one",
+        "--born",
+        "2020-01-01",
+        "--password-stdin",
+        dsn=pg_dsn,
+        stdin="another password\n",
+    )
+    assert young.returncode == 2 and "18" in young.stderr

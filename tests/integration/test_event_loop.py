@@ -27,6 +27,14 @@ async def test_broadcast_makes_no_blocking_calls_on_the_loop(server, http, new_s
         pl = await wait_for_playlist(http, url, segments=1)
         async with http.get(pl.segments[0].absolute_uri) as res:
             assert res.status == 200
+        # The LL-HLS edge's path: master, a blocking reload and its part, from memory.
+        edge_url = await variant_url(http, server.edge_url, stream_id)
+        live = await wait_for_playlist(http, edge_url, segments=1)
+        msn = live.media_sequence + len(live.segments)
+        async with http.get(f"{edge_url}?_HLS_msn={msn}&_HLS_part=0") as res:
+            assert res.status == 200
+        async with http.get(edge_url.rsplit("/", 1)[0] + f"/part{msn}.0.m4s") as res:
+            assert res.status == 200
         async with http.get(f"{server.base_url}/api/v1/streams/{stream_id}") as res:
             assert (await res.json())["data"]["state"] == "live"
         assert await pub.delete(http, server.base_url) == 200

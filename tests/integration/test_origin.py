@@ -1,4 +1,8 @@
-"""The HLS origin: content types, cache headers, and the envelope for anything else."""
+"""The HLS origin: content types, cache headers, and the envelope for anything else.
+
+Each test runs against the aiohttp origin and the LL-HLS edge (``hls_server``): the edge
+redirects stored objects to the app, and the client follows.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +33,10 @@ async def stored(server, new_stream):
         ("0badc0de/720p/seg7.m4s", "video/iso.segment", "immutable", b"segment"),
     ],
 )
-async def test_objects_have_type_and_cache_policy(server, http, stored, name, ctype, cache, body):
-    async with http.get(f"{server.base_url}/hls/{stored}/{name}") as res:
+async def test_objects_have_type_and_cache_policy(
+    server, http, stored, hls_server, name, ctype, cache, body
+):
+    async with http.get(f"{server.hls_url(hls_server)}/hls/{stored}/{name}") as res:
         assert res.status == 200
         assert res.headers["Content-Type"] == ctype
         assert cache in res.headers["Cache-Control"]
@@ -47,15 +53,16 @@ async def test_objects_have_type_and_cache_policy(server, http, stored, name, ct
         "index.m3u8x",
     ],
 )
-async def test_missing_or_invalid_objects_are_404_envelopes(server, http, stored, name):
-    async with http.get(f"{server.base_url}/hls/{stored}/{name}") as res:
+async def test_missing_or_invalid_objects_are_404_envelopes(server, http, stored, hls_server, name):
+    async with http.get(f"{server.hls_url(hls_server)}/hls/{stored}/{name}") as res:
         assert res.status == 404
         body = await res.json()
         assert body["status"] == "error" and body["code"] in ("MEDIA_NOT_FOUND", "NOT_FOUND")
 
 
-async def test_unknown_stream_is_404(server, http):
-    async with http.get(f"{server.base_url}/hls/not-a-stream/index.m3u8") as res:
+async def test_unknown_stream_is_404(server, http, hls_server):
+    base = server.hls_url(hls_server)
+    async with http.get(f"{base}/hls/not-a-stream/index.m3u8") as res:
         assert res.status == 404 and (await res.json())["code"] == "MEDIA_NOT_FOUND"
-    async with http.get(f"{server.base_url}/hls/{uuid.uuid4()}/index.m3u8") as res:
+    async with http.get(f"{base}/hls/{uuid.uuid4()}/index.m3u8") as res:
         assert res.status == 404 and (await res.json())["code"] == "MEDIA_NOT_FOUND"

@@ -1,4 +1,4 @@
-"""Signed playback at the origin: non-public streams need a token on every request."""
+"""Signed playback at the origin and the edge: non-public streams need a token on every request."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ async def _key(server) -> bytes:
     return server.settings.playback_key_bytes()
 
 
-async def test_followers_stream_needs_a_valid_token_everywhere(server, http):
+async def test_followers_stream_needs_a_valid_token_everywhere(server, http, hls_server):
     row, publish_token = await store.create_stream(
         server.pool, title="Followers", creator_handle="f", visibility="followers"
     )
@@ -30,7 +30,7 @@ async def test_followers_stream_needs_a_valid_token_everywhere(server, http):
     )
     pub = await publish(http, server.base_url, sid, publish_token)
     try:
-        master_url = f"{server.base_url}/hls/{sid}/index.m3u8"
+        master_url = f"{server.hls_url(hls_server)}/hls/{sid}/index.m3u8"
         key = await _key(server)
         good = sign_playback_token(key, sid, "fan1", int(time.time()) + 600)
         refused = {
@@ -86,9 +86,9 @@ async def asyncio_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-async def test_public_stream_needs_no_token(server, http, new_stream):
+async def test_public_stream_needs_no_token(server, http, new_stream, hls_server):
     stream_id, token = await new_stream()
-    async with http.get(f"{server.base_url}/hls/{stream_id}/index.m3u8") as res:
+    async with http.get(f"{server.hls_url(hls_server)}/hls/{stream_id}/index.m3u8") as res:
         assert res.status == 404  # not live yet: no master, but not refused
         assert (await res.json())["code"] == "MEDIA_NOT_FOUND"
 
@@ -114,9 +114,12 @@ async def test_minting_tokens(server, http, new_stream):
     assert data["viewerId"] == "fan"
     assert 100 < data["expiresAt"] - time.time() <= 120
     async with http.post(url, json={"viewerId": "bad id!"}, headers=auth) as res:
-        assert res.status == 400 and (await res.json())["code"] == "VALIDATION_ERROR"
+        assert res.status == 422 and (await res.json())["code"] == "VALIDATION_ERROR"
     async with http.post(url, data="{not json", headers=auth) as res:
-        assert res.status == 400
+        assert res.status == 415  # sent as text/plain
+    json_type = {**auth, "Content-Type": "application/json"}
+    async with http.post(url, data="{not json", headers=json_type) as res:
+        assert res.status == 422 and (await res.json())["code"] == "VALIDATION_ERROR"
 
 
 async def test_whep_on_a_non_public_stream_needs_a_token(server, http):

@@ -38,7 +38,7 @@ async def test_recorded_broadcast_becomes_a_vod_then_expires(server, http):
     rendition_vod = vod_url.replace("vod.m3u8", "720p/vod.m3u8")
     pl = await wait_for_playlist(http, rendition_vod, ended=True, timeout=5)
     # Every segment of the broadcast, from the first (a live playlist would slide).
-    assert pl.media_sequence == 0 and pl.segments[0].uri == "seg0.m4s" and len(pl.segments) >= 3
+    assert pl.media_sequence == 1 and pl.segments[0].uri == "seg1.m4s" and len(pl.segments) >= 3
     assert abs(sum(s.duration for s in pl.segments) - vod["durationSeconds"]) < 0.05
     code, err = await ffmpeg_decode(rendition_vod)
     assert code == 0 and err == "", err

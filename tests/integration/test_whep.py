@@ -257,10 +257,12 @@ async def test_viewers_never_cause_an_encode(server, http, live):
     encoders = list(loop_state.encoders)
     assert [e.settings.name for e in encoders] == ["720p", "480p", "240p"]
 
-    async def frames_encoded(seconds: float = 2.0) -> list[int]:
+    async def frames_encoded(seconds: float = 2.0) -> tuple[list[int], float]:
         before = [e.frames_encoded for e in encoders]
-        await asyncio.sleep(seconds)
-        return [e.frames_encoded - b for e, b in zip(encoders, before, strict=True)]
+        t0 = time.monotonic()
+        await asyncio.sleep(seconds)  # on a loaded machine this can last longer than asked
+        counts = [e.frames_encoded - b for e, b in zip(encoders, before, strict=True)]
+        return counts, time.monotonic() - t0
 
     alone = await frames_encoded()
     clients = [
@@ -275,9 +277,12 @@ async def test_viewers_never_cause_an_encode(server, http, live):
         # the output frame rate, with or without viewers: no rung is encoded again for them.
         # (The rate itself is not asserted: it depends on the machine's load.)
         assert loop_state.encoders == encoders
-        for counts in (alone, watched):
+        for counts, elapsed in (alone, watched):
             assert max(counts) - min(counts) <= 1, counts
-            assert 0 < counts[0] <= 2.0 * 30 * 1.1, counts
+            # A sane count: at most the output rate over the time that really passed, plus the
+            # backlog the encoder may catch up (max_queued_seconds).
+            limit = 30 * (elapsed + server.settings.max_queued_seconds)
+            assert 0 < counts[0] <= limit, (counts, elapsed)
         # aiortc's own H.264 encoder exists per sender but never opened x264: packets were
         # only packed.
         for v in server.app[VIEWERS].by_stream[stream_id].values():

@@ -86,3 +86,31 @@ def test_every_uri_in_a_playlist_carries_the_token():
     assert pl.preload_hint.uri == "part2.0.m4s?token=a.b.1.c%2Bd"
     assert pl.rendition_reports[0].uri == "../480p/index.m3u8?token=a.b.1.c%2Bd"
     assert out.count("token=") == 5
+
+
+async def test_policy_lookups_are_single_flight_and_cached():
+    import asyncio
+
+    from hls.origin import PlaybackPolicy
+
+    calls = []
+
+    async def visibility_of(stream_id: str) -> str | None:
+        calls.append(stream_id)
+        await asyncio.sleep(0.01)
+        if stream_id == "broken":
+            raise ConnectionError("database down")
+        return "public"
+
+    policy = PlaybackPolicy(b"k" * 32, visibility_of)
+    # 500 held requests waking on one part miss the cache together: one query.
+    got = await asyncio.gather(*(policy.visibility("s1") for _ in range(500)))
+    assert got == ["public"] * 500 and calls == ["s1"]
+    assert await policy.visibility("s1") == "public" and calls == ["s1"]  # cached
+    # A failed lookup is not cached: the next request asks again.
+    for _ in range(2):
+        try:
+            await policy.visibility("broken")
+        except ConnectionError:
+            pass
+    assert calls.count("broken") == 2

@@ -44,6 +44,29 @@ async def test_waiter_wakes_on_the_part_it_asked_for():
     assert await waiter is True
 
 
+async def test_held_requests_share_one_future_per_part_and_timeouts_do_not_cancel_it():
+    live = _broadcast()
+    hers = [asyncio.create_task(live.wait_for("720p", 0, 1, hold_for=5)) for _ in range(100)]
+    short = asyncio.create_task(live.wait_for("720p", 0, 1, hold_for=0.02))
+    other = asyncio.create_task(live.wait_for("240p", 0, 1, hold_for=5))
+    whole = asyncio.create_task(live.wait_for("720p", 0, None, hold_for=5))
+    await asyncio.sleep(0)
+    state = live.renditions["720p"]
+    # 101 requests for part 0.1, one for segment 0: two futures, not one wake-up per request.
+    assert len(state.waiting) == 2
+    assert await short is False  # timed out...
+    live.publish_part("720p", _part(0, 0))
+    live.publish_part("720p", _part(0, 1))
+    assert all(await asyncio.gather(*hers))  # ...without cancelling the others' future
+    assert not whole.done() and not other.done()
+    assert list(state.waiting) == [(0, 1 << 30)]
+    live.publish_segment("720p", _segment(0))
+    assert await whole is True
+    assert not state.waiting and not other.done()
+    live.end()
+    assert await other is True
+
+
 async def test_waiter_times_out():
     live = _broadcast()
     assert await live.wait_for("720p", 3, None, hold_for=0.05) is False

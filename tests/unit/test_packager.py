@@ -53,7 +53,7 @@ def test_parts_are_whole_frames_and_segments_are_their_parts(packets):
     parts = [e for e in events if isinstance(e, Part)]
     segs = [e for e in events if isinstance(e, Segment)]
     assert [s.part_count for s in segs] == [6, 6, 3]
-    assert [(p.sequence, p.index) for p in parts[:7]] == [(0, i) for i in range(6)] + [(1, 0)]
+    assert [(p.sequence, p.index) for p in parts[:7]] == [(1, i) for i in range(6)] + [(2, 0)]
     for p in parts:
         assert abs(p.duration - 1 / 3) < 1e-6  # exactly 10 frames at 30 fps
         assert p.independent == (p.index == 0)  # keyframes only at segment starts
@@ -82,7 +82,7 @@ def test_segments_cut_on_keyframes_with_audio_inside(packets):
     assert isinstance(events[0], InitSegment)
     assert events[0].codecs.startswith("avc1.") and events[0].codecs.endswith(",mp4a.40.2")
     segs = [e for e in events if isinstance(e, Segment)]
-    assert [s.sequence for s in segs] == [0, 1, 2]
+    assert [s.sequence for s in segs] == [1, 2, 3]  # FIRST_SEQUENCE = 1
     assert [round(s.start, 3) for s in segs] == [0.0, 2.0, 4.0]
     assert [round(s.duration, 3) for s in segs] == [2.0, 2.0, 1.0]
     assert all(s.independent for s in segs)
@@ -105,7 +105,7 @@ def test_segment_waits_for_its_audio(packets):
     for a in apk[len(early) : apk.index(late) + 1]:
         out += pk.push(a)
     segs = [e for e in out if isinstance(e, Segment)]
-    assert len(segs) == 1 and segs[0].sequence == 0
+    assert len(segs) == 1 and segs[0].sequence == 1
 
 
 def test_video_before_first_keyframe_is_dropped(packets):
@@ -122,4 +122,4 @@ def test_video_only_packaging_needs_no_audio(packets):
     pk = _new(None)
     events = [e for v in vpk for e in pk.push(v)] + pk.flush()
     segs = [e for e in events if isinstance(e, Segment)]
-    assert [s.sequence for s in segs] == [0, 1, 2]
+    assert [s.sequence for s in segs] == [1, 2, 3]  # FIRST_SEQUENCE = 1

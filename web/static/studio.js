@@ -6,7 +6,9 @@
   const preview = $('preview'), badge = $('badge'), message = $('message');
   const goLive = $('golive'), stopBtn = $('stop'), tokenInput = $('token'), elapsed = $('elapsed');
   const hashToken = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (hashToken) tokenInput.value = hashToken; else $('tokenbox').open = true;
+  if (hashToken) tokenInput.value = hashToken;
+  const loginForm = $('login'), whoami = $('whoami');
+  let me = null, challenge = null;
   $('watchlink').href = '/watch/' + streamId;
   $('watchlink').textContent = location.origin + '/watch/' + streamId;
 
@@ -55,9 +57,78 @@
     catch (e) { return 'HTTP ' + res.status; }
   }
 
+  // --- account: the studio signs in with the session cookie (httpOnly: this script never sees it)
+  function showAccount() {
+    whoami.hidden = !me;
+    loginForm.hidden = !!me || !!tokenInput.value.trim();
+    if (me) $('handle').textContent = '@' + me.handle;
+    document.body.dataset.account = me ? 'signed-in' : 'signed-out';
+  }
+
+  async function loadMe() {
+    const res = await fetch('/api/v1/auth/me', { credentials: 'same-origin' }).catch(() => null);
+    me = res && res.ok ? (await res.json()).data : null;
+    showAccount();
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const json = (body) => ({
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    let res;
+    if (challenge) {
+      res = await fetch('/api/v1/auth/login/2fa', json({ challenge, code: $('totp').value.trim() }));
+    } else {
+      res = await fetch('/api/v1/auth/login', json({ email: $('email').value.trim(), password: $('password').value }));
+    }
+    if (!res.ok) {
+      if (challenge && res.status === 401) { challenge = null; $('totpbox').hidden = true; }
+      say('Sign-in failed: ' + await errorText(res), true);
+      return;
+    }
+    const data = (await res.json()).data;
+    if (data.twoFactorRequired) {
+      challenge = data.challenge;
+      $('totpbox').hidden = false;
+      $('totp').focus();
+      say('Enter the code from your authenticator app.');
+      return;
+    }
+    challenge = null;
+    $('password').value = '';
+    me = data.user;
+    showAccount();
+    if (document.body.dataset.state === 'error') setState('idle');  // a fresh start
+    say('Signed in. Press Go live when ready.');
+  }
+
+  async function signOut() {
+    await fetch('/api/v1/auth/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => {});
+    me = null;
+    showAccount();
+    say('Signed out.');
+  }
+
+  async function publishToken() {
+    // A pasted token (OBS-style, from `teezu streams create`) wins; otherwise the signed-in
+    // owner gets a short-lived grant, so the long-lived token never reaches the browser.
+    const pasted = tokenInput.value.trim();
+    if (pasted) return pasted;
+    if (!me) return null;
+    const res = await fetch('/api/v1/streams/' + streamId + '/publish-credentials', {
+      method: 'POST', credentials: 'same-origin',
+    });
+    if (!res.ok) throw new Error(await errorText(res));
+    return (await res.json()).data.token;
+  }
+
   async function start() {
-    const token = tokenInput.value.trim();
-    if (!token) { setState('error', 'A publish token is needed to go live.'); $('tokenbox').open = true; return; }
+    let token;
+    try { token = await publishToken(); }
+    catch (e) { setState('error', 'Could not go live: ' + (e.message || e)); return; }
+    if (!token) { setState('error', 'Sign in (or paste a publish token) to go live.'); loginForm.hidden = false; return; }
     const attempt = ++attempts;  // a Stop (or a new Go live) meanwhile supersedes this attempt
     const current = () => attempt === attempts;
     setState('connecting', 'Connecting…');
@@ -143,6 +214,10 @@
 
   goLive.addEventListener('click', start);
   stopBtn.addEventListener('click', stop);
+  loginForm.addEventListener('submit', signIn);
+  $('logout').addEventListener('click', signOut);
+  tokenInput.addEventListener('input', showAccount);
+  loadMe();
   window.addEventListener('pagehide', () => { if (resource) navigator.sendBeacon && fetch(resource, { method: 'DELETE', keepalive: true }); });
   camera().catch((e) => say('Camera/microphone unavailable: ' + e.message, true));
   window.teezuStudio = { start, stop, pc: () => pc };

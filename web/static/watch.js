@@ -4,7 +4,9 @@
 (function () {
   'use strict';
   const streamId = location.pathname.split('/').filter(Boolean).pop();
-  const src = '/hls/' + streamId + '/index.m3u8';
+  // The API names where to play from: the LL-HLS edge when the server runs one (hlsUrl).
+  let src = '/hls/' + streamId + '/index.m3u8';
+  let grant = null;  // a playback token, for streams that are not public
   const video = document.getElementById('video'), badge = document.getElementById('badge');
   const message = document.getElementById('message'), llButton = document.getElementById('lowlatency');
   const LL_KEY = 'teezu.lowLatency';
@@ -18,7 +20,7 @@
     state = next;
     document.body.dataset.state = next;
     badge.className = 'badge' + (next === 'live' ? ' live' : '');
-    badge.textContent = next === 'live' ? 'Live' : next === 'ended' ? 'Ended' : 'Offline';
+    badge.textContent = { live: 'Live', ended: 'Ended', denied: 'Restricted' }[next] || 'Offline';
     message.textContent = text || '';
   }
 
@@ -35,7 +37,14 @@
   function playHls() {
     if (hls || video.src) return;
     if (window.Hls && Hls.isSupported()) {
-      hls = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 2, manifestLoadingMaxRetry: 30, manifestLoadingRetryDelay: 1000 });
+      // No liveSyncDuration* option: any of them overrides the playlist's PART-HOLD-BACK,
+      // which is what low-latency mode should hold back (3 parts, ~1 s, not 2 segments). After
+      // a stall hls.js holds back more (default +1 s per stall): half a second is enough with
+      // parts of 1/3 s, and playing up to 1.25x speed brings the latency back to its target.
+      hls = new Hls({
+        lowLatencyMode: true, liveSyncOnStallIncrease: 0.5, maxLiveSyncPlaybackRate: 1.25,
+        manifestLoadingMaxRetry: 30, manifestLoadingRetryDelay: 1000,
+      });
       hls.on(Hls.Events.ERROR, (_, data) => {
         if (!data.fatal) return;
         if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }
@@ -90,9 +99,9 @@
       };
       await pc.setLocalDescription(await pc.createOffer());
       await gathered(pc);
-      const res = await fetch('/whep/' + streamId, {
-        method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp,
-      });
+      const headers = { 'Content-Type': 'application/sdp' };
+      if (grant) headers.Authorization = 'Bearer ' + grant.token;
+      const res = await fetch('/whep/' + streamId, { method: 'POST', headers, body: pc.localDescription.sdp });
       if (res.status !== 201) {
         let why = 'HTTP ' + res.status;
         try { const body = await res.json(); why = body.message + ' (' + body.code + ')'; } catch (e) { /* not JSON */ }
@@ -139,6 +148,24 @@
     showMode();
   });
 
+  // Non-public streams: the API decides from the signed-in viewer (session cookie) whether a
+  // playback token is due; the token then rides on every HLS request and the WHEP offer.
+  async function access(s) {
+    if (s.visibility === 'public') return null;
+    if (grant && grant.expiresAt - Date.now() / 1000 > 60) return null;
+    const res = await fetch('/api/v1/streams/' + streamId + '/playback-tokens', {
+      method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{}',
+    });
+    if (!res.ok) {
+      let why = 'HTTP ' + res.status;
+      try { const body = await res.json(); why = body.code; } catch (e) { /* not JSON */ }
+      return 'This stream is for its ' + s.visibility + ' (' + why + '). Sign in with an account that may watch it.';
+    }
+    grant = (await res.json()).data;
+    src = grant.hlsUrl || grant.playbackUrl;
+    return null;
+  }
+
   async function poll() {
     try {
       const res = await fetch('/api/v1/streams/' + streamId, { cache: 'no-store' });
@@ -147,7 +174,13 @@
       document.title = s.title + ' — TeezU Live';
       document.getElementById('title').textContent = s.title;
       document.getElementById('creator').textContent = '@' + s.creatorHandle;
-      if (s.state === 'live') { if (state !== 'live') show('live'); play(); }
+      if (s.hlsUrl && !hls && !video.getAttribute('src') && !grant) src = s.hlsUrl;
+      if (s.state === 'live') {
+        const refused = await access(s);
+        if (refused) { stopRtc(); stopHls(); show('denied', refused); return; }
+        if (state !== 'live') show('live');
+        play();
+      }
       else {
         stopRtc();
         if (s.state === 'ended') show('ended', 'The broadcast has ended.');
@@ -165,5 +198,6 @@
     video: () => video, state: () => state,
     playback: () => (rtc ? 'webrtc' : hls || video.src ? 'hls' : 'none'),
     peer: () => rtc && rtc.pc,
+    hls: () => hls, // hls.js instance while playing HLS (tests read its latency figures)
   };
 })();

@@ -1,0 +1,112 @@
+"""The product's RBAC matrix (8 roles), as data, and the permissions each role grants.
+
+The matrix is the product spec's table (seeds/admin-hub-and-api.txt, "RBAC Matrix (8 Roles)"):
+
+| Feature        | Viewer | Member | Member+ | Provider | Creator | Mod  | Admin   | Super Admin |
+|----------------|--------|--------|---------|----------|---------|------|---------|-------------|
+| View Content   | Safe   | yes    | yes     | yes      | yes     | yes  | yes     | yes         |
+| Chat / DM      | no     | yes    | yes     | yes      | yes     | yes  | yes     | yes         |
+| AI Tools       | no     | Basic  | Full    | Pro      | Creator | Full | Full    | Debug       |
+| Offer Services | no     | no     | no      | yes      | no      | no   | no      | yes         |
+| Upload/Stream  | no     | no     | no      | Limited  | yes     | no   | yes     | yes         |
+| Moderation     | no     | Report | Report  | Self     | Self    | yes  | yes     | yes         |
+| System Config  | no     | no     | no      | no       | no      | no   | Limited | ROOT        |
+
+Each cell becomes a set of `Permission`s; routes and Socket.IO events declare the permission
+they need, and ownership ("Self": a creator moderates their own rooms only) is checked by the
+service that knows the owner. Members also have a tier (basic/plus/premium/elite), which is
+billing data, not a role: it does not change the matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    MEMBER = "member"
+    MEMBER_PLUS = "member_plus"
+    PROVIDER = "provider"
+    CREATOR = "creator"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+    SUPER_ADMIN = "super_admin"
+
+
+class MemberTier(StrEnum):
+    BASIC = "basic"
+    PLUS = "plus"
+    PREMIUM = "premium"
+    ELITE = "elite"
+
+
+class Permission(StrEnum):
+    CONTENT_VIEW_SAFE = "content.view_safe"
+    CONTENT_VIEW = "content.view"  # explicit content (still subject to the age gate)
+    CHAT = "chat.send"
+    DM = "dm.send"
+    AI_BASIC = "ai.basic"
+    AI_FULL = "ai.full"
+    AI_PRO = "ai.pro"
+    AI_CREATOR = "ai.creator"
+    AI_DEBUG = "ai.debug"
+    SERVICES_OFFER = "services.offer"
+    STREAM_LIMITED = "stream.publish_limited"  # provider: streams with the "limited" caps
+    STREAM = "stream.publish"
+    UPLOAD = "content.upload"
+    REPORT = "moderation.report"
+    MODERATE_OWN = "moderation.own"  # in one's own rooms and content
+    MODERATE_ALL = "moderation.all"
+    SYSTEM_CONFIG_LIMITED = "system.config_limited"
+    SYSTEM_CONFIG_ROOT = "system.config_root"
+    # Not a row of the spec's matrix: buying tokens and spending them (tips, shows) is open to
+    # every signed-in role, like Chat; the Viewer column (anonymous, safe content) has no wallet.
+    WALLET = "wallet.use"
+
+
+P = Permission
+_VIEW = {P.CONTENT_VIEW_SAFE, P.CONTENT_VIEW, P.WALLET}
+_TALK = {P.CHAT, P.DM}
+
+MATRIX: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset({P.CONTENT_VIEW_SAFE}),
+    Role.MEMBER: frozenset(_VIEW | _TALK | {P.AI_BASIC, P.REPORT}),
+    Role.MEMBER_PLUS: frozenset(_VIEW | _TALK | {P.AI_BASIC, P.AI_FULL, P.REPORT}),
+    Role.PROVIDER: frozenset(
+        _VIEW
+        | _TALK
+        | {P.AI_BASIC, P.AI_FULL, P.AI_PRO, P.SERVICES_OFFER, P.STREAM_LIMITED, P.UPLOAD}
+        | {P.REPORT, P.MODERATE_OWN}
+    ),
+    Role.CREATOR: frozenset(
+        _VIEW
+        | _TALK
+        | {P.AI_BASIC, P.AI_FULL, P.AI_CREATOR, P.STREAM_LIMITED, P.STREAM, P.UPLOAD}
+        | {P.REPORT, P.MODERATE_OWN}
+    ),
+    Role.MODERATOR: frozenset(
+        _VIEW | _TALK | {P.AI_BASIC, P.AI_FULL, P.REPORT, P.MODERATE_OWN, P.MODERATE_ALL}
+    ),
+    Role.ADMIN: frozenset(
+        _VIEW
+        | _TALK
+        | {P.AI_BASIC, P.AI_FULL, P.STREAM_LIMITED, P.STREAM, P.UPLOAD}
+        | {P.REPORT, P.MODERATE_OWN, P.MODERATE_ALL, P.SYSTEM_CONFIG_LIMITED}
+    ),
+    Role.SUPER_ADMIN: frozenset(Permission),  # every permission, ROOT config and AI debug
+}
+
+
+def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
+    """The union of what each role grants (a user may hold several roles)."""
+    out: set[Permission] = set()
+    for role in roles:
+        out |= MATRIX[Role(role)]
+    return frozenset(out)
+
+
+def roles_with(permission: Permission) -> frozenset[Role]:
+    """Every role that grants ``permission`` (the rest must be denied: tests iterate this)."""
+    return frozenset(r for r, perms in MATRIX.items() if permission in perms)

@@ -1,0 +1,478 @@
+"""``/api/v1/auth``: sign-up, sign-in (with TOTP as a second step), sessions, password, 2FA.
+
+Every auth event is written to the audit log. Sign-in failures back off exponentially per
+account and per IP (`api.auth.backoff`); unknown emails cost the same bcrypt check as wrong
+passwords.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import EmailStr, Field
+
+from api.auth import audit, backoff, sessions, totp
+from api.auth.errors import (
+    EmailTaken,
+    HandleTaken,
+    InvalidChallenge,
+    InvalidCredentials,
+    InvalidTwoFactorCode,
+    LoginThrottled,
+    SessionNotFound,
+    TwoFactorState,
+    Underage,
+    WrongPassword,
+)
+from api.auth.passwords import HASHER, check_length
+from api.auth.rbac import Role, permissions_of
+from api.keys import POOL, SETTINGS
+from api.reports import store as reports_store
+from api.reports.actions import check_standing
+from api.routing import Api, Call, Page, RateLimit
+from api.schema import Input, Output
+from api.users import store as users
+from teezu.errors import Invalid
+
+api = Api("auth")
+MIN_AGE = 18
+# Sign-in and sign-up are costly (bcrypt) and attractive to abuse: a tighter limit than the
+# default, on top of the per-account back-off.
+AUTH_LIMIT = RateLimit(requests=20, window=60, setting="auth_rate_limit_requests")
+
+
+class SignupBody(Input):
+    email: EmailStr
+    handle: str = Field(pattern=r"^[A-Za-z0-9_]{3,30}$", description="3-30 of A-Z a-z 0-9 _")
+    password: str = Field(min_length=8, max_length=200, description="8 characters to 72 bytes")
+    date_of_birth: date = Field(description="you must be 18 or older")
+
+
+class LoginBody(Input):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=200)
+
+
+class SecondStepBody(Input):
+    challenge: str = Field(min_length=1, max_length=128)
+    code: str = Field(min_length=6, max_length=10)
+
+
+class PasswordBody(Input):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
+
+
+class CodeBody(Input):
+    code: str = Field(min_length=6, max_length=10)
+
+
+class Me(Output):
+    id: uuid.UUID
+    email: str
+    handle: str
+    roles: list[str]
+    permissions: list[str]
+    two_factor_enabled: bool
+    created_at: datetime
+
+
+class LoginResult(Output):
+    user: Me | None = None
+    two_factor_required: bool = False
+    challenge: str | None = Field(
+        default=None, description="send it with the TOTP code to /auth/login/2fa"
+    )
+
+
+class SessionInfo(Output):
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    current: bool
+
+
+class Enrollment(Output):
+    secret: str
+    provisioning_uri: str
+
+
+def me_of(user: users.UserRow) -> Me:
+    roles = user.roles | {Role.VIEWER}
+    return Me(
+        id=user.id,
+        email=user.email,
+        handle=user.handle,
+        roles=sorted(map(str, user.roles)),
+        permissions=sorted(map(str, permissions_of(roles))),
+        two_factor_enabled=user.totp_enabled,
+        created_at=user.created_at,
+    )
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+async def _current_user(call: Call[Any, Any]) -> users.UserRow:
+    assert call.principal.user_id is not None
+    user = await users.get_by_id(call.app[POOL], call.principal.user_id)
+    assert user is not None  # the session row would be gone with the user
+    return user
+
+
+async def _start_session(call: Call[Any, Any], user: users.UserRow, **meta: object) -> None:
+    pool, settings = call.app[POOL], call.app[SETTINGS]
+    value = await sessions.create(
+        pool, user.id, settings, ip=call.ip, user_agent=call.request.headers.get("User-Agent")
+    )
+    call.after.append(lambda response: sessions.set_cookie(response, value, settings))
+    await audit.record(
+        pool, "login.ok", actor_id=user.id, subject_id=user.id, ip=call.ip, meta=meta
+    )
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/signup",
+    summary="Create an account (18+) and sign in",
+    status=201,
+    body=SignupBody,
+    response=Me,
+    errors=(403, 409),
+    rate_limit=AUTH_LIMIT,
+)
+async def signup(call: Call[SignupBody, None]) -> Me:
+    """New accounts get the `member` role. Refused with 403 `UNDERAGE` under 18."""
+    body = call.body
+    today = datetime.now(UTC).date()
+    if body.date_of_birth > today:
+        raise Invalid(
+            "date of birth is in the future",
+            meta={"errors": [{"field": "body.dateOfBirth", "message": "in the future"}]},
+        )
+    if age_on(body.date_of_birth, today) < MIN_AGE:
+        raise Underage(f"you must be {MIN_AGE} or older to sign up", meta={"minAge": MIN_AGE})
+    check_length(body.password)
+    pool = call.app[POOL]
+    hashed = await call.app[HASHER].hash(body.password)
+    try:
+        user = await users.create_user(
+            pool,
+            email=body.email,
+            handle=body.handle,
+            password_hash=hashed,
+            date_of_birth=body.date_of_birth,
+        )
+    except users.EmailTaken:
+        raise EmailTaken("an account with this email exists") from None
+    except users.HandleTaken:
+        raise HandleTaken("this handle is taken", meta={"handle": body.handle}) from None
+    await audit.record(pool, "signup", actor_id=user.id, subject_id=user.id, ip=call.ip)
+    await _start_session(call, user, via="signup")
+    return me_of(user)
+
+
+async def _throttle(call: Call[Any, Any], keys: list[str]) -> None:
+    settings, pool = call.app[SETTINGS], call.app[POOL]
+    wait = 0
+    for key in keys:
+        st = await backoff.state(pool, key)
+        if st is None:
+            continue
+        free = (
+            settings.login_backoff_ip_after
+            if key.startswith("ip:")
+            else settings.login_backoff_after
+        )
+        failures, last, now = st
+        wait = max(
+            wait,
+            backoff.retry_after(failures, last, now, free=free, cap=settings.login_backoff_max),
+        )
+    if wait > 0:
+        raise LoginThrottled("too many failed sign-ins: wait before trying again", retry_after=wait)
+
+
+async def _failed(
+    call: Call[Any, Any], keys: list[str], user: users.UserRow | None, why: str
+) -> None:
+    pool = call.app[POOL]
+    for key in keys:
+        await backoff.record_failure(pool, key)
+    await audit.record(
+        pool,
+        "login.failed",
+        subject_id=user.id if user else None,
+        ip=call.ip,
+        meta={"reason": why},
+    )
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/login",
+    summary="Sign in with email and password",
+    body=LoginBody,
+    response=LoginResult,
+    errors=(401,),
+    rate_limit=AUTH_LIMIT,
+)
+async def login(call: Call[LoginBody, None]) -> LoginResult:
+    """Sets the session cookie, or, with 2FA on, returns a challenge for `/auth/login/2fa`.
+
+    Repeated failures answer 429 `LOGIN_THROTTLED` with Retry-After (exponential back-off per
+    account and per IP)."""
+    pool = call.app[POOL]
+    email = call.body.email.lower()
+    keys = [f"acct:{email}", f"ip:{call.ip}"]
+    await _throttle(call, keys)
+    user = await users.get_by_email(pool, email)
+    ok = await call.app[HASHER].verify(call.body.password, user.password_hash if user else None)
+    if not ok or user is None:
+        await _failed(call, keys, user, "password" if user else "unknown email")
+        raise InvalidCredentials("wrong email or password")
+    # Only after the password: the standing is not revealed to someone guessing.
+    await _check_standing(pool, user.id)
+    if user.totp_enabled:
+        # The account's failure count is cleared only after the code: someone who knows the
+        # password must not reset the back-off that limits guessing codes.
+        challenge = await sessions.new_challenge(pool, user.id)
+        await audit.record(pool, "login.2fa_required", subject_id=user.id, ip=call.ip)
+        return LoginResult(two_factor_required=True, challenge=challenge)
+    await backoff.clear(pool, keys[0])
+    await _start_session(call, user)
+    return LoginResult(user=me_of(user))
+
+
+async def _check_standing(pool: Any, user_id: uuid.UUID) -> None:
+    """Suspended and banned accounts may not sign in (403 with the reason's code)."""
+    found = await reports_store.standing(pool, user_id)
+    if found is not None:
+        check_standing(*found, datetime.now(UTC))
+
+
+async def _use_code(
+    call: Call[Any, Any], user: users.UserRow, code: str, secret: str | None = None
+) -> None:
+    """Accept ``code`` once: the step it belongs to becomes the account's last used step."""
+    secret = secret or user.totp_secret
+    assert secret is not None
+    step = totp.matching_step(secret, code, time.time(), user.totp_last_step)
+    if step is not None:
+        # Conditional update: two requests racing with the same code cannot both win.
+        status = await call.app[POOL].execute(
+            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
+            user.id,
+            step,
+        )
+        if status == "UPDATE 1":
+            return
+    raise InvalidTwoFactorCode("wrong or already used code")
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/login/2fa",
+    summary="Second step of a sign-in with 2FA: the TOTP code",
+    body=SecondStepBody,
+    response=LoginResult,
+    errors=(401,),
+    rate_limit=AUTH_LIMIT,
+)
+async def login_second_step(call: Call[SecondStepBody, None]) -> LoginResult:
+    """A challenge allows 5 attempts within 5 minutes; a code works once."""
+    pool = call.app[POOL]
+    user_id = await sessions.challenge_user(pool, call.body.challenge)
+    if user_id is None:
+        raise InvalidChallenge("sign in again: this challenge is unknown, used up or expired")
+    user = await users.get_by_id(pool, user_id)
+    if user is None or not user.totp_enabled:
+        raise InvalidChallenge("sign in again")
+    await _throttle(call, [f"acct:{user.email}", f"ip:{call.ip}"])
+    try:
+        await _use_code(call, user, call.body.code)
+    except InvalidTwoFactorCode:
+        await _failed(call, [f"acct:{user.email}", f"ip:{call.ip}"], user, "2fa code")
+        raise
+    await sessions.drop_challenge(pool, call.body.challenge)
+    await _check_standing(pool, user.id)
+    await backoff.clear(pool, f"acct:{user.email}")
+    await _start_session(call, user, twoFactor=True)
+    return LoginResult(user=me_of(user))
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/logout",
+    summary="Sign out: the session is revoked at once",
+    status=204,
+)
+async def logout(call: Call[None, None]) -> None:
+    """Without a session it does nothing (and still answers 204)."""
+    settings = call.app[SETTINGS]
+    if call.principal.session_id is not None:
+        await sessions.revoke(call.app[POOL], bytes.fromhex(call.principal.session_id))
+        await audit.record(call.app[POOL], "logout", actor_id=call.principal.user_id, ip=call.ip)
+    call.after.append(lambda response: sessions.clear_cookie(response, settings))
+
+
+@api.route("GET", "/api/v1/auth/me", summary="The signed-in user", response=Me, auth=True)
+async def me(call: Call[None, None]) -> Me:
+    return me_of(await _current_user(call))
+
+
+@api.route(
+    "GET",
+    "/api/v1/auth/sessions",
+    summary="My active sessions",
+    response=SessionInfo,
+    paginated=True,
+    auth=True,
+)
+async def list_sessions(call: Call[None, None]) -> Page[SessionInfo]:
+    assert call.principal.user_id is not None
+    rows = await sessions.list_for(call.app[POOL], call.principal.user_id)
+    return Page(
+        [
+            SessionInfo(
+                id=r.public_id,
+                created_at=r.created_at,
+                last_seen_at=r.last_seen_at,
+                expires_at=r.expires_at,
+                ip=r.ip,
+                user_agent=r.user_agent,
+                current=r.public_id == call.principal.session_id,
+            )
+            for r in rows
+        ]
+    )
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/auth/sessions/{session_id}",
+    summary="Revoke one of my sessions (takes effect at once)",
+    status=204,
+    auth=True,
+)
+async def revoke_session(call: Call[None, None]) -> web.StreamResponse | None:
+    raw = call.path("session_id")
+    try:
+        id_hash = bytes.fromhex(raw)
+    except ValueError:
+        raise SessionNotFound("no such session") from None
+    if not await sessions.revoke(call.app[POOL], id_hash, user_id=call.principal.user_id):
+        raise SessionNotFound("no such session")
+    await audit.record(
+        call.app[POOL],
+        "session.revoked",
+        actor_id=call.principal.user_id,
+        subject_id=call.principal.user_id,
+        ip=call.ip,
+    )
+    if raw == call.principal.session_id:
+        settings = call.app[SETTINGS]
+        call.after.append(lambda response: sessions.clear_cookie(response, settings))
+    return None
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/password",
+    summary="Change my password (signs out my other sessions)",
+    status=204,
+    body=PasswordBody,
+    auth=True,
+    errors=(403,),
+    rate_limit=AUTH_LIMIT,
+)
+async def change_password(call: Call[PasswordBody, None]) -> None:
+    pool = call.app[POOL]
+    user = await _current_user(call)
+    if not await call.app[HASHER].verify(call.body.current_password, user.password_hash):
+        await audit.record(pool, "password.change_failed", actor_id=user.id, ip=call.ip)
+        raise WrongPassword("the current password is wrong")
+    hashed = await call.app[HASHER].hash(call.body.new_password)
+    await users.set_password(pool, user.id, hashed)
+    assert call.principal.session_id is not None
+    ended = await sessions.revoke_all(pool, user.id, keep=bytes.fromhex(call.principal.session_id))
+    await audit.record(
+        pool,
+        "password.changed",
+        actor_id=user.id,
+        subject_id=user.id,
+        ip=call.ip,
+        meta={"sessionsRevoked": ended},
+    )
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/2fa/enroll",
+    summary="Start turning on 2FA: a TOTP secret for an authenticator app",
+    status=201,
+    response=Enrollment,
+    auth=True,
+    errors=(409,),
+)
+async def enroll_2fa(call: Call[None, None]) -> Enrollment:
+    """2FA is on only after `/auth/2fa/verify` with a code from the app."""
+    user = await _current_user(call)
+    if user.totp_enabled:
+        raise TwoFactorState("2FA is already on: disable it first")
+    secret = totp.new_secret()
+    await call.app[POOL].execute("UPDATE users SET totp_secret = $2 WHERE id = $1", user.id, secret)
+    await audit.record(
+        call.app[POOL], "2fa.enroll_started", actor_id=user.id, subject_id=user.id, ip=call.ip
+    )
+    return Enrollment(secret=secret, provisioning_uri=totp.provisioning_uri(secret, user.email))
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/2fa/verify",
+    summary="Finish turning on 2FA with a code from the app",
+    status=204,
+    body=CodeBody,
+    auth=True,
+    errors=(409,),
+)
+async def verify_2fa(call: Call[CodeBody, None]) -> None:
+    user = await _current_user(call)
+    if user.totp_enabled or user.totp_secret is None:
+        raise TwoFactorState("start with /auth/2fa/enroll")
+    await _use_code(call, user, call.body.code)
+    await call.app[POOL].execute("UPDATE users SET totp_enabled = true WHERE id = $1", user.id)
+    await audit.record(
+        call.app[POOL], "2fa.enabled", actor_id=user.id, subject_id=user.id, ip=call.ip
+    )
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/2fa/disable",
+    summary="Turn 2FA off (needs a current code)",
+    status=204,
+    body=CodeBody,
+    auth=True,
+    errors=(409,),
+)
+async def disable_2fa(call: Call[CodeBody, None]) -> None:
+    user = await _current_user(call)
+    if not user.totp_enabled:
+        raise TwoFactorState("2FA is not on")
+    await _use_code(call, user, call.body.code)
+    await call.app[POOL].execute(
+        "UPDATE users SET totp_enabled = false, totp_secret = NULL WHERE id = $1", user.id
+    )
+    await audit.record(
+        call.app[POOL], "2fa.disabled", actor_id=user.id, subject_id=user.id, ip=call.ip
+    )

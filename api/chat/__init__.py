@@ -1,0 +1,1 @@
+"""Chat: rooms per stream over Socket.IO, history in PostgreSQL, moderation."""

@@ -1,0 +1,130 @@
+"""Socket.IO event names, the payloads clients send (pydantic), and the shapes sent back.
+
+Every client→server event is acknowledged with ``{"ok": true, ...}`` or
+``{"ok": false, "code": "...", "message": "...", "retryAfter"?: s, "meta"?: {...}}``; the codes
+are the ones of `api.chat.errors`, shared with the REST envelope.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from api.chat.errors import InvalidPayload
+from teezu.errors import TeezuError
+
+# client → server (each acknowledged)
+JOIN = "chat:join"
+LEAVE = "chat:leave"
+SEND = "chat:send"
+TYPING = "chat:typing"
+PRESENCE = "chat:presence"
+DELETE = "chat:delete"
+TIMEOUT = "chat:timeout"
+BAN = "chat:ban"
+UNBAN = "chat:unban"
+MODE = "chat:mode"
+
+# server → client
+MESSAGES = "chat:messages"  # {streamId, messages: [message, ...]} (a batch per room per tick)
+DELETED = "chat:deleted"  # {streamId, messageId}
+TYPING_NOTICE = "chat:typing"  # {streamId, user}
+VIEWERS = "chat:viewers"  # {streamId, count}
+SETTINGS = "chat:settings"  # {streamId, slowMode, followersOnly}
+RESTRICTED = "chat:restricted"  # {streamId, userId, kind, until}: to the room
+BANNED = "chat:banned"  # {streamId, reason, until}: to the banned user's sockets
+# The stream's money channel (api.wallet.events), relayed as "money:" + its type: money:tip,
+# money:goal.progress, money:goal.completed, each {streamId, ...the channel's message}.
+MONEY_PREFIX = "money:"
+
+MAX_MESSAGE_LENGTH = 500
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    stream_id: uuid.UUID = Field(alias="streamId")
+
+
+class RoomPayload(_Payload):
+    """``chat:join``, ``chat:leave``, ``chat:typing``, ``chat:presence``."""
+
+
+class SendPayload(_Payload):
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_LENGTH)
+    ]
+
+
+class DeletePayload(_Payload):
+    message_id: uuid.UUID = Field(alias="messageId")
+
+
+class RestrictPayload(_Payload):
+    """``chat:timeout`` (``seconds`` required) and ``chat:ban`` (``seconds`` absent: for good)."""
+
+    user_id: uuid.UUID = Field(alias="userId")
+    seconds: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
+class UnbanPayload(_Payload):
+    user_id: uuid.UUID = Field(alias="userId")
+
+
+class ModePayload(_Payload):
+    slow_mode: int | None = Field(default=None, alias="slowMode", ge=0, le=3600)
+    followers_only: bool | None = Field(default=None, alias="followersOnly")
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def parse(model: type[P], data: Any) -> P:
+    """Validate a client payload; any problem is an `InvalidPayload` listing the fields."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(map(str, e["loc"])) or "payload", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise InvalidPayload("invalid payload", meta={"errors": errors}) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One chat message as stored and as broadcast."""
+
+    id: uuid.UUID
+    stream_id: uuid.UUID
+    user_id: uuid.UUID
+    handle: str
+    text: str
+    sent_at: datetime
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "streamId": str(self.stream_id),
+            "user": {"id": str(self.user_id), "handle": self.handle},
+            "text": self.text,
+            "sentAt": self.sent_at.isoformat(timespec="milliseconds"),
+        }
+
+
+def ack_ok(**fields: Any) -> dict[str, Any]:
+    return {"ok": True, **fields}
+
+
+def ack_error(exc: TeezuError) -> dict[str, Any]:
+    body: dict[str, Any] = {"ok": False, "code": exc.code, "message": exc.message}
+    if exc.retry_after is not None:
+        body["retryAfter"] = exc.retry_after
+    if exc.meta:
+        body["meta"] = exc.meta
+    return body

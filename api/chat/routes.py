@@ -1,0 +1,73 @@
+"""``GET /api/v1/streams/{id}/chat?before=&limit=``: a room's history, newest page first."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from api.chat.errors import StreamNotFound
+from api.chat.rooms import check_read, load_room
+from api.keys import POOL
+from api.realtime import CHAT
+from api.routing import Api, Call, Page
+from api.schema import Input, Output
+
+api = Api("chat")
+
+
+class HistoryQuery(Input):
+    before: uuid.UUID | None = Field(
+        default=None, description="id of the oldest message already shown (a page's nextCursor)"
+    )
+    limit: int = Field(default=50, ge=1, le=100)
+
+
+class ChatUser(Output):
+    id: uuid.UUID
+    handle: str
+
+
+class ChatMessageOut(Output):
+    """A chat message, as `chat:messages` broadcasts it."""
+
+    id: uuid.UUID
+    stream_id: uuid.UUID
+    user: ChatUser
+    text: str
+    sent_at: datetime
+
+
+@api.route(
+    "GET",
+    "/api/v1/streams/{stream_id}/chat",
+    summary="A stream's chat history, a page at a time back in time (oldest first in a page)",
+    query=HistoryQuery,
+    response=ChatMessageOut,
+    paginated=True,
+    errors=(401, 403),
+    path_formats={"stream_id": "uuid"},
+)
+async def chat_history(call: Call[None, HistoryQuery]) -> Page[dict[str, Any]]:
+    """Deleted messages are left out; ``nextCursor`` is the ``before`` of the previous page
+    (null at the start). Non-public rooms need the same access as joining them."""
+    raw = call.path("stream_id")
+    try:
+        stream_id = uuid.UUID(raw)
+    except ValueError:
+        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
+    principal = call.principal
+    room = await load_room(call.app[POOL], stream_id)
+    chat = call.app[CHAT]
+    follows = False
+    if room.visibility == "followers" and principal.user_id and room.creator_id:
+        follows = await chat.followers(principal.user_id, room.creator_id)
+    check_read(principal, room, follows=follows)
+    q = call.query
+    page = await chat.history.page(stream_id, before=q.before, limit=q.limit)
+    # The broadcast shape itself, so history and live messages compare equal.
+    return Page(
+        [m.wire() for m in reversed(page)], str(page[-1].id) if len(page) == q.limit else None
+    )

@@ -1,0 +1,329 @@
+"""``/api/v1/streams/{id}/performers`` and ``/consent``: who performs, and their check-ins.
+
+The creator invites co-performers; each performer (the creator included) confirms consent for
+the session before the stream can go live (WHIP checks `store.ensure_ready`). Revoking consent
+while live puts the stream on the slate at once (the safe word's freeze). ``/safe-word`` is the
+kill switch's API trigger; ``/resume`` needs the creator's explicit confirmation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import Field
+
+from api.auth import audit
+from api.auth.rbac import Permission
+from api.consent import store
+from api.consent.errors import (
+    AlreadyPerformer,
+    ConsentRequired,
+    NotAPerformer,
+    NotLive,
+    PerformerNotFound,
+    StreamLive,
+)
+from api.consent.gate import check_ready
+from api.keys import POOL, PUBSUB, SAFETY, SETTINGS
+from api.routing import Api, Call
+from api.schema import Input, Output
+from api.streams import store as streams
+from api.streams.routes import NotStreamOwner, StreamNotFound
+from api.users import store as users
+from ingest.safety import request_freeze, request_unfreeze
+
+api = Api("consent")
+UUID_PATH = {"stream_id": "uuid"}
+
+
+class PerformerOut(Output):
+    user_id: uuid.UUID | None
+    handle: str
+    role: Literal["creator", "co_performer"]
+    verified: bool
+    checked_in: bool
+
+
+class PerformersOut(Output):
+    stream_id: uuid.UUID
+    ready: bool = Field(description="Every performer verified and checked in: may go live")
+    performers: list[PerformerOut]
+
+
+class ConsentOut(PerformersOut):
+    frozen: bool = Field(default=False, description="Revoked while live: the stream was frozen")
+
+
+class InviteIn(Input):
+    handle: str = Field(min_length=1, max_length=30)
+
+
+async def _stream(call: Call[Any, Any]) -> streams.StreamRow:
+    raw = call.path("stream_id")
+    try:
+        row = await streams.get_stream(call.app[POOL], uuid.UUID(raw))
+    except ValueError:
+        row = None
+    if row is None:
+        raise StreamNotFound("no such stream", meta={"streamId": raw})
+    return row
+
+
+async def _performers_out(call: Call[Any, Any], stream: streams.StreamRow) -> PerformersOut:
+    states = await store.performers(call.app[POOL], stream)
+    return PerformersOut(
+        stream_id=stream.id,
+        ready=all(p.verified and p.checked_in for p in states),
+        performers=[
+            PerformerOut(
+                user_id=p.user_id,
+                handle=p.handle,
+                role=p.role,  # type: ignore[arg-type]
+                verified=p.verified,
+                checked_in=p.checked_in,
+            )
+            for p in states
+        ],
+    )
+
+
+async def _as_performer(call: Call[Any, Any]) -> streams.StreamRow:
+    stream = await _stream(call)
+    if not await store.is_performer(call.app[POOL], stream, call.principal.user_id):
+        raise NotAPerformer("only this stream's performers can do this")
+    return stream
+
+
+@api.route(
+    "GET",
+    "/api/v1/streams/{stream_id}/performers",
+    summary="A stream's performers and whether each is verified and checked in",
+    response=PerformersOut,
+    auth=True,
+    errors=(403,),
+    path_formats=UUID_PATH,
+)
+async def list_performers(call: Call[None, None]) -> PerformersOut:
+    stream = await _stream(call)
+    db = call.app[POOL]
+    if not call.principal.can(Permission.MODERATE_ALL) and not await store.is_performer(
+        db, stream, call.principal.user_id
+    ):
+        raise NotAPerformer("only this stream's performers and moderators can see this")
+    return await _performers_out(call, stream)
+
+
+@api.route(
+    "POST",
+    "/api/v1/streams/{stream_id}/performers",
+    summary="Invite a co-performer (the stream's creator)",
+    status=201,
+    body=InviteIn,
+    response=PerformersOut,
+    auth=True,
+    errors=(403, 409),
+    path_formats=UUID_PATH,
+)
+async def add_performer(call: Call[InviteIn, None]) -> PerformersOut:
+    stream = await _stream(call)
+    if stream.creator_id is None or stream.creator_id != call.principal.user_id:
+        raise NotStreamOwner("only the stream's creator invites performers")
+    db = call.app[POOL]
+    user = await users.get_by_handle(db, call.body.handle)
+    if user is None:
+        raise PerformerNotFound("no such user", meta={"handle": call.body.handle})
+    if user.id == stream.creator_id or not await store.add_performer(
+        db, stream.id, user.id, call.principal.user_id
+    ):
+        raise AlreadyPerformer("already a performer on this stream")
+    return await _performers_out(call, stream)
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/streams/{stream_id}/performers/{user_id}",
+    summary="Remove a co-performer (the stream's creator; not while live)",
+    response=PerformersOut,
+    auth=True,
+    errors=(403, 409),
+    path_formats={**UUID_PATH, "user_id": "uuid"},
+)
+async def remove_performer(call: Call[None, None]) -> PerformersOut:
+    stream = await _stream(call)
+    if stream.creator_id is None or stream.creator_id != call.principal.user_id:
+        raise NotStreamOwner("only the stream's creator removes performers")
+    if stream.state == "live":
+        # Whoever is on camera stays listed (and consenting) until the broadcast ends.
+        raise StreamLive("end the broadcast before changing who performs")
+    raw = call.path("user_id")
+    try:
+        user_id = uuid.UUID(raw)
+    except ValueError:
+        user_id = None
+    db = call.app[POOL]
+    if user_id is None or not await store.remove_performer(db, stream.id, user_id):
+        raise PerformerNotFound("not a co-performer of this stream", meta={"userId": raw})
+    await audit.record(
+        db,
+        "stream.performer.removed",
+        actor_id=call.principal.user_id,
+        subject_id=user_id,
+        target=f"stream:{stream.id}",
+        ip=call.ip,
+    )
+    return await _performers_out(call, stream)
+
+
+@api.route(
+    "POST",
+    "/api/v1/streams/{stream_id}/consent",
+    summary="Confirm my consent to perform in this session",
+    status=201,
+    response=ConsentOut,
+    auth=True,
+    errors=(403,),
+    path_formats=UUID_PATH,
+)
+async def confirm_consent(call: Call[None, None]) -> ConsentOut:
+    stream = await _as_performer(call)
+    assert call.principal.user_id is not None
+    await store.record(call.app[POOL], stream.id, call.principal.user_id, "confirm", call.ip)
+    return ConsentOut(**(await _performers_out(call, stream)).model_dump())
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/streams/{stream_id}/consent",
+    summary="Revoke my consent: a live stream is frozen on the slate at once",
+    response=ConsentOut,
+    auth=True,
+    errors=(403,),
+    path_formats=UUID_PATH,
+)
+async def revoke_consent(call: Call[None, None]) -> ConsentOut:
+    stream = await _as_performer(call)
+    user_id = call.principal.user_id
+    assert user_id is not None
+    db = call.app[POOL]
+    # Recorded first: even if the freeze fails, the revocation stands and go-live is refused.
+    await store.record(db, stream.id, user_id, "revoke", call.ip)
+    frozen = False
+    if stream.state == "live":
+        key = str(stream.id)
+        outcome = await call.app[SAFETY].freeze(
+            key, "consent revoked", by=user_id, wait_for_viewers=False
+        )
+        if outcome is None:  # live on another node: ask it
+            await request_freeze(call.app[PUBSUB], key, "consent revoked", by=user_id)
+        frozen = True
+        await audit.record(
+            db,
+            "consent.revoked_live",
+            actor_id=user_id,
+            subject_id=stream.creator_id,
+            target=f"stream:{stream.id}",
+            ip=call.ip,
+        )
+    return ConsentOut(**(await _performers_out(call, stream)).model_dump(), frozen=frozen)
+
+
+class SafeWordOut(Output):
+    stream_id: uuid.UUID
+    frozen: bool
+    already_frozen: bool = False
+    applied_ms: float | None = Field(default=None, description="Call -> encoder on the slate")
+    evidence_key: str | None = None
+
+
+class ResumeIn(Input):
+    confirm: Literal[True] = Field(description="The creator's explicit confirmation")
+
+
+async def _freeze(call: Call[Any, Any], stream: streams.StreamRow, reason: str) -> SafeWordOut:
+    key = str(stream.id)
+    by = call.principal.user_id
+    outcome = await call.app[SAFETY].freeze(key, reason, by=by, wait_for_viewers=False)
+    if outcome is None:  # live on another node: it freezes on our command
+        await request_freeze(call.app[PUBSUB], key, reason, by=by)
+        return SafeWordOut(stream_id=stream.id, frozen=True)
+    return SafeWordOut(
+        stream_id=stream.id,
+        frozen=True,
+        already_frozen=outcome.already_frozen,
+        applied_ms=outcome.applied_ms,
+        evidence_key=outcome.evidence_key,
+    )
+
+
+@api.route(
+    "POST",
+    "/api/v1/streams/{stream_id}/safe-word",
+    summary="The safe word: freeze a live stream on the slate now (performer or moderator)",
+    response=SafeWordOut,
+    auth=True,
+    errors=(403, 409),
+    path_formats=UUID_PATH,
+)
+async def safe_word(call: Call[None, None]) -> SafeWordOut:
+    stream = await _stream(call)
+    db = call.app[POOL]
+    if not call.principal.can(Permission.MODERATE_ALL) and not await store.is_performer(
+        db, stream, call.principal.user_id
+    ):
+        raise NotAPerformer("only this stream's performers and moderators can use the safe word")
+    if stream.state != "live":
+        raise NotLive("the stream is not live", meta={"state": stream.state})
+    out = await _freeze(call, stream, "safe word")
+    # TODO(ledger): stop per-minute billing and release the stream's pending holds here once
+    # holds carry a stream id (ledger_holds has owner/payee only; releasing every hold paid to
+    # the creator would also cancel unrelated pledges and tickets).
+    await audit.record(
+        db,
+        "safety.safe_word",
+        actor_id=call.principal.user_id,
+        subject_id=stream.creator_id,
+        target=f"stream:{stream.id}",
+        ip=call.ip,
+    )
+    return out
+
+
+@api.route(
+    "POST",
+    "/api/v1/streams/{stream_id}/resume",
+    summary="Resume a frozen stream (its creator, explicitly; every performer still consenting)",
+    body=ResumeIn,
+    response=SafeWordOut,
+    auth=True,
+    errors=(403, 409),
+    path_formats=UUID_PATH,
+)
+async def resume(call: Call[ResumeIn, None]) -> SafeWordOut:
+    stream = await _stream(call)
+    if stream.creator_id is None or stream.creator_id != call.principal.user_id:
+        raise NotStreamOwner("only the stream's creator can resume it")
+    if stream.state != "live":
+        raise NotLive("the stream is not live", meta={"state": stream.state})
+    db = call.app[POOL]
+    states = await store.performers(db, stream)
+    revoked = await store.revoked(db, stream.id)
+    if revoked:
+        raise ConsentRequired(
+            "a performer revoked consent: they must confirm again before resuming",
+            meta={"performers": [p.handle for p in states if p.user_id in revoked]},
+        )
+    if call.app[SETTINGS].require_verification:
+        check_ready(states)
+    key = str(stream.id)
+    if not await call.app[SAFETY].unfreeze(key, by=call.principal.user_id):
+        await request_unfreeze(call.app[PUBSUB], key, by=call.principal.user_id)
+    await audit.record(
+        db,
+        "safety.resume",
+        actor_id=call.principal.user_id,
+        subject_id=stream.creator_id,
+        target=f"stream:{stream.id}",
+        ip=call.ip,
+    )
+    return SafeWordOut(stream_id=stream.id, frozen=False)

@@ -1,0 +1,1 @@
+"""Trust and safety: the moderation policy, its decisions and flags (SQL), live monitoring."""

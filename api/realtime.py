@@ -1,0 +1,217 @@
+"""Socket.IO on the aiohttp app (``/socket.io/``): the handshake, and events to `api.chat`.
+
+The handshake authenticates with the session cookie through the app's `Authenticator`;
+anonymous connections are accepted and may read public rooms. Cross-site handshakes are
+refused: Engine.IO answers 400 to an ``Origin`` outside ``settings.origins``. With
+``TEEZU_REDIS_URL`` set, python-socketio's `AsyncRedisManager` carries room emits between the
+API processes, so a message sent on one reaches the room's members on all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import socketio
+from aiohttp import web
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+from api.auth.principal import AUTHENTICATOR
+from api.chat import events
+from api.chat.events import ack_error
+from api.chat.presence import create_presence
+from api.chat.ratelimit import create_limiter
+from api.chat.rooms import follows_of
+from api.chat.service import Chat
+from api.keys import POOL, PUBSUB
+from teezu.errors import TeezuError
+from teezu.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHAT: web.AppKey[Chat] = web.AppKey("chat", Chat)
+SOCKETIO: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio", socketio.AsyncServer)
+
+Request = Callable[[str, Any], Awaitable[dict[str, Any]]]
+
+
+class SocketIOTransport:
+    """`api.chat.service.Transport` over a python-socketio server."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+
+    async def enter_room(self, sid: str, room: str) -> None:
+        await self._sio.enter_room(sid, room)
+
+    async def leave_room(self, sid: str, room: str) -> None:
+        await self._sio.leave_room(sid, room)
+
+    async def emit(self, event: str, data: Any, *, room: str, skip_sid: str | None = None) -> None:
+        await self._sio.emit(event, data, room=room, skip_sid=skip_sid)
+
+    async def emit_local(self, event: str, data: Any, *, to: str) -> None:
+        await self._sio.emit(event, data, to=to, ignore_queue=True)
+
+
+class RoomManager(socketio.AsyncManager):
+    """python-socketio's in-process manager, with a cheaper room emit.
+
+    The stock emit creates one asyncio task per recipient and waits for them all; queueing the
+    one encoded packet on each recipient's socket in turn does the same work without a task
+    each (queueing never waits: the socket's own writer task sends it). A closed socket is
+    skipped instead of failing the rest of the room.
+    """
+
+    async def emit(  # type: ignore[override]
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: str | None = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        room = to or room
+        if callback is not None or namespace not in self.rooms:
+            await super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
+            )
+            return
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        encoded = self.server.packet_class(
+            sio_packet.EVENT, namespace=namespace, data=[event, *args]
+        ).encode()
+        packets = [
+            eio_packet.Packet(eio_packet.MESSAGE, p)
+            for p in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        send = self.server._send_eio_packet
+        for sid, eio_sid in list(self.get_participants(namespace, room)):
+            if sid in skip:
+                continue
+            try:
+                for p in packets:
+                    await send(eio_sid, p)
+            except Exception:  # noqa: BLE001 - a socket closing mid-emit; the rest still get it
+                log.debug("emit to %s failed", sid, exc_info=True)
+
+
+class RedisRoomManager(socketio.AsyncRedisManager, RoomManager):
+    """The Redis manager (emits reach every process), with `RoomManager`'s local fan-out:
+    `AsyncPubSubManager` hands local delivery to the next class in line, which is then ours."""
+
+
+def create_server(settings: Settings) -> socketio.AsyncServer:
+    manager: socketio.AsyncManager = (
+        RedisRoomManager(settings.redis_url, channel="teezu:socketio")
+        if settings.redis_url
+        else RoomManager()
+    )
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=sorted(settings.origins),
+        cors_credentials=True,
+        max_http_buffer_size=64 * 1024,  # a chat event is small; refuse anything big
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def _guarded(chat_of: Callable[[], Chat], name: str, method: str, **kw: Any) -> Request:
+    """Wrap a `Chat` request so any outcome becomes an ack payload."""
+
+    async def handler(sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        try:
+            return await getattr(chat_of(), method)(sid, data, **kw)  # type: ignore[no-any-return]
+        except TeezuError as exc:
+            return ack_error(exc)
+        except Exception:
+            log.exception("chat event %s failed", name)
+            return {"ok": False, "code": "INTERNAL_ERROR", "message": "internal error"}
+
+    return handler
+
+
+def attach(app: web.Application, settings: Settings) -> None:
+    """Mount Socket.IO on ``app`` and run the node's `Chat` with the app's lifecycle."""
+    sio = create_server(settings)
+    sio.attach(app, socketio_path="socket.io")
+    app[SOCKETIO] = sio
+
+    def chat() -> Chat:
+        return app[CHAT]
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        request: web.Request = environ["aiohttp.request"]
+        principal = await app[AUTHENTICATOR].principal(request.headers)
+        cookie = request.headers.get("Cookie")
+        chat().connect(sid, principal, {"Cookie": cookie} if cookie else {})
+
+    @sio.event
+    async def disconnect(sid: str, reason: Any = None) -> None:
+        await chat().disconnect(sid)
+
+    requests: dict[str, tuple[str, dict[str, Any]]] = {
+        events.JOIN: ("join", {}),
+        events.LEAVE: ("leave", {}),
+        events.SEND: ("send", {}),
+        events.TYPING: ("typing", {}),
+        events.PRESENCE: ("presence_list", {}),
+        events.DELETE: ("delete", {}),
+        events.TIMEOUT: ("restrict", {"kind": "timeout"}),
+        events.BAN: ("restrict", {"kind": "ban"}),
+        events.UNBAN: ("unban", {}),
+        events.MODE: ("mode", {}),
+    }
+    for name, (method, kw) in requests.items():
+        sio.on(name, _guarded(chat, name, method, **kw))
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        presence = create_presence(settings.redis_url, ttl=settings.chat_presence_ttl)
+        limiter = create_limiter(settings.redis_url)
+        pool = app[POOL]
+        service = Chat(
+            pool=pool,
+            settings=settings,
+            transport=SocketIOTransport(sio),
+            presence=presence,
+            limiter=limiter,
+            pubsub=app[PUBSUB],
+            followers=follows_of(pool),
+            authenticate=app[AUTHENTICATOR].principal,
+        )
+        app[CHAT] = service
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.close()
+            await sio.shutdown()
+            listener = getattr(sio.manager, "thread", None)  # the Redis manager's reader
+            if isinstance(listener, asyncio.Task):
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await listener
+            await limiter.close()
+            await presence.close()
+
+    async def close_connections(app: web.Application) -> None:
+        # Open WebSockets would hold a graceful shutdown for its whole timeout (60 s); clients
+        # reconnect to another process behind the load balancer. Not eio.disconnect(): it waits
+        # for each socket's queue to drain, for ever if its writer already ended.
+        for socket in list(sio.eio.sockets.values()):
+            with contextlib.suppress(Exception):
+                await socket.close(wait=False, reason=sio.eio.reason.SERVER_DISCONNECT)
+
+    app.on_shutdown.append(close_connections)
+    app.cleanup_ctx.append(lifecycle)

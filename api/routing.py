@@ -1,0 +1,350 @@
+"""Declarative API routes: one decorator per endpoint, read by both aiohttp and the OpenAPI writer.
+
+A route declares its method, path, request models (JSON body, query string), response model,
+success status, the error statuses it may answer, whether it needs a signed-in caller and which
+`Permission`, and an optional rate-limit override. `Api.add_to` registers a wrapper that reads
+and validates the input (422 ``VALIDATION_ERROR`` with field details), resolves the caller and
+checks the permission before the handler runs; `api.openapi` turns the same declarations into
+the OpenAPI document, so what is served and what is documented cannot drift apart.
+
+Written here rather than taken from aiohttp-pydantic because every route also carries its
+permission and rate limit, which that library has no place for.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from api.auth.principal import Principal
+from api.auth.rbac import Permission
+from teezu.errors import Forbidden, Invalid, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
+
+B = TypeVar("B")
+Q = TypeVar("Q")
+
+JSON_BODY_LIMIT = 64 * 1024
+
+# Error statuses added to every route's documentation by what it declares (see `_statuses`).
+ERROR_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Not signed in, or the session is no longer valid",
+    403: "Signed in, but not allowed",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    415: "Unsupported content type",
+    422: "Validation failed (meta.errors lists the fields)",
+    429: "Rate limited (Retry-After says when to try again)",
+}
+
+
+class NotSignedIn(Unauthorized):
+    code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(Forbidden):
+    code = "FORBIDDEN"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``requests`` per ``window`` seconds, per account and per IP.
+
+    With ``setting``, the number comes from that `Settings` field instead (so a deployment, or
+    the test suite, can change it).
+    """
+
+    requests: int
+    window: int = 60
+    setting: str | None = None
+
+    def resolve(self, settings: object) -> RateLimit:
+        if self.setting is None:
+            return self
+        return RateLimit(int(getattr(settings, self.setting)), self.window)
+
+
+@dataclass(frozen=True)
+class HeaderParam:
+    """A request header a handler reads (e.g. ``Idempotency-Key``), for the OpenAPI document."""
+
+    name: str
+    description: str
+    required: bool = True
+    pattern: str | None = None
+    max_length: int | None = None
+
+
+@dataclass
+class Page(Generic[B]):
+    """A page of a list; ``next_cursor`` (or None on the last page) goes out as ``nextCursor``."""
+
+    items: list[B]
+    next_cursor: str | None = None
+
+
+@dataclass
+class Call(Generic[B, Q]):
+    """What a handler gets: the request, the caller, and its validated input."""
+
+    request: web.Request
+    principal: Principal
+    body: B
+    query: Q
+    # Applied to the response the wrapper builds (cookies, headers).
+    after: list[Callable[[web.StreamResponse], None]] = field(default_factory=list)
+
+    @property
+    def app(self) -> web.Application:
+        return self.request.app
+
+    def path(self, name: str) -> str:
+        return self.request.match_info[name]
+
+    @property
+    def ip(self) -> str:
+        return client_ip(self.request)
+
+
+Handler = Callable[[Call[Any, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tags: tuple[str, ...]
+    status: int
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    paginated: bool
+    errors: tuple[int, ...]
+    auth: bool
+    permission: Permission | None
+    rate_limit: RateLimit | None
+    # A raw (non-JSON) body: its accepted media types and size limit (avatar uploads).
+    raw_body: tuple[str, ...] = ()
+    max_body: int = JSON_BODY_LIMIT
+    # A non-JSON success response (server-sent events, images): its media type.
+    produces: str | None = None
+    path_formats: dict[str, str] = field(default_factory=dict)
+    # Request headers the route reads itself (documented as header parameters).
+    headers: tuple[HeaderParam, ...] = ()
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)", self.path)
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+    def statuses(self) -> list[int]:
+        """Every error status this route can answer (the OpenAPI document lists exactly these)."""
+        out = set(self.errors) | {429}
+        if self.auth or self.permission is not None:
+            out.add(401)
+        if self.permission is not None:
+            out.add(403)
+        if self.path_params:
+            out.add(404)
+        if self.body is not None or self.raw_body:
+            out |= {413, 415, 422}
+        if self.query is not None:
+            out.add(422)
+        return sorted(out)
+
+
+class Api:
+    """A set of declared routes (one per domain module), added to an app with `add_to`."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.routes: list[Route] = []
+
+    def route(
+        self,
+        method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"],
+        path: str,
+        *,
+        summary: str,
+        status: int = 200,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        paginated: bool = False,
+        errors: tuple[int, ...] = (),
+        auth: bool = False,
+        permission: Permission | None = None,
+        rate_limit: RateLimit | None = None,
+        raw_body: tuple[str, ...] = (),
+        max_body: int = JSON_BODY_LIMIT,
+        produces: str | None = None,
+        path_formats: dict[str, str] | None = None,
+        headers: tuple[HeaderParam, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append(
+                Route(
+                    method=method,
+                    path=path,
+                    handler=handler,
+                    summary=summary,
+                    tags=(self.tag,),
+                    status=status,
+                    body=body,
+                    query=query,
+                    response=response,
+                    paginated=paginated,
+                    errors=errors,
+                    auth=auth,
+                    permission=permission,
+                    rate_limit=rate_limit,
+                    raw_body=raw_body,
+                    max_body=max_body,
+                    produces=produces,
+                    path_formats=path_formats or {},
+                    headers=headers,
+                )
+            )
+            return handler
+
+        return register
+
+    def add_to(self, app: web.Application) -> None:
+        if ROUTES not in app:
+            app[ROUTES] = []
+        for route in self.routes:
+            app.router.add_route(route.method, route.path, _wrap(route))
+        app[ROUTES].extend(self.routes)
+
+
+ROUTES: web.AppKey[list[Route]] = web.AppKey("routes", list)
+
+
+def route_of(request: web.Request) -> Route | None:
+    """The declared route a request matched (None for pages, media and unknown paths)."""
+    return getattr(request.match_info.handler, "route", None)
+
+
+def client_ip(request: web.Request) -> str:
+    # No proxy headers are trusted: behind a proxy, configure it to connect per client or
+    # terminate here. (Trusting X-Forwarded-For blindly would let anyone dodge IP limits.)
+    return request.remote or "unknown"
+
+
+def field_errors(exc: ValidationError, where: str) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join([where, *map(str, e["loc"])]), "message": e["msg"]} for e in exc.errors()
+    ]
+
+
+def validate(model: type[BaseModel], data: object, where: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(f"invalid {where}", meta={"errors": field_errors(exc, where)}) from None
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes (checked while reading)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"request body over {limit} bytes", meta={"limit": limit})
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body over {limit} bytes", meta={"limit": limit})
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _json_body(request: web.Request, route: Route) -> Any:
+    raw = await read_body(request, route.max_body)
+    if not raw.strip():
+        data: Any = {}
+    else:
+        ctype = request.content_type
+        if ctype not in ("application/json", "application/octet-stream") and request.headers.get(
+            "Content-Type"
+        ):
+            raise UnsupportedMediaType(
+                "send the body as application/json", meta={"contentType": ctype}
+            )
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise Invalid(
+                "request body is not valid JSON",
+                meta={"errors": [{"field": "body", "message": "invalid JSON"}]},
+            ) from None
+    assert route.body is not None
+    return validate(route.body, data, "body")
+
+
+def _data(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, list):
+        return [_data(v) for v in value]
+    return value
+
+
+def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        principal = request[PRINCIPAL]
+        if (route.auth or route.permission is not None) and not principal.authenticated:
+            raise NotSignedIn("sign in first")
+        if route.permission is not None and not principal.can(route.permission):
+            raise PermissionDenied(
+                "your role does not allow this", meta={"permission": str(route.permission)}
+            )
+        query = validate(route.query, dict(request.query), "query") if route.query else None
+        if route.body is not None:
+            body: Any = await _json_body(request, route)
+        elif route.raw_body:
+            if request.content_type not in route.raw_body:
+                raise UnsupportedMediaType(
+                    f"send one of {', '.join(route.raw_body)}",
+                    meta={"contentType": request.content_type, "accepted": list(route.raw_body)},
+                )
+            body = await read_body(request, route.max_body)
+        else:
+            body = None
+        call: Call[Any, Any] = Call(request, principal, body, query)
+        result = await route.handler(call)
+        if isinstance(result, web.StreamResponse):
+            response = result
+        elif result is None:
+            response = web.Response(status=204)
+        elif isinstance(result, Page):
+            response = web.json_response(
+                {"status": "ok", "data": _data(result.items), "nextCursor": result.next_cursor},
+                status=route.status,
+            )
+        else:
+            response = web.json_response(
+                {"status": "ok", "data": _data(result)}, status=route.status
+            )
+        if route.produces is None:
+            response.headers.setdefault("Cache-Control", "no-store")
+        for apply in call.after:
+            apply(response)
+        return response
+
+    handler.route = route  # type: ignore[attr-defined]
+    handler.__name__ = route.handler.__name__
+    return handler

@@ -1,0 +1,41 @@
+"""The caller-visible errors of identity verification (mapped by `api.envelope`)."""
+
+from __future__ import annotations
+
+from teezu.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
+
+
+class RecordNotFound(NotFound):
+    """No such record, or not the caller's: the two look the same so ids can't be probed."""
+
+    code = "VERIFICATION_NOT_FOUND"
+
+
+class DocumentNotFound(NotFound):
+    code = "DOCUMENT_NOT_FOUND"
+
+
+class InvalidSubmission(Invalid):
+    code = "INVALID_SUBMISSION"
+
+
+class InvalidDocument(Invalid):
+    """An uploaded file whose bytes are not an image we accept (whatever its name says)."""
+
+    code = "INVALID_DOCUMENT"
+
+
+class DocumentTooLarge(PayloadTooLarge):
+    code = "DOCUMENT_TOO_LARGE"
+
+
+class Underage(Invalid):
+    code = "UNDERAGE"
+
+
+class CannotReviewOwn(Forbidden):
+    code = "CANNOT_REVIEW_OWN_RECORD"
+
+
+class AlreadyReviewed(Conflict):
+    code = "ALREADY_REVIEWED"

@@ -1,0 +1,141 @@
+"""Errors of the token economy; each names one caller-visible case with a stable code."""
+
+from __future__ import annotations
+
+from teezu.errors import BadRequest, Conflict, Forbidden, NotFound, TeezuError, Unauthorized
+
+
+class WalletError(TeezuError):
+    """Root of the wallet's errors."""
+
+
+class UnbalancedTransaction(WalletError, ValueError):
+    """A transaction that would break invariant 2; a bug, never the caller's input."""
+
+    status = 500
+    code = "LEDGER_UNBALANCED"
+
+
+class InsufficientFunds(WalletError):
+    status = 402
+    code = "INSUFFICIENT_FUNDS"
+
+
+class StreamNotLive(WalletError, Conflict):
+    code = "STREAM_NOT_LIVE"
+
+
+class StreamNotFound(WalletError, NotFound):
+    code = "STREAM_NOT_FOUND"
+
+
+class CreatorNotPayable(WalletError, Conflict):
+    """The stream has no creator account to pay (made before accounts existed)."""
+
+    code = "CREATOR_NOT_PAYABLE"
+
+
+class UnknownItem(WalletError, NotFound):
+    code = "UNKNOWN_ITEM"
+
+
+class AmountOutOfRange(WalletError, BadRequest):
+    status = 422
+    code = "AMOUNT_OUT_OF_RANGE"
+
+
+class SelfTip(WalletError, BadRequest):
+    status = 422
+    code = "CANNOT_TIP_SELF"
+
+
+class IdempotencyKeyRequired(WalletError, BadRequest):
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+
+
+class IdempotencyKeyReused(WalletError):
+    """The key was already used for a different request (draft-ietf-httpapi-idempotency-key)."""
+
+    status = 422
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class HoldNotActive(WalletError, Conflict):
+    """The hold was already captured, released or expired: it ends exactly once."""
+
+    code = "HOLD_NOT_ACTIVE"
+
+
+class HoldNotFound(WalletError, NotFound):
+    code = "HOLD_NOT_FOUND"
+
+
+class PurchaseNotFound(WalletError, NotFound):
+    code = "PURCHASE_NOT_FOUND"
+
+
+class PurchaseNotRefundable(WalletError, Conflict):
+    code = "PURCHASE_NOT_REFUNDABLE"
+
+
+class MenuPriceChanged(WalletError, Conflict):
+    """The tip menu item's price is not the amount the viewer agreed to pay."""
+
+    code = "MENU_PRICE_CHANGED"
+
+
+class GoalAlreadyOpen(WalletError, Conflict):
+    code = "GOAL_ALREADY_OPEN"
+
+
+class GoalNotFound(WalletError, NotFound):
+    code = "GOAL_NOT_FOUND"
+
+
+class NotStreamOwner(WalletError, Forbidden):
+    code = "NOT_STREAM_OWNER"
+
+
+class NotMenuOwner(WalletError, Forbidden):
+    code = "NOT_MENU_OWNER"
+
+
+class WebhookSignatureInvalid(WalletError, Unauthorized):
+    code = "WEBHOOK_SIGNATURE_INVALID"
+
+
+class UnknownProvider(WalletError, NotFound):
+    code = "UNKNOWN_PAYMENT_PROVIDER"
+
+
+# Outcomes stored with an idempotency key carry one of these codes; `error_for` turns a stored
+# code back into the error that renders it (same status, same envelope code).
+OUTCOME_ERRORS: dict[str, type[WalletError]] = {
+    cls.code: cls
+    for cls in (
+        InsufficientFunds,
+        StreamNotLive,
+        StreamNotFound,
+        CreatorNotPayable,
+        UnknownItem,
+        HoldNotActive,
+        HoldNotFound,
+        PurchaseNotRefundable,
+    )
+}
+
+
+def error_for(code: str) -> type[WalletError]:
+    return OUTCOME_ERRORS[code]
+
+
+MESSAGES: dict[str, str] = {
+    "INSUFFICIENT_FUNDS": "not enough tokens in the wallet",
+    "STREAM_NOT_LIVE": "the stream is not live",
+    "STREAM_NOT_FOUND": "no such stream",
+    "CREATOR_NOT_PAYABLE": "this stream's creator cannot receive tokens",
+    "UNKNOWN_ITEM": "no such item",
+    "HOLD_NOT_ACTIVE": "the hold has already ended",
+    "HOLD_NOT_FOUND": "no such hold",
+    "PURCHASE_NOT_REFUNDABLE": "the purchase cannot be refunded",
+}

@@ -1,0 +1,167 @@
+"""`Ledger`: the token economy's operations, as the HTTP routes, the CLI and workers call them.
+
+Every operation that moves tokens goes through here. The pieces live in their own modules
+(tips, holds, purchases, chargebacks, check, rollup); this class holds the pool and the
+account caches they share, and wraps the multi-statement ones in a database transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from api.wallet import chargebacks, holds, purchases, rollup, store, tips
+from api.wallet.accounts import AccountBook
+from api.wallet.check import BooksReport, check_books
+from api.wallet.errors import AmountOutOfRange
+from api.wallet.model import AccountKind, HoldPurpose, IdempotencyKey, Outcome
+from api.wallet.purchases import Purchase, TokenPackage
+from api.wallet.tips import TipRequest
+
+
+@dataclass(frozen=True)
+class WalletView:
+    """What a viewer sees of their money."""
+
+    balance: int  # spendable
+    held: int  # reserved by open holds
+    debt: int  # owed after a chargeback (settled by the next purchases)
+
+    def public(self) -> dict[str, int]:
+        return {"balance": self.balance, "held": self.held, "debt": self.debt}
+
+
+class Ledger:
+    """The token ledger over one database pool."""
+
+    def __init__(self, pool: Any, *, tip_min: int = 1, tip_max: int = 100_000) -> None:
+        self.pool = pool
+        self.book = AccountBook()
+        self.tip_min = tip_min
+        self.tip_max = tip_max
+
+    # ---- spending -------------------------------------------------------------------
+    async def tip(
+        self, key: IdempotencyKey, request: TipRequest, *, request_id: str | None = None
+    ) -> Outcome:
+        """Tip a live stream's creator (see `api.wallet.tips.tip`)."""
+        if type(request.amount) is not int or not self.tip_min <= request.amount <= self.tip_max:
+            raise AmountOutOfRange(
+                f"a tip is {self.tip_min} to {self.tip_max} tokens",
+                meta={"min": self.tip_min, "max": self.tip_max},
+            )
+        return await tips.tip(self.pool, self.book, key, request, request_id=request_id)
+
+    async def reserve(
+        self,
+        key: IdempotencyKey,
+        *,
+        amount: int,
+        purpose: HoldPurpose,
+        ttl_seconds: int,
+        payee_id: uuid.UUID | None = None,
+        stream_id: uuid.UUID | None = None,
+        request_id: str | None = None,
+    ) -> Outcome:
+        return await holds.reserve(
+            self.pool,
+            self.book,
+            key,
+            amount=amount,
+            purpose=purpose,
+            ttl_seconds=ttl_seconds,
+            payee_id=payee_id,
+            stream_id=stream_id,
+            request_id=request_id,
+        )
+
+    async def extend_hold(
+        self, key: IdempotencyKey, hold_id: uuid.UUID, *, amount: int, ttl_seconds: int
+    ) -> Outcome:
+        return await holds.extend(
+            self.pool, self.book, key, hold_id, amount=amount, ttl_seconds=ttl_seconds
+        )
+
+    async def capture(self, hold_id: uuid.UUID, amount: int) -> Outcome:
+        return await holds.capture(self.pool, self.book, hold_id, amount)
+
+    async def release(self, hold_id: uuid.UUID) -> Outcome:
+        return await holds.release(self.pool, self.book, hold_id)
+
+    async def expire_holds(self) -> int:
+        return await holds.expire_due(self.pool, self.book)
+
+    # ---- purchases ------------------------------------------------------------------
+    async def packages(self) -> list[TokenPackage]:
+        return await purchases.packages(self.pool)
+
+    async def create_purchase(
+        self,
+        key: IdempotencyKey,
+        package_id: str,
+        provider: str,
+        *,
+        payment_method: str | None = None,
+        request_id: str | None = None,
+    ) -> Outcome:
+        """Record a pending purchase (idempotent per key); see `api.wallet.purchases.create`."""
+        return await purchases.create(
+            self.pool,
+            key,
+            package_id=package_id,
+            provider=provider,
+            payment_method=payment_method,
+            request_id=request_id,
+        )
+
+    async def purchase(self, purchase_id: uuid.UUID) -> Purchase | None:
+        return await purchases.get(self.pool, purchase_id)
+
+    async def confirm_purchase(self, conn: Any, purchase_id: uuid.UUID) -> str:
+        """Credit a purchase; ``conn`` is in the caller's transaction (with the event row)."""
+        return await purchases.confirm(conn, self.book, purchase_id)
+
+    async def decline_purchase(self, conn: Any, purchase_id: uuid.UUID) -> str:
+        return await purchases.decline(conn, purchase_id)
+
+    async def charge_back(self, conn: Any, purchase_id: uuid.UUID) -> str:
+        return await chargebacks.chargeback(conn, self.book, purchase_id)
+
+    async def refund(self, purchase_id: uuid.UUID) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await purchases.refund(conn, self.book, purchase_id)
+
+    # ---- reading --------------------------------------------------------------------
+    async def wallet(self, user_id: uuid.UUID) -> WalletView:
+        wallet = await self.book.find(self.pool, AccountKind.WALLET, user_id)
+        receivable = await self.book.find(self.pool, AccountKind.RECEIVABLE, user_id)
+        held = await self.pool.fetchval(
+            "SELECT coalesce(sum(amount), 0) FROM ledger_holds "
+            "WHERE owner_id = $1 AND state = 'held'",
+            user_id,
+        )
+        return WalletView(
+            balance=await store.balance(self.pool, wallet) if wallet else 0,
+            held=int(held),
+            debt=-(await store.balance(self.pool, receivable)) if receivable else 0,
+        )
+
+    async def earnings(self, user_id: uuid.UUID) -> int:
+        account = await self.book.find(self.pool, AccountKind.EARNINGS, user_id)
+        return await store.balance(self.pool, account) if account else 0
+
+    async def history(
+        self, user_id: uuid.UUID, *, limit: int, before: tuple[int, int] | None = None
+    ) -> list[store.HistoryLine]:
+        wallet = await self.book.find(self.pool, AccountKind.WALLET, user_id)
+        if wallet is None:
+            return []
+        return await store.history(self.pool, wallet, limit=limit, before=before)
+
+    # ---- books ----------------------------------------------------------------------
+    async def check(self) -> BooksReport:
+        return await check_books(self.pool)
+
+    async def roll_up(self) -> int:
+        return await rollup.roll_up(self.pool)

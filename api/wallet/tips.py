@@ -1,0 +1,193 @@
+"""A tip to a live stream: one SQL statement, one round trip, one database transaction.
+
+The statement (data-modifying CTEs) debits the viewer's wallet with a conditional UPDATE
+(``balance >= amount``: invariant 5 without check-then-act), records the transaction and its
+entries (viewer, creator, platform, referrer: invariant 8, under the schedule version recorded
+on the transaction), and stores the outcome under the caller's idempotency key (invariant 6).
+
+The hot account: a popular creator receives thousands of tips a second. No tip locks or
+updates the creator's row (or the platform's): their balances are derived from entries (see
+`api.wallet.rollup`), so tips to one creator from different viewers never wait for each other.
+The only row a tip updates is the tipper's own wallet.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from api.wallet import idempotency, menus
+from api.wallet.accounts import AccountBook
+from api.wallet.errors import (
+    CreatorNotPayable,
+    MenuPriceChanged,
+    SelfTip,
+    StreamNotFound,
+    UnknownItem,
+)
+from api.wallet.fees import split
+from api.wallet.model import (
+    AccountKind,
+    IdempotencyKey,
+    Outcome,
+    Posting,
+    array_literals,
+    balanced,
+)
+
+OPERATION = "tip"
+
+_TIP = """
+WITH stream AS (
+    SELECT state FROM streams WHERE id = $6
+), goal AS (
+    SELECT id FROM stream_goals WHERE stream_id = $6 AND state = 'open'
+), debit AS (
+    UPDATE ledger_accounts SET balance = balance - $5
+    WHERE id = $4 AND balance >= $5 AND (SELECT state FROM stream) = 'live'
+    RETURNING balance
+), tx AS (
+    INSERT INTO ledger_transactions
+        (kind, initiator_id, fee_schedule, stream_id, memo, goal_id, menu_item_id)
+    SELECT 'tip', $1, $9, $6, $12::jsonb, (SELECT id FROM goal), $13 FROM debit
+    RETURNING id, created_at, goal_id
+), entries AS (
+    INSERT INTO ledger_entries (tx_id, account_id, amount)
+    SELECT tx.id, p.account_id, p.amount
+    FROM tx, unnest($7::text::bigint[], $8::text::bigint[]) AS p(account_id, amount)
+), outcome AS (
+    SELECT CASE
+        WHEN tx.id IS NOT NULL THEN jsonb_build_object(
+            'error', NULL, 'requestId', NULL, 'data', $10::jsonb || jsonb_build_object(
+                'tipId', tx.id, 'balance', debit.balance, 'createdAt', tx.created_at,
+                'goalId', tx.goal_id))
+        WHEN (SELECT state FROM stream) IS DISTINCT FROM 'live' THEN jsonb_build_object(
+            'error', 'STREAM_NOT_LIVE', 'requestId', $11::text,
+            'data', jsonb_build_object('streamId', $6::uuid))
+        ELSE jsonb_build_object(
+            'error', 'INSUFFICIENT_FUNDS', 'requestId', $11::text,
+            'data', jsonb_build_object('amount', $5::bigint,
+                'balance', (SELECT balance FROM ledger_accounts WHERE id = $4)))
+    END AS result
+    FROM (SELECT 1) AS one LEFT JOIN tx ON true LEFT JOIN debit ON true
+), saved AS (
+    INSERT INTO idempotency_keys (owner_id, key, operation, request_hash, result)
+    SELECT $1, $2, 'tip', $3, result FROM outcome
+)
+SELECT result FROM outcome
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TipRequest:
+    stream_id: uuid.UUID
+    amount: int
+    message: str | None = None
+    menu_item_id: uuid.UUID | None = None  # a tip-menu action; ``amount`` must be its price
+
+    def fingerprint(self) -> bytes:
+        return idempotency.request_hash(
+            OPERATION,
+            {
+                "stream": str(self.stream_id),
+                "amount": self.amount,
+                "message": self.message,
+                "menu": str(self.menu_item_id) if self.menu_item_id else None,
+            },
+        )
+
+
+async def tip(
+    pool: Any,
+    book: AccountBook,
+    key: IdempotencyKey,
+    request: TipRequest,
+    *,
+    request_id: str | None = None,
+) -> Outcome:
+    """Tip ``request.amount`` tokens from ``key.owner_id``'s wallet to the stream's creator.
+
+    Returns the stored outcome: success (``data.tipId``, new ``balance``, the split, the
+    stream's open ``goalId`` the tip counts towards) or the error ``INSUFFICIENT_FUNDS`` /
+    ``STREAM_NOT_LIVE``; a retry with the same key returns the first outcome with ``replayed``
+    set. Raises `StreamNotFound`, `CreatorNotPayable`, `SelfTip`, `UnknownItem` and
+    `MenuPriceChanged` (nothing stored) and `IdempotencyKeyReused`. Amount limits are the
+    caller's.
+    """
+    viewer = key.owner_id
+    exists, creator = await book.payee_of_stream(pool, request.stream_id)
+    if not exists:
+        raise StreamNotFound("no such stream", meta={"streamId": str(request.stream_id)})
+    if creator is None:
+        raise CreatorNotPayable("this stream's creator cannot receive tokens yet")
+    if creator == viewer:
+        raise SelfTip("creators cannot tip their own stream")
+    menu_item = None
+    if request.menu_item_id is not None:
+        # Read fresh (not cached): the viewer must pay the price they were shown, no other.
+        menu_item = await menus.get(pool, request.menu_item_id)
+        if menu_item is None or not menu_item.active or menu_item.creator_id != creator:
+            raise UnknownItem(
+                "no such item on this creator's tip menu",
+                meta={"menuItemId": str(request.menu_item_id)},
+            )
+        if menu_item.price != request.amount:
+            raise MenuPriceChanged(
+                "the item's price is not the amount sent",
+                meta={"price": menu_item.price, "amount": request.amount},
+            )
+    schedule = await book.current_schedule(pool)
+    referrer = await book.referrer_of(pool, creator)
+    shares = split(request.amount, schedule, referred=referrer is not None)
+    wallet = await book.of(pool, AccountKind.WALLET, viewer)
+    postings = [
+        Posting(wallet, -request.amount),
+        Posting(await book.of(pool, AccountKind.EARNINGS, creator), shares.creator),
+        Posting(await book.system(pool, AccountKind.PLATFORM), shares.platform),
+    ]
+    if referrer is not None:
+        postings.append(
+            Posting(await book.of(pool, AccountKind.EARNINGS, referrer), shares.referral)
+        )
+    entries = balanced(postings)
+    fingerprint = request.fingerprint()
+    receipt = {
+        "streamId": str(request.stream_id),
+        "amount": request.amount,
+        "message": request.message,
+        "menuItem": {"id": str(menu_item.id), "label": menu_item.label} if menu_item else None,
+        "feeSchedule": schedule.version,
+        "split": {
+            "creator": shares.creator,
+            "platform": shares.platform,
+            "referral": shares.referral,
+        },
+    }
+    memo = {"payee": str(creator), "referrer": str(referrer) if referrer else None}
+    if request.message:
+        memo["message"] = request.message
+    try:
+        result = await pool.fetchval(
+            _TIP,
+            viewer,
+            key.key,
+            fingerprint,
+            wallet.id,
+            request.amount,
+            request.stream_id,
+            *array_literals(entries),
+            schedule.version,
+            json.dumps(receipt),
+            request_id,
+            json.dumps(memo),
+            request.menu_item_id,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        if not idempotency.is_key_conflict(exc):
+            raise
+        return await idempotency.replay(pool, key, OPERATION, fingerprint)
+    return Outcome.from_json(json.loads(result), replayed=False)

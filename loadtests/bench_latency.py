@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Glass-to-glass latency: a clock painted in one Chromium page, read back from the played video.
+
+What runs:
+
+* **server**: ``teezu serve`` (the real application: WHIP, the engine's full ladder, LL-HLS,
+  WHEP) on a free port, with an embedded PostgreSQL started by this script.
+* **publisher**: a headless Chromium page paints the wall clock (ms) as a grid of black and
+  white blocks with a checksum on a 1280x720 canvas, 30 fps, and publishes the canvas (plus a
+  tone) over WHIP exactly as the studio page does (``loadtests/latency_clock.js``).
+* **readers**, one phase each while the publisher keeps running:
+
+  - ``ll-hls``: the watch page, hls.js in low-latency mode (the page's own configuration);
+  - ``whep``: the watch page in "Low latency" mode (WebRTC from the ladder's packets);
+  - ``loopback`` (the reference): the same clock sent from one RTCPeerConnection to another in
+    one page, no server: what Chromium's capture, encoder, jitter buffer and display cost by
+    themselves, measured on the same machine in the same run.
+
+  Each reader decodes the clock from every frame its ``<video>`` presents
+  (``requestVideoFrameCallback``; "glass" is the frame's expected display time) and records
+  display time - painted time. Publisher and readers share one browser, hence one clock.
+
+Printed per phase: samples, p50/p95/p99/max, frames rejected (checksum), the rendition played,
+hls.js's own latency estimate, and the ratio of each phase's p50 to the loopback reference.
+Targets of the product: LL-HLS p50 <= 1.5 s, WHEP p50 <= 0.3 s. The exit status is non-zero
+only on errors (a process failing, a reader decoding nothing), never because of a figure.
+
+    .venv/bin/python loadtests/bench_latency.py                      # 20 s per phase
+    .venv/bin/python loadtests/bench_latency.py --seconds 4 --warmup 3   # CI smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from loadtests.bench_whep import (  # noqa: E402
+    BenchError,
+    Child,
+    _wait_http,
+    create_stream,
+    free_port,
+    wait_live,
+)
+
+CLOCK_JS = Path(__file__).with_name("latency_clock.js")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    # Pages in the background must keep painting and decoding at full rate.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+TARGETS = {"ll-hls": 1.5, "whep": 0.3}
+
+HLS_STATE = """() => { const h = window.teezuWatch && window.teezuWatch.hls();
+  return h ? { latency: h.latency, target: h.targetLatency } : null; }"""
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))]
+
+
+async def _reader(page: Any, what: str) -> None:
+    await page.add_script_tag(path=str(CLOCK_JS))
+    await page.evaluate(f"() => {{ window.teezuRead = teezuClock.startReading({what}); }}")
+
+
+async def _collect(page: Any, since_ms: float) -> dict[str, Any]:
+    return await page.evaluate(
+        """(since) => { const r = window.teezuRead;
+             const s = r.samples.filter((x) => x.t >= since);
+             return { latencies: s.map((x) => x.latency), heights: s.map((x) => x.height),
+                      frames: r.frames, rejected: r.rejected }; }""",
+        since_ms,
+    )
+
+
+async def _now_ms(page: Any) -> float:
+    return float(await page.evaluate("performance.timeOrigin + performance.now()"))
+
+
+async def measure(page: Any, seconds: float, warmup: float, hls: bool = False) -> dict[str, Any]:
+    """Warm up, then keep the samples of the next ``seconds`` (and hls.js's own estimate)."""
+    await asyncio.sleep(warmup)
+    since = await _now_ms(page)
+    before = await page.evaluate("() => ({...window.teezuRead, samples: undefined})")
+    reported = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        await asyncio.sleep(0.5)
+        if hls:
+            state = await page.evaluate(HLS_STATE)
+            if state:
+                reported.append(state)
+    got = await _collect(page, since)
+    lat = [x / 1000 for x in got["latencies"]]
+    heights = sorted(set(got["heights"]))
+    out = {
+        "samples": len(lat),
+        "p50": pct(lat, 50),
+        "p95": pct(lat, 95),
+        "p99": pct(lat, 99),
+        "max": max(lat) if lat else float("nan"),
+        "frames": got["frames"] - before["frames"],
+        "rejected": got["rejected"] - before["rejected"],
+        "heights": heights,
+        "fps": len(lat) / seconds,
+    }
+    if reported:
+        out["hlsjs_latency_p50"] = statistics.median(r["latency"] for r in reported)
+        out["hlsjs_target"] = reported[-1]["target"]
+    if not lat:
+        raise BenchError(f"no clock decoded ({out})")
+    return out
+
+
+async def run_browser(args: argparse.Namespace, base: str, stream_id: str, token: str) -> dict:
+    from playwright.async_api import async_playwright
+
+    results: dict[str, Any] = {}
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            # The pages' CSP allows scripts from 'self' only; the benchmark injects its clock
+            # script and polls with wait_for_function (eval), so it runs without the CSP.
+            ctx = await browser.new_context(
+                viewport={"width": 1280, "height": 800}, bypass_csp=True
+            )
+            publisher = await ctx.new_page()
+            await publisher.goto(f"{base}/")
+            await publisher.add_script_tag(path=str(CLOCK_JS))
+            await publisher.evaluate(
+                "([id, tok]) => teezuClock.publish(id, tok)", [stream_id, token]
+            )
+            await wait_live(base, stream_id, 30)
+            print("live", flush=True)
+
+            if "ll-hls" in args.phases:
+                print(f"ll-hls: hls.js on the watch page, {args.seconds:g} s ...", flush=True)
+                page = await ctx.new_page()
+                await page.goto(f"{base}/watch/{stream_id}")
+                await page.wait_for_function(
+                    "window.teezuWatch.hls() && document.getElementById('video').currentTime > 0",
+                    timeout=60_000,
+                )
+                await _reader(page, "document.getElementById('video')")
+                results["ll-hls"] = await measure(page, args.seconds, args.warmup, hls=True)
+                await page.close()
+
+            if "whep" in args.phases:
+                print(f"whep: the watch page's Low latency mode, {args.seconds:g} s", flush=True)
+                page = await ctx.new_page()
+                await page.goto(f"{base}/watch/{stream_id}")
+                await page.wait_for_function("document.body.dataset.state === 'live'")
+                await page.click("#lowlatency")
+                await page.wait_for_function(
+                    "window.teezuWatch.playback() === 'webrtc' && "
+                    "document.getElementById('video').videoWidth > 0",
+                    timeout=30_000,
+                )
+                await _reader(page, "document.getElementById('video')")
+                results["whep"] = await measure(page, args.seconds, args.warmup)
+                await page.close()
+
+            if "loopback" in args.phases:
+                print(f"loopback (reference): {args.seconds:g} s ...", flush=True)
+                page = await ctx.new_page()
+                await page.goto(f"{base}/")
+                await page.add_script_tag(path=str(CLOCK_JS))
+                await page.evaluate(
+                    """async () => { const v = document.createElement('video');
+                       v.muted = true; v.autoplay = true; v.playsInline = true;
+                       document.body.appendChild(v); window.teezuLoopVideo = v;
+                       await teezuClock.loopback(v); }"""
+                )
+                await page.wait_for_function("window.teezuLoopVideo.videoWidth > 0", timeout=30_000)
+                await page.evaluate(
+                    "() => { window.teezuRead = teezuClock.startReading(window.teezuLoopVideo); }"
+                )
+                results["loopback"] = await measure(page, args.seconds, args.warmup)
+                await page.close()
+        finally:
+            await browser.close()
+    return results
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from teezu.embedded_pg import EmbeddedPostgres, default_data_dir
+
+    result: dict[str, Any] = {"args": vars(args).copy(), "load_start": os.getloadavg()}
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp_s:
+        tmp = Path(tmp_s)
+        pg = EmbeddedPostgres(default_data_dir(tmp / "pgvar"))
+        dsn = pg.start()
+        server: Child | None = None
+        try:
+            stream_id, token = asyncio.run(create_stream(dsn))
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            env = {
+                **os.environ,
+                "TEEZU_DATABASE_URL": dsn,
+                "TEEZU_HOST": "127.0.0.1",
+                "TEEZU_PORT": str(port),
+                "TEEZU_EDGE_PORT": str(free_port()),  # the LL-HLS edge the watch page plays from
+                "TEEZU_VAR_DIR": str(tmp / "var"),
+                "TEEZU_LOG_LEVEL": "WARNING",
+                # The bench's stream has no verified performers: the go-live gate is not measured.
+                "TEEZU_REQUIRE_VERIFICATION": "false",
+            }
+            server = Child("server", [str(Path(sys.executable).parent / "teezu"), "serve"], env)
+            _wait_http(base + "/healthz", server, 60)
+            cpu0, t0 = server.cpu(), time.monotonic()
+            result["phases"] = asyncio.run(run_browser(args, base, stream_id, token))
+            result["server_cpu_pct"] = 100 * (server.cpu() - cpu0) / (time.monotonic() - t0)
+        finally:
+            if server is not None:
+                if server.proc.poll() is None:
+                    server.proc.send_signal(signal.SIGINT)
+                server.close()
+            pg.stop()
+    result["load_end"] = os.getloadavg()
+    return result
+
+
+def report(r: dict[str, Any]) -> None:
+    phases = r["phases"]
+    ref = phases.get("loopback", {}).get("p50")
+    print(
+        f"\nglass-to-glass latency, Chromium canvas clock -> server -> Chromium <video> "
+        f"({os.cpu_count()} CPUs, load {r['load_start'][0]:.1f} at start; server CPU "
+        f"{r['server_cpu_pct']:.0f}%)"
+    )
+    header = (
+        f"{'path':<10}{'samples':>8}{'fps':>6}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}"
+        f"{'rejected':>9}{'played':>10}{'target':>8}{'p50/ref':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, p in phases.items():
+        target = TARGETS.get(name)
+        ratio = p["p50"] / ref if ref else float("nan")
+        played = "/".join(f"{h}p" for h in p["heights"])
+        print(
+            f"{name:<10}{p['samples']:>8}{p['fps']:>6.1f}{p['p50']:>8.3f}{p['p95']:>8.3f}"
+            f"{p['p99']:>8.3f}{p['max']:>8.3f}{p['rejected']:>9}{played:>10}"
+            f"{(f'<={target:g}' if target else 'ref'):>8}"
+            f"{(f'{ratio:.1f}x' if name != 'loopback' else ''):>9}"
+        )
+    hls = phases.get("ll-hls")
+    if hls and "hlsjs_latency_p50" in hls:
+        print(
+            f"\nhls.js's own estimate (distance from the playlist's live edge): p50 "
+            f"{hls['hlsjs_latency_p50']:.3f} s, target {hls['hlsjs_target']:.3f} s"
+        )
+    for name, target in TARGETS.items():
+        if name in phases:
+            verdict = "meets" if phases[name]["p50"] <= target else "MISSES"
+            print(f"{name}: p50 {phases[name]['p50']:.3f} s {verdict} the target <= {target:g} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=20.0, help="measured seconds per phase")
+    ap.add_argument("--warmup", type=float, default=8.0, help="seconds before measuring")
+    ap.add_argument(
+        "--phases", default="ll-hls,whep,loopback", help="comma list of ll-hls,whep,loopback"
+    )
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args(argv)
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    try:
+        r = run(args)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    report(r)
+    if args.json:
+        args.json.write_text(json.dumps(r, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

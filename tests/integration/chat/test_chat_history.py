@@ -1,0 +1,74 @@
+"""``GET /api/v1/streams/{id}/chat``: pages of persisted history, and the envelope on errors."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from api.auth.rbac import Role
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_history_pages_back_in_time(connect, new_room, user, http, chat_server):
+    room = await new_room()
+    writer = await connect(await user())
+    assert (await writer.join(room))["ok"]
+    sent = [(await writer.send(room, f"line {i}"))["message"] for i in range(7)]
+    url = f"{chat_server.base_url}/api/v1/streams/{room}/chat"
+
+    pages, before = [], None
+    while True:
+        params = {"limit": "3", **({"before": before} if before else {})}
+        async with http.get(url, params=params) as res:
+            assert res.status == 200
+            assert res.headers["Cache-Control"] == "no-store"
+            body = await res.json()
+        pages.append([m["text"] for m in body["data"]])
+        before = body["nextCursor"]
+        if before is None:
+            break
+    # newest page first, each page oldest first; together: every message exactly once
+    assert pages == [["line 4", "line 5", "line 6"], ["line 1", "line 2", "line 3"], ["line 0"]]
+    async with http.get(url) as res:
+        body = await res.json()
+    assert body["data"] == sent  # the stored message is the one broadcast
+    assert body["nextCursor"] is None
+
+
+async def test_history_errors_use_the_envelope(http, chat_server, new_room):
+    room = await new_room()
+    base = f"{chat_server.base_url}/api/v1/streams"
+    cases = [
+        (f"{base}/{uuid.uuid4()}/chat", {}, 404, "STREAM_NOT_FOUND"),
+        (f"{base}/not-a-uuid/chat", {}, 404, "STREAM_NOT_FOUND"),
+        (f"{base}/{room}/chat", {"limit": "0"}, 422, "VALIDATION_ERROR"),
+        (f"{base}/{room}/chat", {"limit": "101"}, 422, "VALIDATION_ERROR"),
+        (f"{base}/{room}/chat", {"before": "nope"}, 422, "VALIDATION_ERROR"),
+        (f"{base}/{room}/chat", {"before": str(uuid.uuid4())}, 404, "MESSAGE_NOT_FOUND"),
+        (f"{base}/{room}/chat", {"sort": "asc"}, 422, "VALIDATION_ERROR"),
+    ]
+    for url, params, status, code in cases:
+        async with http.get(url, params=params) as res:
+            body = await res.json()
+        assert (res.status, body["code"]) == (status, code), (url, params, body)
+        assert body["status"] == "error" and body["requestId"]
+
+
+async def test_history_of_a_non_public_room_needs_access(
+    http, chat_server, new_room, connect, user
+):
+    owner = await user(Role.CREATOR)
+    room = await new_room(creator=owner, visibility="subscribers")
+    client = await connect(owner)
+    assert (await client.join(room))["ok"]
+    assert (await client.send(room, "members only"))["ok"]
+    url = f"{chat_server.base_url}/api/v1/streams/{room}/chat"
+    async with http.get(url) as res:
+        assert res.status == 401 and (await res.json())["code"] == "AUTH_REQUIRED"
+    async with http.get(url, headers=(await user()).headers) as res:
+        assert res.status == 403 and (await res.json())["code"] == "ROOM_FORBIDDEN"
+    async with http.get(url, headers=owner.headers) as res:
+        assert res.status == 200
+        assert [m["text"] for m in (await res.json())["data"]] == ["members only"]

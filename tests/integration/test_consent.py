@@ -1,0 +1,232 @@
+"""Per-session consent: performers, check-ins, and WHIP go-live gated on both (own server)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import aiohttp
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from api.auth.rbac import Role
+from tests.accounts import Account, Reply
+from tests.conftest import free_port
+from tests.identity import verify
+from tests.publisher import publish
+from tests.servers import extra_server
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def gated(pg_dsn, tmp_path_factory):
+    """A node with the production default: go-live needs verified, checked-in performers."""
+    async with extra_server(
+        pg_dsn,
+        tmp_path_factory.mktemp("gated"),
+        free_port(),
+        require_verification=True,
+        moderation_enabled=False,
+        rate_limit_requests=1_000_000,
+        publisher_media_timeout=4.0,
+    ) as (base, app):
+        yield base, app
+
+
+async def at(base: str, acct: Account, method: str, path: str, **kw) -> Reply:
+    """Call ``base`` (another node on the same database) with ``acct``'s session."""
+    home, acct.base_url = acct.base_url, base
+    try:
+        return await acct.call(method, path, **kw)
+    finally:
+        acct.base_url = home
+
+
+async def whip_refusal(base: str, stream_id: str, token: str) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{base}/whip/{stream_id}",
+            data="v=0\r\n",
+            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"},
+        ) as res,
+    ):
+        body = await res.json(content_type=None)
+        return res.status, body
+
+
+async def stream_with_guest(account):
+    creator = await account(Role.CREATOR)
+    guest = await account(Role.MEMBER)
+    made = await creator.call("POST", "/api/v1/streams", json={"title": "Duo"})
+    assert made.status == 201, made.body
+    sid, token = made.data["id"], made.data["publishToken"]
+    r = await creator.call(
+        "POST", f"/api/v1/streams/{sid}/performers", json={"handle": guest.handle}
+    )
+    assert r.status == 201, r.body
+    assert [p["role"] for p in r.data["performers"]] == ["creator", "co_performer"]
+    return creator, guest, sid, token
+
+
+async def wait_until(pool, sql: str, *args, expected) -> None:
+    for _ in range(200):
+        if await pool.fetchval(sql, *args) == expected:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never reached {expected!r}: {sql}")
+
+
+async def test_go_live_needs_verified_checked_in_performers(server, gated, account):
+    base, app = gated
+    creator, guest, sid, token = await stream_with_guest(account)
+    moderator = await account(Role.MODERATOR)
+
+    status, body = await whip_refusal(base, sid, token)
+    assert (status, body["code"]) == (403, "PERFORMER_NOT_VERIFIED")
+    assert sorted(body["meta"]["performers"]) == sorted([creator.handle, guest.handle])
+
+    await verify(creator, moderator)
+    status, body = await whip_refusal(base, sid, token)
+    assert body["code"] == "PERFORMER_NOT_VERIFIED" and body["meta"]["performers"] == [guest.handle]
+    await verify(guest, moderator)
+    status, body = await whip_refusal(base, sid, token)
+    assert (status, body["code"]) == (403, "CONSENT_REQUIRED")
+
+    r = await creator.call("POST", f"/api/v1/streams/{sid}/consent")
+    assert r.status == 201 and r.data["ready"] is False
+    status, body = await whip_refusal(base, sid, token)
+    assert body["code"] == "CONSENT_REQUIRED" and body["meta"]["performers"] == [guest.handle]
+    # A revoked check-in no longer counts; confirming again does.
+    await guest.call("POST", f"/api/v1/streams/{sid}/consent")
+    r = await guest.call("DELETE", f"/api/v1/streams/{sid}/consent")
+    assert r.status == 200 and r.data["ready"] is False and r.data["frozen"] is False
+    assert (await whip_refusal(base, sid, token))[1]["code"] == "CONSENT_REQUIRED"
+    r = await guest.call("POST", f"/api/v1/streams/{sid}/consent")
+    assert r.data["ready"] is True
+
+    async with aiohttp.ClientSession() as http:
+        pub = await publish(http, base, sid, token)
+        try:
+            await wait_until(
+                server.pool,
+                "SELECT state FROM streams WHERE id = $1::uuid",
+                sid,
+                expected="live",
+            )
+            # Revoking consent while live freezes the stream (on the node holding it).
+            r = await at(base, guest, "DELETE", f"/api/v1/streams/{sid}/consent")
+            assert r.status == 200 and r.data["frozen"] is True, r.body
+            row = await server.pool.fetchrow(
+                "SELECT frozen, frozen_reason, frozen_by FROM stream_safety "
+                "WHERE stream_id = $1::uuid",
+                sid,
+            )
+            assert row["frozen"] and row["frozen_reason"] == "consent revoked"
+            assert row["frozen_by"] == guest.id
+        finally:
+            with contextlib.suppress(Exception):
+                await pub.delete(http, base)
+    await wait_until(
+        server.pool,
+        "SELECT count(*) FROM broadcasts WHERE stream_id = $1::uuid AND ended_at IS NULL",
+        sid,
+        expected=0,
+    )
+    # Check-ins are per session: the next broadcast needs new ones.
+    await guest.call("POST", f"/api/v1/streams/{sid}/consent")
+    status, body = await whip_refusal(base, sid, token)
+    assert body["code"] == "CONSENT_REQUIRED" and body["meta"]["performers"] == [creator.handle]
+
+
+async def test_performer_rules(server, account):
+    creator, guest, sid, _ = await stream_with_guest(account)
+    stranger = await account(Role.CREATOR)
+    paths = f"/api/v1/streams/{sid}"
+    r = await stranger.call("POST", f"{paths}/consent")
+    assert (r.status, r.code) == (403, "NOT_A_PERFORMER")
+    r = await stranger.call("GET", f"{paths}/performers")
+    assert (r.status, r.code) == (403, "NOT_A_PERFORMER")
+    r = await guest.call("POST", f"{paths}/performers", json={"handle": stranger.handle})
+    assert (r.status, r.code) == (403, "NOT_STREAM_OWNER")
+    r = await creator.call("POST", f"{paths}/performers", json={"handle": guest.handle})
+    assert (r.status, r.code) == (409, "ALREADY_PERFORMER")
+    r = await creator.call("POST", f"{paths}/performers", json={"handle": "nobody_here_x"})
+    assert (r.status, r.code) == (404, "USER_NOT_FOUND")
+    r = await creator.call("POST", f"/api/v1/streams/{uuid.uuid4()}/consent")
+    assert (r.status, r.code) == (404, "STREAM_NOT_FOUND")
+    moderator = await account(Role.MODERATOR)
+    r = await moderator.call("GET", f"{paths}/performers")
+    assert r.status == 200 and not r.data["ready"]
+    # Removing a co-performer: the creator only, a real co-performer only.
+    r = await guest.call("DELETE", f"{paths}/performers/{guest.id}")
+    assert (r.status, r.code) == (403, "NOT_STREAM_OWNER")
+    for bad in (stranger.id, creator.id, "not-a-uuid"):
+        r = await creator.call("DELETE", f"{paths}/performers/{bad}")
+        assert (r.status, r.code) == (404, "USER_NOT_FOUND"), bad
+    r = await creator.call("DELETE", f"{paths}/performers/{guest.id}")
+    assert r.status == 200 and [p["role"] for p in r.data["performers"]] == ["creator"]
+    r = await guest.call("POST", f"{paths}/consent")
+    assert (r.status, r.code) == (403, "NOT_A_PERFORMER")
+    r = await creator.call("POST", f"{paths}/performers", json={"handle": guest.handle})
+    assert r.status == 201
+    # The shared test server does not gate go-live; check-ins are still append-only.
+    await guest.call("POST", f"{paths}/consent")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+        await server.pool.execute("DELETE FROM consent_checkins WHERE stream_id = $1::uuid", sid)
+
+
+async def frozen(server, sid: str) -> bool:
+    return bool(
+        await server.pool.fetchval(
+            "SELECT frozen FROM stream_safety WHERE stream_id = $1::uuid", sid
+        )
+    )
+
+
+async def test_safe_word_and_resume(server, account):
+    creator, guest, sid, token = await stream_with_guest(account)
+    stranger = await account(Role.CREATOR)
+    moderator = await account(Role.MODERATOR)
+    base = f"/api/v1/streams/{sid}"
+    r = await guest.call("POST", f"{base}/safe-word")
+    assert (r.status, r.code) == (409, "STREAM_NOT_LIVE")
+    async with aiohttp.ClientSession() as http:
+        pub = await publish(http, server.base_url, sid, token)
+        try:
+            r = await creator.call("DELETE", f"{base}/performers/{guest.id}")
+            assert (r.status, r.code) == (409, "STREAM_LIVE")
+            r = await stranger.call("POST", f"{base}/safe-word")
+            assert (r.status, r.code) == (403, "NOT_A_PERFORMER")
+            r = await guest.call("POST", f"{base}/safe-word")
+            assert r.status == 200 and r.data["frozen"] and not r.data["alreadyFrozen"], r.body
+            assert await frozen(server, sid)
+            r = await moderator.call("POST", f"{base}/safe-word")
+            assert r.status == 200 and r.data["alreadyFrozen"]
+            # Only the creator resumes, and only by saying so.
+            r = await guest.call("POST", f"{base}/resume", json={"confirm": True})
+            assert (r.status, r.code) == (403, "NOT_STREAM_OWNER")
+            r = await creator.call("POST", f"{base}/resume", json={})
+            assert r.status == 422
+            r = await creator.call("POST", f"{base}/resume", json={"confirm": True})
+            assert r.status == 200 and r.data["frozen"] is False
+            assert not await frozen(server, sid)
+            # A revocation freezes, and blocks resuming until that performer confirms again.
+            r = await guest.call("DELETE", f"{base}/consent")
+            assert r.data["frozen"] and await frozen(server, sid)
+            r = await creator.call("POST", f"{base}/resume", json={"confirm": True})
+            assert (r.status, r.code) == (403, "CONSENT_REQUIRED")
+            assert r.body["meta"]["performers"] == [guest.handle]
+            await guest.call("POST", f"{base}/consent")
+            r = await creator.call("POST", f"{base}/resume", json={"confirm": True})
+            assert r.status == 200 and not await frozen(server, sid)
+            logged = await server.pool.fetchval(
+                "SELECT count(*) FROM audit_log WHERE action = 'safety.safe_word' AND target = $1",
+                f"stream:{sid}",
+            )
+            assert logged == 2
+        finally:
+            await pub.delete(http, server.base_url)

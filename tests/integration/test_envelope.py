@@ -1,0 +1,110 @@
+"""Every kind of error answers with the envelope, and its request id is also a header."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from api.auth.rbac import Role
+from tests.accounts import Client
+from tests.conftest import free_port
+from tests.servers import extra_server
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def assert_envelope(r, status: int, code: str) -> None:
+    assert r.status == status, r.body
+    assert r.headers["Content-Type"].startswith("application/json")
+    body = r.body
+    assert body["status"] == "error" and body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["meta"], dict)
+    assert body["requestId"] and body["requestId"] == r.headers["X-Request-Id"]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def broken(pg_dsn, tmp_path_factory):
+    """A server with a test-only route that fails (a 500 cannot be provoked on a shipped one)."""
+
+    async def explode(request: web.Request) -> web.Response:
+        raise RuntimeError("boom")
+
+    def add(app: web.Application) -> None:
+        app.router.add_get("/api/v1/test-only/explode", explode)
+
+    async with extra_server(
+        pg_dsn,
+        tmp_path_factory.mktemp("broken"),
+        free_port(),
+        customize=add,
+        rate_limit_requests=3,
+    ) as (base, _):
+        c = Client(base)
+        yield c
+        await c.close()
+
+
+async def test_500_and_429(broken):
+    r = await broken.call("GET", "/api/v1/test-only/explode")
+    assert_envelope(r, 500, "INTERNAL_ERROR")
+    assert "boom" not in r.body["message"]  # no internals leak
+    for _ in range(2):
+        await broken.call("GET", "/api/v1/streams")
+    assert_envelope(await broken.call("GET", "/api/v1/streams"), 429, "RATE_LIMITED")
+
+
+async def test_every_error_kind(server, client, account):
+    member = await account(Role.MEMBER)
+    cases = [
+        (client.call("GET", "/api/v1/no-such-thing"), 404, "NOT_FOUND"),
+        (
+            client.call("GET", "/api/v1/streams/00000000-0000-0000-0000-000000000000"),
+            404,
+            "STREAM_NOT_FOUND",
+        ),
+        (client.call("PUT", "/api/v1/streams"), 405, "METHOD_NOT_ALLOWED"),
+        (
+            member.call(
+                "POST",
+                "/api/v1/auth/signup",
+                data=b"x" * (70 * 1024),
+                headers={"Content-Type": "application/json"},
+            ),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        ),
+        (
+            client.call(
+                "POST",
+                "/api/v1/auth/login",
+                data=b"<xml/>",
+                headers={"Content-Type": "application/xml"},
+            ),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (client.call("POST", "/api/v1/auth/login", json={"email": 5}), 422, "VALIDATION_ERROR"),
+        (client.call("GET", "/api/v1/streams?limit=0"), 422, "VALIDATION_ERROR"),
+        (client.call("GET", "/api/v1/streams?state=bogus&extra=1"), 422, "VALIDATION_ERROR"),
+        (client.call("GET", "/api/v1/auth/me"), 401, "UNAUTHENTICATED"),
+        (member.call("POST", "/api/v1/streams", json={"title": "x"}), 403, "FORBIDDEN"),
+        (
+            client.call("POST", "/api/v1/auth/logout", headers={"Origin": "https://evil.example"}),
+            403,
+            "CSRF_REJECTED",
+        ),
+    ]
+    for call, status, code in cases:
+        assert_envelope(await call, status, code)
+    # Field details for validation errors.
+    r = await client.call("GET", "/api/v1/streams?limit=0")
+    assert r.body["meta"]["errors"][0]["field"] == "query.limit"
+
+
+async def test_request_id_is_kept_when_given(client):
+    r = await client.call("GET", "/api/v1/nope", headers={"X-Request-Id": "trace-42"})
+    assert r.body["requestId"] == r.headers["X-Request-Id"] == "trace-42"
+    ok = await client.call("GET", "/api/v1/streams?limit=1", headers={"X-Request-Id": "trace-43"})
+    assert ok.headers["X-Request-Id"] == "trace-43"

@@ -1,0 +1,191 @@
+"""Fixtures for the ledger's tests: a database of their own (so `teezu ledger check` sees only
+books these tests wrote, and corrupting one cannot leak into other suites), funded viewers
+and live streams with a creator."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from api.app import create_app
+from api.auth.rbac import Role
+from api.keys import POOL
+from api.wallet.providers import PROVIDERS
+from api.wallet.routes import LEDGER
+from api.wallet.sandbox import SandboxProvider
+from api.wallet.service import Ledger
+from teezu.db import apply_migrations, create_pool
+from teezu.settings import Settings
+from tests.accounts import Account, create_user
+from tests.conftest import free_port
+
+
+def dsn_for_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def fresh_database(server_dsn: str, prefix: str) -> str:
+    """Create an empty database next to ``server_dsn``'s and migrate it; returns its DSN."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    dsn = dsn_for_database(server_dsn, name)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        await apply_migrations(pool)
+    finally:
+        await pool.close()
+    return dsn
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def ledger_dsn(pg_dsn: str) -> str:
+    return await fresh_database(pg_dsn, "teezu_ledger")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def ledger_pool(ledger_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(ledger_dsn, min_size=2, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+def ledger(ledger_pool: asyncpg.Pool) -> Ledger:
+    return Ledger(ledger_pool)
+
+
+Fund = Callable[..., Awaitable[uuid.UUID]]
+
+
+async def fund(ledger: Ledger, user: uuid.UUID, tokens: int) -> uuid.UUID:
+    """Give ``user`` ``tokens`` the way a real purchase does (pending, then confirmed as the
+    provider's webhook would); returns the purchase id. Packages are created on demand."""
+    pool = ledger.pool
+    package = f"test-{tokens}"
+    await pool.execute(
+        "INSERT INTO token_packages (id, tokens, price_minor, currency) "
+        "VALUES ($1, $2, $3, 'EUR') ON CONFLICT DO NOTHING",
+        package,
+        tokens,
+        tokens * 10,
+    )
+    from api.wallet.model import IdempotencyKey
+
+    outcome = await ledger.create_purchase(
+        IdempotencyKey(user, f"fund-{uuid.uuid4()}"), package, "sandbox"
+    )
+    purchase_id = uuid.UUID(outcome.data["purchase"]["id"])
+    async with pool.acquire() as conn, conn.transaction():
+        assert await ledger.confirm_purchase(conn, purchase_id) == "applied"
+    return purchase_id
+
+
+async def ensure_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> None:
+    """A users row for ``user_id`` (streams.creator_id references users); it cannot sign in."""
+    handle = f"u{user_id.hex[:24]}"
+    await pool.execute(
+        "INSERT INTO users (id, email, handle, password_hash, date_of_birth) "
+        "VALUES ($1, $2, $3, '!', '1990-01-01') ON CONFLICT (id) DO NOTHING",
+        user_id,
+        f"{handle}@example.org",
+        handle,
+    )
+
+
+async def live_stream(pool: asyncpg.Pool, creator: uuid.UUID, *, state: str = "live") -> uuid.UUID:
+    """A stream of ``creator`` in ``state`` (the user row is created if missing)."""
+    await ensure_user(pool, creator)
+    stream_id = uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO streams (id, creator_handle, title, state, publish_token_hash, creator_id) "
+        "VALUES ($1, $2, 'Tip test', $3, '\\x00', $4)",
+        stream_id,
+        f"c{creator.hex[:12]}",
+        state,
+        creator,
+    )
+    return stream_id
+
+
+@dataclass
+class WalletServer:
+    base_url: str
+    app: web.Application
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.app[POOL]
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.app[LEDGER]
+
+    @property
+    def sandbox(self) -> SandboxProvider:
+        provider = self.app[PROVIDERS]["sandbox"]
+        assert isinstance(provider, SandboxProvider)
+        return provider
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def wallet_server(
+    ledger_dsn: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[WalletServer]:
+    """The real application (every route and middleware, real sign-in) on the ledger's
+    database."""
+    port = free_port()
+    settings = Settings(
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        var_dir=tmp_path_factory.mktemp("wallet-var"),
+        node_id="wallet-test-node",
+        require_verification=False,
+        payment_webhook_secret="test-webhook-secret",
+        ledger_job_interval=3600,
+        rate_limit_requests=1_000_000,
+        auth_rate_limit_requests=1_000_000,
+        login_backoff_ip_after=1_000_000,
+        bcrypt_rounds=4,
+    )
+    app = create_app(settings, dsn=ledger_dsn)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield WalletServer(f"http://127.0.0.1:{port}", app)
+    await runner.cleanup()
+
+
+MakeMember = Callable[..., Awaitable[Account]]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def member(wallet_server: WalletServer) -> AsyncIterator[MakeMember]:
+    """A real account on the wallet server, signed in over HTTP: ``await member()`` (roles
+    default to member)."""
+    made: list[Account] = []
+
+    async def make(*roles: Role, login: bool = True) -> Account:
+        user = await create_user(wallet_server, frozenset(roles or {Role.MEMBER}))
+        acct = Account(wallet_server.base_url, id=user.id, handle=user.handle, email=user.email)
+        made.append(acct)
+        if login:
+            reply = await acct.login()
+            assert reply.status == 200, reply.body
+        return acct
+
+    yield make
+    for acct in made:
+        await acct.close()
