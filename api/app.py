@@ -21,9 +21,23 @@ from api.auth.principal import AUTHENTICATOR
 from api.chat import routes as chat_routes
 from api.consent import routes as consent_routes
 from api.envelope import envelope_middleware
-from api.keys import EDGE, MODERATION, POOL, PUBSUB, SAFETY, SETTINGS
+from api.keys import (
+    EDGE,
+    FORENSIC,
+    MODERATION,
+    POOL,
+    POST_SCANNER,
+    PUBSUB,
+    SAFETY,
+    SETTINGS,
+    STORAGE,
+)
+from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
+from api.posts import routes as post_routes
+from api.posts.downloads import ForensicRenderer
+from api.posts.scanner import PostScanner
 from api.ratelimit import COUNTER, DEFAULT_LIMIT, create_counter, rate_limit_middleware
 from api.reports import routes as report_routes
 from api.routing import RateLimit
@@ -82,6 +96,32 @@ def _moderation(
     )
 
 
+def _post_scanner(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    storage: Storage,
+    pubsub: PubSub,
+    moderation: LiveModeration | None,
+) -> PostScanner | None:
+    """Post and avatar scanning, in the live moderation's workers when this node has them."""
+    if not settings.post_scan_enabled:
+        return None
+    return PostScanner(
+        pool=pool,
+        storage=storage,
+        pubsub=pubsub,
+        policy=moderation.policy if moderation else load_policy(settings.moderation_policy),
+        workers=moderation.workers
+        if moderation
+        else ModerationPool(settings.moderation_detector, workers=settings.moderation_workers),
+        own_workers=moderation is None,
+        node=settings.node_id,
+        frames=settings.post_scan_frames,
+        poll=settings.post_scan_poll,
+        claim_timeout=settings.post_scan_claim_timeout,
+    )
+
+
 def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Application:
     """Build the application; the database pool opens (and migrations run) at start-up.
 
@@ -107,6 +147,9 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     app[DEFAULT_LIMIT] = RateLimit(settings.rate_limit_requests, settings.rate_limit_window)
     app[AUTHENTICATOR] = SessionAuthenticator(lambda: app[POOL], settings)
     storage = create_storage(settings)
+    app[STORAGE] = storage
+    forensic = ForensicRenderer(settings.forensic_key_bytes(), settings.forensic_render_workers)
+    app[FORENSIC] = forensic
     live: dict[str, HlsOutput] = {}  # this node's live broadcasts, shared by ingest and origin
 
     async def visibility_of(stream_id: str) -> str | None:
@@ -167,6 +210,10 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
                 app[MODERATION] = moderation
                 publishers.moderation = moderation
                 publishers.ended_hooks.append(moderation.stop_stream)
+            scanner = _post_scanner(settings, pool, storage, pubsub, moderation)
+            if scanner is not None:
+                await scanner.start()
+                app[POST_SCANNER] = scanner
             publishers.start()
             retention = asyncio.get_running_loop().create_task(
                 run_retention(pool, storage, settings.retention_interval), name="vod-retention"
@@ -184,9 +231,12 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             await viewers.close()
             await publishers.close()
             await safety.close()
+            if scanner is not None:
+                await scanner.close()
             if moderation is not None:
                 await moderation.close()
         finally:
+            await forensic.close()
             await storage.close()
             await pubsub.close()
             await counter.close()
@@ -204,6 +254,8 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         admin_routes.api,
         consent_routes.api,
         report_routes.api,
+        moderation_routes.api,
+        post_routes.api,
     ):
         declared.add_to(app)
     verification_routes.setup(app)

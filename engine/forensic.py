@@ -271,6 +271,8 @@ def identify_image(key: bytes, luma: np.ndarray) -> Identification:
         return Identification(None, 0.0, 0, 1)
     # Against the same residual correlated with a pattern the mark never used.
     null = np.random.default_rng(0).permutation(sign_of_chip.reshape(-1))
-    noise = np.bincount(bit_of_chip.reshape(-1), weights=residual.reshape(-1) * null, minlength=BITS)
+    noise = np.bincount(
+        bit_of_chip.reshape(-1), weights=residual.reshape(-1) * null, minlength=BITS
+    )
     spread = float(np.std(noise)) or 1.0
     return Identification(viewer, float(np.median(np.abs(per_bit))) / spread, 0, 1)

@@ -143,6 +143,14 @@ class Settings(BaseSettings):
     moderation_sample_width: int = Field(default=320, ge=64, le=1920)  # sent to workers
     moderation_policy: Path | None = None  # JSON policy; None: api/moderation/default_policy.json
     moderation_flag_cooldown: float = 30.0  # per stream and rule: one review flag this often
+    # --- posts: uploads scanned by the moderation workers before they are published
+    post_scan_enabled: bool = True  # this node scans pending posts (and avatars) in its workers
+    post_max_bytes: int = Field(default=32 * 1024**2, ge=1024)  # one image or video
+    post_max_video_seconds: float = Field(default=60.0, gt=0)
+    post_scan_frames: int = Field(default=5, ge=1, le=30)  # pictures judged per video
+    post_scan_poll: float = Field(default=5.0, gt=0)  # s between looks for pending posts
+    post_scan_claim_timeout: float = Field(default=120.0, gt=0)  # a claim older than this is free
+    forensic_render_workers: int = Field(default=1, ge=1, le=8)  # processes marking downloads
     # --- visible watermark (platform mark + creator handle, burned into every rendition)
     watermark_enabled: bool = True
     watermark_text: str = "TeezU"

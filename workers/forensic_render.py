@@ -91,7 +91,6 @@ def read_means(path: Path) -> list[np.ndarray]:
     return means
 
 
-
 def apply_image_mark(source: Path, target: Path, key: bytes, viewer: int) -> tuple[int, int]:
     """Write ``target`` (JPEG, quality 95, no metadata): the picture ``source`` carrying
     ``viewer``'s still-picture mark. Returns the picture's (width, height)."""

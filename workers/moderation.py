@@ -138,7 +138,9 @@ def _scan_media(kind: str, data: bytes, frames: int) -> MediaScan:
     best, best_score, inference = 0, -1.0, 0.0
     for i, bgr in enumerate(pictures):
         ph, pw = bgr.shape[:2]
-        small = cv2.resize(bgr, (SCAN_WIDTH, max(2, round(ph * SCAN_WIDTH / pw))), cv2.INTER_AREA)
+        small = cv2.resize(
+            bgr, (SCAN_WIDTH, max(2, round(ph * SCAN_WIDTH / pw))), interpolation=cv2.INTER_AREA
+        )
         t1 = time.perf_counter()
         found = _detector.detect(small)
         inference += time.perf_counter() - t1
@@ -149,9 +151,12 @@ def _scan_media(kind: str, data: bytes, frames: int) -> MediaScan:
     pick = pictures[best]
     ph, pw = pick.shape[:2]
     scale = min(1.0, PREVIEW_WIDTH / pw)
-    preview = cv2.resize(pick, (max(2, round(pw * scale)), max(2, round(ph * scale))), cv2.INTER_AREA)
+    preview = cv2.resize(
+        pick, (max(2, round(pw * scale)), max(2, round(ph * scale))), interpolation=cv2.INTER_AREA
+    )
     tiny = cv2.resize(
-        preview, (BLUR_WIDTH, max(2, round(preview.shape[0] * BLUR_WIDTH / preview.shape[1]))),
+        preview,
+        (BLUR_WIDTH, max(2, round(preview.shape[0] * BLUR_WIDTH / preview.shape[1]))),
         interpolation=cv2.INTER_AREA,
     )
     blurred = cv2.GaussianBlur(
@@ -159,7 +164,9 @@ def _scan_media(kind: str, data: bytes, frames: int) -> MediaScan:
         (0, 0),
         preview.shape[1] / 64,
     )
-    snapshot = cv2.resize(pick, (SCAN_WIDTH, max(2, round(ph * SCAN_WIDTH / pw))), cv2.INTER_AREA)
+    snapshot = cv2.resize(
+        pick, (SCAN_WIDTH, max(2, round(ph * SCAN_WIDTH / pw))), interpolation=cv2.INTER_AREA
+    )
     return MediaScan(
         detections,
         _detector.name,

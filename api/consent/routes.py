@@ -26,6 +26,9 @@ from api.consent.errors import (
 )
 from api.consent.gate import check_ready
 from api.keys import POOL, PUBSUB, SAFETY, SETTINGS
+from api.moderation import store as safety_store
+from api.moderation.errors import ModeratorRequired
+from api.moderation.freezes import who_lifts
 from api.routing import Api, Call
 from api.schema import Input, Output
 from api.streams import store as streams
@@ -306,6 +309,12 @@ async def resume(call: Call[ResumeIn, None]) -> SafeWordOut:
     if stream.state != "live":
         raise NotLive("the stream is not live", meta={"state": stream.state})
     db = call.app[POOL]
+    safety = await safety_store.get_safety(db, stream.id)
+    if safety.frozen and who_lifts(safety.frozen_reason) == "moderator":
+        raise ModeratorRequired(
+            "a moderation freeze is lifted by a moderator, not by resuming",
+            meta={"reason": safety.frozen_reason},
+        )
     states = await store.performers(db, stream)
     revoked = await store.revoked(db, stream.id)
     if revoked:
