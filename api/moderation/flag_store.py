@@ -1,7 +1,7 @@
 """SQL for the moderators' review of automated flags: the queue, resolving, the log entry.
 
 A flag is resolved exactly once (a conditional update: a second try finds no pending row), in
-the same transaction as its ``moderation_log`` entry, which cites the flag (``flag_id``).
+the same transaction as its ``moderation_log`` entry, which cites the flag (``meta.flagId``).
 """
 
 from __future__ import annotations
@@ -134,24 +134,17 @@ async def log(
     meta: dict[str, Any] | None = None,
 ) -> None:
     """Append to ``moderation_log`` (append-only: migration 0062)."""
+    entry = dict(meta or {})
+    if flag_id is not None:
+        entry["flagId"] = str(flag_id)
     await conn.execute(
-        "INSERT INTO moderation_log (actor_id, action, flag_id, target_type, target_id, "
-        "subject_id, note, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+        "INSERT INTO moderation_log (actor_id, action, target_type, target_id, "
+        "subject_id, note, meta) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
         actor_id,
         action,
-        flag_id,
         target_type,
         target_id,
         subject_id,
         note,
-        json.dumps(meta or {}),
+        json.dumps(entry),
     )
-
-
-async def log_of_flag(db: Any, flag_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = await db.fetch(
-        "SELECT id, at, actor_id, action, note, meta FROM moderation_log WHERE flag_id = $1 "
-        "ORDER BY id",
-        flag_id,
-    )
-    return [{**dict(r), "meta": json.loads(r["meta"])} for r in rows]
