@@ -24,7 +24,7 @@ async def extra_server(
     """A full app (same database) with ``settings`` over the defaults; yields (base URL, app)."""
     # Like the shared server: go-live is not gated on ID checks unless a test asks for it.
     settings.setdefault("require_verification", False)
-    # Nor do they scan uploads in a worker process unless asked (tests/integration/test_posts.py).
+    # Nor scan uploads in a worker process unless asked (tests/integration/test_posts.py).
     settings.setdefault("post_scan_enabled", False)
     s = Settings(port=port, var_dir=var_dir, node_id=f"extra-{port}", bcrypt_rounds=4, **settings)
     app = create_app(s, dsn=dsn)

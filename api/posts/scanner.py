@@ -161,7 +161,13 @@ class PostScanner:
         """Scan one claimed post and record the outcome."""
         data = await self.storage.get(post.media_key)
         if data is None:
-            await self._finish(post, Outcome("rejected", False, False), {"error": "media missing"})
+            # Not in this node's storage (local storage is per node; S3 is shared): another
+            # node may have it. The claim goes stale; after MAX_ATTEMPTS it is given up.
+            log.warning("post media not found here", extra={"post_id": str(post.id)})
+            if post.scan_attempts >= MAX_ATTEMPTS:
+                await self._finish(
+                    post, Outcome("rejected", False, False), {"error": "media missing"}
+                )
             return
         try:
             scan = await self.workers.scan(post.kind, data, frames=self.frames)

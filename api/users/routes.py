@@ -19,6 +19,7 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.users import avatars, follows
 from api.users import store as users
+from api.verification.upload import sniff_image
 from teezu.errors import Forbidden, Invalid, NotFound, PayloadTooLarge
 
 api = Api("users")
@@ -161,8 +162,10 @@ async def upload_avatar(call: Call[bytes, None]) -> Profile:
     images = await asyncio.to_thread(avatars.render, call.body)
     scanner = call.app.get(POST_SCANNER)
     if scanner is not None:
-        # Judged before anyone sees it, as shown (the 256 px square), as a public sfw picture.
-        decision = await scanner.judge_avatar(images[256])
+        # Judged before anyone sees it, as a public sfw picture: the whole upload (the model
+        # sees more of it than in the 256 px crop), or the crop when OpenCV cannot read it (GIF).
+        whole = sniff_image(call.body) is not None
+        decision = await scanner.judge_avatar(call.body if whole else images[256])
         if decision.action is not Action.ALLOW:
             raise AvatarRejected(
                 "this picture cannot be an avatar",
