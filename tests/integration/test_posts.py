@@ -11,7 +11,6 @@ not scan: its post stays pending for as long as the test looks.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -257,25 +256,12 @@ async def test_video_post_is_scanned_and_its_download_is_marked(
     creator = await scanning.member(server, Role.CREATOR)
     viewer = await scanning.member(server, Role.MEMBER)
     clip = tmp_path / "clip.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=30:duration=3",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            str(clip),
-        ],
-        check=True,
+    made = await asyncio.create_subprocess_exec(
+        *("ffmpeg", "-loglevel", "error", "-f", "lavfi"),
+        *("-i", "testsrc2=size=640x360:rate=30:duration=3", "-c:v", "libx264"),
+        *("-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip)),
     )
+    assert await made.wait() == 0
     data = clip.read_bytes()
     r = await creator.call("POST", "/api/v1/posts", data=form(data, filename="clip.txt"))
     assert r.status == 201, r.body
