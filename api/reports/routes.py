@@ -19,6 +19,7 @@ from api.auth.passwords import HASHER
 from api.auth.rbac import Permission
 from api.auth.routes import AUTH_LIMIT
 from api.keys import POOL, PUBSUB, SAFETY
+from api.posts import store as posts
 from api.reports import actions, store
 from api.reports.errors import (
     AlreadyResolved,
@@ -162,9 +163,14 @@ def _uuid(raw: str) -> uuid.UUID | None:
 
 async def _subject(db: Any, target_type: str, target_id: str) -> uuid.UUID | None:
     """The account a report is about; raises if a stream or user target does not exist."""
-    if target_type in ("message", "post"):
-        return None  # opaque ids until chat and posts land: moderators see them as given
+    if target_type == "message":
+        return None  # opaque ids until chat messages have them: moderators see them as given
     key = _uuid(target_id)
+    if target_type == "post":
+        post = await posts.get(db, key) if key else None
+        if post is None:
+            raise TargetNotFound("no such post", meta={"targetId": target_id})
+        return post.creator_id
     if target_type == "stream":
         stream = await streams.get_stream(db, key) if key else None
         if stream is None:
@@ -266,6 +272,8 @@ async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
         meta: dict[str, Any] = {"ip": call.ip}
         if effect.suspended_until is not None:
             meta["until"] = effect.suspended_until.isoformat()
+        if effect.reject_post:  # taken down: its media is no longer served
+            await posts.review_outcome(conn, uuid.UUID(report.target_id), status="rejected")
         await store.log(conn, moderator, b.action, report=report, note=b.note, meta=meta)
     if effect.freeze_stream:
         stream = await streams.get_stream(db, uuid.UUID(report.target_id))

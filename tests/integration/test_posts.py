@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -370,6 +371,22 @@ async def test_followers_posts_and_avatars(server, scanning, account):
     assert r.data == []
     r = await fan.call("GET", f"/api/v1/posts?creator={creator.handle}")
     assert [p["id"] for p in r.data] == [post["id"]]
+
+    # A report of the post, and a moderator's removal, take it down.
+    report = {"targetType": "post", "reason": "harassment"}
+    r = await fan.call("POST", "/api/v1/reports", json={**report, "targetId": str(uuid.uuid4())})
+    assert (r.status, r.code) == (404, "REPORT_TARGET_NOT_FOUND")
+    r = await fan.call("POST", "/api/v1/reports", json={**report, "targetId": post["id"]})
+    assert r.status == 201 and r.data["subjectId"] == str(creator.id), r.body
+    moderator = await scanning.member(server, Role.MODERATOR)
+    r = await moderator.call(
+        "POST", f"/api/v1/moderation/reports/{r.data['id']}/actions", json={"action": "remove"}
+    )
+    assert r.status == 200, r.body
+    r = await fan.call("GET", f"/api/v1/posts/{post['id']}/media")
+    assert (r.status, r.code) == (404, "POST_NOT_FOUND")
+    r = await creator.call("GET", f"/api/v1/posts/{post['id']}")
+    assert r.data["status"] == "rejected" and r.data["mediaUrl"] is None
 
     # Avatars are judged before anyone sees them (a public, sfw picture).
     path = f"/api/v1/users/{fan.handle}/avatar"
