@@ -394,14 +394,14 @@ def libpq_args(dsn: str) -> tuple[list[str], str]:
     return args, parts.path.lstrip("/")
 
 
-def run_pgbench(dsn: str, clients: int, seconds: float) -> dict[str, Any]:
+def run_pgbench(dsn: str, clients: int, seconds: float, scale: int = 10) -> dict[str, Any]:
     conn_args, db = libpq_args(dsn)
     env = {**os.environ}
     parts = __import__("urllib.parse").parse.urlsplit(dsn)
     if parts.password:
         env["PGPASSWORD"] = parts.password
     init = subprocess.run(
-        [pg_bin("pgbench"), *conn_args, "-i", "-s", "10", "-q", db],
+        [pg_bin("pgbench"), *conn_args, "-i", "-s", str(scale), "-q", db],
         capture_output=True,
         text=True,
         env=env,
@@ -529,6 +529,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--pgbench-seconds", type=float, default=None, help="default: --seconds")
     ap.add_argument(
+        "--pgbench-scale", type=int, default=10, help="pgbench -i -s (10: 1M accounts rows)"
+    )
+    ap.add_argument(
         "--compare-spread",
         action="store_true",
         help="also run the same load spread over one creator per tipper (no hot account)",
@@ -594,7 +597,9 @@ def main(argv: list[str] | None = None) -> int:
         check_rc, check_out = ledger_check(dsn)
         clients = args.connections * args.procs
         with CpuWindow(pg_pid) as cpu_pgbench:
-            pgbench = run_pgbench(dsn, clients, args.pgbench_seconds or args.seconds)
+            pgbench = run_pgbench(
+                dsn, clients, args.pgbench_seconds or args.seconds, args.pgbench_scale
+            )
         ratio = tips["tips_per_s"] / pgbench["tps"] if pgbench["tps"] else 0.0
         result = {
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
