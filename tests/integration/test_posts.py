@@ -11,6 +11,7 @@ not scan: its post stays pending for as long as the test looks.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -238,6 +239,16 @@ async def test_safe_post_is_published_and_downloads_carry_the_viewer(server, sca
     found = await asyncio.to_thread(identify_file, path, key)
     assert found.viewer == viewer_number(str(viewer.id))
     assert found.viewer != viewer_number(str(creator.id))
+    # And through the CLI a trust and safety person would use.
+    cli = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "teezu.cli", "watermark", "identify", str(path)),
+        *("--key", key.decode()),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await cli.communicate()
+    assert cli.returncode == 0, out
+    assert out.decode().startswith(f"viewer {viewer_number(str(viewer.id))} ")
+    assert f"{viewer.id.int >> 64:016x}" in out.decode()  # the account id's first 64 bits
     logged = await server.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'post.download' AND actor_id = $1 "
         "AND target = $2",
