@@ -144,18 +144,36 @@ class PostScanner:
         while True:
             self._wake.clear()  # before claiming: a wake-up during the scans is not lost
             try:
-                while (
-                    post := await store.claim_pending(
-                        self.pool, node=self.node, stale_after=self.claim_timeout
-                    )
-                ) is not None:
-                    await self.scan(post)
+                await self._drain()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("post scanning failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def _drain(self) -> None:
+        """Scan pending posts until none is left, one per worker at a time (claimed one by one,
+        so other nodes get their share of a burst)."""
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                while len(running) < self.workers.workers:
+                    post = await store.claim_pending(
+                        self.pool, node=self.node, stale_after=self.claim_timeout
+                    )
+                    if post is None:
+                        break
+                    running.add(asyncio.create_task(self.scan(post), name=f"scan-{post.id}"))
+                if not running:
+                    return
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task.exception() is not None:
+                        log.error("post scan failed: %r", task.exception())
+        finally:
+            for task in running:
+                task.cancel()
 
     async def scan(self, post: store.PostRow) -> None:
         """Scan one claimed post and record the outcome."""

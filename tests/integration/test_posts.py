@@ -410,3 +410,19 @@ async def test_followers_posts_and_avatars(server, scanning, account):
     r = await fan.call("PUT", path, data=png(safe_picture(512, 512)), headers=headers)
     assert r.status == 200 and r.data["avatarUrl"], r.body
     assert scanning.app[POST_SCANNER].scanned >= 1
+
+
+async def test_a_burst_of_uploads_is_scanned_once_each(server, scanning):
+    creator = await scanning.member(server, Role.CREATOR)
+    pictures = [png(safe_picture(320 + 16 * i, 180 + 9 * i)) for i in range(6)]
+    replies = await asyncio.gather(
+        *(creator.call("POST", "/api/v1/posts", data=form(p)) for p in pictures)
+    )
+    assert [r.status for r in replies] == [201] * 6
+    done = await asyncio.gather(*(scanned(creator, r.data["id"]) for r in replies))
+    assert {p["status"] for p in done} == {"published"}
+    assert sorted(p["width"] for p in done) == [320 + 16 * i for i in range(6)]
+    attempts = await server.pool.fetch(
+        "SELECT scan_attempts, claimed_by FROM posts WHERE creator_id = $1", creator.id
+    )
+    assert [(a["scan_attempts"], a["claimed_by"]) for a in attempts] == [(1, None)] * 6
