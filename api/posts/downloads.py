@@ -50,13 +50,25 @@ class ForensicRenderer:
     async def render(self, kind: str, content_type: str, data: bytes, viewer: int) -> bytes:
         """``data`` marked for ``viewer`` (a 64-bit number: ``viewer_number``)."""
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
+            # Spawning forks and execs: done in a thread, not on the loop.
+            executor = await asyncio.to_thread(self._spawn)
+            if self._executor is None:
+                self._executor = executor
+            else:  # another download started it meanwhile
+                await asyncio.to_thread(executor.shutdown)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._executor, render_marked, kind, content_type, data, self.key, viewer
         )
+
+    def _spawn(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        # Submitted together, so that each finds no idle process and one is started for it.
+        for started in [executor.submit(int) for _ in range(self.workers)]:
+            started.result()
+        return executor
 
     async def close(self) -> None:
         executor, self._executor = self._executor, None

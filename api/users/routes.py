@@ -21,6 +21,7 @@ from api.users import avatars, follows
 from api.users import store as users
 from api.verification.upload import sniff_image
 from teezu.errors import Forbidden, Invalid, NotFound, PayloadTooLarge
+from workers.moderation import UnreadableMedia
 
 api = Api("users")
 
@@ -164,8 +165,12 @@ async def upload_avatar(call: Call[bytes, None]) -> Profile:
     if scanner is not None:
         # Judged before anyone sees it, as a public sfw picture: the whole upload (the model
         # sees more of it than in the 256 px crop), or the crop when OpenCV cannot read it (GIF).
-        whole = sniff_image(call.body) is not None
-        decision = await scanner.judge_avatar(call.body if whole else images[256])
+        try:
+            if sniff_image(call.body) is None:
+                raise UnreadableMedia("not JPEG, PNG or WebP")
+            decision = await scanner.judge_avatar(call.body)
+        except UnreadableMedia:
+            decision = await scanner.judge_avatar(images[256])  # our own WebP always decodes
         if decision.action is not Action.ALLOW:
             raise AvatarRejected(
                 "this picture cannot be an avatar",
