@@ -86,6 +86,13 @@ async def gated(server, pg_dsn, tmp_path_factory) -> AsyncIterator[Gated]:
         ) as (base, app),
         aiohttp.ClientSession() as http,
     ):
+        # The rules these tests expect, whatever ran before on this database (schemathesis
+        # sets random rules through the admin route): the seeded default, GB and US-TX.
+        await app[POOL].execute(
+            "DELETE FROM age_gate_rules; INSERT INTO age_gate_rules (country, region, "
+            "requirement) VALUES ('*', '', 'self_declared'), ('GB', '', 'verified'), "
+            "('US', 'TX', 'verified')"
+        )
         accounts = [
             await _account(server, base, *roles)
             for roles in (
