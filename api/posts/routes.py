@@ -22,7 +22,6 @@ from api.keys import FORENSIC, POOL, POST_SCANNER, PUBSUB, SETTINGS, STORAGE
 from api.posts import access, media, store
 from api.posts.downloads import EXTENSIONS
 from api.posts.errors import (
-    ExplicitContent,
     InvalidPost,
     MediaNotAvailable,
     PostNotFound,
@@ -72,10 +71,10 @@ class ListQuery(Input):
     cursor: str | None = Field(default=None, max_length=200)
 
 
-def post_out(p: store.PostRow, principal: Any) -> PostOut:
+def post_out(p: store.PostRow, gate: access.ViewerGate) -> PostOut:
     base = f"/api/v1/posts/{p.id}"
     published = p.status == "published"
-    sharp = access.may_view_sharp(p, principal)
+    sharp = gate.sharp(p)
     return PostOut(
         id=p.id,
         creator_id=p.creator_id,
@@ -94,7 +93,7 @@ def post_out(p: store.PostRow, principal: Any) -> PostOut:
         published_at=p.published_at,
         preview_url=f"{base}/preview" if published else None,
         media_url=f"{base}/media" if sharp else None,
-        download_url=f"{base}/download" if sharp and principal.authenticated else None,
+        download_url=f"{base}/download" if sharp and gate.principal.authenticated else None,
     )
 
 
@@ -131,12 +130,14 @@ async def _post(call: Call[Any, Any]) -> store.PostRow:
     return post
 
 
+async def _gate(call: Call[Any, Any]) -> access.ViewerGate:
+    return await access.viewer_gate(call.app, call.request, call.principal)
+
+
 async def _sharp(call: Call[Any, Any]) -> store.PostRow:
+    """The post, if the caller may have its sharp media (else the envelope error saying why)."""
     post = await _post(call)
-    if post.status != "published":
-        raise MediaNotAvailable("this post's media is not available", meta={"status": post.status})
-    if not access.may_view_sharp(post, call.principal):
-        raise ExplicitContent("explicit content: sign in with an adult account")
+    (await _gate(call)).check_sharp(post)
     return post
 
 
@@ -188,7 +189,7 @@ async def create_post(call: Call[bytes, None]) -> PostOut:
     scanner = call.app.get(POST_SCANNER)
     if scanner is not None:
         scanner.wake()
-    return post_out(row, call.principal)
+    return post_out(row, await _gate(call))
 
 
 @api.route(
@@ -218,7 +219,8 @@ async def list_posts(call: Call[None, ListQuery]) -> Page[PostOut]:
         before=_before(q.cursor),
     )
     more = _cursor(rows[-1]) if len(rows) == q.limit else None
-    return Page([post_out(p, call.principal) for p in rows], more)
+    gate = await _gate(call)
+    return Page([post_out(p, gate) for p in rows], more)
 
 
 @api.route(
@@ -229,7 +231,7 @@ async def list_posts(call: Call[None, ListQuery]) -> Page[PostOut]:
     path_formats=UUID_POST,
 )
 async def get_post(call: Call[None, None]) -> PostOut:
-    return post_out(await _post(call), call.principal)
+    return post_out(await _post(call), await _gate(call))
 
 
 @api.route(
@@ -253,7 +255,7 @@ async def post_preview(call: Call[None, None]) -> web.Response:
 @api.route(
     "GET",
     "/api/v1/posts/{post_id}/media",
-    summary="A published post's image or video (explicit posts: signed-in adults only)",
+    summary="A published post's image or video (adult and explicit posts: behind the age gate)",
     path_formats=UUID_POST,
     errors=(403,),
     produces="application/octet-stream",

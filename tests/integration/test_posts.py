@@ -101,11 +101,15 @@ class Scanning:
         self.base_url, self.app = base_url, app
         self.accounts: list[Account] = []
 
-    async def member(self, server, *roles: Role) -> Account:  # type: ignore[no-untyped-def]
+    async def member(self, server, *roles: Role, declared: bool = True) -> Account:  # type: ignore[no-untyped-def]
+        """A signed-in account; ``declared``: it declared 18+ (what the age gate asks here)."""
         user = await create_user(server, frozenset(roles or {Role.MEMBER}), unique_handle("p"))
         acct = Account(self.base_url, id=user.id, handle=user.handle, email=user.email)
         reply = await acct.login()
         assert reply.status == 200, reply.body
+        if declared:
+            reply = await acct.call("POST", "/api/v1/me/age-declaration", json={"confirm": True})
+            assert reply.status == 201, reply.body
         self.accounts.append(acct)
         return acct
 
@@ -119,6 +123,7 @@ async def scanning(pg_dsn, tmp_path_factory) -> AsyncIterator[Scanning]:
         port,
         edge_port=0,
         moderation_enabled=False,  # no live moderation: the scanner starts its own worker
+        age_gate_enabled=True,  # adult-rated and explicit posts are behind it, like streams
         post_scan_enabled=True,
         post_max_bytes=MAX_BYTES,
         rate_limit_requests=1_000_000,
@@ -229,6 +234,28 @@ async def test_safe_post_is_published_and_downloads_carry_the_viewer(server, sca
     r = await viewer.call("GET", f"/api/v1/posts?creator={creator.handle}")
     assert [p["id"] for p in r.data] == [pid]
     assert r.data[0]["downloadUrl"] == f"/api/v1/posts/{pid}/download"
+    # The post is rated adult (the default): behind the age gate, like an adult stream. Here
+    # (127.0.0.1: no GeoIP match, the default rule) that is a self-declaration.
+    newcomer = await scanning.member(server, Role.MEMBER, declared=False)
+    r = await newcomer.call("GET", f"/api/v1/posts/{pid}")
+    assert r.data["mediaUrl"] is None and r.data["previewUrl"]
+    r = await newcomer.call("GET", f"/api/v1/posts/{pid}/download")
+    assert (r.status, r.code) == (403, "AGE_VERIFICATION_REQUIRED")
+    assert r.body["meta"]["requirement"] == "self_declared"
+    assert r.body["meta"]["current"] == "none"
+    assert r.body["meta"]["next"] == "/api/v1/me/age-declaration"
+    r = await newcomer.call("POST", "/api/v1/me/age-declaration", json={"confirm": True})
+    assert r.status == 201
+    r = await newcomer.call("GET", f"/api/v1/posts/{pid}/media")
+    assert r.status == 200 and r.body == picture
+    # An sfw post is open to anyone, signed in or not.
+    r = await creator.call("POST", "/api/v1/posts", data=form(picture, rating="sfw"))
+    sfw = await scanned(creator, r.data["id"])
+    assert sfw["status"] == "published"
+    anyone = Account(scanning.base_url)
+    r = await anyone.call("GET", f"/api/v1/posts/{sfw['id']}/media")
+    assert r.status == 200 and r.body == picture
+    await anyone.close()
 
     # The download carries the viewer's account id, read back from the file alone.
     r = await viewer.call("GET", f"/api/v1/posts/{pid}/download")
@@ -302,7 +329,7 @@ async def test_video_post_is_scanned_and_its_download_is_marked(
 
 async def test_explicit_posts_per_policy_and_review(server, scanning, account):
     """Default policy: an adult post the model labels explicit is published, marked explicit
-    (blurred preview; sharp media only for signed-in adults); an sfw post is rejected and
+    (blurred preview; sharp media behind the age gate); an sfw post is rejected and
     flagged, and a moderator's dismissal publishes it."""
     creator = await scanning.member(server, Role.CREATOR)
     member = await scanning.member(server, Role.MEMBER)
@@ -321,12 +348,13 @@ async def test_explicit_posts_per_policy_and_review(server, scanning, account):
     r = await anonymous.call("GET", f"/api/v1/posts/{pid}")
     assert r.status == 200 and r.data["mediaUrl"] is None and r.data["previewUrl"]
     r = await anonymous.call("GET", f"/api/v1/posts/{pid}/media")
-    assert (r.status, r.code) == (403, "EXPLICIT_CONTENT")
+    assert (r.status, r.code) == (403, "AGE_VERIFICATION_REQUIRED")
+    assert r.body["meta"]["signInRequired"] is True
     r = await anonymous.call("GET", f"/api/v1/posts/{pid}/preview")
     assert r.status == 200
     assert is_blurred(r.body, original), "an explicit post's preview must be blurred"
     r = await member.call("GET", f"/api/v1/posts/{pid}/media")
-    assert r.status == 200 and r.body == picture  # a signed-in adult account sees it
+    assert r.status == 200 and r.body == picture  # an account that meets the gate sees it
     await anonymous.close()
 
     r = await creator.call("POST", "/api/v1/posts", data=form(picture, rating="sfw"))

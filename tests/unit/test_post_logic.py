@@ -3,16 +3,30 @@ which freeze, upload sniffing and form checks, and the still-picture forensic ma
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import cv2
 import numpy as np
 import pytest
 
+from api.auth.principal import ANONYMOUS, Principal
+from api.auth.rbac import Role
 from api.moderation.freezes import who_lifts
 from api.moderation.policy import decide, load_policy
 from api.posts import media
-from api.posts.errors import InvalidPost, MediaTooLarge, UnsupportedMedia
+from api.posts.access import ViewerGate
+from api.posts.errors import (
+    ExplicitContent,
+    InvalidPost,
+    MediaNotAvailable,
+    MediaTooLarge,
+    UnsupportedMedia,
+)
 from api.posts.scanner import post_outcome
+from api.posts.store import PostRow
 from engine.forensic import identify_image, mark_image
+from hls.gate import AgeVerificationRequired
 from workers.detectors import Detection
 
 POLICY = load_policy()
@@ -117,3 +131,57 @@ def test_still_picture_mark_survives_jpeg_and_scaling():
     assert identify_image(key, luma_of_jpeg(marked, 75, scale=0.5)).viewer == viewer
     assert identify_image(b"other-key", luma_of_jpeg(marked, 90)).viewer is None
     assert identify_image(key, luma_of_jpeg(picture, 90)).viewer is None
+
+
+def _post(**kw: object) -> PostRow:
+    base = dict(
+        id=uuid.uuid4(),
+        creator_id=uuid.uuid4(),
+        kind="image",
+        content_type="image/png",
+        caption="",
+        audience="public",
+        rating="adult",
+        status="published",
+        explicit=False,
+        size_bytes=1,
+        width=1,
+        height=1,
+        duration=None,
+        media_key="k",
+        preview_key="p",
+        blurred_key="b",
+        scan=None,
+        scan_attempts=1,
+        created_at=datetime.now(UTC),
+        scanned_at=None,
+        published_at=None,
+    )
+    return PostRow(**{**base, **kw})
+
+
+def test_sharp_media_rules():
+    member = Principal(uuid.uuid4(), roles=frozenset({Role.MEMBER}))
+    adult, sfw = _post(), _post(rating="sfw")
+    explicit_sfw = _post(rating="sfw", explicit=True)
+    pending = _post(status="pending")
+    # Gate off: explicit posts need a signed-in account; nothing else is held back.
+    off = ViewerGate(ANONYMOUS, None, "none", "")
+    assert off.sharp(adult) and off.sharp(sfw) and not off.sharp(explicit_sfw)
+    with pytest.raises(ExplicitContent):
+        off.check_sharp(explicit_sfw)
+    assert ViewerGate(member, None, "none", "").sharp(explicit_sfw)
+    # Gate on: adult-rated or explicit posts need the level the place requires.
+    on = ViewerGate(member, "self_declared", "none", "")
+    assert on.sharp(sfw) and not on.sharp(adult) and not on.sharp(explicit_sfw)
+    with pytest.raises(AgeVerificationRequired):
+        on.check_sharp(adult)
+    assert ViewerGate(member, "self_declared", "self_declared", "").sharp(explicit_sfw)
+    assert not ViewerGate(member, "verified", "self_declared", "GB").sharp(adult)
+    assert ViewerGate(ANONYMOUS, "none", "none", "XX").sharp(adult)
+    # Never before publication, not even to its creator; the creator is exempt from the gate.
+    owner = Principal(adult.creator_id, roles=frozenset({Role.CREATOR}))
+    with pytest.raises(MediaNotAvailable):
+        ViewerGate(owner, None, "none", "").check_sharp(_post(status="review"))
+    assert not ViewerGate(owner, None, "none", "").sharp(pending)
+    assert ViewerGate(owner, "verified", "none", "").sharp(adult)
