@@ -21,9 +21,10 @@ from api.auth.principal import AUTHENTICATOR
 from api.chat import routes as chat_routes
 from api.consent import routes as consent_routes
 from api.envelope import envelope_middleware
-from api.keys import EDGE, MODERATION, POOL, PUBSUB, SAFETY, SETTINGS
+from api.keys import EDGE, MODERATION, POOL, PUBSUB, SAFETY, SETTINGS, STORAGE
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
+from api.privacy import routes as privacy_routes
 from api.ratelimit import COUNTER, DEFAULT_LIMIT, create_counter, rate_limit_middleware
 from api.reports import routes as report_routes
 from api.routing import RateLimit
@@ -107,6 +108,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     app[DEFAULT_LIMIT] = RateLimit(settings.rate_limit_requests, settings.rate_limit_window)
     app[AUTHENTICATOR] = SessionAuthenticator(lambda: app[POOL], settings)
     storage = create_storage(settings)
+    app[STORAGE] = storage
     live: dict[str, HlsOutput] = {}  # this node's live broadcasts, shared by ingest and origin
 
     async def visibility_of(stream_id: str) -> str | None:
@@ -195,6 +197,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
 
     app.cleanup_ctx.append(lifecycle)
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
+    privacy_routes.setup(app)  # likewise
     health.add_routes(app)
     for declared in (
         auth_routes.api,

@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     require_verification: bool = True
     identity_key: str = ""  # secret; empty: var_dir/identity.key (generated once). Keep it.
     identity_max_image_bytes: int = Field(default=8 * 1024**2, ge=1024)
+    # --- GDPR (api/privacy/)
+    privacy_export_keep_days: float = Field(default=7.0, gt=0)  # a finished export's zip
+    # How long an erased account's retained records (ledger, identity, consent, moderation
+    # log) are kept: the longest statutory period among them (Dutch bookkeeping: 7 years).
+    privacy_retain_years: int = Field(default=7, ge=1, le=100)
 
     @field_validator("segment_duration")
     @classmethod

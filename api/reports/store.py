@@ -101,7 +101,11 @@ async def resolve(conn: Any, report_id: uuid.UUID, resolution: str) -> bool:
 
 async def set_standing(conn: Any, user_id: uuid.UUID, status: str, until: datetime | None) -> None:
     await conn.execute(
-        "UPDATE users SET status = $2, suspended_until = $3 WHERE id = $1", user_id, status, until
+        # An erased account stays erased (api/privacy): a late decision does not revive it.
+        "UPDATE users SET status = $2, suspended_until = $3 WHERE id = $1 AND status <> 'erased'",
+        user_id,
+        status,
+        until,
     )
     # Signed-in sessions end now; the authenticator also refuses restricted accounts.
     await conn.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
