@@ -81,6 +81,7 @@ async def erase(ctx: EraseContext) -> None:
     await conn.execute("DELETE FROM login_challenges WHERE user_id = $1", uid)
     await conn.execute("DELETE FROM login_throttle WHERE key = $1", f"acct:{old.email}")
     await conn.execute("DELETE FROM user_roles WHERE user_id = $1", uid)
+    ctx.cleanup.redis_needles.append(str(uid))  # API rate-limit counters (api/ratelimit.py)
     await conn.execute("UPDATE user_roles SET granted_by = NULL WHERE granted_by = $1", uid)
     await conn.execute(
         "DELETE FROM audit_log WHERE (actor_id = $1 OR subject_id = $1) "
@@ -112,7 +113,14 @@ async def erase(ctx: EraseContext) -> None:
 REGISTRY.register(
     PersonalData(
         name="accounts",
-        tables=("users", "sessions", "login_challenges", "login_throttle", "user_roles", "audit_log"),
+        tables=(
+            "users",
+            "sessions",
+            "login_challenges",
+            "login_throttle",
+            "user_roles",
+            "audit_log",
+        ),
         export=export,
         erase=erase,
         retained=(

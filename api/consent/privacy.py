@@ -45,9 +45,7 @@ REGISTRY.register(
         export=export,
         erase=erase,
         retained=(
-            Retained(
-                "consent_checkins", "user_id = $1", "legal record of consent to be on camera"
-            ),
+            Retained("consent_checkins", "user_id = $1", "legal record of consent to be on camera"),
         ),
         order=60,
     )

@@ -25,7 +25,9 @@ def to_json(data: Any) -> bytes:
     return json.dumps(data, default=_default, ensure_ascii=False, indent=2).encode()
 
 
-def build_zip(documents: dict[str, Any], files: dict[str, bytes], manifest: dict[str, Any]) -> bytes:
+def build_zip(
+    documents: dict[str, Any], files: dict[str, bytes], manifest: dict[str, Any]
+) -> bytes:
     """``documents`` become JSON files, ``files`` are stored as they are, plus ``manifest.json``."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:

@@ -86,7 +86,9 @@ async def run_and_mark(
     try:
         await run(storage, redis_url, cleanup)
     except Exception:
-        log.exception("erasure clean-up failed; retried at the next start", extra={"user": str(user_id)})
+        log.exception(
+            "erasure clean-up failed; retried at the next start", extra={"user": str(user_id)}
+        )
         return False
     await store.mark_cleaned(pool, user_id)
     return True

@@ -89,8 +89,9 @@ class Exporter:
         items = [i for i in REGISTRY.all() if i.export is not None]
         documents: dict[str, Any] = {}
         # One snapshot for every package, so the files agree with each other.
-        async with self.pool.acquire() as conn, conn.transaction(
-            isolation="repeatable_read", readonly=True
+        async with (
+            self.pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
         ):
             u = await conn.fetchrow("SELECT email, handle FROM users WHERE id = $1", user_id)
             if u is None:

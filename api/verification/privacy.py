@@ -59,9 +59,7 @@ REGISTRY.register(
         retained=(
             Retained("identity_records", "user_id = $1", _REASON),
             Retained("identity_documents", f"record_id IN ({_RECORDS})", _REASON),
-            Retained(
-                "identity_reviews", f"record_id IN ({_RECORDS}) OR reviewer_id = $1", _REASON
-            ),
+            Retained("identity_reviews", f"record_id IN ({_RECORDS}) OR reviewer_id = $1", _REASON),
         ),
         order=70,
     )

@@ -388,8 +388,9 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     assert doc["profile.json"]["avatarFile"] == "avatar.webp"
     assert z.read("avatar.webp")[:4] == b"RIFF" and z.read("avatar.webp")[8:12] == b"WEBP"
     sessions = doc["sessions.json"]
-    assert sessions and all(set(s) == {"createdAt", "lastSeenAt", "expiresAt", "ip", "userAgent"}
-                            for s in sessions)
+    assert sessions and all(
+        set(s) == {"createdAt", "lastSeenAt", "expiresAt", "ip", "userAgent"} for s in sessions
+    )
     assert any(s["userAgent"] == "gdpr-test-browser/1.0" for s in sessions)
     assert [f["handle"] for f in doc["follows.json"]["following"]] == [world.creator.handle]
     assert doc["follows.json"]["followerCount"] == 1
@@ -428,8 +429,19 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     everything = b"".join(z.read(n) for n in names if n.endswith(".json"))
     for s in world.other_strings:
         assert s.encode() not in everything, s
-    for secret in (b"$2b$", b"idhash", b"id_hash", b"passwordhash", b"password_hash", b'"password"',
-                   b"totpsecret", b"totp_secret", b"ciphertext", b"nonce", b"paymentmethod"):
+    for secret in (
+        b"$2b$",
+        b"idhash",
+        b"id_hash",
+        b"passwordhash",
+        b"password_hash",
+        b'"password"',
+        b"totpsecret",
+        b"totp_secret",
+        b"ciphertext",
+        b"nonce",
+        b"paymentmethod",
+    ):
         assert secret not in everything.lower(), secret
     assert world.session_cookie.encode() not in everything
     hashed = await env.pool.fetchval("SELECT password_hash FROM users WHERE id = $1", t.id)
@@ -446,7 +458,9 @@ async def test_an_export_is_its_owners_alone(env: Env, world: World) -> None:
         assert_envelope(await other.call("GET", path), 404, "EXPORT_NOT_FOUND")
         forged = path.replace(mine["id"], str(uuid.uuid4()))
         assert_envelope(await t.call("GET", forged), 404, "EXPORT_NOT_FOUND")
-        assert_envelope(await t.call("GET", path.replace(mine["id"], "nope")), 404, "EXPORT_NOT_FOUND")
+        assert_envelope(
+            await t.call("GET", path.replace(mine["id"], "nope")), 404, "EXPORT_NOT_FOUND"
+        )
         anonymous = Account(env.base_url)
         try:
             assert_envelope(await anonymous.call("GET", path), 401, "UNAUTHENTICATED")
@@ -529,7 +543,7 @@ async def _scan_postgres(env: Env, world: World) -> list[str]:
             elif kind == "bytea":
                 hit = f"position(convert_to($2, 'UTF8') in \"{column}\") > 0"
             else:
-                hit = f"strpos(lower(\"{column}\"::text), lower($2)) > 0"
+                hit = f'strpos(lower("{column}"::text), lower($2)) > 0'
             scanned += 1
             n = await env.pool.fetchval(
                 f'SELECT count(*) FROM "{table}" WHERE $1::uuid IS NOT NULL AND {hit}',
@@ -666,9 +680,12 @@ async def test_erasure_leaves_nothing_identifying_outside_locked_records(
     assert seen > 0 and hits == []
 
     # Other people's data is untouched: the other person's message and tip, the creator's tip.
-    assert await env.pool.fetchval(
-        "SELECT count(*) FROM chat_messages WHERE user_id = $1", world.other.id
-    ) == 1
+    assert (
+        await env.pool.fetchval(
+            "SELECT count(*) FROM chat_messages WHERE user_id = $1", world.other.id
+        )
+        == 1
+    )
     creator_balance = await ok(await world.creator.call("GET", "/api/v1/wallet/balance"))
     assert creator_balance["earnings"] == 8
     # The books still balance.
