@@ -752,3 +752,28 @@ async def test_the_routes_are_documented(env: Env) -> None:
         ("DELETE", "/api/v1/me"),
         ("POST", "/api/v1/admin/users/{user_id}/erase"),
     } <= paths
+
+
+async def test_erasure_with_two_factor_needs_a_current_code(env: Env) -> None:
+    import pyotp
+
+    acct = await env.account(Role.MEMBER)
+    secret = pyotp.random_base32()
+    await env.pool.execute(
+        "UPDATE users SET totp_secret = $2, totp_enabled = true WHERE id = $1", acct.id, secret
+    )
+    body = {"password": acct.password}
+    assert_envelope(await acct.call("DELETE", "/api/v1/me", json=body), 422, "INVALID_2FA_CODE")
+    stale_code = pyotp.TOTP(secret).at(time.time() - 3600)
+    assert_envelope(
+        await acct.call("DELETE", "/api/v1/me", json={**body, "code": stale_code}),
+        422,
+        "INVALID_2FA_CODE",
+    )
+    assert await env.pool.fetchval("SELECT status FROM users WHERE id = $1", acct.id) == "active"
+    code = pyotp.TOTP(secret).now()
+    await ok(await acct.call("DELETE", "/api/v1/me", json={**body, "code": code}))
+    row = await env.pool.fetchrow(
+        "SELECT status, totp_secret, totp_enabled FROM users WHERE id = $1", acct.id
+    )
+    assert tuple(row) == ("erased", None, False)
