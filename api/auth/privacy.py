@@ -34,9 +34,11 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
         "WHERE user_id = $1 ORDER BY created_at",
         uid,
     )
-    # Entries about the account (not what it did to others: those name other people).
+    # Entries about the account (not what it did to others: those name other people), with
+    # the IP address only of its own actions (a moderator's address is theirs).
     audit = await ctx.conn.fetch(
-        "SELECT at, action, target, ip, meta FROM audit_log WHERE subject_id = $1 ORDER BY id",
+        "SELECT at, action, target, CASE WHEN actor_id = $1 THEN ip END AS ip, meta "
+        "FROM audit_log WHERE subject_id = $1 ORDER BY id",
         uid,
     )
     return {
