@@ -36,6 +36,7 @@ class Exporter:
     async def start(self, user_id: uuid.UUID) -> store.ExportRow:
         """Queue an export of ``user_id``'s data; 409 `EXPORT_IN_PROGRESS` if one is running."""
         await self.purge_expired()
+        await store.fail_abandoned(self.pool, user_id)
         row = await store.create_export(self.pool, user_id)
         if row is None:
             raise ExportInProgress("an export of your data is already being made")

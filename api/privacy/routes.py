@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -27,7 +28,7 @@ from api.auth.errors import InvalidTwoFactorCode, WrongPassword
 from api.auth.passwords import HASHER
 from api.auth.rbac import Permission
 from api.auth.routes import AUTH_LIMIT
-from api.keys import POOL, SETTINGS, STORAGE
+from api.keys import POOL, PUBSUB, SETTINGS, STORAGE
 from api.privacy import cleanup, store
 from api.privacy.erasure import Erasure, erase_account
 from api.privacy.errors import AccountNotFound, ExportNotFound, ExportNotReady
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 api = Api("privacy")
 EXPORTER: web.AppKey[Exporter] = web.AppKey("privacy_exporter", Exporter)
 EXPORT_PATH = {"export_id": "uuid"}
+# Erasures, so every process stops the account's jobs and connections: {"userId", "from"}.
+ERASED_CHANNEL = "privacy:erased"
+# This process (host names are shared by processes on one host): skips its own messages.
+INSTANCE: web.AppKey[str] = web.AppKey("privacy_instance", str)
 
 
 class ExportOut(Output):
@@ -163,18 +168,43 @@ async def download_export(call: Call[None, None]) -> web.Response:
     )
 
 
-async def _after_erasure(app: web.Application, erasure: Erasure) -> None:
-    """Stop the account's export job and open chat connections here, then the clean-up."""
-    await app[EXPORTER].cancel_user(erasure.user_id)
+async def _stop_local(app: web.Application, user_id: uuid.UUID) -> None:
+    """End what this process still runs for an erased account: its export job and its open
+    Socket.IO connections (which would otherwise keep a presence entry with the old handle)."""
+    if EXPORTER in app:
+        await app[EXPORTER].cancel_user(user_id)
     chat, sio = app.get(CHAT), app.get(SOCKETIO)
     if chat is not None and sio is not None:
         for sid, conn in list(chat.connections.items()):
-            if conn.principal.user_id == erasure.user_id:
+            if conn.principal.user_id == user_id:
                 with contextlib.suppress(Exception):
                     await sio.disconnect(sid)
+
+
+async def _after_erasure(app: web.Application, erasure: Erasure) -> None:
+    """Stop the account's jobs and connections here and, over pub/sub, on every other
+    process; then the clean-up of storage and Redis."""
+    await _stop_local(app, erasure.user_id)
+    await app[PUBSUB].publish(
+        ERASED_CHANNEL, {"userId": str(erasure.user_id), "from": app[INSTANCE]}
+    )
     await cleanup.run_and_mark(
         app[POOL], app[STORAGE], app[SETTINGS].redis_url, erasure.user_id, erasure.cleanup
     )
+
+
+async def _listen_erasures(app: web.Application, sub: Any) -> None:
+    try:
+        while True:
+            message = await sub.get()
+            if message.get("from") == app[INSTANCE]:
+                continue
+            try:
+                await _stop_local(app, uuid.UUID(message["userId"]))
+            except Exception:
+                log.exception("stopping an erased account's connections failed")
+    finally:
+        await sub.close()
 
 
 @api.route(
@@ -246,17 +276,26 @@ async def admin_erase(call: Call[None, None]) -> ErasureOut:
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    """After the app's own start-up: the exporter; redo clean-ups a crash interrupted."""
-    pool, storage = app[POOL], app[STORAGE]
+    """After the app's own start-up: the exporter, the erasure listener; redo clean-ups a
+    crash interrupted."""
+    pool, storage, settings = app[POOL], app[STORAGE], app[SETTINGS]
     abandoned = await store.fail_abandoned(pool)
     if abandoned:
-        log.warning("%d exports were interrupted by a restart", abandoned)
-    await cleanup.retry_pending(pool, storage, app[SETTINGS].redis_url)
-    exporter = Exporter(pool, storage, keep_days=app[SETTINGS].privacy_export_keep_days)
+        log.warning("%d abandoned exports marked failed", abandoned)
+    await cleanup.retry_pending(pool, storage, settings.redis_url)
+    exporter = Exporter(pool, storage, keep_days=settings.privacy_export_keep_days)
     app[EXPORTER] = exporter
+    app[INSTANCE] = uuid.uuid4().hex
+    sub = await app[PUBSUB].subscribe(ERASED_CHANNEL)
+    listener = asyncio.get_running_loop().create_task(
+        _listen_erasures(app, sub), name="privacy-erasures"
+    )
     try:
         yield
     finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
         await exporter.close()
 
 

@@ -95,14 +95,20 @@ async def fail_export(db: Any, export_id: uuid.UUID, error: str) -> None:
     )
 
 
-async def fail_abandoned(db: Any) -> int:
-    """Exports left pending or running by a previous run of the process (at start-up).
+# An export still pending or running after this long was abandoned (its process stopped);
+# real ones take seconds. Time rather than a process id: several processes share a host name.
+STALE_AFTER = 3600.0
 
-    Single node only: with several API processes, a running export of another node would be
-    failed too (see README, GDPR, not done)."""
+
+async def fail_abandoned(db: Any, user_id: uuid.UUID | None = None) -> int:
+    """Mark abandoned exports failed (one user's, or everyone's), so they stop blocking a new
+    export; a late finish of one then finds it failed and deletes its zip."""
     done = await db.execute(
-        "UPDATE privacy_exports SET status = 'failed', error = 'interrupted', "
-        "finished_at = now() WHERE status IN ('pending', 'running')"
+        "UPDATE privacy_exports SET status = 'failed', error = 'abandoned', finished_at = now() "
+        "WHERE status IN ('pending', 'running') AND created_at < now() - make_interval(secs => $1) "
+        "AND ($2::uuid IS NULL OR user_id = $2)",
+        STALE_AFTER,
+        user_id,
     )
     return int(done.split()[-1])
 

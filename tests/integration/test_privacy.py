@@ -57,6 +57,7 @@ class Env:
     dsn: str
     moto: MotoServer
     redis_url: str
+    peer_url: str  # a second API process on the same database, Redis and S3
     made: list[Account] = field(default_factory=list)
 
     @property
@@ -82,23 +83,25 @@ async def env(pg_dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFact
     dsn = await fresh_database(pg_dsn, "teezu_gdpr")
     with MotoServer() as moto:
         await asyncio.to_thread(moto.client().create_bucket, Bucket=BUCKET)
-        async with extra_server(
-            dsn,
-            tmp_path_factory.mktemp("gdpr"),
-            free_port(),
-            edge_port=0,
-            redis_url=redis_url,
-            storage_backend="s3",
-            s3_bucket=BUCKET,
-            s3_endpoint_url=moto.endpoint_url,
-            s3_access_key=ACCESS_KEY,
-            s3_secret_key=SECRET_KEY,
-            s3_region=REGION,
-            moderation_enabled=False,
-            rate_limit_requests=1_000_000,
-            auth_rate_limit_requests=1_000_000,
-        ) as (base, app):
-            made = Env(base, app, dsn, moto, redis_url)
+        common: dict[str, Any] = {
+            "edge_port": 0,
+            "redis_url": redis_url,
+            "storage_backend": "s3",
+            "s3_bucket": BUCKET,
+            "s3_endpoint_url": moto.endpoint_url,
+            "s3_access_key": ACCESS_KEY,
+            "s3_secret_key": SECRET_KEY,
+            "s3_region": REGION,
+            "moderation_enabled": False,
+            "rate_limit_requests": 1_000_000,
+            "auth_rate_limit_requests": 1_000_000,
+        }
+        var = tmp_path_factory.mktemp("gdpr")
+        async with (
+            extra_server(dsn, var / "a", free_port(), **common) as (base, app),
+            extra_server(dsn, var / "b", free_port(), **common) as (peer, _),
+        ):
+            made = Env(base, app, dsn, moto, redis_url, peer)
             try:
                 yield made
             finally:
@@ -178,6 +181,7 @@ class World:
     creator_stream: str
     record_id: str
     chat: ChatClient
+    peer_chat: ChatClient  # the target's connection to the other API process
     session_cookie: str
     other_strings: list[str]
 
@@ -245,7 +249,10 @@ async def world(env: Env) -> AsyncIterator[World]:
     other_chat = await ChatClient().connect(
         env.base_url, headers={"Cookie": f"session={other.cookie()}"}
     )
-    for c in (chat, other_chat):
+    peer_chat = await ChatClient().connect(
+        env.peer_url, headers={"Cookie": f"session={target.cookie()}"}
+    )
+    for c in (chat, other_chat, peer_chat):
         joined = await c.join(creator_stream)
         assert joined["ok"], joined
     sent = await chat.send(creator_stream, f"hello pottery fans {tag}")
@@ -327,11 +334,13 @@ async def world(env: Env) -> AsyncIterator[World]:
         creator_stream=creator_stream,
         record_id=record.data["id"],
         chat=chat,
+        peer_chat=peer_chat,
         session_cookie=cookie,
         other_strings=[str(other.id), other.handle, other.email, other_name, other_text],
     )
-    if chat.sio.connected:
-        await chat.close()
+    for c in (chat, peer_chat):
+        if c.sio.connected:
+            await c.close()
 
 
 # --- export ---------------------------------------------------------------------------------
@@ -486,8 +495,13 @@ async def test_an_export_is_its_owners_alone(env: Env, world: World) -> None:
     assert_envelope(
         await other.call("GET", f"/api/v1/me/exports/{running}/download"), 409, "EXPORT_NOT_READY"
     )
-    await env.pool.execute("UPDATE privacy_exports SET status = 'failed' WHERE id = $1", running)
+    # An export whose process died is given up after an hour, and no longer blocks a new one.
+    await env.pool.execute(
+        "UPDATE privacy_exports SET created_at = now() - interval '2 hours' WHERE id = $1", running
+    )
     await ok(await other.call("POST", "/api/v1/me/export"), 202)
+    abandoned = await other.call("GET", f"/api/v1/me/exports/{running}")
+    assert abandoned.data["status"] == "failed", abandoned.body
     await env.app[EXPORTER].wait(other.id)
 
 
@@ -655,8 +669,9 @@ async def test_erasure_leaves_nothing_identifying_outside_locked_records(
     assert_envelope(
         await world.root.call("POST", f"/api/v1/admin/users/{t.id}/erase"), 409, "ALREADY_ERASED"
     )
-    # The open chat connection was closed by the server.
-    await until(lambda: asyncio.sleep(0, not world.chat.sio.connected), "chat disconnect")
+    # The open chat connections were closed, on this process and (over pub/sub) the other.
+    for c in (world.chat, world.peer_chat):
+        await until(lambda c=c: asyncio.sleep(0, not c.sio.connected), "chat disconnect")
 
     # Retained records are locked and hidden: moderators no longer see the identity record.
     assert_envelope(
