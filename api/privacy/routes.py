@@ -185,9 +185,12 @@ async def _after_erasure(app: web.Application, erasure: Erasure) -> None:
     """Stop the account's jobs and connections here and, over pub/sub, on every other
     process; then the clean-up of storage and Redis."""
     await _stop_local(app, erasure.user_id)
-    await app[PUBSUB].publish(
-        ERASED_CHANNEL, {"userId": str(erasure.user_id), "from": app[INSTANCE]}
-    )
+    try:
+        await app[PUBSUB].publish(
+            ERASED_CHANNEL, {"userId": str(erasure.user_id), "from": app[INSTANCE]}
+        )
+    except Exception:  # the erasure is committed: the caller must still hear so
+        log.exception("announcing an erasure failed; other processes' sessions lapse anyway")
     await cleanup.run_and_mark(
         app[POOL], app[STORAGE], app[SETTINGS].redis_url, erasure.user_id, erasure.cleanup
     )
