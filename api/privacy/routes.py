@@ -23,8 +23,8 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field
 
-from api.auth import audit, sessions, totp
-from api.auth.errors import InvalidTwoFactorCode, WrongPassword
+from api.auth import audit, backoff, sessions, totp
+from api.auth.errors import InvalidTwoFactorCode, LoginThrottled, WrongPassword
 from api.auth.passwords import HASHER
 from api.auth.rbac import Permission
 from api.auth.routes import AUTH_LIMIT
@@ -168,6 +168,20 @@ async def download_export(call: Call[None, None]) -> web.Response:
     )
 
 
+async def _check_backoff(call: Call[Any, Any], key: str) -> None:
+    """429 `LOGIN_THROTTLED` while the account's failed-password back-off runs."""
+    settings = call.app[SETTINGS]
+    found = await backoff.state(call.app[POOL], key)
+    if found is None:
+        return
+    failures, last, now = found
+    wait = backoff.retry_after(
+        failures, last, now, free=settings.login_backoff_after, cap=settings.login_backoff_max
+    )
+    if wait > 0:
+        raise LoginThrottled("too many wrong passwords: wait before trying again", retry_after=wait)
+
+
 async def _stop_local(app: web.Application, user_id: uuid.UUID) -> None:
     """End what this process still runs for an erased account: its export job and its open
     Socket.IO connections (which would otherwise keep a presence entry with the old handle)."""
@@ -228,7 +242,12 @@ async def erase_me(call: Call[EraseMeIn, None]) -> ErasureOut:
     user = await users.get_by_id(pool, call.principal.user_id)
     if user is None:
         raise AccountNotFound("no such user")
+    # Wrong passwords count toward the account's sign-in back-off: a stolen session must not
+    # become a way to guess the password.
+    throttle_key = f"acct:{user.email}"
+    await _check_backoff(call, throttle_key)
     if not await call.app[HASHER].verify(call.body.password, user.password_hash):
+        await backoff.record_failure(pool, throttle_key)
         await audit.record(pool, "privacy.erase_failed", actor_id=user.id, ip=call.ip)
         raise WrongPassword("the password is wrong")
     if user.totp_enabled:

@@ -795,3 +795,21 @@ async def test_erasure_with_two_factor_needs_a_current_code(env: Env) -> None:
         "SELECT status, totp_secret, totp_enabled FROM users WHERE id = $1", acct.id
     )
     assert tuple(row) == ("erased", None, False)
+
+
+async def test_wrong_erasure_passwords_count_toward_the_back_off(env: Env) -> None:
+    acct = await env.account(Role.MEMBER)
+    for _ in range(5):
+        assert_envelope(
+            await acct.call("DELETE", "/api/v1/me", json={"password": "guess again"}),
+            403,
+            "WRONG_PASSWORD",
+        )
+    # Ten failures in a row: 32 s to wait (set here rather than waited for).
+    await env.pool.execute(
+        "UPDATE login_throttle SET failures = 10 WHERE key = $1", f"acct:{acct.email}"
+    )
+    throttled = await acct.call("DELETE", "/api/v1/me", json={"password": acct.password})
+    assert_envelope(throttled, 429, "LOGIN_THROTTLED")
+    assert int(throttled.headers["Retry-After"]) > 0
+    assert await env.pool.fetchval("SELECT status FROM users WHERE id = $1", acct.id) == "active"
