@@ -180,6 +180,7 @@ class World:
     target_stream: str
     creator_stream: str
     record_id: str
+    report_about: str  # a report about the target, acted on (warn)
     chat: ChatClient
     peer_chat: ChatClient  # the target's connection to the other API process
     session_cookie: str
@@ -333,6 +334,7 @@ async def world(env: Env) -> AsyncIterator[World]:
         target_stream=target_stream,
         creator_stream=creator_stream,
         record_id=record.data["id"],
+        report_about=about["id"],
         chat=chat,
         peer_chat=peer_chat,
         session_cookie=cookie,
@@ -521,6 +523,11 @@ async def test_erasure_refusals_before_it_happens(env: Env, world: World) -> Non
         await t.call("DELETE", "/api/v1/me", json={"password": t.password}), 409, "STREAM_LIVE"
     )
     assert (await ok(await t.call("GET", "/api/v1/auth/me")))["handle"] == t.handle
+    # Before erasure moderators see the decision about the target in the log.
+    log = await ok(
+        await world.moderator.call("GET", f"/api/v1/moderation/log?reportId={world.report_about}")
+    )
+    assert [e["action"] for e in log] == ["warn"]
     # Only a super admin erases others.
     assert_envelope(
         await world.moderator.call("POST", f"/api/v1/admin/users/{t.id}/erase"), 403, "FORBIDDEN"
@@ -681,6 +688,14 @@ async def test_erasure_leaves_nothing_identifying_outside_locked_records(
     )
     queue = await ok(await world.moderator.call("GET", "/api/v1/verification/queue"))
     assert all(q["id"] != world.record_id for q in queue)
+    log = await ok(
+        await world.moderator.call("GET", f"/api/v1/moderation/log?reportId={world.report_about}")
+    )
+    assert log == []  # kept (append-only), but hidden
+    assert (
+        await env.pool.fetchval("SELECT count(*) FROM moderation_log WHERE subject_id = $1", t.id)
+        == 1
+    )
     row = await env.pool.fetchrow(
         "SELECT u.status, u.password_hash, u.totp_secret, e.cleaned_at, e.by_admin "
         "FROM users u JOIN privacy_erasures e ON e.user_id = u.id WHERE u.id = $1",
