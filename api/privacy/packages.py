@@ -6,6 +6,7 @@ declarations, chat filters... are expected: the privacy test fails until they ar
 
 from __future__ import annotations
 
+from api.agegate import privacy as _agegate  # noqa: F401
 from api.auth import privacy as _auth  # noqa: F401
 from api.chat import privacy as _chat  # noqa: F401
 from api.consent import privacy as _consent  # noqa: F401

@@ -318,6 +318,12 @@ async def world(env: Env) -> AsyncIterator[World]:
         )
     )
     await ok(await target.call("POST", f"/api/v1/streams/{target_stream}/consent"), 201)
+    await ok(await target.call("POST", "/api/v1/me/age-declaration", json={"confirm": True}), 201)
+    await ok(
+        await target.call(
+            "PUT", f"/api/v1/streams/{target_stream}/geo-blocks", json={"places": ["GB", "US-TX"]}
+        )
+    )
     record = await submit(target, legal_name=legal_name, aliases="Zee")
     assert record.status == 201, record.body
     cookie = target.cookie()
@@ -388,6 +394,8 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "consent_checkins.json",
         "performer_invitations.json",
         "identity_records.json",
+        "age_declarations.json",
+        "geo_blocks.json",
         "avatar.webp",
     }
     assert names == expected, names ^ expected
@@ -433,6 +441,9 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     assert [a["action"] for a in doc["moderation_decisions_about_me.json"]] == ["warn"]
     [checkin] = doc["consent_checkins.json"]
     assert checkin["streamId"] == world.target_stream and checkin["action"] == "confirm"
+    [declaration] = doc["age_declarations.json"]
+    assert declaration["statement"] and declaration["ip"] == "127.0.0.1"
+    assert sorted(b["place"] for b in doc["geo_blocks.json"]) == ["GB", "US-TX"]
     [record] = doc["identity_records.json"]
     assert record["legalName"] == world.legal_name and record["aliases"] == ["Zee"]
     assert {d["kind"] for d in record["documents"]} == {"id_front", "selfie"}
