@@ -78,4 +78,3 @@ def test_the_zip_holds_json_documents_binary_files_and_a_manifest() -> None:
     assert json.loads(z.read("manifest.json")) == {"userId": str(uid)}
     with pytest.raises(TypeError):
         archive.to_json({"x": object()})
-
