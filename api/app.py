@@ -41,6 +41,7 @@ from api.moderation.policy import load_policy
 from api.posts import routes as post_routes
 from api.posts.downloads import ForensicRenderer
 from api.posts.scanner import PostScanner
+from api.privacy import routes as privacy_routes
 from api.ratelimit import COUNTER, DEFAULT_LIMIT, create_counter, rate_limit_middleware
 from api.reports import routes as report_routes
 from api.routing import RateLimit
@@ -255,6 +256,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
 
     app.cleanup_ctx.append(lifecycle)
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
+    privacy_routes.setup(app)  # likewise
     health.add_routes(app)
     for declared in (
         auth_routes.api,

@@ -15,7 +15,7 @@ from teezu.settings import Settings
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 PUBSUB: web.AppKey[PubSub] = web.AppKey("pubsub", PubSub)  # type: ignore[type-abstract]
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
-# Media storage (segments, moderation snapshots, post uploads): one per node.
+# The node's object storage (segments, moderation snapshots, post uploads, GDPR export zips).
 STORAGE: web.AppKey[Storage] = web.AppKey("storage", Storage)  # type: ignore[type-abstract]
 
 if TYPE_CHECKING:

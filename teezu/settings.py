@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     # Proxies (CIDRs) whose X-Viewer-Country header (e.g. a CDN's GeoIP answer) is believed.
     # Empty (the default): the header is ignored from everyone.
     geoip_trusted_proxies: list[str] = Field(default_factory=list)
+    # --- GDPR (api/privacy/)
+    privacy_export_keep_days: float = Field(default=7.0, gt=0)  # a finished export's zip
+    # How long an erased account's retained records (ledger, identity, consent, moderation
+    # log) are kept: the longest statutory period among them (Dutch bookkeeping: 7 years).
+    privacy_retain_years: int = Field(default=7, ge=1, le=100)
 
     @field_validator("segment_duration")
     @classmethod
