@@ -1,0 +1,132 @@
+"""The chat profanity classifier: the `ChatFilter` interface, its providers, and the scorer that
+keeps their CPU work off the event loop.
+
+The built-in provider is `alt-profanity-check` (a linear SVM over a bag of words, shipped as a
+joblib model in the wheel; nothing is downloaded). One call costs about 7 ms for one message and
+about 12 ms for a hundred on this machine, so scoring never runs on the event loop:
+`FilterScorer` gathers the texts that arrive while a call is in flight and scores them all in
+the next call, on its own thread. Busy rooms therefore cost one call per batch, not per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class ChatFilter(Protocol):
+    """Scores texts from 0 (clean) to 1 (profane). Blocking CPU work: called on a thread."""
+
+    name: str
+
+    def scores(self, texts: Sequence[str]) -> list[float]: ...
+
+
+class ProfanityCheckFilter:
+    """`alt-profanity-check`'s model. Loaded on first use (importing scikit-learn and the model
+    takes about a second: servers that never filter do not pay it)."""
+
+    name = "profanity-check"
+
+    def __init__(self) -> None:
+        self._predict: Callable[[Sequence[str]], Sequence[float]] | None = None
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        if self._predict is None:
+            from profanity_check import predict_prob
+
+            self._predict = predict_prob
+        return [float(p) for p in self._predict(list(texts))]
+
+
+class NoFilter:
+    """Scores everything 0: banned words still apply."""
+
+    name = "none"
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        return [0.0] * len(texts)
+
+
+PROVIDERS: dict[str, Callable[[], ChatFilter]] = {
+    ProfanityCheckFilter.name: ProfanityCheckFilter,
+    NoFilter.name: NoFilter,
+}
+
+
+def create_filter(name: str) -> ChatFilter:
+    """The provider registered as ``name`` (``TEEZU_CHAT_FILTER``)."""
+    try:
+        return PROVIDERS[name]()
+    except KeyError:
+        raise ValueError(f"unknown chat filter {name!r}; known: {sorted(PROVIDERS)}") from None
+
+
+class FilterScorer:
+    """Async front of a `ChatFilter`: one call in flight on one thread; texts that arrive
+    meanwhile go together in the next call."""
+
+    def __init__(self, chat_filter: ChatFilter, *, max_batch: int = 512) -> None:
+        self.filter = chat_filter
+        self._max_batch = max_batch
+        self._queue: list[tuple[list[str], asyncio.Future[list[float]]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-filter")
+        self.calls = 0  # provider calls so far (batches), for tests and benchmarks
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="chat-filter")
+
+    async def score(self, texts: list[str]) -> list[float]:
+        """The score of each of ``texts``."""
+        if not texts:
+            return []
+        future: asyncio.Future[list[float]] = asyncio.get_running_loop().create_future()
+        self._queue.append((texts, future))
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch: list[tuple[list[str], asyncio.Future[list[float]]]] = []
+                size = 0
+                while self._queue and (not batch or size + len(self._queue[0][0]) <= self._max_batch):
+                    item = self._queue.pop(0)
+                    batch.append(item)
+                    size += len(item[0])
+                flat = [t for texts, _ in batch for t in texts]
+                try:
+                    scores = await loop.run_in_executor(self._pool, self.filter.scores, flat)
+                except Exception as exc:
+                    log.exception("scoring %d chat texts failed", len(flat))
+                    for _, f in batch:
+                        if not f.done():
+                            f.set_exception(exc)
+                    continue
+                self.calls += 1
+                at = 0
+                for texts, f in batch:
+                    if not f.done():
+                        f.set_result(scores[at : at + len(texts)])
+                    at += len(texts)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for _, f in self._queue:
+            if not f.done():
+                f.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
