@@ -13,7 +13,10 @@ from api.chat import events
 
 WATCHED = (
     events.MESSAGES,
-    events.DELETED,
+    events.REMOVED,
+    events.HELD,
+    events.RELEASED,
+    events.FROZEN,
     events.TYPING_NOTICE,
     events.VIEWERS,
     events.SETTINGS,

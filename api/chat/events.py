@@ -23,15 +23,22 @@ LEAVE = "chat:leave"
 SEND = "chat:send"
 TYPING = "chat:typing"
 PRESENCE = "chat:presence"
-DELETE = "chat:delete"
+DELETE = "chat:delete"  # the older name of chat:remove
+REMOVE = "chat:remove"
+REVIEW = "chat:review"  # list the room's held messages (moderators)
+APPROVE = "chat:approve"  # deliver a held message (moderators)
 TIMEOUT = "chat:timeout"
 BAN = "chat:ban"
 UNBAN = "chat:unban"
 MODE = "chat:mode"
+SAFE_WORD = "safe_word"  # {streamId}: freeze the live stream (performers, moderators)
 
 # server → client
 MESSAGES = "chat:messages"  # {streamId, messages: [message, ...]} (a batch per room per tick)
-DELETED = "chat:deleted"  # {streamId, messageId}
+REMOVED = "chat:removed"  # {streamId, messageId}: a delivered message is gone for everyone
+HELD = "chat:held"  # {streamId, message, reasons, releaseAt}: to the room's moderators
+RELEASED = "chat:released"  # {streamId, messageId, removed}: a held one left the queue (mods)
+FROZEN = "chat:frozen"  # {streamId, frozen, reason}: the stream was frozen (or unfrozen)
 TYPING_NOTICE = "chat:typing"  # {streamId, user}
 VIEWERS = "chat:viewers"  # {streamId, count}
 SETTINGS = "chat:settings"  # {streamId, slowMode, followersOnly}
@@ -60,7 +67,9 @@ class SendPayload(_Payload):
     ]
 
 
-class DeletePayload(_Payload):
+class MessagePayload(_Payload):
+    """``chat:remove`` (``chat:delete``), ``chat:approve``."""
+
     message_id: uuid.UUID = Field(alias="messageId")
 
 
@@ -70,6 +79,13 @@ class RestrictPayload(_Payload):
     user_id: uuid.UUID = Field(alias="userId")
     seconds: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
+class ReviewPayload(_Payload):
+    """``chat:review``: a page of held messages, oldest first."""
+
+    after: uuid.UUID | None = Field(default=None, description="the last id of the previous page")
+    limit: int = Field(default=50, ge=1, le=100)
 
 
 class UnbanPayload(_Payload):
@@ -106,6 +122,8 @@ class ChatMessage:
     handle: str
     text: str
     sent_at: datetime
+    held: bool = False  # stored, delivered to nobody yet (see api.chat.screening)
+    release_at: datetime | None = None  # a held message's end of delay (None: a moderator's call)
 
     def wire(self) -> dict[str, Any]:
         return {

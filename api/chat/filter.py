@@ -101,7 +101,9 @@ class FilterScorer:
             while self._queue:
                 batch: list[tuple[list[str], asyncio.Future[list[float]]]] = []
                 size = 0
-                while self._queue and (not batch or size + len(self._queue[0][0]) <= self._max_batch):
+                while self._queue and (
+                    not batch or size + len(self._queue[0][0]) <= self._max_batch
+                ):
                     item = self._queue.pop(0)
                     batch.append(item)
                     size += len(item[0])

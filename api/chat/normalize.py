@@ -10,7 +10,8 @@ positions where the original words (split at any separator) start and end.
 A banned word (folded the same way, so ``B4D`` and ``bad`` are one entry) matches where its
 collapsed form occurs in that string starting at a word start and ending at a word end,
 optionally followed by a plural ``s``/``es``, and every letter's run is at least as long as in
-the word: repeats may be stretched, not shortened (``asss`` matches ``ass``; ``as`` does not). So ``b a d``, ``b.a.d``, ``B-A-D``, ``baaad``, ``b4d`` and ``bads`` match
+the word: repeats may be stretched, not shortened (``asss`` matches ``ass``; ``as`` does not).
+So ``b a d``, ``b.a.d``, ``B-A-D``, ``baaad``, ``b4d`` and ``bads`` match
 ``bad``, while ``badge`` and ``abbad`` do not: a word hidden inside a longer one (``class`` for
 ``ass``) is not a match. Each leetspeak digit is tried both ways where it is ambiguous (``1`` as
 ``i`` and as ``l``).
@@ -39,7 +40,9 @@ class Folded:
     text: str
     starts: frozenset[int]  # indexes in ``text`` where an original word starts
     ends: frozenset[int]  # indexes just past an original word's end
-    spans: tuple[tuple[int, int], ...]  # per character of ``text``: [first, last + 1) in the original
+    spans: tuple[
+        tuple[int, int], ...
+    ]  # per character of ``text``: [first, last + 1) in the original
     runs: tuple[int, ...]  # per character of ``text``: how many repeats were collapsed into it
 
 
@@ -120,9 +123,7 @@ def find(folded: Folded, words: Iterable[str]) -> list[tuple[int, int]]:
             continue
         at = s.find(w)
         while at != -1:
-            if at in folded.starts and all(
-                folded.runs[at + j] >= n for j, n in enumerate(need)
-            ):
+            if at in folded.starts and all(folded.runs[at + j] >= n for j, n in enumerate(need)):
                 end = at + len(w)
                 if end in folded.ends:
                     found.append((at, end))

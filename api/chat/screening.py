@@ -74,7 +74,11 @@ def screen(
         p_action: Action = settings.profanity_action  # type: ignore[assignment]
         if p_action == "mask":
             words = word_ranges(text)
-            flagged = [r for r, s in zip(words, scores[2:], strict=True) if s >= settings.profanity_threshold]
+            flagged = [
+                r
+                for r, s in zip(words, scores[2:], strict=True)
+                if s >= settings.profanity_threshold
+            ]
             # the whole message reads as profane but no single word does: star every word
             masked += flagged or words
         if SEVERITY[p_action] > SEVERITY[action]:
@@ -84,7 +88,9 @@ def screen(
     return Verdict(action, text, tuple(reasons))
 
 
-def release_at(verdict: Verdict, settings: SafetySettings, now: datetime) -> tuple[bool, datetime | None]:
+def release_at(
+    verdict: Verdict, settings: SafetySettings, now: datetime
+) -> tuple[bool, datetime | None]:
     """(held, when it goes out by itself): a ``hold`` verdict and the ``hold`` review mode wait
     for a moderator (None); the ``delay`` mode waits ``delay_seconds``."""
     if verdict.action == "hold" or settings.review_mode == "hold":

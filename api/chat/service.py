@@ -30,8 +30,11 @@ from api.auth.rbac import Permission
 from api.chat import events, store
 from api.chat.errors import (
     Banned,
+    ChatFrozen,
     InvalidPayload,
+    MessageBlocked,
     MessageNotFound,
+    MessageNotHeld,
     NotInRoom,
     RateLimited,
     SlowMode,
@@ -39,6 +42,7 @@ from api.chat.errors import (
 )
 from api.chat.events import ChatMessage, ack_ok, parse
 from api.chat.fanout import RoomFanout
+from api.chat.filter import FilterScorer, create_filter
 from api.chat.moderation import (
     can_moderate,
     check_followers_only,
@@ -50,19 +54,40 @@ from api.chat.moderation import (
 )
 from api.chat.presence import Presence, Viewer
 from api.chat.ratelimit import Limiter
-from api.chat.rooms import FollowerCheck, Room, RoomSettings, check_read, load_room, room_name
-from api.chat.store import ChatHistory, HistoryWriter, PostgresChatHistory
+from api.chat.rooms import (
+    FollowerCheck,
+    Room,
+    RoomSettings,
+    check_read,
+    load_room,
+    mods_room,
+    room_name,
+)
+from api.chat.screening import release_at, screen, texts_to_score
+from api.chat.store import ChatHistory, HistoryWriter, PostgresChatHistory, Removed
 from api.users import store as users
 from api.wallet.events import money_channel
+from ingest.safety import safety_channel
 from teezu.pubsub import Message, PubSub
 from teezu.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
+def held_wire(message: ChatMessage) -> dict[str, Any]:
+    """A held message as moderators see it: the message and when it goes out by itself."""
+    return {
+        **message.wire(),
+        "releaseAt": message.release_at and message.release_at.isoformat(),
+    }
+
+
 CONTROL_CHANNEL = "chat:control"
 # The app's Authenticator.principal: credentials (the Cookie header) -> Principal
 Authenticate = Callable[[Mapping[str, str]], Awaitable[Principal]]
 PRESENCE_LIST_LIMIT = 100
+# (principal, stream id) -> the safe word's result (api.consent.safeword.trigger, bound to the app)
+SafeWord = Callable[[Principal, uuid.UUID], Awaitable[dict[str, Any]]]
 
 
 class Transport(Protocol):
@@ -116,6 +141,8 @@ class Chat:
         followers: FollowerCheck,
         authenticate: Authenticate | None = None,
         history: ChatHistory | None = None,
+        scorer: FilterScorer | None = None,
+        safe_word: SafeWord | None = None,
     ) -> None:
         self.pool = pool
         self.settings = settings
@@ -131,6 +158,8 @@ class Chat:
         self.history = history or PostgresChatHistory(pool)
         self.writer = HistoryWriter(self.history)
         self.fanout = RoomFanout(self._emit_room, settings.chat_batch_interval)
+        self.scorer = scorer or FilterScorer(create_filter(settings.chat_filter))
+        self.safe_word_trigger = safe_word
         self.node = uuid.uuid4().hex  # tells this node's control messages from the others'
         self.connections: dict[str, Connection] = {}
         self.rooms: dict[uuid.UUID, Room] = {}  # rooms with members on this node
@@ -138,12 +167,16 @@ class Chat:
         self._dirty: set[uuid.UUID] = set()  # rooms whose viewer count changed
         self._tasks: list[asyncio.Task[None]] = []
         self._relays: dict[uuid.UUID, asyncio.Task[None]] = {}  # money channel, per local room
+        self._watches: dict[uuid.UUID, asyncio.Task[None]] = {}  # safety channel, per local room
+        self._delays: dict[uuid.UUID, asyncio.TimerHandle] = {}  # delayed message -> its release
+        self._releases: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.writer.start()
         self.fanout.start()
+        self.scorer.start()
         control = await self.pubsub.subscribe(CONTROL_CHANNEL)
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -153,11 +186,15 @@ class Chat:
         ]
 
     async def close(self) -> None:
-        for task in [*self._tasks, *self._relays.values()]:
+        for handle in self._delays.values():
+            handle.cancel()  # still held in the database: a moderator can release it
+        tasks = [*self._tasks, *self._relays.values(), *self._watches.values(), *self._releases]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._relays.values()]:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.scorer.close()
         await self.fanout.close()
         await self.writer.close()
         # Leave the shared presence clean for the nodes that stay.
@@ -247,7 +284,11 @@ class Chat:
             self.members.setdefault(p.stream_id, set()).add(sid)
             if p.stream_id not in self._relays:
                 await self._relay_money(p.stream_id)  # a tip right after the ack reaches us
+            if p.stream_id not in self._watches:
+                await self._watch_safety(p.stream_id)  # a freeze right after the ack too
             await self.transport.enter_room(sid, room.name)
+            if can_moderate(principal, room):  # held messages and review notices
+                await self.transport.enter_room(sid, mods_room(p.stream_id))
             await self.presence.enter(room.name, conn.viewer())
             self._dirty.add(p.stream_id)
         return ack_ok(
@@ -257,6 +298,8 @@ class Chat:
             canSend=principal.user_id is not None and principal.can(Permission.CHAT),
             canModerate=can_moderate(principal, room),
             timedOutUntil=timed_out_until.isoformat() if timed_out_until else None,
+            frozen=room.frozen,
+            reviewMode=room.safety.review_mode,
         )
 
     async def leave(self, sid: str, data: Any) -> dict[str, Any]:
@@ -277,11 +320,13 @@ class Chat:
             if not members:
                 del self.members[stream_id]
                 self.rooms.pop(stream_id, None)
-                relay = self._relays.pop(stream_id, None)
-                if relay is not None:
-                    relay.cancel()
+                for tasks in (self._relays, self._watches):
+                    relay = tasks.pop(stream_id, None)
+                    if relay is not None:
+                        relay.cancel()
         if notify_transport:
             await self.transport.leave_room(conn.sid, name)
+            await self.transport.leave_room(conn.sid, mods_room(stream_id))
         await self.presence.leave(name, conn.viewer())
         self._dirty.add(stream_id)
 
@@ -296,6 +341,11 @@ class Chat:
         now = datetime.now(UTC)
         check_not_muted(room, user_id, now)
         exempt = can_moderate(principal, room)
+        if room.frozen and not exempt:
+            raise ChatFrozen(
+                "the stream is frozen: chat is paused",
+                meta={"streamId": str(p.stream_id), "reason": room.frozen_reason},
+            )
         if room.settings.followers_only and not exempt:
             check_followers_only(room, exempt=False, follows=await self._follows(conn, room))
         wait = await self.limiter.hit(
@@ -320,14 +370,78 @@ class Chat:
                     retry_after=math.ceil(wait),
                     meta={"slowMode": room.settings.slow_mode},
                 )
+        text, held, release, reasons = p.text, False, None, ()
+        if not exempt:  # the room's creator and moderators are trusted with their own words
+            safety, banned = room.safety, room.banned
+            to_score = texts_to_score(text, safety)
+            verdict = screen(text, safety, banned, await self.scorer.score(to_score))
+            reasons = verdict.reasons
+            if verdict.action == "block":
+                raise MessageBlocked(
+                    "this message is not allowed in this room", meta={"reasons": list(reasons)}
+                )
+            text = verdict.text
+            held, release = release_at(verdict, safety, now)
         message = ChatMessage(
-            uuid.uuid4(), p.stream_id, user_id, principal.handle or "", p.text, now
+            uuid.uuid4(),
+            p.stream_id,
+            user_id,
+            principal.handle or "",
+            text,
+            now,
+            held=held,
+            release_at=release,
         )
         # Stored before anyone sees it: a message a moderator can see can always be deleted.
         await self.writer.write(message)
         wire = message.wire()
+        if held:
+            await self._hold(room, message, reasons)
+            return ack_ok(
+                message=wire,
+                held=True,
+                releaseAt=release and release.isoformat(),
+                reasons=list(reasons),
+            )
         await self.fanout.publish(room.name, str(p.stream_id), wire)
-        return ack_ok(message=wire)
+        return ack_ok(message=wire, masked=text != p.text)
+
+    async def _hold(self, room: Room, message: ChatMessage, reasons: tuple[str, ...]) -> None:
+        """Tell the room's moderators (on every node) of a held message; time its release."""
+        notice = {
+            "streamId": str(room.stream_id),
+            "message": message.wire(),
+            "reasons": list(reasons),
+            "releaseAt": message.release_at and message.release_at.isoformat(),
+        }
+        await self.transport.emit(events.HELD, notice, room=mods_room(room.stream_id))
+        if message.release_at is not None:
+            delay = max(0.0, (message.release_at - datetime.now(UTC)).total_seconds())
+            loop = asyncio.get_running_loop()
+
+            def due(stream_id: uuid.UUID = message.stream_id, mid: uuid.UUID = message.id) -> None:
+                self._delays.pop(mid, None)
+                task = loop.create_task(self._release(stream_id, mid), name=f"chat-release-{mid}")
+                self._releases.add(task)
+                task.add_done_callback(self._releases.discard)
+
+            self._delays[message.id] = loop.call_later(delay, due)
+
+    async def _release(self, stream_id: uuid.UUID, message_id: uuid.UUID) -> None:
+        """The end of a message's delay: deliver it unless it was removed (or approved)."""
+        try:
+            message = await self.history.release(stream_id, message_id)
+            if message is not None:
+                await self._deliver(message, removed=False)
+        except Exception:
+            log.exception("releasing chat message %s failed", message_id)
+
+    async def _deliver(self, message: ChatMessage, *, removed: bool) -> None:
+        stream_id = str(message.stream_id)
+        if not removed:
+            await self.fanout.publish(room_name(stream_id), stream_id, message.wire())
+        notice = {"streamId": stream_id, "messageId": str(message.id), "removed": removed}
+        await self.transport.emit(events.RELEASED, notice, room=mods_room(stream_id))
 
     async def typing(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(events.RoomPayload, data)
@@ -358,22 +472,101 @@ class Chat:
 
     # --- moderation ------------------------------------------------------------------------
 
-    async def delete(self, sid: str, data: Any) -> dict[str, Any]:
-        p = parse(events.DeletePayload, data)
+    async def remove(self, sid: str, data: Any) -> dict[str, Any]:
+        """``chat:remove`` (and its older name ``chat:delete``): a held or delivered message."""
+        p = parse(events.MessagePayload, data)
         conn = self._conn(sid)
         room = await self._room(p.stream_id)
         moderator = check_moderator(await self._principal(conn), room)
-        if not await self.history.delete(p.stream_id, p.message_id, moderator):
+        removed = await self.remove_message(p.stream_id, p.message_id, by=moderator)
+        if removed is None:
             raise MessageNotFound(
                 "no such message in this room", meta={"messageId": str(p.message_id)}
             )
-        await store.log_action(
-            self.pool, p.stream_id, actor=moderator, action="delete", message_id=p.message_id
+        return ack_ok(
+            streamId=str(p.stream_id), messageId=str(p.message_id), wasHeld=removed.was_held
         )
-        await self.fanout.flush(room.name)  # the message goes out before its deletion
-        notice = {"streamId": str(p.stream_id), "messageId": str(p.message_id)}
-        await self.transport.emit(events.DELETED, notice, room=room.name)
-        return ack_ok(**notice)
+
+    async def remove_message(
+        self, stream_id: uuid.UUID | None, message_id: uuid.UUID, *, by: uuid.UUID
+    ) -> Removed | None:
+        """Remove a message for everyone, from any node: a held one is never delivered, a
+        delivered one disappears from every client (``chat:removed``) and from history. None if
+        there is no such message (in ``stream_id``'s room, when given). The caller checked
+        the right to; this logs it (reports' ``remove`` action calls it too)."""
+        removed = await self.history.remove(stream_id, message_id, by)
+        if removed is None:
+            return None
+        handle = self._delays.pop(message_id, None)
+        if handle is not None:
+            handle.cancel()  # only saves work: the release's conditional update would skip it
+        await store.log_action(
+            self.pool, removed.stream_id, actor=by, action="remove", message_id=message_id
+        )
+        notice = {"streamId": str(removed.stream_id), "messageId": str(message_id)}
+        if removed.was_held:
+            await self.transport.emit(
+                events.RELEASED, {**notice, "removed": True}, room=mods_room(removed.stream_id)
+            )
+        else:
+            name = room_name(removed.stream_id)
+            await self.fanout.flush(name)  # the message goes out before its removal
+            await self.transport.emit(events.REMOVED, notice, room=name)
+        return removed
+
+    async def approve(self, sid: str, data: Any) -> dict[str, Any]:
+        """``chat:approve``: deliver a held message now."""
+        p = parse(events.MessagePayload, data)
+        conn = self._conn(sid)
+        room = await self._room(p.stream_id)
+        moderator = check_moderator(await self._principal(conn), room)
+        message = await self.approve_message(p.stream_id, p.message_id, by=moderator)
+        return ack_ok(message=message.wire())
+
+    async def approve_message(
+        self, stream_id: uuid.UUID, message_id: uuid.UUID, *, by: uuid.UUID
+    ) -> ChatMessage:
+        """Deliver a held message (the caller checked the right to); `MessageNotHeld` if it is
+        not waiting (delivered, removed, released by its delay, or unknown)."""
+        message = await self.history.release(stream_id, message_id)
+        if message is None:
+            raise MessageNotHeld(
+                "this message is not waiting for review", meta={"messageId": str(message_id)}
+            )
+        handle = self._delays.pop(message_id, None)
+        if handle is not None:
+            handle.cancel()
+        await store.log_action(
+            self.pool, stream_id, actor=by, action="approve", message_id=message_id
+        )
+        await self._deliver(message, removed=False)
+        return message
+
+    async def review(self, sid: str, data: Any) -> dict[str, Any]:
+        """``chat:review``: the room's held messages, oldest first (moderators)."""
+        p = parse(events.ReviewPayload, data)
+        conn = self._conn(sid)
+        room = await self._room(p.stream_id)
+        check_moderator(await self._principal(conn), room)
+        held = await self.history.held(p.stream_id, after=p.after, limit=p.limit)
+        return ack_ok(
+            streamId=str(p.stream_id),
+            messages=[held_wire(m) for m in held],
+            nextCursor=str(held[-1].id) if len(held) == p.limit else None,
+        )
+
+    async def safe_word(self, sid: str, data: Any) -> dict[str, Any]:
+        """``safe_word``: freeze the live stream (the same rule and path as the REST route)."""
+        p = parse(events.RoomPayload, data)
+        conn = self._conn(sid)
+        if self.safe_word_trigger is None:
+            raise ChatFrozen("the safe word is not available on this node")  # not wired: a bug
+        return ack_ok(**await self.safe_word_trigger(await self._principal(conn), p.stream_id))
+
+    async def creator_safety_changed(self, creator_id: uuid.UUID) -> None:
+        """A creator's safety settings or banned words changed: every node reloads them into
+        the creator's rooms it holds."""
+        await self._control({"kind": "safety", "creatorId": str(creator_id)})
 
     async def restrict(self, sid: str, data: Any, *, kind: str) -> dict[str, Any]:
         """``chat:timeout`` (kind ``timeout``) and ``chat:ban`` (kind ``ban``)."""
@@ -477,6 +670,12 @@ class Chat:
             await sub.close()
 
     async def _apply(self, message: Message) -> None:
+        if message["kind"] == "safety":
+            creator_id = uuid.UUID(message["creatorId"])
+            for room in [r for r in self.rooms.values() if r.creator_id == creator_id]:
+                fresh = await load_room(self.pool, room.stream_id)
+                room.safety, room.banned = fresh.safety, fresh.banned
+            return
         stream_id = uuid.UUID(message["streamId"])
         room = self.rooms.get(stream_id)
         if room is None:
@@ -547,6 +746,56 @@ class Chat:
         # Registered before anything awaits, so concurrent joins start one relay.
         self._relays[stream_id] = loop.create_task(relay(), name=f"money-relay-{stream_id}")
         return subscribed
+
+    def _watch_safety(self, stream_id: uuid.UUID) -> asyncio.Future[None]:
+        """Follow the stream's safety channel (`ingest.safety`) while its room has members
+        here: ``frozen`` freezes the room's chat (moderators may still send), ``unfrozen``
+        reopens it; either way the room hears ``chat:frozen``. The future is done once
+        subscribed and the state read again (a freeze between the join's read and the
+        subscription is not missed)."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        name = room_name(stream_id)
+
+        async def watch() -> None:
+            try:
+                sub = await self.pubsub.subscribe(safety_channel(str(stream_id)))
+                fresh = await load_room(self.pool, stream_id)
+            except asyncio.CancelledError:
+                ready.cancel()
+                raise
+            except Exception as exc:
+                ready.set_exception(exc)
+                return
+            room = self.rooms.get(stream_id)
+            if room is not None:
+                room.frozen, room.frozen_reason = fresh.frozen, fresh.frozen_reason
+            ready.set_result(None)
+            try:
+                while True:
+                    message = await sub.get()
+                    event = message.get("event")
+                    if event not in ("frozen", "unfrozen"):
+                        continue
+                    room = self.rooms.get(stream_id)
+                    if room is None:
+                        continue
+                    room.frozen = event == "frozen"
+                    room.frozen_reason = message.get("reason") if room.frozen else None
+                    notice = {
+                        "streamId": str(stream_id),
+                        "frozen": room.frozen,
+                        "reason": room.frozen_reason,
+                    }
+                    try:
+                        await self.transport.emit_local(events.FROZEN, notice, to=name)
+                    except Exception:
+                        log.exception("telling %s of its freeze failed", name)
+            finally:
+                await sub.close()
+
+        self._watches[stream_id] = loop.create_task(watch(), name=f"safety-watch-{stream_id}")
+        return ready
 
     # --- background ------------------------------------------------------------------------
 

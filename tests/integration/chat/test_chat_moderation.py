@@ -46,9 +46,9 @@ async def test_creator_deletes_in_own_room_and_everyone_sees_it(
         assert ack["ok"] is False and ack["code"] == code
 
     ack = await host.call(events.DELETE, {"streamId": room, "messageId": doomed["id"]})
-    assert ack == {"ok": True, "streamId": room, "messageId": doomed["id"]}
+    assert ack == {"ok": True, "streamId": room, "messageId": doomed["id"], "wasHeld": False}
     for client in (host, chatty):
-        notices = await client.wait_for(lambda c=client: c.received[events.DELETED], what="deleted")
+        notices = await client.wait_for(lambda c=client: c.received[events.REMOVED], what="removed")
         assert notices == [{"streamId": room, "messageId": doomed["id"]}]
     again = await host.call(events.DELETE, {"streamId": room, "messageId": doomed["id"]})
     assert again["code"] == "MESSAGE_NOT_FOUND"
