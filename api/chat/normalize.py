@@ -13,8 +13,9 @@ optionally followed by a plural ``s``/``es``, and every letter's run is at least
 the word: repeats may be stretched, not shortened (``asss`` matches ``ass``; ``as`` does not).
 So ``b a d``, ``b.a.d``, ``B-A-D``, ``baaad``, ``b4d`` and ``bads`` match
 ``bad``, while ``badge`` and ``abbad`` do not: a word hidden inside a longer one (``class`` for
-``ass``) is not a match. Each leetspeak digit is tried both ways where it is ambiguous (``1`` as
-``i`` and as ``l``).
+``ass``) is not a match. Ambiguous characters are tried both ways (``1`` as ``i`` and as
+``l``; ``!`` as ``i`` and as punctuation). Spacing being ignored, a banned word also matches
+across words that spell it (``bad words`` for ``badword``).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _LEET = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s"}
-# The ambiguous ones: each table is tried (1337 speak writes "l" and "i" alike).
+# The ambiguous ones: each table is tried (1337 speak writes "l" and "i" alike, and "!" is a
+# letter in "sh!t" but punctuation in "bad!").
 _AS_I = str.maketrans({**_LEET, "1": "i", "!": "i", "|": "i"})
-_AS_L = str.maketrans({**_LEET, "1": "l", "!": "i", "|": "l"})
+_AS_L = str.maketrans({**_LEET, "1": "l", "!": " ", "|": "l"})
 TABLES = (_AS_I, _AS_L)
 PLURALS = ("s", "es")
 MASK = "*"
