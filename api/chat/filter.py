@@ -80,9 +80,27 @@ class FilterScorer:
         self._task: asyncio.Task[None] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-filter")
         self.calls = 0  # provider calls so far (batches), for tests and benchmarks
+        self._warm = False
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="chat-filter")
+
+    def warm(self) -> None:
+        """Load the provider's model now, on its thread, without waiting (once): called when a
+        room that uses the classifier is loaded, so its first message does not wait ~1-3 s."""
+        if self._warm:
+            return
+        self._warm = True
+        future = asyncio.get_running_loop().run_in_executor(
+            self._pool, self.filter.scores, ["warm up"]
+        )
+        future.add_done_callback(
+            lambda f: (
+                f.cancelled()
+                or f.exception() is None
+                or log.error("loading the chat filter failed", exc_info=f.exception())
+            )
+        )
 
     async def score(self, texts: list[str]) -> list[float]:
         """The score of each of ``texts``."""

@@ -255,9 +255,7 @@ async def held_messages(call: Call[None, PageQuery]) -> Page[dict[str, Any]]:
 )
 async def approve_message(call: Call[None, None]) -> dict[str, Any]:
     room, moderator = await _moderated_room(call)
-    message = await call.app[CHAT].approve_message(
-        room.stream_id, _message_id(call), by=moderator
-    )
+    message = await call.app[CHAT].approve_message(room.stream_id, _message_id(call), by=moderator)
     return message.wire()
 
 

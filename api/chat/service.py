@@ -277,6 +277,8 @@ class Chat:
         if conn.sid not in self.connections:  # disconnected while we were reading
             raise NotInRoom("not connected")
         room = self.rooms.setdefault(p.stream_id, room)
+        if room.safety.profanity_action != "off":
+            self.scorer.warm()
         if timed_out_until is not None and principal.user_id is not None:
             room.muted[principal.user_id] = timed_out_until
         if p.stream_id not in conn.rooms:
@@ -675,6 +677,8 @@ class Chat:
             for room in [r for r in self.rooms.values() if r.creator_id == creator_id]:
                 fresh = await load_room(self.pool, room.stream_id)
                 room.safety, room.banned = fresh.safety, fresh.banned
+                if room.safety.profanity_action != "off":
+                    self.scorer.warm()
             return
         stream_id = uuid.UUID(message["streamId"])
         room = self.rooms.get(stream_id)

@@ -126,7 +126,10 @@ async def test_profanity_filter_blocks_holds_and_masks(http, chat_server, connec
         http, chat_server, "PATCH", safety, creator, json={"profanityAction": "block"}
     )
     assert status == 200 and body["data"]["profanityAction"] == "block"
-    ack = await chatty.send(room, "you are a fucking idiot")
+    # the first scored message may wait for the model to load (seconds on a busy machine)
+    ack = await chatty.call(
+        events.SEND, {"streamId": room, "text": "you are a fucking idiot"}, timeout=60
+    )
     assert ack["ok"] is False and ack["code"] == "MESSAGE_BLOCKED"
     assert ack["meta"]["reasons"] == ["profanity"]
     ack = await chatty.send(room, "sh1t")  # the de-leeted form is scored too
