@@ -17,6 +17,7 @@ WATCHED = (
     events.HELD,
     events.RELEASED,
     events.FROZEN,
+    events.SAFETY,
     events.TYPING_NOTICE,
     events.VIEWERS,
     events.SETTINGS,

@@ -38,6 +38,7 @@ MESSAGES = "chat:messages"  # {streamId, messages: [message, ...]} (a batch per 
 REMOVED = "chat:removed"  # {streamId, messageId}: a delivered message is gone for everyone
 HELD = "chat:held"  # {streamId, message, reasons, releaseAt}: to the room's moderators
 RELEASED = "chat:released"  # {streamId, messageId, removed}: a held one left the queue (mods)
+SAFETY = "chat:safety"  # {streamId, reviewMode}: the creator's safety settings or words changed
 FROZEN = "chat:frozen"  # {streamId, frozen, reason}: the stream was frozen (or unfrozen)
 TYPING_NOTICE = "chat:typing"  # {streamId, user}
 VIEWERS = "chat:viewers"  # {streamId, count}

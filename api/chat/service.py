@@ -679,6 +679,9 @@ class Chat:
                 room.safety, room.banned = fresh.safety, fresh.banned
                 if room.safety.profanity_action != "off":
                     self.scorer.warm()
+                # told after the cache changed: a client that hears it is screened anew
+                notice = {"streamId": str(room.stream_id), "reviewMode": room.safety.review_mode}
+                await self.transport.emit_local(events.SAFETY, notice, to=room.name)
             return
         stream_id = uuid.UUID(message["streamId"])
         room = self.rooms.get(stream_id)
