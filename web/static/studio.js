@@ -223,9 +223,13 @@
     $('frozen-reason').textContent = frozen && reason ? '(' + reason + ')' : '';
     if (!frozen) $('resume-confirm').checked = false;
   }
+  let socketUser = null;
   function connectSafety() {
-    if (socket || !window.io) return;
-    socket = io({ transports: ['websocket', 'polling'] });
+    // The socket acts as whoever was signed in at its handshake: a new account needs a new one.
+    if (!window.io || (socket && socketUser === (me && me.id))) return;
+    if (socket) socket.disconnect();
+    socketUser = me && me.id;
+    socket = io({ transports: ['websocket', 'polling'], forceNew: true });
     socket.on('connect', async () => {
       const ack = await socket.emitWithAck('chat:join', { streamId });
       if (ack.ok) showFrozen(ack.frozen);
@@ -263,7 +267,11 @@
   }
   safeButton.addEventListener('click', safeWord);
   resumeForm.addEventListener('submit', resume);
-  function showSafety() { safety.hidden = !me; if (me) connectSafety(); }
+  function showSafety() {
+    safety.hidden = !me;
+    if (me) connectSafety();
+    else if (socket) { socket.disconnect(); socket = null; socketUser = null; }
+  }
 
   goLive.addEventListener('click', start);
   stopBtn.addEventListener('click', stop);
