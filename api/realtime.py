@@ -164,9 +164,8 @@ def attach(app: web.Application, settings: Settings) -> None:
 
     ips: dict[str, str] = {}  # the handshake's address, for the safe word's audit entry
 
-    async def safe_word(principal: Principal, stream_id: uuid.UUID) -> dict[str, Any]:
-        sid = next((s for s, c in chat().connections.items() if c.principal is principal), None)
-        result = await use_safe_word(app, principal, stream_id, ip=ips.get(sid or ""))
+    async def safe_word(sid: str, principal: Principal, stream_id: uuid.UUID) -> dict[str, Any]:
+        result = await use_safe_word(app, principal, stream_id, ip=ips.get(sid))
         return safe_word_wire(result)
 
     @sio.event

@@ -14,6 +14,7 @@ from teezu.errors import (
     NotFound,
     TeezuError,
     Unauthorized,
+    Unavailable,
 )
 
 
@@ -118,3 +119,9 @@ class InvalidBannedWord(ChatError, Invalid):
 
 class BannedWordNotFound(ChatError, NotFound):
     code = "BANNED_WORD_NOT_FOUND"
+
+
+class SafeWordUnavailable(ChatError, Unavailable):
+    """This process's chat was built without the safe word (never in the app)."""
+
+    code = "SAFE_WORD_UNAVAILABLE"

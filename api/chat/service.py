@@ -37,6 +37,7 @@ from api.chat.errors import (
     MessageNotHeld,
     NotInRoom,
     RateLimited,
+    SafeWordUnavailable,
     SlowMode,
     UserNotFound,
 )
@@ -86,8 +87,9 @@ CONTROL_CHANNEL = "chat:control"
 # The app's Authenticator.principal: credentials (the Cookie header) -> Principal
 Authenticate = Callable[[Mapping[str, str]], Awaitable[Principal]]
 PRESENCE_LIST_LIMIT = 100
-# (principal, stream id) -> the safe word's result (api.consent.safeword.trigger, bound to the app)
-SafeWord = Callable[[Principal, uuid.UUID], Awaitable[dict[str, Any]]]
+# (sid, principal, stream id) -> the safe word's ack fields (api.consent.safeword, bound to the app
+# by api.realtime)
+SafeWord = Callable[[str, Principal, uuid.UUID], Awaitable[dict[str, Any]]]
 
 
 class Transport(Protocol):
@@ -561,9 +563,10 @@ class Chat:
         """``safe_word``: freeze the live stream (the same rule and path as the REST route)."""
         p = parse(events.RoomPayload, data)
         conn = self._conn(sid)
-        if self.safe_word_trigger is None:
-            raise ChatFrozen("the safe word is not available on this node")  # not wired: a bug
-        return ack_ok(**await self.safe_word_trigger(await self._principal(conn), p.stream_id))
+        if self.safe_word_trigger is None:  # a Chat built without the app (benchmarks)
+            raise SafeWordUnavailable("use POST /api/v1/streams/{id}/safe-word")
+        principal = await self._principal(conn)
+        return ack_ok(**await self.safe_word_trigger(sid, principal, p.stream_id))
 
     async def creator_safety_changed(self, creator_id: uuid.UUID) -> None:
         """A creator's safety settings or banned words changed: every node reloads them into
