@@ -64,7 +64,7 @@ from api.chat.rooms import (
     mods_room,
     room_name,
 )
-from api.chat.screening import release_at, screen, texts_to_score
+from api.chat.screening import release_at
 from api.chat.store import ChatHistory, HistoryWriter, PostgresChatHistory, Removed
 from api.users import store as users
 from api.wallet.events import money_channel
@@ -376,16 +376,14 @@ class Chat:
                 )
         text, held, release, reasons = p.text, False, None, ()
         if not exempt:  # the room's creator and moderators are trusted with their own words
-            safety, banned = room.safety, room.banned
-            to_score = texts_to_score(text, safety)
-            verdict = screen(text, safety, banned, await self.scorer.score(to_score))
+            verdict = await self.scorer.screen(text, room.safety, room.banned)
             reasons = verdict.reasons
             if verdict.action == "block":
                 raise MessageBlocked(
                     "this message is not allowed in this room", meta={"reasons": list(reasons)}
                 )
             text = verdict.text
-            held, release = release_at(verdict, safety, now)
+            held, release = release_at(verdict, room.safety, now)
         message = ChatMessage(
             uuid.uuid4(),
             p.stream_id,

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.chat.filter import FilterScorer, NoFilter, create_filter
-from api.chat.normalize import banned_matches, fold, mask, normalize_word, word_ranges
+from api.chat.normalize import banned_matches, deleet, fold, mask, normalize_word, word_ranges
 from api.chat.screening import SafetySettings, Verdict, release_at, screen, texts_to_score
 
 WORDS = tuple(normalize_word(w) for w in ("badword", "ass", "creep", "hello"))
@@ -129,7 +129,8 @@ def test_review_timing() -> None:
 
 
 class _SlowFilter:
-    """Records its batches; blocks until released, so texts queue behind the first call."""
+    """Scores a text by whether it says "boo"; records its batches and blocks until released,
+    so messages queue behind the first call."""
 
     name = "slow"
 
@@ -144,22 +145,33 @@ class _SlowFilter:
         self.entered.set()
         self.go.wait(5)
         self.batches.append(list(texts))
-        return [float(len(t)) for t in texts]
+        return [1.0 if "boo" in t else 0.0 for t in texts]
 
 
-async def test_scorer_batches_off_the_loop() -> None:
+async def test_scorer_screens_in_batches_off_the_loop() -> None:
     slow = _SlowFilter()
     scorer = FilterScorer(slow)
     scorer.start()
+    block = SafetySettings(profanity_action="block")
     try:
-        first = asyncio.ensure_future(scorer.score(["a"]))
+        # nothing to check: no hop to the thread at all
+        assert await scorer.screen("hi", SafetySettings(), ()) == Verdict("allow", "hi")
+        first = asyncio.ensure_future(scorer.screen("boo", block, ()))
         assert await asyncio.to_thread(slow.entered.wait, 5)  # the first call is in flight
-        rest = [asyncio.ensure_future(scorer.score(["bb", "ccc"])) for _ in range(5)]
+        rest = [asyncio.ensure_future(scorer.screen(f"fine {i}", block, WORDS)) for i in range(4)]
+        creep = asyncio.ensure_future(scorer.screen("you creep", SafetySettings(), WORDS))
         await asyncio.sleep(0)
         slow.go.set()
-        assert await first == [1.0]
-        assert all(r == [2.0, 3.0] for r in await asyncio.gather(*rest))
-        assert slow.batches == [["a"], ["bb", "ccc"] * 5]  # the five went in one call
+        assert (await first).action == "block"
+        assert [v.action for v in await asyncio.gather(*rest)] == ["allow"] * 4
+        assert await creep == Verdict("block", "you creep", ("banned_word",))
+        # the four queued messages' texts (each and its de-leeted form) went in one call;
+        # the banned-word-only one needed no classifier text but was screened on the thread
+        assert slow.batches == [
+            ["boo", "boo"],
+            [t for i in range(4) for t in (f"fine {i}", deleet(f"fine {i}"))],
+        ]
+        assert scorer.calls == 2
         assert all(name.startswith("chat-filter") for name in slow.threads)
     finally:
         await scorer.close()
