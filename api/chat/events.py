@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -42,7 +42,7 @@ SAFETY = "chat:safety"  # {streamId, reviewMode}: the creator's safety settings 
 FROZEN = "chat:frozen"  # {streamId, frozen, reason}: the stream was frozen (or unfrozen)
 TYPING_NOTICE = "chat:typing"  # {streamId, user}
 VIEWERS = "chat:viewers"  # {streamId, count}
-SETTINGS = "chat:settings"  # {streamId, slowMode, followersOnly}
+SETTINGS = "chat:settings"  # {streamId, slowMode, followersOnly, reviewMode, delaySeconds}
 RESTRICTED = "chat:restricted"  # {streamId, userId, kind, until}: to the room
 BANNED = "chat:banned"  # {streamId, reason, until}: to the banned user's sockets
 # The stream's money channel (api.wallet.events), relayed as "money:" + its type: money:tip,
@@ -96,6 +96,11 @@ class UnbanPayload(_Payload):
 class ModePayload(_Payload):
     slow_mode: int | None = Field(default=None, alias="slowMode", ge=0, le=3600)
     followers_only: bool | None = Field(default=None, alias="followersOnly")
+    # this room's review mode over the creator's; "default": the creator's again
+    review_mode: Literal["off", "hold", "delay", "default"] | None = Field(
+        default=None, alias="reviewMode"
+    )
+    delay_seconds: int | None = Field(default=None, alias="delaySeconds", ge=1, le=300)
 
 
 P = TypeVar("P", bound=BaseModel)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -36,9 +36,16 @@ def mods_room(stream_id: uuid.UUID | str) -> str:
 class RoomSettings:
     slow_mode: int = 0  # seconds between two messages of one sender; 0: off
     followers_only: bool = False
+    review_mode: str | None = None  # off | hold | delay over the creator's; None: the creator's
+    delay_seconds: int | None = None  # with review_mode delay; None: the creator's
 
     def wire(self) -> dict[str, Any]:
-        return {"slowMode": self.slow_mode, "followersOnly": self.followers_only}
+        return {
+            "slowMode": self.slow_mode,
+            "followersOnly": self.followers_only,
+            "reviewMode": self.review_mode,
+            "delaySeconds": self.delay_seconds,
+        }
 
 
 @dataclass(slots=True)
@@ -60,6 +67,16 @@ class Room:
     @property
     def name(self) -> str:
         return room_name(self.stream_id)
+
+    def screening(self) -> SafetySettings:
+        """The creator's safety settings with this room's review mode over them."""
+        if self.settings.review_mode is None:
+            return self.safety
+        return replace(
+            self.safety,
+            review_mode=self.settings.review_mode,  # type: ignore[arg-type]
+            delay_seconds=self.settings.delay_seconds or self.safety.delay_seconds,
+        )
 
 
 def is_owner(principal: Principal, room: Room) -> bool:
@@ -95,6 +112,7 @@ async def load_room(db: Any, stream_id: uuid.UUID) -> Room:
         "SELECT s.visibility, s.creator_handle, s.creator_id, "
         "coalesce(r.slow_mode_seconds, 0) AS slow_mode, "
         "coalesce(r.followers_only, false) AS followers_only, "
+        "r.review_mode AS room_review_mode, r.delay_seconds AS room_delay_seconds, "
         "s.state = 'live' AND coalesce(f.frozen, false) AS frozen, f.frozen_reason, "
         f"{SAFETY_SELECT} "
         "FROM streams s LEFT JOIN chat_rooms r ON r.stream_id = s.id "
@@ -110,7 +128,12 @@ async def load_room(db: Any, stream_id: uuid.UUID) -> Room:
         visibility=row["visibility"],
         creator_handle=row["creator_handle"],
         creator_id=creator_id,
-        settings=RoomSettings(row["slow_mode"], row["followers_only"]),
+        settings=RoomSettings(
+            row["slow_mode"],
+            row["followers_only"],
+            row["room_review_mode"],
+            row["room_delay_seconds"],
+        ),
         safety=safety_of(row),
         banned=await load_banned(db, creator_id),
         frozen=row["frozen"],

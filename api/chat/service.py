@@ -303,7 +303,7 @@ class Chat:
             canModerate=can_moderate(principal, room),
             timedOutUntil=timed_out_until.isoformat() if timed_out_until else None,
             frozen=room.frozen,
-            reviewMode=room.safety.review_mode,
+            reviewMode=room.screening().review_mode,
         )
 
     async def leave(self, sid: str, data: Any) -> dict[str, Any]:
@@ -376,14 +376,15 @@ class Chat:
                 )
         text, held, release, reasons = p.text, False, None, ()
         if not exempt:  # the room's creator and moderators are trusted with their own words
-            verdict = await self.scorer.screen(text, room.safety, room.banned)
+            safety = room.screening()
+            verdict = await self.scorer.screen(text, safety, room.banned)
             reasons = verdict.reasons
             if verdict.action == "block":
                 raise MessageBlocked(
                     "this message is not allowed in this room", meta={"reasons": list(reasons)}
                 )
             text = verdict.text
-            held, release = release_at(verdict, room.safety, now)
+            held, release = release_at(verdict, safety, now)
         message = ChatMessage(
             uuid.uuid4(),
             p.stream_id,
@@ -640,6 +641,8 @@ class Chat:
             slow_mode=p.slow_mode,
             followers_only=p.followers_only,
             by=moderator,
+            review_mode=p.review_mode,
+            delay_seconds=p.delay_seconds,
         )
         await store.log_action(
             self.pool, p.stream_id, actor=moderator, action="mode", meta=settings.wire()
@@ -681,7 +684,10 @@ class Chat:
                 if room.safety.profanity_action != "off":
                     self.scorer.warm()
                 # told after the cache changed: a client that hears it is screened anew
-                notice = {"streamId": str(room.stream_id), "reviewMode": room.safety.review_mode}
+                notice = {
+                    "streamId": str(room.stream_id),
+                    "reviewMode": room.screening().review_mode,
+                }
                 await self.transport.emit_local(events.SAFETY, notice, to=room.name)
             return
         stream_id = uuid.UUID(message["streamId"])
@@ -691,7 +697,12 @@ class Chat:
         kind = message["kind"]
         notice = {k: v for k, v in message.items() if k != "node"}
         if kind == "settings":
-            room.settings = RoomSettings(message["slowMode"], message["followersOnly"])
+            room.settings = RoomSettings(
+                message["slowMode"],
+                message["followersOnly"],
+                message.get("reviewMode"),
+                message.get("delaySeconds"),
+            )
             del notice["kind"]
             await self.transport.emit_local(events.SETTINGS, notice, to=room.name)
             return

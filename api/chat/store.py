@@ -295,22 +295,34 @@ async def save_room_settings(
     slow_mode: int | None,
     followers_only: bool | None,
     by: uuid.UUID,
+    review_mode: str | None = None,
+    delay_seconds: int | None = None,
 ) -> RoomSettings:
-    """Change the given settings (None: keep) and return the room's settings after."""
+    """Change the given settings (None: keep; review mode ``default``: back to the creator's)
+    and return the room's settings after."""
     row = await db.fetchrow(
-        "INSERT INTO chat_rooms (stream_id, slow_mode_seconds, followers_only, updated_by) "
-        "VALUES ($1, coalesce($2, 0), coalesce($3, false), $4) "
+        "INSERT INTO chat_rooms (stream_id, slow_mode_seconds, followers_only, updated_by, "
+        "review_mode, delay_seconds) "
+        "VALUES ($1, coalesce($2, 0), coalesce($3, false), $4, "
+        "CASE WHEN $5::text = 'default' THEN NULL ELSE $5 END, $6) "
         "ON CONFLICT (stream_id) DO UPDATE SET "
         "slow_mode_seconds = coalesce($2, chat_rooms.slow_mode_seconds), "
         "followers_only = coalesce($3, chat_rooms.followers_only), "
+        "review_mode = CASE WHEN $5::text IS NULL THEN chat_rooms.review_mode "
+        "WHEN $5 = 'default' THEN NULL ELSE $5 END, "
+        "delay_seconds = coalesce($6, chat_rooms.delay_seconds), "
         "updated_by = $4, updated_at = now() "
-        "RETURNING slow_mode_seconds, followers_only",
+        "RETURNING slow_mode_seconds, followers_only, review_mode, delay_seconds",
         stream_id,
         slow_mode,
         followers_only,
         by,
+        review_mode,
+        delay_seconds,
     )
-    return RoomSettings(row["slow_mode_seconds"], row["followers_only"])
+    return RoomSettings(
+        row["slow_mode_seconds"], row["followers_only"], row["review_mode"], row["delay_seconds"]
+    )
 
 
 async def log_action(

@@ -227,6 +227,31 @@ async def test_held_messages_approved_or_removed(http, chat_server, connect, new
     assert [m["text"] for m in body["data"]] == ["please approve me", "the host speaks"]
 
 
+async def test_a_room_review_mode_overrides_the_creators(connect, new_room, user):
+    """A room's moderators hold one stream's chat (chat:mode) while the creator's default is
+    off, then hand it back to the creator's setting."""
+    _, room, (host, chatty, watcher) = await creator_room(
+        new_room, connect, user, await user(), await user()
+    )
+    denied = await chatty.call(events.MODE, {"streamId": room, "reviewMode": "hold"})
+    assert denied["code"] == "MODERATION_FORBIDDEN"
+    ack = await host.call(events.MODE, {"streamId": room, "reviewMode": "hold"})
+    assert ack["ok"] and ack["reviewMode"] == "hold" and ack["slowMode"] == 0
+    await watcher.wait_for(lambda: watcher.received[events.SETTINGS], what="settings")
+    held = await chatty.send(room, "held by the room's mode")
+    assert held["held"] is True
+    late = await connect(await user())
+    assert (await late.join(room))["reviewMode"] == "hold"
+    ack = await host.call(events.MODE, {"streamId": room, "reviewMode": "default"})
+    assert ack["reviewMode"] is None
+    delivered = await chatty.send(room, "straight through again")
+    assert delivered["ok"] and "held" not in delivered
+    await watcher.wait_message("straight through again")
+    assert "held by the room's mode" not in [m["text"] for m in watcher.messages()]
+    bad = await host.call(events.MODE, {"streamId": room, "reviewMode": "sometimes"})
+    assert bad["code"] == "VALIDATION_ERROR"
+
+
 async def test_delay_mode_delivers_unless_removed(http, chat_server, connect, new_room, user):
     creator, room, (host, chatty, watcher) = await creator_room(
         new_room, connect, user, await user(), await user()
