@@ -99,6 +99,8 @@
     const modes = [];
     if (event.slowMode) modes.push('slow mode: one message every ' + event.slowMode + ' s');
     if (event.followersOnly) modes.push('followers only');
+    if (event.reviewMode === 'hold') modes.push('messages appear once a moderator approves them');
+    if (event.reviewMode === 'delay') modes.push('messages appear after a short delay');
     say(modes.join(', '));
   });
   socket.on('chat:frozen', (event) => {
