@@ -87,6 +87,8 @@ CONTROL_CHANNEL = "chat:control"
 # The app's Authenticator.principal: credentials (the Cookie header) -> Principal
 Authenticate = Callable[[Mapping[str, str]], Awaitable[Principal]]
 PRESENCE_LIST_LIMIT = 100
+SWEEP_INTERVAL = 5.0  # s between two looks for delayed messages whose process died
+SWEEP_GRACE = 5.0  # s past its release time before another process releases a message
 # (sid, principal, stream id) -> the safe word's ack fields (api.consent.safeword, bound to the app
 # by api.realtime)
 SafeWord = Callable[[str, Principal, uuid.UUID], Awaitable[dict[str, Any]]]
@@ -185,6 +187,7 @@ class Chat:
             loop.create_task(self._listen(control), name="chat-control"),
             loop.create_task(self._count_viewers(), name="chat-viewers"),
             loop.create_task(self._refresh_presence(), name="chat-presence"),
+            loop.create_task(self._sweep(), name="chat-release-sweep"),
         ]
 
     async def close(self) -> None:
@@ -835,6 +838,23 @@ class Chat:
                     )
                 except Exception:
                     log.exception("viewer count of %s failed", name)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            try:
+                await self.release_overdue()
+            except Exception:
+                log.exception("releasing overdue chat messages failed")
+
+    async def release_overdue(self, grace: float = SWEEP_GRACE) -> int:
+        """Deliver delayed messages whose delay ended ``grace`` seconds ago and are still held
+        (the process that held them died, or its timer was lost): any process may, the
+        conditional update gives each message to one. Returns how many."""
+        released = await self.history.release_overdue(grace)
+        for message in released:
+            await self._deliver(message, removed=False)
+        return len(released)
 
     async def _refresh_presence(self) -> None:
         while True:

@@ -58,6 +58,11 @@ class ChatHistory(Protocol):
         """Deliver a held message: None if it is not held (any more), removed included."""
         ...
 
+    async def release_overdue(self, grace: float) -> list[ChatMessage]:
+        """Release every held message whose delay ended more than ``grace`` seconds ago (its
+        process died before its timer fired), each exactly once across processes."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Removed:
@@ -164,6 +169,16 @@ class PostgresChatHistory:
             limit,
         )
         return [_message(r) for r in rows]
+
+    async def release_overdue(self, grace: float) -> list[ChatMessage]:
+        rows = await self._pool.fetch(
+            "UPDATE chat_messages SET held = false, release_at = NULL "
+            "WHERE held AND deleted_at IS NULL "
+            "AND release_at < now() - make_interval(secs => $1) "
+            f"RETURNING {_MESSAGE_COLUMNS}",
+            grace,
+        )
+        return sorted((_message(r) for r in rows), key=lambda m: (m.sent_at, m.id))
 
     async def release(self, stream_id: uuid.UUID, message_id: uuid.UUID) -> ChatMessage | None:
         row = await self._pool.fetchrow(

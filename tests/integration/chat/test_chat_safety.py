@@ -6,6 +6,7 @@ that follows the stream's safety channel."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -276,6 +277,58 @@ async def test_delay_mode_delivers_unless_removed(http, chat_server, connect, ne
     )
     await sentinel(host, [watcher], room, "after the delay")
     assert "never seen" not in [m["text"] for m in watcher.messages()]
+
+
+async def test_a_delayed_message_outlives_its_process(chat, connect, new_room, user):
+    """A delayed message whose process died before its delay ended (stored held, timer gone)
+    is released by any process's sweep, once; a removed or moderator-held one is not."""
+    creator, room, (host, watcher) = await creator_room(new_room, connect, user, await user())
+    author = await user()
+    now = datetime.now(UTC)
+    orphan, removed, waiting = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await chat.pool.executemany(
+        "INSERT INTO chat_messages (id, stream_id, user_id, handle, body, sent_at, held, "
+        "release_at, deleted_at) VALUES ($1, $2, $3, $4, $5, $6, true, $7, $8)",
+        [
+            (
+                orphan,
+                uuid.UUID(room),
+                author.user_id,
+                author.handle,
+                "orphaned",
+                now,
+                now - timedelta(minutes=1),
+                None,
+            ),
+            (
+                removed,
+                uuid.UUID(room),
+                author.user_id,
+                author.handle,
+                "removed",
+                now,
+                now - timedelta(minutes=1),
+                now,
+            ),
+            (
+                waiting,
+                uuid.UUID(room),
+                author.user_id,
+                author.handle,
+                "for a moderator",
+                now,
+                None,
+                None,
+            ),
+        ],
+    )
+    await chat.release_overdue(grace=5)  # (the background sweep may have been first)
+    await watcher.wait_message("orphaned")
+    assert await chat.release_overdue(grace=5) == 0  # nothing left to release
+    await sentinel(host, [watcher], room, "after the sweep")
+    texts = [m["text"] for m in watcher.messages()]
+    assert texts.count("orphaned") == 1
+    assert "removed" not in texts and "for a moderator" not in texts
 
 
 async def test_removal_reaches_everyone_and_reports_remove_messages(
