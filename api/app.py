@@ -22,6 +22,7 @@ from api.auth.authenticator import SessionAuthenticator, principal_middleware
 from api.auth.passwords import HASHER, PasswordHasher
 from api.auth.principal import AUTHENTICATOR
 from api.chat import routes as chat_routes
+from api.chat import safety_routes as chat_safety_routes
 from api.consent import routes as consent_routes
 from api.envelope import envelope_middleware
 from api.keys import (
@@ -263,6 +264,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         user_routes.api,
         stream_routes.api,
         chat_routes.api,
+        chat_safety_routes.api,
         admin_routes.api,
         consent_routes.api,
         report_routes.api,

@@ -132,6 +132,7 @@ class Settings(BaseSettings):
     chat_viewers_interval: float = 1.0  # s between viewer-count updates of a changed room
     chat_presence_ttl: float = 60.0  # s a dead node's presence entries live on in Redis
     chat_session_recheck: float = 60.0  # s before an open connection's session is read again
+    chat_filter: str = "profanity-check"  # api.chat.filter provider name; "none": banned words only
     # --- trust and safety: on-frame moderation (see README "Trust and safety")
     moderation_enabled: bool = True
     moderation_detector: str = "nudenet"  # a registered name, or "package.module:Factory"

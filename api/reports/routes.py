@@ -20,6 +20,7 @@ from api.auth.rbac import Permission
 from api.auth.routes import AUTH_LIMIT
 from api.keys import POOL, PUBSUB, SAFETY
 from api.posts import store as posts
+from api.realtime import CHAT
 from api.reports import actions, store
 from api.reports.errors import (
     AlreadyResolved,
@@ -164,7 +165,13 @@ def _uuid(raw: str) -> uuid.UUID | None:
 async def _subject(db: Any, target_type: str, target_id: str) -> uuid.UUID | None:
     """The account a report is about; raises if a stream or user target does not exist."""
     if target_type == "message":
-        return None  # opaque ids until chat messages have them: moderators see them as given
+        # A chat message's author, when the id is one (else kept as given: a moderator sees it)
+        key = _uuid(target_id)
+        return (
+            await db.fetchval("SELECT user_id FROM chat_messages WHERE id = $1", key)
+            if key
+            else None
+        )
     key = _uuid(target_id)
     if target_type == "post":
         post = await posts.get(db, key) if key else None
@@ -279,8 +286,17 @@ async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
         stream = await streams.get_stream(db, uuid.UUID(report.target_id))
         if stream is not None and stream.state == "live":
             reason = f"removed by moderation ({report.reason})"
-            if await call.app[SAFETY].freeze(report.target_id, reason, by=moderator) is None:
+            safety = call.app.get(SAFETY)  # absent on the API role
+            if (
+                safety is None
+                or await safety.freeze(report.target_id, reason, by=moderator) is None
+            ):
                 await request_freeze(call.app[PUBSUB], report.target_id, reason, by=moderator)
+    if b.action == "remove" and report.target_type == "message":
+        message_id = _uuid(report.target_id)
+        if message_id is not None and moderator is not None:
+            # gone for everyone, held or delivered (nothing to do for an unknown id)
+            await call.app[CHAT].remove_message(None, message_id, by=moderator)
     done = await store.get_report(db, report.id)
     assert done is not None
     return report_out(done, now)
