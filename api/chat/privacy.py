@@ -49,6 +49,26 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
             }
             for r in restrictions
         ],
+        "chat_safety.json": await _safety_export(ctx),
+    }
+
+
+async def _safety_export(ctx: ExportContext) -> dict[str, Any]:
+    """A creator's own chat safety settings and banned words."""
+    uid = ctx.subject.user_id
+    settings = await ctx.conn.fetchrow(
+        "SELECT profanity_action, profanity_threshold, banned_word_action, review_mode, "
+        "delay_seconds, updated_at FROM chat_safety_settings WHERE creator_id = $1",
+        uid,
+    )
+    words = await ctx.conn.fetch(
+        "SELECT word, created_at FROM chat_banned_words WHERE creator_id = $1 "
+        "ORDER BY created_at, id",
+        uid,
+    )
+    return {
+        "settings": dict(settings) if settings else None,
+        "bannedWords": [{"word": w["word"], "createdAt": w["created_at"]} for w in words],
     }
 
 
@@ -57,6 +77,8 @@ async def erase(ctx: EraseContext) -> None:
     await conn.execute("DELETE FROM chat_messages WHERE user_id = $1", uid)
     await conn.execute("UPDATE chat_messages SET deleted_by = NULL WHERE deleted_by = $1", uid)
     await conn.execute("DELETE FROM chat_restrictions WHERE user_id = $1", uid)
+    await conn.execute("DELETE FROM chat_safety_settings WHERE creator_id = $1", uid)
+    await conn.execute("DELETE FROM chat_banned_words WHERE creator_id = $1", uid)
     await conn.execute(
         "UPDATE chat_restrictions SET created_by = $2 WHERE created_by = $1", uid, ERASED_ACTOR
     )
@@ -73,7 +95,14 @@ async def erase(ctx: EraseContext) -> None:
 REGISTRY.register(
     PersonalData(
         name="chat",
-        tables=("chat_messages", "chat_rooms", "chat_restrictions", "chat_moderation_log"),
+        tables=(
+            "chat_messages",
+            "chat_rooms",
+            "chat_restrictions",
+            "chat_moderation_log",
+            "chat_safety_settings",
+            "chat_banned_words",
+        ),
         export=export,
         erase=erase,
         order=20,
