@@ -1,5 +1,6 @@
 """The ledger's housekeeping, run inside the node (``teezu serve``): expired holds are
-released, and derived balances are rolled up (see `api.wallet.rollup`).
+released, derived balances are rolled up (see `api.wallet.rollup`), and idempotency keys
+older than ``TEEZU_IDEMPOTENCY_TTL_HOURS`` are deleted.
 
 Any number of nodes may run it: a hold ends exactly once whoever tries (its state UPDATE is
 the gate) and roll-ups take an advisory lock.
@@ -22,6 +23,9 @@ async def ledger_pass(ledger: Ledger) -> tuple[int, int]:
     expired = await ledger.expire_holds()
     if expired:
         log.info("released %d expired hold(s)", expired)
+    keys = await ledger.expire_keys()
+    if keys:
+        log.info("deleted %d expired idempotency key(s)", keys)
     return expired, await ledger.roll_up()
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from api.wallet import chargebacks, holds, purchases, rollup, store, tips
+from api.wallet import chargebacks, holds, idempotency, purchases, rollup, store, tips
 from api.wallet.accounts import AccountBook
 from api.wallet.check import BooksReport, check_books
 from api.wallet.errors import AmountOutOfRange
@@ -35,11 +36,19 @@ class WalletView:
 class Ledger:
     """The token ledger over one database pool."""
 
-    def __init__(self, pool: Any, *, tip_min: int = 1, tip_max: int = 100_000) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        *,
+        tip_min: int = 1,
+        tip_max: int = 100_000,
+        idempotency_ttl_hours: int = 24,
+    ) -> None:
         self.pool = pool
         self.book = AccountBook()
         self.tip_min = tip_min
         self.tip_max = tip_max
+        self.idempotency_ttl_hours = idempotency_ttl_hours
 
     # ---- spending -------------------------------------------------------------------
     async def tip(
@@ -165,3 +174,7 @@ class Ledger:
 
     async def roll_up(self) -> int:
         return await rollup.roll_up(self.pool)
+
+    async def expire_keys(self, *, now: datetime | None = None) -> int:
+        """Delete idempotency keys older than the TTL (`api.wallet.idempotency.expire`)."""
+        return await idempotency.expire(self.pool, ttl_hours=self.idempotency_ttl_hours, now=now)
