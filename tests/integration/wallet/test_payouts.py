@@ -7,60 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from api.auth.rbac import Role
 from api.wallet.check import check_books
-from api.wallet.model import IdempotencyKey
-from api.wallet.payout_routes import PAYOUTS
 from api.wallet.payouts import Payouts
-from api.wallet.tips import TipRequest
-from tests.accounts import Account, Client, Reply
-from tests.integration.wallet.conftest import WalletServer, fund, live_stream
-
-
-def assert_envelope(reply: Reply, status: int, code: str) -> None:
-    body = reply.body
-    assert (reply.status, body["status"], body["code"]) == (status, "error", code), body
-    assert body["message"] and body["requestId"] and isinstance(body["meta"], dict)
-
-
-def key() -> dict[str, str]:
-    return {"Idempotency-Key": uuid.uuid4().hex}
-
-
-@pytest.fixture
-def payouts(wallet_server: WalletServer) -> Iterator[Payouts]:
-    """The server's payout service with a small minimum; its clock is put back afterwards."""
-    service = wallet_server.app[PAYOUTS]
-    saved = (service.clock, service.minimum, service.reserve_bps)
-    service.minimum = 100
-    yield service
-    service.clock, service.minimum, service.reserve_bps = saved
-
-
-def shift(service: Payouts, days: int) -> None:
-    """Move the payout service's "now" ``days`` ahead of the real time."""
-    service.clock = lambda: datetime.now(UTC) + timedelta(days=days)
-
-
-async def earn(server: WalletServer, creator: uuid.UUID, creator_share: int) -> uuid.UUID:
-    """A viewer tips ``creator`` so that the creator earns ``creator_share`` tokens (80% of the
-    tip: the schedule in force, no referrer); returns the tip's purchase."""
-    assert creator_share % 4 == 0
-    amount = creator_share * 5 // 4
-    viewer = uuid.uuid4()
-    purchase = await fund(server.ledger, viewer, amount)
-    stream = await live_stream(server.pool, creator)
-    outcome = await server.ledger.tip(
-        IdempotencyKey(viewer, uuid.uuid4().hex), TipRequest(stream, amount)
-    )
-    assert outcome.ok and outcome.data["split"]["creator"] == creator_share, outcome
-    return purchase
+from tests.accounts import Account, Client
+from tests.integration.wallet.conftest import (
+    WalletServer,
+    assert_envelope,
+    earn,
+    key,
+    make_old,
+    request,
+    shift,
+)
 
 
 async def books_ok(server: WalletServer) -> None:
@@ -72,21 +34,6 @@ async def earnings(acct: Client) -> dict[str, Any]:
     reply = await acct.call("GET", "/api/v1/creators/me/earnings")
     assert reply.status == 200, reply.body
     return reply.data
-
-
-async def request(acct: Client, amount: Any, headers: dict[str, str] | None = None) -> Reply:
-    return await acct.call(
-        "POST", "/api/v1/payouts", json={"amount": amount}, headers=headers or key()
-    )
-
-
-async def make_old(server: WalletServer, user: uuid.UUID, days: int) -> None:
-    """Backdate an account's creation (the users table, not the append-only ledger)."""
-    await server.pool.execute(
-        "UPDATE users SET created_at = now() - make_interval(days => $2) WHERE id = $1",
-        user,
-        days,
-    )
 
 
 async def test_earnings_mature_after_the_hold_period_longer_for_new_creators(
