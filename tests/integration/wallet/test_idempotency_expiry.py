@@ -41,7 +41,7 @@ async def test_an_unexpired_key_replays_and_an_expired_one_is_new(wallet_server,
     # The ledger worker's pass deletes keys past the TTL (here 0 h: every key so far).
     owner_keys = "SELECT count(*) FROM idempotency_keys WHERE owner_id = $1"
     assert await wallet_server.pool.fetchval(owner_keys, viewer.id) == 1
-    await ledger_pass(Ledger(wallet_server.pool, idempotency_ttl_hours=0))
+    await ledger_pass(Ledger(wallet_server.pool, idempotency_ttl_hours=0, group_commit=False))
     assert await wallet_server.pool.fetchval(owner_keys, viewer.id) == 0
     report = await ledger.check()
     assert report.ok, report.problems
