@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from api.wallet import idempotency, store
+from api.wallet import idempotency, store, xid_clock
 from api.wallet.accounts import AccountBook
 from api.wallet.errors import (
     InsufficientMaturedEarnings,
@@ -134,15 +134,18 @@ async def earnings_view(
     created = await db.fetchval("SELECT created_at FROM users WHERE id = $1", account.owner_id)
     cutoff = policy.cutoff(created, now)
     balance = await store.balance(db, account)
+    # Only entries from the checkpoint before the cutoff on can be immature (xid_clock).
+    floor = await xid_clock.xid_floor(db, cutoff)
     immature = int(
         await db.fetchval(
             "SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e "
             "JOIN ledger_transactions t ON t.id = e.tx_id "
-            "WHERE e.account_id = $1 AND e.amount > 0 AND t.kind = ANY($2::text[]) "
-            "AND t.created_at > $3",
+            "WHERE e.account_id = $1 AND e.xid >= $4::bigint::text::xid8 "
+            "AND e.amount > 0 AND t.kind = ANY($2::text[]) AND t.created_at > $3",
             account.id,
             sorted(EARNING_KINDS),
             cutoff,
+            floor,
         )
     )
     totals = await db.fetchrow(

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from api.wallet import chargebacks, holds, idempotency, purchases, rollup, store, tips
+from api.wallet import (
+    chargebacks,
+    holds,
+    idempotency,
+    purchases,
+    rollup,
+    store,
+    tips,
+    xid_clock,
+)
 from api.wallet.accounts import AccountBook
 from api.wallet.check import BooksReport, check_books
 from api.wallet.errors import AmountOutOfRange
@@ -189,6 +198,10 @@ class Ledger:
 
     async def roll_up(self) -> int:
         return await rollup.roll_up(self.pool)
+
+    async def checkpoint(self) -> bool:
+        """Record a time -> xid checkpoint (`api.wallet.xid_clock`) if the last is old enough."""
+        return await xid_clock.checkpoint(self.pool)
 
     async def expire_keys(self, *, now: datetime | None = None) -> int:
         """Delete idempotency keys older than the TTL (`api.wallet.idempotency.expire`)."""

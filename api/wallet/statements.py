@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from api.wallet import store, xid_clock
 from api.wallet.errors import StatementTooLarge
 from api.wallet.model import Account
 
@@ -132,25 +133,34 @@ async def statement(
     if account is None:
         return Statement(start, end, 0, 0, [])
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        opening = int(
+        # Entries created at or after `start` all have xid >= floor (xid_clock): the opening
+        # balance is today's balance less those, and the lines are among them. Neither query
+        # reads the account's older history.
+        floor = await xid_clock.xid_floor(conn, start)
+        since = int(
             await conn.fetchval(
                 "SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e "
                 "JOIN ledger_transactions t ON t.id = e.tx_id "
-                "WHERE e.account_id = $1 AND t.created_at < $2",
+                "WHERE e.account_id = $1 AND e.xid >= $3::bigint::text::xid8 "
+                "AND t.created_at >= $2",
                 account.id,
                 start,
+                floor,
             )
         )
+        opening = await store.balance(conn, account) - since
         rows = await conn.fetch(
             "SELECT e.tx_id, e.amount, t.kind, t.created_at, t.stream_id, t.hold_id, "
             "t.reverses, t.memo->>'payoutId' AS payout_id "
             "FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.tx_id "
-            "WHERE e.account_id = $1 AND t.created_at >= $2 AND t.created_at < $3 "
+            "WHERE e.account_id = $1 AND e.xid >= $5::bigint::text::xid8 "
+            "AND t.created_at >= $2 AND t.created_at < $3 "
             "ORDER BY t.created_at, e.tx_id LIMIT $4",
             account.id,
             start,
             end,
             max_lines + 1,
+            floor,
         )
     if len(rows) > max_lines:
         raise StatementTooLarge(

@@ -11,8 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from api.auth.rbac import Role
+from api.wallet import xid_clock
 from api.wallet.check import check_books
-from api.wallet.model import HoldPurpose, IdempotencyKey
+from api.wallet.maturity import MaturityPolicy
+from api.wallet.model import AccountKind, HoldPurpose, IdempotencyKey
+from api.wallet.payouts import earnings_view
+from api.wallet.statements import statement as read_statement
 from api.wallet.tips import TipRequest
 from tests.accounts import Client
 from tests.integration.wallet.conftest import (
@@ -215,3 +219,50 @@ async def test_wallet_history_shows_every_kind_of_movement(wallet_server, member
     assert sum(line["amount"] for line in lines) == balance
     report = await check_books(server.pool)
     assert report.ok, report.problems
+
+
+async def test_xid_checkpoints_bound_the_scans_without_changing_results(wallet_server, payouts):
+    """Immature earnings and statements read only entries from the time -> xid checkpoint
+    before their moment on; with checkpoints between the earnings, every answer equals the
+    full scan's."""
+    server = wallet_server
+    creator = uuid.uuid4()
+    await earn(server, creator, 400)
+    assert await xid_clock.checkpoint(server.pool, every_seconds=0)
+    await earn(server, creator, 200)
+    assert await xid_clock.checkpoint(server.pool, every_seconds=0)
+    await earn(server, creator, 80)
+    account = await server.ledger.book.find(server.pool, AccountKind.EARNINGS, creator)
+    assert account is not None
+    moments = [
+        r["created_at"]
+        for r in await server.pool.fetch(
+            "SELECT t.created_at FROM ledger_entries e JOIN ledger_transactions t "
+            "ON t.id = e.tx_id WHERE e.account_id = $1 ORDER BY t.created_at",
+            account.id,
+        )
+    ]
+    moments += [r["at"] for r in await server.pool.fetch("SELECT at FROM ledger_xid_clock")]
+    tiny = timedelta(microseconds=1)
+    probes = sorted({m + d for m in moments for d in (-tiny, timedelta(0), tiny)})
+    policy = MaturityPolicy(0, 0, 0)  # cutoff = now: probe every moment directly
+    for at in probes:
+        view = await earnings_view(server.pool, account, policy, at)
+        full = await server.pool.fetchval(
+            "SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e JOIN ledger_transactions t "
+            "ON t.id = e.tx_id WHERE e.account_id = $1 AND e.amount > 0 AND t.created_at > $2",
+            account.id,
+            at,
+        )
+        assert view.immature == full, at
+        found = await read_statement(server.pool, account, at, at + timedelta(days=1), max_lines=99)
+        before = await server.pool.fetchval(
+            "SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e JOIN ledger_transactions t "
+            "ON t.id = e.tx_id WHERE e.account_id = $1 AND t.created_at < $2",
+            account.id,
+            at,
+        )
+        assert (found.opening, found.closing) == (before, 680), at
+        assert sum(line.amount for line in found.lines) == 680 - before
+    # The later probes really were answered from a checkpoint, not from the whole history.
+    assert await xid_clock.xid_floor(server.pool, probes[-1]) > 0
