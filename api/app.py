@@ -57,6 +57,7 @@ from api.streams import store
 from api.users import routes as user_routes
 from api.users.store import sync_rbac_tables
 from api.verification import routes as verification_routes
+from api.wallet import payout_routes
 from api.wallet import routes as wallet_routes
 from engine import watermark
 from hls import origin
@@ -258,6 +259,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     app.cleanup_ctx.append(lifecycle)
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
     privacy_routes.setup(app)  # likewise
+    payout_routes.setup(app)  # needs the wallet's ledger: after it
     health.add_routes(app)
     for declared in (
         auth_routes.api,

@@ -92,6 +92,16 @@ class Settings(BaseSettings):
     payment_providers: list[str] = ["sandbox"]
     payment_webhook_secret: str = ""  # empty: var_dir/payment-webhook.key (one node)
     ledger_job_interval: float = 5.0  # seconds between hold expiry + balance roll-up passes
+    idempotency_ttl_hours: int = Field(default=24, ge=0)  # money calls' keys are kept this long
+    # Payouts (api/wallet/payouts.py). Earnings become withdrawable after a hold period:
+    # new_creator_maturity_days while the creator's account is younger than new_creator_days,
+    # else earnings_maturity_days.
+    earnings_maturity_days: int = Field(default=7, ge=0)
+    new_creator_maturity_days: int = Field(default=30, ge=0)
+    new_creator_days: int = Field(default=90, ge=0)
+    payout_min: int = Field(default=1000, ge=1)  # tokens
+    # Basis points of each approved payout withheld into the chargeback reserve (200 = 2%).
+    payout_reserve_bps: int = Field(default=200, ge=0, le=10_000)
 
     # --- WHIP ingest
     ice_servers: list[str] = []  # e.g. ["stun:stun.example.org:3478"]; none on closed networks
