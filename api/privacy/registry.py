@@ -138,6 +138,7 @@ NO_PERSONAL_DATA: frozenset[str] = frozenset(
         "token_packages",
         "ledger_fee_schedules",
         "ledger_rollups",  # per account balance; accounts are registered by the wallet
+        "ledger_xid_clock",  # time -> xid checkpoints
         "ledger_entries",  # amounts per account id; the accounts are retained by the wallet
     }
 )

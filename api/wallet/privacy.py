@@ -63,6 +63,11 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
         "WHERE creator_id = $1 ORDER BY position",
         uid,
     )
+    payouts = await conn.fetch(
+        "SELECT id, amount, state, withheld, decided_at, created_at FROM payouts "
+        "WHERE creator_id = $1 ORDER BY created_at",
+        uid,
+    )
     return {
         "wallet.json": {
             "accounts": [
@@ -123,6 +128,17 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
             ],
         },
         "tip_menu.json": [dict(m) for m in menu],
+        "payouts.json": [
+            {
+                "id": p["id"],
+                "amount": p["amount"],
+                "state": p["state"],
+                "withheld": p["withheld"],
+                "decidedAt": p["decided_at"],
+                "createdAt": p["created_at"],
+            }
+            for p in payouts
+        ],
     }
 
 
@@ -145,6 +161,7 @@ REGISTRY.register(
             "affiliate_referrals",
             "idempotency_keys",
             "tip_menu_items",
+            "payouts",
         ),
         export=export,
         erase=erase,
@@ -163,6 +180,7 @@ REGISTRY.register(
                 _REASON,
             ),
             Retained("affiliate_referrals", "referred_id = $1 OR referrer_id = $1", _REASON),
+            Retained("payouts", "creator_id = $1 OR decided_by = $1", _REASON),
         ),
         order=30,
     )

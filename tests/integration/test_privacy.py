@@ -390,6 +390,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "purchases.json",
         "tips.json",
         "tip_menu.json",
+        "payouts.json",
         "reports_filed.json",
         "appeals.json",
         "moderation_decisions_about_me.json",
