@@ -35,6 +35,7 @@ from api.security import (
 )
 from api.streams import routes as stream_routes
 from api.streams import store
+from api.subscriptions import routes as subscription_routes
 from api.users import routes as user_routes
 from api.users.store import sync_rbac_tables
 from api.verification import routes as verification_routes
@@ -195,6 +196,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
 
     app.cleanup_ctx.append(lifecycle)
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
+    subscription_routes.setup(app)  # its renewal job needs the ledger: after the wallet's
     health.add_routes(app)
     for declared in (
         auth_routes.api,

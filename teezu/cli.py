@@ -10,6 +10,7 @@ teezu users create --email E --handle H --born YYYY-MM-DD [--role admin ...]
 teezu migrate                      apply SQL migrations and exit
 teezu ledger check                 reconcile the token ledger; non-zero exit on any difference
 teezu ledger rollup                fold finished entries into the derived balances' roll-ups
+teezu subscriptions renew          one renewal pass: charge, grace or end every due subscription
 teezu watermark apply IN OUT --viewer ID   a copy of IN carrying viewer ID's forensic mark
 teezu watermark identify FILE      the viewer id marked in FILE (exit 1 if none is found)
 """
@@ -324,6 +325,28 @@ def cmd_ledger_rollup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_subscriptions_renew(settings: Settings, args: argparse.Namespace) -> int:
+    """One renewal pass (the node runs the same every TEEZU_SUBSCRIPTION_JOB_INTERVAL)."""
+    from api.subscriptions.billing import billing_from
+    from api.wallet.accounts import AccountBook
+    from workers.subscriptions import renewal_pass
+
+    async def run(dsn: str) -> str:
+        pool = await _with_pool(dsn)
+        try:
+            report = await renewal_pass(pool, AccountBook(), billing_from(settings))
+        finally:
+            await pool.close()
+        return (
+            f"renewed {report.renewed}, ended {report.ended}, in grace {report.in_grace}, "
+            f"expired {report.expired}"
+        )
+
+    with database(settings) as dsn:
+        print(asyncio.run(run(dsn)))
+    return 0
+
+
 def _forensic_key(settings: Settings, args: argparse.Namespace) -> bytes:
     return args.key.encode() if args.key else settings.forensic_key_bytes()
 
@@ -428,6 +451,12 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_ledger_check)
     ledger.add_parser("rollup", help="roll up derived balances").set_defaults(
         func=cmd_ledger_rollup
+    )
+    subs = sub.add_parser("subscriptions", help="creator subscriptions").add_subparsers(
+        dest="subscriptions_command", required=True
+    )
+    subs.add_parser("renew", help="charge, grace or end every due subscription once").set_defaults(
+        func=cmd_subscriptions_renew
     )
     marks = sub.add_parser("watermark", help="forensic per-viewer marks").add_subparsers(
         dest="watermark_command", required=True

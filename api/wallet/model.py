@@ -44,10 +44,11 @@ class TxKind(StrEnum):
     HOLD_RESERVE = "hold_reserve"
     HOLD_CAPTURE = "hold_capture"
     HOLD_RELEASE = "hold_release"
+    SUBSCRIPTION = "subscription"  # a period of a subscription (api.subscriptions)
 
 
 # Transactions in which a viewer spends tokens on someone (reversible by a chargeback).
-SPENDS = frozenset({TxKind.TIP, TxKind.HOLD_CAPTURE})
+SPENDS = frozenset({TxKind.TIP, TxKind.HOLD_CAPTURE, TxKind.SUBSCRIPTION})
 
 
 class HoldPurpose(StrEnum):

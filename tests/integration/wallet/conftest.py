@@ -28,6 +28,10 @@ from tests.accounts import Account, create_user
 from tests.conftest import free_port
 
 
+SUBSCRIPTION_PERIOD = 2  # seconds
+SUBSCRIPTION_GRACE = 3
+
+
 def dsn_for_database(dsn: str, name: str) -> str:
     parts = urlsplit(dsn)
     return urlunsplit(parts._replace(path=f"/{name}"))
@@ -155,6 +159,12 @@ async def wallet_server(
         require_verification=False,
         payment_webhook_secret="test-webhook-secret",
         ledger_job_interval=3600,
+        # A fast billing calendar; renewals are run by the tests themselves (the node's job
+        # runs once at start-up, when nothing is due yet).
+        subscription_period_seconds=SUBSCRIPTION_PERIOD,
+        subscription_grace_seconds=SUBSCRIPTION_GRACE,
+        subscription_retry_seconds=1,
+        subscription_job_interval=3600,
         rate_limit_requests=1_000_000,
         auth_rate_limit_requests=1_000_000,
         login_backoff_ip_after=1_000_000,
