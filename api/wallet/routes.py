@@ -249,7 +249,9 @@ async def tip(call: Call[TipBody, None]) -> web.Response:
         request_id=call.request[REQUEST_ID],
     )
     if outcome.ok and not outcome.replayed:
-        await call.app[MONEY_EVENTS].tipped(outcome.data, tipper=call.principal.handle)
+        await call.app[MONEY_EVENTS].tipped(
+            outcome.data, tipper=call.principal.handle, tipper_id=call.principal.user_id
+        )
     return respond(call.request, outcome, 201)
 
 

@@ -27,7 +27,6 @@ from teezu.settings import Settings
 from tests.accounts import Account, create_user
 from tests.conftest import free_port
 
-
 SUBSCRIPTION_PERIOD = 2  # seconds
 SUBSCRIPTION_GRACE = 3
 
