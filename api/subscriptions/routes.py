@@ -45,6 +45,8 @@ from api.subscriptions.errors import (
 from api.wallet.routes import IDEMPOTENCY_KEY, LEDGER, idempotency_key, respond
 from workers.subscriptions import run_renewals
 
+# PostgreSQL text cannot hold NUL: refused with the other validation errors.
+TEXT = r"^[^\x00]*$"
 api = Api("subscriptions")
 CREATOR_PATH = {"creator_id": "uuid"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -54,12 +56,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TierCreate(Input):
-    name: str = Field(min_length=1, max_length=80)
+    name: str = Field(min_length=1, max_length=80, pattern=TEXT)
     price: StrictInt = Field(ge=1, le=1_000_000, description="tokens per period (a month)")
 
 
 class TierUpdate(Input):
-    name: str | None = Field(default=None, min_length=1, max_length=80)
+    name: str | None = Field(default=None, min_length=1, max_length=80, pattern=TEXT)
     price: StrictInt | None = Field(
         default=None, ge=1, le=1_000_000, description="applies from each subscriber's renewal"
     )
@@ -76,7 +78,7 @@ class PageQuery(Input):
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = Field(
         default=None,
-        pattern=r"^[0-9]{1,20}\.[0-9a-f]{32}$",
+        pattern=r"^[0-9]{1,17}\.[0-9a-f]{32}$",
         description="`nextCursor` of the previous page",
     )
 

@@ -40,15 +40,20 @@ from api.unlockables.errors import (
 from api.unlockables.events import UnlockWatcher
 from api.wallet.routes import MONEY_EVENTS
 
+# PostgreSQL text cannot hold NUL: refused with the other validation errors.
+TEXT = r"^[^\x00]*$"
 api = Api("unlockables")
 WATCHER: web.AppKey[UnlockWatcher] = web.AppKey("unlock_watcher", UnlockWatcher)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class UnlockableCreate(Input):
-    title: str = Field(min_length=1, max_length=120)
+    title: str = Field(min_length=1, max_length=120, pattern=TEXT)
     payload: str = Field(
-        min_length=1, max_length=4000, description="text or a URL, shown once unlocked"
+        min_length=1,
+        max_length=4000,
+        pattern=TEXT,
+        description="text or a URL, shown once unlocked",
     )
     scope: Literal["viewer", "room"] = Field(
         description="viewer: each viewer's own tips to the creator (or to `streamId`) unlock "
@@ -59,8 +64,8 @@ class UnlockableCreate(Input):
 
 
 class UnlockableUpdate(Input):
-    title: str | None = Field(default=None, min_length=1, max_length=120)
-    payload: str | None = Field(default=None, min_length=1, max_length=4000)
+    title: str | None = Field(default=None, min_length=1, max_length=120, pattern=TEXT)
+    payload: str | None = Field(default=None, min_length=1, max_length=4000, pattern=TEXT)
     active: StrictBool | None = None
 
 
@@ -68,7 +73,7 @@ class ListQuery(Input):
     limit: int = Field(default=20, ge=1, le=50)
     cursor: str | None = Field(
         default=None,
-        pattern=r"^[0-9]{1,20}\.[0-9a-f]{32}$",
+        pattern=r"^[0-9]{1,17}\.[0-9a-f]{32}$",
         description="`nextCursor` of the previous page",
     )
 
@@ -132,7 +137,7 @@ def _out(item: store.Unlockable, progress: int, unlocked: bool) -> dict[str, Any
     body=UnlockableCreate,
     response=UnlockedOut,
     permission=Permission.STREAM,
-    errors=(403,),
+    errors=(403, 404),
 )
 async def create_unlockable(call: Call[UnlockableCreate, None]) -> UnlockedOut:
     """422 STREAM_REQUIRED for a room unlockable without `streamId`; 404 STREAM_NOT_FOUND;
