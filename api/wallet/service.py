@@ -17,6 +17,7 @@ from api.wallet.check import BooksReport, check_books
 from api.wallet.errors import AmountOutOfRange
 from api.wallet.model import AccountKind, HoldPurpose, IdempotencyKey, Outcome
 from api.wallet.purchases import Purchase, TokenPackage
+from api.wallet.tip_batches import TipBatcher
 from api.wallet.tips import TipRequest
 
 
@@ -35,11 +36,28 @@ class WalletView:
 class Ledger:
     """The token ledger over one database pool."""
 
-    def __init__(self, pool: Any, *, tip_min: int = 1, tip_max: int = 100_000) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        *,
+        tip_min: int = 1,
+        tip_max: int = 100_000,
+        group_commit: bool = True,
+        group_commit_inflight: int = 4,
+    ) -> None:
         self.pool = pool
         self.book = AccountBook()
         self.tip_min = tip_min
         self.tip_max = tip_max
+        # Concurrent tips share database commits (api.wallet.tip_batches); off: one each.
+        self.batcher = (
+            TipBatcher(pool, max_inflight=group_commit_inflight) if group_commit else None
+        )
+
+    async def close(self) -> None:
+        """Finish the tips being committed (call before closing the pool)."""
+        if self.batcher is not None:
+            await self.batcher.close()
 
     # ---- spending -------------------------------------------------------------------
     async def tip(
@@ -51,7 +69,10 @@ class Ledger:
                 f"a tip is {self.tip_min} to {self.tip_max} tokens",
                 meta={"min": self.tip_min, "max": self.tip_max},
             )
-        return await tips.tip(self.pool, self.book, key, request, request_id=request_id)
+        prepared = await tips.prepare(self.pool, self.book, key, request, request_id=request_id)
+        if self.batcher is not None:
+            return await self.batcher.submit(prepared)
+        return await tips.execute(self.pool, prepared)
 
     async def reserve(
         self,
