@@ -164,6 +164,8 @@ async def wallet_server(
         subscription_grace_seconds=SUBSCRIPTION_GRACE,
         subscription_retry_seconds=1,
         subscription_job_interval=3600,
+        # Subscriber-only streams are watched here; the age gate has its own tests.
+        age_gate_enabled=False,
         rate_limit_requests=1_000_000,
         auth_rate_limit_requests=1_000_000,
         login_backoff_ip_after=1_000_000,
