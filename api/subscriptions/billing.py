@@ -5,9 +5,9 @@ the creator, the platform and the creator's referrer, split like a tip under the
 schedule) with the subscription's id on it, plus a ``subscription_charges`` row keyed by
 (subscription, period) in the same database transaction, recording the price charged.
 
-Exactly once per period, however many renewal jobs run: a job claims one due subscription at a
-time with ``FOR UPDATE SKIP LOCKED`` (re-checking that it is still due once locked), so two
-jobs never work on the same one, and the (subscription, period) primary key refuses a second
+Exactly once per period, however many renewal jobs run: a job claims each due subscription
+with ``FOR UPDATE SKIP LOCKED`` (re-checking that it is still due once locked), so two jobs
+never work on the same one, and the (subscription, period) primary key refuses a second
 charge of a period even if that ever failed. A subscribe is idempotent per
 ``Idempotency-Key`` like a tip (`api.wallet.idempotency.run_idempotent`).
 """
@@ -161,23 +161,26 @@ async def subscribe(
     to = await payees(pool, book, subscriber, tier.creator_id)
     subscription_id = uuid.uuid4()
 
+    # Everything below runs on the one connection of the idempotent transaction: taking a
+    # second one from the pool while holding it could wait forever under load.
     async def body(conn: Any) -> dict[str, Any]:
         try:
-            row = await conn.fetchrow(
-                "INSERT INTO subscriptions (id, subscriber_id, creator_id, tier_id, "
-                "current_period_start, current_period_end, access_until, next_attempt_at) "
-                f"SELECT $1, $2, $3, $4, now(), now() + p, now() + p + $6::interval, now() + p "
-                f"FROM (SELECT {_period_sql('$5')} AS p) AS period "
-                "RETURNING current_period_start, current_period_end",
-                subscription_id,
-                subscriber,
-                tier.creator_id,
-                tier.id,
-                billing.period_seconds or 0,
-                billing.grace,
-            )
+            async with conn.transaction():  # a savepoint: the refusal below reads on
+                row = await conn.fetchrow(
+                    "INSERT INTO subscriptions (id, subscriber_id, creator_id, tier_id, "
+                    "current_period_start, current_period_end, access_until, next_attempt_at) "
+                    "SELECT $1, $2, $3, $4, now(), now() + p, now() + p + $6::interval, "
+                    f"now() + p FROM (SELECT {_period_sql('$5')} AS p) AS period "
+                    "RETURNING current_period_start, current_period_end",
+                    subscription_id,
+                    subscriber,
+                    tier.creator_id,
+                    tier.id,
+                    billing.period_seconds or 0,
+                    billing.grace,
+                )
         except asyncpg.UniqueViolationError:
-            existing = await pool.fetchval(
+            existing = await conn.fetchval(
                 "SELECT id FROM subscriptions WHERE subscriber_id = $1 AND creator_id = $2 "
                 "AND state IN ('active', 'grace')",
                 subscriber,
@@ -202,8 +205,9 @@ async def subscribe(
                 period_end=row["current_period_end"],
             )
         except InsufficientFunds:
-            # This transaction is aborted: the balance for the refusal is read outside it.
-            balance = await pool.fetchval(
+            # The refused debit was a conditional UPDATE that matched nothing: no error, so
+            # this transaction can still read the balance for the refusal.
+            balance = await conn.fetchval(
                 "SELECT balance FROM ledger_accounts WHERE id = $1", to.wallet.id
             )
             raise InsufficientFunds(
@@ -244,14 +248,20 @@ class RenewalReport:
         return self.renewed + self.ended + self.in_grace + self.expired
 
 
+_DUE = """
+SELECT id, subscriber_id, creator_id FROM subscriptions
+WHERE state IN ('active', 'grace') AND next_attempt_at <= now()
+ORDER BY next_attempt_at LIMIT $1
+"""
+
+# Claims one due subscription: skipped if another job holds it, and re-checked once locked
+# (a job that just renewed it moved next_attempt_at on), so no two jobs handle one period.
 _CLAIM = """
 SELECT s.id, s.subscriber_id, s.creator_id, s.tier_id, s.state, s.period,
        s.current_period_end, s.cancel_at_period_end, s.grace_until, now() AS now,
        s.current_period_end + {period} AS end_if_on_time
 FROM subscriptions s
-WHERE s.state IN ('active', 'grace') AND s.next_attempt_at <= now()
-ORDER BY s.next_attempt_at
-LIMIT 1
+WHERE s.id = $2 AND s.state IN ('active', 'grace') AND s.next_attempt_at <= now()
 FOR UPDATE SKIP LOCKED
 """
 
@@ -261,16 +271,20 @@ async def renew_due(
 ) -> RenewalReport:
     """One renewal pass: handle up to ``limit`` due subscriptions (see the module docstring).
 
-    Safe to run on any number of nodes at once; returns what this pass did.
+    Safe to run on any number of nodes at once; returns what this pass did. Each
+    subscription is handled in a database transaction of its own; the accounts a charge posts
+    to are found before it, so a pass never holds one pooled connection while waiting for
+    another.
     """
     report = RenewalReport()
     claim = _CLAIM.format(period=_period_sql("$1"))
-    for _ in range(limit):
+    for due in await pool.fetch(_DUE, limit):
+        to = await payees(pool, book, due["subscriber_id"], due["creator_id"])
         async with pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(claim, billing.period_seconds or 0)
+            row = await conn.fetchrow(claim, billing.period_seconds or 0, due["id"])
             if row is None:
-                break
-            await _renew_one(pool, conn, book, billing, row, report)
+                continue  # another job has it, or has just handled it
+            await _renew_one(conn, book, billing, row, to, report)
     if report.handled:
         log.info(
             "subscription renewals: %d renewed, %d ended, %d in grace, %d expired",
@@ -283,7 +297,7 @@ async def renew_due(
 
 
 async def _renew_one(
-    pool: Any, conn: Any, book: AccountBook, billing: Billing, row: Any, report: RenewalReport
+    conn: Any, book: AccountBook, billing: Billing, row: Any, to: Payees, report: RenewalReport
 ) -> None:
     due = Due(
         state=State(row["state"]),
@@ -310,7 +324,6 @@ async def _renew_one(
         f"SELECT $1::timestamptz + {_period_sql('$2')}", start, billing.period_seconds or 0
     )
     period = row["period"] + 1
-    to = await payees(pool, book, row["subscriber_id"], row["creator_id"])
     try:
         async with conn.transaction():  # a savepoint: a refused charge leaves the row locked
             await _charge(

@@ -26,6 +26,7 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import store as streams
 from api.streams.routes import may_view
+from api.subscriptions.errors import CreatorNotFound
 from api.unlockables import store
 from api.unlockables.errors import (
     NotStreamOwner,
@@ -209,7 +210,7 @@ async def list_unlockables(call: Call[None, ListQuery]) -> Page[UnlockableOut]:
     try:
         creator = uuid.UUID(raw)
     except ValueError:
-        raise UnlockableNotFound("no such creator", meta={"creatorId": raw}) from None
+        raise CreatorNotFound("no such creator", meta={"creatorId": raw}) from None
     q = call.query
     before = None
     if q.cursor:

@@ -451,3 +451,27 @@ async def test_the_books_balance_after_the_subscription_flows(wallet_server):
     assert report.ok, report.problems
     charged = await wallet_server.pool.fetchval("SELECT sum(price) FROM subscription_charges")
     assert report.spent >= charged > 0
+
+
+async def test_racing_subscribes_make_one_subscription(wallet_server, member):
+    creator, viewer = await member(Role.CREATOR), await member()
+    await fund(wallet_server.ledger, viewer.id, 100)
+    tier = await make_tier(creator, 10)
+    other = await make_tier(creator, 20, "Other")
+    same = key()
+    replies = await asyncio.gather(
+        *(subscribe(viewer, creator, tier, headers=same) for _ in range(5)),
+        *(subscribe(viewer, creator, t) for t in (tier, other) * 3),
+    )
+    created = [r for r in replies if r.status == 201]
+    assert {r.data["subscriptionId"] for r in created} == {created[0].data["subscriptionId"]}
+    # Every retry of the one key got its first answer; every other attempt met the subscription.
+    assert all(
+        r.status == 409 and r.code == "ALREADY_SUBSCRIBED" for r in replies if r.status != 201
+    )
+    assert len({r.body["data"]["subscriptionId"] for r in replies[:5] if r.status == 201}) <= 1
+    assert (await balance(viewer))["balance"] == 100 - created[0].data["price"]
+    count = await wallet_server.pool.fetchval(
+        "SELECT count(*) FROM subscriptions WHERE subscriber_id = $1", viewer.id
+    )
+    assert count == 1
