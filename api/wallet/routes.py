@@ -397,7 +397,12 @@ async def payment_webhook(call: Call[bytes, None]) -> WebhookReceipt:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     """After the app's own start-up (the pool exists): the ledger, providers and jobs."""
     settings = app[SETTINGS]
-    ledger = Ledger(app[POOL], tip_min=settings.tip_min, tip_max=settings.tip_max)
+    ledger = Ledger(
+        app[POOL],
+        tip_min=settings.tip_min,
+        tip_max=settings.tip_max,
+        idempotency_ttl_hours=settings.idempotency_ttl_hours,
+    )
     app[LEDGER] = ledger
     providers: dict[str, PaymentProvider] = {}
     if "sandbox" in settings.payment_providers:

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from api.wallet import chargebacks, holds, purchases, rollup, store, tips
+from api.wallet import (
+    chargebacks,
+    holds,
+    idempotency,
+    purchases,
+    rollup,
+    store,
+    tips,
+    xid_clock,
+)
 from api.wallet.accounts import AccountBook
 from api.wallet.check import BooksReport, check_books
 from api.wallet.errors import AmountOutOfRange
@@ -42,6 +52,7 @@ class Ledger:
         *,
         tip_min: int = 1,
         tip_max: int = 100_000,
+        idempotency_ttl_hours: int = 24,
         group_commit: bool = True,
         group_commit_inflight: int = 4,
     ) -> None:
@@ -49,6 +60,7 @@ class Ledger:
         self.book = AccountBook()
         self.tip_min = tip_min
         self.tip_max = tip_max
+        self.idempotency_ttl_hours = idempotency_ttl_hours
         # Concurrent tips share database commits (api.wallet.tip_batches); off: one each.
         self.batcher = (
             TipBatcher(pool, max_inflight=group_commit_inflight) if group_commit else None
@@ -186,3 +198,11 @@ class Ledger:
 
     async def roll_up(self) -> int:
         return await rollup.roll_up(self.pool)
+
+    async def checkpoint(self) -> bool:
+        """Record a time -> xid checkpoint (`api.wallet.xid_clock`) if the last is old enough."""
+        return await xid_clock.checkpoint(self.pool)
+
+    async def expire_keys(self, *, now: datetime | None = None) -> int:
+        """Delete idempotency keys older than the TTL (`api.wallet.idempotency.expire`)."""
+        return await idempotency.expire(self.pool, ttl_hours=self.idempotency_ttl_hours, now=now)
