@@ -445,14 +445,6 @@ async def test_subscriber_only_streams(wallet_server, member):
     assert_envelope(await stranger.call("GET", chat), 403, "ROOM_FORBIDDEN")
 
 
-async def test_the_books_balance_after_the_subscription_flows(wallet_server):
-    """What `teezu ledger check` runs (its exit codes are test_ledger_check_cli.py's)."""
-    report = await check_books(wallet_server.pool)
-    assert report.ok, report.problems
-    charged = await wallet_server.pool.fetchval("SELECT sum(price) FROM subscription_charges")
-    assert report.spent >= charged > 0
-
-
 async def test_racing_subscribes_make_one_subscription(wallet_server, member):
     creator, viewer = await member(Role.CREATOR), await member()
     await fund(wallet_server.ledger, viewer.id, 100)
@@ -475,3 +467,42 @@ async def test_racing_subscribes_make_one_subscription(wallet_server, member):
         "SELECT count(*) FROM subscriptions WHERE subscriber_id = $1", viewer.id
     )
     assert count == 1
+
+
+async def test_a_chargeback_reverses_a_subscription_charge_like_a_tip(wallet_server, member):
+    creator, viewer = await member(Role.CREATOR), await member()
+    purchase = await fund(wallet_server.ledger, viewer.id, 50)
+    sub_id = await subscribed(wallet_server, viewer, creator, 50)  # every token spent on it
+    assert (await balance(creator))["earnings"] == 40
+    async with wallet_server.pool.acquire() as conn, conn.transaction():
+        assert await wallet_server.ledger.charge_back(conn, purchase) == "applied"
+    reversal = await wallet_server.pool.fetchrow(
+        "SELECT r.kind, r.fee_schedule, (r.memo->>'amount')::bigint AS amount "
+        "FROM ledger_transactions r JOIN subscription_charges c ON c.tx_id = r.reverses "
+        "WHERE c.subscription_id = $1",
+        uuid.UUID(sub_id),
+    )
+    assert (reversal["kind"], reversal["fee_schedule"], reversal["amount"]) == (
+        "tip_reversal",
+        "2026-01",
+        50,
+    )
+    assert (await balance(creator))["earnings"] == 0
+    view = await balance(viewer)
+    assert (view["balance"], view["debt"]) == (0, 0)
+    report = await check_books(wallet_server.pool)
+    assert report.ok, report.problems
+
+
+async def test_the_books_balance_after_the_subscription_flows(wallet_server, member):
+    """Last in the module, after every flow above (what `teezu ledger check` runs; its exit
+    codes are test_ledger_check_cli.py's). One more subscription of its own, so it never
+    checks empty books when run alone."""
+    creator, viewer = await member(Role.CREATOR), await member()
+    await fund(wallet_server.ledger, viewer.id, 20)
+    await subscribed(wallet_server, viewer, creator, 20)
+    report = await check_books(wallet_server.pool)
+    assert report.ok, report.problems
+    # Spent is net of chargeback reversals: the subscription charges less what was reversed.
+    charged = await wallet_server.pool.fetchval("SELECT sum(price) FROM subscription_charges")
+    assert charged >= 20 and report.spent > 0
