@@ -54,6 +54,8 @@ from api.security import (
 )
 from api.streams import routes as stream_routes
 from api.streams import store
+from api.subscriptions import routes as subscription_routes
+from api.unlockables import routes as unlockable_routes
 from api.users import routes as user_routes
 from api.users.store import sync_rbac_tables
 from api.verification import routes as verification_routes
@@ -258,6 +260,8 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
 
     app.cleanup_ctx.append(lifecycle)
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
+    subscription_routes.setup(app)  # its renewal job needs the ledger: after the wallet's
+    unlockable_routes.setup(app)  # a tip hook on the wallet's money events: after the wallet's
     privacy_routes.setup(app)  # likewise
     payout_routes.setup(app)  # needs the wallet's ledger: after it
     health.add_routes(app)

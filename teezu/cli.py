@@ -11,6 +11,7 @@ teezu migrate                      apply SQL migrations and exit
 teezu ledger check                 reconcile the token ledger; non-zero exit on any difference
 teezu ledger rollup                fold finished entries into the derived balances' roll-ups
 teezu ledger expire-keys           delete idempotency keys older than TEEZU_IDEMPOTENCY_TTL_HOURS
+teezu subscriptions renew          one renewal pass: charge, grace or end every due subscription
 teezu watermark apply IN OUT --viewer ID   a copy of IN carrying viewer ID's forensic mark
 teezu watermark identify FILE      the viewer id marked in FILE (exit 1 if none is found)
 """
@@ -340,6 +341,28 @@ def cmd_ledger_rollup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_subscriptions_renew(settings: Settings, args: argparse.Namespace) -> int:
+    """One renewal pass (the node runs the same every TEEZU_SUBSCRIPTION_JOB_INTERVAL)."""
+    from api.subscriptions.billing import billing_from
+    from api.wallet.accounts import AccountBook
+    from workers.subscriptions import renewal_pass
+
+    async def run(dsn: str) -> str:
+        pool = await _with_pool(dsn)
+        try:
+            report = await renewal_pass(pool, AccountBook(), billing_from(settings))
+        finally:
+            await pool.close()
+        return (
+            f"renewed {report.renewed}, ended {report.ended}, in grace {report.in_grace}, "
+            f"expired {report.expired}"
+        )
+
+    with database(settings) as dsn:
+        print(asyncio.run(run(dsn)))
+    return 0
+
+
 def cmd_ledger_expire_keys(settings: Settings, args: argparse.Namespace) -> int:
     """Delete idempotency keys older than the TTL (the ledger worker does this too)."""
     from api.wallet.idempotency import expire
@@ -467,6 +490,12 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_ledger_check)
     ledger.add_parser("rollup", help="roll up derived balances").set_defaults(
         func=cmd_ledger_rollup
+    )
+    subs = sub.add_parser("subscriptions", help="creator subscriptions").add_subparsers(
+        dest="subscriptions_command", required=True
+    )
+    subs.add_parser("renew", help="charge, grace or end every due subscription once").set_defaults(
+        func=cmd_subscriptions_renew
     )
     ledger.add_parser(
         "expire-keys", help="delete idempotency keys older than TEEZU_IDEMPOTENCY_TTL_HOURS"

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     payment_providers: list[str] = ["sandbox"]
     payment_webhook_secret: str = ""  # empty: var_dir/payment-webhook.key (one node)
     ledger_job_interval: float = 5.0  # seconds between hold expiry + balance roll-up passes
+    # Subscriptions (api/subscriptions). A period is a calendar month unless
+    # TEEZU_SUBSCRIPTION_PERIOD_SECONDS sets a fixed length (tests use a few seconds).
+    subscription_period_seconds: int = Field(default=0, ge=0)
+    subscription_grace_seconds: int = Field(default=3 * 24 * 3600, ge=0)  # after a failed renewal
+    subscription_retry_seconds: int = Field(default=6 * 3600, ge=1)  # between renewal attempts
+    subscription_job_interval: float = 30.0  # seconds between renewal passes
     idempotency_ttl_hours: int = Field(default=24, ge=0)  # money calls' keys are kept this long
     # Payouts (api/wallet/payouts.py). Earnings become withdrawable after a hold period:
     # new_creator_maturity_days while the creator's account is younger than new_creator_days,

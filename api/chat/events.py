@@ -46,7 +46,8 @@ SETTINGS = "chat:settings"  # {streamId, slowMode, followersOnly, reviewMode, de
 RESTRICTED = "chat:restricted"  # {streamId, userId, kind, until}: to the room
 BANNED = "chat:banned"  # {streamId, reason, until}: to the banned user's sockets
 # The stream's money channel (api.wallet.events), relayed as "money:" + its type: money:tip,
-# money:goal.progress, money:goal.completed, each {streamId, ...the channel's message}.
+# money:goal.progress, money:goal.completed, money:unlockable.unlocked, each
+# {streamId, ...the channel's message}.
 MONEY_PREFIX = "money:"
 
 MAX_MESSAGE_LENGTH = 500

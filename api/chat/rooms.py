@@ -85,12 +85,15 @@ def is_owner(principal: Principal, room: Room) -> bool:
     return room.creator_id is not None and principal.user_id == room.creator_id
 
 
-def check_read(principal: Principal, room: Room, *, follows: bool) -> None:
+def check_read(
+    principal: Principal, room: Room, *, follows: bool, subscribed: bool = False
+) -> None:
     """Raise unless the principal may read the room (join it, read its history).
 
     The rule is the streams' playback policy (`api.streams.access.may_watch`): public rooms are
-    open to everyone, anonymous included; followers-only ones to followers; subscriber and
-    ticketed ones, for now, to the owner. Site moderators (``MODERATE_ALL``, admins included)
+    open to everyone, anonymous included; followers-only ones to followers; subscriber ones to
+    live subscribers (``subscribed``: `api.subscriptions.access.is_subscriber`); ticketed
+    ones, for now, to the owner. Site moderators (``MODERATE_ALL``, admins included)
     read every room they may have to moderate.
     """
     if room.visibility == "public":
@@ -99,7 +102,11 @@ def check_read(principal: Principal, room: Room, *, follows: bool) -> None:
         raise AuthRequired("sign in to join this room", meta={"visibility": room.visibility})
     admin = principal.can(Permission.MODERATE_ALL)
     if not may_watch(
-        room.visibility, owner=is_owner(principal, room), admin=admin, follower=follows
+        room.visibility,
+        owner=is_owner(principal, room),
+        admin=admin,
+        follower=follows,
+        subscriber=subscribed,
     ):
         raise RoomForbidden(
             f"this room is for {room.visibility}", meta={"visibility": room.visibility}

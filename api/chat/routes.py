@@ -14,6 +14,7 @@ from api.keys import POOL
 from api.realtime import CHAT
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
+from api.subscriptions.access import is_subscriber
 
 api = Api("chat")
 
@@ -64,7 +65,10 @@ async def chat_history(call: Call[None, HistoryQuery]) -> Page[dict[str, Any]]:
     follows = False
     if room.visibility == "followers" and principal.user_id and room.creator_id:
         follows = await chat.followers(principal.user_id, room.creator_id)
-    check_read(principal, room, follows=follows)
+    subscribed = room.visibility == "subscribers" and await is_subscriber(
+        call.app[POOL], principal.user_id, room.creator_id
+    )
+    check_read(principal, room, follows=follows, subscribed=subscribed)
     q = call.query
     page = await chat.history.page(stream_id, before=q.before, limit=q.limit)
     # The broadcast shape itself, so history and live messages compare equal.

@@ -66,6 +66,7 @@ from api.chat.rooms import (
 )
 from api.chat.screening import release_at
 from api.chat.store import ChatHistory, HistoryWriter, PostgresChatHistory, Removed
+from api.subscriptions.access import is_subscriber
 from api.users import store as users
 from api.wallet.events import money_channel
 from ingest.safety import safety_channel
@@ -266,7 +267,10 @@ class Chat:
         room = await self._room(p.stream_id)
         principal = await self._principal(conn)
         follows = room.visibility == "followers" and await self._follows(conn, room)
-        check_read(principal, room, follows=follows)
+        subscribed = room.visibility == "subscribers" and await is_subscriber(
+            self.pool, principal.user_id, room.creator_id
+        )
+        check_read(principal, room, follows=follows, subscribed=subscribed)
         timed_out_until: datetime | None = None
         if principal.user_id is not None:
             found = await store.active_restrictions(self.pool, p.stream_id, principal.user_id)

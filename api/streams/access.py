@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 
-def may_watch(visibility: str, *, owner: bool, admin: bool, follower: bool) -> bool:
-    """``public``: anyone. ``followers``: followers, the creator, admins. ``subscribers`` and
-    ``ticketed``: the creator and admins only, until subscriptions and tickets exist (the
-    payments issue); then subscribers and ticket holders join here."""
-    if visibility == "public" or owner or admin:
+def may_watch(
+    visibility: str,
+    *,
+    owner: bool,
+    admin: bool,
+    follower: bool,
+    subscriber: bool = False,
+    moderator: bool = False,
+) -> bool:
+    """``public``: anyone. ``followers``: followers, the creator, admins and site moderators.
+    ``subscribers``: live subscribers (`api.subscriptions.access.is_subscriber`: active or in
+    grace), the creator, admins and site moderators. ``ticketed``: the creator, admins and site
+    moderators only, until tickets exist."""
+    if visibility == "public" or owner or admin or moderator:
         return True
     if visibility == "followers":
         return follower
+    if visibility == "subscribers":
+        return subscriber
     return False

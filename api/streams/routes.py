@@ -29,6 +29,7 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import broadcasts, store
 from api.streams.access import may_watch
+from api.subscriptions.access import is_subscriber
 from api.users.follows import is_follower
 from hls.access import PlaybackDenied, sign_playback_token, with_token
 from hls.gate import EXEMPT, AgeVerificationRequired, StreamAccess, is_blocked, meets, split_place
@@ -216,6 +217,32 @@ async def _existing(call: Call[Any, Any]) -> store.StreamRow:
 
 def is_admin(principal: Principal) -> bool:
     return principal.can(Permission.SYSTEM_CONFIG_LIMITED)
+
+
+async def may_view(pool: Any, p: Principal, row: store.StreamRow, *, owner: bool = False) -> bool:
+    """Whether ``p`` may watch the stream (`may_watch` with the relations it needs read from
+    the database: following, subscribing). ``owner``: ownership already proven otherwise
+    (the publish token)."""
+    owner = owner or (row.creator_id is not None and row.creator_id == p.user_id)
+    relation = p.user_id is not None and row.creator_id is not None
+    follower = (
+        row.visibility == "followers"
+        and relation
+        and await is_follower(pool, p.user_id, row.creator_id)
+    )
+    subscriber = (
+        row.visibility == "subscribers"
+        and relation
+        and await is_subscriber(pool, p.user_id, row.creator_id)
+    )
+    return may_watch(
+        row.visibility,
+        owner=owner,
+        admin=is_admin(p),
+        follower=follower,
+        subscriber=subscriber,
+        moderator=p.can(Permission.MODERATE_ALL),
+    )
 
 
 async def owned_stream(call: Call[Any, Any], action: str) -> store.StreamRow:
@@ -473,9 +500,10 @@ async def list_vods(call: Call[None, None]) -> Page[Vod]:
 )
 async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken:
     """Who gets one depends on the stream's visibility: `public` anyone; `followers` its
-    followers, its creator and admins; `subscribers` and `ticketed` only its creator and
-    admins for now (subscriptions and tickets arrive with payments). The creator may also
-    prove ownership with the stream's publish token (`Authorization: Bearer`).
+    followers; `subscribers` its creator's live subscribers (active, or in grace after a
+    failed renewal); `ticketed` nobody else until tickets exist. The creator, admins and site
+    moderators always may. The creator may also prove ownership with the stream's publish
+    token (`Authorization: Bearer`). Refused: 403 PLAYBACK_DENIED (meta: visibility).
 
     Then the age gate and geo-blocks: 451 `GEO_BLOCKED` where the creator blocked the
     caller's place; 403 `AGE_VERIFICATION_REQUIRED` on an adult stream when the caller's
@@ -518,13 +546,7 @@ async def _check_visibility(call: Call[Any, Any], row: store.StreamRow) -> bool:
     owner = (row.creator_id is not None and row.creator_id == p.user_id) or token_matches(
         bearer_token(call.request.headers.get("Authorization")), row.publish_token_hash
     )
-    follower = (
-        row.visibility == "followers"
-        and row.creator_id is not None
-        and p.user_id is not None
-        and await is_follower(call.app[POOL], p.user_id, row.creator_id)
-    )
-    if not may_watch(row.visibility, owner=owner, admin=is_admin(p), follower=follower):
+    if not await may_view(call.app[POOL], p, row, owner=owner):
         raise PlaybackDenied(
             f"this stream is for {row.visibility}", meta={"visibility": row.visibility}
         )

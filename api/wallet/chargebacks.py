@@ -3,7 +3,8 @@
 The rule (one database transaction, with the buyer's wallet row locked):
 
 1. Tokens still in the wallet go first: up to the purchase's amount is debited from it.
-2. The rest was spent. The buyer's spends made after the purchase (tips and hold captures)
+2. The rest was spent. The buyer's spends made after the purchase (tips, subscription
+   charges and hold captures)
    are reversed, newest first, until the rest is covered: each reversal is a new
    ``tip_reversal`` transaction linked to the spend (``reverses``) that takes the spend's
    split back (same fee schedule, cumulative rounding, so a spend is never reversed beyond its
@@ -48,12 +49,13 @@ class Spend:
 
 
 async def spends_since(conn: Any, wallet: Account, after_tx: int) -> list[Spend]:
-    """The buyer's tips and hold captures after transaction ``after_tx``, newest first."""
+    """The buyer's tips, subscription charges and hold captures after transaction
+    ``after_tx``, newest first."""
     rows = await conn.fetch(
         """
         SELECT t.id, t.fee_schedule, t.memo, -e.amount AS amount
         FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.tx_id
-        WHERE e.account_id = $1 AND t.kind = 'tip' AND t.id > $3
+        WHERE e.account_id = $1 AND t.kind IN ('tip', 'subscription') AND t.id > $3
         UNION ALL
         SELECT t.id, t.fee_schedule, t.memo, h.captured
         FROM ledger_holds h JOIN ledger_transactions t

@@ -7,7 +7,8 @@ the realtime layer to relay into the stream's room:
   committed tip (``menuItem`` is ``{"id", "label"}`` for a tip-menu action);
 * ``{"type": "goal.progress", "goalId", "progress", "target"}``, at most every ``interval``
   seconds per goal however fast tips arrive (progress is re-read from the ledger);
-* ``{"type": "goal.completed", "goalId", "progress", "target", "title"}``, exactly once.
+* ``{"type": "goal.completed", "goalId", "progress", "target", "title"}``, exactly once;
+* ``{"type": "unlockable.unlocked", ...}`` from `api.unlockables.events` (a tip hook).
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from api.wallet import goals
 from teezu.pubsub import PubSub
 
 log = logging.getLogger(__name__)
+
+
+TipHook = Callable[[uuid.UUID, "uuid.UUID | None", "str | None"], None]
 
 
 def money_channel(stream_id: uuid.UUID | str) -> str:
@@ -36,10 +41,15 @@ class MoneyEvents:
         self.pubsub = pubsub
         self.interval = interval
         self._pending: dict[uuid.UUID, asyncio.Task[None]] = {}
+        # Called with (stream id, tipper's user id, tipper's handle) after each committed tip,
+        # on the event loop; they must only schedule work (unlockables watch tips this way).
+        self.tip_hooks: list[TipHook] = []
 
-    async def tipped(self, data: dict[str, Any], *, tipper: str | None) -> None:
-        """Announce a committed tip (``data``: the tip's stored outcome) and schedule its
-        goal's progress."""
+    async def tipped(
+        self, data: dict[str, Any], *, tipper: str | None, tipper_id: uuid.UUID | None = None
+    ) -> None:
+        """Announce a committed tip (``data``: the tip's stored outcome), schedule its goal's
+        progress and tell the tip hooks."""
         stream_id = data["streamId"]
         goal_id = data.get("goalId")
         await self.pubsub.publish(
@@ -56,6 +66,8 @@ class MoneyEvents:
         )
         if goal_id:
             self._schedule(uuid.UUID(goal_id), stream_id)
+        for hook in self.tip_hooks:
+            hook(uuid.UUID(stream_id), tipper_id, tipper)
 
     def _schedule(self, goal_id: uuid.UUID, stream_id: str) -> None:
         if goal_id in self._pending:

@@ -53,16 +53,17 @@ class TxKind(StrEnum):
     HOLD_RESERVE = "hold_reserve"
     HOLD_CAPTURE = "hold_capture"
     HOLD_RELEASE = "hold_release"
+    SUBSCRIPTION = "subscription"  # a period of a subscription (api.subscriptions)
     PAYOUT_RESERVE = "payout_reserve"  # earnings -> payouts_pending (a creator's request)
     PAYOUT_CAPTURE = "payout_capture"  # payouts_pending -> payouts_paid (+ reserve share)
     PAYOUT_RELEASE = "payout_release"  # payouts_pending -> earnings (rejected)
 
 
 # Transactions in which a viewer spends tokens on someone (reversible by a chargeback).
-SPENDS = frozenset({TxKind.TIP, TxKind.HOLD_CAPTURE})
+SPENDS = frozenset({TxKind.TIP, TxKind.HOLD_CAPTURE, TxKind.SUBSCRIPTION})
 
 # Transactions that credit an earner for a viewer's spend: these mature before a payout.
-EARNING_KINDS = frozenset({TxKind.TIP, TxKind.HOLD_CAPTURE})
+EARNING_KINDS = frozenset({TxKind.TIP, TxKind.HOLD_CAPTURE, TxKind.SUBSCRIPTION})
 
 
 class HoldPurpose(StrEnum):

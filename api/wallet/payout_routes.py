@@ -34,7 +34,7 @@ from api.wallet.errors import InvalidPeriod, NotACreator, PayoutNotFound
 from api.wallet.maturity import MaturityPolicy
 from api.wallet.model import AccountKind
 from api.wallet.payouts import Payout, Payouts
-from api.wallet.routes import IDEMPOTENCY_KEY, LEDGER, _idempotency_key, _respond
+from api.wallet.routes import IDEMPOTENCY_KEY, LEDGER, idempotency_key, respond
 from api.wallet.statements import Statement
 from api.wallet.statements import statement as read_statement
 from teezu.errors import Invalid
@@ -211,11 +211,11 @@ async def request_payout(call: Call[PayoutBody, None]) -> web.Response:
     principal = call.principal
     if not (principal.can(Permission.STREAM) or principal.can(Permission.STREAM_LIMITED)):
         raise NotACreator("only creators cash out earnings")
-    key = _idempotency_key(call)
+    key = idempotency_key(call)
     outcome = await call.app[PAYOUTS].request(
         key, call.body.amount, request_id=call.request[REQUEST_ID]
     )
-    return _respond(call.request, outcome, 201)
+    return respond(call.request, outcome, 201)
 
 
 @api.route(

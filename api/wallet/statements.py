@@ -4,8 +4,8 @@ Read from the creator's ``earnings`` ledger entries, by their transaction's ``cr
 one REPEATABLE READ snapshot, so the lines always sum from the opening balance to the closing
 one. Each line is one ledger entry (one per transaction and account), so it carries the ledger
 transaction id it reconciles to. Every transaction kind that touches earnings appears: tips,
-hold captures (shows, tickets), chargeback reversals, payout requests and rejected payouts'
-returns, and whatever kinds later features post there.
+hold captures (shows, tickets), subscription charges, chargeback reversals, payout requests
+and rejected payouts' returns, and whatever kinds later features post there.
 
 The period is ``[from, to)``. A period that reaches into the present is provisional: a
 database transaction that started before ``to`` may still commit a line into it.
@@ -29,6 +29,7 @@ DESCRIPTIONS = {
     "tip": "tip received",
     "hold_capture": "show or ticket (hold captured)",
     "tip_reversal": "chargeback: earning reversed",
+    "subscription": "subscription period",
     "payout_reserve": "payout requested",
     "payout_release": "payout rejected: tokens returned",
 }

@@ -28,6 +28,7 @@ async def post(
     stream_id: uuid.UUID | None = None,
     purchase_id: uuid.UUID | None = None,
     hold_id: uuid.UUID | None = None,
+    subscription_id: uuid.UUID | None = None,
     memo: dict[str, Any] | None = None,
 ) -> int:
     """Record one balanced transaction; returns its id. Call inside a database transaction.
@@ -51,8 +52,8 @@ async def post(
                 )
     tx_id: int = await conn.fetchval(
         "INSERT INTO ledger_transactions "
-        "(kind, initiator_id, fee_schedule, reverses, stream_id, purchase_id, hold_id, memo) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "(kind, initiator_id, fee_schedule, reverses, stream_id, purchase_id, hold_id, memo, "
+        "subscription_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         kind,
         initiator_id,
         fee_schedule,
@@ -61,6 +62,7 @@ async def post(
         purchase_id,
         hold_id,
         json.dumps(memo or {}),
+        subscription_id,
     )
     await conn.execute(
         "INSERT INTO ledger_entries (tx_id, account_id, amount) "

@@ -391,6 +391,8 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "tips.json",
         "tip_menu.json",
         "payouts.json",
+        "subscriptions.json",
+        "unlockables.json",
         "reports_filed.json",
         "appeals.json",
         "moderation_decisions_about_me.json",

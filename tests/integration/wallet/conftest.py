@@ -33,6 +33,9 @@ from teezu.settings import Settings
 from tests.accounts import Account, Client, Reply, create_user
 from tests.conftest import free_port
 
+SUBSCRIPTION_PERIOD = 2  # seconds
+SUBSCRIPTION_GRACE = 3
+
 
 def dsn_for_database(dsn: str, name: str) -> str:
     parts = urlsplit(dsn)
@@ -159,6 +162,14 @@ async def wallet_server(
         require_verification=False,
         payment_webhook_secret="test-webhook-secret",
         ledger_job_interval=3600,
+        # A fast billing calendar; renewals are run by the tests themselves (the node's job
+        # runs once at start-up, when nothing is due yet).
+        subscription_period_seconds=SUBSCRIPTION_PERIOD,
+        subscription_grace_seconds=SUBSCRIPTION_GRACE,
+        subscription_retry_seconds=1,
+        subscription_job_interval=3600,
+        # Subscriber-only streams are watched here; the age gate has its own tests.
+        age_gate_enabled=False,
         rate_limit_requests=1_000_000,
         auth_rate_limit_requests=1_000_000,
         login_backoff_ip_after=1_000_000,

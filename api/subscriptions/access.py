@@ -1,0 +1,28 @@
+"""Whether a viewer subscribes to a creator: the one question others ask (streams' playback
+and chat policy, unlockables, posts later)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+
+async def is_subscriber(
+    pool: Any, viewer_id: uuid.UUID | None, creator_id: uuid.UUID | None
+) -> bool:
+    """True while ``viewer_id`` has a live subscription to ``creator_id`` that still grants
+    access: active (paid, or cancelled with paid time left) or in grace after a failed renewal.
+
+    One indexed read of the subscription's stored ``access_until`` (see
+    `api.subscriptions.model`), so access ends on time even if the renewal job runs late.
+    """
+    if viewer_id is None or creator_id is None:
+        return False
+    return bool(
+        await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE subscriber_id = $1 "
+            "AND creator_id = $2 AND state IN ('active', 'grace') AND access_until > now())",
+            viewer_id,
+            creator_id,
+        )
+    )
