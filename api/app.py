@@ -35,10 +35,13 @@ from api.security import (
 )
 from api.streams import routes as stream_routes
 from api.streams import store
+from api.streams.access import effective_visibility
 from api.users import routes as user_routes
 from api.users.store import sync_rbac_tables
 from api.verification import routes as verification_routes
 from api.wallet import routes as wallet_routes
+from api.wallet import ticket_shows
+from api.wallet.routes import LEDGER
 from engine import watermark
 from hls import origin
 from hls.edge import LlHlsEdge
@@ -111,7 +114,11 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
 
     async def visibility_of(stream_id: str) -> str | None:
         row = await store.get_stream(app[POOL], uuid.UUID(stream_id))
-        return row.visibility if row is not None else None
+        if row is None:
+            return None
+        # During a ticket show only signed tokens play (the token route admits ticket holders).
+        running = await ticket_shows.running(app[POOL], row.id)
+        return effective_visibility(row.visibility, ticket_show_running=running)
 
     policy = origin.PlaybackPolicy(settings.playback_key_bytes(), visibility_of)
 
@@ -160,6 +167,18 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
                 )
             safety = SafetyControl(publishers, storage=storage, pool=pool, pubsub=pubsub)
             app[SAFETY] = safety
+
+            # The ledger's kill switch on every freeze (safe word, consent revocation,
+            # moderation) and on the broadcast's end. The ledger starts after this lifecycle
+            # (`wallet_routes.setup`), so it is looked up when called.
+            async def stop_billing(stream_id: str, reason: str) -> None:
+                await app[LEDGER].stop_billing(uuid.UUID(stream_id), reason)
+
+            async def stream_ended(stream_id: str) -> None:
+                await app[LEDGER].stream_ended(uuid.UUID(stream_id))
+
+            safety.on_frozen.append(stop_billing)
+            publishers.ended_hooks.append(stream_ended)
             safety.start()
             moderation = _moderation(settings, pool, storage, pubsub, safety)
             if moderation is not None:

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     payment_providers: list[str] = ["sandbox"]
     payment_webhook_secret: str = ""  # empty: var_dir/payment-webhook.key (one node)
     ledger_job_interval: float = 5.0  # seconds between hold expiry + balance roll-up passes
+    # Private shows are billed per this many seconds ("a minute"; shorter in tests).
+    show_billing_interval_seconds: float = Field(default=60.0, gt=0)
+    ticket_hold_seconds: int = Field(default=86_400, ge=60)  # a ticket's hold until the show
+    pledge_hold_seconds: int = Field(default=86_400, ge=60)  # a pledge's hold until the goal
 
     # --- WHIP ingest
     ice_servers: list[str] = []  # e.g. ["stun:stun.example.org:3478"]; none on closed networks

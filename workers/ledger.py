@@ -1,5 +1,6 @@
 """The ledger's housekeeping, run inside the node (``teezu serve``): expired holds are
-released, and derived balances are rolled up (see `api.wallet.rollup`).
+released, shows, tickets and pledges a crash left half settled are finished
+(`Ledger.sweep_shows`), and derived balances are rolled up (see `api.wallet.rollup`).
 
 Any number of nodes may run it: a hold ends exactly once whoever tries (its state UPDATE is
 the gate) and roll-ups take an advisory lock.
@@ -22,6 +23,9 @@ async def ledger_pass(ledger: Ledger) -> tuple[int, int]:
     expired = await ledger.expire_holds()
     if expired:
         log.info("released %d expired hold(s)", expired)
+    swept = await ledger.sweep_shows()
+    if swept:
+        log.info("settled %d show/ticket/pledge leftover(s)", swept)
     return expired, await ledger.roll_up()
 
 

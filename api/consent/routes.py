@@ -31,6 +31,7 @@ from api.schema import Input, Output
 from api.streams import store as streams
 from api.streams.routes import NotStreamOwner, StreamNotFound
 from api.users import store as users
+from api.wallet.routes import LEDGER
 from ingest.safety import request_freeze, request_unfreeze
 
 api = Api("consent")
@@ -214,8 +215,9 @@ async def revoke_consent(call: Call[None, None]) -> ConsentOut:
         outcome = await call.app[SAFETY].freeze(
             key, "consent revoked", by=user_id, wait_for_viewers=False
         )
-        if outcome is None:  # live on another node: ask it
+        if outcome is None:  # live on another node: ask it, and stop the billing from here
             await request_freeze(call.app[PUBSUB], key, "consent revoked", by=user_id)
+            await call.app[LEDGER].stop_billing(stream.id, "consent revoked")
         frozen = True
         await audit.record(
             db,
@@ -246,6 +248,9 @@ async def _freeze(call: Call[Any, Any], stream: streams.StreamRow, reason: str) 
     outcome = await call.app[SAFETY].freeze(key, reason, by=by, wait_for_viewers=False)
     if outcome is None:  # live on another node: it freezes on our command
         await request_freeze(call.app[PUBSUB], key, reason, by=by)
+        # Billing stops from here at once, not when that node gets to it (it stops it too,
+        # through SafetyControl.on_frozen: the kill switch settles each hold exactly once).
+        await call.app[LEDGER].stop_billing(stream.id, reason)
         return SafeWordOut(stream_id=stream.id, frozen=True)
     return SafeWordOut(
         stream_id=stream.id,
@@ -274,10 +279,8 @@ async def safe_word(call: Call[None, None]) -> SafeWordOut:
         raise NotAPerformer("only this stream's performers and moderators can use the safe word")
     if stream.state != "live":
         raise NotLive("the stream is not live", meta={"state": stream.state})
+    # The freeze stops the stream's billing (the ledger's kill switch, `_freeze`).
     out = await _freeze(call, stream, "safe word")
-    # TODO(ledger): stop per-minute billing and release the stream's pending holds here once
-    # holds carry a stream id (ledger_holds has owner/payee only; releasing every hold paid to
-    # the creator would also cancel unrelated pledges and tickets).
     await audit.record(
         db,
         "safety.safe_word",

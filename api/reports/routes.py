@@ -33,6 +33,7 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import store as streams
 from api.users import store as users
+from api.wallet.routes import LEDGER
 from ingest.safety import request_freeze
 
 api = Api("moderation")
@@ -273,6 +274,7 @@ async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
             reason = f"removed by moderation ({report.reason})"
             if await call.app[SAFETY].freeze(report.target_id, reason, by=moderator) is None:
                 await request_freeze(call.app[PUBSUB], report.target_id, reason, by=moderator)
+                await call.app[LEDGER].stop_billing(stream.id, reason)  # the kill switch
     done = await store.get_report(db, report.id)
     assert done is not None
     return report_out(done, now)

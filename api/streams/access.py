@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 
-def may_watch(visibility: str, *, owner: bool, admin: bool, follower: bool) -> bool:
-    """``public``: anyone. ``followers``: followers, the creator, admins. ``subscribers`` and
-    ``ticketed``: the creator and admins only, until subscriptions and tickets exist (the
-    payments issue); then subscribers and ticket holders join here."""
+def may_watch(
+    visibility: str, *, owner: bool, admin: bool, follower: bool, ticket_holder: bool = False
+) -> bool:
+    """``public``: anyone. ``followers``: followers, the creator, admins. ``ticketed``: holders
+    of a ticket to the show running now, the creator, admins. ``subscribers``: the creator and
+    admins only, until subscriptions exist."""
     if visibility == "public" or owner or admin:
         return True
     if visibility == "followers":
         return follower
+    if visibility == "ticketed":
+        return ticket_holder
     return False
+
+
+def effective_visibility(visibility: str, *, ticket_show_running: bool) -> str:
+    """While a ticket show runs, the stream is ``ticketed`` whatever its own setting."""
+    return "ticketed" if ticket_show_running else visibility

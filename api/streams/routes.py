@@ -26,8 +26,9 @@ from api.keys import POOL, PUBSUB
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import broadcasts, store
-from api.streams.access import may_watch
+from api.streams.access import effective_visibility, may_watch
 from api.users.follows import is_follower
+from api.wallet import ticket_shows
 from hls.access import PlaybackDenied, sign_playback_token, with_token
 from hls.origin import POLICY_KEY
 from ingest.tokens import bearer_token, sign_publish_grant, token_matches
@@ -344,10 +345,15 @@ async def list_vods(call: Call[None, None]) -> Page[Vod]:
 )
 async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken:
     """Who gets one depends on the stream's visibility: `public` anyone; `followers` its
-    followers, its creator and admins; `subscribers` and `ticketed` only its creator and
-    admins for now (subscriptions and tickets arrive with payments). The creator may also
-    prove ownership with the stream's publish token (`Authorization: Bearer`)."""
+    followers, its creator and admins; `ticketed` (and any stream while a ticket show runs on
+    it) holders of a ticket to the running show, its creator and admins; `subscribers` only
+    its creator and admins for now. The creator may also prove ownership with the stream's
+    publish token (`Authorization: Bearer`)."""
     row = await _existing(call)
+    pool = call.app[POOL]
+    visibility = effective_visibility(
+        row.visibility, ticket_show_running=await ticket_shows.running(pool, row.id)
+    )
     p = call.principal
     owner = (row.creator_id is not None and row.creator_id == p.user_id) or token_matches(
         bearer_token(call.request.headers.get("Authorization")), row.publish_token_hash
@@ -357,10 +363,11 @@ async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken
         and p.user_id is not None
         and await is_follower(call.app[POOL], p.user_id, row.creator_id)
     )
-    if not may_watch(row.visibility, owner=owner, admin=is_admin(p), follower=follower):
-        raise PlaybackDenied(
-            f"this stream is for {row.visibility}", meta={"visibility": row.visibility}
-        )
+    holder = visibility == "ticketed" and await ticket_shows.admitted(pool, row.id, p.user_id)
+    if not may_watch(
+        visibility, owner=owner, admin=is_admin(p), follower=follower, ticket_holder=holder
+    ):
+        raise PlaybackDenied(f"this stream is for {visibility}", meta={"visibility": visibility})
     if call.body.viewer_id is not None and (owner or is_admin(p)):
         viewer = call.body.viewer_id
     elif p.user_id is not None:
