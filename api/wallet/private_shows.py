@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +48,7 @@ from api.wallet.errors import (
 )
 from api.wallet.model import HoldPurpose, IdempotencyKey
 from api.wallet.streams import live_stream, stream_info
+from teezu.clock import monotonic_ms, sleep_ms
 
 if TYPE_CHECKING:
     from api.wallet.service import Ledger
@@ -104,19 +104,20 @@ def minute_key(show_id: uuid.UUID, minute: int) -> str:
     return f"private-show:{show_id}:minute:{minute}"
 
 
-def hold_ttl(interval: float) -> int:
-    """Seconds a show's hold lives past its last extension: a few minutes' worth, so a billing
-    task that is only late never loses it, and one that died lets it expire soon."""
-    return math.ceil(interval * 3) + 1
+def hold_ttl(interval_ms: int) -> int:
+    """Seconds a show's hold lives past its last extension: three minutes' worth (rounded up)
+    plus one second, so a billing task that is only late never loses it, and one that died
+    lets it expire soon."""
+    return -(-interval_ms * 3 // 1000) + 1
 
 
 class PrivateShows:
     """The node's private shows: requests, accept, end, and one billing task per show."""
 
-    def __init__(self, ledger: Ledger, *, interval: float, node_id: str) -> None:
+    def __init__(self, ledger: Ledger, *, interval_ms: int, node_id: str) -> None:
         self.ledger = ledger
         self.pool = ledger.pool
-        self.interval = interval
+        self.interval_ms = interval_ms  # the billing "minute" (shorter in tests)
         self.node_id = node_id
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._streams: dict[uuid.UUID, uuid.UUID] = {}  # show -> stream, for the kill switch
@@ -217,7 +218,7 @@ class PrivateShows:
             IdempotencyKey(show.viewer_id, minute_key(show.id, 1)),
             amount=show.price_per_minute,
             purpose=HoldPurpose.PRIVATE_SHOW,
-            ttl_seconds=hold_ttl(self.interval),
+            ttl_seconds=hold_ttl(self.interval_ms),
             payee_id=show.creator_id,
             stream_id=show.stream_id,
             ref_id=show.id,
@@ -300,13 +301,13 @@ class PrivateShows:
         row = await self.pool.fetchrow(
             "UPDATE private_shows SET state = 'ended', ended_at = now(), end_reason = $2, "
             "charged = price_per_minute * CASE WHEN $3 THEN least(billed_minutes, "
-            "  floor(extract(epoch FROM now() - started_at) / $4)::int) "
+            "  floor(extract(epoch FROM now() - started_at) * 1000 / $4)::int) "
             "  ELSE billed_minutes END "
             f"WHERE id = $1 AND state = 'running' RETURNING {_COLUMNS}",
             show_id,
             reason,
             completed_only,
-            self.interval,
+            self.interval_ms,
         )
         if row is None:
             return None
@@ -388,12 +389,11 @@ class PrivateShows:
     async def _bill(self, show: PrivateShow) -> None:
         """Extend the hold by one minute at each minute boundary until the show ends."""
         assert show.hold_id is not None
-        loop = asyncio.get_running_loop()
-        began = loop.time()
+        began = monotonic_ms()
         minute = show.billed_minutes  # minutes reserved; minute + 1 is reserved at its start
         try:
             while True:
-                await asyncio.sleep(max(0.0, began + minute * self.interval - loop.time()))
+                await sleep_ms(began + minute * self.interval_ms - monotonic_ms())
                 # Belt and braces for a stop this node missed (the kill switch ends the show
                 # itself): never bill a minute on a stream that is frozen or no longer live.
                 stream = await stream_info(self.pool, show.stream_id)
@@ -404,7 +404,7 @@ class PrivateShows:
                     IdempotencyKey(show.viewer_id, minute_key(show.id, minute + 1)),
                     show.hold_id,
                     amount=show.price_per_minute,
-                    ttl_seconds=hold_ttl(self.interval),
+                    ttl_seconds=hold_ttl(self.interval_ms),
                 )
                 if not outcome.ok:
                     reason = (

@@ -398,7 +398,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[POOL],
         tip_min=settings.tip_min,
         tip_max=settings.tip_max,
-        show_interval=settings.show_billing_interval_seconds,
+        show_interval_ms=max(1, round(settings.show_billing_interval_seconds * 1000)),
         node_id=settings.node_id,
         ticket_hold_seconds=settings.ticket_hold_seconds,
         pledge_hold_seconds=settings.pledge_hold_seconds,

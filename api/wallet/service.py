@@ -45,7 +45,7 @@ class Ledger:
         *,
         tip_min: int = 1,
         tip_max: int = 100_000,
-        show_interval: float = 60.0,
+        show_interval_ms: int = 60_000,
         node_id: str = "",
         ticket_hold_seconds: int = 86_400,
         pledge_hold_seconds: int = 86_400,
@@ -55,7 +55,7 @@ class Ledger:
         self.tip_min = tip_min
         self.tip_max = tip_max
         # Paid features built on holds; each keeps its own rows and calls back in here.
-        self.private_shows = PrivateShows(self, interval=show_interval, node_id=node_id)
+        self.private_shows = PrivateShows(self, interval_ms=show_interval_ms, node_id=node_id)
         self.ticket_shows = TicketShows(self, hold_seconds=ticket_hold_seconds)
         self.pledges = Pledges(self, hold_seconds=pledge_hold_seconds)
 

@@ -270,7 +270,7 @@ async def test_billing_survives_a_restart_through_the_ledger_worker(shows, membe
     for v in (viewer, other):
         await fund(shows.ledger, v.id, 500)
     stream = await live_stream(shows.pool, creator.id)
-    dead = Ledger(shows.pool, show_interval=MINUTE, node_id="dead-node")
+    dead = Ledger(shows.pool, show_interval_ms=round(MINUTE * 1000), node_id="dead-node")
     started = []
     for v in (viewer, other):
         asked = await v.call(
@@ -288,7 +288,7 @@ async def test_billing_survives_a_restart_through_the_ledger_worker(shows, membe
             # Back up again: the shows it billed end, charging the completed minutes only.
             assert (
                 await Ledger(
-                    shows.pool, show_interval=MINUTE, node_id="dead-node"
+                    shows.pool, show_interval_ms=round(MINUTE * 1000), node_id="dead-node"
                 ).private_shows.end_orphans()
                 == 1
             )
