@@ -13,8 +13,11 @@ What runs:
 * ``--tippers`` asyncio tasks (worker processes with ``--procs``) that each tip the stream
   in a closed loop for ``--seconds`` after ``--warmup``, through ``api.wallet.service.Ledger.tip``
   exactly as ``POST /api/v1/streams/{id}/tip`` calls it: every tip has its own Idempotency-Key,
-  is checked against the live stream, split under the fee schedule and committed on its own
-  (one database transaction each), over an asyncpg pool of ``--connections`` per process. HTTP
+  is checked against the live stream, split under the fee schedule and committed as its own
+  ledger transaction with its own stored outcome; concurrent tips share database commits (group
+  commit, ``api.wallet.tip_batches``, as in the API; ``--compare-alone`` runs the same load
+  again with one database transaction per tip), over an asyncpg pool of ``--connections`` per
+  process. HTTP
   is not part of the figure: this measures the ledger and the database, which is where the
   hot-account problem lives;
 * afterwards: ``teezu ledger check`` (run as the real CLI, against this database) must pass,
@@ -134,11 +137,14 @@ async def tip_loop(
     seconds: float,
     start_at: float,
     run: str,
+    group_commit: bool = True,
 ) -> dict[str, Any]:
     """Run one closed-loop tipper per (viewer, stream); returns counts and latencies of the
     window. Keys are unique per tip (``run`` keeps two runs' keys apart)."""
     pool = await create_pool(dsn, min_size=connections, max_size=connections)
-    ledger = Ledger(pool)
+    # Batches in flight: all but one of the pool's connections (as the API's ledger leaves
+    # connections for other work).
+    ledger = Ledger(pool, group_commit=group_commit, group_commit_inflight=max(1, connections - 1))
     latencies: list[float] = []
     counts = {"ok": 0, "failed": 0, "warmup_ok": 0}
     window_start = start_at + warmup
@@ -174,11 +180,16 @@ async def tip_loop(
             for n, (viewer, stream) in enumerate(targets):
                 tg.create_task(tipper(viewer, stream, n))
     finally:
+        await ledger.close()
         await pool.close()
+    b = ledger.batcher
     return {
         **counts,
         "latencies": latencies,
         "cpu_s": time.process_time() - cpu0,
+        "batches": b.batches if b else 0,
+        "batched_tips": b.batched_tips if b else 0,
+        "fallbacks": b.fallbacks if b else 0,
     }
 
 
@@ -211,11 +222,15 @@ def run_tippers(
     seconds: float,
     loop: str,
     run: str,
+    group_commit: bool = True,
 ) -> dict[str, Any]:
     start_at = time.monotonic() + 1.0  # every process starts together
     if procs == 1:
         results = [
-            run_loop(tip_loop(dsn, targets, connections, warmup, seconds, start_at, run), loop)
+            run_loop(
+                tip_loop(dsn, targets, connections, warmup, seconds, start_at, run, group_commit),
+                loop,
+            )
         ]
     else:
         ctx = mp.get_context("spawn")
@@ -225,7 +240,16 @@ def run_tippers(
             ctx.Process(
                 target=_proc_main,
                 args=(
-                    (dsn, targets[i::procs], connections, warmup, seconds, start_at, f"{run}{i}"),
+                    (
+                        dsn,
+                        targets[i::procs],
+                        connections,
+                        warmup,
+                        seconds,
+                        start_at,
+                        f"{run}{i}",
+                        group_commit,
+                    ),
                     loop,
                     queue,
                 ),
@@ -251,6 +275,9 @@ def run_tippers(
         "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else None,
         "max_ms": 1000 * lat[-1] if lat else None,
         "client_cpu_s": sum(r["cpu_s"] for r in results),
+        "batches": sum(r["batches"] for r in results),
+        "batched_tips": sum(r["batched_tips"] for r in results),
+        "fallbacks": sum(r["fallbacks"] for r in results),
     }
 
 
@@ -367,14 +394,14 @@ def libpq_args(dsn: str) -> tuple[list[str], str]:
     return args, parts.path.lstrip("/")
 
 
-def run_pgbench(dsn: str, clients: int, seconds: float) -> dict[str, Any]:
+def run_pgbench(dsn: str, clients: int, seconds: float, scale: int = 10) -> dict[str, Any]:
     conn_args, db = libpq_args(dsn)
     env = {**os.environ}
     parts = __import__("urllib.parse").parse.urlsplit(dsn)
     if parts.password:
         env["PGPASSWORD"] = parts.password
     init = subprocess.run(
-        [pg_bin("pgbench"), *conn_args, "-i", "-s", "10", "-q", db],
+        [pg_bin("pgbench"), *conn_args, "-i", "-s", str(scale), "-q", db],
         capture_output=True,
         text=True,
         env=env,
@@ -475,11 +502,17 @@ def _cpu_line(cpu: CpuWindow, client: str) -> str:
 
 
 def _tips_line(label: str, tips: dict[str, Any]) -> str:
-    return (
+    line = (
         f"{label:<28}{tips['tips_per_s']:8.0f}   (p50 {tips['p50_ms']:.1f} ms, "
         f"p99 {tips['p99_ms']:.1f} ms, max {tips['max_ms']:.1f} ms; {tips['ok']} in the window, "
         f"{tips['failed']} refused)"
     )
+    if tips["batches"]:
+        line += (
+            f"\n  group commit:              {tips['batched_tips'] / tips['batches']:.1f} tips "
+            f"per batched commit ({tips['batches']} batches, {tips['fallbacks']} fell back)"
+        )
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -496,9 +529,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--pgbench-seconds", type=float, default=None, help="default: --seconds")
     ap.add_argument(
+        "--pgbench-scale", type=int, default=10, help="pgbench -i -s (10: 1M accounts rows)"
+    )
+    ap.add_argument(
         "--compare-spread",
         action="store_true",
         help="also run the same load spread over one creator per tipper (no hot account)",
+    )
+    ap.add_argument(
+        "--compare-alone",
+        action="store_true",
+        help="also run the hot load with one commit per tip (group commit off)",
     )
     ap.add_argument("--dsn", default="", help="a PostgreSQL server (default: embedded, fresh)")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark database")
@@ -535,6 +576,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         with CpuWindow(pg_pid) as cpu_tips:
             tips = run_tippers(dsn, [(v, streams[0]) for v in viewers], run="hot", **run)
+        alone = cpu_alone = None
+        if args.compare_alone:
+            with CpuWindow(pg_pid) as cpu_alone:
+                alone = run_tippers(
+                    dsn,
+                    [(v, streams[0]) for v in viewers],
+                    run="alone",
+                    group_commit=False,
+                    **run,
+                )
         spread = cpu_spread = None
         if args.compare_spread:
             with CpuWindow(pg_pid) as cpu_spread:
@@ -542,16 +593,20 @@ def main(argv: list[str] | None = None) -> int:
                     dsn, list(zip(viewers, streams[1:], strict=True)), run="spread", **run
                 )
         in_ledger = asyncio.run(count_tips(dsn))
-        committed = tips["committed_total"] + (spread["committed_total"] if spread else 0)
+        committed = sum(r["committed_total"] for r in (tips, alone, spread) if r)
         check_rc, check_out = ledger_check(dsn)
         clients = args.connections * args.procs
         with CpuWindow(pg_pid) as cpu_pgbench:
-            pgbench = run_pgbench(dsn, clients, args.pgbench_seconds or args.seconds)
+            pgbench = run_pgbench(
+                dsn, clients, args.pgbench_seconds or args.seconds, args.pgbench_scale
+            )
         ratio = tips["tips_per_s"] / pgbench["tps"] if pgbench["tps"] else 0.0
         result = {
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             "tips": tips,
             "tips_cpu": cpu_tips.summary(),
+            "alone": alone,
+            "alone_cpu": cpu_alone.summary() if cpu_alone else None,
             "spread": spread,
             "spread_cpu": cpu_spread.summary() if cpu_spread else None,
             "tips_in_ledger": in_ledger,
@@ -562,10 +617,16 @@ def main(argv: list[str] | None = None) -> int:
             "ratio": ratio,
             "cpus": os.cpu_count(),
         }
-        for r in (tips, spread):
+        for r in (tips, alone, spread):
             if r:
                 r.pop("latencies", None)
         lines = ["", _tips_line("tips/s to ONE creator:", tips), _cpu_line(cpu_tips, "tippers")]
+        if alone and cpu_alone:
+            lines += [
+                _tips_line("same, one commit per tip:", alone),
+                _cpu_line(cpu_alone, "tippers"),
+                f"group commit / one each:    {tips['tips_per_s'] / alone['tips_per_s']:8.2f}",
+            ]
         if spread and cpu_spread:
             lines += [
                 _tips_line("tips/s, 1 creator each:", spread),

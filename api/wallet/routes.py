@@ -426,6 +426,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         jobs.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await jobs
+        await ledger.close()
         await events.close()
         for provider in providers.values():
             await provider.close()

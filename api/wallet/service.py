@@ -21,6 +21,7 @@ from api.wallet.pledges import Pledges
 from api.wallet.private_shows import PrivateShows
 from api.wallet.purchases import Purchase, TokenPackage
 from api.wallet.ticket_shows import TicketShows
+from api.wallet.tip_batches import TipBatcher
 from api.wallet.tips import TipRequest
 
 
@@ -49,6 +50,8 @@ class Ledger:
         node_id: str = "",
         ticket_hold_seconds: int = 86_400,
         pledge_hold_seconds: int = 86_400,
+        group_commit: bool = True,
+        group_commit_inflight: int = 4,
     ) -> None:
         self.pool = pool
         self.book = AccountBook()
@@ -58,6 +61,10 @@ class Ledger:
         self.private_shows = PrivateShows(self, interval_ms=show_interval_ms, node_id=node_id)
         self.ticket_shows = TicketShows(self, hold_seconds=ticket_hold_seconds)
         self.pledges = Pledges(self, hold_seconds=pledge_hold_seconds)
+        # Concurrent tips share database commits (api.wallet.tip_batches); off: one each.
+        self.batcher = (
+            TipBatcher(pool, max_inflight=group_commit_inflight) if group_commit else None
+        )
 
     def _check_tip_amount(self, amount: int) -> None:
         if type(amount) is not int or not self.tip_min <= amount <= self.tip_max:
@@ -66,13 +73,21 @@ class Ledger:
                 meta={"min": self.tip_min, "max": self.tip_max},
             )
 
+    async def close(self) -> None:
+        """Finish the tips being committed (call before closing the pool)."""
+        if self.batcher is not None:
+            await self.batcher.close()
+
     # ---- spending -------------------------------------------------------------------
     async def tip(
         self, key: IdempotencyKey, request: TipRequest, *, request_id: str | None = None
     ) -> Outcome:
         """Tip a live stream's creator (see `api.wallet.tips.tip`)."""
         self._check_tip_amount(request.amount)
-        return await tips.tip(self.pool, self.book, key, request, request_id=request_id)
+        prepared = await tips.prepare(self.pool, self.book, key, request, request_id=request_id)
+        if self.batcher is not None:
+            return await self.batcher.submit(prepared)
+        return await tips.execute(self.pool, prepared)
 
     async def tip_profile(
         self,

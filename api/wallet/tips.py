@@ -135,22 +135,35 @@ class TipRequest:
         )
 
 
-async def tip(
+@dataclass(frozen=True, slots=True)
+class PreparedTip:
+    """A tip checked and split, ready for its statement: everything the database needs."""
+
+    key: IdempotencyKey
+    fingerprint: bytes
+    wallet_id: int
+    amount: int
+    stream_id: uuid.UUID
+    entries: list[Posting]
+    fee_schedule: str
+    receipt: str  # JSON: the success data, before the database adds tipId/balance/createdAt
+    memo: str  # JSON
+    menu_item_id: uuid.UUID | None
+    request_id: str | None
+
+
+async def prepare(
     pool: Any,
     book: AccountBook,
     key: IdempotencyKey,
     request: TipRequest,
     *,
     request_id: str | None = None,
-) -> Outcome:
-    """Tip ``request.amount`` tokens from ``key.owner_id``'s wallet to the stream's creator.
+) -> PreparedTip:
+    """Check a tip and work out its split (reads cached account ids; writes nothing).
 
-    Returns the stored outcome: success (``data.tipId``, new ``balance``, the split, the
-    stream's open ``goalId`` the tip counts towards) or the error ``INSUFFICIENT_FUNDS`` /
-    ``STREAM_NOT_LIVE``; a retry with the same key returns the first outcome with ``replayed``
-    set. Raises `StreamNotFound`, `CreatorNotPayable`, `SelfTip`, `UnknownItem` and
-    `MenuPriceChanged` (nothing stored) and `IdempotencyKeyReused`. Amount limits are the
-    caller's.
+    Raises `StreamNotFound`, `CreatorNotPayable`, `SelfTip`, `UnknownItem` and
+    `MenuPriceChanged`: refusals that are not stored with the key.
     """
     viewer = key.owner_id
     exists, creator = await book.payee_of_stream(pool, request.stream_id)
@@ -187,8 +200,6 @@ async def tip(
         postings.append(
             Posting(await book.of(pool, AccountKind.EARNINGS, referrer), shares.referral)
         )
-    entries = balanced(postings)
-    fingerprint = request.fingerprint()
     receipt = {
         "streamId": str(request.stream_id),
         "amount": request.amount,
@@ -204,27 +215,64 @@ async def tip(
     memo = {"payee": str(creator), "referrer": str(referrer) if referrer else None}
     if request.message:
         memo["message"] = request.message
+    return PreparedTip(
+        key=key,
+        fingerprint=request.fingerprint(),
+        wallet_id=wallet.id,
+        amount=request.amount,
+        stream_id=request.stream_id,
+        entries=balanced(postings),
+        fee_schedule=schedule.version,
+        receipt=json.dumps(receipt),
+        memo=json.dumps(memo),
+        menu_item_id=request.menu_item_id,
+        request_id=request_id,
+    )
+
+
+async def execute(pool: Any, tip: PreparedTip) -> Outcome:
+    """Commit one prepared tip in its own database transaction (or replay its key).
+
+    Returns the stored outcome: success (``data.tipId``, new ``balance``, the split, the
+    stream's open ``goalId`` the tip counts towards) or the error ``INSUFFICIENT_FUNDS`` /
+    ``STREAM_NOT_LIVE``; a retry with the same key returns the first outcome with ``replayed``
+    set. Raises `IdempotencyKeyReused`.
+    """
     try:
         result = await pool.fetchval(
             _TIP,
-            viewer,
-            key.key,
-            fingerprint,
-            wallet.id,
-            request.amount,
-            request.stream_id,
-            *array_literals(entries),
-            schedule.version,
-            json.dumps(receipt),
-            request_id,
-            json.dumps(memo),
-            request.menu_item_id,
+            tip.key.owner_id,
+            tip.key.key,
+            tip.fingerprint,
+            tip.wallet_id,
+            tip.amount,
+            tip.stream_id,
+            *array_literals(tip.entries),
+            tip.fee_schedule,
+            tip.receipt,
+            tip.request_id,
+            tip.memo,
+            tip.menu_item_id,
         )
     except asyncpg.UniqueViolationError as exc:
         if not idempotency.is_key_conflict(exc):
             raise
-        return await idempotency.replay(pool, key, OPERATION, fingerprint)
+        return await idempotency.replay(pool, tip.key, OPERATION, tip.fingerprint)
     return Outcome.from_json(json.loads(result), replayed=False)
+
+
+async def tip(
+    pool: Any,
+    book: AccountBook,
+    key: IdempotencyKey,
+    request: TipRequest,
+    *,
+    request_id: str | None = None,
+) -> Outcome:
+    """Tip ``request.amount`` tokens from ``key.owner_id``'s wallet to the stream's creator,
+    in its own database transaction (`prepare` then `execute`; amount limits are the
+    caller's)."""
+    return await execute(pool, await prepare(pool, book, key, request, request_id=request_id))
 
 
 async def tip_profile(

@@ -15,6 +15,7 @@ from api.wallet.errors import (
     StreamNotFound,
 )
 from api.wallet.model import IdempotencyKey
+from api.wallet.service import Ledger
 from api.wallet.tips import TipRequest
 from tests.integration.wallet.conftest import fund, live_stream
 
@@ -151,49 +152,56 @@ async def test_keys_belong_to_their_owner(ledger):
     assert await wallet_balance(ledger, a) == 90 and await wallet_balance(ledger, b) == 90
 
 
-async def test_200_concurrent_tips_only_the_affordable_ones_succeed(ledger):
+@pytest.fixture(params=["group-commit", "one-commit-each"])
+def tip_ledger(request, ledger_pool) -> Ledger:
+    """The ledger with concurrent tips committed in batches (the default), and one commit per
+    tip (what several API nodes racing look like to the database)."""
+    return Ledger(ledger_pool, group_commit=request.param == "group-commit")
+
+
+async def test_200_concurrent_tips_only_the_affordable_ones_succeed(tip_ledger):
     """20 wallets of 100 tokens each send 10 concurrent 30-token tips: each can afford
     exactly 3, so exactly 60 of the 200 succeed and every wallet ends at 10."""
     creator = uuid.uuid4()
-    stream = await live_stream(ledger.pool, creator)
+    stream = await live_stream(tip_ledger.pool, creator)
     viewers = [uuid.uuid4() for _ in range(20)]
     for v in viewers:
-        await fund(ledger, v, 100)
-    calls = [ledger.tip(key(v), TipRequest(stream, 30)) for _ in range(10) for v in viewers]
+        await fund(tip_ledger, v, 100)
+    calls = [tip_ledger.tip(key(v), TipRequest(stream, 30)) for _ in range(10) for v in viewers]
     outcomes = await asyncio.gather(*calls)
     assert sum(o.ok for o in outcomes) == 60
     assert {o.error for o in outcomes if not o.ok} == {"INSUFFICIENT_FUNDS"}
     for v in viewers:
-        assert await wallet_balance(ledger, v) == 10
-        assert await tip_count(ledger, v) == 3
+        assert await wallet_balance(tip_ledger, v) == 10
+        assert await tip_count(tip_ledger, v) == 3
     assert min(o.data["balance"] for o in outcomes if o.ok) >= 10
-    assert await ledger.earnings(creator) == 60 * 24
+    assert await tip_ledger.earnings(creator) == 60 * 24
 
 
-async def test_50_concurrent_retries_of_one_key_have_one_effect(ledger):
+async def test_50_concurrent_retries_of_one_key_have_one_effect(tip_ledger):
     viewer, creator = uuid.uuid4(), uuid.uuid4()
-    await fund(ledger, viewer, 1000)
-    stream = await live_stream(ledger.pool, creator)
+    await fund(tip_ledger, viewer, 1000)
+    stream = await live_stream(tip_ledger.pool, creator)
     k = key(viewer)
-    outcomes = await asyncio.gather(*[ledger.tip(k, TipRequest(stream, 7)) for _ in range(50)])
+    outcomes = await asyncio.gather(*[tip_ledger.tip(k, TipRequest(stream, 7)) for _ in range(50)])
     assert all(o.ok for o in outcomes)
     assert sum(not o.replayed for o in outcomes) == 1
     assert len({o.data["tipId"] for o in outcomes}) == 1
-    assert await wallet_balance(ledger, viewer) == 993 and await tip_count(ledger, viewer) == 1
+    assert await wallet_balance(tip_ledger, viewer) == 993 and await tip_count(tip_ledger, viewer) == 1
 
 
-async def test_two_different_requests_racing_on_one_key_one_wins_one_is_refused(ledger):
+async def test_two_different_requests_racing_on_one_key_one_wins_one_is_refused(tip_ledger):
     viewer, creator = uuid.uuid4(), uuid.uuid4()
-    await fund(ledger, viewer, 1000)
-    stream = await live_stream(ledger.pool, creator)
+    await fund(tip_ledger, viewer, 1000)
+    stream = await live_stream(tip_ledger.pool, creator)
     k = key(viewer)
     results = await asyncio.gather(
-        *[ledger.tip(k, TipRequest(stream, amount)) for amount in (5, 6) * 10],
+        *[tip_ledger.tip(k, TipRequest(stream, amount)) for amount in (5, 6) * 10],
         return_exceptions=True,
     )
     won = {r.data["amount"] for r in results if not isinstance(r, BaseException)}
     refused = [r for r in results if isinstance(r, BaseException)]
     assert len(won) == 1 and len(refused) == 10
     assert all(isinstance(r, IdempotencyKeyReused) for r in refused)
-    assert await wallet_balance(ledger, viewer) == 1000 - won.pop()
-    assert await tip_count(ledger, viewer) == 1
+    assert await wallet_balance(tip_ledger, viewer) == 1000 - won.pop()
+    assert await tip_count(tip_ledger, viewer) == 1
