@@ -33,13 +33,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Holds step 5 leaves alone: tickets of a show still announced (stream_ended keeps those) and
-# the hold of a private show that has ended (its ender, or the ledger worker, captures it).
+# Holds step 5 leaves alone: tickets of a show still announced (stream_ended keeps those),
+# the hold of a private show that has ended and the pledges of a goal that completed (their
+# ender, or the ledger worker, captures them).
 _STRAGGLERS = """
 SELECT h.id FROM ledger_holds h
 WHERE h.stream_id = $1 AND h.state = 'held'
   AND NOT EXISTS (SELECT 1 FROM ticket_shows t WHERE t.id = h.ref_id AND t.state = 'announced')
   AND NOT EXISTS (SELECT 1 FROM private_shows p WHERE p.id = h.ref_id AND p.state = 'ended')
+  AND NOT EXISTS (SELECT 1 FROM stream_goals g WHERE g.id = h.ref_id AND g.state = 'completed')
 """
 
 

@@ -121,8 +121,17 @@ class Pledges:
 
     async def sweep(self) -> int:
         """The ledger worker's pass: pledges still held on a completed goal are captured, on a
-        cancelled one released."""
+        cancelled one released; an open pledge goal whose stream ended after a pledge (a node
+        that died never ran its end hook) is cancelled and its pledges released."""
         done = 0
+        for row in await self.pool.fetch(
+            "SELECT DISTINCT g.stream_id FROM stream_goals g "
+            "JOIN ledger_holds h ON h.ref_id = g.id JOIN streams s ON s.id = g.stream_id "
+            "WHERE g.state = 'open' AND g.mode = 'pledge' AND h.purpose = 'pledge' "
+            "AND h.state = 'held' AND s.state <> 'live' AND h.created_at < s.ended_at"
+        ):
+            if await self.stream_ended(row["stream_id"]) is not None:
+                done += 1
         for row in await self.pool.fetch(
             "SELECT DISTINCT g.id, g.state FROM stream_goals g JOIN ledger_holds h "
             "ON h.ref_id = g.id WHERE h.purpose = 'pledge' AND h.state = 'held' "

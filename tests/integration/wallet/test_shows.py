@@ -605,6 +605,31 @@ async def test_pledges_are_captured_when_the_goal_completes_and_released_if_canc
     await books_balance(shows)
 
 
+async def test_a_stream_that_ended_without_its_hook_still_gives_pledges_back(shows, member):
+    """A node that dies never runs the broadcast's end hook; its next start marks the stream
+    ended (`end_all_on_node`) and the ledger worker releases the pledges."""
+    creator, backer = await member(Role.CREATOR), await member()
+    await fund(shows.ledger, backer.id, 100)
+    stream = await live_stream(shows.pool, creator.id)
+    goal_path = f"/api/v1/streams/{stream}/goal"
+    made = await creator.call(
+        "POST", goal_path, json={"title": "Crash", "target": 500, "mode": "pledge"}
+    )
+    assert made.status == 201, made.body
+    pledged = await backer.call("POST", f"{goal_path}/pledges", json={"amount": 25}, headers=key())
+    assert pledged.status == 201, pledged.body
+    await ledger_pass(shows.ledger)  # the stream is live: nothing to do
+    assert (await hold(shows, pledged.data["holdId"]))["state"] == "held"
+    await shows.pool.execute(
+        "UPDATE streams SET state = 'ended', ended_at = now() WHERE id = $1", stream
+    )
+    await ledger_pass(shows.ledger)
+    assert (await hold(shows, pledged.data["holdId"]))["state"] == "released"
+    assert (await creator.call("GET", goal_path)).data["state"] == "cancelled"
+    assert (await balance(backer))["balance"] == 100
+    await books_balance(shows)
+
+
 # ---- profile tips ---------------------------------------------------------------------------
 
 
