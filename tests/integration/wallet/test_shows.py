@@ -313,6 +313,40 @@ async def test_billing_survives_a_restart_through_the_ledger_worker(shows, membe
 # ---- the kill switch ------------------------------------------------------------------------
 
 
+async def test_the_kill_switch_charges_completed_minutes_and_an_end_every_minute_begun(
+    shows, member
+):
+    """With a one-minute minute nothing completes during the test: the kill switch charges
+    nothing, an ordinary end charges the minute begun."""
+    slow = Ledger(shows.pool, show_interval_ms=60_000, node_id="slow-node")
+    creator = await priced_creator(member)
+    viewer = await member()
+    await fund(shows.ledger, viewer.id, 100)
+    ended = {}
+    for how in ("end", "kill"):
+        stream = await live_stream(shows.pool, creator.id)
+        asked = await viewer.call(
+            "POST", f"/api/v1/streams/{stream}/private-shows", json={"pricePerMinute": PRICE}
+        )
+        show = await slow.private_shows.get(uuid.UUID(asked.data["id"]))
+        assert show is not None
+        started = await slow.private_shows.accept(show, creator.id)
+        assert slow.private_shows.billing(stream) == [started.id]
+        if how == "end":
+            done = await slow.private_shows.end(started, viewer.id)
+        else:
+            report = await slow.stop_billing(stream, "consent revoked")
+            assert report.private_shows == [started.id] and report.captured == 0
+            assert report.holds[0]["state"] == "released" and report.released == PRICE
+            done = await slow.private_shows.get(started.id)
+        assert done is not None and slow.private_shows.billing(stream) == []
+        ended[how] = done
+    assert (ended["end"].charged, ended["kill"].charged) == (PRICE, 0)
+    assert (await balance(viewer))["balance"] == 100 - PRICE
+    await slow.private_shows.close()
+    await books_balance(shows)
+
+
 async def test_the_safe_word_stops_billing_at_once_and_settles_every_hold(shows, member):
     creator, viewer, stream, show = await running_show(shows, member, 1000)
     fan, backer = await member(), await member()
@@ -343,8 +377,9 @@ async def test_the_safe_word_stops_billing_at_once_and_settles_every_hold(shows,
     assert word.status == 200 and word.data["frozen"], word.body
     ended = await show_of(viewer, show["id"])
     assert (ended["state"], ended["endReason"]) == ("ended", "safe word")
-    # Completed minutes only: never the one in progress, never more than was reserved.
-    assert ended["charged"] < ended["billedMinutes"] * PRICE
+    # Completed minutes only (never more than was reserved; the exact rule is proven with a
+    # long minute below, where timing cannot blur it).
+    assert ended["charged"] <= ended["billedMinutes"] * PRICE and ended["charged"] % PRICE == 0
     h = await hold(shows, show["holdId"])
     assert h["state"] in ("captured", "released") and (h["captured"] or 0) == ended["charged"]
     held = h["amount"]
