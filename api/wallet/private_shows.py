@@ -461,8 +461,10 @@ class PrivateShows:
             self._cancel_task(row["id"])
             done += 1
         for row in await self.pool.fetch(
-            "SELECT p.hold_id, p.charged FROM private_shows p JOIN ledger_holds h "
-            "ON h.id = p.hold_id WHERE p.state = 'ended' AND h.state = 'held'"
+            # From the held holds (few, indexed), not from every show that ever ended.
+            "SELECT p.hold_id, p.charged FROM ledger_holds h JOIN private_shows p "
+            "ON p.id = h.ref_id AND p.hold_id = h.id "
+            "WHERE h.state = 'held' AND h.purpose = 'private_show' AND p.state = 'ended'"
         ):
             await self._settle(row["hold_id"], row["charged"])
             done += 1
