@@ -14,6 +14,9 @@ from aiohttp import web
 
 from api import health, openapi, pages, realtime
 from api.admin import routes as admin_routes
+from api.agegate import places as age_places
+from api.agegate import routes as agegate_routes
+from api.agegate.gate import AGE_GATE, AgeGate
 from api.auth import routes as auth_routes
 from api.auth.authenticator import SessionAuthenticator, principal_middleware
 from api.auth.passwords import HASHER, PasswordHasher
@@ -35,16 +38,15 @@ from api.security import (
 )
 from api.streams import routes as stream_routes
 from api.streams import store
-from api.streams.access import effective_visibility
 from api.users import routes as user_routes
 from api.users.store import sync_rbac_tables
 from api.verification import routes as verification_routes
 from api.wallet import routes as wallet_routes
-from api.wallet import ticket_shows
 from api.wallet.routes import LEDGER
 from engine import watermark
 from hls import origin
 from hls.edge import LlHlsEdge
+from hls.gate import StreamAccess
 from hls.output import HlsOutput
 from hls.storage import Storage, create_storage
 from ingest import whep, whip
@@ -112,15 +114,16 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     storage = create_storage(settings)
     live: dict[str, HlsOutput] = {}  # this node's live broadcasts, shared by ingest and origin
 
-    async def visibility_of(stream_id: str) -> str | None:
-        row = await store.get_stream(app[POOL], uuid.UUID(stream_id))
-        if row is None:
-            return None
-        # During a ticket show only signed tokens play (the token route admits ticket holders).
-        running = await ticket_shows.running(app[POOL], row.id)
-        return effective_visibility(row.visibility, ticket_show_running=running)
+    gate = AgeGate(settings, lambda: app[POOL])
+    app[AGE_GATE] = gate
 
-    policy = origin.PlaybackPolicy(settings.playback_key_bytes(), visibility_of)
+    async def access_of(stream_id: str) -> StreamAccess | None:
+        # visibility, age gate (rating/explicit and the rules) and geo-blocks in one query
+        return await gate.access(uuid.UUID(stream_id))
+
+    policy = origin.PlaybackPolicy(
+        settings.playback_key_bytes(), access_of, locate=gate.locator.locate
+    )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(dsn)
@@ -135,6 +138,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             if applied:
                 log.info("migrations applied", extra={"versions": applied})
             await sync_rbac_tables(pool)
+            await asyncio.to_thread(age_places.warm)  # pycountry reads its tables once
             app[POOL] = pool
             if not ingest:
                 yield
@@ -223,6 +227,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         admin_routes.api,
         consent_routes.api,
         report_routes.api,
+        agegate_routes.api,
     ):
         declared.add_to(app)
     verification_routes.setup(app)

@@ -44,6 +44,7 @@ ERROR_DESCRIPTIONS = {
     415: "Unsupported content type",
     422: "Validation failed (meta.errors lists the fields)",
     429: "Rate limited (Retry-After says when to try again)",
+    451: "Unavailable where the caller is (the creator's geo-blocks)",
 }
 
 

@@ -2,10 +2,15 @@
 
 A token binds a viewer to one stream until an expiry time::
 
-    <stream tag>.<viewer id>.<expires, unix s>.<HMAC-SHA256, base64url>
+    <stream tag>.<viewer id>.<expires, unix s>[.<claims>].<HMAC-SHA256, base64url>
 
 The stream tag (first 8 hex digits of the stream id) only lets a token for another stream be
-told apart from a forged one; the HMAC covers the full stream id, the viewer and the expiry.
+told apart from a forged one; the HMAC covers the full stream id, the viewer, the expiry and
+the claims. The claims carry what the API checked for the age gate and geo-blocks
+(:mod:`hls.gate`): the viewer's age level (one letter: ``n`` none, ``s`` self-declared, ``v``
+verified, ``x`` exempt: the creator or staff) followed by the jurisdiction it was issued for
+(``GB``, ``US-TX``, or nothing when unknown). A token without claims is level none, place
+unknown.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from urllib.parse import quote
 from teezu.errors import Forbidden
 
 _VIEWER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CLAIMS = re.compile(r"^[nsvx](?:[A-Z]{2}(?:-[A-Z0-9]{1,3})?)?$")
+_LEVEL_OF = {"n": "none", "s": "self_declared", "v": "verified", "x": "exempt"}
+_LETTER_OF = {v: k for k, v in _LEVEL_OF.items()}
 # URIs in a playlist: attribute values (URI="...") and lines that are not tags.
 _URI_ATTR = re.compile(r'URI="([^"]*)"')
 
@@ -49,24 +57,44 @@ class PlaybackGrant:
     stream_id: str
     viewer_id: str
     expires: int
+    age: str = "none"  # hls.gate.LEVELS, or "exempt"
+    place: str = ""  # the jurisdiction the API checked ("" unknown)
 
 
 def _tag(stream_id: str) -> str:
     return stream_id.replace("-", "")[:8].lower()
 
 
-def _mac(key: bytes, stream_id: str, viewer_id: str, expires: int) -> str:
-    digest = hmac.new(key, f"{stream_id}|{viewer_id}|{expires}".encode(), hashlib.sha256).digest()
+def _mac(key: bytes, stream_id: str, viewer_id: str, expires: int, claims: str | None) -> str:
+    signed = f"{stream_id}|{viewer_id}|{expires}" + (f"|{claims}" if claims is not None else "")
+    digest = hmac.new(key, signed.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def sign_playback_token(key: bytes, stream_id: str, viewer_id: str, expires: int) -> str:
-    """A token letting ``viewer_id`` play ``stream_id`` until ``expires`` (unix seconds)."""
+def sign_playback_token(
+    key: bytes,
+    stream_id: str,
+    viewer_id: str,
+    expires: int,
+    *,
+    age: str | None = None,
+    place: str = "",
+) -> str:
+    """A token letting ``viewer_id`` play ``stream_id`` until ``expires`` (unix seconds).
+
+    ``age`` and ``place``: the age-gate claims the API checked (omitted: no claims).
+    """
     if not key:
         raise ValueError("an empty signing key would make every token forgeable")
     if not _VIEWER.match(viewer_id):
         raise ValueError("viewer id must be 1-64 characters of A-Z a-z 0-9 _ -")
-    return f"{_tag(stream_id)}.{viewer_id}.{expires}.{_mac(key, stream_id, viewer_id, expires)}"
+    head = f"{_tag(stream_id)}.{viewer_id}.{expires}"
+    if age is None:
+        return f"{head}.{_mac(key, stream_id, viewer_id, expires, None)}"
+    claims = _LETTER_OF[age] + place
+    if not _CLAIMS.match(claims):
+        raise ValueError(f"malformed claims {claims!r}")
+    return f"{head}.{claims}.{_mac(key, stream_id, viewer_id, expires, claims)}"
 
 
 def verify_playback_token(
@@ -76,17 +104,26 @@ def verify_playback_token(
     if not token:
         raise TokenRequired("this stream needs a playback token")
     parts = token.split(".")
-    if len(parts) != 4 or not parts[2].isdigit() or not _VIEWER.match(parts[1]):
+    if (
+        len(parts) not in (4, 5)
+        or not (parts[2].isascii() and parts[2].isdigit())
+        or len(parts[2]) > 12
+        or not _VIEWER.match(parts[1])
+        or (len(parts) == 5 and not _CLAIMS.match(parts[3]))
+    ):
         raise TokenInvalid("malformed playback token")
-    tag, viewer, expires_raw, mac = parts
+    tag, viewer, expires_raw, mac = parts[0], parts[1], parts[2], parts[-1]
+    claims = parts[3] if len(parts) == 5 else None
     expires = int(expires_raw)
     if tag != _tag(stream_id):
         raise TokenForOtherStream("this playback token is for another stream")
-    if not hmac.compare_digest(mac, _mac(key, stream_id, viewer, expires)):
+    if not hmac.compare_digest(mac, _mac(key, stream_id, viewer, expires, claims)):
         raise TokenInvalid("playback token signature does not match")
     if expires <= now:
         raise TokenExpired("playback token expired", meta={"expiredAt": expires})
-    return PlaybackGrant(stream_id, viewer, expires)
+    if claims is None:
+        return PlaybackGrant(stream_id, viewer, expires)
+    return PlaybackGrant(stream_id, viewer, expires, _LEVEL_OF[claims[0]], claims[1:])
 
 
 def with_token(uri: str, token: str) -> str:

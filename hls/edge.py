@@ -81,12 +81,13 @@ _INIT_HEADERS = object_headers(INIT)
 Reply = tuple[bytes, int]  # a whole response and the length of its head
 
 
-# A parsed request: (method, target, keep-alive, X-Request-Id, Host). A plain tuple of bytes,
+# A parsed request: (method, target, keep-alive, X-Request-Id, Host, X-Viewer-Country). A plain
+# tuple of bytes,
 # str, bool and None on purpose: CPython stops tracking such tuples in its cyclic GC, so the
 # thousands of requests held at any moment never churn through the GC's older generations
 # (objects would, and trigger its full collections: ~80 ms pauses, measured).
-Request = tuple[bytes, bytes, bool, str | None, str | None]
-METHOD, TARGET, KEEP_ALIVE, REQUEST_ID, HOST = range(5)
+Request = tuple[bytes, bytes, bool, str | None, str | None, str | None]
+METHOD, TARGET, KEEP_ALIVE, REQUEST_ID, HOST, PLACE = range(6)
 
 
 class _HeldGroup:
@@ -247,7 +248,13 @@ class LlHlsEdge:
             if len(self._queries) > 4096:
                 self._queries.clear()
             self._queries[raw_query] = query
-        token = self.policy.decide(stream_id, lookup.result(), query.get("token"))
+        token = self.policy.decide(
+            stream_id,
+            lookup.result(),
+            query.get("token"),
+            # Only streams with geo-blocks ask where the viewer is (a cached CIDR lookup).
+            lambda: self.policy.locate(conn.peer, req[PLACE]),
+        )
         if isinstance(target, MediaNotFound):  # refused only once access is granted, as the app
             raise target
         output = self.outputs.get(stream_id)
@@ -544,6 +551,8 @@ class EdgeConnection(asyncio.Protocol):
         self._body_bytes = 0
         self._rid: str | None = None
         self._host: str | None = None
+        self._place: str | None = None
+        self.peer: str | None = None  # the client's address (GeoIP for geo-blocked streams)
         self._method = b""
         self._keep_alive = True
 
@@ -552,6 +561,8 @@ class EdgeConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # (uvloop's transports implement the interface without subclassing asyncio.Transport)
         self.transport = cast(asyncio.Transport, transport)
+        peername = transport.get_extra_info("peername")
+        self.peer = peername[0] if isinstance(peername, tuple) else None
         self.edge.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -578,7 +589,14 @@ class EdgeConnection(asyncio.Protocol):
             self._broken = True
             last = self.queue[-1] if self.queue else None
             if isinstance(last, tuple):
-                self.queue[-1] = (last[METHOD], last[TARGET], False, last[REQUEST_ID], last[HOST])
+                self.queue[-1] = (
+                    last[METHOD],
+                    last[TARGET],
+                    False,
+                    last[REQUEST_ID],
+                    last[HOST],
+                    last[PLACE],
+                )
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
             self._fail(cause if isinstance(cause, HttpError) else HttpError(400, "Bad Request"))
@@ -609,12 +627,15 @@ class EdgeConnection(asyncio.Protocol):
         size = self._header_bytes = self._header_bytes + len(name) + len(value) + 4
         if size > MAX_HEADERS:
             raise HttpError(431, "Request Header Fields Too Large")
-        # Only two headers matter: Host (redirects) and X-Request-Id (error envelopes).
+        # Three headers matter: Host (redirects), X-Request-Id (error envelopes) and
+        # X-Viewer-Country (a trusted proxy's GeoIP answer, for geo-blocked streams only).
         n = len(name)
         if n == 4 and name.lower() == b"host":
             self._host = value.decode("latin-1")
         elif n == 12 and name.lower() == b"x-request-id":
             self._rid = value.decode("latin-1")
+        elif n == 16 and name.lower() == b"x-viewer-country":
+            self._place = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
         self._method = self.parser.get_method()
@@ -628,12 +649,15 @@ class EdgeConnection(asyncio.Protocol):
             raise HttpError(413, "Payload Too Large")
 
     def on_message_complete(self) -> None:
-        self.queue.append((self._method, self._url, self._keep_alive, self._rid, self._host))
+        self.queue.append(
+            (self._method, self._url, self._keep_alive, self._rid, self._host, self._place)
+        )
         self._url = b""
         self._header_bytes = 0
         self._body_bytes = 0
         self._rid = None
         self._host = None
+        self._place = None
 
     # --- answering ----------------------------------------------------------------------
 

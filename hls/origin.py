@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from hls.access import tokenize_playlist, verify_playback_token
+from hls.access import TokenRequired, tokenize_playlist, verify_playback_token
 from hls.errors import MediaNotFound
+from hls.gate import EXEMPT, GeoBlocked, StreamAccess, check_viewer, is_blocked, split_place
 from hls.live import PLAYLIST
 from hls.output import SEGMENT_CACHE, HlsOutput
 from hls.request import (
@@ -31,23 +32,45 @@ from hls.request import (
 )
 from hls.storage import Storage
 
+Locate = Callable[[str | None, str | None], str]
+"""(peer address, ``X-Viewer-Country`` header or None) -> the viewer's place ("" unknown)."""
+
+VIEWER_PLACE_HEADER = "X-Viewer-Country"
+
+
+def _nowhere(peer: str | None, header: str | None) -> str:
+    return ""
+
+
+def as_access(found: StreamAccess | str | None) -> StreamAccess | None:
+    """A lookup's result as :class:`StreamAccess` (a bare visibility string is accepted)."""
+    if found is None or isinstance(found, StreamAccess):
+        return found
+    return StreamAccess(found)
+
 
 @dataclass
 class PlaybackPolicy:
-    """Who may fetch a stream's HLS: public streams anyone, others with a signed token.
+    """Who may fetch a stream's HLS: open streams (public, not age-gated, no geo-blocks)
+    anyone; others with a signed token whose claims meet the stream's rules (:mod:`hls.gate`).
 
-    ``visibility_of`` (a database lookup) is cached briefly: held LL-HLS requests arrive
-    several times a second per viewer and must not each cost a query.
+    ``access_of`` (database lookups) is cached briefly: held LL-HLS requests arrive several
+    times a second per viewer and must not each cost a query. It may return a
+    :class:`StreamAccess` or just the visibility. ``locate`` places a request (GeoIP, trusted
+    proxy header); it is consulted only for streams with geo-blocks.
     """
 
     key: bytes
-    visibility_of: Callable[[str], Awaitable[str | None]]  # None: no such stream
+    access_of: Callable[[str], Awaitable[StreamAccess | str | None]]  # None: no such stream
     ttl: float = 5.0
-    _cache: dict[str, tuple[float, asyncio.Future[str | None]]] = field(default_factory=dict)
-    _public_until: dict[str, float] = field(default_factory=dict)  # monotonic
+    locate: Locate = _nowhere
+    _cache: dict[str, tuple[float, asyncio.Future[StreamAccess | str | None]]] = field(
+        default_factory=dict
+    )
+    _open_until: dict[str, float] = field(default_factory=dict)  # monotonic
 
-    def lookup(self, stream_id: str) -> asyncio.Future[str | None]:
-        """The stream's visibility as a shared future: done at once while cached.
+    def lookup(self, stream_id: str) -> asyncio.Future[StreamAccess | str | None]:
+        """The stream's access rules as a shared future: done at once while cached.
 
         Callers may await it (shielded) or add a done callback; they must not cancel it.
         """
@@ -59,49 +82,93 @@ class PlaybackPolicy:
                 return fut
         # Single flight: the requests that miss together (every held viewer wakes on the same
         # part, so they do) share one query instead of each sending its own.
-        fut = asyncio.ensure_future(self.visibility_of(stream_id))
+        fut = asyncio.ensure_future(self.access_of(stream_id))
         if len(self._cache) > 10_000:
             self._cache.clear()
-            self._public_until.clear()
+            self._open_until.clear()
         self._cache[stream_id] = (now + self.ttl, fut)
         fut.add_done_callback(lambda f: self._forget_failed(stream_id, f))
         return fut
 
-    def _forget_failed(self, stream_id: str, fut: asyncio.Future[str | None]) -> None:
+    def _forget_failed(
+        self, stream_id: str, fut: asyncio.Future[StreamAccess | str | None]
+    ) -> None:
         hit = self._cache.get(stream_id)
-        if hit is not None and hit[1] is fut and (fut.cancelled() or fut.exception()):
+        if hit is None or hit[1] is not fut:
+            return
+        if fut.cancelled() or fut.exception():
             del self._cache[stream_id]  # a failed lookup is not cached
-        elif hit is not None and hit[1] is fut and fut.result() == "public":
-            self._public_until[stream_id] = hit[0]
+            return
+        access = as_access(fut.result())
+        if access is not None and access.open:
+            self._open_until[stream_id] = hit[0]
         else:
-            self._public_until.pop(stream_id, None)
+            self._open_until.pop(stream_id, None)
 
     def public_until(self, stream_id: str) -> float:
-        """Until when (monotonic) ``stream_id`` is known to be public without a lookup; 0 if not.
+        """Until when (monotonic) ``stream_id`` is known to be open (public, no age gate, no
+        geo-block) without a lookup; 0 if not.
 
-        For callers that answer public streams' requests without the full check (the edge's
+        For callers that answer open streams' requests without the full check (the edge's
         pre-built responses); the same cache entry as :meth:`lookup`, so no staler.
         """
-        return self._public_until.get(stream_id, 0.0)
+        return self._open_until.get(stream_id, 0.0)
 
-    async def visibility(self, stream_id: str) -> str | None:
+    async def access(self, stream_id: str) -> StreamAccess | None:
         fut = self.lookup(stream_id)
         # shield: one caller giving up must not cancel the lookup the others await.
-        return fut.result() if fut.done() else await asyncio.shield(fut)
+        return as_access(fut.result() if fut.done() else await asyncio.shield(fut))
 
-    def decide(self, stream_id: str, visibility: str | None, token: str | None) -> str | None:
-        """The token to carry into playlists (None for public streams); raises if refused."""
-        if visibility is None:
+    async def visibility(self, stream_id: str) -> str | None:
+        access = await self.access(stream_id)
+        return access.visibility if access is not None else None
+
+    def decide(
+        self,
+        stream_id: str,
+        found: StreamAccess | str | None,
+        token: str | None,
+        where: Callable[[], str] | None = None,
+    ) -> str | None:
+        """The token to carry into playlists (None for open streams); raises if refused.
+
+        ``where``: the requester's place, asked only when the stream has geo-blocks (a token
+        issued in one place does not open a stream in a blocked one).
+        """
+        access = as_access(found)
+        if access is None:
             raise MediaNotFound("no such stream", meta={"streamId": stream_id})
-        if visibility == "public":
+        if access.open:
             return None
-        verify_playback_token(self.key, token, stream_id, time.time())
+        if token is None and (access.adult or access.blocked) and access.visibility == "public":
+            raise TokenRequired(
+                "this stream needs a playback token from the API (age gate, geo-blocks)",
+                meta={
+                    "ageGate": access.adult,
+                    "tokenFrom": f"/api/v1/streams/{stream_id}/playback-tokens",
+                },
+            )
+        grant = verify_playback_token(self.key, token, stream_id, time.time())
+        check_viewer(access, level=grant.age, place=grant.place)
+        if access.blocked and where is not None and grant.age != EXEMPT:
+            place = where()
+            if is_blocked(access.blocked, place):
+                country, region = split_place(place)
+                raise GeoBlocked(
+                    "the creator does not make this stream available where you are",
+                    meta={"country": country, "region": region or None},
+                )
         return token
 
     async def check(self, request: web.Request, stream_id: str) -> str | None:
-        """The token to carry into playlists (None for public streams); raises if refused."""
-        visibility = await self.visibility(stream_id)
-        return self.decide(stream_id, visibility, request.query.get("token"))
+        """The token to carry into playlists (None for open streams); raises if refused."""
+        access = await self.access(stream_id)
+        return self.decide(
+            stream_id,
+            access,
+            request.query.get("token"),
+            lambda: self.locate(request.remote, request.headers.get(VIEWER_PLACE_HEADER)),
+        )
 
 
 STORAGE_KEY: web.AppKey[Storage] = web.AppKey("hls_storage", Storage)  # type: ignore[type-abstract]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -87,20 +86,27 @@ VIEWERS: web.AppKey[Viewers] = web.AppKey("whep_viewers", Viewers)
 
 
 async def _check_playback_access(request: web.Request, stream_id: str) -> None:
-    """The same rule as the HLS origin: public streams for anyone, others with a valid token.
+    """The same rule as the HLS origin: open streams for anyone, others with a valid token
+    whose age-gate and jurisdiction claims meet the stream's rules (``hls.gate``).
 
     The signed playback token comes as ``Authorization: Bearer <token>`` or ``?token=``; a
-    refusal is a 403 envelope (``hls.access.PlaybackDenied`` subclasses). Runs after the stream
-    is known to exist and before the body is read.
+    refusal is a 403 envelope (``hls.access.PlaybackDenied`` subclasses,
+    ``AGE_VERIFICATION_REQUIRED``) or 451 ``GEO_BLOCKED``. Runs after the stream is known to
+    exist and before the body is read.
     """
-    from hls.access import verify_playback_token
-    from hls.origin import POLICY_KEY
+    from hls.origin import POLICY_KEY, VIEWER_PLACE_HEADER
 
     policy = request.app[POLICY_KEY]
-    if await policy.visibility(stream_id) in (None, "public"):
+    access = await policy.access(stream_id)
+    if access is None:
         return
     token = bearer_token(request.headers.get("Authorization")) or request.query.get("token")
-    verify_playback_token(policy.key, token, stream_id, time.time())
+    policy.decide(
+        stream_id,
+        access,
+        token,
+        lambda: policy.locate(request.remote, request.headers.get(VIEWER_PLACE_HEADER)),
+    )
 
 
 async def _live_fanout(request: web.Request, key: str, state: str) -> PacketFanout:

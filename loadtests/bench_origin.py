@@ -337,6 +337,8 @@ async def origin_main(args: argparse.Namespace) -> None:
         var_dir=Path(args.var_dir),
         node_id="bench-origin",
         moderation_enabled=False,  # no frames here (a replay of encoded packets): no workers
+        # The benchmark measures an open stream (public, no age gate): the edge's fast path.
+        age_gate_enabled=False,
     )
     configure_logging("console", "WARNING")
     app = create_app(settings, dsn=args.dsn)

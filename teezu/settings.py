@@ -164,6 +164,18 @@ class Settings(BaseSettings):
     require_verification: bool = True
     identity_key: str = ""  # secret; empty: var_dir/identity.key (generated once). Keep it.
     identity_max_image_bytes: int = Field(default=8 * 1024**2, ge=1024)
+    # --- trust and safety: the viewer age gate and geo-blocks (api/agegate/)
+    # Adult streams need a playback token whose claims meet the viewer's jurisdiction's rule
+    # (age_gate_rules). On in production; the shared test server turns it off so unrelated
+    # tests can watch adult-rated streams (tests/integration/test_age_gate.py runs it on).
+    age_gate_enabled: bool = True
+    # The built-in GeoIP provider: CIDR -> "CC" or "CC-RRR" (ISO 3166-1 / 3166-2), e.g.
+    # {"203.0.113.0/24": "GB", "198.51.100.0/24": "US-TX"}. Longest prefix wins; no match:
+    # unknown jurisdiction (the default rule). A real deployment plugs MaxMind in instead.
+    geoip_ranges: dict[str, str] = Field(default_factory=dict)
+    # Proxies (CIDRs) whose X-Viewer-Country header (e.g. a CDN's GeoIP answer) is believed.
+    # Empty (the default): the header is ignored from everyone.
+    geoip_trusted_proxies: list[str] = Field(default_factory=list)
 
     @field_validator("segment_duration")
     @classmethod

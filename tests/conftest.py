@@ -104,6 +104,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # Going live needs verified, checked-in performers in production; the suite's streams
         # publish without; tests/integration/test_consent.py proves the gate on its own server.
         require_verification=False,
+        # Adult-rated streams (the default rating) need an age-gated playback token in
+        # production; the suite's streams play without; tests/integration/test_age_gate.py
+        # proves the gate on its own server.
+        age_gate_enabled=False,
     )
 
 

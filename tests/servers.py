@@ -22,8 +22,10 @@ async def extra_server(
     **settings: object,
 ) -> AsyncIterator[tuple[str, web.Application]]:
     """A full app (same database) with ``settings`` over the defaults; yields (base URL, app)."""
-    # Like the shared server: go-live is not gated on ID checks unless a test asks for it.
+    # Like the shared server: go-live is not gated on ID checks, nor playback on the viewer age
+    # gate, unless a test asks for it.
     settings.setdefault("require_verification", False)
+    settings.setdefault("age_gate_enabled", False)  # likewise the viewer age gate
     s = Settings(port=port, var_dir=var_dir, node_id=f"extra-{port}", bcrypt_rounds=4, **settings)
     app = create_app(s, dsn=dsn)
     if customize is not None:

@@ -18,6 +18,8 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field
 
+from api.agegate import previews
+from api.agegate.gate import AGE_GATE
 from api.auth import audit
 from api.auth.principal import Principal
 from api.auth.rbac import Permission
@@ -30,7 +32,9 @@ from api.streams.access import effective_visibility, may_watch
 from api.users.follows import is_follower
 from api.wallet import ticket_shows
 from hls.access import PlaybackDenied, sign_playback_token, with_token
-from hls.origin import POLICY_KEY
+from hls.gate import EXEMPT, AgeVerificationRequired, StreamAccess, is_blocked, meets, split_place
+from hls.origin import POLICY_KEY, STORAGE_KEY
+from hls.output import POSTER
 from ingest.tokens import bearer_token, sign_publish_grant, token_matches
 from ingest.whip import stream_channel
 from teezu.errors import Forbidden, NotFound
@@ -47,6 +51,10 @@ class StreamNotFound(NotFound):
 
 class NotStreamOwner(Forbidden):
     code = "NOT_STREAM_OWNER"
+
+
+class PosterNotFound(NotFound):
+    code = "POSTER_NOT_FOUND"
 
 
 class ListQuery(Input):
@@ -79,6 +87,17 @@ class StreamUpdate(Input):
     recording: bool | None = None
 
 
+class ViewerAccess(Output):
+    allowed: bool
+    token_required: bool = Field(
+        description="players need a playback token (non-public, age-gated or geo-blocked)"
+    )
+    code: str | None = Field(default=None, description="why not: `AGE_VERIFICATION_REQUIRED`")
+    meta: dict[str, Any] | None = Field(
+        default=None, description="what is needed: requirement, current, country, region, next"
+    )
+
+
 class StreamOut(Output):
     id: uuid.UUID
     creator_handle: str
@@ -96,6 +115,13 @@ class StreamOut(Output):
         "runs one (absolute), else playbackUrl"
     )
     watch_url: str
+    poster_url: str = Field(
+        description="the card image for the caller: blurred unless they may watch adult "
+        "content where they are"
+    )
+    viewer_access: ViewerAccess | None = Field(
+        default=None, description="on `GET /streams/{id}`: may the caller watch, and if not why"
+    )
 
 
 class CreatedStream(StreamOut):
@@ -136,7 +162,45 @@ def stream_out(row: store.StreamRow, hls: str) -> StreamOut:
         playback_url=playback,
         hls_url=hls + playback,
         watch_url=f"/watch/{row.id}",
+        poster_url=f"/api/v1/streams/{row.id}/poster",
     )
+
+
+def _places_of(place: str) -> list[str] | None:
+    """The geo-block entries that cover ``place``: its country and, with one, its region."""
+    if not place:
+        return None
+    country, region = split_place(place)
+    return [country, place] if region else [country]
+
+
+def _exempt(call: Call[Any, Any], row: store.StreamRow) -> bool:
+    """The creator and staff are not viewers: no age gate or geo-block applies to them."""
+    p = call.principal
+    return (row.creator_id is not None and row.creator_id == p.user_id) or p.can(
+        Permission.MODERATE_ALL
+    )
+
+
+async def _stream_access(call: Call[Any, Any], row: store.StreamRow) -> StreamAccess:
+    access = await call.app[AGE_GATE].access(row.id)
+    if access is None:  # deleted meanwhile
+        raise StreamNotFound("no such stream", meta={"streamId": str(row.id)})
+    return access
+
+
+def _refuse_if_blocked(call: Call[Any, Any], row: store.StreamRow, access: StreamAccess) -> None:
+    """451 ``GEO_BLOCKED`` for a viewer in a place the creator blocked."""
+    if access.blocked and not _exempt(call, row):
+        place = call.app[AGE_GATE].place(call.request)
+        if is_blocked(access.blocked, place):
+            from hls.gate import GeoBlocked
+
+            country, region = split_place(place)
+            raise GeoBlocked(
+                "the creator does not make this stream available where you are",
+                meta={"country": country, "region": region or None},
+            )
 
 
 async def _existing(call: Call[Any, Any]) -> store.StreamRow:
@@ -155,7 +219,7 @@ def is_admin(principal: Principal) -> bool:
     return principal.can(Permission.SYSTEM_CONFIG_LIMITED)
 
 
-async def _owned(call: Call[Any, Any], action: str) -> store.StreamRow:
+async def owned_stream(call: Call[Any, Any], action: str) -> store.StreamRow:
     """The stream, if the caller owns it or is an admin (whose action is audited)."""
     row = await _existing(call)
     p = call.principal
@@ -190,6 +254,7 @@ async def list_streams(call: Call[None, ListQuery]) -> Page[StreamOut]:
         limit=q.limit,
         before=q.cursor,
         creator_handle=q.creator.lower() if q.creator else None,
+        blocked_in=_places_of(call.app[AGE_GATE].place(call.request)),
     )
     next_cursor = rows[-1].created_at.isoformat() if len(rows) == q.limit else None
     base = hls_base(call.request)
@@ -226,10 +291,74 @@ async def create_stream(call: Call[StreamCreate, None]) -> CreatedStream:
     "/api/v1/streams/{stream_id}",
     summary="One stream",
     response=StreamOut,
+    errors=(451,),
     path_formats=UUID_PATH,
 )
 async def get_stream(call: Call[None, None]) -> StreamOut:
-    return stream_out(await _existing(call), hls_base(call.request))
+    """451 `GEO_BLOCKED` where the creator blocked the caller's country or region.
+    `viewerAccess` says whether the caller may watch (the age gate: what is needed)."""
+    row = await _existing(call)
+    access = await _stream_access(call, row)
+    _refuse_if_blocked(call, row, access)
+    out = stream_out(row, hls_base(call.request))
+    needs_token = not access.open
+    if _exempt(call, row) or not access.adult:
+        out.viewer_access = ViewerAccess(allowed=True, token_required=needs_token)
+        return out
+    try:
+        await call.app[AGE_GATE].check(call.request, access, call.principal.user_id)
+        out.viewer_access = ViewerAccess(allowed=True, token_required=needs_token)
+    except AgeVerificationRequired as exc:
+        out.viewer_access = ViewerAccess(
+            allowed=False, token_required=needs_token, code=exc.code, meta=exc.meta
+        )
+    return out
+
+
+@api.route(
+    "GET",
+    "/api/v1/streams/{stream_id}/poster",
+    summary="The stream's card image for the caller (blurred unless they may watch it sharp)",
+    errors=(403, 451),
+    produces="image/jpeg",
+    path_formats=UUID_PATH,
+)
+async def get_poster(call: Call[None, None]) -> web.StreamResponse:
+    """The engine's latest poster (every 4 s while live). Sharp only for callers who pass the
+    age gate where they are, on a stream not marked explicit (an explicit stream's poster is
+    blurred at the source, for everyone: no sharp copy is kept). `X-Poster: sharp|blurred`.
+    Non-public streams: only for those who may watch them (403 `PLAYBACK_DENIED`)."""
+    row = await _existing(call)
+    access = await _stream_access(call, row)
+    _refuse_if_blocked(call, row, access)
+    sharp = True
+    if not _exempt(call, row):
+        await _check_visibility(call, row)
+        if access.adult:
+            rules = access.rules
+            place = call.app[AGE_GATE].place(call.request)
+            level = await _age_level(call)
+            sharp = meets(level, rules.requirement(place))
+    jpeg = await call.app[STORAGE_KEY].get(f"{row.id}/{POSTER}")
+    if jpeg is None:
+        raise PosterNotFound("no poster yet (one is made while the stream is live)")
+    if not sharp:
+        jpeg = await asyncio.to_thread(previews.blur, jpeg)
+    return web.Response(
+        body=jpeg,
+        content_type="image/jpeg",
+        headers={
+            "Cache-Control": "private, max-age=4",
+            "Vary": "Cookie",
+            "X-Poster": "sharp" if sharp else "blurred",
+        },
+    )
+
+
+async def _age_level(call: Call[Any, Any]) -> str:
+    from api.agegate.store import age_level
+
+    return await age_level(call.app[POOL], call.principal.user_id)
 
 
 @api.route(
@@ -242,7 +371,7 @@ async def get_stream(call: Call[None, None]) -> StreamOut:
     path_formats=UUID_PATH,
 )
 async def update_stream(call: Call[StreamUpdate, None]) -> StreamOut:
-    row = await _owned(call, "update")
+    row = await owned_stream(call, "update")
     b = call.body
     updated = await store.update_stream(
         call.app[POOL], row.id, title=b.title, visibility=b.visibility, recording=b.recording
@@ -263,7 +392,7 @@ async def update_stream(call: Call[StreamUpdate, None]) -> StreamOut:
 )
 async def publish_credentials(call: Call[None, None]) -> PublishCredentials:
     """A signed grant valid for 10 minutes: the long-lived publish token stays secret."""
-    row = await _owned(call, "publish_credentials")
+    row = await owned_stream(call, "publish_credentials")
     expires = int(time.time()) + PUBLISH_GRANT_TTL
     token = sign_publish_grant(call.app[POLICY_KEY].key, str(row.id), expires)
     return PublishCredentials(whip_url=f"/whip/{row.id}", token=token, expires_at=expires)
@@ -279,7 +408,7 @@ async def publish_credentials(call: Call[None, None]) -> PublishCredentials:
     path_formats=UUID_PATH,
 )
 async def rotate_publish_token(call: Call[None, None]) -> PublishCredentials:
-    row = await _owned(call, "rotate_publish_token")
+    row = await owned_stream(call, "rotate_publish_token")
     token = await store.rotate_publish_token(call.app[POOL], row.id)
     return PublishCredentials(whip_url=f"/whip/{row.id}", token=token, expires_at=None)
 
@@ -340,7 +469,7 @@ async def list_vods(call: Call[None, None]) -> Page[Vod]:
     status=201,
     body=TokenRequest,
     response=PlaybackToken,
-    errors=(403,),
+    errors=(403, 451),
     path_formats=UUID_PATH,
 )
 async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken:
@@ -348,26 +477,22 @@ async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken
     followers, its creator and admins; `ticketed` (and any stream while a ticket show runs on
     it) holders of a ticket to the running show, its creator and admins; `subscribers` only
     its creator and admins for now. The creator may also prove ownership with the stream's
-    publish token (`Authorization: Bearer`)."""
+    publish token (`Authorization: Bearer`).
+
+    Then the age gate and geo-blocks: 451 `GEO_BLOCKED` where the creator blocked the
+    caller's place; 403 `AGE_VERIFICATION_REQUIRED` on an adult stream when the caller's
+    jurisdiction asks for more than they have (meta: `requirement`, `current`, `country`,
+    `region`, `signInRequired`, `next`). The token carries the caller's age level and place,
+    which the media servers check against the stream's rules on every request."""
     row = await _existing(call)
-    pool = call.app[POOL]
-    visibility = effective_visibility(
-        row.visibility, ticket_show_running=await ticket_shows.running(pool, row.id)
-    )
     p = call.principal
-    owner = (row.creator_id is not None and row.creator_id == p.user_id) or token_matches(
-        bearer_token(call.request.headers.get("Authorization")), row.publish_token_hash
-    )
-    follower = (
-        row.creator_id is not None
-        and p.user_id is not None
-        and await is_follower(call.app[POOL], p.user_id, row.creator_id)
-    )
-    holder = visibility == "ticketed" and await ticket_shows.admitted(pool, row.id, p.user_id)
-    if not may_watch(
-        visibility, owner=owner, admin=is_admin(p), follower=follower, ticket_holder=holder
-    ):
-        raise PlaybackDenied(f"this stream is for {visibility}", meta={"visibility": visibility})
+    owner = await _check_visibility(call, row)
+    access = await _stream_access(call, row)
+    gate = call.app[AGE_GATE]
+    if owner or _exempt(call, row):
+        level, place = EXEMPT, gate.place(call.request)
+    else:
+        level, place = await gate.check(call.request, access, p.user_id)
     if call.body.viewer_id is not None and (owner or is_admin(p)):
         viewer = call.body.viewer_id
     elif p.user_id is not None:
@@ -375,7 +500,9 @@ async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken
     else:
         viewer = f"anon-{secrets.token_hex(6)}"
     expires = int(time.time()) + call.body.ttl_seconds
-    token = sign_playback_token(call.app[POLICY_KEY].key, str(row.id), viewer, expires)
+    token = sign_playback_token(
+        call.app[POLICY_KEY].key, str(row.id), viewer, expires, age=level, place=place
+    )
     url = with_token(f"/hls/{row.id}/index.m3u8", token)
     return PlaybackToken(
         token=token,
@@ -384,6 +511,32 @@ async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken
         playback_url=url,
         hls_url=hls_base(call.request) + url,
     )
+
+
+async def _check_visibility(call: Call[Any, Any], row: store.StreamRow) -> bool:
+    """Refuse (403 ``PLAYBACK_DENIED``) a caller the stream's visibility keeps out; True if
+    the caller owns it (session or publish token). While a ticket show runs on the stream it is
+    ``ticketed``: only holders of a ticket to that show (and the creator and admins) pass."""
+    p = call.principal
+    pool = call.app[POOL]
+    visibility = effective_visibility(
+        row.visibility, ticket_show_running=await ticket_shows.running(pool, row.id)
+    )
+    owner = (row.creator_id is not None and row.creator_id == p.user_id) or token_matches(
+        bearer_token(call.request.headers.get("Authorization")), row.publish_token_hash
+    )
+    follower = (
+        visibility == "followers"
+        and row.creator_id is not None
+        and p.user_id is not None
+        and await is_follower(pool, p.user_id, row.creator_id)
+    )
+    holder = visibility == "ticketed" and await ticket_shows.admitted(pool, row.id, p.user_id)
+    if not may_watch(
+        visibility, owner=owner, admin=is_admin(p), follower=follower, ticket_holder=holder
+    ):
+        raise PlaybackDenied(f"this stream is for {visibility}", meta={"visibility": visibility})
+    return owner
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:

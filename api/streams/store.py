@@ -124,17 +124,25 @@ async def list_streams(
     limit: int,
     before: datetime | None,
     creator_handle: str | None = None,
+    blocked_in: list[str] | None = None,
 ) -> list[StreamRow]:
-    """Newest first; ``before`` is the keyset cursor (created_at of the last row seen)."""
+    """Newest first; ``before`` is the keyset cursor (created_at of the last row seen).
+
+    ``blocked_in``: leave out streams geo-blocked in any of these places (the viewer's country
+    and country-region), so pages stay full.
+    """
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM streams "
         "WHERE ($1::text IS NULL OR state = $1) AND ($2::timestamptz IS NULL OR created_at < $2) "
         "AND ($4::text IS NULL OR creator_handle = $4) "
+        "AND ($5::text[] IS NULL OR NOT EXISTS (SELECT 1 FROM stream_geo_blocks g "
+        "     WHERE g.stream_id = streams.id AND g.place = ANY($5::text[]))) "
         "ORDER BY created_at DESC, id DESC LIMIT $3",
         state,
         before,
         limit,
         creator_handle,
+        blocked_in,
     )
     return [_row(r) for r in rows]
 

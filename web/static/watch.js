@@ -148,17 +148,26 @@
     showMode();
   });
 
-  // Non-public streams: the API decides from the signed-in viewer (session cookie) whether a
-  // playback token is due; the token then rides on every HLS request and the WHEP offer.
+  // Non-public, age-gated and geo-blocked streams: the API decides from the signed-in viewer
+  // (session cookie) and where they are whether a playback token is due; the token then rides
+  // on every HLS request and the WHEP offer.
   async function access(s) {
-    if (s.visibility === 'public') return null;
+    const gated = s.viewerAccess && s.viewerAccess.tokenRequired;
+    if (s.visibility === 'public' && !gated) return null;
     if (grant && grant.expiresAt - Date.now() / 1000 > 60) return null;
     const res = await fetch('/api/v1/streams/' + streamId + '/playback-tokens', {
       method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{}',
     });
     if (!res.ok) {
       let why = 'HTTP ' + res.status;
-      try { const body = await res.json(); why = body.code; } catch (e) { /* not JSON */ }
+      let body = null;
+      try { body = await res.json(); why = body.code; } catch (e) { /* not JSON */ }
+      if (why === 'AGE_VERIFICATION_REQUIRED') {
+        const need = body.meta && body.meta.requirement === 'verified'
+          ? 'verify your age' : 'confirm you are 18 or older';
+        return 'This stream is for adults: ' + need + (body.meta && body.meta.signInRequired ? ' (sign in first).' : '.');
+      }
+      if (why === 'GEO_BLOCKED') return 'This stream is not available where you are.';
       return 'This stream is for its ' + s.visibility + ' (' + why + '). Sign in with an account that may watch it.';
     }
     grant = (await res.json()).data;
@@ -170,6 +179,7 @@
     try {
       const res = await fetch('/api/v1/streams/' + streamId, { cache: 'no-store' });
       if (res.status === 404) { show('offline', 'This stream does not exist.'); return; }
+      if (res.status === 451) { stopRtc(); stopHls(); show('denied', 'This stream is not available where you are.'); return; }
       const s = (await res.json()).data;
       document.title = s.title + ' — TeezU Live';
       document.getElementById('title').textContent = s.title;

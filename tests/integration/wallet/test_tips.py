@@ -187,7 +187,9 @@ async def test_50_concurrent_retries_of_one_key_have_one_effect(tip_ledger):
     assert all(o.ok for o in outcomes)
     assert sum(not o.replayed for o in outcomes) == 1
     assert len({o.data["tipId"] for o in outcomes}) == 1
-    assert await wallet_balance(tip_ledger, viewer) == 993 and await tip_count(tip_ledger, viewer) == 1
+    assert (
+        await wallet_balance(tip_ledger, viewer) == 993 and await tip_count(tip_ledger, viewer) == 1
+    )
 
 
 async def test_two_different_requests_racing_on_one_key_one_wins_one_is_refused(tip_ledger):

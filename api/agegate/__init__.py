@@ -1,0 +1,1 @@
+"""The viewer age gate per jurisdiction, GeoIP, and creators' geo-blocks (issue 6)."""
