@@ -62,6 +62,7 @@ async def shows(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncI
         node_id="shows-test-node",
         edge_port=0,
         require_verification=False,
+        age_gate_enabled=False,  # tests/integration/test_age_gate.py covers the gate
         moderation_enabled=False,
         payment_webhook_secret="test-webhook-secret",
         ledger_job_interval=3600,
@@ -224,8 +225,8 @@ async def test_private_show_requests_are_refused_with_the_envelope(shows, member
 async def test_a_private_show_bills_each_minute_until_the_wallet_runs_out(shows, member):
     creator, viewer, stream, show = await running_show(shows, member, 35)
     assert show["billedMinutes"] == 1 and show["holdId"]
-    wallet = await balance(viewer)
-    assert (wallet["balance"], wallet["held"]) == (25, 10)
+    wallet = await balance(viewer)  # a slow machine may already be in minute 2
+    assert wallet["balance"] + wallet["held"] == 35 and wallet["held"] in (10, 20, 30)
     h = await hold(shows, show["holdId"])
     assert (h["purpose"], h["stream_id"], str(h["ref_id"])) == ("private_show", stream, show["id"])
     running = await shows.ledger.private_shows.running_on(stream)
