@@ -344,6 +344,26 @@ async def test_the_kill_switch_charges_completed_minutes_and_an_end_every_minute
         ended[how] = done
     assert (ended["end"].charged, ended["kill"].charged) == (PRICE, 0)
     assert (await balance(viewer))["balance"] == 100 - PRICE
+    # Racing kill switches (the safe word here, the holder's freeze there): one of them ends
+    # the show, and its hold is settled by exactly one transaction.
+    stream = await live_stream(shows.pool, creator.id)
+    asked = await viewer.call(
+        "POST", f"/api/v1/streams/{stream}/private-shows", json={"pricePerMinute": PRICE}
+    )
+    show = await slow.private_shows.get(uuid.UUID(asked.data["id"]))
+    assert show is not None
+    started = await slow.private_shows.accept(show, creator.id)
+    reports = await asyncio.gather(
+        *((slow if i % 2 else shows.ledger).stop_billing(stream, "safe word") for i in range(6))
+    )
+    assert sum(len(r.private_shows) for r in reports) == 1
+    settles = await shows.pool.fetchval(
+        "SELECT count(*) FROM ledger_transactions WHERE hold_id = $1 "
+        "AND kind IN ('hold_capture', 'hold_release')",
+        started.hold_id,
+    )
+    assert settles == 1
+    assert (await balance(viewer))["balance"] == 100 - PRICE
     await slow.private_shows.close()
     await books_balance(shows)
 
