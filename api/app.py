@@ -22,11 +22,27 @@ from api.auth.authenticator import SessionAuthenticator, principal_middleware
 from api.auth.passwords import HASHER, PasswordHasher
 from api.auth.principal import AUTHENTICATOR
 from api.chat import routes as chat_routes
+from api.chat import safety_routes as chat_safety_routes
 from api.consent import routes as consent_routes
 from api.envelope import envelope_middleware
-from api.keys import EDGE, MODERATION, POOL, PUBSUB, SAFETY, SETTINGS
+from api.keys import (
+    EDGE,
+    FORENSIC,
+    MODERATION,
+    POOL,
+    POST_SCANNER,
+    PUBSUB,
+    SAFETY,
+    SETTINGS,
+    STORAGE,
+)
+from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
+from api.posts import routes as post_routes
+from api.posts.downloads import ForensicRenderer
+from api.posts.scanner import PostScanner
+from api.privacy import routes as privacy_routes
 from api.ratelimit import COUNTER, DEFAULT_LIMIT, create_counter, rate_limit_middleware
 from api.reports import routes as report_routes
 from api.routing import RateLimit
@@ -41,6 +57,7 @@ from api.streams import store
 from api.users import routes as user_routes
 from api.users.store import sync_rbac_tables
 from api.verification import routes as verification_routes
+from api.wallet import payout_routes
 from api.wallet import routes as wallet_routes
 from api.wallet.routes import LEDGER
 from engine import watermark
@@ -87,6 +104,32 @@ def _moderation(
     )
 
 
+def _post_scanner(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    storage: Storage,
+    pubsub: PubSub,
+    moderation: LiveModeration | None,
+) -> PostScanner | None:
+    """Post and avatar scanning, in the live moderation's workers when this node has them."""
+    if not settings.post_scan_enabled:
+        return None
+    return PostScanner(
+        pool=pool,
+        storage=storage,
+        pubsub=pubsub,
+        policy=moderation.policy if moderation else load_policy(settings.moderation_policy),
+        workers=moderation.workers
+        if moderation
+        else ModerationPool(settings.moderation_detector, workers=settings.moderation_workers),
+        own_workers=moderation is None,
+        node=settings.node_id,
+        frames=settings.post_scan_frames,
+        poll=settings.post_scan_poll,
+        claim_timeout=settings.post_scan_claim_timeout,
+    )
+
+
 def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Application:
     """Build the application; the database pool opens (and migrations run) at start-up.
 
@@ -112,6 +155,9 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     app[DEFAULT_LIMIT] = RateLimit(settings.rate_limit_requests, settings.rate_limit_window)
     app[AUTHENTICATOR] = SessionAuthenticator(lambda: app[POOL], settings)
     storage = create_storage(settings)
+    app[STORAGE] = storage
+    forensic = ForensicRenderer(settings.forensic_key_bytes(), settings.forensic_render_workers)
+    app[FORENSIC] = forensic
     live: dict[str, HlsOutput] = {}  # this node's live broadcasts, shared by ingest and origin
 
     gate = AgeGate(settings, lambda: app[POOL])
@@ -190,6 +236,10 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
                 app[MODERATION] = moderation
                 publishers.moderation = moderation
                 publishers.ended_hooks.append(moderation.stop_stream)
+            scanner = _post_scanner(settings, pool, storage, pubsub, moderation)
+            if scanner is not None:
+                await scanner.start()
+                app[POST_SCANNER] = scanner
             publishers.start()
             retention = asyncio.get_running_loop().create_task(
                 run_retention(pool, storage, settings.retention_interval), name="vod-retention"
@@ -207,9 +257,12 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             await viewers.close()
             await publishers.close()
             await safety.close()
+            if scanner is not None:
+                await scanner.close()
             if moderation is not None:
                 await moderation.close()
         finally:
+            await forensic.close()
             await storage.close()
             await pubsub.close()
             await counter.close()
@@ -218,15 +271,20 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
 
     app.cleanup_ctx.append(lifecycle)
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
+    privacy_routes.setup(app)  # likewise
+    payout_routes.setup(app)  # needs the wallet's ledger: after it
     health.add_routes(app)
     for declared in (
         auth_routes.api,
         user_routes.api,
         stream_routes.api,
         chat_routes.api,
+        chat_safety_routes.api,
         admin_routes.api,
         consent_routes.api,
         report_routes.api,
+        moderation_routes.api,
+        post_routes.api,
         agegate_routes.api,
     ):
         declared.add_to(app)

@@ -8,15 +8,20 @@ import asyncpg
 from aiohttp import web
 
 from hls.edge import LlHlsEdge
+from hls.storage import Storage
 from teezu.pubsub import PubSub
 from teezu.settings import Settings
 
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 PUBSUB: web.AppKey[PubSub] = web.AppKey("pubsub", PubSub)  # type: ignore[type-abstract]
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+# The node's object storage (segments, moderation snapshots, post uploads, GDPR export zips).
+STORAGE: web.AppKey[Storage] = web.AppKey("storage", Storage)  # type: ignore[type-abstract]
 
 if TYPE_CHECKING:
     from api.moderation.monitor import LiveModeration
+    from api.posts.downloads import ForensicRenderer
+    from api.posts.scanner import PostScanner
     from ingest.safety import SafetyControl
 
 # Freeze / unfreeze this node's broadcasts (the safe word's engine half).
@@ -24,3 +29,8 @@ SAFETY: web.AppKey[SafetyControl] = web.AppKey("safety")
 # On-frame moderation; absent when TEEZU_MODERATION_ENABLED=false.
 MODERATION: web.AppKey[LiveModeration] = web.AppKey("moderation")
 EDGE: web.AppKey[LlHlsEdge] = web.AppKey("edge", LlHlsEdge)  # absent when the edge is off
+# Scans pending posts and avatars in the moderation workers; absent when
+# TEEZU_POST_SCAN_ENABLED=false (and on API-only nodes).
+POST_SCANNER: web.AppKey[PostScanner] = web.AppKey("post_scanner")
+# Marks downloads with their viewer's forensic mark (processes started on first use).
+FORENSIC: web.AppKey[ForensicRenderer] = web.AppKey("forensic")

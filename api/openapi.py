@@ -107,18 +107,18 @@ def _success(route: Route, schemas: _Schemas) -> dict[str, Any]:
         }
     else:
         properties["data"] = data
-    return {
-        "description": route.summary,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": list(properties),
-                    "properties": properties,
-                }
+    content: dict[str, Any] = {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": list(properties),
+                "properties": properties,
             }
-        },
+        }
     }
+    for media_type in route.also_produces:
+        content[media_type] = {"schema": {"type": "string"}}
+    return {"description": route.summary, "content": content}
 
 
 def operation(route: Route, schemas: _Schemas) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -20,14 +21,17 @@ from aiohttp import web
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
-from api.auth.principal import AUTHENTICATOR
+from api.auth.principal import AUTHENTICATOR, Principal
 from api.chat import events
 from api.chat.events import ack_error
 from api.chat.presence import create_presence
 from api.chat.ratelimit import create_limiter
 from api.chat.rooms import follows_of
 from api.chat.service import Chat
+from api.consent.safeword import use_safe_word
+from api.consent.safeword import wire as safe_word_wire
 from api.keys import POOL, PUBSUB
+from api.routing import client_ip
 from teezu.errors import TeezuError
 from teezu.settings import Settings
 
@@ -156,9 +160,17 @@ def attach(app: web.Application, settings: Settings) -> None:
         principal = await app[AUTHENTICATOR].principal(request.headers)
         cookie = request.headers.get("Cookie")
         chat().connect(sid, principal, {"Cookie": cookie} if cookie else {})
+        ips[sid] = client_ip(request)
+
+    ips: dict[str, str] = {}  # the handshake's address, for the safe word's audit entry
+
+    async def safe_word(sid: str, principal: Principal, stream_id: uuid.UUID) -> dict[str, Any]:
+        result = await use_safe_word(app, principal, stream_id, ip=ips.get(sid))
+        return safe_word_wire(result)
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:
+        ips.pop(sid, None)
         await chat().disconnect(sid)
 
     requests: dict[str, tuple[str, dict[str, Any]]] = {
@@ -167,7 +179,11 @@ def attach(app: web.Application, settings: Settings) -> None:
         events.SEND: ("send", {}),
         events.TYPING: ("typing", {}),
         events.PRESENCE: ("presence_list", {}),
-        events.DELETE: ("delete", {}),
+        events.DELETE: ("remove", {}),
+        events.REMOVE: ("remove", {}),
+        events.REVIEW: ("review", {}),
+        events.APPROVE: ("approve", {}),
+        events.SAFE_WORD: ("safe_word", {}),
         events.TIMEOUT: ("restrict", {"kind": "timeout"}),
         events.BAN: ("restrict", {"kind": "ban"}),
         events.UNBAN: ("unban", {}),
@@ -189,6 +205,7 @@ def attach(app: web.Application, settings: Settings) -> None:
             pubsub=app[PUBSUB],
             followers=follows_of(pool),
             authenticate=app[AUTHENTICATOR].principal,
+            safe_word=safe_word,
         )
         app[CHAT] = service
         await service.start()

@@ -143,6 +143,9 @@ class Route:
     path_formats: dict[str, str] = field(default_factory=dict)
     # Request headers the route reads itself (documented as header parameters).
     headers: tuple[HeaderParam, ...] = ()
+    # Other media types the success response may take on request (e.g. text/csv for
+    # ?format=csv), documented next to the JSON one.
+    also_produces: tuple[str, ...] = ()
 
     @property
     def path_params(self) -> list[str]:
@@ -195,6 +198,7 @@ class Api:
         produces: str | None = None,
         path_formats: dict[str, str] | None = None,
         headers: tuple[HeaderParam, ...] = (),
+        also_produces: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.routes.append(
@@ -218,6 +222,7 @@ class Api:
                     produces=produces,
                     path_formats=path_formats or {},
                     headers=headers,
+                    also_produces=also_produces,
                 )
             )
             return handler

@@ -10,6 +10,7 @@ teezu users create --email E --handle H --born YYYY-MM-DD [--role admin ...]
 teezu migrate                      apply SQL migrations and exit
 teezu ledger check                 reconcile the token ledger; non-zero exit on any difference
 teezu ledger rollup                fold finished entries into the derived balances' roll-ups
+teezu ledger expire-keys           delete idempotency keys older than TEEZU_IDEMPOTENCY_TTL_HOURS
 teezu watermark apply IN OUT --viewer ID   a copy of IN carrying viewer ID's forensic mark
 teezu watermark identify FILE      the viewer id marked in FILE (exit 1 if none is found)
 """
@@ -339,6 +340,23 @@ def cmd_ledger_rollup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger_expire_keys(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete idempotency keys older than the TTL (the ledger worker does this too)."""
+    from api.wallet.idempotency import expire
+
+    async def run(dsn: str) -> int:
+        pool = await _with_pool(dsn)
+        try:
+            return await expire(pool, ttl_hours=settings.idempotency_ttl_hours)
+        finally:
+            await pool.close()
+
+    with database(settings) as dsn:
+        n = asyncio.run(run(dsn))
+    print(f"deleted {n} idempotency key(s) older than {settings.idempotency_ttl_hours} h")
+    return 0
+
+
 def _forensic_key(settings: Settings, args: argparse.Namespace) -> bytes:
     return args.key.encode() if args.key else settings.forensic_key_bytes()
 
@@ -450,6 +468,9 @@ def parser() -> argparse.ArgumentParser:
     ledger.add_parser("rollup", help="roll up derived balances").set_defaults(
         func=cmd_ledger_rollup
     )
+    ledger.add_parser(
+        "expire-keys", help="delete idempotency keys older than TEEZU_IDEMPOTENCY_TTL_HOURS"
+    ).set_defaults(func=cmd_ledger_expire_keys)
     marks = sub.add_parser("watermark", help="forensic per-viewer marks").add_subparsers(
         dest="watermark_command", required=True
     )

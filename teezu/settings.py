@@ -96,6 +96,16 @@ class Settings(BaseSettings):
     show_billing_interval_seconds: float = Field(default=60.0, gt=0)
     ticket_hold_seconds: int = Field(default=86_400, ge=60)  # a ticket's hold until the show
     pledge_hold_seconds: int = Field(default=86_400, ge=60)  # a pledge's hold until the goal
+    idempotency_ttl_hours: int = Field(default=24, ge=0)  # money calls' keys are kept this long
+    # Payouts (api/wallet/payouts.py). Earnings become withdrawable after a hold period:
+    # new_creator_maturity_days while the creator's account is younger than new_creator_days,
+    # else earnings_maturity_days.
+    earnings_maturity_days: int = Field(default=7, ge=0)
+    new_creator_maturity_days: int = Field(default=30, ge=0)
+    new_creator_days: int = Field(default=90, ge=0)
+    payout_min: int = Field(default=1000, ge=1)  # tokens
+    # Basis points of each approved payout withheld into the chargeback reserve (200 = 2%).
+    payout_reserve_bps: int = Field(default=200, ge=0, le=10_000)
 
     # --- WHIP ingest
     ice_servers: list[str] = []  # e.g. ["stun:stun.example.org:3478"]; none on closed networks
@@ -136,6 +146,7 @@ class Settings(BaseSettings):
     chat_viewers_interval: float = 1.0  # s between viewer-count updates of a changed room
     chat_presence_ttl: float = 60.0  # s a dead node's presence entries live on in Redis
     chat_session_recheck: float = 60.0  # s before an open connection's session is read again
+    chat_filter: str = "profanity-check"  # api.chat.filter provider name; "none": banned words only
     # --- trust and safety: on-frame moderation (see README "Trust and safety")
     moderation_enabled: bool = True
     moderation_detector: str = "nudenet"  # a registered name, or "package.module:Factory"
@@ -147,6 +158,14 @@ class Settings(BaseSettings):
     moderation_sample_width: int = Field(default=320, ge=64, le=1920)  # sent to workers
     moderation_policy: Path | None = None  # JSON policy; None: api/moderation/default_policy.json
     moderation_flag_cooldown: float = 30.0  # per stream and rule: one review flag this often
+    # --- posts: uploads scanned by the moderation workers before they are published
+    post_scan_enabled: bool = True  # this node scans pending posts (and avatars) in its workers
+    post_max_bytes: int = Field(default=32 * 1024**2, ge=1024)  # one image or video
+    post_max_video_seconds: float = Field(default=60.0, gt=0)
+    post_scan_frames: int = Field(default=5, ge=1, le=30)  # pictures judged per video
+    post_scan_poll: float = Field(default=5.0, gt=0)  # s between looks for pending posts
+    post_scan_claim_timeout: float = Field(default=120.0, gt=0)  # a claim older than this is free
+    forensic_render_workers: int = Field(default=1, ge=1, le=8)  # processes marking downloads
     # --- visible watermark (platform mark + creator handle, burned into every rendition)
     watermark_enabled: bool = True
     watermark_text: str = "TeezU"
@@ -176,6 +195,11 @@ class Settings(BaseSettings):
     # Proxies (CIDRs) whose X-Viewer-Country header (e.g. a CDN's GeoIP answer) is believed.
     # Empty (the default): the header is ignored from everyone.
     geoip_trusted_proxies: list[str] = Field(default_factory=list)
+    # --- GDPR (api/privacy/)
+    privacy_export_keep_days: float = Field(default=7.0, gt=0)  # a finished export's zip
+    # How long an erased account's retained records (ledger, identity, consent, moderation
+    # log) are kept: the longest statutory period among them (Dutch bookkeeping: 7 years).
+    privacy_retain_years: int = Field(default=7, ge=1, le=100)
 
     @field_validator("segment_duration")
     @classmethod

@@ -13,7 +13,11 @@ from api.chat import events
 
 WATCHED = (
     events.MESSAGES,
-    events.DELETED,
+    events.REMOVED,
+    events.HELD,
+    events.RELEASED,
+    events.FROZEN,
+    events.SAFETY,
     events.TYPING_NOTICE,
     events.VIEWERS,
     events.SETTINGS,

@@ -101,6 +101,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # Moderation workers would add an inference per sampled frame to every broadcast of the
         # suite (2 cores); tests/integration/test_moderation.py runs its own server with them.
         moderation_enabled=False,
+        # Likewise post and avatar scanning (a worker process); tests/integration/test_posts.py
+        # runs its own server with it.
+        post_scan_enabled=False,
         # Going live needs verified, checked-in performers in production; the suite's streams
         # publish without; tests/integration/test_consent.py proves the gate on its own server.
         require_verification=False,

@@ -25,6 +25,8 @@ async def extra_server(
     # Like the shared server: go-live is not gated on ID checks, nor playback on the viewer age
     # gate, unless a test asks for it.
     settings.setdefault("require_verification", False)
+    # Nor scan uploads in a worker process unless asked (tests/integration/test_posts.py).
+    settings.setdefault("post_scan_enabled", False)
     settings.setdefault("age_gate_enabled", False)  # likewise the viewer age gate
     s = Settings(port=port, var_dir=var_dir, node_id=f"extra-{port}", bcrypt_rounds=4, **settings)
     app = create_app(s, dsn=dsn)

@@ -16,7 +16,16 @@ import av
 import cv2
 import numpy as np
 
-from engine.forensic import ANALYSIS, STRENGTH, Identification, Marker, cell_means, identify
+from engine.forensic import (
+    ANALYSIS,
+    STRENGTH,
+    Identification,
+    Marker,
+    cell_means,
+    identify,
+    identify_image,
+    mark_image,
+)
 from engine.hooks import plane_view
 
 
@@ -82,5 +91,34 @@ def read_means(path: Path) -> list[np.ndarray]:
     return means
 
 
+def apply_image_mark(source: Path, target: Path, key: bytes, viewer: int) -> tuple[int, int]:
+    """Write ``target`` (JPEG, quality 95, no metadata): the picture ``source`` carrying
+    ``viewer``'s still-picture mark. Returns the picture's (width, height)."""
+    bgr = cv2.imread(str(source), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"{source} is not a picture OpenCV can read")
+    marked = mark_image(key, viewer, bgr)  # same offset on every channel: BGR or RGB alike
+    ok, data = cv2.imencode(".jpg", marked, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    if not ok:
+        raise ValueError("could not encode the marked picture")
+    target.write_bytes(data.tobytes())
+    return bgr.shape[1], bgr.shape[0]
+
+
+def _is_picture(path: Path) -> bool:
+    head = path.read_bytes()[:12]
+    return (
+        head.startswith(b"\xff\xd8\xff")
+        or head.startswith(b"\x89PNG")
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+    )
+
+
 def identify_file(path: Path, key: bytes) -> Identification:
+    """The viewer marked in a video (temporal mark) or a picture (still-picture mark)."""
+    if _is_picture(path):
+        gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if gray is None:
+            raise ValueError(f"{path} is not a picture OpenCV can read")
+        return identify_image(key, gray)
     return identify(key, read_means(path))

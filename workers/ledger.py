@@ -1,6 +1,8 @@
 """The ledger's housekeeping, run inside the node (``teezu serve``): expired holds are
 released, shows, tickets and pledges a crash left half settled are finished
-(`Ledger.sweep_shows`), and derived balances are rolled up (see `api.wallet.rollup`).
+(`Ledger.sweep_shows`), derived balances are rolled up (see `api.wallet.rollup`), and
+idempotency keys older than ``TEEZU_IDEMPOTENCY_TTL_HOURS`` are deleted; every few minutes a
+time -> xid checkpoint is written (`api.wallet.xid_clock`).
 
 Any number of nodes may run it: a hold ends exactly once whoever tries (its state UPDATE is
 the gate) and roll-ups take an advisory lock.
@@ -20,12 +22,16 @@ log = logging.getLogger(__name__)
 
 async def ledger_pass(ledger: Ledger) -> tuple[int, int]:
     """One pass: (holds expired, accounts rolled up)."""
+    await ledger.checkpoint()
     expired = await ledger.expire_holds()
     if expired:
         log.info("released %d expired hold(s)", expired)
     swept = await ledger.sweep_shows()
     if swept:
         log.info("settled %d show/ticket/pledge leftover(s)", swept)
+    keys = await ledger.expire_keys()
+    if keys:
+        log.info("deleted %d expired idempotency key(s)", keys)
     return expired, await ledger.roll_up()
 
 

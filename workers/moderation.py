@@ -9,6 +9,11 @@ falls behind gracefully, live video never waits for it.
 
 Results come back on the event loop, to the callback given with each sample, with timings:
 how long the sample waited here, how long the worker took, and the inference alone.
+
+Uploads (posts, avatars) go through the same workers with :meth:`ModerationPool.scan`: the
+worker decodes the image, or a few frames spread over a video (PyAV), runs the same detector on
+each and makes the previews. Uploads wait in their own queue, which never drops anything and
+takes its turn with the live streams (one upload, then one sample of each waiting stream).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.sampler import Sample
 from workers.detectors import Detection, Detector, load_detector
@@ -52,6 +58,32 @@ class Result:
 
 
 OnResult = Callable[[Result], None]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaScan:
+    """What a worker made of an uploaded image or video."""
+
+    detections: list[Detection]  # every scanned frame's
+    detector: str
+    frames: int  # pictures scanned (1 for an image)
+    width: int
+    height: int
+    duration: float | None  # seconds, videos only
+    snapshot: bytes  # JPEG of the scanned picture that scored highest, for a reviewer
+    preview: bytes  # JPEG, at most PREVIEW_WIDTH wide
+    blurred: bytes  # the preview blurred beyond recognition (explicit posts' public face)
+    inference_ms: float  # all frames
+    worker_ms: float
+
+
+class UnreadableMedia(ValueError):
+    """The upload could not be decoded (it sniffed right but is broken)."""
+
+
+SCAN_WIDTH = 320  # what the detector gets (its input is 320: like live samples)
+PREVIEW_WIDTH = 640
+BLUR_WIDTH = 24  # as blurred posters: scaled down to this and back up
 
 # --- worker process side ----------------------------------------------------------------------
 
@@ -86,6 +118,116 @@ def _analyze(width: int, height: int, yuv: bytes) -> Analysis:
     )
 
 
+def _scan_media(kind: str, data: bytes, frames: int) -> MediaScan:
+    """Decode ``data`` (``kind`` "image" or "video"), detect on up to ``frames`` pictures."""
+    import cv2
+    import numpy as np
+
+    assert _detector is not None, "worker not initialised"
+    t0 = time.perf_counter()
+    duration = None
+    if kind == "image":
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise UnreadableMedia("the image cannot be decoded")
+        pictures = [bgr]
+    else:
+        pictures, duration = _video_frames(data, frames)
+    h, w = pictures[0].shape[:2]
+    detections: list[Detection] = []
+    best, best_score, inference = 0, -1.0, 0.0
+    for i, bgr in enumerate(pictures):
+        ph, pw = bgr.shape[:2]
+        small = cv2.resize(
+            bgr, (SCAN_WIDTH, max(2, round(ph * SCAN_WIDTH / pw))), interpolation=cv2.INTER_AREA
+        )
+        t1 = time.perf_counter()
+        found = _detector.detect(small)
+        inference += time.perf_counter() - t1
+        detections.extend(found)
+        top = max((d.score for d in found), default=0.0)
+        if top > best_score:
+            best, best_score = i, top
+    pick = pictures[best]
+    ph, pw = pick.shape[:2]
+    scale = min(1.0, PREVIEW_WIDTH / pw)
+    preview = cv2.resize(
+        pick, (max(2, round(pw * scale)), max(2, round(ph * scale))), interpolation=cv2.INTER_AREA
+    )
+    tiny = cv2.resize(
+        preview,
+        (BLUR_WIDTH, max(2, round(preview.shape[0] * BLUR_WIDTH / preview.shape[1]))),
+        interpolation=cv2.INTER_AREA,
+    )
+    blurred = cv2.GaussianBlur(
+        cv2.resize(tiny, (preview.shape[1], preview.shape[0]), interpolation=cv2.INTER_LINEAR),
+        (0, 0),
+        preview.shape[1] / 64,
+    )
+    snapshot = cv2.resize(
+        pick, (SCAN_WIDTH, max(2, round(ph * SCAN_WIDTH / pw))), interpolation=cv2.INTER_AREA
+    )
+    return MediaScan(
+        detections,
+        _detector.name,
+        len(pictures),
+        w,
+        h,
+        duration,
+        _jpeg(snapshot),
+        _jpeg(preview),
+        _jpeg(blurred),
+        inference * 1000,
+        (time.perf_counter() - t0) * 1000,
+    )
+
+
+def _jpeg(bgr: object) -> bytes:
+    import cv2
+
+    ok, out = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise UnreadableMedia("could not encode a preview")
+    return bytes(out.tobytes())
+
+
+def _video_frames(data: bytes, count: int) -> tuple[list[object], float]:
+    """Up to ``count`` pictures spread evenly over the video (BGR), and its duration."""
+    import io
+
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.video:
+                raise UnreadableMedia("the file has no video track")
+            stream = container.streams.video[0]
+            stream.thread_type = "NONE"  # one core per worker
+            if stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                duration = container.duration / av.time_base
+            else:
+                duration = 0.0
+            # The first picture at or after each target time: (i + 0.5) / count of the way in.
+            targets = [duration * (i + 0.5) / count for i in range(count)] if duration else [0.0]
+            pictures: list[object] = []
+            for frame in container.decode(stream):
+                if frame.time is None or not targets:
+                    continue
+                if frame.time + 1e-6 >= targets[0]:
+                    pictures.append(frame.to_ndarray(format="bgr24"))
+                    while targets and frame.time + 1e-6 >= targets[0]:
+                        targets.pop(0)
+                if not targets:
+                    break
+    except av.FFmpegError as exc:
+        raise UnreadableMedia(f"the video cannot be decoded: {exc}") from None
+    if not pictures:
+        raise UnreadableMedia("the video has no decodable picture")
+    return pictures, duration
+
+
 def _ready() -> int:
     assert _detector is not None
     # Held a moment so that each worker answers one of start()'s calls (and starts up).
@@ -94,6 +236,8 @@ def _ready() -> int:
 
 
 # --- event loop side --------------------------------------------------------------------------
+
+UPLOADS = "\0uploads"  # the upload queue's place in the round robin (no stream has this id)
 
 
 @dataclass
@@ -128,7 +272,8 @@ class ModerationPool:
         self._in_flight = 0
         self._executor: ProcessPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Future[Analysis]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._uploads: deque[tuple[tuple[str, bytes, int], asyncio.Future[MediaScan]]] = deque()
         self.ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -157,6 +302,8 @@ class ModerationPool:
 
     async def close(self) -> None:
         executor, self._executor = self._executor, None
+        while self._uploads:
+            self._uploads.popleft()[1].cancel()
         if executor is not None:
             for fut in list(self._tasks):
                 fut.cancel()
@@ -195,11 +342,61 @@ class ModerationPool:
             self._order.append(sample.stream_id)
         self._dispatch()
 
+    async def scan(self, kind: str, data: bytes, *, frames: int = 5) -> MediaScan:
+        """Scan an upload in a worker (never dropped; waits its turn with the live streams).
+
+        Raises :class:`UnreadableMedia` when the bytes do not decode.
+        """
+        assert self._loop is not None, "start() the pool first"
+        done: asyncio.Future[MediaScan] = self._loop.create_future()
+        self._uploads.append(((kind, data, frames), done))
+        self._idle.clear()
+        if UPLOADS not in self._order:
+            self._order.append(UPLOADS)
+        self._dispatch()
+        return await done
+
+    def _dispatch_upload(self) -> None:
+        assert self._executor is not None and self._loop is not None
+        args, done = self._uploads.popleft()
+        if self._uploads:
+            self._order.append(UPLOADS)
+        self._in_flight += 1
+        fut = self._loop.run_in_executor(self._executor, _scan_media, *args)
+        self._tasks.add(fut)
+
+        def finished(f: asyncio.Future[MediaScan]) -> None:
+            self._tasks.discard(f)
+            self._in_flight -= 1
+            if not done.done():
+                if f.cancelled():
+                    done.cancel()
+                elif f.exception() is not None:
+                    done.set_exception(f.exception())  # type: ignore[arg-type]
+                else:
+                    done.set_result(f.result())
+            self._dispatch()
+            self._check_idle()
+
+        fut.add_done_callback(finished)
+
+    def _check_idle(self) -> None:
+        if (
+            self._in_flight == 0
+            and not self._uploads
+            and not any(q.samples for q in self._streams.values())
+        ):
+            self._idle.set()
+
     def _dispatch(self) -> None:
         if self._executor is None or self._loop is None:
             return
         while self._in_flight < self.workers and self._order:
             stream_id = self._order.popleft()
+            if stream_id == UPLOADS:
+                if self._uploads:
+                    self._dispatch_upload()
+                continue
             q = self._streams.get(stream_id)
             if q is None or not q.samples:
                 continue
@@ -243,5 +440,4 @@ class ModerationPool:
         except Exception:
             log.exception("moderation result handler failed", extra={"stream_id": sample.stream_id})
         self._dispatch()
-        if self._in_flight == 0 and not any(q.samples for q in self._streams.values()):
-            self._idle.set()
+        self._check_idle()

@@ -54,6 +54,8 @@ class PasswordHasher:
         if len(password.encode()) > MAX_BYTES:
             password = password.encode()[:MAX_BYTES].decode(errors="ignore")
             hashed = None  # never matches, still costs a check
+        if hashed is not None and not hashed.startswith("$2"):
+            hashed = None  # no password at all (an erased account): nothing matches
         if hashed is None:
             if self._dummy is None:
                 self._dummy = await self.hash("not a password of anyone")

@@ -6,7 +6,16 @@ The same classes serve the REST history endpoint (through `api.envelope`) and So
 
 from __future__ import annotations
 
-from teezu.errors import BadRequest, Forbidden, NotFound, TeezuError, Unauthorized
+from teezu.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TeezuError,
+    Unauthorized,
+    Unavailable,
+)
 
 
 class ChatError(TeezuError):
@@ -76,3 +85,43 @@ class RateLimited(ChatError):
 class SlowMode(ChatError):
     status = 429
     code = "SLOW_MODE"
+
+
+class ChatFrozen(ChatError, Conflict):
+    """The live stream is frozen (safe word, moderation): only moderators may send."""
+
+    code = "CHAT_FROZEN"
+
+
+class MessageBlocked(ChatError, Invalid):
+    """The creator's banned words or the profanity filter refused the message."""
+
+    code = "MESSAGE_BLOCKED"
+
+
+class MessageNotHeld(ChatError, Conflict):
+    """Approving a message that is not waiting (already delivered, removed, or released)."""
+
+    code = "MESSAGE_NOT_HELD"
+
+
+class BannedWordExists(ChatError, Conflict):
+    code = "BANNED_WORD_EXISTS"
+
+
+class BannedWordsFull(ChatError, Conflict):
+    code = "BANNED_WORDS_FULL"
+
+
+class InvalidBannedWord(ChatError, Invalid):
+    code = "INVALID_BANNED_WORD"
+
+
+class BannedWordNotFound(ChatError, NotFound):
+    code = "BANNED_WORD_NOT_FOUND"
+
+
+class SafeWordUnavailable(ChatError, Unavailable):
+    """This process's chat was built without the safe word (never in the app)."""
+
+    code = "SAFE_WORD_UNAVAILABLE"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -23,18 +23,26 @@ LEAVE = "chat:leave"
 SEND = "chat:send"
 TYPING = "chat:typing"
 PRESENCE = "chat:presence"
-DELETE = "chat:delete"
+DELETE = "chat:delete"  # the older name of chat:remove
+REMOVE = "chat:remove"
+REVIEW = "chat:review"  # list the room's held messages (moderators)
+APPROVE = "chat:approve"  # deliver a held message (moderators)
 TIMEOUT = "chat:timeout"
 BAN = "chat:ban"
 UNBAN = "chat:unban"
 MODE = "chat:mode"
+SAFE_WORD = "safe_word"  # {streamId}: freeze the live stream (performers, moderators)
 
 # server → client
 MESSAGES = "chat:messages"  # {streamId, messages: [message, ...]} (a batch per room per tick)
-DELETED = "chat:deleted"  # {streamId, messageId}
+REMOVED = "chat:removed"  # {streamId, messageId}: a delivered message is gone for everyone
+HELD = "chat:held"  # {streamId, message, reasons, releaseAt}: to the room's moderators
+RELEASED = "chat:released"  # {streamId, messageId, removed}: a held one left the queue (mods)
+SAFETY = "chat:safety"  # {streamId, reviewMode}: the creator's safety settings or words changed
+FROZEN = "chat:frozen"  # {streamId, frozen, reason}: the stream was frozen (or unfrozen)
 TYPING_NOTICE = "chat:typing"  # {streamId, user}
 VIEWERS = "chat:viewers"  # {streamId, count}
-SETTINGS = "chat:settings"  # {streamId, slowMode, followersOnly}
+SETTINGS = "chat:settings"  # {streamId, slowMode, followersOnly, reviewMode, delaySeconds}
 RESTRICTED = "chat:restricted"  # {streamId, userId, kind, until}: to the room
 BANNED = "chat:banned"  # {streamId, reason, until}: to the banned user's sockets
 # The stream's money channel (api.wallet.events), relayed as "money:" + its type: money:tip,
@@ -60,7 +68,9 @@ class SendPayload(_Payload):
     ]
 
 
-class DeletePayload(_Payload):
+class MessagePayload(_Payload):
+    """``chat:remove`` (``chat:delete``), ``chat:approve``."""
+
     message_id: uuid.UUID = Field(alias="messageId")
 
 
@@ -72,6 +82,13 @@ class RestrictPayload(_Payload):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
 
 
+class ReviewPayload(_Payload):
+    """``chat:review``: a page of held messages, oldest first."""
+
+    after: uuid.UUID | None = Field(default=None, description="the last id of the previous page")
+    limit: int = Field(default=50, ge=1, le=100)
+
+
 class UnbanPayload(_Payload):
     user_id: uuid.UUID = Field(alias="userId")
 
@@ -79,6 +96,11 @@ class UnbanPayload(_Payload):
 class ModePayload(_Payload):
     slow_mode: int | None = Field(default=None, alias="slowMode", ge=0, le=3600)
     followers_only: bool | None = Field(default=None, alias="followersOnly")
+    # this room's review mode over the creator's; "default": the creator's again
+    review_mode: Literal["off", "hold", "delay", "default"] | None = Field(
+        default=None, alias="reviewMode"
+    )
+    delay_seconds: int | None = Field(default=None, alias="delaySeconds", ge=1, le=300)
 
 
 P = TypeVar("P", bound=BaseModel)
@@ -106,6 +128,8 @@ class ChatMessage:
     handle: str
     text: str
     sent_at: datetime
+    held: bool = False  # stored, delivered to nobody yet (see api.chat.screening)
+    release_at: datetime | None = None  # a held message's end of delay (None: a moderator's call)
 
     def wire(self) -> dict[str, Any]:
         return {

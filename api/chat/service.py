@@ -30,15 +30,20 @@ from api.auth.rbac import Permission
 from api.chat import events, store
 from api.chat.errors import (
     Banned,
+    ChatFrozen,
     InvalidPayload,
+    MessageBlocked,
     MessageNotFound,
+    MessageNotHeld,
     NotInRoom,
     RateLimited,
+    SafeWordUnavailable,
     SlowMode,
     UserNotFound,
 )
 from api.chat.events import ChatMessage, ack_ok, parse
 from api.chat.fanout import RoomFanout
+from api.chat.filter import FilterScorer, create_filter
 from api.chat.moderation import (
     can_moderate,
     check_followers_only,
@@ -50,19 +55,43 @@ from api.chat.moderation import (
 )
 from api.chat.presence import Presence, Viewer
 from api.chat.ratelimit import Limiter
-from api.chat.rooms import FollowerCheck, Room, RoomSettings, check_read, load_room, room_name
-from api.chat.store import ChatHistory, HistoryWriter, PostgresChatHistory
+from api.chat.rooms import (
+    FollowerCheck,
+    Room,
+    RoomSettings,
+    check_read,
+    load_room,
+    mods_room,
+    room_name,
+)
+from api.chat.screening import release_at
+from api.chat.store import ChatHistory, HistoryWriter, PostgresChatHistory, Removed
 from api.users import store as users
 from api.wallet.events import money_channel
+from ingest.safety import safety_channel
 from teezu.pubsub import Message, PubSub
 from teezu.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
+def held_wire(message: ChatMessage) -> dict[str, Any]:
+    """A held message as moderators see it: the message and when it goes out by itself."""
+    return {
+        **message.wire(),
+        "releaseAt": message.release_at and message.release_at.isoformat(),
+    }
+
+
 CONTROL_CHANNEL = "chat:control"
 # The app's Authenticator.principal: credentials (the Cookie header) -> Principal
 Authenticate = Callable[[Mapping[str, str]], Awaitable[Principal]]
 PRESENCE_LIST_LIMIT = 100
+SWEEP_INTERVAL = 5.0  # s between two looks for delayed messages whose process died
+SWEEP_GRACE = 5.0  # s past its release time before another process releases a message
+# (sid, principal, stream id) -> the safe word's ack fields (api.consent.safeword, bound to the app
+# by api.realtime)
+SafeWord = Callable[[str, Principal, uuid.UUID], Awaitable[dict[str, Any]]]
 
 
 class Transport(Protocol):
@@ -116,6 +145,8 @@ class Chat:
         followers: FollowerCheck,
         authenticate: Authenticate | None = None,
         history: ChatHistory | None = None,
+        scorer: FilterScorer | None = None,
+        safe_word: SafeWord | None = None,
     ) -> None:
         self.pool = pool
         self.settings = settings
@@ -131,6 +162,8 @@ class Chat:
         self.history = history or PostgresChatHistory(pool)
         self.writer = HistoryWriter(self.history)
         self.fanout = RoomFanout(self._emit_room, settings.chat_batch_interval)
+        self.scorer = scorer or FilterScorer(create_filter(settings.chat_filter))
+        self.safe_word_trigger = safe_word
         self.node = uuid.uuid4().hex  # tells this node's control messages from the others'
         self.connections: dict[str, Connection] = {}
         self.rooms: dict[uuid.UUID, Room] = {}  # rooms with members on this node
@@ -138,26 +171,35 @@ class Chat:
         self._dirty: set[uuid.UUID] = set()  # rooms whose viewer count changed
         self._tasks: list[asyncio.Task[None]] = []
         self._relays: dict[uuid.UUID, asyncio.Task[None]] = {}  # money channel, per local room
+        self._watches: dict[uuid.UUID, asyncio.Task[None]] = {}  # safety channel, per local room
+        self._delays: dict[uuid.UUID, asyncio.TimerHandle] = {}  # delayed message -> its release
+        self._releases: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.writer.start()
         self.fanout.start()
+        self.scorer.start()
         control = await self.pubsub.subscribe(CONTROL_CHANNEL)
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._listen(control), name="chat-control"),
             loop.create_task(self._count_viewers(), name="chat-viewers"),
             loop.create_task(self._refresh_presence(), name="chat-presence"),
+            loop.create_task(self._sweep(), name="chat-release-sweep"),
         ]
 
     async def close(self) -> None:
-        for task in [*self._tasks, *self._relays.values()]:
+        for handle in self._delays.values():
+            handle.cancel()  # still held in the database: a moderator can release it
+        tasks = [*self._tasks, *self._relays.values(), *self._watches.values(), *self._releases]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._relays.values()]:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.scorer.close()
         await self.fanout.close()
         await self.writer.close()
         # Leave the shared presence clean for the nodes that stay.
@@ -240,6 +282,8 @@ class Chat:
         if conn.sid not in self.connections:  # disconnected while we were reading
             raise NotInRoom("not connected")
         room = self.rooms.setdefault(p.stream_id, room)
+        if room.safety.profanity_action != "off":
+            self.scorer.warm()
         if timed_out_until is not None and principal.user_id is not None:
             room.muted[principal.user_id] = timed_out_until
         if p.stream_id not in conn.rooms:
@@ -247,7 +291,11 @@ class Chat:
             self.members.setdefault(p.stream_id, set()).add(sid)
             if p.stream_id not in self._relays:
                 await self._relay_money(p.stream_id)  # a tip right after the ack reaches us
+            if p.stream_id not in self._watches:
+                await self._watch_safety(p.stream_id)  # a freeze right after the ack too
             await self.transport.enter_room(sid, room.name)
+            if can_moderate(principal, room):  # held messages and review notices
+                await self.transport.enter_room(sid, mods_room(p.stream_id))
             await self.presence.enter(room.name, conn.viewer())
             self._dirty.add(p.stream_id)
         return ack_ok(
@@ -257,6 +305,8 @@ class Chat:
             canSend=principal.user_id is not None and principal.can(Permission.CHAT),
             canModerate=can_moderate(principal, room),
             timedOutUntil=timed_out_until.isoformat() if timed_out_until else None,
+            frozen=room.frozen,
+            reviewMode=room.screening().review_mode,
         )
 
     async def leave(self, sid: str, data: Any) -> dict[str, Any]:
@@ -277,11 +327,13 @@ class Chat:
             if not members:
                 del self.members[stream_id]
                 self.rooms.pop(stream_id, None)
-                relay = self._relays.pop(stream_id, None)
-                if relay is not None:
-                    relay.cancel()
+                for tasks in (self._relays, self._watches):
+                    relay = tasks.pop(stream_id, None)
+                    if relay is not None:
+                        relay.cancel()
         if notify_transport:
             await self.transport.leave_room(conn.sid, name)
+            await self.transport.leave_room(conn.sid, mods_room(stream_id))
         await self.presence.leave(name, conn.viewer())
         self._dirty.add(stream_id)
 
@@ -296,6 +348,11 @@ class Chat:
         now = datetime.now(UTC)
         check_not_muted(room, user_id, now)
         exempt = can_moderate(principal, room)
+        if room.frozen and not exempt:
+            raise ChatFrozen(
+                "the stream is frozen: chat is paused",
+                meta={"streamId": str(p.stream_id), "reason": room.frozen_reason},
+            )
         if room.settings.followers_only and not exempt:
             check_followers_only(room, exempt=False, follows=await self._follows(conn, room))
         wait = await self.limiter.hit(
@@ -320,14 +377,77 @@ class Chat:
                     retry_after=math.ceil(wait),
                     meta={"slowMode": room.settings.slow_mode},
                 )
+        text, held, release, reasons = p.text, False, None, ()
+        if not exempt:  # the room's creator and moderators are trusted with their own words
+            safety = room.screening()
+            verdict = await self.scorer.screen(text, safety, room.banned)
+            reasons = verdict.reasons
+            if verdict.action == "block":
+                raise MessageBlocked(
+                    "this message is not allowed in this room", meta={"reasons": list(reasons)}
+                )
+            text = verdict.text
+            held, release = release_at(verdict, safety, now)
         message = ChatMessage(
-            uuid.uuid4(), p.stream_id, user_id, principal.handle or "", p.text, now
+            uuid.uuid4(),
+            p.stream_id,
+            user_id,
+            principal.handle or "",
+            text,
+            now,
+            held=held,
+            release_at=release,
         )
         # Stored before anyone sees it: a message a moderator can see can always be deleted.
         await self.writer.write(message)
         wire = message.wire()
+        if held:
+            await self._hold(room, message, reasons)
+            return ack_ok(
+                message=wire,
+                held=True,
+                releaseAt=release and release.isoformat(),
+                reasons=list(reasons),
+            )
         await self.fanout.publish(room.name, str(p.stream_id), wire)
-        return ack_ok(message=wire)
+        return ack_ok(message=wire, masked=text != p.text)
+
+    async def _hold(self, room: Room, message: ChatMessage, reasons: tuple[str, ...]) -> None:
+        """Tell the room's moderators (on every node) of a held message; time its release."""
+        notice = {
+            "streamId": str(room.stream_id),
+            "message": message.wire(),
+            "reasons": list(reasons),
+            "releaseAt": message.release_at and message.release_at.isoformat(),
+        }
+        await self.transport.emit(events.HELD, notice, room=mods_room(room.stream_id))
+        if message.release_at is not None:
+            delay = max(0.0, (message.release_at - datetime.now(UTC)).total_seconds())
+            loop = asyncio.get_running_loop()
+
+            def due(stream_id: uuid.UUID = message.stream_id, mid: uuid.UUID = message.id) -> None:
+                self._delays.pop(mid, None)
+                task = loop.create_task(self._release(stream_id, mid), name=f"chat-release-{mid}")
+                self._releases.add(task)
+                task.add_done_callback(self._releases.discard)
+
+            self._delays[message.id] = loop.call_later(delay, due)
+
+    async def _release(self, stream_id: uuid.UUID, message_id: uuid.UUID) -> None:
+        """The end of a message's delay: deliver it unless it was removed (or approved)."""
+        try:
+            message = await self.history.release(stream_id, message_id)
+            if message is not None:
+                await self._deliver(message, removed=False)
+        except Exception:
+            log.exception("releasing chat message %s failed", message_id)
+
+    async def _deliver(self, message: ChatMessage, *, removed: bool) -> None:
+        stream_id = str(message.stream_id)
+        if not removed:
+            await self.fanout.publish(room_name(stream_id), stream_id, message.wire())
+        notice = {"streamId": stream_id, "messageId": str(message.id), "removed": removed}
+        await self.transport.emit(events.RELEASED, notice, room=mods_room(stream_id))
 
     async def typing(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(events.RoomPayload, data)
@@ -358,22 +478,102 @@ class Chat:
 
     # --- moderation ------------------------------------------------------------------------
 
-    async def delete(self, sid: str, data: Any) -> dict[str, Any]:
-        p = parse(events.DeletePayload, data)
+    async def remove(self, sid: str, data: Any) -> dict[str, Any]:
+        """``chat:remove`` (and its older name ``chat:delete``): a held or delivered message."""
+        p = parse(events.MessagePayload, data)
         conn = self._conn(sid)
         room = await self._room(p.stream_id)
         moderator = check_moderator(await self._principal(conn), room)
-        if not await self.history.delete(p.stream_id, p.message_id, moderator):
+        removed = await self.remove_message(p.stream_id, p.message_id, by=moderator)
+        if removed is None:
             raise MessageNotFound(
                 "no such message in this room", meta={"messageId": str(p.message_id)}
             )
-        await store.log_action(
-            self.pool, p.stream_id, actor=moderator, action="delete", message_id=p.message_id
+        return ack_ok(
+            streamId=str(p.stream_id), messageId=str(p.message_id), wasHeld=removed.was_held
         )
-        await self.fanout.flush(room.name)  # the message goes out before its deletion
-        notice = {"streamId": str(p.stream_id), "messageId": str(p.message_id)}
-        await self.transport.emit(events.DELETED, notice, room=room.name)
-        return ack_ok(**notice)
+
+    async def remove_message(
+        self, stream_id: uuid.UUID | None, message_id: uuid.UUID, *, by: uuid.UUID
+    ) -> Removed | None:
+        """Remove a message for everyone, from any node: a held one is never delivered, a
+        delivered one disappears from every client (``chat:removed``) and from history. None if
+        there is no such message (in ``stream_id``'s room, when given). The caller checked
+        the right to; this logs it (reports' ``remove`` action calls it too)."""
+        removed = await self.history.remove(stream_id, message_id, by)
+        if removed is None:
+            return None
+        handle = self._delays.pop(message_id, None)
+        if handle is not None:
+            handle.cancel()  # only saves work: the release's conditional update would skip it
+        await store.log_action(
+            self.pool, removed.stream_id, actor=by, action="remove", message_id=message_id
+        )
+        notice = {"streamId": str(removed.stream_id), "messageId": str(message_id)}
+        if removed.was_held:
+            await self.transport.emit(
+                events.RELEASED, {**notice, "removed": True}, room=mods_room(removed.stream_id)
+            )
+        else:
+            name = room_name(removed.stream_id)
+            await self.fanout.flush(name)  # the message goes out before its removal
+            await self.transport.emit(events.REMOVED, notice, room=name)
+        return removed
+
+    async def approve(self, sid: str, data: Any) -> dict[str, Any]:
+        """``chat:approve``: deliver a held message now."""
+        p = parse(events.MessagePayload, data)
+        conn = self._conn(sid)
+        room = await self._room(p.stream_id)
+        moderator = check_moderator(await self._principal(conn), room)
+        message = await self.approve_message(p.stream_id, p.message_id, by=moderator)
+        return ack_ok(message=message.wire())
+
+    async def approve_message(
+        self, stream_id: uuid.UUID, message_id: uuid.UUID, *, by: uuid.UUID
+    ) -> ChatMessage:
+        """Deliver a held message (the caller checked the right to); `MessageNotHeld` if it is
+        not waiting (delivered, removed, released by its delay, or unknown)."""
+        message = await self.history.release(stream_id, message_id)
+        if message is None:
+            raise MessageNotHeld(
+                "this message is not waiting for review", meta={"messageId": str(message_id)}
+            )
+        handle = self._delays.pop(message_id, None)
+        if handle is not None:
+            handle.cancel()
+        await store.log_action(
+            self.pool, stream_id, actor=by, action="approve", message_id=message_id
+        )
+        await self._deliver(message, removed=False)
+        return message
+
+    async def review(self, sid: str, data: Any) -> dict[str, Any]:
+        """``chat:review``: the room's held messages, oldest first (moderators)."""
+        p = parse(events.ReviewPayload, data)
+        conn = self._conn(sid)
+        room = await self._room(p.stream_id)
+        check_moderator(await self._principal(conn), room)
+        held = await self.history.held(p.stream_id, after=p.after, limit=p.limit)
+        return ack_ok(
+            streamId=str(p.stream_id),
+            messages=[held_wire(m) for m in held],
+            nextCursor=str(held[-1].id) if len(held) == p.limit else None,
+        )
+
+    async def safe_word(self, sid: str, data: Any) -> dict[str, Any]:
+        """``safe_word``: freeze the live stream (the same rule and path as the REST route)."""
+        p = parse(events.RoomPayload, data)
+        conn = self._conn(sid)
+        if self.safe_word_trigger is None:  # a Chat built without the app (benchmarks)
+            raise SafeWordUnavailable("use POST /api/v1/streams/{id}/safe-word")
+        principal = await self._principal(conn)
+        return ack_ok(**await self.safe_word_trigger(sid, principal, p.stream_id))
+
+    async def creator_safety_changed(self, creator_id: uuid.UUID) -> None:
+        """A creator's safety settings or banned words changed: every node reloads them into
+        the creator's rooms it holds."""
+        await self._control({"kind": "safety", "creatorId": str(creator_id)})
 
     async def restrict(self, sid: str, data: Any, *, kind: str) -> dict[str, Any]:
         """``chat:timeout`` (kind ``timeout``) and ``chat:ban`` (kind ``ban``)."""
@@ -444,6 +644,8 @@ class Chat:
             slow_mode=p.slow_mode,
             followers_only=p.followers_only,
             by=moderator,
+            review_mode=p.review_mode,
+            delay_seconds=p.delay_seconds,
         )
         await store.log_action(
             self.pool, p.stream_id, actor=moderator, action="mode", meta=settings.wire()
@@ -477,6 +679,20 @@ class Chat:
             await sub.close()
 
     async def _apply(self, message: Message) -> None:
+        if message["kind"] == "safety":
+            creator_id = uuid.UUID(message["creatorId"])
+            for room in [r for r in self.rooms.values() if r.creator_id == creator_id]:
+                fresh = await load_room(self.pool, room.stream_id)
+                room.safety, room.banned = fresh.safety, fresh.banned
+                if room.safety.profanity_action != "off":
+                    self.scorer.warm()
+                # told after the cache changed: a client that hears it is screened anew
+                notice = {
+                    "streamId": str(room.stream_id),
+                    "reviewMode": room.screening().review_mode,
+                }
+                await self.transport.emit_local(events.SAFETY, notice, to=room.name)
+            return
         stream_id = uuid.UUID(message["streamId"])
         room = self.rooms.get(stream_id)
         if room is None:
@@ -484,7 +700,12 @@ class Chat:
         kind = message["kind"]
         notice = {k: v for k, v in message.items() if k != "node"}
         if kind == "settings":
-            room.settings = RoomSettings(message["slowMode"], message["followersOnly"])
+            room.settings = RoomSettings(
+                message["slowMode"],
+                message["followersOnly"],
+                message.get("reviewMode"),
+                message.get("delaySeconds"),
+            )
             del notice["kind"]
             await self.transport.emit_local(events.SETTINGS, notice, to=room.name)
             return
@@ -548,6 +769,56 @@ class Chat:
         self._relays[stream_id] = loop.create_task(relay(), name=f"money-relay-{stream_id}")
         return subscribed
 
+    def _watch_safety(self, stream_id: uuid.UUID) -> asyncio.Future[None]:
+        """Follow the stream's safety channel (`ingest.safety`) while its room has members
+        here: ``frozen`` freezes the room's chat (moderators may still send), ``unfrozen``
+        reopens it; either way the room hears ``chat:frozen``. The future is done once
+        subscribed and the state read again (a freeze between the join's read and the
+        subscription is not missed)."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        name = room_name(stream_id)
+
+        async def watch() -> None:
+            try:
+                sub = await self.pubsub.subscribe(safety_channel(str(stream_id)))
+                fresh = await load_room(self.pool, stream_id)
+            except asyncio.CancelledError:
+                ready.cancel()
+                raise
+            except Exception as exc:
+                ready.set_exception(exc)
+                return
+            room = self.rooms.get(stream_id)
+            if room is not None:
+                room.frozen, room.frozen_reason = fresh.frozen, fresh.frozen_reason
+            ready.set_result(None)
+            try:
+                while True:
+                    message = await sub.get()
+                    event = message.get("event")
+                    if event not in ("frozen", "unfrozen"):
+                        continue
+                    room = self.rooms.get(stream_id)
+                    if room is None:
+                        continue
+                    room.frozen = event == "frozen"
+                    room.frozen_reason = message.get("reason") if room.frozen else None
+                    notice = {
+                        "streamId": str(stream_id),
+                        "frozen": room.frozen,
+                        "reason": room.frozen_reason,
+                    }
+                    try:
+                        await self.transport.emit_local(events.FROZEN, notice, to=name)
+                    except Exception:
+                        log.exception("telling %s of its freeze failed", name)
+            finally:
+                await sub.close()
+
+        self._watches[stream_id] = loop.create_task(watch(), name=f"safety-watch-{stream_id}")
+        return ready
+
     # --- background ------------------------------------------------------------------------
 
     async def _emit_room(self, event: str, data: Any, room: str) -> None:
@@ -567,6 +838,23 @@ class Chat:
                     )
                 except Exception:
                     log.exception("viewer count of %s failed", name)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            try:
+                await self.release_overdue()
+            except Exception:
+                log.exception("releasing overdue chat messages failed")
+
+    async def release_overdue(self, grace: float = SWEEP_GRACE) -> int:
+        """Deliver delayed messages whose delay ended ``grace`` seconds ago and are still held
+        (the process that held them died, or its timer was lost): any process may, the
+        conditional update gives each message to one. Returns how many."""
+        released = await self.history.release_overdue(grace)
+        for message in released:
+            await self._deliver(message, removed=False)
+        return len(released)
 
     async def _refresh_presence(self) -> None:
         while True:

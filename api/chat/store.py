@@ -19,7 +19,8 @@ import asyncpg
 
 from api.chat.errors import MessageNotFound
 from api.chat.events import ChatMessage
-from api.chat.rooms import RoomSettings
+from api.chat.rooms import RoomSettings, safety_of
+from api.chat.screening import SafetySettings
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +41,49 @@ class ChatHistory(Protocol):
         """
         ...
 
-    async def delete(self, stream_id: uuid.UUID, message_id: uuid.UUID, by: uuid.UUID) -> bool:
-        """Mark a message deleted; False if the room has no such (undeleted) message."""
+    async def remove(
+        self, stream_id: uuid.UUID | None, message_id: uuid.UUID, by: uuid.UUID
+    ) -> Removed | None:
+        """Mark a message (held or delivered) removed; None if there is no such undeleted
+        message (in ``stream_id``'s room, when given)."""
+        ...
+
+    async def held(
+        self, stream_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+    ) -> list[ChatMessage]:
+        """Up to ``limit`` held messages of the room, oldest first, after ``after``."""
+        ...
+
+    async def release(self, stream_id: uuid.UUID, message_id: uuid.UUID) -> ChatMessage | None:
+        """Deliver a held message: None if it is not held (any more), removed included."""
+        ...
+
+    async def release_overdue(self, grace: float) -> list[ChatMessage]:
+        """Release every held message whose delay ended more than ``grace`` seconds ago (its
+        process died before its timer fired), each exactly once across processes."""
         ...
 
 
-_MESSAGE_COLUMNS = "id, stream_id, user_id, handle, body, sent_at"
+@dataclass(frozen=True, slots=True)
+class Removed:
+    stream_id: uuid.UUID
+    was_held: bool  # nobody saw it
+
+
+_MESSAGE_COLUMNS = "id, stream_id, user_id, handle, body, sent_at, held, release_at"
 
 
 def _message(r: asyncpg.Record) -> ChatMessage:
-    return ChatMessage(r["id"], r["stream_id"], r["user_id"], r["handle"], r["body"], r["sent_at"])
+    return ChatMessage(
+        r["id"],
+        r["stream_id"],
+        r["user_id"],
+        r["handle"],
+        r["body"],
+        r["sent_at"],
+        r["held"],
+        r["release_at"],
+    )
 
 
 class PostgresChatHistory:
@@ -67,13 +101,16 @@ class PostgresChatHistory:
             await conn.execute("SET synchronous_commit TO off")
             await conn.execute(
                 f"INSERT INTO chat_messages ({_MESSAGE_COLUMNS}) SELECT * FROM unnest("
-                "$1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[])",
+                "$1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], "
+                "$7::boolean[], $8::timestamptz[])",
                 [m.id for m in messages],
                 [m.stream_id for m in messages],
                 [m.user_id for m in messages],
                 [m.handle for m in messages],
                 [m.text for m in messages],
                 [m.sent_at for m in messages],
+                [m.held for m in messages],
+                [m.release_at for m in messages],
             )
 
     async def page(
@@ -94,7 +131,7 @@ class PostgresChatHistory:
                 cursor = (at, before)
             rows = await conn.fetch(
                 f"SELECT {_MESSAGE_COLUMNS} FROM chat_messages "
-                "WHERE stream_id = $1 AND deleted_at IS NULL "
+                "WHERE stream_id = $1 AND deleted_at IS NULL AND NOT held "
                 "AND ($2::timestamptz IS NULL OR (sent_at, id) < ($2, $3::uuid)) "
                 "ORDER BY sent_at DESC, id DESC LIMIT $4",
                 stream_id,
@@ -104,15 +141,54 @@ class PostgresChatHistory:
             )
         return [_message(r) for r in rows]
 
-    async def delete(self, stream_id: uuid.UUID, message_id: uuid.UUID, by: uuid.UUID) -> bool:
-        status = await self._pool.execute(
+    async def remove(
+        self, stream_id: uuid.UUID | None, message_id: uuid.UUID, by: uuid.UUID
+    ) -> Removed | None:
+        # One conditional statement: a removal racing a release (approval, end of delay) is
+        # decided by the row, so a removed message is never delivered.
+        row = await self._pool.fetchrow(
             "UPDATE chat_messages SET deleted_at = now(), deleted_by = $3 "
-            "WHERE id = $1 AND stream_id = $2 AND deleted_at IS NULL",
+            "WHERE id = $1 AND ($2::uuid IS NULL OR stream_id = $2) AND deleted_at IS NULL "
+            "RETURNING stream_id, held",
             message_id,
             stream_id,
             by,
         )
-        return bool(status == "UPDATE 1")
+        return None if row is None else Removed(row["stream_id"], row["held"])
+
+    async def held(
+        self, stream_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+    ) -> list[ChatMessage]:
+        rows = await self._pool.fetch(
+            f"SELECT {_MESSAGE_COLUMNS} FROM chat_messages "
+            "WHERE stream_id = $1 AND held AND deleted_at IS NULL AND ($2::uuid IS NULL OR "
+            "(sent_at, id) > (SELECT sent_at, id FROM chat_messages WHERE id = $2)) "
+            "ORDER BY sent_at, id LIMIT $3",
+            stream_id,
+            after,
+            limit,
+        )
+        return [_message(r) for r in rows]
+
+    async def release_overdue(self, grace: float) -> list[ChatMessage]:
+        rows = await self._pool.fetch(
+            "UPDATE chat_messages SET held = false, release_at = NULL "
+            "WHERE held AND deleted_at IS NULL "
+            "AND release_at < now() - make_interval(secs => $1) "
+            f"RETURNING {_MESSAGE_COLUMNS}",
+            grace,
+        )
+        return sorted((_message(r) for r in rows), key=lambda m: (m.sent_at, m.id))
+
+    async def release(self, stream_id: uuid.UUID, message_id: uuid.UUID) -> ChatMessage | None:
+        row = await self._pool.fetchrow(
+            "UPDATE chat_messages SET held = false, release_at = NULL "
+            "WHERE id = $1 AND stream_id = $2 AND held AND deleted_at IS NULL "
+            f"RETURNING {_MESSAGE_COLUMNS}",
+            message_id,
+            stream_id,
+        )
+        return None if row is None else _message(row)
 
 
 class HistoryWriter:
@@ -234,22 +310,34 @@ async def save_room_settings(
     slow_mode: int | None,
     followers_only: bool | None,
     by: uuid.UUID,
+    review_mode: str | None = None,
+    delay_seconds: int | None = None,
 ) -> RoomSettings:
-    """Change the given settings (None: keep) and return the room's settings after."""
+    """Change the given settings (None: keep; review mode ``default``: back to the creator's)
+    and return the room's settings after."""
     row = await db.fetchrow(
-        "INSERT INTO chat_rooms (stream_id, slow_mode_seconds, followers_only, updated_by) "
-        "VALUES ($1, coalesce($2, 0), coalesce($3, false), $4) "
+        "INSERT INTO chat_rooms (stream_id, slow_mode_seconds, followers_only, updated_by, "
+        "review_mode, delay_seconds) "
+        "VALUES ($1, coalesce($2, 0), coalesce($3, false), $4, "
+        "CASE WHEN $5::text = 'default' THEN NULL ELSE $5 END, $6) "
         "ON CONFLICT (stream_id) DO UPDATE SET "
         "slow_mode_seconds = coalesce($2, chat_rooms.slow_mode_seconds), "
         "followers_only = coalesce($3, chat_rooms.followers_only), "
+        "review_mode = CASE WHEN $5::text IS NULL THEN chat_rooms.review_mode "
+        "WHEN $5 = 'default' THEN NULL ELSE $5 END, "
+        "delay_seconds = coalesce($6, chat_rooms.delay_seconds), "
         "updated_by = $4, updated_at = now() "
-        "RETURNING slow_mode_seconds, followers_only",
+        "RETURNING slow_mode_seconds, followers_only, review_mode, delay_seconds",
         stream_id,
         slow_mode,
         followers_only,
         by,
+        review_mode,
+        delay_seconds,
     )
-    return RoomSettings(row["slow_mode_seconds"], row["followers_only"])
+    return RoomSettings(
+        row["slow_mode_seconds"], row["followers_only"], row["review_mode"], row["delay_seconds"]
+    )
 
 
 async def log_action(
@@ -273,3 +361,106 @@ async def log_action(
         message_id,
         json.dumps(meta or {}),
     )
+
+
+# --- chat safety (per creator) ---------------------------------------------------------------
+
+SAFETY_COLUMNS = (
+    "profanity_action, profanity_threshold, banned_word_action, review_mode, delay_seconds"
+)
+MAX_BANNED_WORDS = 500  # per creator: every message is matched against all of them
+
+
+async def get_safety(db: Any, creator_id: uuid.UUID) -> SafetySettings:
+    row = await db.fetchrow(
+        f"SELECT {SAFETY_COLUMNS} FROM chat_safety_settings WHERE creator_id = $1", creator_id
+    )
+    return safety_of(row)
+
+
+async def save_safety(db: Any, creator_id: uuid.UUID, changes: dict[str, Any]) -> SafetySettings:
+    """Change the given columns (the others keep their value) and return the settings after."""
+    current = await get_safety(db, creator_id)
+    merged = {
+        "profanity_action": current.profanity_action,
+        "profanity_threshold": current.profanity_threshold,
+        "banned_word_action": current.banned_word_action,
+        "review_mode": current.review_mode,
+        "delay_seconds": current.delay_seconds,
+        **changes,
+    }
+    # The upsert writes the full row computed from one read; two creators' devices racing
+    # here both write whole, valid settings (last writer wins), which is what a settings
+    # form means.
+    row = await db.fetchrow(
+        f"INSERT INTO chat_safety_settings (creator_id, {SAFETY_COLUMNS}) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (creator_id) DO UPDATE SET "
+        "profanity_action = $2, profanity_threshold = $3, banned_word_action = $4, "
+        f"review_mode = $5, delay_seconds = $6, updated_at = now() RETURNING {SAFETY_COLUMNS}",
+        creator_id,
+        merged["profanity_action"],
+        merged["profanity_threshold"],
+        merged["banned_word_action"],
+        merged["review_mode"],
+        merged["delay_seconds"],
+    )
+    return safety_of(row)
+
+
+@dataclass(frozen=True, slots=True)
+class BannedWord:
+    id: uuid.UUID
+    word: str
+    normalized: str
+    created_at: datetime
+
+
+async def banned_word_page(
+    db: Any, creator_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+) -> list[BannedWord]:
+    rows = await db.fetch(
+        "SELECT id, word, normalized, created_at FROM chat_banned_words WHERE creator_id = $1 "
+        "AND ($2::uuid IS NULL OR (created_at, id) > "
+        "(SELECT created_at, id FROM chat_banned_words WHERE id = $2)) "
+        "ORDER BY created_at, id LIMIT $3",
+        creator_id,
+        after,
+        limit,
+    )
+    return [BannedWord(r["id"], r["word"], r["normalized"], r["created_at"]) for r in rows]
+
+
+async def add_banned_word(
+    db: Any, creator_id: uuid.UUID, word: str, normalized: str
+) -> BannedWord | None:
+    """The new entry; None if the creator already bans that normalized word or has the
+    maximum (the caller tells which by `count_banned_words`)."""
+    row = await db.fetchrow(
+        "INSERT INTO chat_banned_words (creator_id, word, normalized) "
+        "SELECT $1, $2, $3 WHERE (SELECT count(*) FROM chat_banned_words WHERE creator_id = $1) "
+        f"< {MAX_BANNED_WORDS} ON CONFLICT (creator_id, normalized) DO NOTHING "
+        "RETURNING id, word, normalized, created_at",
+        creator_id,
+        word,
+        normalized,
+    )
+    return (
+        None
+        if row is None
+        else BannedWord(row["id"], row["word"], row["normalized"], row["created_at"])
+    )
+
+
+async def count_banned_words(db: Any, creator_id: uuid.UUID) -> int:
+    return int(
+        await db.fetchval(
+            "SELECT count(*) FROM chat_banned_words WHERE creator_id = $1", creator_id
+        )
+    )
+
+
+async def remove_banned_word(db: Any, creator_id: uuid.UUID, word_id: uuid.UUID) -> bool:
+    status = await db.execute(
+        "DELETE FROM chat_banned_words WHERE id = $1 AND creator_id = $2", word_id, creator_id
+    )
+    return bool(status == "DELETE 1")

@@ -25,7 +25,11 @@ from api.consent.errors import (
     StreamLive,
 )
 from api.consent.gate import check_ready
+from api.consent.safeword import use_safe_word
 from api.keys import POOL, PUBSUB, SAFETY, SETTINGS
+from api.moderation import store as safety_store
+from api.moderation.errors import ModeratorRequired
+from api.moderation.freezes import who_lifts
 from api.routing import Api, Call
 from api.schema import Input, Output
 from api.streams import store as streams
@@ -212,8 +216,11 @@ async def revoke_consent(call: Call[None, None]) -> ConsentOut:
     frozen = False
     if stream.state == "live":
         key = str(stream.id)
-        outcome = await call.app[SAFETY].freeze(
-            key, "consent revoked", by=user_id, wait_for_viewers=False
+        safety = call.app.get(SAFETY)  # absent on the API role
+        outcome = (
+            await safety.freeze(key, "consent revoked", by=user_id, wait_for_viewers=False)
+            if safety
+            else None
         )
         if outcome is None:  # live on another node: ask it, and stop the billing from here
             await request_freeze(call.app[PUBSUB], key, "consent revoked", by=user_id)
@@ -242,25 +249,6 @@ class ResumeIn(Input):
     confirm: Literal[True] = Field(description="The creator's explicit confirmation")
 
 
-async def _freeze(call: Call[Any, Any], stream: streams.StreamRow, reason: str) -> SafeWordOut:
-    key = str(stream.id)
-    by = call.principal.user_id
-    outcome = await call.app[SAFETY].freeze(key, reason, by=by, wait_for_viewers=False)
-    if outcome is None:  # live on another node: it freezes on our command
-        await request_freeze(call.app[PUBSUB], key, reason, by=by)
-        # Billing stops from here at once, not when that node gets to it (it stops it too,
-        # through SafetyControl.on_frozen: the kill switch settles each hold exactly once).
-        await call.app[LEDGER].stop_billing(stream.id, reason)
-        return SafeWordOut(stream_id=stream.id, frozen=True)
-    return SafeWordOut(
-        stream_id=stream.id,
-        frozen=True,
-        already_frozen=outcome.already_frozen,
-        applied_ms=outcome.applied_ms,
-        evidence_key=outcome.evidence_key,
-    )
-
-
 @api.route(
     "POST",
     "/api/v1/streams/{stream_id}/safe-word",
@@ -271,25 +259,16 @@ async def _freeze(call: Call[Any, Any], stream: streams.StreamRow, reason: str) 
     path_formats=UUID_PATH,
 )
 async def safe_word(call: Call[None, None]) -> SafeWordOut:
+    """The same path as the ``safe_word`` Socket.IO event (`api.consent.safeword`)."""
     stream = await _stream(call)
-    db = call.app[POOL]
-    if not call.principal.can(Permission.MODERATE_ALL) and not await store.is_performer(
-        db, stream, call.principal.user_id
-    ):
-        raise NotAPerformer("only this stream's performers and moderators can use the safe word")
-    if stream.state != "live":
-        raise NotLive("the stream is not live", meta={"state": stream.state})
-    # The freeze stops the stream's billing (the ledger's kill switch, `_freeze`).
-    out = await _freeze(call, stream, "safe word")
-    await audit.record(
-        db,
-        "safety.safe_word",
-        actor_id=call.principal.user_id,
-        subject_id=stream.creator_id,
-        target=f"stream:{stream.id}",
-        ip=call.ip,
+    r = await use_safe_word(call.app, call.principal, stream.id, ip=call.ip)
+    return SafeWordOut(
+        stream_id=r.stream_id,
+        frozen=r.frozen,
+        already_frozen=r.already_frozen,
+        applied_ms=r.applied_ms,
+        evidence_key=r.evidence_key,
     )
-    return out
 
 
 @api.route(
@@ -309,6 +288,12 @@ async def resume(call: Call[ResumeIn, None]) -> SafeWordOut:
     if stream.state != "live":
         raise NotLive("the stream is not live", meta={"state": stream.state})
     db = call.app[POOL]
+    safety = await safety_store.get_safety(db, stream.id)
+    if safety.frozen and who_lifts(safety.frozen_reason) == "moderator":
+        raise ModeratorRequired(
+            "a moderation freeze is lifted by a moderator, not by resuming",
+            meta={"reason": safety.frozen_reason},
+        )
     states = await store.performers(db, stream)
     revoked = await store.revoked(db, stream.id)
     if revoked:
@@ -319,7 +304,8 @@ async def resume(call: Call[ResumeIn, None]) -> SafeWordOut:
     if call.app[SETTINGS].require_verification:
         check_ready(states)
     key = str(stream.id)
-    if not await call.app[SAFETY].unfreeze(key, by=call.principal.user_id):
+    safety = call.app.get(SAFETY)  # absent on the API role
+    if safety is None or not await safety.unfreeze(key, by=call.principal.user_id):
         await request_unfreeze(call.app[PUBSUB], key, by=call.principal.user_id)
     await audit.record(
         db,

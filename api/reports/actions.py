@@ -21,6 +21,7 @@ class Effect:
     user_status: Literal["suspended", "banned"] | None = None
     suspended_until: datetime | None = None
     freeze_stream: bool = False
+    reject_post: bool = False
 
 
 def effect(
@@ -44,8 +45,10 @@ def effect(
         return Effect(user_status="banned")
     if action == "remove" and target_type == "stream":
         return Effect(freeze_stream=True)
-    # dismiss and warn change nothing but the log; removing a message or post is recorded for
-    # the chat and posts services to act on (they read the moderation log).
+    if action == "remove" and target_type == "post":
+        return Effect(reject_post=True)
+    # dismiss and warn change nothing but the log; removing a message is recorded for the chat
+    # service to act on (it reads the moderation log).
     return Effect()
 
 

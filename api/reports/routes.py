@@ -19,6 +19,8 @@ from api.auth.passwords import HASHER
 from api.auth.rbac import Permission
 from api.auth.routes import AUTH_LIMIT
 from api.keys import POOL, PUBSUB, SAFETY
+from api.posts import store as posts
+from api.realtime import CHAT
 from api.reports import actions, store
 from api.reports.errors import (
     AlreadyResolved,
@@ -163,9 +165,20 @@ def _uuid(raw: str) -> uuid.UUID | None:
 
 async def _subject(db: Any, target_type: str, target_id: str) -> uuid.UUID | None:
     """The account a report is about; raises if a stream or user target does not exist."""
-    if target_type in ("message", "post"):
-        return None  # opaque ids until chat and posts land: moderators see them as given
+    if target_type == "message":
+        # A chat message's author, when the id is one (else kept as given: a moderator sees it)
+        key = _uuid(target_id)
+        return (
+            await db.fetchval("SELECT user_id FROM chat_messages WHERE id = $1", key)
+            if key
+            else None
+        )
     key = _uuid(target_id)
+    if target_type == "post":
+        post = await posts.get(db, key) if key else None
+        if post is None:
+            raise TargetNotFound("no such post", meta={"targetId": target_id})
+        return post.creator_id
     if target_type == "stream":
         stream = await streams.get_stream(db, key) if key else None
         if stream is None:
@@ -267,14 +280,25 @@ async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
         meta: dict[str, Any] = {"ip": call.ip}
         if effect.suspended_until is not None:
             meta["until"] = effect.suspended_until.isoformat()
+        if effect.reject_post:  # taken down: its media is no longer served
+            await posts.review_outcome(conn, uuid.UUID(report.target_id), status="rejected")
         await store.log(conn, moderator, b.action, report=report, note=b.note, meta=meta)
     if effect.freeze_stream:
         stream = await streams.get_stream(db, uuid.UUID(report.target_id))
         if stream is not None and stream.state == "live":
             reason = f"removed by moderation ({report.reason})"
-            if await call.app[SAFETY].freeze(report.target_id, reason, by=moderator) is None:
+            safety = call.app.get(SAFETY)  # absent on the API role
+            if (
+                safety is None
+                or await safety.freeze(report.target_id, reason, by=moderator) is None
+            ):
                 await request_freeze(call.app[PUBSUB], report.target_id, reason, by=moderator)
                 await call.app[LEDGER].stop_billing(stream.id, reason)  # the kill switch
+    if b.action == "remove" and report.target_type == "message":
+        message_id = _uuid(report.target_id)
+        if message_id is not None and moderator is not None:
+            # gone for everyone, held or delivered (nothing to do for an unknown id)
+            await call.app[CHAT].remove_message(None, message_id, by=moderator)
     done = await store.get_report(db, report.id)
     assert done is not None
     return report_out(done, now)

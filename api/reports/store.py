@@ -12,6 +12,9 @@ _REPORT = (
     "SELECT id, reporter_id, target_type, target_id, subject_id, reason, details, created_at, "
     "status, resolution, resolved_at FROM reports"
 )
+# Records about erased accounts are retained but locked and hidden (api/privacy): the queues
+# and the log that moderators read leave them out.
+_NOT_ERASED = "NOT EXISTS (SELECT 1 FROM users e WHERE e.id = {col} AND e.status = 'erased')"
 _APPEAL = (
     "SELECT id, report_id, appellant_id, text, created_at, status, decided_by, decided_at "
     "FROM appeals"
@@ -83,7 +86,12 @@ async def reports_by(db: Any, reporter_id: uuid.UUID, limit: int) -> list[Report
 async def queue(db: Any, status: str, limit: int) -> list[ReportRow]:
     """Reports in ``status``, oldest first: the longest-waiting complaint is handled first."""
     rows = await db.fetch(
-        _REPORT + " WHERE status = $1 ORDER BY created_at LIMIT $2", status, limit
+        _REPORT
+        + " WHERE status = $1 AND "
+        + _NOT_ERASED.format(col="subject_id")
+        + " ORDER BY created_at LIMIT $2",
+        status,
+        limit,
     )
     return [ReportRow(**dict(r)) for r in rows]
 
@@ -101,7 +109,11 @@ async def resolve(conn: Any, report_id: uuid.UUID, resolution: str) -> bool:
 
 async def set_standing(conn: Any, user_id: uuid.UUID, status: str, until: datetime | None) -> None:
     await conn.execute(
-        "UPDATE users SET status = $2, suspended_until = $3 WHERE id = $1", user_id, status, until
+        # An erased account stays erased (api/privacy): a late decision does not revive it.
+        "UPDATE users SET status = $2, suspended_until = $3 WHERE id = $1 AND status <> 'erased'",
+        user_id,
+        status,
+        until,
     )
     # Signed-in sessions end now; the authenticator also refuses restricted accounts.
     await conn.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
@@ -143,7 +155,7 @@ async def log_entries(db: Any, report_id: uuid.UUID | None, limit: int) -> list[
     rows = await db.fetch(
         "SELECT id, at, actor_id, action, report_id, appeal_id, target_type, target_id, "
         "subject_id, note, meta FROM moderation_log WHERE ($1::uuid IS NULL OR report_id = $1) "
-        "ORDER BY id DESC LIMIT $2",
+        f"AND {_NOT_ERASED.format(col='subject_id')} ORDER BY id DESC LIMIT $2",
         report_id,
         limit,
     )
@@ -171,7 +183,13 @@ async def get_appeal(db: Any, appeal_id: uuid.UUID) -> AppealRow | None:
 
 
 async def open_appeals(db: Any, limit: int) -> list[AppealRow]:
-    rows = await db.fetch(_APPEAL + " WHERE status = 'open' ORDER BY created_at LIMIT $1", limit)
+    rows = await db.fetch(
+        _APPEAL
+        + " WHERE status = 'open' AND "
+        + _NOT_ERASED.format(col="appellant_id")
+        + " ORDER BY created_at LIMIT $1",
+        limit,
+    )
     return [AppealRow(**dict(r)) for r in rows]
 
 

@@ -12,12 +12,16 @@ from pydantic import Field
 
 from api.auth import audit
 from api.auth.rbac import Permission
-from api.keys import POOL, SETTINGS
+from api.keys import POOL, POST_SCANNER, SETTINGS
+from api.moderation.policy import Action
+from api.posts.errors import AvatarRejected
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.users import avatars, follows
 from api.users import store as users
+from api.verification.upload import sniff_image
 from teezu.errors import Forbidden, Invalid, NotFound, PayloadTooLarge
+from workers.moderation import UnreadableMedia
 
 api = Api("users")
 
@@ -149,12 +153,29 @@ async def update_profile(call: Call[ProfileUpdate, None]) -> Profile:
 )
 async def upload_avatar(call: Call[bytes, None]) -> Profile:
     """The image type is read from the bytes, whatever the Content-Type says; the stored
-    images are 256 and 64 px squares in WebP."""
+    images are 256 and 64 px squares in WebP. On nodes that scan uploads, the moderation
+    workers judge it first: anything the policy would not allow on a public sfw picture is
+    refused (``AVATAR_REJECTED``)."""
     user = await _editable(call, "avatar")
     limit = call.app[SETTINGS].avatar_max_bytes
     if len(call.body) > limit:
         raise PayloadTooLarge(f"avatar over {limit} bytes", meta={"limit": limit})
     images = await asyncio.to_thread(avatars.render, call.body)
+    scanner = call.app.get(POST_SCANNER)
+    if scanner is not None:
+        # Judged before anyone sees it, as a public sfw picture: the whole upload (the model
+        # sees more of it than in the 256 px crop), or the crop when OpenCV cannot read it (GIF).
+        try:
+            if sniff_image(call.body) is None:
+                raise UnreadableMedia("not JPEG, PNG or WebP")
+            decision = await scanner.judge_avatar(call.body)
+        except UnreadableMedia:
+            decision = await scanner.judge_avatar(images[256])  # our own WebP always decodes
+        if decision.action is not Action.ALLOW:
+            raise AvatarRejected(
+                "this picture cannot be an avatar",
+                meta={"labels": sorted({m.label for m in decision.matches})},
+            )
     await avatars.save(call.app[POOL], user.id, images)
     return await _profile(call.app[POOL], user)
 

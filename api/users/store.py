@@ -86,12 +86,19 @@ async def get_by_id(db: Any, user_id: uuid.UUID) -> UserRow | None:
 
 
 async def get_by_email(db: Any, email: str) -> UserRow | None:
-    r = await db.fetchrow(f"SELECT {_COLUMNS} FROM users u WHERE u.email = $1", email.lower())
+    # Erased accounts (api/privacy) are found by id only: never by email or handle.
+    r = await db.fetchrow(
+        f"SELECT {_COLUMNS} FROM users u WHERE u.email = $1 AND u.status <> 'erased'",
+        email.lower(),
+    )
     return _row(r) if r else None
 
 
 async def get_by_handle(db: Any, handle: str) -> UserRow | None:
-    r = await db.fetchrow(f"SELECT {_COLUMNS} FROM users u WHERE u.handle = $1", handle.lower())
+    r = await db.fetchrow(
+        f"SELECT {_COLUMNS} FROM users u WHERE u.handle = $1 AND u.status <> 'erased'",
+        handle.lower(),
+    )
     return _row(r) if r else None
 
 

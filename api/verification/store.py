@@ -17,7 +17,8 @@ SELECT r.id, r.user_id, u.handle, r.provider, r.legal_name, r.date_of_birth, r.a
        (SELECT coalesce(array_agg(d.kind || ':' || d.content_type ORDER BY d.kind), '{}')
           FROM identity_documents d WHERE d.record_id = r.id) AS documents
   FROM identity_records r
-  JOIN users u ON u.id = r.user_id
+  -- Records of erased accounts are retained by law but locked and hidden (api/privacy).
+  JOIN users u ON u.id = r.user_id AND u.status <> 'erased'
   JOIN LATERAL (SELECT status, reviewer_id, reason, at FROM identity_reviews
                  WHERE record_id = r.id ORDER BY id DESC LIMIT 1) v ON true
 """

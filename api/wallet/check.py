@@ -11,7 +11,14 @@
   chargebacks, and spent from the payees' side of tips, captures and their reversals: the two
   sides of the identity come from different entries, so a transaction that creates or
   destroys tokens shows up as a difference;
-* the purchases table agrees with the ledger (tokens of credited purchases = bought).
+* the purchases table agrees with the ledger (tokens of credited purchases = bought);
+* the earned side: spent = earnings + platform + chargeback reserve + pending payouts + paid
+  out. Payouts move tokens from earnings to ``payouts_pending`` and on approval to
+  ``payouts_paid`` (and the withheld share to the reserve): paid-out tokens have left the
+  system (the creator was paid outside it), so they are part of what was spent but of no
+  balance anyone holds; they never count as outstanding;
+* ``payouts_pending`` equals the pending payouts, ``payouts_paid`` the approved payouts less
+  their withheld shares, and no earnings account is negative.
 
 ``teezu ledger check`` prints the report and exits non-zero on any problem.
 """
@@ -31,6 +38,7 @@ class BooksReport:
     bought: int = 0
     spent: int = 0
     refunded: int = 0
+    paid_out: int = 0
     wallets: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -49,6 +57,7 @@ class BooksReport:
             f"spent:               {self.spent}",
             f"refunded:            {self.refunded}",
             f"bought - spent - refunded = {self.bought - self.spent - self.refunded}",
+            f"paid out:            {self.paid_out} (left the system; part of spent)",
         ]
         if self.ok:
             out.append("OK: the books balance")
@@ -152,6 +161,38 @@ async def check_books(pool: Any) -> BooksReport:
             report.problems.append(
                 f"tokens outstanding {report.outstanding} != bought - spent - refunded {expected} "
                 f"(difference {report.outstanding - expected})"
+            )
+
+        earned_kinds = ("earnings", "platform", "chargeback_reserve")
+        earned = sum(by_kind.get(k, 0) for k in (*earned_kinds, "payouts_pending", "payouts_paid"))
+        if earned != report.spent:
+            report.problems.append(
+                f"earnings + platform + reserve + payouts {earned} != spent {report.spent} "
+                f"(difference {earned - report.spent})"
+            )
+        report.paid_out = by_kind.get("payouts_paid", 0)
+        payouts = await conn.fetchrow(
+            "SELECT coalesce(sum(amount) FILTER (WHERE state = 'pending'), 0) AS pending, "
+            "coalesce(sum(amount - withheld) FILTER (WHERE state = 'approved'), 0) AS paid "
+            "FROM payouts"
+        )
+        if by_kind.get("payouts_pending", 0) != payouts["pending"]:
+            report.problems.append(
+                f"payouts_pending holds {by_kind.get('payouts_pending', 0)} tokens but pending "
+                f"payouts total {payouts['pending']}"
+            )
+        if report.paid_out != payouts["paid"]:
+            report.problems.append(
+                f"payouts_paid holds {report.paid_out} tokens but approved payouts (less their "
+                f"withheld shares) total {payouts['paid']}"
+            )
+        for r in await conn.fetch(
+            "SELECT a.id, a.owner_id, sum(e.amount) AS total FROM ledger_accounts a "
+            "JOIN ledger_entries e ON e.account_id = a.id WHERE a.kind = 'earnings' "
+            f"GROUP BY a.id HAVING sum(e.amount) < 0 LIMIT {_LIMIT}"
+        ):
+            report.problems.append(
+                f"earnings {r['id']} (user {r['owner_id']}) is negative ({r['total']})"
             )
 
         credited = await conn.fetchval(

@@ -169,6 +169,43 @@ class UserNotFound(WalletError, NotFound):
     code = "USER_NOT_FOUND"
 
 
+class NotACreator(WalletError, Forbidden):
+    """Only accounts that can stream (creators, providers, admins) cash out earnings."""
+
+    code = "NOT_A_CREATOR"
+
+
+class PayoutBelowMinimum(WalletError, BadRequest):
+    status = 422
+    code = "PAYOUT_BELOW_MINIMUM"
+
+
+class InsufficientMaturedEarnings(WalletError, Conflict):
+    """The amount is more than the matured earnings not yet paid out or reserved."""
+
+    code = "INSUFFICIENT_MATURED_EARNINGS"
+
+
+class PayoutNotFound(WalletError, NotFound):
+    code = "PAYOUT_NOT_FOUND"
+
+
+class PayoutNotPending(WalletError, Conflict):
+    """The payout was already decided the other way: each payout is decided exactly once."""
+
+    code = "PAYOUT_NOT_PENDING"
+
+
+class StatementTooLarge(WalletError, BadRequest):
+    status = 422
+    code = "STATEMENT_TOO_LARGE"
+
+
+class InvalidPeriod(WalletError, BadRequest):
+    status = 422
+    code = "INVALID_PERIOD"
+
+
 # Outcomes stored with an idempotency key carry one of these codes; `error_for` turns a stored
 # code back into the error that renders it (same status, same envelope code).
 OUTCOME_ERRORS: dict[str, type[WalletError]] = {
@@ -182,6 +219,7 @@ OUTCOME_ERRORS: dict[str, type[WalletError]] = {
         HoldNotActive,
         HoldNotFound,
         PurchaseNotRefundable,
+        InsufficientMaturedEarnings,
     )
 }
 
@@ -199,4 +237,5 @@ MESSAGES: dict[str, str] = {
     "HOLD_NOT_ACTIVE": "the hold has already ended",
     "HOLD_NOT_FOUND": "no such hold",
     "PURCHASE_NOT_REFUNDABLE": "the purchase cannot be refunded",
+    "INSUFFICIENT_MATURED_EARNINGS": "not enough matured earnings for this payout",
 }

@@ -129,7 +129,7 @@ async def reserve(
     if type(amount) is not int or amount <= 0:
         raise AmountOutOfRange("a hold is a positive whole number of tokens")
     if purpose is HoldPurpose.PAYOUT:
-        raise NotImplementedError("payout holds reserve creator earnings (not built yet)")
+        raise ValueError("payouts reserve creator earnings: see api.wallet.payouts")
     owner = key.owner_id
     wallet = await book.of(pool, AccountKind.WALLET, owner)
     escrow = await book.system(pool, AccountKind.ESCROW)

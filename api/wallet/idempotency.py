@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -101,3 +102,26 @@ async def _save(
         fingerprint,
         json.dumps(outcome.to_json()),
     )
+
+
+async def expire(
+    pool: Any, *, ttl_hours: int, now: datetime | None = None, batch: int = 5000
+) -> int:
+    """Delete keys older than ``ttl_hours`` (the ledger worker and `teezu ledger expire-keys`
+    call this); returns how many. A request that reuses an expired key is a new request.
+
+    Deleted in batches so a large backlog never holds one long transaction.
+    """
+    cutoff = (now or datetime.now(UTC)) - timedelta(hours=ttl_hours)
+    total = 0
+    while True:
+        status = await pool.execute(
+            "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY("
+            "SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT $2))",
+            cutoff,
+            batch,
+        )
+        done = int(status.split()[-1])
+        total += done
+        if done < batch:
+            return total

@@ -24,6 +24,8 @@ class AccountKind(StrEnum):
     PLATFORM = "platform"  # system: platform fee revenue
     ESCROW = "escrow"  # system: tokens reserved by holds
     CHARGEBACK_RESERVE = "chargeback_reserve"  # system: absorbs what earnings cannot cover
+    PAYOUTS_PENDING = "payouts_pending"  # system: earnings reserved by payout requests
+    PAYOUTS_PAID = "payouts_paid"  # system: tokens paid out (they have left the system)
 
     @property
     def system(self) -> bool:
@@ -31,7 +33,14 @@ class AccountKind(StrEnum):
 
 
 SYSTEM_ACCOUNTS = frozenset(
-    {AccountKind.SALES, AccountKind.PLATFORM, AccountKind.ESCROW, AccountKind.CHARGEBACK_RESERVE}
+    {
+        AccountKind.SALES,
+        AccountKind.PLATFORM,
+        AccountKind.ESCROW,
+        AccountKind.CHARGEBACK_RESERVE,
+        AccountKind.PAYOUTS_PENDING,
+        AccountKind.PAYOUTS_PAID,
+    }
 )
 
 
@@ -44,10 +53,16 @@ class TxKind(StrEnum):
     HOLD_RESERVE = "hold_reserve"
     HOLD_CAPTURE = "hold_capture"
     HOLD_RELEASE = "hold_release"
+    PAYOUT_RESERVE = "payout_reserve"  # earnings -> payouts_pending (a creator's request)
+    PAYOUT_CAPTURE = "payout_capture"  # payouts_pending -> payouts_paid (+ reserve share)
+    PAYOUT_RELEASE = "payout_release"  # payouts_pending -> earnings (rejected)
 
 
 # Transactions in which a viewer spends tokens on someone (reversible by a chargeback).
 SPENDS = frozenset({TxKind.TIP, TxKind.HOLD_CAPTURE})
+
+# Transactions that credit an earner for a viewer's spend: these mature before a payout.
+EARNING_KINDS = frozenset({TxKind.TIP, TxKind.HOLD_CAPTURE})
 
 
 class HoldPurpose(StrEnum):

@@ -13,7 +13,7 @@
 Tip menus and goals are in `api.wallet.stream_routes`. A call that moves money answers a retry
 (same ``Idempotency-Key``, same request) with the first call's status and body, plus
 ``Idempotent-Replayed: true``: its response is a pure function of the stored outcome
-(`respond`), so replays are identical, refusals included.
+(`_respond`), so replays are identical, refusals included.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ class WebhookReceipt(Output):
 # ---- helpers ------------------------------------------------------------------------------
 
 
-def idempotency_key(call: Call[Any, Any]) -> IdempotencyKey:
+def _idempotency_key(call: Call[Any, Any]) -> IdempotencyKey:
     raw = call.request.headers.get(IDEMPOTENCY_KEY.name, "")
     if not raw or len(raw) > 255 or not raw.isascii() or not raw.isprintable() or " " in raw:
         raise IdempotencyKeyRequired(
@@ -192,7 +192,7 @@ def idempotency_key(call: Call[Any, Any]) -> IdempotencyKey:
     return IdempotencyKey(call.principal.user_id, raw)
 
 
-def respond(request: web.Request, outcome: Outcome, status: int) -> web.Response:
+def _respond(request: web.Request, outcome: Outcome, status: int) -> web.Response:
     """The response for a stored outcome: a pure function of it, so replays are identical."""
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     if outcome.error is not None:
@@ -235,7 +235,7 @@ async def tip(call: Call[TipBody, None]) -> web.Response:
     Refusals: 402 INSUFFICIENT_FUNDS, 409 STREAM_NOT_LIVE, CREATOR_NOT_PAYABLE or
     MENU_PRICE_CHANGED, 404 UNKNOWN_ITEM (menu item), 422 AMOUNT_OUT_OF_RANGE or
     CANNOT_TIP_SELF."""
-    key = idempotency_key(call)
+    key = _idempotency_key(call)
     raw = call.path("stream_id")
     try:
         stream_id = uuid.UUID(raw)
@@ -249,7 +249,7 @@ async def tip(call: Call[TipBody, None]) -> web.Response:
     )
     if outcome.ok and not outcome.replayed:
         await call.app[MONEY_EVENTS].tipped(outcome.data, tipper=call.principal.handle)
-    return respond(call.request, outcome, 201)
+    return _respond(call.request, outcome, 201)
 
 
 @api.route(
@@ -296,7 +296,7 @@ async def purchase(call: Call[PurchaseBody, None]) -> web.Response:
     """Records a pending purchase and starts the provider's checkout; poll
     `GET /api/v1/wallet/purchases/{id}` for the outcome. 404 UNKNOWN_ITEM for a package that
     is not for sale, UNKNOWN_PAYMENT_PROVIDER for a provider that is not enabled."""
-    key = idempotency_key(call)
+    key = _idempotency_key(call)
     body = call.body
     provider = _provider(call.app, body.provider)
     accepts = getattr(provider, "accepts", None)
@@ -320,7 +320,7 @@ async def purchase(call: Call[PurchaseBody, None]) -> web.Response:
         if bought is not None and bought.state == "pending" and bought.provider_ref is None:
             checkout = await provider.start_checkout(bought)
             await purchases.set_provider_ref(ledger.pool, bought.id, checkout.provider_ref)
-    return respond(call.request, outcome, 202)
+    return _respond(call.request, outcome, 202)
 
 
 @api.route(
@@ -402,6 +402,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         node_id=settings.node_id,
         ticket_hold_seconds=settings.ticket_hold_seconds,
         pledge_hold_seconds=settings.pledge_hold_seconds,
+        idempotency_ttl_hours=settings.idempotency_ttl_hours,
     )
     app[LEDGER] = ledger
     ended = await ledger.private_shows.end_orphans()

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from api.wallet import chargebacks, holds, killswitch, purchases, rollup, store, tips
+from api.wallet import (
+    chargebacks,
+    holds,
+    idempotency,
+    killswitch,
+    purchases,
+    rollup,
+    store,
+    tips,
+    xid_clock,
+)
 from api.wallet.accounts import AccountBook
 from api.wallet.check import BooksReport, check_books
 from api.wallet.errors import AmountOutOfRange
@@ -50,6 +61,7 @@ class Ledger:
         node_id: str = "",
         ticket_hold_seconds: int = 86_400,
         pledge_hold_seconds: int = 86_400,
+        idempotency_ttl_hours: int = 24,
         group_commit: bool = True,
         group_commit_inflight: int = 4,
     ) -> None:
@@ -61,6 +73,7 @@ class Ledger:
         self.private_shows = PrivateShows(self, interval_ms=show_interval_ms, node_id=node_id)
         self.ticket_shows = TicketShows(self, hold_seconds=ticket_hold_seconds)
         self.pledges = Pledges(self, hold_seconds=pledge_hold_seconds)
+        self.idempotency_ttl_hours = idempotency_ttl_hours
         # Concurrent tips share database commits (api.wallet.tip_batches); off: one each.
         self.batcher = (
             TipBatcher(pool, max_inflight=group_commit_inflight) if group_commit else None
@@ -238,3 +251,11 @@ class Ledger:
 
     async def roll_up(self) -> int:
         return await rollup.roll_up(self.pool)
+
+    async def checkpoint(self) -> bool:
+        """Record a time -> xid checkpoint (`api.wallet.xid_clock`) if the last is old enough."""
+        return await xid_clock.checkpoint(self.pool)
+
+    async def expire_keys(self, *, now: datetime | None = None) -> int:
+        """Delete idempotency keys older than the TTL (`api.wallet.idempotency.expire`)."""
+        return await idempotency.expire(self.pool, ttl_hours=self.idempotency_ttl_hours, now=now)

@@ -205,7 +205,7 @@ async def test_pages_fit_a_phone(server, new_stream, browser, console, tmp_path:
     assert not console.page_errors(), console.page_errors()
 
 
-async def test_wrong_password_then_sign_in_and_go_live(
+async def test_wrong_password_then_sign_in_go_live_and_safe_word(
     server, http, creator_stream, account, browser, console
 ):
     stream_id, creator = await creator_stream("Wrong password")
@@ -239,6 +239,21 @@ async def test_wrong_password_then_sign_in_and_go_live(
     await wait_for_playlist(http, playlist_url, segments=1, timeout=15)
     assert await stream_status(http, base, stream_id) == "live"
     session = server.publishers.by_stream[stream_id]
+
+    # The safe word: one big button (thumb-sized), then an explicit confirmation to resume.
+    box = await studio.locator("#safeword").bounding_box()
+    assert box is not None and box["height"] >= 88, box
+    await studio.click("#safeword")
+    await studio.wait_for_function("document.body.dataset.frozen === 'yes'", timeout=10_000)
+    assert session.pipeline.frozen_reason == "safe word"
+    assert await studio.is_visible("#resume")
+    # unticked, the form does not submit
+    assert await studio.evaluate("document.getElementById('resume').checkValidity()") is False
+    await studio.check("#resume-confirm")
+    await studio.click("#resume-button")
+    await studio.wait_for_function("document.body.dataset.frozen === 'no'", timeout=10_000)
+    assert session.pipeline.frozen_reason is None
+    assert "Resumed" in await studio.text_content("#message")
 
     await studio.click("#stop")
     await wait_body_state(studio, "stopped", 10)

@@ -1,5 +1,5 @@
 // Watch page chat: the stream's room over Socket.IO (socket.io-client), the last messages from
-// GET /api/v1/streams/{id}/chat, live messages, deletions, typing and the viewer count.
+// GET /api/v1/streams/{id}/chat, live messages, removals, freezes, typing and the viewer count.
 // Anonymous visitors read; sending needs a signed-in member (the join ack says canSend).
 (function () {
   'use strict';
@@ -79,12 +79,13 @@
     canSend = ack.canSend;
     viewers.textContent = ack.viewers + ' watching';
     setState('joined');
-    say(ack.timedOutUntil ? 'You are timed out until ' + new Date(ack.timedOutUntil).toLocaleTimeString() : '');
+    say(ack.timedOutUntil ? 'You are timed out until ' + new Date(ack.timedOutUntil).toLocaleTimeString()
+      : ack.frozen ? 'The stream is paused: chat is frozen.' : '');
     await loadHistory();
   });
   socket.on('disconnect', () => setState('connecting', 'Reconnecting…'));
   socket.on('chat:messages', (batch) => { if (batch.streamId === streamId) batch.messages.forEach(add); });
-  socket.on('chat:deleted', (event) => {
+  socket.on('chat:removed', (event) => {
     const item = log.querySelector('li[data-id="' + CSS.escape(event.messageId) + '"]');
     if (item) item.remove();
   });
@@ -98,7 +99,12 @@
     const modes = [];
     if (event.slowMode) modes.push('slow mode: one message every ' + event.slowMode + ' s');
     if (event.followersOnly) modes.push('followers only');
+    if (event.reviewMode === 'hold') modes.push('messages appear once a moderator approves them');
+    if (event.reviewMode === 'delay') modes.push('messages appear after a short delay');
     say(modes.join(', '));
+  });
+  socket.on('chat:frozen', (event) => {
+    if (event.streamId === streamId) say(event.frozen ? 'The stream is paused: chat is frozen.' : '');
   });
   socket.on('chat:banned', () => { canSend = false; setState('banned', 'You were removed from this chat'); });
 
@@ -113,7 +119,10 @@
     sendButton.disabled = true;
     try {
       const ack = await socket.timeout(10000).emitWithAck('chat:send', { streamId, text });
-      if (ack.ok) { input.value = ''; add(ack.message); say(''); } else { say(describe(ack), true); }
+      if (ack.ok && ack.held) {
+        input.value = '';
+        say(ack.releaseAt ? 'Sent: it appears after a short delay.' : 'Sent: it appears once a moderator approves it.');
+      } else if (ack.ok) { input.value = ''; add(ack.message); say(''); } else { say(describe(ack), true); }
     } catch (e) {
       say('Not sent: no answer from the server.', true);
     } finally {

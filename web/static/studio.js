@@ -8,6 +8,7 @@
   const hashToken = new URLSearchParams(location.hash.slice(1)).get('token');
   if (hashToken) tokenInput.value = hashToken;
   const loginForm = $('login'), whoami = $('whoami');
+  const safety = $('safety'), safeButton = $('safeword'), resumeForm = $('resume');
   let me = null, challenge = null;
   $('watchlink').href = '/watch/' + streamId;
   $('watchlink').textContent = location.origin + '/watch/' + streamId;
@@ -63,6 +64,7 @@
     loginForm.hidden = !!me || !!tokenInput.value.trim();
     if (me) $('handle').textContent = '@' + me.handle;
     document.body.dataset.account = me ? 'signed-in' : 'signed-out';
+    showSafety();
   }
 
   async function loadMe() {
@@ -212,6 +214,65 @@
     setState('stopped', 'Broadcast ended.');
   }
 
+  // --- the safe word: one big button (Socket.IO `safe_word`, the REST route as a fallback);
+  // resuming needs the creator's explicit confirmation (POST /resume {confirm: true}).
+  let socket = null;
+  function showFrozen(frozen, reason) {
+    resumeForm.hidden = !frozen;
+    document.body.dataset.frozen = frozen ? 'yes' : 'no';
+    $('frozen-reason').textContent = frozen && reason ? '(' + reason + ')' : '';
+    if (!frozen) $('resume-confirm').checked = false;
+  }
+  let socketUser = null;
+  function connectSafety() {
+    // The socket acts as whoever was signed in at its handshake: a new account needs a new one.
+    if (!window.io || (socket && socketUser === (me && me.id))) return;
+    if (socket) socket.disconnect();
+    socketUser = me && me.id;
+    socket = io({ transports: ['websocket', 'polling'], forceNew: true });
+    socket.on('connect', async () => {
+      const ack = await socket.emitWithAck('chat:join', { streamId });
+      if (ack.ok) showFrozen(ack.frozen);
+    });
+    socket.on('chat:frozen', (event) => { if (event.streamId === streamId) showFrozen(event.frozen, event.reason); });
+  }
+  async function safeWord() {
+    safeButton.disabled = true;
+    try {
+      let result;
+      if (socket && socket.connected) {
+        result = await socket.timeout(5000).emitWithAck('safe_word', { streamId });
+      } else {
+        const res = await fetch('/api/v1/streams/' + streamId + '/safe-word', { method: 'POST', credentials: 'same-origin' });
+        result = res.ok ? { ok: true, ...(await res.json()).data } : { ok: false, message: await errorText(res) };
+      }
+      if (result.ok) { showFrozen(true, 'safe word'); say('Stream frozen. Viewers see the slate.'); }
+      else say('Safe word failed: ' + (result.code ? result.message + ' (' + result.code + ')' : result.message), true);
+    } catch (e) {
+      say('Safe word failed: no answer from the server. Press again or stop the broadcast.', true);
+    } finally {
+      safeButton.disabled = false;
+    }
+  }
+  async function resume(event) {
+    event.preventDefault();
+    if (!$('resume-confirm').checked) return;
+    const res = await fetch('/api/v1/streams/' + streamId + '/resume', {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ confirm: true }),
+    });
+    if (!res.ok) { say('Could not resume: ' + await errorText(res), true); return; }
+    showFrozen(false);
+    say('Resumed: you are live again.');
+  }
+  safeButton.addEventListener('click', safeWord);
+  resumeForm.addEventListener('submit', resume);
+  function showSafety() {
+    safety.hidden = !me;
+    if (me) connectSafety();
+    else if (socket) { socket.disconnect(); socket = null; socketUser = null; }
+  }
+
   goLive.addEventListener('click', start);
   stopBtn.addEventListener('click', stop);
   loginForm.addEventListener('submit', signIn);
@@ -220,5 +281,5 @@
   loadMe();
   window.addEventListener('pagehide', () => { if (resource) navigator.sendBeacon && fetch(resource, { method: 'DELETE', keepalive: true }); });
   camera().catch((e) => say('Camera/microphone unavailable: ' + e.message, true));
-  window.teezuStudio = { start, stop, pc: () => pc };
+  window.teezuStudio = { start, stop, pc: () => pc, safeWord };
 })();

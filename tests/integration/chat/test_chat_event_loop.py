@@ -27,6 +27,22 @@ async def test_chat_makes_no_blocking_calls_on_the_loop(connect, new_room, user,
         assert (await host.call(events.PRESENCE, {"streamId": room}))["count"] == 2
         ack = await host.call(events.DELETE, {"streamId": room, "messageId": message["id"]})
         assert ack["ok"]
+        # chat safety: the classifier's scoring and the banned-word match (screening, masking)
+        base = chat_server.base_url
+        async with http.patch(
+            f"{base}/api/v1/chat/safety",
+            json={"profanityAction": "mask", "bannedWordAction": "mask"},
+            headers=creator.headers,
+        ) as res:
+            assert res.status == 200
+        async with http.post(
+            f"{base}/api/v1/chat/banned-words", json={"word": "badword"}, headers=creator.headers
+        ) as res:
+            assert res.status == 201
+        masked = await guest.call(  # may wait for the model to load: a long timeout
+            events.SEND, {"streamId": room, "text": "what the fuck, b4dw0rd"}, timeout=60
+        )
+        assert masked["ok"] and masked["message"]["text"] == "what the ***** *******", masked
         assert (await host.call(events.MODE, {"streamId": room, "slowMode": 5}))["ok"]
         ack = await host.call(
             events.TIMEOUT, {"streamId": room, "userId": str(member.user_id), "seconds": 5}

@@ -46,9 +46,9 @@ async def test_creator_deletes_in_own_room_and_everyone_sees_it(
         assert ack["ok"] is False and ack["code"] == code
 
     ack = await host.call(events.DELETE, {"streamId": room, "messageId": doomed["id"]})
-    assert ack == {"ok": True, "streamId": room, "messageId": doomed["id"]}
+    assert ack == {"ok": True, "streamId": room, "messageId": doomed["id"], "wasHeld": False}
     for client in (host, chatty):
-        notices = await client.wait_for(lambda c=client: c.received[events.DELETED], what="deleted")
+        notices = await client.wait_for(lambda c=client: c.received[events.REMOVED], what="removed")
         assert notices == [{"streamId": room, "messageId": doomed["id"]}]
     again = await host.call(events.DELETE, {"streamId": room, "messageId": doomed["id"]})
     assert again["code"] == "MESSAGE_NOT_FOUND"
@@ -158,9 +158,16 @@ async def test_slow_mode(connect, new_room, user):
     denied = await quick.call(events.MODE, {"streamId": room, "slowMode": 30})
     assert denied["code"] == "MODERATION_FORBIDDEN"
     ack = await host.call(events.MODE, {"streamId": room, "slowMode": 30})
-    assert ack == {"ok": True, "streamId": room, "slowMode": 30, "followersOnly": False}
+    unchanged = {"reviewMode": None, "delaySeconds": None}  # the creator's review mode applies
+    assert ack == {
+        "ok": True,
+        "streamId": room,
+        "slowMode": 30,
+        "followersOnly": False,
+        **unchanged,
+    }
     seen = await quick.wait_for(lambda: quick.received[events.SETTINGS], what="settings")
-    assert seen == [{"streamId": room, "slowMode": 30, "followersOnly": False}]
+    assert seen == [{"streamId": room, "slowMode": 30, "followersOnly": False, **unchanged}]
 
     assert (await quick.send(room, "one"))["ok"] is True
     denied = await quick.send(room, "two")
@@ -170,7 +177,11 @@ async def test_slow_mode(connect, new_room, user):
     assert (await host.send(room, "a"))["ok"] and (await host.send(room, "b"))["ok"]
     # a later joiner learns the mode from the join ack
     late = await connect(await user())
-    assert (await late.join(room))["settings"] == {"slowMode": 30, "followersOnly": False}
+    assert (await late.join(room))["settings"] == {
+        "slowMode": 30,
+        "followersOnly": False,
+        **unchanged,
+    }
 
     await host.call(events.MODE, {"streamId": room, "slowMode": 0})
     await quick.wait_for(lambda: len(quick.received[events.SETTINGS]) == 2, what="settings off")

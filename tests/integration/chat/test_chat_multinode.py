@@ -198,3 +198,51 @@ async def test_a_tip_published_once_reaches_members_on_every_process(
     for client in (on_one, on_two):
         got = await client.wait_for(lambda c=client: c.received["money:tip"], what="tip")
         assert [m["amount"] for m in got] == [5]
+
+
+async def test_chat_safety_across_processes(nodes, connect, chat_server, http, redis_url):
+    """Settings changed on one process apply on the other at once; a message held on one is
+    approved from the other; a removal reaches both; a freeze published once freezes both."""
+    from ingest.safety import safety_channel
+    from teezu.pubsub import RedisPubSub
+
+    creator = await _user(chat_server, nodes, Role.CREATOR)
+    room = await _room(chat_server, creator)
+    host = await connect(creator, base_url=nodes[0])
+    member = await connect(await _user(chat_server, nodes), base_url=nodes[1])
+    for client in (host, member):
+        assert (await client.join(room))["ok"]
+    async with http.patch(
+        f"{nodes[0]}/api/v1/chat/safety", json={"reviewMode": "hold"}, headers=creator.headers
+    ) as res:
+        assert res.status == 200
+    async with http.post(
+        f"{nodes[0]}/api/v1/chat/banned-words", json={"word": "nodeword"}, headers=creator.headers
+    ) as res:
+        assert res.status == 201
+    # node two applies both from the control channel, then tells its members
+    await member.wait_for(lambda: len(member.received[events.SAFETY]) == 2, what="2 reloads")
+    assert member.received[events.SAFETY][0] == {"streamId": room, "reviewMode": "hold"}
+    assert (await member.send(room, "n0d3w0rd"))["code"] == "MESSAGE_BLOCKED"
+    held = await member.send(room, "hold me across")
+    assert held["ok"] and held["held"] is True
+    notice = await host.wait_for(lambda: host.received[events.HELD], what="held on node one")
+    assert notice[0]["message"]["id"] == held["message"]["id"]
+    ok = await host.call(events.APPROVE, {"streamId": room, "messageId": held["message"]["id"]})
+    assert ok["ok"]
+    await member.wait_message("hold me across")
+    gone = await host.call(events.REMOVE, {"streamId": room, "messageId": held["message"]["id"]})
+    assert gone["ok"] and gone["wasHeld"] is False
+    await member.wait_for(lambda: member.received[events.REMOVED], what="removed on node two")
+
+    pubsub = RedisPubSub(redis_url)  # what the node holding the broadcast publishes to
+    try:
+        await pubsub.publish(safety_channel(room), {"event": "frozen", "reason": "safe word"})
+        for client in (host, member):
+            await client.wait_for(lambda c=client: c.received[events.FROZEN], what="frozen")
+        assert (await member.send(room, "still there?"))["code"] == "CHAT_FROZEN"
+        await pubsub.publish(safety_channel(room), {"event": "unfrozen"})
+        await member.wait_for(lambda: len(member.received[events.FROZEN]) == 2, what="unfrozen")
+    finally:
+        await pubsub.close()
+    assert (await member.send(room, "back"))["held"] is True  # open again, still reviewed

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -18,13 +20,17 @@ from aiohttp import web
 from api.app import create_app
 from api.auth.rbac import Role
 from api.keys import POOL
+from api.wallet.model import IdempotencyKey
+from api.wallet.payout_routes import PAYOUTS
+from api.wallet.payouts import Payouts
 from api.wallet.providers import PROVIDERS
 from api.wallet.routes import LEDGER
 from api.wallet.sandbox import SandboxProvider
 from api.wallet.service import Ledger
+from api.wallet.tips import TipRequest
 from teezu.db import apply_migrations, create_pool
 from teezu.settings import Settings
-from tests.accounts import Account, create_user
+from tests.accounts import Account, Client, Reply, create_user
 from tests.conftest import free_port
 
 
@@ -82,8 +88,6 @@ async def fund(ledger: Ledger, user: uuid.UUID, tokens: int) -> uuid.UUID:
         tokens,
         tokens * 10,
     )
-    from api.wallet.model import IdempotencyKey
-
     outcome = await ledger.create_purchase(
         IdempotencyKey(user, f"fund-{uuid.uuid4()}"), package, "sandbox"
     )
@@ -189,3 +193,61 @@ async def member(wallet_server: WalletServer) -> AsyncIterator[MakeMember]:
     yield make
     for acct in made:
         await acct.close()
+
+
+# ---- payouts ------------------------------------------------------------------------------
+
+
+def assert_envelope(reply: Reply, status: int, code: str) -> None:
+    body = reply.body
+    assert (reply.status, body["status"], body["code"]) == (status, "error", code), body
+    assert body["message"] and body["requestId"] and isinstance(body["meta"], dict)
+
+
+def key() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+@pytest.fixture
+def payouts(wallet_server: WalletServer) -> Iterator[Payouts]:
+    """The server's payout service with a small minimum; its clock is put back afterwards."""
+    service = wallet_server.app[PAYOUTS]
+    saved = (service.clock, service.minimum, service.reserve_bps)
+    service.minimum = 100
+    yield service
+    service.clock, service.minimum, service.reserve_bps = saved
+
+
+def shift(service: Payouts, days: int) -> None:
+    """Move the payout service's "now" ``days`` ahead of the real time."""
+    service.clock = lambda: datetime.now(UTC) + timedelta(days=days)
+
+
+async def earn(server: WalletServer, creator: uuid.UUID, creator_share: int) -> uuid.UUID:
+    """A viewer tips ``creator`` so that the creator earns ``creator_share`` tokens (80% of the
+    tip: the schedule in force, no referrer); returns the tip's purchase."""
+    assert creator_share % 4 == 0
+    amount = creator_share * 5 // 4
+    viewer = uuid.uuid4()
+    purchase = await fund(server.ledger, viewer, amount)
+    stream = await live_stream(server.pool, creator)
+    outcome = await server.ledger.tip(
+        IdempotencyKey(viewer, uuid.uuid4().hex), TipRequest(stream, amount)
+    )
+    assert outcome.ok and outcome.data["split"]["creator"] == creator_share, outcome
+    return purchase
+
+
+async def request(acct: Client, amount: Any, headers: dict[str, str] | None = None) -> Reply:
+    return await acct.call(
+        "POST", "/api/v1/payouts", json={"amount": amount}, headers=headers or key()
+    )
+
+
+async def make_old(server: WalletServer, user: uuid.UUID, days: int) -> None:
+    """Backdate an account's creation (the users table, not the append-only ledger)."""
+    await server.pool.execute(
+        "UPDATE users SET created_at = now() - make_interval(days => $2) WHERE id = $1",
+        user,
+        days,
+    )

@@ -16,7 +16,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from api.wallet.maturity import MaturityPolicy
 from api.wallet.model import HoldPurpose, IdempotencyKey
+from api.wallet.payouts import Payouts
 from api.wallet.service import Ledger
 from api.wallet.tips import TipRequest
 from teezu.db import create_pool
@@ -25,10 +27,10 @@ from tests.integration.wallet.conftest import fresh_database, fund, live_stream
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def ledger_check(dsn: str) -> subprocess.CompletedProcess[str]:
+def ledger_check(dsn: str, command: str = "check", **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "teezu.cli", "ledger", "check"],
-        env={**os.environ, "TEEZU_DATABASE_URL": dsn, "PYTHONPATH": str(ROOT)},
+        [sys.executable, "-m", "teezu.cli", "ledger", command],
+        env={**os.environ, "TEEZU_DATABASE_URL": dsn, "PYTHONPATH": str(ROOT), **env},
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -62,6 +64,12 @@ async def books(pg_dsn: str) -> tuple[str, dict[str, int]]:
             ttl_seconds=600,
             payee_id=creator,
         )
+        # Payouts with no hold period: one approved (paid out, with a reserve share), one
+        # pending.
+        payouts = Payouts(pool, ledger.book, policy=MaturityPolicy(0, 0, 0), minimum=1)
+        paid = await payouts.request(IdempotencyKey(creator, "p1"), 100)
+        await payouts.approve(uuid.UUID(paid.data["payout"]["id"]), creator)
+        assert (await payouts.request(IdempotencyKey(creator, "p2"), 50)).ok
         async with pool.acquire() as conn, conn.transaction():
             assert await ledger.charge_back(conn, purchase) == "applied"
         await ledger.roll_up()
@@ -69,7 +77,7 @@ async def books(pg_dsn: str) -> tuple[str, dict[str, int]]:
             kind: await pool.fetchval(
                 "SELECT id FROM ledger_accounts WHERE kind = $1 ORDER BY id LIMIT 1", kind
             )
-            for kind in ("wallet", "earnings", "platform", "sales")
+            for kind in ("wallet", "earnings", "platform", "sales", "payouts_paid")
         }
         ids["purchase_tx"] = await pool.fetchval(
             "SELECT credit_tx FROM purchases WHERE id = $1", purchase
@@ -86,6 +94,22 @@ async def test_sound_books_pass(pg_dsn):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OK: the books balance" in proc.stdout
     assert "books total:         0" in proc.stdout
+    assert "paid out:            98 (left the system" in proc.stdout  # 100 less 2% withheld
+
+    # `teezu ledger expire-keys` deletes only the keys older than the TTL.
+    conn = await asyncpg.connect(dsn)
+    try:
+        keys = await conn.fetchval("SELECT count(*) FROM idempotency_keys")
+        assert keys >= 5
+        proc = ledger_check(dsn, "expire-keys")  # the default 24 h: all are younger
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "deleted 0 idempotency key(s) older than 24 h" in proc.stdout
+        assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == keys
+        proc = ledger_check(dsn, "expire-keys", TEEZU_IDEMPOTENCY_TTL_HOURS="0")
+        assert f"deleted {keys} idempotency key(s) older than 0 h" in proc.stdout, proc.stdout
+        assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 0
+    finally:
+        await conn.close()
 
 
 # Each corruption: SQL run with triggers off, and what the report must say.
@@ -120,6 +144,19 @@ CORRUPTIONS = {
     "a roll-up edited by hand": (
         ["UPDATE ledger_rollups SET balance = balance - 1 WHERE account_id = {earnings}"],
         ["roll-up of account"],
+    ),
+    "payouts that disagree with the ledger": (
+        [
+            "UPDATE payouts SET amount = amount + 1 WHERE state = 'pending'",
+            "INSERT INTO ledger_transactions (kind) VALUES ('payout_capture')",
+            "INSERT INTO ledger_entries (tx_id, account_id, amount) VALUES "
+            "(currval(pg_get_serial_sequence('ledger_transactions', 'id')), {earnings}, -5), "
+            "(currval(pg_get_serial_sequence('ledger_transactions', 'id')), {payouts_paid}, 5)",
+        ],
+        [
+            "payouts_pending holds 50 tokens but pending payouts total 51",
+            "payouts_paid holds 103 tokens but approved payouts",
+        ],
     ),
     "a purchase whose tokens were changed": (
         ["UPDATE purchases SET tokens = tokens + 1 WHERE credit_tx = {purchase_tx}"],

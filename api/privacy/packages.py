@@ -1,0 +1,22 @@
+"""Every package's personal-data registration, imported for its side effect.
+
+Add a line here when a package registers its tables (subscriptions, shows, payouts, age
+declarations, chat filters... are expected: the privacy test fails until they are).
+"""
+
+from __future__ import annotations
+
+from api.agegate import privacy as _agegate  # noqa: F401
+from api.auth import privacy as _auth  # noqa: F401
+from api.chat import privacy as _chat  # noqa: F401
+from api.consent import privacy as _consent  # noqa: F401
+from api.posts import privacy as _posts  # noqa: F401
+from api.privacy import store as _privacy  # noqa: F401
+from api.privacy.registry import REGISTRY
+from api.reports import privacy as _reports  # noqa: F401
+from api.streams import privacy as _streams  # noqa: F401
+from api.users import privacy as _users  # noqa: F401
+from api.verification import privacy as _verification  # noqa: F401
+from api.wallet import privacy as _wallet  # noqa: F401
+
+__all__ = ["REGISTRY"]
