@@ -212,7 +212,10 @@ class PrivateShows:
         if show.state != "requested":
             raise ShowNotPending("the request is no longer pending", meta={"state": show.state})
         await live_stream(self.pool, show.stream_id)
-        if await self.running_on(show.stream_id) is not None:
+        running = await self.running_on(show.stream_id)
+        if running is not None:
+            if running.id == show.id:
+                return running  # a concurrent accept of this request started it
             raise ShowAlreadyOpen("you are already in a private show")
         outcome = await self.ledger.reserve(
             IdempotencyKey(show.viewer_id, minute_key(show.id, 1)),

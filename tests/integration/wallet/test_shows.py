@@ -263,6 +263,31 @@ async def test_either_side_ends_a_private_show_and_pays_each_minute_begun(shows,
     await books_balance(shows)
 
 
+async def test_a_double_accept_starts_one_show_with_one_hold(shows, member):
+    creator = await priced_creator(member)
+    viewer = await member()
+    await fund(shows.ledger, viewer.id, 100)
+    stream = await live_stream(shows.pool, creator.id)
+    asked = await viewer.call(
+        "POST", f"/api/v1/streams/{stream}/private-shows", json={"pricePerMinute": PRICE}
+    )
+    accept = f"/api/v1/private-shows/{asked.data['id']}/accept"
+    replies = await asyncio.gather(*(creator.call("POST", accept) for _ in range(4)))
+    assert {r.status for r in replies} == {200}, [r.body for r in replies]
+    assert len({r.data["holdId"] for r in replies}) == 1
+    holds = await shows.pool.fetchval(
+        "SELECT count(*) FROM ledger_holds WHERE ref_id = $1", uuid.UUID(asked.data["id"])
+    )
+    assert holds == 1 and shows.ledger.private_shows.billing(stream) == [
+        uuid.UUID(asked.data["id"])
+    ]
+    ended = await creator.call("POST", f"/api/v1/private-shows/{asked.data['id']}/end")
+    assert ended.status == 200 and ended.data["endReason"] == "ended by the creator"
+    wallet = await balance(viewer)
+    assert (wallet["balance"], wallet["held"]) == (100 - ended.data["charged"], 0)
+    await books_balance(shows)
+
+
 async def test_billing_survives_a_restart_through_the_ledger_worker(shows, member):
     """A node that dies stops extending: its shows end when it starts again (completed minutes
     only), or, if it never comes back, the hold expires and the ledger worker releases it."""
