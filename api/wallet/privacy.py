@@ -6,8 +6,9 @@ Financial records are kept for the statutory period (bookkeeping and tax law; 7 
 Netherlands): ledger accounts, transactions (a tip's memo keeps its message: the ledger is
 append-only), holds, purchases, payment events, referrals and paid shows. Erasure deletes
 what is not a record: idempotency keys (stored replies), tip menus, the private-show price,
-and the provider's stored payment-method token of each purchase. The account's tokens are left in its wallet: the books must keep
-balancing, and what happens to an erased account's balance is a business rule (see README).
+and the provider's stored payment-method token of each purchase. The account's tokens are
+left in its wallet: the books must keep balancing, and what happens to an erased account's
+balance is a business rule (see README).
 """
 
 from __future__ import annotations
