@@ -61,6 +61,7 @@ from api.users.store import sync_rbac_tables
 from api.verification import routes as verification_routes
 from api.wallet import payout_routes
 from api.wallet import routes as wallet_routes
+from api.wallet.routes import LEDGER
 from engine import watermark
 from hls import origin
 from hls.edge import LlHlsEdge
@@ -218,6 +219,18 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
                 )
             safety = SafetyControl(publishers, storage=storage, pool=pool, pubsub=pubsub)
             app[SAFETY] = safety
+
+            # The ledger's kill switch on every freeze (safe word, consent revocation,
+            # moderation) and on the broadcast's end. The ledger starts after this lifecycle
+            # (`wallet_routes.setup`), so it is looked up when called.
+            async def stop_billing(stream_id: str, reason: str) -> None:
+                await app[LEDGER].stop_billing(uuid.UUID(stream_id), reason)
+
+            async def stream_ended(stream_id: str) -> None:
+                await app[LEDGER].stream_ended(uuid.UUID(stream_id))
+
+            safety.on_frozen.append(stop_billing)
+            publishers.ended_hooks.append(stream_ended)
             safety.start()
             moderation = _moderation(settings, pool, storage, pubsub, safety)
             if moderation is not None:

@@ -9,8 +9,9 @@ on ``safety-alerts``; finally it waits until the first slate part is published i
 rendition and reports how long that took.
 
 Any node can ask with :func:`request_freeze` / :func:`request_unfreeze`: the command travels on
-``safety-commands`` and the node holding the broadcast carries it out. Events, for chat (freeze
-the room), billing (stop per-minute charges and holds) and pages::
+``safety-commands`` and the node holding the broadcast carries it out. Every new freeze awaits
+the ``on_frozen`` hooks (the ledger's kill switch: per-minute billing stops, the stream's holds
+are settled). Events, for chat (freeze the room) and pages::
 
     safety:{stream_id}  {"event": "frozen", "reason", "by", "at"}  ... {"event": "unfrozen", ...}
                         {"event": "explicit"}  {"event": "flagged", "flagId", "kind"}
@@ -80,6 +81,9 @@ class SafetyControl:
         self.pool = pool
         self.pubsub = pubsub
         self.outcomes: list[FreezeOutcome] = []  # this node's freezes, for benchmarks and tests
+        # Awaited with (stream id, reason) once a freeze is recorded: the ledger's kill switch
+        # (stop per-minute billing, settle the stream's holds), wired in `api.app`.
+        self.on_frozen: list[Callable[[str, str], Awaitable[object]]] = []
         self._commands: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -136,6 +140,13 @@ class SafetyControl:
             evidence = snapshot_key(stream_id, f"freeze-{int(time.time() * 1000)}")
             await self.storage.put(evidence, result.snapshot, "image/jpeg", "private, no-store")
         await store.set_frozen(self.pool, sid, reason=reason, by=by)
+        # Right after the state (a show accepted from now on sees the stream frozen), before
+        # the flag and the alert: billing stops at once.
+        for hook in self.on_frozen:
+            try:
+                await hook(stream_id, reason)
+            except Exception:
+                log.exception("freeze hook failed", extra={"stream_id": stream_id})
         flag_id = await store.add_flag(
             self.pool,
             sid,

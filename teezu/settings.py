@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     subscription_grace_seconds: int = Field(default=3 * 24 * 3600, ge=0)  # after a failed renewal
     subscription_retry_seconds: int = Field(default=6 * 3600, ge=1)  # between renewal attempts
     subscription_job_interval: float = 30.0  # seconds between renewal passes
+    # Private shows are billed per this many seconds ("a minute"; shorter in tests).
+    show_billing_interval_seconds: float = Field(default=60.0, gt=0)
+    ticket_hold_seconds: int = Field(default=86_400, ge=60)  # a ticket's hold until the show
+    pledge_hold_seconds: int = Field(default=86_400, ge=60)  # a pledge's hold until the goal
     idempotency_ttl_hours: int = Field(default=24, ge=0)  # money calls' keys are kept this long
     # Payouts (api/wallet/payouts.py). Earnings become withdrawable after a hold period:
     # new_creator_maturity_days while the creator's account is younger than new_creator_days,

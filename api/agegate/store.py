@@ -112,7 +112,11 @@ async def stream_access(
     ``rules`` None: the age gate is off on this node (no stream is age-gated).
     """
     row = await db.fetchrow(
-        "SELECT s.visibility, coalesce(x.rating, 'adult') AS rating, "
+        # While a ticket show runs the stream is 'ticketed' (api.wallet.ticket_shows): only
+        # signed tokens play, and the token route gives them to ticket holders.
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM ticket_shows t WHERE t.stream_id = s.id "
+        "AND t.state = 'running') THEN 'ticketed' ELSE s.visibility END AS visibility, "
+        "coalesce(x.rating, 'adult') AS rating, "
         "coalesce(x.explicit, false) AS explicit, "
         "ARRAY(SELECT place FROM stream_geo_blocks WHERE stream_id = s.id) AS blocked "
         "FROM streams s LEFT JOIN stream_safety x ON x.stream_id = s.id WHERE s.id = $1",

@@ -35,6 +35,7 @@ from api.schema import Input, Output
 from api.streams import store as streams
 from api.streams.routes import NotStreamOwner, StreamNotFound
 from api.users import store as users
+from api.wallet.routes import LEDGER
 from ingest.safety import request_freeze, request_unfreeze
 
 api = Api("consent")
@@ -221,8 +222,9 @@ async def revoke_consent(call: Call[None, None]) -> ConsentOut:
             if safety
             else None
         )
-        if outcome is None:  # live on another node: ask it
+        if outcome is None:  # live on another node: ask it, and stop the billing from here
             await request_freeze(call.app[PUBSUB], key, "consent revoked", by=user_id)
+            await call.app[LEDGER].stop_billing(stream.id, "consent revoked")
         frozen = True
         await audit.record(
             db,

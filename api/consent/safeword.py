@@ -2,9 +2,10 @@
 
 `use_safe_word` is the one path behind ``POST /api/v1/streams/{id}/safe-word`` and the
 ``safe_word`` Socket.IO event (the studio's big button): a performer of the stream or a site
-moderator (``MODERATE_ALL``) freezes a live stream onto the slate (`ingest.safety`); on a node
-that does not hold the broadcast (the API role, another ingest node) the command travels on
-``safety-commands``. Every use is audited.
+moderator (``MODERATE_ALL``) freezes a live stream onto the slate (`ingest.safety`, whose
+``on_frozen`` hook runs the ledger's kill switch); on a node that does not hold the broadcast
+(the API role, another ingest node) the command travels on ``safety-commands`` and the kill
+switch runs here at once. Every use is audited.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from api.consent.errors import NotAPerformer, NotLive
 from api.keys import POOL, PUBSUB, SAFETY
 from api.streams import store as streams
 from api.streams.routes import StreamNotFound
+from api.wallet.routes import LEDGER
 from ingest.safety import request_freeze
 
 REASON = "safe word"
@@ -58,6 +60,9 @@ async def use_safe_word(
     outcome = await safety.freeze(key, REASON, by=by, wait_for_viewers=False) if safety else None
     if outcome is None:  # live on another node: it freezes on our command
         await request_freeze(app[PUBSUB], key, REASON, by=by)
+        # Billing stops from here at once, not when that node gets to it (it stops it too,
+        # through SafetyControl.on_frozen: the kill switch settles each hold exactly once).
+        await app[LEDGER].stop_billing(stream.id, REASON)
         result = SafeWordResult(stream.id, frozen=True)
     else:
         result = SafeWordResult(
@@ -67,9 +72,6 @@ async def use_safe_word(
             applied_ms=outcome.applied_ms,
             evidence_key=outcome.evidence_key,
         )
-    # TODO(ledger): stop per-minute billing and release the stream's pending holds here once
-    # holds carry a stream id (ledger_holds has owner/payee only; releasing every hold paid to
-    # the creator would also cancel unrelated pledges and tickets).
     await audit.record(
         db,
         "safety.safe_word",

@@ -35,6 +35,7 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import store as streams
 from api.users import store as users
+from api.wallet.routes import LEDGER
 from ingest.safety import request_freeze
 
 api = Api("moderation")
@@ -292,6 +293,7 @@ async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
                 or await safety.freeze(report.target_id, reason, by=moderator) is None
             ):
                 await request_freeze(call.app[PUBSUB], report.target_id, reason, by=moderator)
+                await call.app[LEDGER].stop_billing(stream.id, reason)  # the kill switch
     if b.action == "remove" and report.target_type == "message":
         message_id = _uuid(report.target_id)
         if message_id is not None and moderator is not None:

@@ -28,9 +28,10 @@ from api.keys import POOL, PUBSUB
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import broadcasts, store
-from api.streams.access import may_watch
+from api.streams.access import effective_visibility, may_watch
 from api.subscriptions.access import is_subscriber
 from api.users.follows import is_follower
+from api.wallet import ticket_shows
 from hls.access import PlaybackDenied, sign_playback_token, with_token
 from hls.gate import EXEMPT, AgeVerificationRequired, StreamAccess, is_blocked, meets, split_place
 from hls.origin import POLICY_KEY, STORAGE_KEY
@@ -224,24 +225,30 @@ async def may_view(pool: Any, p: Principal, row: store.StreamRow, *, owner: bool
     the database: following, subscribing). ``owner``: ownership already proven otherwise
     (the publish token)."""
     owner = owner or (row.creator_id is not None and row.creator_id == p.user_id)
+    # While a ticket show runs, the stream is ``ticketed`` whatever its own setting.
+    visibility = effective_visibility(
+        row.visibility, ticket_show_running=await ticket_shows.running(pool, row.id)
+    )
     relation = p.user_id is not None and row.creator_id is not None
     follower = (
-        row.visibility == "followers"
+        visibility == "followers"
         and relation
         and await is_follower(pool, p.user_id, row.creator_id)
     )
     subscriber = (
-        row.visibility == "subscribers"
+        visibility == "subscribers"
         and relation
         and await is_subscriber(pool, p.user_id, row.creator_id)
     )
+    holder = visibility == "ticketed" and await ticket_shows.admitted(pool, row.id, p.user_id)
     return may_watch(
-        row.visibility,
+        visibility,
         owner=owner,
         admin=is_admin(p),
         follower=follower,
         subscriber=subscriber,
         moderator=p.can(Permission.MODERATE_ALL),
+        ticket_holder=holder,
     )
 
 
@@ -501,9 +508,10 @@ async def list_vods(call: Call[None, None]) -> Page[Vod]:
 async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken:
     """Who gets one depends on the stream's visibility: `public` anyone; `followers` its
     followers; `subscribers` its creator's live subscribers (active, or in grace after a
-    failed renewal); `ticketed` nobody else until tickets exist. The creator, admins and site
-    moderators always may. The creator may also prove ownership with the stream's publish
-    token (`Authorization: Bearer`). Refused: 403 PLAYBACK_DENIED (meta: visibility).
+    failed renewal); `ticketed` (and any stream while a ticket show runs on it) holders of a
+    ticket to the running show. The creator, admins and site moderators always may. The
+    creator may also prove ownership with the stream's publish token (`Authorization:
+    Bearer`). Refused: 403 PLAYBACK_DENIED (meta: visibility).
 
     Then the age gate and geo-blocks: 451 `GEO_BLOCKED` where the creator blocked the
     caller's place; 403 `AGE_VERIFICATION_REQUIRED` on an adult stream when the caller's
@@ -541,15 +549,18 @@ async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken
 
 async def _check_visibility(call: Call[Any, Any], row: store.StreamRow) -> bool:
     """Refuse (403 ``PLAYBACK_DENIED``) a caller the stream's visibility keeps out; True if
-    the caller owns it (session or publish token)."""
+    the caller owns it (session or publish token). While a ticket show runs on the stream it is
+    ``ticketed``: only holders of a ticket to that show (and the creator and admins) pass."""
     p = call.principal
+    pool = call.app[POOL]
+    visibility = effective_visibility(
+        row.visibility, ticket_show_running=await ticket_shows.running(pool, row.id)
+    )
     owner = (row.creator_id is not None and row.creator_id == p.user_id) or token_matches(
         bearer_token(call.request.headers.get("Authorization")), row.publish_token_hash
     )
-    if not await may_view(call.app[POOL], p, row, owner=owner):
-        raise PlaybackDenied(
-            f"this stream is for {row.visibility}", meta={"visibility": row.visibility}
-        )
+    if not await may_view(pool, p, row, owner=owner):
+        raise PlaybackDenied(f"this stream is for {visibility}", meta={"visibility": visibility})
     return owner
 
 

@@ -25,6 +25,12 @@ class StreamNotLive(WalletError, Conflict):
     code = "STREAM_NOT_LIVE"
 
 
+class StreamFrozen(WalletError, Conflict):
+    """The stream is on the slate (safe word, consent revoked, moderation): nothing is sold."""
+
+    code = "STREAM_FROZEN"
+
+
 class StreamNotFound(WalletError, NotFound):
     code = "STREAM_NOT_FOUND"
 
@@ -106,6 +112,61 @@ class WebhookSignatureInvalid(WalletError, Unauthorized):
 
 class UnknownProvider(WalletError, NotFound):
     code = "UNKNOWN_PAYMENT_PROVIDER"
+
+
+class ShowPriceNotSet(WalletError, Conflict):
+    """The creator has no private-show price: they do not take private shows."""
+
+    code = "PRIVATE_SHOWS_OFF"
+
+
+class ShowPriceChanged(WalletError, Conflict):
+    """The creator's price is not the one the viewer agreed to pay."""
+
+    code = "SHOW_PRICE_CHANGED"
+
+
+class ShowNotFound(WalletError, NotFound):
+    code = "SHOW_NOT_FOUND"
+
+
+class ShowNotPending(WalletError, Conflict):
+    """The show is not in a state that allows this (e.g. accepting an ended request)."""
+
+    code = "SHOW_STATE_CONFLICT"
+
+
+class ShowAlreadyOpen(WalletError, Conflict):
+    """A request is already pending, or the creator is already in a show of this kind."""
+
+    code = "SHOW_ALREADY_OPEN"
+
+
+class NotShowParty(WalletError, Forbidden):
+    code = "NOT_SHOW_PARTY"
+
+
+class SelfPurchase(WalletError, BadRequest):
+    status = 422
+    code = "CANNOT_PAY_SELF"
+
+
+class TicketSalesClosed(WalletError, Conflict):
+    code = "TICKET_SALES_CLOSED"
+
+
+class AlreadyHasTicket(WalletError, Conflict):
+    code = "ALREADY_HAS_TICKET"
+
+
+class GoalNotPledge(WalletError, Conflict):
+    """Pledges go to a goal in ``pledge`` mode only (tips count towards the others)."""
+
+    code = "GOAL_NOT_PLEDGE"
+
+
+class UserNotFound(WalletError, NotFound):
+    code = "USER_NOT_FOUND"
 
 
 class NotACreator(WalletError, Forbidden):

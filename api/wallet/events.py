@@ -69,6 +69,15 @@ class MoneyEvents:
         for hook in self.tip_hooks:
             hook(uuid.UUID(stream_id), tipper_id, tipper)
 
+    async def publish(self, stream_id: uuid.UUID | str, event: dict[str, Any]) -> None:
+        """Send one money event (``type`` and its fields) to the stream's room."""
+        await self.pubsub.publish(money_channel(stream_id), event)
+
+    async def pledged(self, stream_id: str, goal_id: uuid.UUID, amount: int) -> None:
+        """Announce a pledge and schedule its goal's progress."""
+        await self.publish(stream_id, {"type": "pledge", "goalId": str(goal_id), "amount": amount})
+        self._schedule(goal_id, stream_id)
+
     def _schedule(self, goal_id: uuid.UUID, stream_id: str) -> None:
         if goal_id in self._pending:
             return  # the pending pass will read this tip too
@@ -94,7 +103,8 @@ class MoneyEvents:
                     "target": goal.target,
                 },
             )
-            if goal.state == "open" and goal.progress >= goal.target:
+            # A pledge goal completes in the pledge's own call, which captures its pledges.
+            if goal.state == "open" and goal.mode == "tips" and goal.progress >= goal.target:
                 done = await goals.complete_if_reached(self.pool, goal_id)
                 if done is not None:
                     await self.pubsub.publish(

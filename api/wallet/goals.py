@@ -17,11 +17,15 @@ import asyncpg
 
 from api.wallet.errors import GoalAlreadyOpen
 
-_COLUMNS = "g.id, g.stream_id, g.title, g.target, g.state, g.created_at, g.ended_at"
+_COLUMNS = "g.id, g.stream_id, g.title, g.target, g.state, g.created_at, g.ended_at, g.mode"
+# Tips mode: the tips that name the goal. Pledge mode: its pledges that are held or captured
+# (a released or expired pledge no longer counts).
 _PROGRESS = (
-    "(SELECT coalesce(sum(e.amount), 0) FROM ledger_transactions t "
+    "(CASE g.mode WHEN 'pledge' THEN (SELECT coalesce(sum(h.amount), 0) FROM ledger_holds h "
+    "WHERE h.ref_id = g.id AND h.purpose = 'pledge' AND h.state IN ('held', 'captured')) "
+    "ELSE (SELECT coalesce(sum(e.amount), 0) FROM ledger_transactions t "
     "JOIN ledger_entries e ON e.tx_id = t.id "
-    "WHERE t.goal_id = g.id AND t.kind = 'tip' AND e.amount > 0)"
+    "WHERE t.goal_id = g.id AND t.kind = 'tip' AND e.amount > 0) END)"
 )
 
 
@@ -35,6 +39,7 @@ class Goal:
     created_at: datetime
     ended_at: datetime | None
     progress: int
+    mode: str = "tips"  # tips | pledge (refundable pledges: holds until it completes)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -44,6 +49,7 @@ class Goal:
             "target": self.target,
             "progress": self.progress,
             "state": self.state,
+            "mode": self.mode,
             "createdAt": self.created_at.isoformat(),
             "endedAt": self.ended_at.isoformat() if self.ended_at else None,
         }
@@ -70,16 +76,19 @@ async def get(db: Any, goal_id: uuid.UUID) -> Goal | None:
     return _goal(row) if row else None
 
 
-async def create(db: Any, stream_id: uuid.UUID, *, title: str, target: int) -> Goal:
+async def create(
+    db: Any, stream_id: uuid.UUID, *, title: str, target: int, mode: str = "tips"
+) -> Goal:
     """Open a goal; `GoalAlreadyOpen` if the stream has one."""
     try:
         row = await db.fetchrow(
-            "INSERT INTO stream_goals AS g (id, stream_id, title, target) "
-            f"VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}, 0::bigint AS progress",
+            "INSERT INTO stream_goals AS g (id, stream_id, title, target, mode) "
+            f"VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}, 0::bigint AS progress",
             uuid.uuid4(),
             stream_id,
             title,
             target,
+            mode,
         )
     except asyncpg.UniqueViolationError:
         raise GoalAlreadyOpen(
@@ -89,7 +98,8 @@ async def create(db: Any, stream_id: uuid.UUID, *, title: str, target: int) -> G
 
 
 async def cancel(db: Any, stream_id: uuid.UUID) -> Goal | None:
-    """Cancel the stream's open goal (tips already given stay given); None if none is open."""
+    """Cancel the stream's open goal (tips already given stay given; the caller releases the
+    pledges of a pledge goal); None if none is open."""
     row = await db.fetchrow(
         "UPDATE stream_goals AS g SET state = 'cancelled', ended_at = now() "
         "WHERE g.stream_id = $1 AND g.state = 'open' "

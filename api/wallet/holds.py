@@ -52,8 +52,9 @@ WITH debit AS (
     WHERE id = $4 AND balance >= $5
     RETURNING balance
 ), hold AS (
-    INSERT INTO ledger_holds (id, owner_id, payee_id, purpose, amount, expires_at)
-    SELECT $6, $1, $7, $8, $5, now() + make_interval(secs => $9::int) FROM debit
+    INSERT INTO ledger_holds (id, owner_id, payee_id, purpose, amount, expires_at, stream_id,
+        ref_id)
+    SELECT $6, $1, $7, $8, $5, now() + make_interval(secs => $9::int), $10, $14 FROM debit
     RETURNING id, expires_at
 ), tx AS (
     INSERT INTO ledger_transactions (kind, initiator_id, hold_id, stream_id)
@@ -115,10 +116,13 @@ async def reserve(
     ttl_seconds: int,
     payee_id: uuid.UUID | None = None,
     stream_id: uuid.UUID | None = None,
+    ref_id: uuid.UUID | None = None,
     request_id: str | None = None,
 ) -> Outcome:
     """Reserve ``amount`` tokens of ``key.owner_id``'s wallet for ``ttl_seconds``.
 
+    ``stream_id`` is the stream the hold belongs to (the kill switch releases a stream's
+    holds); ``ref_id`` the row it pays for (private show, ticket show, goal).
     Success data: ``holdId``, ``expiresAt``, the wallet's new ``balance``; or the error
     ``INSUFFICIENT_FUNDS``. Idempotent per key like a tip.
     """
@@ -130,16 +134,16 @@ async def reserve(
     wallet = await book.of(pool, AccountKind.WALLET, owner)
     escrow = await book.system(pool, AccountKind.ESCROW)
     entries = balanced([Posting(wallet, -amount), Posting(escrow, amount)])
-    fingerprint = idempotency.request_hash(
-        RESERVE,
-        {
-            "amount": amount,
-            "purpose": purpose,
-            "ttl": ttl_seconds,
-            "payee": payee_id,
-            "stream": stream_id,
-        },
-    )
+    params: dict[str, Any] = {
+        "amount": amount,
+        "purpose": purpose,
+        "ttl": ttl_seconds,
+        "payee": payee_id,
+        "stream": stream_id,
+    }
+    if ref_id is not None:  # only then: keys stored before ref_id existed keep their hash
+        params["ref"] = ref_id
+    fingerprint = idempotency.request_hash(RESERVE, params)
     try:
         result = await pool.fetchval(
             _RESERVE,
@@ -155,6 +159,7 @@ async def reserve(
             stream_id,
             *array_literals(entries),
             request_id,
+            ref_id,
         )
     except asyncpg.UniqueViolationError as exc:
         if not idempotency.is_key_conflict(exc):
@@ -179,7 +184,7 @@ async def extend(
 
     async def body(conn: Any) -> dict[str, Any]:
         row = await conn.fetchrow(
-            "SELECT owner_id, state, expires_at > now() AS running FROM ledger_holds "
+            "SELECT owner_id, state, stream_id, expires_at > now() AS running FROM ledger_holds "
             "WHERE id = $1 FOR UPDATE",
             hold_id,
         )
@@ -197,6 +202,7 @@ async def extend(
             [Posting(wallet, -amount), Posting(escrow, amount)],
             initiator_id=key.owner_id,
             hold_id=hold_id,
+            stream_id=row["stream_id"],
         )
         held = await conn.fetchrow(
             "UPDATE ledger_holds SET amount = amount + $2, "

@@ -1,12 +1,14 @@
 """Personal data of money: ledger accounts and their movements, purchases, tips given and
-received, holds, referrals, idempotency keys and tip menus.
+received, holds, referrals, idempotency keys, tip menus and paid shows (private shows,
+ticket shows and tickets).
 
 Financial records are kept for the statutory period (bookkeeping and tax law; 7 years in the
 Netherlands): ledger accounts, transactions (a tip's memo keeps its message: the ledger is
-append-only), holds, purchases, payment events and referrals. Erasure deletes what is not a
-record: idempotency keys (stored replies), tip menus, and the provider's stored payment-method
-token of each purchase. The account's tokens are left in its wallet: the books must keep
-balancing, and what happens to an erased account's balance is a business rule (see README).
+append-only), holds, purchases, payment events, referrals and paid shows. Erasure deletes
+what is not a record: idempotency keys (stored replies), tip menus, the private-show price,
+and the provider's stored payment-method token of each purchase. The account's tokens are
+left in its wallet: the books must keep balancing, and what happens to an erased account's
+balance is a business rule (see README).
 """
 
 from __future__ import annotations
@@ -68,6 +70,26 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
         "WHERE creator_id = $1 ORDER BY created_at",
         uid,
     )
+    # Paid shows: the user's private shows (as viewer or creator), ticket shows and tickets.
+    private_shows = await conn.fetch(
+        "SELECT id, stream_id, price_per_minute, state, billed_minutes, charged, end_reason, "
+        "created_at, started_at, ended_at, (creator_id = $1) AS as_creator FROM private_shows "
+        "WHERE creator_id = $1 OR viewer_id = $1 ORDER BY created_at",
+        uid,
+    )
+    ticket_shows = await conn.fetch(
+        "SELECT id, stream_id, title, price, state, created_at, started_at, ended_at "
+        "FROM ticket_shows WHERE creator_id = $1 ORDER BY created_at",
+        uid,
+    )
+    tickets = await conn.fetch(
+        "SELECT show_id, hold_id, created_at FROM show_tickets WHERE viewer_id = $1 "
+        "ORDER BY created_at",
+        uid,
+    )
+    price = await conn.fetchval(
+        "SELECT private_per_minute FROM show_prices WHERE creator_id = $1", uid
+    )
     return {
         "wallet.json": {
             "accounts": [
@@ -128,6 +150,12 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
             ],
         },
         "tip_menu.json": [dict(m) for m in menu],
+        "shows.json": {
+            "privatePricePerMinute": price,
+            "privateShows": [dict(r) for r in private_shows],
+            "ticketShows": [dict(r) for r in ticket_shows],
+            "tickets": [dict(r) for r in tickets],
+        },
         "payouts.json": [
             {
                 "id": p["id"],
@@ -146,6 +174,7 @@ async def erase(ctx: EraseContext) -> None:
     conn, uid = ctx.conn, ctx.subject.user_id
     await conn.execute("DELETE FROM idempotency_keys WHERE owner_id = $1", uid)
     await conn.execute("DELETE FROM tip_menu_items WHERE creator_id = $1", uid)
+    await conn.execute("DELETE FROM show_prices WHERE creator_id = $1", uid)
     await conn.execute("UPDATE purchases SET payment_method = NULL WHERE buyer_id = $1", uid)
 
 
@@ -162,6 +191,10 @@ REGISTRY.register(
             "idempotency_keys",
             "tip_menu_items",
             "payouts",
+            "show_prices",
+            "private_shows",
+            "ticket_shows",
+            "show_tickets",
         ),
         export=export,
         erase=erase,
@@ -181,6 +214,10 @@ REGISTRY.register(
             ),
             Retained("affiliate_referrals", "referred_id = $1 OR referrer_id = $1", _REASON),
             Retained("payouts", "creator_id = $1 OR decided_by = $1", _REASON),
+            # What a paid show billed, and to whom: the records behind its holds.
+            Retained("private_shows", "creator_id = $1 OR viewer_id = $1", _REASON),
+            Retained("ticket_shows", "creator_id = $1", _REASON),
+            Retained("show_tickets", "viewer_id = $1", _REASON),
         ),
         order=30,
     )

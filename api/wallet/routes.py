@@ -401,9 +401,16 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[POOL],
         tip_min=settings.tip_min,
         tip_max=settings.tip_max,
+        show_interval_ms=max(1, round(settings.show_billing_interval_seconds * 1000)),
+        node_id=settings.node_id,
+        ticket_hold_seconds=settings.ticket_hold_seconds,
+        pledge_hold_seconds=settings.pledge_hold_seconds,
         idempotency_ttl_hours=settings.idempotency_ttl_hours,
     )
     app[LEDGER] = ledger
+    ended = await ledger.private_shows.end_orphans()
+    if ended:
+        log.warning("ended %d private show(s) billed by this node before it restarted", ended)
     providers: dict[str, PaymentProvider] = {}
     if "sandbox" in settings.payment_providers:
         providers["sandbox"] = SandboxProvider(
@@ -419,6 +426,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await ledger.private_shows.close()
         jobs.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await jobs
@@ -430,6 +438,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     """Add the wallet's routes and its lifecycle (call after the app's own lifecycle)."""
+    from api.wallet import show_routes  # it imports this module's keys and helpers
+
     app.cleanup_ctx.append(_lifecycle)
     api.add_to(app)
     stream_routes.api.add_to(app)
+    show_routes.api.add_to(app)

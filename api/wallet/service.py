@@ -16,6 +16,7 @@ from api.wallet import (
     chargebacks,
     holds,
     idempotency,
+    killswitch,
     purchases,
     rollup,
     store,
@@ -25,8 +26,12 @@ from api.wallet import (
 from api.wallet.accounts import AccountBook
 from api.wallet.check import BooksReport, check_books
 from api.wallet.errors import AmountOutOfRange
+from api.wallet.killswitch import BillingStop
 from api.wallet.model import AccountKind, HoldPurpose, IdempotencyKey, Outcome
+from api.wallet.pledges import Pledges
+from api.wallet.private_shows import PrivateShows
 from api.wallet.purchases import Purchase, TokenPackage
+from api.wallet.ticket_shows import TicketShows
 from api.wallet.tip_batches import TipBatcher
 from api.wallet.tips import TipRequest
 
@@ -52,6 +57,10 @@ class Ledger:
         *,
         tip_min: int = 1,
         tip_max: int = 100_000,
+        show_interval_ms: int = 60_000,
+        node_id: str = "",
+        ticket_hold_seconds: int = 86_400,
+        pledge_hold_seconds: int = 86_400,
         idempotency_ttl_hours: int = 24,
         group_commit: bool = True,
         group_commit_inflight: int = 4,
@@ -60,11 +69,22 @@ class Ledger:
         self.book = AccountBook()
         self.tip_min = tip_min
         self.tip_max = tip_max
+        # Paid features built on holds; each keeps its own rows and calls back in here.
+        self.private_shows = PrivateShows(self, interval_ms=show_interval_ms, node_id=node_id)
+        self.ticket_shows = TicketShows(self, hold_seconds=ticket_hold_seconds)
+        self.pledges = Pledges(self, hold_seconds=pledge_hold_seconds)
         self.idempotency_ttl_hours = idempotency_ttl_hours
         # Concurrent tips share database commits (api.wallet.tip_batches); off: one each.
         self.batcher = (
             TipBatcher(pool, max_inflight=group_commit_inflight) if group_commit else None
         )
+
+    def _check_tip_amount(self, amount: int) -> None:
+        if type(amount) is not int or not self.tip_min <= amount <= self.tip_max:
+            raise AmountOutOfRange(
+                f"a tip is {self.tip_min} to {self.tip_max} tokens",
+                meta={"min": self.tip_min, "max": self.tip_max},
+            )
 
     async def close(self) -> None:
         """Finish the tips being committed (call before closing the pool)."""
@@ -76,15 +96,26 @@ class Ledger:
         self, key: IdempotencyKey, request: TipRequest, *, request_id: str | None = None
     ) -> Outcome:
         """Tip a live stream's creator (see `api.wallet.tips.tip`)."""
-        if type(request.amount) is not int or not self.tip_min <= request.amount <= self.tip_max:
-            raise AmountOutOfRange(
-                f"a tip is {self.tip_min} to {self.tip_max} tokens",
-                meta={"min": self.tip_min, "max": self.tip_max},
-            )
+        self._check_tip_amount(request.amount)
         prepared = await tips.prepare(self.pool, self.book, key, request, request_id=request_id)
         if self.batcher is not None:
             return await self.batcher.submit(prepared)
         return await tips.execute(self.pool, prepared)
+
+    async def tip_profile(
+        self,
+        key: IdempotencyKey,
+        creator: uuid.UUID,
+        amount: int,
+        message: str | None = None,
+        *,
+        request_id: str | None = None,
+    ) -> Outcome:
+        """Tip a creator's profile, no stream needed (see `api.wallet.tips.tip_profile`)."""
+        self._check_tip_amount(amount)
+        return await tips.tip_profile(
+            self.pool, self.book, key, creator, amount, message, request_id=request_id
+        )
 
     async def reserve(
         self,
@@ -95,6 +126,7 @@ class Ledger:
         ttl_seconds: int,
         payee_id: uuid.UUID | None = None,
         stream_id: uuid.UUID | None = None,
+        ref_id: uuid.UUID | None = None,
         request_id: str | None = None,
     ) -> Outcome:
         return await holds.reserve(
@@ -106,6 +138,7 @@ class Ledger:
             ttl_seconds=ttl_seconds,
             payee_id=payee_id,
             stream_id=stream_id,
+            ref_id=ref_id,
             request_id=request_id,
         )
 
@@ -124,6 +157,26 @@ class Ledger:
 
     async def expire_holds(self) -> int:
         return await holds.expire_due(self.pool, self.book)
+
+    # ---- the kill switch --------------------------------------------------------------
+    async def stop_billing(self, stream_id: uuid.UUID, reason: str) -> BillingStop:
+        """Stop every per-minute billing of the stream and settle its pending holds, exactly
+        once (the rule: `api.wallet.killswitch`). The freeze path calls this."""
+        return await killswitch.stop_billing(self, stream_id, reason)
+
+    async def stream_ended(self, stream_id: uuid.UUID) -> BillingStop:
+        """A broadcast ended: as `stop_billing`, but an announced ticket show stays on sale."""
+        return await killswitch.stop_billing(
+            self, stream_id, "broadcast ended", keep_announced=True
+        )
+
+    async def sweep_shows(self) -> int:
+        """The ledger worker's pass over shows, tickets and pledges a crash left half done."""
+        return (
+            await self.private_shows.sweep()
+            + await self.ticket_shows.sweep()
+            + await self.pledges.sweep()
+        )
 
     # ---- purchases ------------------------------------------------------------------
     async def packages(self) -> list[TokenPackage]:

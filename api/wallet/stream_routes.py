@@ -52,6 +52,11 @@ class MenuItemUpdate(Input):
 class GoalCreate(Input):
     title: str = Field(min_length=1, max_length=120)
     target: StrictInt = Field(ge=1, le=100_000_000, description="tokens")
+    mode: Literal["tips", "pledge"] = Field(
+        default="tips",
+        description="tips count towards it; or refundable pledges (holds captured when it "
+        "completes, released if the stream ends first or it is cancelled)",
+    )
 
 
 class MenuItemOut(Output):
@@ -67,8 +72,9 @@ class GoalOut(Output):
     stream_id: uuid.UUID
     title: str
     target: int
-    progress: int = Field(description="tokens tipped towards it so far")
+    progress: int = Field(description="tokens tipped (or pledged and not refunded) so far")
     state: Literal["open", "completed", "cancelled"]
+    mode: Literal["tips", "pledge"]
     created_at: datetime
     ended_at: datetime | None
 
@@ -184,7 +190,11 @@ async def create_goal(call: Call[GoalCreate, None]) -> GoalOut:
     if not _may_manage(call, creator):
         raise NotStreamOwner("only the stream's creator (or an admin) may set its goal")
     goal = await goals.create(
-        call.app[POOL], stream_id, title=call.body.title, target=call.body.target
+        call.app[POOL],
+        stream_id,
+        title=call.body.title,
+        target=call.body.target,
+        mode=call.body.mode,
     )
     return GoalOut.model_validate(goal.public())
 
@@ -192,7 +202,7 @@ async def create_goal(call: Call[GoalCreate, None]) -> GoalOut:
 @api.route(
     "DELETE",
     "/api/v1/streams/{stream_id}/goal",
-    summary="Cancel my stream's open goal (tips already given stay given)",
+    summary="Cancel my stream's open goal (tips stay given; pledges are released)",
     response=GoalOut,
     auth=True,
     path_formats={"stream_id": "uuid"},
@@ -201,7 +211,9 @@ async def cancel_goal(call: Call[None, None]) -> GoalOut:
     stream_id, creator = await _stream_creator(call)
     if not _may_manage(call, creator):
         raise NotStreamOwner("only the stream's creator (or an admin) may cancel its goal")
-    goal = await goals.cancel(call.app[POOL], stream_id)
+    from api.wallet.routes import LEDGER  # that module imports this one
+
+    goal = await call.app[LEDGER].pledges.cancel_goal(stream_id)
     if goal is None:
         raise GoalNotFound("this stream has no open goal", meta={"streamId": str(stream_id)})
     return GoalOut.model_validate(goal.public())

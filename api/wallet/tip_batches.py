@@ -48,7 +48,8 @@ WITH req AS MATERIALIZED (
                              memo, menu_item, i)
 ), st AS MATERIALIZED (
     SELECT r.i, s.state,
-        (SELECT g.id FROM stream_goals g WHERE g.stream_id = r.stream AND g.state = 'open')
+        (SELECT g.id FROM stream_goals g WHERE g.stream_id = r.stream AND g.state = 'open'
+            AND g.mode = 'tips')
             AS goal_id
     FROM req r LEFT JOIN streams s ON s.id = r.stream
 ), debit AS (

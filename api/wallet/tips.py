@@ -45,7 +45,7 @@ _TIP = """
 WITH stream AS (
     SELECT state FROM streams WHERE id = $6
 ), goal AS (
-    SELECT id FROM stream_goals WHERE stream_id = $6 AND state = 'open'
+    SELECT id FROM stream_goals WHERE stream_id = $6 AND state = 'open' AND mode = 'tips'
 ), debit AS (
     UPDATE ledger_accounts SET balance = balance - $5
     WHERE id = $4 AND balance >= $5 AND (SELECT state FROM stream) = 'live'
@@ -80,6 +80,40 @@ WITH stream AS (
 )
 SELECT result FROM outcome
 """
+
+
+# A tip to a creator's profile: the same statement without the stream (no live check, no goal).
+_PROFILE_TIP = """
+WITH debit AS (
+    UPDATE ledger_accounts SET balance = balance - $5
+    WHERE id = $4 AND balance >= $5
+    RETURNING balance
+), tx AS (
+    INSERT INTO ledger_transactions (kind, initiator_id, fee_schedule, memo)
+    SELECT 'tip', $1, $8, $11::jsonb FROM debit
+    RETURNING id, created_at
+), entries AS (
+    INSERT INTO ledger_entries (tx_id, account_id, amount)
+    SELECT tx.id, p.account_id, p.amount
+    FROM tx, unnest($6::text::bigint[], $7::text::bigint[]) AS p(account_id, amount)
+), outcome AS (
+    SELECT CASE
+        WHEN tx.id IS NOT NULL THEN jsonb_build_object(
+            'error', NULL, 'requestId', NULL, 'data', $9::jsonb || jsonb_build_object(
+                'tipId', tx.id, 'balance', debit.balance, 'createdAt', tx.created_at))
+        ELSE jsonb_build_object(
+            'error', 'INSUFFICIENT_FUNDS', 'requestId', $10::text,
+            'data', jsonb_build_object('amount', $5::bigint,
+                'balance', (SELECT balance FROM ledger_accounts WHERE id = $4)))
+    END AS result
+    FROM (SELECT 1) AS one LEFT JOIN tx ON true LEFT JOIN debit ON true
+), saved AS (
+    INSERT INTO idempotency_keys (owner_id, key, operation, request_hash, result)
+    SELECT $1, $2, 'profile_tip', $3, result FROM outcome
+)
+SELECT result FROM outcome
+"""
+PROFILE_OPERATION = "profile_tip"
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,3 +273,79 @@ async def tip(
     in its own database transaction (`prepare` then `execute`; amount limits are the
     caller's)."""
     return await execute(pool, await prepare(pool, book, key, request, request_id=request_id))
+
+
+async def tip_profile(
+    pool: Any,
+    book: AccountBook,
+    key: IdempotencyKey,
+    creator: uuid.UUID,
+    amount: int,
+    message: str | None = None,
+    *,
+    request_id: str | None = None,
+) -> Outcome:
+    """Tip ``amount`` tokens to ``creator``'s profile: no live stream needed, otherwise the
+    same one-statement path and split as a stream tip (the caller checks the creator exists).
+
+    Success data: ``tipId``, ``creatorId``, ``amount``, ``message``, new ``balance``, the
+    split and its ``feeSchedule``; or the stored error ``INSUFFICIENT_FUNDS``. Raises `SelfTip`
+    and `IdempotencyKeyReused`.
+    """
+    viewer = key.owner_id
+    if creator == viewer:
+        raise SelfTip("nobody can tip themselves")
+    schedule = await book.current_schedule(pool)
+    referrer = await book.referrer_of(pool, creator)
+    shares = split(amount, schedule, referred=referrer is not None)
+    wallet = await book.of(pool, AccountKind.WALLET, viewer)
+    postings = [
+        Posting(wallet, -amount),
+        Posting(await book.of(pool, AccountKind.EARNINGS, creator), shares.creator),
+        Posting(await book.system(pool, AccountKind.PLATFORM), shares.platform),
+    ]
+    if referrer is not None:
+        postings.append(
+            Posting(await book.of(pool, AccountKind.EARNINGS, referrer), shares.referral)
+        )
+    entries = balanced(postings)
+    fingerprint = idempotency.request_hash(
+        PROFILE_OPERATION, {"creator": str(creator), "amount": amount, "message": message}
+    )
+    receipt = {
+        "creatorId": str(creator),
+        "amount": amount,
+        "message": message,
+        "feeSchedule": schedule.version,
+        "split": {
+            "creator": shares.creator,
+            "platform": shares.platform,
+            "referral": shares.referral,
+        },
+    }
+    memo: dict[str, Any] = {
+        "payee": str(creator),
+        "referrer": str(referrer) if referrer else None,
+        "profile": True,
+    }
+    if message:
+        memo["message"] = message
+    try:
+        result = await pool.fetchval(
+            _PROFILE_TIP,
+            viewer,
+            key.key,
+            fingerprint,
+            wallet.id,
+            amount,
+            *array_literals(entries),
+            schedule.version,
+            json.dumps(receipt),
+            request_id,
+            json.dumps(memo),
+        )
+    except asyncpg.UniqueViolationError as exc:
+        if not idempotency.is_key_conflict(exc):
+            raise
+        return await idempotency.replay(pool, key, PROFILE_OPERATION, fingerprint)
+    return Outcome.from_json(json.loads(result), replayed=False)

@@ -324,6 +324,7 @@ async def world(env: Env) -> AsyncIterator[World]:
             "PUT", f"/api/v1/streams/{target_stream}/geo-blocks", json={"places": ["GB", "US-TX"]}
         )
     )
+    await ok(await target.call("PUT", "/api/v1/private-shows/price", json={"pricePerMinute": 25}))
     record = await submit(target, legal_name=legal_name, aliases="Zee")
     assert record.status == 201, record.body
     cookie = target.cookie()
@@ -393,6 +394,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "payouts.json",
         "subscriptions.json",
         "unlockables.json",
+        "shows.json",
         "reports_filed.json",
         "appeals.json",
         "moderation_decisions_about_me.json",
@@ -440,6 +442,8 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     wallet = doc["wallet.json"]
     assert {a["kind"] for a in wallet["accounts"]} >= {"wallet", "earnings"}
     assert [a["maintainedBalance"] for a in wallet["accounts"] if a["kind"] == "wallet"] == [90]
+    shows = doc["shows.json"]
+    assert (shows["privatePricePerMinute"], shows["privateShows"]) == (25, [])
 
     [filed] = doc["reports_filed.json"]
     assert filed["targetId"] == str(world.creator.id) and filed["reason"] == "spam"

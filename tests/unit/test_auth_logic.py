@@ -12,7 +12,7 @@ from api.auth.errors import PasswordTooLong
 from api.auth.passwords import MAX_BYTES, PasswordHasher, check_length
 from api.auth.routes import age_on
 from api.security import csrf_refusal
-from api.streams.access import may_watch
+from api.streams.access import effective_visibility, may_watch
 from ingest.tokens import publish_grant_valid, sign_publish_grant
 from teezu.settings import Settings
 
@@ -100,11 +100,18 @@ def test_csrf_policy(method, headers, refused):
         ("subscribers", {"owner": True}, True),
         ("ticketed", {"follower": True}, False),
         ("ticketed", {"admin": True}, True),
+        ("ticketed", {"ticket_holder": True}, True),
+        ("followers", {"ticket_holder": True}, False),
     ],
 )
 def test_who_may_watch(visibility, who, allowed):
     args = {"owner": False, "admin": False, "follower": False, **who}
     assert may_watch(visibility, **args) is allowed
+
+
+def test_a_running_ticket_show_makes_any_stream_ticketed():
+    assert effective_visibility("public", ticket_show_running=True) == "ticketed"
+    assert effective_visibility("followers", ticket_show_running=False) == "followers"
 
 
 def test_publish_grants():
