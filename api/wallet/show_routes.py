@@ -49,8 +49,8 @@ from api.wallet.routes import (
     IDEMPOTENCY_KEY,
     LEDGER,
     MONEY_EVENTS,
-    _idempotency_key,
-    _respond,
+    idempotency_key,
+    respond,
 )
 from api.wallet.service import Ledger
 
@@ -361,12 +361,12 @@ async def get_ticket_show(call: Call[None, None]) -> TicketShowOut:
 async def buy_ticket(call: Call[None, None]) -> web.Response:
     """402 INSUFFICIENT_FUNDS; 409 TICKET_SALES_CLOSED, ALREADY_HAS_TICKET; 422
     CANNOT_PAY_SELF; 404 SHOW_NOT_FOUND."""
-    key = _idempotency_key(call)
+    key = idempotency_key(call)
     show_id = _uuid(call, "show_id", ShowNotFound)
     outcome = await _ledger(call).ticket_shows.buy(
         key, show_id, request_id=call.request[REQUEST_ID]
     )
-    return _respond(call.request, outcome, 201)
+    return respond(call.request, outcome, 201)
 
 
 @api.route(
@@ -419,7 +419,7 @@ async def close_ticket_show(call: Call[None, None]) -> TicketShowOut:
 async def pledge(call: Call[PledgeIn, None]) -> web.Response:
     """402 INSUFFICIENT_FUNDS; 404 GOAL_NOT_FOUND; 409 GOAL_NOT_PLEDGE, STREAM_NOT_LIVE,
     STREAM_FROZEN; 422 CANNOT_PAY_SELF."""
-    key = _idempotency_key(call)
+    key = idempotency_key(call)
     stream_id = _uuid(call, "stream_id", StreamNotFound)
     outcome, completed = await _ledger(call).pledges.pledge(
         key, stream_id, call.body.amount, request_id=call.request[REQUEST_ID]
@@ -439,7 +439,7 @@ async def pledge(call: Call[PledgeIn, None]) -> web.Response:
                     "title": completed.title,
                 },
             )
-    return _respond(call.request, outcome, 201)
+    return respond(call.request, outcome, 201)
 
 
 @api.route(
@@ -455,7 +455,7 @@ async def pledge(call: Call[PledgeIn, None]) -> web.Response:
 )
 async def tip_profile(call: Call[ProfileTipIn, None]) -> web.Response:
     """402 INSUFFICIENT_FUNDS; 404 USER_NOT_FOUND; 422 AMOUNT_OUT_OF_RANGE, CANNOT_TIP_SELF."""
-    key = _idempotency_key(call)
+    key = idempotency_key(call)
     handle = call.path("handle")
     user = await get_by_handle(call.app[POOL], handle)
     if user is None:
@@ -463,4 +463,4 @@ async def tip_profile(call: Call[ProfileTipIn, None]) -> web.Response:
     outcome = await _ledger(call).tip_profile(
         key, user.id, call.body.amount, call.body.message, request_id=call.request[REQUEST_ID]
     )
-    return _respond(call.request, outcome, 201)
+    return respond(call.request, outcome, 201)
