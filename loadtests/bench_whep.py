@@ -426,6 +426,9 @@ def run(args: argparse.Namespace) -> int:
                 "TEEZU_LOG_LEVEL": "WARNING",
                 # The bench's stream has no verified performers: the go-live gate is not measured.
                 "TEEZU_REQUIRE_VERIFICATION": "false",
+                # New streams are rated adult: the benchmark's anonymous readers would need age
+                # verification (and playback tokens) under the default age gate.
+                "TEEZU_AGE_GATE_ENABLED": "false",
             }
             if args.ladder == "top":
                 env["TEEZU_RENDITIONS"] = json.dumps([top_rendition()])
