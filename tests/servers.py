@@ -28,6 +28,8 @@ async def extra_server(
     # Nor scan uploads in a worker process unless asked (tests/integration/test_posts.py).
     settings.setdefault("post_scan_enabled", False)
     settings.setdefault("age_gate_enabled", False)  # likewise the viewer age gate
+    # No LL-HLS edge unless asked: by default it binds port + 1, which may be another server's.
+    settings.setdefault("edge_port", 0)
     s = Settings(port=port, var_dir=var_dir, node_id=f"extra-{port}", bcrypt_rounds=4, **settings)
     app = create_app(s, dsn=dsn)
     if customize is not None:

@@ -159,6 +159,7 @@ async def wallet_server(
         public_url=f"http://127.0.0.1:{port}",
         var_dir=tmp_path_factory.mktemp("wallet-var"),
         node_id="wallet-test-node",
+        edge_port=0,  # no LL-HLS edge: it would bind port + 1, maybe taken by another server
         require_verification=False,
         payment_webhook_secret="test-webhook-secret",
         ledger_job_interval=3600,
