@@ -36,7 +36,7 @@ def test_bench_chat_smoke(tmp_path, pg_dsn):
             "--rates",
             "2",
             "--ours-batch",
-            "0.05,0",
+            "0.05",  # one of our batch settings is enough for a smoke run
             "--json",
             str(out),
         ],
@@ -52,7 +52,7 @@ def test_bench_chat_smoke(tmp_path, pg_dsn):
     runs = {(r["server"], r["scenario"]) for r in result["runs"]}
     assert runs == {
         (server, scenario)
-        for server in ("ours batch=50ms", "ours batch=0ms", "node socket.io")
+        for server in ("ours batch=50ms", "node socket.io")
         for scenario in ("busy", "small")
     }
     for run in result["runs"]:
@@ -63,4 +63,4 @@ def test_bench_chat_smoke(tmp_path, pg_dsn):
         assert run["generator_cpu"] > 0 and run["server_cpu"] >= 0
     assert {r["scenario"] for r in result["ratios"]} == {"busy", "small"}
     assert "ratio ours/node delivered/s" in proc.stdout
-    assert len(result["ratios"]) == 4  # each of our variants against node, per scenario
+    assert len(result["ratios"]) == 2  # ours against node, per scenario
