@@ -9,8 +9,6 @@ creator's ``/resume`` for a performer's freeze.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -18,6 +16,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field
 
+from api import cursors
 from api.auth import audit
 from api.auth.rbac import Permission
 from api.keys import MODERATION, POOL, PUBSUB, SAFETY, STORAGE
@@ -38,7 +37,6 @@ from api.streams import store as streams
 from api.streams.routes import StreamNotFound
 from ingest.safety import request_freeze, request_unfreeze, safety_channel
 from ingest.whip import PUBLISHERS
-from teezu.errors import Invalid
 
 api = Api("moderation")
 
@@ -160,25 +158,6 @@ def safety_out(s: store.StreamSafety) -> StreamSafetyOut:
     )
 
 
-def _cursor(f: flag_store.FlagRow) -> str:
-    raw = f"{f.created_at.isoformat()}|{f.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, key = raw.partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(key)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Invalid(
-            "invalid cursor",
-            meta={"errors": [{"field": "query.cursor", "message": "not a cursor from this list"}]},
-        ) from None
-
-
 async def _flag(call: Call[Any, Any]) -> flag_store.FlagRow:
     raw = call.path("flag_id")
     try:
@@ -215,9 +194,9 @@ async def _stream(call: Call[Any, Any]) -> streams.StreamRow:
 async def flag_queue(call: Call[None, FlagQuery]) -> Page[FlagOut]:
     q = call.query
     status = "pending" if q.status == "open" else "resolved"
-    rows = await flag_store.queue(call.app[POOL], status, q.limit, _after(q.cursor))
+    rows = await flag_store.queue(call.app[POOL], status, q.limit, cursors.decode(q.cursor))
     now = _now()
-    more = _cursor(rows[-1]) if len(rows) == q.limit else None
+    more = cursors.encode(rows[-1].created_at, rows[-1].id) if len(rows) == q.limit else None
     return Page([flag_out(f, now) for f in rows], more)
 
 

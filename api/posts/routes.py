@@ -7,8 +7,6 @@ a download carries the viewer's forensic mark.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +14,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field
 
+from api import cursors
 from api.auth import audit
 from api.auth.rbac import Permission
 from api.keys import FORENSIC, POOL, POST_SCANNER, PUBSUB, SETTINGS, STORAGE
@@ -32,7 +31,6 @@ from api.schema import Input, Output
 from api.users import store as users
 from api.verification.errors import InvalidSubmission
 from api.verification.upload import parse_form
-from teezu.errors import Invalid
 from workers.forensic_render import viewer_number
 
 api = Api("posts")
@@ -95,25 +93,6 @@ def post_out(p: store.PostRow, gate: access.ViewerGate) -> PostOut:
         media_url=f"{base}/media" if sharp else None,
         download_url=f"{base}/download" if sharp and gate.principal.authenticated else None,
     )
-
-
-def _cursor(p: store.PostRow) -> str:
-    raw = f"{p.created_at.isoformat()}|{p.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _before(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, key = raw.partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(key)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Invalid(
-            "invalid cursor",
-            meta={"errors": [{"field": "query.cursor", "message": "not a cursor from this list"}]},
-        ) from None
 
 
 async def _post(call: Call[Any, Any]) -> store.PostRow:
@@ -216,9 +195,9 @@ async def list_posts(call: Call[None, ListQuery]) -> Page[PostOut]:
         audiences=None if staff else ["public"],
         follower_of=call.principal.user_id,
         limit=q.limit,
-        before=_before(q.cursor),
+        before=cursors.decode(q.cursor),
     )
-    more = _cursor(rows[-1]) if len(rows) == q.limit else None
+    more = cursors.encode(rows[-1].created_at, rows[-1].id) if len(rows) == q.limit else None
     gate = await _gate(call)
     return Page([post_out(p, gate) for p in rows], more)
 
