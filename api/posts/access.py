@@ -4,8 +4,8 @@
   its media once published.
 * Everyone else sees only ``published`` posts, and of those: ``public`` ones, and
   ``followers`` ones when they follow the creator (``api.users.follows.is_follower``).
-  Subscriber-only posts will be one more audience here, checked with
-  ``api.subscriptions.access.is_subscriber`` once subscriptions exist.
+  ``subscribers`` ones when they have a live subscription to the creator
+  (``api.subscriptions.access.is_subscriber``: active, or in grace after a failed renewal).
 * Sharp media (the file, the download) is served for ``published`` posts only. Posts rated
   ``adult`` or marked explicit by the scan are behind the viewer age gate, like adult streams
   (``api/agegate``: the requirement where the viewer is, against their level). With the gate
@@ -27,6 +27,7 @@ from api.auth.rbac import Permission
 from api.keys import POOL
 from api.posts.errors import ExplicitContent, MediaNotAvailable
 from api.posts.store import PostRow
+from api.subscriptions.access import is_subscriber
 from api.users.follows import is_follower
 from hls.gate import AgeVerificationRequired, meets
 
@@ -47,6 +48,8 @@ async def can_see(db: Any, post: PostRow, principal: Principal) -> bool:
         return principal.user_id is not None and await is_follower(
             db, principal.user_id, post.creator_id
         )
+    if post.audience == "subscribers":
+        return await is_subscriber(db, principal.user_id, post.creator_id)
     return False  # an audience this code does not know yet is nobody's
 
 

@@ -24,7 +24,7 @@ class Upload:
     content_type: str
     kind: Literal["image", "video"]
     caption: str
-    audience: Literal["public", "followers"]
+    audience: Literal["public", "followers", "subscribers"]
     rating: Literal["sfw", "adult"]
 
 
@@ -62,8 +62,10 @@ def post_form(fields: dict[str, tuple[str | None, bytes]], *, max_bytes: int) ->
         raise InvalidPost("caption, audience and rating are UTF-8 text") from None
     if len(caption) > MAX_CAPTION:
         raise InvalidPost(f"caption over {MAX_CAPTION} characters", meta={"field": "caption"})
-    if audience not in ("public", "followers"):
-        raise InvalidPost("audience is public or followers", meta={"field": "audience"})
+    if audience not in ("public", "followers", "subscribers"):
+        raise InvalidPost(
+            "audience is public, followers or subscribers", meta={"field": "audience"}
+        )
     if rating not in ("sfw", "adult"):
         raise InvalidPost("rating is sfw or adult", meta={"field": "rating"})
     data = fields["file"][1]

@@ -46,7 +46,7 @@ class PostOut(Output):
     kind: Literal["image", "video"]
     content_type: str = Field(description="Sniffed from the file's bytes")
     caption: str
-    audience: Literal["public", "followers"]
+    audience: Literal["public", "followers", "subscribers"]
     rating: Literal["sfw", "adult"]
     status: Literal["pending", "published", "review", "rejected"]
     explicit: bool

@@ -104,14 +104,20 @@ async def published(
     """Published posts, newest first, keyset-paginated by ``before`` (created_at, id).
 
     ``audiences`` None: every audience (the caller may see all); otherwise only those, plus
-    ``followers`` posts of the creators ``follower_of`` follows (or is).
+    ``follower_of``'s own posts, ``followers`` posts of the creators they follow and
+    ``subscribers`` posts of the creators they subscribe to (the condition of
+    `api.subscriptions.access.is_subscriber`).
     """
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM posts p WHERE status = 'published' "
         "AND ($1::uuid IS NULL OR creator_id = $1) "
         "AND ($2::text[] IS NULL OR audience = ANY($2) OR ($3::uuid IS NOT NULL AND "
-        "  (creator_id = $3 OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $3 "
-        "   AND f.creator_id = p.creator_id)))) "
+        "  (creator_id = $3 "
+        "   OR (audience = 'followers' AND EXISTS (SELECT 1 FROM follows f "
+        "       WHERE f.follower_id = $3 AND f.creator_id = p.creator_id)) "
+        "   OR (audience = 'subscribers' AND EXISTS (SELECT 1 FROM subscriptions s "
+        "       WHERE s.subscriber_id = $3 AND s.creator_id = p.creator_id "
+        "       AND s.state IN ('active', 'grace') AND s.access_until > now()))))) "
         "AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6)) "
         "ORDER BY created_at DESC, id DESC LIMIT $4",
         creator_id,

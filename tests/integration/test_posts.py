@@ -25,9 +25,11 @@ import pytest_asyncio
 from blockbuster import blockbuster_ctx
 
 from api.auth.rbac import Role
-from api.keys import POST_SCANNER, SETTINGS
+from api.keys import POOL, POST_SCANNER, SETTINGS
+from api.wallet.routes import LEDGER
 from tests.accounts import Account, unique_handle
 from tests.conftest import create_user, free_port
+from tests.integration.wallet.conftest import fund
 from tests.pictures import EXPLICIT_LABEL, explicit_picture
 from tests.servers import extra_server
 from workers.forensic_render import identify_file, viewer_number
@@ -443,6 +445,54 @@ async def test_followers_posts_and_avatars(server, scanning, account):
     r = await fan.call("PUT", path, data=png(safe_picture(512, 512)), headers=headers)
     assert r.status == 200 and r.data["avatarUrl"], r.body
     assert scanning.app[POST_SCANNER].scanned >= 1
+
+
+async def test_subscriber_posts_are_for_live_subscribers_only(server, scanning):
+    """A ``subscribers`` post: hidden (the same 404 as a forged id, and left out of lists) from
+    a follower who does not subscribe; shown once they subscribe through the real API; hidden
+    again when the subscription no longer grants access."""
+    creator = await scanning.member(server, Role.CREATOR)
+    fan = await scanning.member(server, Role.MEMBER)
+    r = await creator.call(
+        "POST", "/api/v1/posts", data=form(png(safe_picture()), audience="subscribers")
+    )
+    assert r.status == 201 and r.data["audience"] == "subscribers", r.body
+    post = await scanned(creator, r.data["id"])
+    assert post["status"] == "published"
+    r = await creator.call("POST", "/api/v1/posts", data=form(png(safe_picture()), audience="x"))
+    assert (r.status, r.code) == (422, "INVALID_POST"), r.body
+
+    assert (await fan.call("POST", f"/api/v1/users/{creator.handle}/follow")).status == 204
+    r = await fan.call("GET", f"/api/v1/posts/{post['id']}")
+    assert (r.status, r.code) == (404, "POST_NOT_FOUND")
+    r = await fan.call("GET", f"/api/v1/posts?creator={creator.handle}")
+    assert r.data == []  # following is not subscribing
+
+    tier = await creator.call(
+        "POST", f"/api/v1/creators/{creator.id}/tiers", json={"name": "Club", "price": 10}
+    )
+    assert tier.status == 201, tier.body
+    await fund(scanning.app[LEDGER], fan.id, 10)
+    sub = await fan.call(
+        "POST",
+        f"/api/v1/creators/{creator.id}/subscribe",
+        json={"tierId": tier.data["id"]},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert sub.status == 201, sub.body
+    r = await fan.call("GET", f"/api/v1/posts/{post['id']}/media")
+    assert r.status == 200
+    r = await fan.call("GET", f"/api/v1/posts?creator={creator.handle}")
+    assert [p["id"] for p in r.data] == [post["id"]]
+
+    # Access ends with the subscription's paid time (what the renewal job would record).
+    await scanning.app[POOL].execute(
+        "UPDATE subscriptions SET access_until = now() WHERE subscriber_id = $1", fan.id
+    )
+    r = await fan.call("GET", f"/api/v1/posts/{post['id']}/media")
+    assert (r.status, r.code) == (404, "POST_NOT_FOUND")
+    r = await fan.call("GET", f"/api/v1/posts?creator={creator.handle}")
+    assert r.data == []
 
 
 async def test_a_burst_of_uploads_is_scanned_once_each(server, scanning):

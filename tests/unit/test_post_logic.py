@@ -99,7 +99,7 @@ def test_post_form_checks():
         media.post_form({"file": ("a.png", b"not a picture")}, max_bytes=100)
     for bad in (
         {},
-        {"file": (None, png), "audience": (None, b"subscribers")},
+        {"file": (None, png), "audience": (None, b"friends")},
         {"file": (None, png), "nope": (None, b"1")},
         {"file": (None, b"")},
     ):
