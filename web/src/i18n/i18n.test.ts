@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '@/api/client';
+import { en } from './en';
+import { nl } from './nl';
+import { errorText, translate } from './index';
+
+describe('i18n', () => {
+  it('has every English key in Dutch, none empty', () => {
+    expect(Object.keys(nl).sort()).toEqual(Object.keys(en).sort());
+    for (const [key, text] of Object.entries(nl)) expect(text.trim(), key).not.toBe('');
+  });
+
+  it('fills placeholders', () => {
+    expect(translate('nl', 'feed.tip', { handle: 'ann', amount: 25 })).toBe('ann gaf 25 fooi');
+  });
+
+  it('shows a known API code in the chosen language, with the code', () => {
+    const error = new ApiError(402, { code: 'INSUFFICIENT_FUNDS', message: 'not enough tokens: 3 < 5' });
+    expect(errorText('nl', error)).toBe('Niet genoeg tokens. (INSUFFICIENT_FUNDS)');
+    expect(errorText('en', error)).toBe('Not enough tokens. (INSUFFICIENT_FUNDS)');
+  });
+
+  it("falls back to the API's own message for a code it does not know", () => {
+    const error = new ApiError(409, { code: 'SOMETHING_NEW', message: 'the API says why' });
+    expect(errorText('nl', error)).toBe('the API says why (SOMETHING_NEW)');
+  });
+});

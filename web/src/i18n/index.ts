@@ -1,0 +1,48 @@
+/**
+ * One i18n layer for every string: English and Dutch dictionaries with the same keys (the
+ * Dutch one is typed against the English one, so a missing key fails the type-check).
+ * `{name}` placeholders are filled from `vars`. API errors: `errors.<CODE>` when we have the
+ * code in the chosen language, else the API's own `message`.
+ */
+import { useStore } from '@/store';
+import { ApiError } from '@/api/client';
+import { en, type Key } from './en';
+import { nl } from './nl';
+
+export type Lang = 'en' | 'nl';
+export type { Key };
+export const LANGS: Lang[] = ['en', 'nl'];
+const dictionaries: Record<Lang, Record<Key, string>> = { en, nl };
+
+export type Vars = Record<string, string | number>;
+
+export function translate(lang: Lang, key: Key, vars?: Vars): string {
+  const text = dictionaries[lang][key] ?? en[key] ?? key;
+  if (!vars) return text;
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in vars ? String(vars[name]) : whole,
+  );
+}
+
+export type T = (key: Key, vars?: Vars) => string;
+
+export function useT(): T {
+  const lang = useStore((s) => s.lang);
+  return (key, vars) => translate(lang, key, vars);
+}
+
+/** The words to show for an error: ours for a known code, the API's message otherwise. */
+export function errorText(lang: Lang, error: unknown): string {
+  if (error instanceof ApiError) {
+    const key = `errors.${error.code}` as Key;
+    const known = key in en;
+    const text = known ? translate(lang, key, { retry: error.retryAfter ?? '' }) : error.message;
+    return `${text} (${error.code})`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function useErrorText(): (error: unknown) => string {
+  const lang = useStore((s) => s.lang);
+  return (error) => errorText(lang, error);
+}

@@ -1,0 +1,178 @@
+/**
+ * One Socket.IO connection per tab (loaded after first paint). Its state goes into the ui
+ * slice (`connection`: online / reconnecting), and each room's events are folded into the chat
+ * slice and the query cache in one place (`joinRoom`), never by scattered listeners.
+ *
+ * The handshake authenticates with the session cookie, so signing in or out starts a new
+ * connection (`resetSocket`), and rooms are joined again on every (re)connect.
+ */
+import type { Socket } from 'socket.io-client';
+import type { QueryClient } from '@tanstack/react-query';
+import { useStore, type ChatMessage } from '@/store';
+import { keys } from '@/api/keys';
+
+export interface Ack {
+  ok: boolean;
+  code?: string;
+  message?: string;
+  retryAfter?: number;
+  meta?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+type ClientEvents = Record<string, (payload: Record<string, unknown>, ack: (answer: Ack) => void) => void>;
+
+interface ServerEvents {
+  'chat:messages': (e: { streamId: string; messages: ChatMessage[] }) => void;
+  'chat:removed': (e: { streamId: string; messageId: string }) => void;
+  'chat:viewers': (e: { streamId: string; count: number }) => void;
+  'chat:typing': (e: { streamId: string; user: { id: string; handle: string } }) => void;
+  'chat:frozen': (e: { streamId: string; frozen: boolean; reason?: string }) => void;
+  'chat:banned': (e: { streamId: string; until?: string | null; reason?: string | null }) => void;
+  'money:tip': (e: MoneyTip) => void;
+  'money:goal.progress': (e: MoneyGoal) => void;
+  'money:goal.completed': (e: MoneyGoal) => void;
+  'money:unlockable.unlocked': (e: { streamId: string; unlockableId?: string; title?: string }) => void;
+}
+
+export interface MoneyTip {
+  streamId: string;
+  tipId: string;
+  amount: number;
+  from: string | null;
+  menuItem?: { id: string; label: string } | null;
+  message?: string | null;
+}
+
+export interface MoneyGoal {
+  streamId: string;
+  goalId?: string;
+  progress: number;
+  target: number;
+}
+
+let socket: Socket<ServerEvents, ClientEvents> | null = null;
+let connecting: Promise<Socket<ServerEvents, ClientEvents>> | null = null;
+const joined = new Map<string, number>(); // streamId -> how many screens hold the room
+let queryClient: QueryClient | null = null;
+
+export function bindQueryClient(client: QueryClient): void {
+  queryClient = client;
+}
+
+async function connect(): Promise<Socket<ServerEvents, ClientEvents>> {
+  if (socket) return socket;
+  if (connecting) return connecting;
+  connecting = import('socket.io-client').then(({ io }) => {
+    const s: Socket<ServerEvents, ClientEvents> = io({ transports: ['websocket', 'polling'], forceNew: true });
+    const ui = useStore.getState();
+    ui.setConnection('connecting');
+    s.on('connect', () => {
+      useStore.getState().setConnection('online');
+      for (const streamId of joined.keys()) void join(s, streamId);
+    });
+    s.on('disconnect', () => {
+      useStore.getState().setConnection('reconnecting');
+      for (const streamId of joined.keys()) useStore.getState().patchRoom(streamId, { joined: false });
+    });
+    s.io.on('reconnect_attempt', () => useStore.getState().setConnection('reconnecting'));
+    listen(s);
+    socket = s;
+    connecting = null;
+    return s;
+  });
+  return connecting;
+}
+
+function listen(s: Socket<ServerEvents, ClientEvents>): void {
+  const st = () => useStore.getState();
+  s.on('chat:messages', (e) => st().addMessages(e.streamId, e.messages));
+  s.on('chat:removed', (e) => st().removeMessage(e.streamId, e.messageId));
+  s.on('chat:viewers', (e) => st().patchRoom(e.streamId, { viewers: e.count }));
+  s.on('chat:typing', (e) => st().patchRoom(e.streamId, { typing: e.user.handle }));
+  s.on('chat:frozen', (e) => st().patchRoom(e.streamId, { frozen: e.frozen }));
+  s.on('chat:banned', (e) => st().patchRoom(e.streamId, { canSend: false, refusal: 'BANNED' }));
+  s.on('money:tip', (e) => {
+    st().addFeed(e.streamId, {
+      kind: 'tip',
+      id: e.tipId,
+      handle: e.from ?? '?',
+      amount: e.amount,
+      label: e.menuItem?.label ?? null,
+      message: e.message ?? null,
+    });
+  });
+  const goal = (completed: boolean) => (e: MoneyGoal) => {
+    queryClient?.setQueryData(keys.goal(e.streamId), (old: unknown) =>
+      old && typeof old === 'object' ? { ...old, progress: e.progress, target: e.target, state: completed ? 'completed' : 'open' } : old,
+    );
+    if (!completed) void queryClient?.invalidateQueries({ queryKey: keys.goal(e.streamId) });
+    st().addFeed(e.streamId, {
+      kind: 'goal',
+      id: `${e.goalId ?? 'goal'}:${e.progress}:${completed}`,
+      progress: e.progress,
+      target: e.target,
+      completed,
+    });
+  };
+  s.on('money:goal.progress', goal(false));
+  s.on('money:goal.completed', goal(true));
+  s.on('money:unlockable.unlocked', (e) =>
+    st().addFeed(e.streamId, { kind: 'unlockable', id: e.unlockableId ?? crypto.randomUUID(), title: e.title ?? '' }),
+  );
+}
+
+async function join(s: Socket<ServerEvents, ClientEvents>, streamId: string): Promise<void> {
+  const ack = (await s.timeout(10_000).emitWithAck('chat:join', { streamId })) as Ack;
+  const st = useStore.getState();
+  if (!ack.ok) {
+    st.patchRoom(streamId, { joined: false, canSend: false, refusal: ack.code ?? 'ERROR' });
+    return;
+  }
+  st.patchRoom(streamId, {
+    joined: true,
+    canSend: Boolean(ack.canSend),
+    canModerate: Boolean(ack.canModerate),
+    frozen: Boolean(ack.frozen),
+    viewers: Number(ack.viewers ?? 0),
+    refusal: null,
+  });
+}
+
+/** Hold a room while a screen shows it; returns the release function. */
+export function holdRoom(streamId: string): () => void {
+  joined.set(streamId, (joined.get(streamId) ?? 0) + 1);
+  void connect().then((s) => {
+    if (s.connected) void join(s, streamId).catch(() => undefined);
+  });
+  return () => {
+    const n = (joined.get(streamId) ?? 1) - 1;
+    if (n > 0) {
+      joined.set(streamId, n);
+      return;
+    }
+    joined.delete(streamId);
+    if (socket?.connected) socket.emit('chat:leave', { streamId }, () => undefined);
+  };
+}
+
+/** Send a client event and wait for its acknowledgement (10 s at most). */
+export async function emit(event: string, payload: Record<string, unknown>): Promise<Ack> {
+  const s = await connect();
+  try {
+    return (await s.timeout(10_000).emitWithAck(event, payload)) as Ack;
+  } catch {
+    return { ok: false, code: 'NO_ANSWER', message: 'No answer from the server.' };
+  }
+}
+
+/** A new connection as whoever is signed in now (after sign-in or sign-out). */
+export function resetSocket(): void {
+  if (socket) {
+    socket.removeAllListeners();
+    socket.disconnect();
+  }
+  socket = null;
+  connecting = null;
+  if (joined.size) void connect();
+}
