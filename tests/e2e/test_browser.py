@@ -15,6 +15,7 @@ from playwright.async_api import BrowserContext, Page
 
 from api.auth.rbac import Role
 from tests.accounts import Account
+from tests.e2e.watchpage import video_time, wait_watch_state
 from tests.hlscheck import variant_url, wait_for_playlist
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -114,22 +115,22 @@ async def test_studio_publishes_and_watch_page_plays(
     # 2. A second page watches; its clock must advance by >= 5 s while we are live.
     watch = console.watch(await browser.new_page(), "watch")
     await watch.goto(f"{base}/watch/{stream_id}")
-    await wait_body_state(watch, "live", 15)
+    await wait_watch_state(watch, "live", 15)
     watch_live = time.monotonic()
     await watch.wait_for_function(
-        "document.getElementById('video').currentTime > 0", timeout=25_000, polling=200
+        "window.teezuWatch.video().currentTime > 0", timeout=25_000, polling=200
     )
-    t0 = await watch.evaluate("document.getElementById('video').currentTime")
+    t0 = await video_time(watch)
     print(f"\nwatch page playing {time.monotonic() - watch_live:.1f}s after it showed live")
     advanced = 0.0
     while time.monotonic() - went_live < 15 or advanced < 5:
         await asyncio.sleep(0.5)
-        advanced = await watch.evaluate("document.getElementById('video').currentTime") - t0
+        advanced = await video_time(watch) - t0
         if time.monotonic() - went_live > 30:
             break
         assert await body_state(studio) == "live", await studio.text_content("#message")
     video = await watch.evaluate(
-        """() => { const v = document.getElementById('video');
+        """() => { const v = window.teezuWatch.video();
                    return { w: v.videoWidth, h: v.videoHeight, paused: v.paused, t: v.currentTime,
                             err: v.error && v.error.message }; }"""
     )
@@ -162,7 +163,7 @@ async def test_studio_publishes_and_watch_page_plays(
     pl = await wait_for_playlist(http, playlist_url, ended=True, timeout=10)
     assert pl.is_endlist and len(pl.segments) >= 5, pl.dumps()
     await wait_stream_status(http, base, stream_id, "ended", 10)
-    await wait_body_state(watch, "ended", 10)
+    await wait_watch_state(watch, "ended", 10)
     assert stream_id not in server.publishers.by_stream
     # The studio ends the WHIP session with DELETE (RFC 9725), not by dropping the connection.
     assert session.stop_reason == "publisher sent DELETE", session.stop_reason
@@ -186,7 +187,7 @@ async def test_pages_fit_a_phone(server, new_stream, browser, console, tmp_path:
         await page.set_viewport_size(PHONE)
         await page.goto(server.base_url + path)
         if name == "watch":
-            await page.wait_for_function("document.getElementById('title').textContent !== ''")
+            await page.get_by_test_id("stream-title").get_by_text(title).wait_for()
         else:
             await page.wait_for_function("document.getElementById('preview').videoWidth > 0")
         if name == "studio-no-token":

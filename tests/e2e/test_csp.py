@@ -1,4 +1,4 @@
-"""The pages work under their Content-Security-Policy: sign in, go live, play with hls.js.
+"""The web app and the studio work under the CSP: sign in, go live, play with hls.js.
 
 Runs in a Chromium context that enforces the CSP, records every ``securitypolicyviolation``,
 and polls from Python (Playwright's ``wait_for_function`` would need ``eval`` in the page).
@@ -40,7 +40,7 @@ async def test_pages_work_under_the_csp(server, http, creator_stream, strict_bro
 
     home = console.watch(await strict_browser.new_page(), "home")
     await home.goto(base + "/")
-    await until(home, "document.getElementById('streams') !== null", 5)
+    await home.get_by_role("heading", name="Live now").wait_for(timeout=10_000)
 
     studio = console.watch(await strict_browser.new_page(), "studio")
     await studio.goto(f"{base}/studio/{stream_id}")
@@ -54,8 +54,9 @@ async def test_pages_work_under_the_csp(server, http, creator_stream, strict_bro
         watch = console.watch(await strict_browser.new_page(), "watch")
         await watch.goto(f"{base}/watch/{stream_id}")
         # hls.js: its worker and MediaSource come from blob: URLs.
-        await until(watch, "document.getElementById('video').currentTime > 1", 30)
-        await until(home, "document.querySelectorAll('#streams li').length > 0", 10)
+        await until(watch, "window.teezuWatch && window.teezuWatch.video().currentTime > 1", 30)
+        # Discover refreshes its live list every 10 s.
+        await home.get_by_role("link", name="Under the CSP").wait_for(timeout=20_000)
         for page in (home, studio, watch):
             violations = await page.evaluate("window.__cspViolations")
             assert violations == [], (page.url, violations)

@@ -1,12 +1,12 @@
 """hls.js in low-latency mode plays a stream Chromium publishes from the studio, over LL-HLS.
 
 The studio page publishes Chromium's fake camera and microphone over WHIP; the watch page plays
-the master playlist with hls.js (``lowLatencyMode``) from the LL-HLS edge (``hls/edge.py``, at
-the ``hlsUrl`` the stream API names, on another port: cross-origin, as in production). The test
-checks that hls.js really runs the low-latency path (it parsed the playlists' parts, uses
-blocking reloads with ``_HLS_msn``/``_HLS_part`` and loads part URIs) and records the live
-latency hls.js reports, in the test output (``-s``). Figures are printed, never asserted
-against a time budget: ``loadtests/bench_latency.py`` measures glass-to-glass latency.
+the master playlist with hls.js's light build (``lowLatencyMode``) from the LL-HLS edge
+(``hls/edge.py``, at the ``hlsUrl`` the stream API names, on another port: cross-origin, as in
+production). The test checks that hls.js really runs the low-latency path (it parsed the
+playlists' parts, uses blocking reloads with ``_HLS_msn``/``_HLS_part`` and loads part URIs)
+and records the live latency hls.js reports, in the test output (``-s``). Figures are printed,
+never asserted against a time budget: ``loadtests/bench_latency.py`` measures glass to glass.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import time
 import pytest
 from playwright.async_api import Request
 
-from tests.e2e.test_browser import open_studio, wait_body_state, wait_studio_live
+from tests.e2e.test_browser import open_studio, wait_studio_live
+from tests.e2e.watchpage import wait_watch_state
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 HLS_STATE = """() => {
-  const h = window.teezuWatch.hls(), v = document.getElementById('video');
+  const h = window.teezuWatch.hls(), v = window.teezuWatch.video();
   if (!h) return null;
   const level = h.levels[h.currentLevel] || h.levels[h.loadLevel];
   const d = level && level.details;
@@ -54,9 +55,9 @@ async def test_hls_js_low_latency_plays_and_reports_its_latency(
 
         watch.on("request", on_request)
         await watch.goto(f"{base}/watch/{stream_id}")
-        await wait_body_state(watch, "live", 15)
+        await wait_watch_state(watch, "live", 15)
         await watch.wait_for_function(
-            "window.teezuWatch.hls() && document.getElementById('video').currentTime > 1",
+            "window.teezuWatch.hls() && window.teezuWatch.video().currentTime > 1",
             timeout=30_000,
             polling=200,
         )

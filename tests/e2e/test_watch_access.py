@@ -1,4 +1,4 @@
-"""A followers-only stream on the watch page: a follower plays it, a stranger does not."""
+"""A followers-only stream in the watch room: a follower plays it, a stranger does not."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 
 from api.auth.rbac import Role
 from api.streams import store
+from tests.e2e.watchpage import PLAYER_MESSAGE, wait_watch_state
 from tests.publisher import publish
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -33,8 +34,8 @@ async def test_followers_stream_plays_for_a_follower_only(server, http, account,
         media: list[str] = []
         page.on("request", lambda r: media.append(r.url) if "/hls/" in r.url else None)
         await page.goto(f"{base}/watch/{sid}")
-        await page.wait_for_function("document.body.dataset.state === 'denied'", timeout=15_000)
-        assert "PLAYBACK_DENIED" in await page.text_content("#message")
+        await wait_watch_state(page, "denied", 15)
+        assert "PLAYBACK_DENIED" in await page.text_content(PLAYER_MESSAGE)
         assert media == []
         await page.close()
 
@@ -45,7 +46,7 @@ async def test_followers_stream_plays_for_a_follower_only(server, http, account,
         page.on("request", lambda r: media.append(r.url) if "/hls/" in r.url else None)
         await page.goto(f"{base}/watch/{sid}")
         await page.wait_for_function(
-            "document.getElementById('video').currentTime > 1", timeout=30_000, polling=200
+            "window.teezuWatch.video().currentTime > 1", timeout=30_000, polling=200
         )
         played = [u for u in media if "token=" in u]
         assert played and all(fan.id.hex in u for u in played), media[:3]

@@ -1,4 +1,4 @@
-"""The watch page's "Low latency" mode in Chromium: WHEP playback in the same <video>, and back.
+"""The watch room's "Low latency" mode in Chromium: WHEP playback in the same <video>, and back.
 
 An aiortc publisher (tests.publisher) is live; the watch page switches to WebRTC, plays the
 1280x720 rendition (the ladder's own H.264 packets), then switches back to HLS, which ends the
@@ -13,14 +13,15 @@ import time
 import pytest
 
 from ingest.whep import VIEWERS
+from tests.e2e.watchpage import LOW_LATENCY, wait_watch_state
 from tests.publisher import publish
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
-VIDEO_INFO = """() => { const v = document.getElementById('video');
+VIDEO_INFO = """() => { const v = window.teezuWatch.video();
+  const m = document.querySelector('[data-testid=player-message]');
   return { w: v.videoWidth, h: v.videoHeight, t: v.currentTime, paused: v.paused,
-           playback: window.teezuWatch.playback(), message: document.getElementById('message')
-           .textContent }; }"""
+           playback: window.teezuWatch.playback(), message: m ? m.textContent : '' }; }"""
 
 
 async def test_low_latency_plays_over_whep_then_back_to_hls(
@@ -31,14 +32,14 @@ async def test_low_latency_plays_over_whep_then_back_to_hls(
     try:
         page = console.watch(await browser.new_page(), "watch")
         await page.goto(f"{server.base_url}/watch/{stream_id}")
-        await page.wait_for_function("document.body.dataset.state === 'live'", timeout=15_000)
+        await wait_watch_state(page, "live", 15)
         clicked = time.monotonic()
-        await page.click("#lowlatency")
-        assert await page.get_attribute("#lowlatency", "aria-pressed") == "true"
+        await page.click(LOW_LATENCY)
+        assert await page.get_attribute(LOW_LATENCY, "aria-pressed") == "true"
         try:
             await page.wait_for_function(
                 "window.teezuWatch.playback() === 'webrtc' && "
-                "document.getElementById('video').videoWidth > 0",
+                "window.teezuWatch.video().videoWidth > 0",
                 timeout=20_000,
                 polling=100,
             )
@@ -66,8 +67,8 @@ async def test_low_latency_plays_over_whep_then_back_to_hls(
         assert server.app[VIEWERS].count(stream_id) == 1
 
         # Back to HLS: the WHEP viewer is deleted on the server.
-        await page.click("#lowlatency")
-        assert await page.get_attribute("#lowlatency", "aria-pressed") == "false"
+        await page.click(LOW_LATENCY)
+        assert await page.get_attribute(LOW_LATENCY, "aria-pressed") == "false"
         deadline = time.monotonic() + 10
         while server.app[VIEWERS].count(stream_id) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)

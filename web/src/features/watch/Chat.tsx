@@ -19,8 +19,8 @@ function Line({ m, canModerate, streamId }: { m: ChatMessage; canModerate: boole
   const t = useT();
   return (
     <div className="group flex items-start gap-2 px-2 py-1 text-sm" data-id={m.id}>
-      <span className="shrink-0 font-semibold text-brand">{m.user.handle}</span>
-      <span className="min-w-0 break-words">{m.text}</span>
+      <span className="shrink-0 font-semibold text-brand" data-part="who">{m.user.handle}</span>
+      <span className="min-w-0 break-words" data-part="text">{m.text}</span>
       {canModerate && (
         <button
           type="button"
@@ -144,9 +144,10 @@ export function Chat({ streamId, compact = false }: { streamId: string; compact?
           disabled={!canSend}
           placeholder={placeholder}
           aria-label={t('chat.message')}
+          data-testid="chat-input"
           className="min-h-10 min-w-0 flex-1 rounded-lg border border-line bg-panel-2 px-3 disabled:opacity-60"
         />
-        <button type="submit" disabled={!canSend || sending} className="rounded-lg bg-brand px-3 text-black disabled:opacity-40" aria-label={t('chat.send')}>
+        <button type="submit" disabled={!canSend || sending} className="rounded-lg bg-brand px-3 text-black disabled:opacity-40" aria-label={t('chat.send')} data-testid="chat-send">
           <Send className="size-4" aria-hidden />
         </button>
       </form>
