@@ -13,7 +13,7 @@ import secrets
 import time
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -23,6 +23,7 @@ from api.agegate.gate import AGE_GATE
 from api.auth import audit
 from api.auth.principal import Principal
 from api.auth.rbac import Permission
+from api.chat.rooms import room_name
 from api.hls_url import hls_base
 from api.keys import POOL, PUBSUB
 from api.routing import Api, Call, Page
@@ -43,6 +44,9 @@ from teezu.errors import Forbidden, NotFound
 api = Api("streams")
 UUID_PATH = {"stream_id": "uuid"}
 Visibility = Literal["public", "followers", "subscribers", "ticketed"]
+Mood = Literal["calm", "playful", "flirty", "intense", "chill", "dreamy", "energetic", "mysterious"]
+Tag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,29}$")]
+LANGUAGE = r"^[a-z]{2}$"
 PUBLISH_GRANT_TTL = 600  # seconds a studio page has to start its WHIP session
 
 
@@ -63,6 +67,15 @@ class ListQuery(Input):
         default=None, description="`live` lists the active streams"
     )
     creator: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]{1,30}$")
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="words that must each appear in the title or the creator's handle",
+    )
+    tag: Tag | None = None
+    rating: Literal["sfw", "adult"] | None = None
+    language: str | None = Field(default=None, pattern=LANGUAGE, description="ISO 639-1")
     limit: int = Field(default=20, ge=1, le=100)
     cursor: datetime | None = Field(default=None, description="`nextCursor` of the previous page")
 
@@ -86,6 +99,13 @@ class StreamUpdate(Input):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     visibility: Visibility | None = None
     recording: bool | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=10, description="replaces the tags")
+    language: str | None = Field(
+        default=None, pattern=LANGUAGE, description="ISO 639-1; null clears it"
+    )
+    mood: Mood | None = Field(
+        default=None, description="the room's mood colour (the player glows in it); null clears"
+    )
 
 
 class ViewerAccess(Output):
@@ -110,6 +130,12 @@ class StreamOut(Output):
     ended_at: datetime | None
     visibility: Visibility
     recording: bool
+    tags: list[str] = Field(default_factory=list)
+    language: str | None = None
+    mood: Mood | None = None
+    viewers: int | None = Field(
+        default=None, description="connections in the stream's room now (live streams)"
+    )
     playback_url: str
     hls_url: str = Field(
         description="what players should load: playbackUrl on the LL-HLS edge when the node "
@@ -288,10 +314,29 @@ async def list_streams(call: Call[None, ListQuery]) -> Page[StreamOut]:
         before=q.cursor,
         creator_handle=q.creator.lower() if q.creator else None,
         blocked_in=_places_of(call.app[AGE_GATE].place(call.request)),
+        search=q.q,
+        tag=q.tag,
+        rating=q.rating,
+        language=q.language,
     )
     next_cursor = rows[-1].created_at.isoformat() if len(rows) == q.limit else None
     base = hls_base(call.request)
-    return Page([stream_out(r, base) for r in rows], next_cursor)
+    out = [stream_out(r, base) for r in rows]
+    await _with_viewers(call, out)
+    return Page(out, next_cursor)
+
+
+async def _with_viewers(call: Call[Any, Any], streams: list[StreamOut]) -> None:
+    """Fill in the viewer count of the live ones (the chat room's connections, all nodes)."""
+    from api.realtime import CHAT  # api.realtime imports this module (the safe word's errors)
+
+    chat = call.app.get(CHAT)
+    live = [s for s in streams if s.state == "live"]
+    if chat is None or not live:
+        return
+    counts = await asyncio.gather(*(chat.presence.count(room_name(s.id)) for s in live))
+    for stream, count in zip(live, counts, strict=True):
+        stream.viewers = count
 
 
 @api.route(
@@ -334,6 +379,7 @@ async def get_stream(call: Call[None, None]) -> StreamOut:
     access = await _stream_access(call, row)
     _refuse_if_blocked(call, row, access)
     out = stream_out(row, hls_base(call.request))
+    await _with_viewers(call, [out])
     needs_token = not access.open
     if _exempt(call, row) or not access.adult:
         out.viewer_access = ViewerAccess(allowed=True, token_required=needs_token)
@@ -397,7 +443,7 @@ async def _age_level(call: Call[Any, Any]) -> str:
 @api.route(
     "PATCH",
     "/api/v1/streams/{stream_id}",
-    summary="Change my stream's title, visibility or recording",
+    summary="Change my stream's title, visibility, recording, tags, language or mood colour",
     body=StreamUpdate,
     response=StreamOut,
     permission=Permission.STREAM,
@@ -407,7 +453,17 @@ async def update_stream(call: Call[StreamUpdate, None]) -> StreamOut:
     row = await owned_stream(call, "update")
     b = call.body
     updated = await store.update_stream(
-        call.app[POOL], row.id, title=b.title, visibility=b.visibility, recording=b.recording
+        call.app[POOL],
+        row.id,
+        title=b.title,
+        visibility=b.visibility,
+        recording=b.recording,
+        tags=b.tags,
+        language=b.language,
+        mood=b.mood,
+        clear=frozenset(
+            f for f in ("language", "mood") if f in b.model_fields_set and getattr(b, f) is None
+        ),
     )
     if updated is None:  # deleted meanwhile
         raise StreamNotFound("no such stream")

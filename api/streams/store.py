@@ -13,8 +13,9 @@ from ingest.tokens import new_publish_token
 
 _COLUMNS = (
     "id, creator_handle, title, state, created_at, started_at, ended_at, publish_token_hash, "
-    "visibility, recording, creator_id"
+    "visibility, recording, creator_id, tags, language, mood"
 )
+MOODS = ("calm", "playful", "flirty", "intense", "chill", "dreamy", "energetic", "mysterious")
 VISIBILITIES = ("public", "followers", "subscribers", "ticketed")
 
 
@@ -31,6 +32,9 @@ class StreamRow:
     visibility: str = "public"
     recording: bool = False
     creator_id: uuid.UUID | None = None  # None: made before accounts, or for a handle with none
+    tags: tuple[str, ...] = ()
+    language: str | None = None  # ISO 639-1, as the creator says
+    mood: str | None = None  # one of MOODS
 
     def public(self) -> dict[str, Any]:
         """The fields anyone may see (never the token hash)."""
@@ -48,7 +52,9 @@ class StreamRow:
 
 
 def _row(r: asyncpg.Record) -> StreamRow:
-    return StreamRow(**dict(r))
+    d = dict(r)
+    d["tags"] = tuple(d.get("tags") or ())
+    return StreamRow(**d)
 
 
 async def create_stream(
@@ -90,15 +96,28 @@ async def update_stream(
     title: str | None = None,
     visibility: str | None = None,
     recording: bool | None = None,
+    tags: list[str] | None = None,
+    language: str | None = None,
+    mood: str | None = None,
+    clear: frozenset[str] = frozenset(),
 ) -> StreamRow | None:
-    """Change what is given (None: keep)."""
+    """Change what is given (None: keep); ``clear`` names the optional fields to set to NULL
+    (``language``, ``mood``)."""
     row = await db.fetchrow(
         "UPDATE streams SET title = coalesce($2, title), visibility = coalesce($3, visibility), "
-        f"recording = coalesce($4, recording) WHERE id = $1 RETURNING {_COLUMNS}",
+        "recording = coalesce($4, recording), tags = coalesce($5, tags), "
+        "language = CASE WHEN $8 THEN NULL ELSE coalesce($6, language) END, "
+        "mood = CASE WHEN $9 THEN NULL ELSE coalesce($7, mood) END "
+        f"WHERE id = $1 RETURNING {_COLUMNS}",
         stream_id,
         title,
         visibility,
         recording,
+        tags,
+        language,
+        mood,
+        "language" in clear,
+        "mood" in clear,
     )
     return _row(row) if row else None
 
@@ -125,26 +144,48 @@ async def list_streams(
     before: datetime | None,
     creator_handle: str | None = None,
     blocked_in: list[str] | None = None,
+    search: str | None = None,
+    tag: str | None = None,
+    rating: str | None = None,
+    language: str | None = None,
 ) -> list[StreamRow]:
     """Newest first; ``before`` is the keyset cursor (created_at of the last row seen).
 
     ``blocked_in``: leave out streams geo-blocked in any of these places (the viewer's country
-    and country-region), so pages stay full.
+    and country-region), so pages stay full. ``search``: words that must each appear in the
+    title or the creator's handle (case-insensitive); ``tag``, ``rating`` (a stream without a
+    safety row is 'adult', the platform's default) and ``language`` match exactly.
     """
+    words = [f"%{_like_escape(w)}%" for w in (search or "").split()] or None
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM streams "
         "WHERE ($1::text IS NULL OR state = $1) AND ($2::timestamptz IS NULL OR created_at < $2) "
         "AND ($4::text IS NULL OR creator_handle = $4) "
         "AND ($5::text[] IS NULL OR NOT EXISTS (SELECT 1 FROM stream_geo_blocks g "
         "     WHERE g.stream_id = streams.id AND g.place = ANY($5::text[]))) "
+        "AND ($6::text[] IS NULL OR (SELECT bool_and(title ILIKE w OR creator_handle ILIKE w) "
+        "     FROM unnest($6::text[]) AS w)) "
+        "AND ($7::text IS NULL OR tags @> ARRAY[$7::text]) "
+        "AND ($8::text IS NULL OR coalesce((SELECT s.rating FROM stream_safety s "
+        "     WHERE s.stream_id = streams.id), 'adult') = $8) "
+        "AND ($9::text IS NULL OR language = $9) "
         "ORDER BY created_at DESC, id DESC LIMIT $3",
         state,
         before,
         limit,
         creator_handle,
         blocked_in,
+        words,
+        tag,
+        rating,
+        language,
     )
     return [_row(r) for r in rows]
+
+
+def _like_escape(word: str) -> str:
+    """``word`` as a literal inside an ILIKE pattern (its own % and _ match themselves)."""
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def claim_live(db: Any, stream_id: uuid.UUID, *, node: str, stale_after: float) -> bool:

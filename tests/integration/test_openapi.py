@@ -37,7 +37,7 @@ async def test_document_lists_every_declared_route(server, client):
 async def test_query_models_become_parameters(client):
     doc = (await client.call("GET", "/api/v1/openapi.json")).body
     params = {p["name"]: p for p in doc["paths"]["/api/v1/streams"]["get"]["parameters"]}
-    assert set(params) == {"state", "creator", "limit", "cursor"}
+    assert set(params) == {"state", "creator", "q", "tag", "rating", "language", "limit", "cursor"}
     assert params["limit"]["schema"]["maximum"] == 100 and not params["limit"]["required"]
     follow = doc["paths"]["/api/v1/users/{handle}/followers"]["get"]
     assert {p["name"] for p in follow["parameters"]} == {"handle", "limit", "offset"}

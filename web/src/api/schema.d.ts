@@ -1276,7 +1276,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change my stream's title, visibility or recording
+         * Change my stream's title, visibility, recording, tags, language or mood colour
          * @description Needs permission `stream.publish`.
          */
         patch: operations["update_stream"];
@@ -2644,6 +2644,16 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Language
+             * @default null
+             */
+            language?: string | null;
+            /**
+             * Mood
+             * @default null
+             */
+            mood?: ("calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious") | null;
             /** Playbackurl */
             playbackUrl: string;
             /**
@@ -2665,6 +2675,8 @@ export interface components {
              * @enum {string}
              */
             state: "idle" | "live" | "ended";
+            /** Tags */
+            tags?: string[];
             /** Title */
             title: string;
             /**
@@ -2672,6 +2684,12 @@ export interface components {
              * @default null
              */
             viewerAccess?: components["schemas"]["ViewerAccess"] | null;
+            /**
+             * Viewers
+             * @description connections in the stream's room now (live streams)
+             * @default null
+             */
+            viewers?: number | null;
             /**
              * Visibility
              * @enum {string}
@@ -4210,6 +4228,16 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Language
+             * @default null
+             */
+            language?: string | null;
+            /**
+             * Mood
+             * @default null
+             */
+            mood?: ("calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious") | null;
             /** Playbackurl */
             playbackUrl: string;
             /**
@@ -4226,6 +4254,8 @@ export interface components {
              * @enum {string}
              */
             state: "idle" | "live" | "ended";
+            /** Tags */
+            tags?: string[];
             /** Title */
             title: string;
             /**
@@ -4233,6 +4263,12 @@ export interface components {
              * @default null
              */
             viewerAccess?: components["schemas"]["ViewerAccess"] | null;
+            /**
+             * Viewers
+             * @description connections in the stream's room now (live streams)
+             * @default null
+             */
+            viewers?: number | null;
             /**
              * Visibility
              * @enum {string}
@@ -4270,10 +4306,28 @@ export interface components {
         /** StreamUpdate */
         StreamUpdate: {
             /**
+             * Language
+             * @description ISO 639-1; null clears it
+             * @default null
+             */
+            language?: string | null;
+            /**
+             * Mood
+             * @description the room's mood colour (the player glows in it); null clears
+             * @default null
+             */
+            mood?: ("calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious") | null;
+            /**
              * Recording
              * @default null
              */
             recording?: boolean | null;
+            /**
+             * Tags
+             * @description replaces the tags
+             * @default null
+             */
+            tags?: string[] | null;
             /**
              * Title
              * @default null
@@ -9403,6 +9457,12 @@ export interface operations {
                 /** @description `live` lists the active streams */
                 state?: ("idle" | "live" | "ended") | null;
                 creator?: string | null;
+                /** @description words that must each appear in the title or the creator's handle */
+                q?: string | null;
+                tag?: string | null;
+                rating?: ("sfw" | "adult") | null;
+                /** @description ISO 639-1 */
+                language?: string | null;
                 limit?: number;
                 /** @description `nextCursor` of the previous page */
                 cursor?: string | null;
@@ -9598,7 +9658,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Change my stream's title, visibility or recording */
+            /** @description Change my stream's title, visibility, recording, tags, language or mood colour */
             200: {
                 headers: {
                     [name: string]: unknown;

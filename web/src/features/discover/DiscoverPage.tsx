@@ -5,6 +5,8 @@ import { useLiveStreams, type StreamFilters, type StreamOut } from '@/api/querie
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
 
+const LANGUAGES = ['nl', 'en', 'de', 'fr', 'es'] as const;
+
 function StreamCard({ stream }: { stream: StreamOut }) {
   const t = useT();
   return (
@@ -20,10 +22,22 @@ function StreamCard({ stream }: { stream: StreamOut }) {
           <span className="absolute left-2 top-2 rounded bg-live px-2 py-0.5 text-xs font-bold uppercase text-white">
             {t('watch.live')}
           </span>
+          {typeof stream.viewers === 'number' && (
+            <span className="absolute bottom-2 right-2 rounded bg-black/70 px-2 py-0.5 text-xs" data-testid="viewers">
+              {t('watch.watching', { n: stream.viewers })}
+            </span>
+          )}
         </div>
         <div className="p-3">
           <p className="truncate font-semibold group-hover:text-brand">{stream.title}</p>
           <p className="truncate text-sm text-muted">@{stream.creatorHandle}</p>
+          {stream.tags && stream.tags.length > 0 && (
+            <p className="mt-1 flex flex-wrap gap-1">
+              {stream.tags.map((tag) => (
+                <span key={tag} className="rounded-full bg-panel-2 px-2 py-0.5 text-xs text-muted">#{tag}</span>
+              ))}
+            </p>
+          )}
         </div>
       </Link>
     </li>
@@ -34,7 +48,15 @@ export default function DiscoverPage() {
   const t = useT();
   const [q, setQ] = useState('');
   const [rating, setRating] = useState<StreamFilters['rating'] | ''>('');
-  const filters: StreamFilters = { q: q.trim() || undefined, rating: rating || undefined };
+  const [language, setLanguage] = useState('');
+  const [tag, setTag] = useState('');
+  const cleanTag = tag.trim().toLowerCase().replace(/^#/, '');
+  const filters: StreamFilters = {
+    q: q.trim() || undefined,
+    rating: rating || undefined,
+    language: language || undefined,
+    tag: /^[a-z0-9][a-z0-9-]{0,29}$/.test(cleanTag) ? cleanTag : undefined,
+  };
   const streams = useLiveStreams(filters);
   return (
     <main className="mx-auto w-full max-w-6xl p-4">
@@ -62,6 +84,19 @@ export default function DiscoverPage() {
             <option value="sfw">{t('rating.sfw')}</option>
             <option value="adult">{t('rating.adult')}</option>
           </select>
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <span>{t('discover.language')}</span>
+          <select value={language} onChange={(e) => setLanguage(e.target.value)} className="min-h-10 rounded-lg border border-line bg-panel-2 px-2">
+            <option value="">{t('discover.any')}</option>
+            {LANGUAGES.map((l) => (
+              <option key={l} value={l}>{t(`language.${l}`)}</option>
+            ))}
+          </select>
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <span>{t('discover.tag')}</span>
+          <input value={tag} onChange={(e) => setTag(e.target.value)} placeholder="#" className="min-h-10 w-28 rounded-lg border border-line bg-panel-2 px-2" />
         </label>
       </form>
       {streams.isPending ? (

@@ -47,7 +47,7 @@ function Desktop({ stream }: { stream: StreamOut }) {
       </div>
       <div className="flex min-w-0 flex-col gap-3">
         <ProfileCard stream={stream} />
-        <WatchPlayer stream={stream} />
+        <WatchPlayer stream={stream} mood={stream.mood} />
         <GoalBar streamId={stream.id} />
         <ShowsPanel streamId={stream.id} />
       </div>
@@ -77,7 +77,7 @@ function Mobile({ stream }: { stream: StreamOut }) {
         </Tabs.List>
         <OnlineUsers streamId={stream.id} reel />
         <ProfileCard stream={stream} />
-        <WatchPlayer stream={stream} />
+        <WatchPlayer stream={stream} mood={stream.mood} />
         <GoalBar streamId={stream.id} />
         <Tabs.Content value="public" className="flex flex-col gap-2">
           <div className="max-h-40 overflow-hidden">
