@@ -25,8 +25,8 @@ _PROGRESS = (
     "WHERE h.ref_id = g.id AND h.purpose = 'pledge' AND h.state IN ('held', 'captured')) "
     "ELSE (SELECT coalesce(sum(e.amount), 0) FROM ledger_transactions t "
     "JOIN ledger_entries e ON e.tx_id = t.id "
-    "WHERE t.goal_id = g.id AND t.kind = 'tip' AND e.amount > 0) END)"
-)
+    "WHERE t.goal_id = g.id AND t.kind = 'tip' AND e.amount > 0) END)::bigint"
+)  # sum() of bigint is numeric: cast back, or asyncpg hands out a Decimal (not JSON for Socket.IO)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pytest
 from playwright.async_api import Page
 
 PLAYER = "[data-testid=player]"
-VIDEO = "window.teezuWatch.video()"
+VIDEO = "(window.teezuWatch && window.teezuWatch.video())"
 LOW_LATENCY = "[data-testid=low-latency]"
 PLAYER_MESSAGE = "[data-testid=player-message]"
 CHAT = "[data-testid=chat]"

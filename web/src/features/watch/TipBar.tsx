@@ -117,7 +117,8 @@ export function TipBar({ streamId, live }: { streamId: string; live: boolean }) 
       {tip.isSuccess && <p role="status" className="text-sm text-ok" data-testid="tip-sent">{t('tip.sent', { n: tip.data.amount })}</p>}
       <div className="pointer-events-none absolute -top-4 right-4" aria-hidden>
         {pops.map((p) => (
-          <span key={p.id} className="tip-pop absolute text-lg font-bold text-warn">+{p.amount}</span>
+          // Decorative (the status line says it in words): drawn by CSS from data-amount.
+          <span key={p.id} className="tip-pop absolute text-lg font-bold text-warn" data-amount={`+${p.amount}`} />
         ))}
       </div>
     </div>

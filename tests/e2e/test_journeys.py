@@ -1,0 +1,293 @@
+"""Journeys through the web app as people take them, in real Chromium against a real server,
+each at 1366x850 and at 390x844 (touch). Every screen is screenshotted (``tests/e2e/screens.py``:
+artifacts under ``var/e2e``), checked by axe-core and, on the phone, for overflow at 360 px.
+
+(1) A new viewer finds a live stream that a second Chromium publishes, signs up (first with a
+date of birth under 18: refused next to the field in the API's words), declares their age,
+runs out of tokens, buys some through the sandbox provider's checkout, chats, sends a quick tip
+and sees the goal bar move and the tip in the activity feed. On the desktop run the server is
+restarted in the middle: "reconnecting" shows, then chat and the player resume without a page
+reload.
+
+The journeys' server runs with the production age gate (adult streams need a self-declared
+age); like the suite's server it lets streams go live without ID checks (the consent tests
+prove that gate).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from playwright.async_api import Page, expect
+
+from api.app import create_app
+from api.auth.rbac import Role
+from api.keys import POOL
+from teezu.settings import Settings
+from tests.accounts import Account, create_user, unique_handle
+from tests.conftest import free_port
+from tests.e2e.screens import Screens, chromium_at
+from tests.e2e.test_browser import sign_in, wait_studio_live
+from tests.e2e.watchpage import CHAT_INPUT, CHAT_LINE, CHAT_SEND, VIDEO, video_time
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+
+class JourneyServer:
+    """A full app on its own port that a test can stop and start again (same database)."""
+
+    def __init__(self, dsn: str, settings: Settings) -> None:
+        self.dsn, self.settings = dsn, settings
+        self.base_url = f"http://127.0.0.1:{settings.port}"
+        self.runner: web.AppRunner | None = None
+        self.app: web.Application | None = None
+
+    async def start(self) -> None:
+        self.app = create_app(self.settings, dsn=self.dsn)
+        self.runner = web.AppRunner(self.app, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.settings.port).start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    @property
+    def pool(self):  # type: ignore[no-untyped-def]
+        assert self.app is not None
+        return self.app[POOL]
+
+
+@dataclass
+class Live:
+    server: JourneyServer
+    stream_id: str
+    title: str
+    creator: Account
+    studio: Page
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def journey_server(pg_dsn, tmp_path_factory) -> AsyncIterator[JourneyServer]:
+    settings = Settings(
+        port=free_port(),
+        edge_port=0,  # players use the app's /hls/ (the edge has its own e2e test)
+        var_dir=tmp_path_factory.mktemp("journeys"),
+        node_id="journeys",
+        bcrypt_rounds=4,  # as the suite's server: cost 12 is proven by test_passwords
+        rate_limit_requests=1_000_000,
+        auth_rate_limit_requests=1_000_000,
+        login_backoff_ip_after=1_000_000,
+        moderation_enabled=False,
+        post_scan_enabled=False,
+        require_verification=False,  # see the module docstring
+        publisher_media_timeout=4.0,
+    )
+    server = JourneyServer(pg_dsn, settings)
+    await server.start()
+    # The seeded default rule, whatever an earlier test (schemathesis) set on this database.
+    await server.pool.execute(
+        "DELETE FROM age_gate_rules; INSERT INTO age_gate_rules (country, region, requirement) "
+        "VALUES ('*', '', 'self_declared')"
+    )
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def live(journey_server, tmp_path_factory) -> AsyncIterator[Live]:
+    """A creator live from the studio in a second Chromium, with a goal and a tip menu."""
+    server = journey_server
+    user = await create_user(
+        SimpleNamespace(app=server.app, pool=server.pool), frozenset({Role.CREATOR})
+    )
+    creator = Account(server.base_url, id=user.id, handle=user.handle, email=user.email)
+    assert (await creator.login()).status == 200
+    title = f"Journey live {unique_handle('t')}"
+    r = await creator.call("POST", "/api/v1/streams", json={"title": title})
+    assert r.status == 201, r.body
+    sid = r.data["id"]
+    r = await creator.call("POST", "/api/v1/tip-menu", json={"label": "Song request", "price": 50})
+    assert r.status == 201, r.body
+    async with chromium_at(tmp_path_factory.mktemp("studio"), server.base_url, phone=False) as ctx:
+        studio = await ctx.new_page()
+        await studio.goto(f"{server.base_url}/studio/{sid}")
+        await sign_in(studio, creator.email, creator.password)
+        await studio.wait_for_function("document.body.dataset.account === 'signed-in'")
+        await studio.click("#golive")
+        await wait_studio_live(studio)
+        r = await creator.call(
+            "POST", f"/api/v1/streams/{sid}/goal", json={"title": "Dance party", "target": 1000}
+        )
+        assert r.status == 201, r.body
+        try:
+            yield Live(server, sid, title, creator, studio)
+        finally:
+            with contextlib.suppress(Exception):  # the page may be gone already
+                await studio.click("#stop", timeout=5_000)
+            await creator.close()
+
+
+async def goal_progress(page: Page) -> int:
+    text = await page.get_by_test_id("goal-progress").first.text_content() or ""
+    return int(text.split("/")[0].strip())
+
+
+async def open_tips(page: Page, phone: bool) -> Page:
+    """The tip buttons: in the input zone on the desktop, in the tip sheet on the phone."""
+    if phone:
+        await page.get_by_test_id("tip-fab").click()
+        await page.get_by_role("dialog").wait_for()
+    return page
+
+
+async def close_tips(page: Page, phone: bool) -> None:
+    if phone:
+        await page.get_by_role("dialog").get_by_role("button", name="Close").click()
+        await page.get_by_role("dialog").wait_for(state="detached")
+
+
+async def restart_mid_journey(live: Live, page: Page, screens: Screens) -> None:
+    """Stop the server under the open watch room, see "reconnecting", start it again, go live
+    again from the studio: chat and the player come back in the same page (no reload)."""
+    await page.evaluate("window.__sameDocument = true")
+    t_before = await video_time(page)
+    await live.server.stop()
+    await page.get_by_test_id("reconnecting").wait_for(timeout=20_000)
+    await page.get_by_test_id("chat-reconnecting").wait_for(timeout=5_000)
+    await screens.check(page, "watch-reconnecting")
+    await live.server.start()
+    # The broadcast ended with the old server process: the creator goes live again.
+    await live.studio.click("#stop")
+    await live.studio.wait_for_function("document.body.dataset.state !== 'live'")
+    await live.studio.click("#golive")
+    await wait_studio_live(live.studio, within=30)
+    await page.get_by_test_id("reconnecting").wait_for(state="detached", timeout=30_000)
+    # The player plays the new broadcast: its clock runs again.
+    await page.wait_for_function(
+        f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0.5 && "
+        "document.querySelector('[data-testid=player]').dataset.status === 'playing'",
+        timeout=45_000,
+        polling=250,
+    )
+    t_after = await video_time(page)
+    await asyncio.sleep(2)
+    assert await video_time(page) > t_after, "the player does not advance after the restart"
+    # Chat works again in the same document.
+    await page.locator("[data-testid=chat][data-state=joined]").wait_for(timeout=20_000)
+    await page.fill(CHAT_INPUT, "back after the restart")
+    await page.click(CHAT_SEND)
+    await page.locator(CHAT_LINE, has_text="back after the restart").wait_for(timeout=10_000)
+    assert await page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+    print(f"\nrestart: player at {t_before:.1f}s before, playing again at {t_after:.1f}s")
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_viewer_signs_up_buys_tokens_chats_and_tips(
+    live: Live, viewport: str, tmp_path_factory, console
+) -> None:
+    phone = viewport == "phone"
+    screens = Screens("1-viewer", viewport, phone)
+    base = live.server.base_url
+    handle = unique_handle("v")
+    async with chromium_at(tmp_path_factory.mktemp("viewer"), base, phone=phone) as ctx:
+        page = console.watch(await ctx.new_page(), f"viewer-{viewport}")
+
+        # Discover: the live stream, found by its title through the server-side search.
+        await page.goto(base + "/")
+        await page.get_by_role("heading", name="Live now").wait_for()
+        await page.get_by_role("searchbox").fill(live.title.split()[-1])
+        card = page.get_by_role("link", name=re.compile(re.escape(live.title)))
+        await card.wait_for(timeout=15_000)
+        await screens.check(page, "discover")
+        await card.click()
+
+        # The watch room, signed out: adult stream, age check first; chat says sign in.
+        await page.get_by_test_id("stream-title").get_by_text(live.title).wait_for()
+        await page.locator("[data-testid=player][data-state=denied]").wait_for(timeout=15_000)
+        await screens.check(page, "watch-signed-out")
+        await page.get_by_test_id("chat").get_by_role("link", name="Sign up").click()
+
+        # Sign-up: under 18 is refused next to the date field, in the API's words.
+        await page.get_by_role("heading", name="Create your account").wait_for()
+        await page.get_by_label("Email").fill(f"{handle}@example.org")
+        await page.get_by_label("Username").fill(handle)
+        await page.get_by_label("Password").fill("a long enough password")
+        young = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 17 * 365.25 * 86400))
+        await page.get_by_label("Date of birth").fill(young)
+        await page.get_by_role("button", name="Sign up").click()
+        refusal = page.get_by_role("alert").filter(has_text="UNDERAGE")
+        await refusal.wait_for()
+        assert "18 or older" in (await refusal.text_content() or "")
+        await screens.check(page, "signup-underage")
+        await page.get_by_label("Date of birth").fill("1990-04-01")
+        await page.get_by_role("button", name="Sign up").click()
+
+        # The age gate: what applies here, the self-declaration.
+        await page.get_by_role("heading", name="Age check").wait_for()
+        await expect(page.get_by_test_id("age-requirement")).to_contain_text("declare")
+        await screens.check(page, "age-gate")
+        await page.get_by_role("checkbox").check()
+        await page.get_by_role("button", name="Confirm").click()
+
+        # Back in the room: it plays now.
+        await page.wait_for_function(f"{VIDEO} && {VIDEO}.currentTime > 1", timeout=30_000)
+        await page.locator("[data-testid=chat][data-state=joined]").wait_for(timeout=15_000)
+        await page.fill(CHAT_INPUT, f"hello from {viewport}")
+        await page.click(CHAT_SEND)
+        await page.locator(CHAT_LINE, has_text=f"hello from {viewport}").wait_for()
+        await screens.check(page, "watch-chat")
+
+        # No tokens yet: the tip is refused with a way to buy some.
+        await open_tips(page, phone)
+        await page.get_by_role("button", name="Tip 5 tokens").click()
+        await page.get_by_text("Not enough tokens. (INSUFFICIENT_FUNDS)").wait_for()
+        await screens.check(page, "tip-refused")
+        await page.get_by_role("link", name="Buy tokens").click()
+
+        # The wallet: the sandbox provider's checkout, confirmed by its webhook.
+        await page.get_by_role("heading", name="Buy tokens").wait_for()
+        await expect(page.get_by_test_id("wallet-balance")).to_have_text("0")
+        await screens.check(page, "wallet")
+        await page.get_by_role("list").get_by_role("button").first.click()
+        await page.get_by_role("dialog").get_by_role("button", name=re.compile("^Pay ")).first.click()
+        await page.locator("[data-testid=checkout][data-state=confirmed]").wait_for(timeout=15_000)
+        await screens.check(page, "checkout-confirmed")
+        await page.get_by_role("dialog").get_by_role("button", name="Close").first.click()
+        balance = int(await page.get_by_test_id("wallet-balance").text_content() or "0")
+        assert balance > 0
+
+        # The quick tip: the balance drops by it, the goal bar moves, the feed shows it.
+        await page.go_back()
+        await page.get_by_test_id("stream-title").wait_for()
+        before = await goal_progress(page)
+        await open_tips(page, phone)
+        await page.get_by_role("button", name="Tip 5 tokens").click()
+        await page.get_by_test_id("tip-sent").wait_for()
+        await close_tips(page, phone)
+        await expect(page.get_by_test_id("goal-progress").first).to_contain_text(
+            f"{before + 5} / 1000", timeout=15_000
+        )
+        feed_tip = page.get_by_test_id("feed").locator("[data-kind=tip]", has_text=handle)
+        await expect(feed_tip).to_contain_text(f"{handle} tipped 5")
+        await expect(page.get_by_test_id("balance")).to_contain_text(f"{balance - 5} tokens")
+        await screens.check(page, "watch-tipped")
+
+        if not phone:
+            await restart_mid_journey(live, page, screens)
+            await screens.check(page, "watch-resumed")
+
+    assert not console.page_errors(), console.page_errors()
+    print(f"\n{viewport}: {len(screens.shots)} screens in {screens.folder}")
