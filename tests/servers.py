@@ -22,12 +22,12 @@ async def extra_server(
     **settings: object,
 ) -> AsyncIterator[tuple[str, web.Application]]:
     """A full app (same database) with ``settings`` over the defaults; yields (base URL, app)."""
-    # Like the shared server: go-live is not gated on ID checks, nor playback on the viewer age
-    # gate, unless a test asks for it.
-    settings.setdefault("require_verification", False)
-    # Nor scan uploads in a worker process unless asked (tests/integration/test_posts.py).
+    # Go-live is gated on verified, checked-in performers as in production (see
+    # tests/performers.py). Like the shared server (tests/conftest.py says why), uploads are
+    # not scanned in a worker process and playback skips the viewer age gate unless a test asks
+    # (tests/integration/test_posts.py, tests/integration/test_age_gate.py).
     settings.setdefault("post_scan_enabled", False)
-    settings.setdefault("age_gate_enabled", False)  # likewise the viewer age gate
+    settings.setdefault("age_gate_enabled", False)
     # No LL-HLS edge unless asked: by default it binds port + 1, which may be another server's.
     settings.setdefault("edge_port", 0)
     s = Settings(port=port, var_dir=var_dir, node_id=f"extra-{port}", bcrypt_rounds=4, **settings)
