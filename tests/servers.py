@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import signal
+import sys
+import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from api.app import create_app
+from teezu.embedded_pg import EmbeddedPostgres, default_data_dir
 from teezu.settings import Settings
 
 
@@ -42,3 +50,71 @@ async def extra_server(
         yield f"http://127.0.0.1:{port}", app
     finally:
         await runner.cleanup()
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class ServeProcess:
+    """A ``teezu serve`` process started as a user would (see `teezu_serve`)."""
+
+    proc: asyncio.subprocess.Process
+    base_url: str  # where the tests reach it (127.0.0.1)
+    var_dir: Path
+    out: Path  # its stdout
+    err: Path  # its stderr (the logs)
+
+    def stdout(self) -> str:
+        return self.out.read_text()
+
+    def tail(self, n: int = 40) -> str:
+        return "\n".join(self.err.read_text().splitlines()[-n:])
+
+
+@contextlib.asynccontextmanager
+async def teezu_serve(var_dir: Path, *args: str) -> AsyncIterator[ServeProcess]:
+    """``teezu serve ARGS`` as a subprocess with the default settings, as a user runs it.
+
+    Only what a user sets on a shared machine is set: ``TEEZU_VAR_DIR`` (here a fresh
+    directory: a new embedded PostgreSQL is made in it) and free ports through ``TEEZU_PORT``
+    and ``TEEZU_EDGE_PORT``; every other ``TEEZU_*`` variable of the test run is dropped.
+    Yields once ``/healthz`` answers; stops the process with SIGINT (as Ctrl-C does) after.
+    """
+    from tests.conftest import free_port
+
+    port, edge = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEEZU_")}
+    env |= {"TEEZU_VAR_DIR": str(var_dir), "TEEZU_PORT": str(port), "TEEZU_EDGE_PORT": str(edge)}
+    out, err = var_dir.parent / f"{var_dir.name}.out", var_dir.parent / f"{var_dir.name}.err"
+    teezu = Path(sys.executable).parent / "teezu"  # the venv's console script (.venv/bin/teezu)
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = await asyncio.create_subprocess_exec(
+            str(teezu), "serve", *args, cwd=REPO, env=env, stdout=stdout, stderr=stderr
+        )
+    served = ServeProcess(proc, f"http://127.0.0.1:{port}", var_dir, out, err)
+    try:
+        deadline = time.monotonic() + 180  # initdb, migrations, bcrypt at cost 12, the workers
+        async with aiohttp.ClientSession() as http:
+            while True:
+                if proc.returncode is not None:
+                    raise AssertionError(
+                        f"teezu serve exited ({proc.returncode}):\n{served.tail()}"
+                    )
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(served.base_url + "/healthz") as res:
+                        if res.status == 200:
+                            break
+                assert time.monotonic() < deadline, f"no /healthz answer:\n{served.tail()}"
+                await asyncio.sleep(0.25)
+        yield served
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), 60)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        # A process killed before its own cleanup leaves the embedded PostgreSQL running.
+        await asyncio.to_thread(EmbeddedPostgres(default_data_dir(var_dir)).stop)
