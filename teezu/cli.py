@@ -144,7 +144,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                 f"{edge}"
                 f"  demo creator:     @{CREATOR_HANDLE}, {demo.email}  {password}\n"
                 "The demo creator is verified by the built-in demo reviewer and checked in for "
-                "the next broadcast.\n",
+                "the next broadcast;\nafter it, sign in to the studio as the demo creator to "
+                "check in again (or restart).\n",
                 flush=True,
             )
         app = create_app(settings, dsn=dsn)
