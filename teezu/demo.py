@@ -95,9 +95,9 @@ async def _make(pool: Any, settings: Settings) -> tuple[dict[str, str], str]:
     for handle in (CREATOR_HANDLE, REVIEWER_HANDLE):
         if await users.get_by_handle(pool, handle) is not None:
             raise DemoError(
-                f"an account with the handle {handle!r} exists, but not as this var/ directory's "
-                f"demo data ({_state_file(settings)} is missing): start the demo with a fresh "
-                "TEEZU_VAR_DIR"
+                f"an account with the handle {handle!r} exists that this var/ directory's demo "
+                f"data ({_state_file(settings)}) does not name, and --demo approves no account "
+                "it did not make: start the demo with a fresh TEEZU_VAR_DIR"
             )
     reviewer = await users.create_user(
         pool,
