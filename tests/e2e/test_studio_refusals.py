@@ -15,8 +15,20 @@ import pytest
 from playwright.async_api import Page
 
 from api.auth.rbac import Role
+from api.consent.errors import ConsentRequired, PerformerNotVerified
 from api.keys import SAFETY
+from api.moderation.errors import StreamFrozen
+from api.reports.errors import AccountBanned, AccountSuspended
 from api.streams import store
+from ingest.errors import (
+    InvalidPublishToken,
+    InvalidSdp,
+    NoCommonCodec,
+    SdpWithoutVideo,
+    StreamAlreadyLive,
+    StreamNotFound,
+)
+from teezu.errors import PayloadTooLarge, UnsupportedMediaType
 from tests.e2e.test_browser import open_studio, wait_body_state, wait_studio_live
 from tests.identity import image
 
@@ -128,3 +140,45 @@ async def test_refused_go_live_messages(server, account, reviewer, browser, cons
     assert "EXPOSED_GENITALIA" in await studio.text_content("#standing-state")
     assert sid not in server.publishers.by_stream
     assert not console.page_errors(), console.page_errors()
+
+
+# Every refusal WHIP POST (and the publish grant the studio asks for first) can answer with.
+GO_LIVE_REFUSALS = [
+    e.code
+    for e in (
+        InvalidPublishToken,
+        StreamNotFound,
+        StreamAlreadyLive,
+        InvalidSdp,
+        SdpWithoutVideo,
+        NoCommonCodec,
+        UnsupportedMediaType,
+        PayloadTooLarge,
+        AccountSuspended,
+        AccountBanned,
+        StreamFrozen,
+        PerformerNotVerified,
+        ConsentRequired,
+    )
+] + ["NOT_STREAM_OWNER"]  # the publish grant's (api/streams/routes.py)
+
+
+async def test_every_go_live_refusal_has_words_and_a_link(server, new_stream, browser, console):
+    sid, token = await new_stream("Words")
+    page = console.watch(await browser.new_page(), "words")
+    await page.goto(f"{server.base_url}/studio/{sid}#token={token}")
+    fallback = await page.evaluate(
+        "window.teezuGoLiveHelp.explain('SOMETHING_NEW', {status: 403, message: 'why'}, {})"
+    )
+    assert fallback["text"] == "Going live was refused: why."  # an unknown code: the reason
+    for code in GO_LIVE_REFUSALS:
+        for ctx in ({"signedIn": False}, {"signedIn": True, "handle": "me", "identity": "none"}):
+            help_ = await page.evaluate(
+                "([code, ctx]) => window.teezuGoLiveHelp.explain("
+                "code, {status: 400, message: 'm', meta: {performers: ['me']}}, "
+                "{streamId: 'x', ...ctx})",
+                [code, ctx],
+            )
+            assert help_["text"] != fallback["text"].replace("why", "m"), code
+            assert help_["href"] and help_["label"], code
+            assert not BARE_STATUS.search(help_["text"]), help_
