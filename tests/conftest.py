@@ -110,11 +110,11 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         post_scan_enabled=False,
         # Going live needs verified, checked-in performers, as in production: the streams of
         # ``new_stream`` belong to ``performer`` (verified once through the review API) and are
-        # checked in; tests with a creator of their own use ``make_ready``.
+        # checked in; tests with a creator of their own use the ``ready`` fixture.
         # Adult-rated streams (the default rating) need an age-gated playback token in
         # production; the suite's viewers would each need an age check before every playlist
         # request. tests/integration/test_age_gate.py proves the gate on its own server and
-        # the README's path (tests/e2e/test_demo.py) runs with it on.
+        # the README's path (tests/e2e/test_readme_path.py) runs with it on.
         age_gate_enabled=False,
     )
 

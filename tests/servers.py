@@ -38,6 +38,7 @@ async def extra_server(
     settings.setdefault("age_gate_enabled", False)
     # No LL-HLS edge unless asked: by default it binds port + 1, which may be another server's.
     settings.setdefault("edge_port", 0)
+    # bcrypt at cost 4, not 12: the tests sign in many times (as on the shared server).
     s = Settings(port=port, var_dir=var_dir, node_id=f"extra-{port}", bcrypt_rounds=4, **settings)
     app = create_app(s, dsn=dsn)
     if customize is not None:
