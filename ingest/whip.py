@@ -20,6 +20,7 @@ from aiohttp import web
 
 from api.consent import store as consent
 from api.moderation import store as safety_store
+from api.moderation.freezes import before_go_live
 from api.moderation.monitor import LiveModeration
 from api.reports import store as reports_store
 from api.reports.actions import check_standing
@@ -150,8 +151,10 @@ async def create_session(request: web.Request) -> web.Response:
         found = await reports_store.standing(pubs.pool, stream.creator_id)
         if found is not None:
             check_standing(*found, datetime.now(UTC))
+    # Before the offer is read: nothing about the media matters if nobody may be on camera.
+    safety = await safety_store.get_safety(pubs.pool, stream_id)
+    clear_performer_freeze = before_go_live(safety.frozen, safety.frozen_reason)
     if settings.require_verification:
-        # Before the offer is read: nothing about the media matters if nobody may be on camera.
         await consent.ensure_ready(pubs.pool, stream)
     offer = await read_sdp_offer(request, settings.whip_max_body_bytes, "WHIP")
     summary = check_offer(offer)
@@ -175,7 +178,8 @@ async def create_session(request: web.Request) -> web.Response:
     )
     fanout = PacketFanout(key, loop=loop)
     hooks: list[FrameHook] = []
-    safety = await safety_store.get_safety(pubs.pool, stream_id)
+    if clear_performer_freeze:  # the last broadcast's safe word: this session consented anew
+        await safety_store.set_frozen(pubs.pool, stream_id, reason=None)
     if pubs.moderation is not None:
         # Sampling first: the model sees the picture before anything is drawn on it.
         monitor = pubs.moderation.watch(

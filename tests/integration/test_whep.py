@@ -16,6 +16,7 @@ from aiortc.codecs.h264 import H264Encoder
 
 from engine.pipeline import _EncoderLoop
 from ingest.whep import VIEWERS
+from tests.performers import stream_of
 from tests.publisher import Published, publish
 from tests.viewer import make_viewer_offer, watch
 
@@ -65,8 +66,8 @@ class Broadcast:
     publishers would take more than this 2-vCPU machine has.
     """
 
-    def __init__(self, server, http: aiohttp.ClientSession) -> None:
-        self.server, self.http = server, http
+    def __init__(self, server, http: aiohttp.ClientSession, performer) -> None:
+        self.server, self.http, self.performer = server, http, performer
         self.stream_id = ""
         self.token = ""
         self.pub: Published | None = None
@@ -74,12 +75,7 @@ class Broadcast:
     async def ensure(self) -> tuple[str, str]:
         """``(stream_id, publish token)`` of a broadcast that is live now."""
         if self.pub is None or self.stream_id not in self.server.publishers.by_stream:
-            from api.streams import store
-
-            row, self.token = await store.create_stream(
-                self.server.pool, title="WHEP", creator_handle="tester"
-            )
-            self.stream_id = str(row.id)
+            self.stream_id, self.token = await stream_of(self.server.pool, self.performer, "WHEP")
             self.pub = await go_live(self.server, self.http, self.stream_id, self.token)
         return self.stream_id, self.token
 
@@ -90,9 +86,9 @@ class Broadcast:
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def broadcast(server) -> AsyncIterator[Broadcast]:
+async def broadcast(server, performer) -> AsyncIterator[Broadcast]:
     async with aiohttp.ClientSession() as http:
-        b = Broadcast(server, http)
+        b = Broadcast(server, http, performer)
         yield b
         await b.end()
 

@@ -117,7 +117,9 @@ async def test_bad_whip_post(case, server, http, new_stream):
     await assert_usable(http, server, stream_id, token)
 
 
-async def test_already_live_is_409_and_first_broadcast_survives(server, http, new_stream):
+async def test_already_live_is_409_and_first_broadcast_survives(
+    server, http, new_stream, check_in_again
+):
     stream_id, token = await new_stream()
     status, headers, body = await post(http, server, stream_id, await make_offer(), token=token)
     assert status == 201, body
@@ -133,6 +135,7 @@ async def test_already_live_is_409_and_first_broadcast_survives(server, http, ne
 
     async with http.delete(server.base_url + headers["Location"]) as res:
         assert res.status == 200
+    await check_in_again(stream_id)  # the next broadcast needs its own check-in
     await assert_usable(http, server, stream_id, token)
 
 
