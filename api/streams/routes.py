@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 import uuid
+import weakref
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -30,6 +31,7 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import broadcasts, store
 from api.streams.access import effective_visibility, may_watch
+from api.streams.health import Sample, pick_baseline, rates
 from api.subscriptions.access import is_subscriber
 from api.users.follows import is_follower
 from api.wallet import ticket_shows
@@ -38,7 +40,8 @@ from hls.gate import EXEMPT, AgeVerificationRequired, StreamAccess, is_blocked, 
 from hls.origin import POLICY_KEY, STORAGE_KEY
 from hls.output import POSTER
 from ingest.tokens import bearer_token, sign_publish_grant, token_matches
-from ingest.whip import stream_channel
+from ingest.whep import VIEWERS as WHEP_VIEWERS
+from ingest.whip import PUBLISHERS, stream_channel
 from teezu.errors import Forbidden, NotFound
 
 api = Api("streams")
@@ -622,3 +625,73 @@ async def _check_visibility(call: Call[Any, Any], row: store.StreamRow) -> bool:
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class LiveHealth(Output):
+    live: bool
+    on_this_node: bool = Field(
+        description="false while live: the broadcast is on another ingest node, whose figures "
+        "this node does not have"
+    )
+    uptime_seconds: float | None = None
+    width: int | None = Field(default=None, description="the picture the publisher sends now")
+    height: int | None = None
+    bitrate_kbps: float | None = Field(
+        default=None, description="received from the publisher since the last poll (0.5 s at least)"
+    )
+    frame_rate: float | None = Field(default=None, description="decoded frames per second")
+    dropped_frames: int | None = Field(default=None, description="since the broadcast began")
+    dropped_per_second: float | None = None
+    window_seconds: float | None = Field(default=None, description="what the rates cover")
+    viewers: int = Field(description="connections in the stream's room")
+    webrtc_viewers: int | None = Field(default=None, description="WHEP viewers on this node")
+
+
+# The last poll's counters per publisher session (gone with the session): the rates cover the
+# time between two polls of the studio, not the whole broadcast.
+_LAST_SAMPLE: weakref.WeakKeyDictionary[Any, Sample] = weakref.WeakKeyDictionary()
+
+
+@api.route(
+    "GET",
+    "/api/v1/streams/{stream_id}/health",
+    summary="My live broadcast's health as the server sees it (bitrate, picture, frame rate, "
+    "dropped frames, viewers)",
+    response=LiveHealth,
+    permission=Permission.STREAM,
+    path_formats=UUID_PATH,
+)
+async def live_health(call: Call[None, None]) -> LiveHealth:
+    row = await owned_stream(call, "health")
+    out = [stream_out(row, "")]
+    await _with_viewers(call, out)
+    viewers = out[0].viewers or 0
+    publishers = call.app.get(PUBLISHERS)
+    session = publishers.by_stream.get(str(row.id)) if publishers is not None else None
+    if session is None:
+        return LiveHealth(live=row.state == "live", on_this_node=False, viewers=viewers)
+    stats = session.pipeline.stats
+    received = 0
+    for report in (await session.pc.getStats()).values():
+        if getattr(report, "type", "") == "transport":
+            received += int(report.bytesReceived)
+    now = Sample(time.monotonic(), received, stats.video_frames_in, stats.video_frames_dropped)
+    start = Sample(session.created_at, 0, 0, 0)
+    r = rates(pick_baseline(_LAST_SAMPLE.get(session), start, now), now)
+    _LAST_SAMPLE[session] = now
+    size = stats.input_sizes[-1] if stats.input_sizes else (None, None)
+    whep = call.app.get(WHEP_VIEWERS)
+    return LiveHealth(
+        live=True,
+        on_this_node=True,
+        uptime_seconds=round(now.at - session.created_at, 1),
+        width=size[0],
+        height=size[1],
+        bitrate_kbps=r.bitrate_kbps,
+        frame_rate=r.frame_rate,
+        dropped_frames=stats.video_frames_dropped,
+        dropped_per_second=r.dropped_per_second,
+        window_seconds=r.window_seconds,
+        viewers=viewers,
+        webrtc_viewers=whep.count(str(row.id)) if whep is not None else None,
+    )

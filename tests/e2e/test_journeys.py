@@ -9,9 +9,9 @@ and sees the goal bar move and the tip in the activity feed. On the desktop run 
 restarted in the middle: "reconnecting" shows, then chat and the player resume without a page
 reload.
 
-The journeys' server runs with the production age gate (adult streams need a self-declared
-age); like the suite's server it lets streams go live without ID checks (the consent tests
-prove that gate).
+The journeys' server runs with the production defaults for going live (the creator is verified
+through the review API and checks in for each broadcast) and for watching (the age gate:
+adult streams need a self-declared age).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from tests.conftest import free_port
 from tests.e2e.screens import Screens, chromium_at
 from tests.e2e.test_browser import sign_in, wait_studio_live
 from tests.e2e.watchpage import CHAT_INPUT, CHAT_LINE, CHAT_SEND, VIDEO, video_time
+from tests.performers import check_in, make_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -90,7 +91,6 @@ async def journey_server(pg_dsn, tmp_path_factory) -> AsyncIterator[JourneyServe
         login_backoff_ip_after=1_000_000,
         moderation_enabled=False,
         post_scan_enabled=False,
-        require_verification=False,  # see the module docstring
         publisher_media_timeout=4.0,
     )
     server = JourneyServer(pg_dsn, settings)
@@ -110,15 +110,21 @@ async def journey_server(pg_dsn, tmp_path_factory) -> AsyncIterator[JourneyServe
 async def live(journey_server, tmp_path_factory) -> AsyncIterator[Live]:
     """A creator live from the studio in a second Chromium, with a goal and a tip menu."""
     server = journey_server
-    user = await create_user(
-        SimpleNamespace(app=server.app, pool=server.pool), frozenset({Role.CREATOR})
-    )
-    creator = Account(server.base_url, id=user.id, handle=user.handle, email=user.email)
-    assert (await creator.login()).status == 200
+    made = SimpleNamespace(app=server.app, pool=server.pool)
+    creator, reviewer = [
+        Account(server.base_url, id=u.id, handle=u.handle, email=u.email)
+        for u in (
+            await create_user(made, frozenset({Role.CREATOR})),
+            await create_user(made, frozenset({Role.MODERATOR})),
+        )
+    ]
+    for acct in (creator, reviewer):
+        assert (await acct.login()).status == 200
     title = f"Journey live {unique_handle('t')}"
     r = await creator.call("POST", "/api/v1/streams", json={"title": title})
     assert r.status == 201, r.body
     sid = r.data["id"]
+    await make_ready(sid, creator, reviewer=reviewer)
     r = await creator.call("POST", "/api/v1/tip-menu", json={"label": "Song request", "price": 50})
     assert r.status == 201, r.body
     async with chromium_at(tmp_path_factory.mktemp("studio"), server.base_url, phone=False) as ctx:
@@ -138,6 +144,7 @@ async def live(journey_server, tmp_path_factory) -> AsyncIterator[Live]:
             with contextlib.suppress(Exception):  # the page may be gone already
                 await studio.click("#stop", timeout=5_000)
             await creator.close()
+            await reviewer.close()
 
 
 async def goal_progress(page: Page) -> int:
@@ -169,7 +176,8 @@ async def restart_mid_journey(live: Live, page: Page, screens: Screens) -> None:
     await page.get_by_test_id("chat-reconnecting").wait_for(timeout=5_000)
     await screens.check(page, "watch-reconnecting")
     await live.server.start()
-    # The broadcast ended with the old server process: the creator goes live again.
+    # The broadcast ended with the old server process: the creator checks in and goes live again.
+    await check_in(live.creator, live.stream_id)
     await live.studio.click("#stop")
     await live.studio.wait_for_function("document.body.dataset.state !== 'live'")
     await live.studio.click("#golive")
@@ -262,7 +270,9 @@ async def test_viewer_signs_up_buys_tokens_chats_and_tips(
         await expect(page.get_by_test_id("wallet-balance")).to_have_text("0")
         await screens.check(page, "wallet")
         await page.get_by_role("list").get_by_role("button").first.click()
-        await page.get_by_role("dialog").get_by_role("button", name=re.compile("^Pay ")).first.click()
+        await (
+            page.get_by_role("dialog").get_by_role("button", name=re.compile("^Pay ")).first.click()
+        )
         await page.locator("[data-testid=checkout][data-state=confirmed]").wait_for(timeout=15_000)
         await screens.check(page, "checkout-confirmed")
         await page.get_by_role("dialog").get_by_role("button", name="Close").first.click()

@@ -20,6 +20,7 @@ import pytest
 
 from tests.e2e.conftest import chromium
 from tests.e2e.test_browser import wait_studio_live
+from tests.e2e.watchpage import VIDEO, video_time
 from tests.servers import REPO, teezu_serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -86,13 +87,13 @@ async def test_make_run_goes_live_from_the_printed_studio_url(tmp_path, tmp_path
             watch = console.watch(await ctx.new_page(), "watch")
             await watch.goto(watch_url)
             await watch.wait_for_function(
-                "document.getElementById('video').currentTime > 0", timeout=60_000, polling=200
+                f"{VIDEO} && {VIDEO}.currentTime > 0", timeout=60_000, polling=200
             )
-            t0 = await watch.evaluate("document.getElementById('video').currentTime")
+            t0 = await video_time(watch)
             advanced, deadline = 0.0, time.monotonic() + 30
             while advanced < 3 and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
-                advanced = await watch.evaluate("document.getElementById('video').currentTime") - t0
+                advanced = await video_time(watch) - t0
             assert advanced >= 3, f"the watch page's video advanced {advanced:.1f} s only"
             assert await studio.evaluate("document.body.dataset.state") == "live"
             await studio.click("#stop")

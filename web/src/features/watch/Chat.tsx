@@ -116,7 +116,7 @@ export function Chat({ streamId, compact = false }: { streamId: string; compact?
         </div>
       </div>
       {room?.typing && <p className="px-3 text-xs text-muted">{t('chat.typing', { handle: room.typing })}</p>}
-      <div className="flex gap-1 overflow-x-auto px-2 pt-2" aria-label={t('chat.emoji')} role="group">
+      <div className="flex flex-wrap gap-1 px-2 pt-2" aria-label={t('chat.emoji')} role="group">
         {EMOJI.map((e) => (
           <button key={e} type="button" disabled={!canSend} className="rounded-lg px-2 py-1 text-lg hover:bg-panel-2 disabled:opacity-40" onClick={() => void send(e)} aria-label={t('chat.sendEmoji', { emoji: e })}>
             {e}

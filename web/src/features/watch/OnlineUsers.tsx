@@ -31,7 +31,8 @@ export function OnlineUsers({ streamId, reel = false }: { streamId: string; reel
   const users = (presence.data?.users ?? []).filter((u) => u.handle.toLowerCase().includes(filter.toLowerCase()));
   if (reel) {
     return (
-      <ul className="flex gap-3 overflow-x-auto px-1 py-2" aria-label={t('online.title')} data-testid="online-reel">
+      // A scrollable region must take the keyboard focus (arrow keys scroll it).
+      <ul className="flex gap-3 overflow-x-auto px-1 py-2" aria-label={t('online.title')} data-testid="online-reel" tabIndex={0}>
         {users.map((u) => (
           <li key={u.id} className="flex w-14 shrink-0 flex-col items-center gap-1 text-xs">
             <span className="flex size-11 items-center justify-center rounded-full bg-panel-2 text-base font-bold ring-2 ring-brand">{u.handle.slice(0, 1).toUpperCase()}</span>
