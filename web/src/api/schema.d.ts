@@ -1488,6 +1488,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/streams/{stream_id}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My live broadcast's health as the server sees it (bitrate, picture, frame rate, dropped frames, viewers)
+         * @description Needs permission `stream.publish`.
+         */
+        get: operations["live_health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/streams/{stream_id}/performers": {
         parameters: {
             query?: never;
@@ -3120,6 +3140,72 @@ export interface components {
         InviteIn: {
             /** Handle */
             handle: string;
+        };
+        /** LiveHealth */
+        LiveHealth: {
+            /**
+             * Bitratekbps
+             * @description received from the publisher since the last poll (0.5 s at least)
+             * @default null
+             */
+            bitrateKbps?: number | null;
+            /**
+             * Droppedframes
+             * @description since the broadcast began
+             * @default null
+             */
+            droppedFrames?: number | null;
+            /**
+             * Droppedpersecond
+             * @default null
+             */
+            droppedPerSecond?: number | null;
+            /**
+             * Framerate
+             * @description decoded frames per second
+             * @default null
+             */
+            frameRate?: number | null;
+            /**
+             * Height
+             * @default null
+             */
+            height?: number | null;
+            /** Live */
+            live: boolean;
+            /**
+             * Onthisnode
+             * @description false while live: the broadcast is on another ingest node, whose figures this node does not have
+             */
+            onThisNode: boolean;
+            /**
+             * Uptimeseconds
+             * @default null
+             */
+            uptimeSeconds?: number | null;
+            /**
+             * Viewers
+             * @description connections in the stream's room
+             */
+            viewers: number;
+            /**
+             * Webrtcviewers
+             * @description WHEP viewers on this node
+             * @default null
+             */
+            webrtcViewers?: number | null;
+            /**
+             * Width
+             * @description the picture the publisher sends now
+             * @default null
+             */
+            width?: number | null;
+            /**
+             * Windowseconds
+             * @description what the rates cover
+             * @default null
+             */
+            windowSeconds?: number | null;
         };
         /** LogEntryOut */
         LogEntryOut: {
@@ -10639,6 +10725,68 @@ export interface operations {
             };
             /** @description Validation failed (meta.errors lists the fields) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    live_health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My live broadcast's health as the server sees it (bitrate, picture, frame rate, dropped frames, viewers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["LiveHealth"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
