@@ -21,6 +21,8 @@ from tests.hlscheck import variant_url, wait_for_playlist
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 PHONE = {"width": 390, "height": 844}
+# The studio is a lazily loaded screen: its preview exists once the route has rendered.
+PREVIEW_SHOWS = "(document.getElementById('preview') || {}).videoWidth > 0"
 
 
 async def body_state(page: Page) -> str:
@@ -189,7 +191,7 @@ async def test_pages_fit_a_phone(server, new_stream, browser, console, tmp_path:
         if name == "watch":
             await page.get_by_test_id("stream-title").get_by_text(title).wait_for()
         else:
-            await page.wait_for_function("document.getElementById('preview').videoWidth > 0")
+            await page.wait_for_function(PREVIEW_SHOWS)
         if name == "studio-no-token":
             await page.wait_for_function("document.body.dataset.account === 'signed-out'")
             await page.click("#golive")

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.e2e.conftest import chromium
-from tests.e2e.test_browser import wait_studio_live
+from tests.e2e.test_browser import PREVIEW_SHOWS, wait_studio_live
 from tests.e2e.watchpage import VIDEO, video_time
 from tests.servers import REPO, teezu_serve
 
@@ -80,7 +80,7 @@ async def test_make_run_goes_live_from_the_printed_studio_url(tmp_path, tmp_path
         ) as ctx:
             studio = console.watch(await ctx.new_page(), "studio")
             await studio.goto(studio_url)
-            await studio.wait_for_function("document.getElementById('preview').videoWidth > 0")
+            await studio.wait_for_function(PREVIEW_SHOWS)
             await studio.click("#golive")
             await wait_studio_live(studio, within=30)
 

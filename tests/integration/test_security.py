@@ -90,7 +90,7 @@ async def test_whip_and_whep_stay_open_cross_origin(server, client, new_stream):
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/watch/x", "/api/v1/streams?limit=1", "/api/v1/nope", "/static/studio.js"]
+    "path", ["/", "/watch/x", "/api/v1/streams?limit=1", "/api/v1/nope", "/sw.js"]
 )
 async def test_security_headers_everywhere(client, path):
     r = await client.call("GET", path)
