@@ -125,19 +125,32 @@ async def live(journey_server, tmp_path_factory) -> AsyncIterator[Live]:
     assert r.status == 201, r.body
     sid = r.data["id"]
     await make_ready(sid, creator, reviewer=reviewer)
-    r = await creator.call("POST", "/api/v1/tip-menu", json={"label": "Song request", "price": 50})
-    assert r.status == 201, r.body
     async with chromium_at(tmp_path_factory.mktemp("studio"), server.base_url, phone=False) as ctx:
         studio = await ctx.new_page()
         await studio.goto(f"{server.base_url}/studio/{sid}")
         await sign_in(studio, creator.email, creator.password)
         await studio.wait_for_function("document.body.dataset.account === 'signed-in'")
+        # The creator sets the goal and a tip-menu item in the studio, then goes live.
+        await studio.get_by_label("Goal", exact=True).fill("Dance party")
+        await (
+            studio.locator("form", has=studio.get_by_role("button", name="Set goal"))
+            .get_by_label("Tokens")
+            .fill("1000")
+        )
+        await studio.get_by_role("button", name="Set goal").click()
+        await studio.get_by_test_id("studio-goal").get_by_text("0 / 1000").wait_for()
+        await studio.get_by_label("What they get").fill("Song request")
+        await (
+            studio.locator("form", has=studio.get_by_role("button", name="Add"))
+            .get_by_label("Tokens")
+            .fill("50")
+        )
+        await studio.get_by_role("button", name="Add", exact=True).click()
+        await studio.get_by_test_id("studio-menu").get_by_text("Song request").wait_for()
         await studio.click("#golive")
         await wait_studio_live(studio)
-        r = await creator.call(
-            "POST", f"/api/v1/streams/{sid}/goal", json={"title": "Dance party", "target": 1000}
-        )
-        assert r.status == 201, r.body
+        # The studio, live: checked like every journey screen.
+        await Screens("0-studio", "desktop", phone=False).check(studio, "studio-live")
         try:
             yield Live(server, sid, title, creator, studio)
         finally:

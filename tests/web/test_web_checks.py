@@ -32,8 +32,14 @@ def test_generated_api_client_matches_the_openapi_document(tmp_path: Path) -> No
     r = run(str(BIN / "teezu"), "openapi", "-o", str(spec))
     assert r.returncode == 0, r.stderr
     r = run(
-        str(BIN / "npx"), "--no-install", "openapi-typescript", str(spec),
-        "--default-non-nullable", "false", "-o", str(out),
+        str(BIN / "npx"),
+        "--no-install",
+        "openapi-typescript",
+        str(spec),
+        "--default-non-nullable",
+        "false",
+        "-o",
+        str(out),
     )
     assert r.returncode == 0, r.stdout + r.stderr
     committed = (WEB / "src" / "api" / "schema.d.ts").read_text(encoding="utf-8")

@@ -1,0 +1,152 @@
+"""Every API operation is called by some screen through the generated client, or is listed
+below with the reason no screen calls it.
+
+The calls are read from the web app's source: ``api.GET('/api/v1/...')`` and the like (the
+typed client only accepts paths of the OpenAPI document, so a call the scan finds is a real
+operation). The list is kept exact both ways: an entry for an operation a screen now calls, or
+for one the API no longer has, fails too.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from api.app import create_app
+from api.openapi import document
+from api.routing import ROUTES
+from teezu.settings import Settings
+
+SRC = Path(__file__).resolve().parents[2] / "web" / "src"
+CALL = re.compile(r"\bapi\.(GET|POST|PUT|PATCH|DELETE)\(\s*'(/api/v1/[^']+)'")
+
+BY_URL = "loaded by the browser from a URL the API gives (img/video src or a download link)"
+NOT_A_SCREEN = "called by another system, not by a person's screen"
+NO_SCREEN_YET = "its screen is not built yet"
+
+ALLOWED: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/payments/webhooks/{provider}"): NOT_A_SCREEN + " (the payment provider)",
+    ("GET", "/api/v1/streams/{stream_id}/events"): NOT_A_SCREEN
+    + " (server-sent events for integrations; the app follows the room over Socket.IO)",
+    ("POST", "/api/v1/streams/{stream_id}/publish-token"): NOT_A_SCREEN
+    + " (rotates the long-lived token that OBS-style encoders use; the studio uses grants)",
+    ("GET", "/api/v1/users/{handle}/avatar"): BY_URL,
+    ("GET", "/api/v1/streams/{stream_id}/poster"): BY_URL,
+    ("GET", "/api/v1/posts/{post_id}/preview"): BY_URL,
+    ("GET", "/api/v1/posts/{post_id}/media"): BY_URL,
+    ("GET", "/api/v1/moderation/flags/{flag_id}/snapshot"): BY_URL,
+    ("GET", "/api/v1/verification/records/{record_id}/documents/{kind}"): BY_URL,
+    ("GET", "/api/v1/me/exports/{export_id}/download"): BY_URL,
+    ("GET", "/api/v1/posts/{post_id}/download"): BY_URL,
+    ("POST", "/api/v1/admin/users/{user_id}/erase"): NOT_A_SCREEN
+    + " (an erasure requested outside the app, done by a super admin with the CLI's tools)",
+}
+# Operations whose screens (account, moderator console, admin, the remaining studio screens)
+# are not built yet: each leaves this list when its screen calls it.
+PENDING = {
+    ("POST", "/api/v1/users/{handle}/tip"),
+    ("PATCH", "/api/v1/creators/{creator_id}/tiers/{tier_id}"),
+    ("POST", "/api/v1/creators/{creator_id}/tiers"),
+    ("GET", "/api/v1/subscriptions/{subscription_id}"),
+    ("GET", "/api/v1/creators/{creator_id}/subscribers"),
+    ("GET", "/api/v1/creators/{creator_id}/subscribers/count"),
+    ("POST", "/api/v1/unlockables"),
+    ("PATCH", "/api/v1/unlockables/{unlockable_id}"),
+    ("GET", "/api/v1/unlockables/{unlockable_id}"),
+    ("GET", "/api/v1/creators/{creator_id}/unlockables"),
+    ("POST", "/api/v1/me/export"),
+    ("GET", "/api/v1/me/exports/{export_id}"),
+    ("DELETE", "/api/v1/me"),
+    ("GET", "/api/v1/creators/me/earnings"),
+    ("POST", "/api/v1/payouts"),
+    ("GET", "/api/v1/payouts"),
+    ("GET", "/api/v1/creators/me/statement"),
+    ("GET", "/api/v1/admin/payouts"),
+    ("POST", "/api/v1/admin/payouts/{payout_id}/approve"),
+    ("POST", "/api/v1/admin/payouts/{payout_id}/reject"),
+    ("GET", "/api/v1/auth/sessions"),
+    ("DELETE", "/api/v1/auth/sessions/{session_id}"),
+    ("POST", "/api/v1/auth/password"),
+    ("POST", "/api/v1/auth/2fa/enroll"),
+    ("POST", "/api/v1/auth/2fa/verify"),
+    ("POST", "/api/v1/auth/2fa/disable"),
+    ("PATCH", "/api/v1/users/{handle}"),
+    ("PUT", "/api/v1/users/{handle}/avatar"),
+    ("GET", "/api/v1/users/{handle}/followers"),
+    ("GET", "/api/v1/users/{handle}/following"),
+    ("GET", "/api/v1/streams/{stream_id}/vods"),
+    ("GET", "/api/v1/chat/safety"),
+    ("PATCH", "/api/v1/chat/safety"),
+    ("GET", "/api/v1/chat/banned-words"),
+    ("POST", "/api/v1/chat/banned-words"),
+    ("DELETE", "/api/v1/chat/banned-words/{word_id}"),
+    ("GET", "/api/v1/streams/{stream_id}/chat/held"),
+    ("POST", "/api/v1/streams/{stream_id}/chat/messages/{message_id}/approve"),
+    ("DELETE", "/api/v1/streams/{stream_id}/chat/messages/{message_id}"),
+    ("POST", "/api/v1/admin/users/{handle}/roles"),
+    ("DELETE", "/api/v1/admin/users/{handle}/roles/{role}"),
+    ("GET", "/api/v1/admin/audit-log"),
+    ("POST", "/api/v1/streams/{stream_id}/performers"),
+    ("DELETE", "/api/v1/streams/{stream_id}/performers/{user_id}"),
+    ("DELETE", "/api/v1/streams/{stream_id}/consent"),
+    ("POST", "/api/v1/reports"),
+    ("GET", "/api/v1/reports"),
+    ("GET", "/api/v1/moderation/reports"),
+    ("POST", "/api/v1/moderation/reports/{report_id}/actions"),
+    ("GET", "/api/v1/moderation/log"),
+    ("POST", "/api/v1/appeals"),
+    ("GET", "/api/v1/moderation/appeals"),
+    ("POST", "/api/v1/moderation/appeals/{appeal_id}/decision"),
+    ("GET", "/api/v1/moderation/flags"),
+    ("GET", "/api/v1/moderation/flags/{flag_id}"),
+    ("POST", "/api/v1/moderation/flags/{flag_id}/resolve"),
+    ("PUT", "/api/v1/streams/{stream_id}/rating"),
+    ("POST", "/api/v1/streams/{stream_id}/unfreeze"),
+    ("POST", "/api/v1/posts"),
+    ("GET", "/api/v1/posts/{post_id}"),
+    ("GET", "/api/v1/admin/age-gate/rules"),
+    ("PUT", "/api/v1/admin/age-gate/rules"),
+    ("GET", "/api/v1/verification/queue"),
+    ("GET", "/api/v1/verification/records/{record_id}"),
+    ("POST", "/api/v1/verification/records/{record_id}/reviews"),
+    ("GET", "/api/v1/private-shows/{show_id}"),
+    ("POST", "/api/v1/private-shows/{show_id}/accept"),
+    ("POST", "/api/v1/private-shows/{show_id}/end"),
+    ("PUT", "/api/v1/private-shows/price"),
+    ("POST", "/api/v1/streams/{stream_id}/ticket-shows"),
+    ("GET", "/api/v1/ticket-shows/{show_id}"),
+    ("POST", "/api/v1/ticket-shows/{show_id}/start"),
+    ("POST", "/api/v1/ticket-shows/{show_id}/close"),
+    ("POST", "/api/v1/streams/{stream_id}/goal/pledges"),
+}
+
+
+def operations() -> set[tuple[str, str]]:
+    app = create_app(Settings(), dsn="postgresql://unused/unused")
+    doc = document(app[ROUTES])
+    return {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+
+
+def called() -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for path in SRC.rglob("*.ts*"):
+        if ".test." in path.name or path.name.endswith(".d.ts"):
+            continue
+        found |= {(m, p) for m, p in CALL.findall(path.read_text(encoding="utf-8"))}
+    return found
+
+
+def test_every_operation_is_called_by_a_screen_or_listed_with_a_reason() -> None:
+    ops, calls = operations(), called()
+    assert calls <= ops, f"calls to paths the API does not have: {sorted(calls - ops)}"
+    listed = set(ALLOWED) | PENDING
+    assert not (listed - ops), f"listed, but the API has no such operation: {sorted(listed - ops)}"
+    assert not (listed & calls), (
+        f"called by a screen now, drop from the list: {sorted(listed & calls)}"
+    )
+    missing = ops - calls - listed
+    assert not missing, f"no screen calls these and no reason is given: {sorted(missing)}"
+    print(
+        f"\n{len(calls)} of {len(ops)} operations called by screens; {len(ALLOWED)} not "
+        f"meant for a screen; {len(PENDING)} whose screens are not built yet"
+    )
