@@ -167,6 +167,7 @@ async def test_every_go_live_refusal_has_words_and_a_link(server, new_stream, br
     sid, token = await new_stream("Words")
     page = console.watch(await browser.new_page(), "words")
     await page.goto(f"{server.base_url}/studio/{sid}#token={token}")
+    await page.wait_for_function("window.teezuGoLiveHelp !== undefined")  # the lazy route is in
     fallback = await page.evaluate(
         "window.teezuGoLiveHelp.explain('SOMETHING_NEW', {status: 403, message: 'why'}, {})"
     )

@@ -82,6 +82,8 @@ export class Publisher {
   async start(media: MediaStream, token: string): Promise<void> {
     const attempt = ++this.attempts; // a Stop (or a new Go live) meanwhile supersedes this one
     const current = () => attempt === this.attempts;
+    this.pc?.close(); // a connection that was lost: its session is gone on the server
+    this.resource = null;
     const peer = new RTCPeerConnection({ iceServers: [] });
     this.pc = peer;
     try {
