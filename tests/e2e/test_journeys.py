@@ -149,7 +149,8 @@ async def live(journey_server, tmp_path_factory) -> AsyncIterator[Live]:
         await studio.get_by_test_id("studio-menu").get_by_text("Song request").wait_for()
         await studio.click("#golive")
         await wait_studio_live(studio)
-        # The studio, live: checked like every journey screen.
+        # The studio, live: checked like every journey screen (from its top).
+        await studio.evaluate("window.scrollTo(0, 0)")
         await Screens("0-studio", "desktop", phone=False).check(studio, "studio-live")
         try:
             yield Live(server, sid, title, creator, studio)

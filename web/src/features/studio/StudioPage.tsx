@@ -246,7 +246,7 @@ export default function StudioPage() {
 
   const live = state === 'live';
   const busy = state === 'connecting' || live;
-  const seconds = startedAt ? Math.floor((now - startedAt) / 1000) : 0;
+  const seconds = startedAt ? Math.max(0, Math.floor((now - startedAt) / 1000)) : 0;
   const badge: Record<PublishState, string> = {
     idle: t('studio.badge.idle'),
     connecting: t('studio.badge.connecting'),
