@@ -1,7 +1,11 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
+import { loadLanguage } from './i18n';
+import { useStore } from './store';
 import './index.css';
+
+await loadLanguage(useStore.getState().lang);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

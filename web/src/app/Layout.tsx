@@ -4,7 +4,7 @@ import { Suspense } from 'react';
 import { Link, NavLink, Outlet, useNavigation } from 'react-router';
 import { useBalance, useLogout, useMe } from '@/api/queries';
 import { Loading } from '@/components/ui/States';
-import { LANGS, useT, type Lang } from '@/i18n';
+import { LANGS, loadLanguage, useT, type Lang } from '@/i18n';
 import { useStore } from '@/store';
 
 function NavItems({ onPick }: { onPick?: () => void }) {
@@ -63,7 +63,10 @@ function LanguagePicker() {
         aria-label={t('nav.language')}
         className="rounded-md border border-line bg-panel-2 px-2 py-1 text-neutral-100"
         value={lang}
-        onChange={(e) => setLang(e.target.value as Lang)}
+        onChange={(e) => {
+          const next = e.target.value as Lang;
+          void loadLanguage(next).then(() => setLang(next));
+        }}
       >
         {LANGS.map((l) => (
           <option key={l} value={l}>

@@ -1,10 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '@/api/client';
 import { en } from './en';
 import { nl } from './nl';
-import { errorText, translate } from './index';
+import { errorText, loadLanguage, translate } from './index';
 
 describe('i18n', () => {
+  beforeAll(() => loadLanguage('nl'));
+
   it('has every English key in Dutch, none empty', () => {
     expect(Object.keys(nl).sort()).toEqual(Object.keys(en).sort());
     for (const [key, text] of Object.entries(nl)) expect(text.trim(), key).not.toBe('');

@@ -7,17 +7,24 @@
 import { useStore } from '@/store';
 import { ApiError } from '@/api/client';
 import { en, type Key } from './en';
-import { nl } from './nl';
 
 export type Lang = 'en' | 'nl';
 export type { Key };
 export const LANGS: Lang[] = ['en', 'nl'];
-const dictionaries: Record<Lang, Record<Key, string>> = { en, nl };
+// English is in the first chunk; another language is loaded once, when it is chosen (every
+// route's JavaScript has a budget).
+const dictionaries: Partial<Record<Lang, Record<Key, string>>> = { en };
+
+/** Load ``lang``'s dictionary (before showing it: `setLang` after this resolves). */
+export async function loadLanguage(lang: Lang): Promise<void> {
+  if (dictionaries[lang]) return;
+  if (lang === 'nl') dictionaries.nl = (await import('./nl')).nl;
+}
 
 export type Vars = Record<string, string | number>;
 
 export function translate(lang: Lang, key: Key, vars?: Vars): string {
-  const text = dictionaries[lang][key] ?? en[key] ?? key;
+  const text = dictionaries[lang]?.[key] ?? en[key] ?? key;
   if (!vars) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in vars ? String(vars[name]) : whole,

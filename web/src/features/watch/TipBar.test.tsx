@@ -2,7 +2,8 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { MemoryRouter } from 'react-router';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadLanguage } from '@/i18n';
 import { useStore } from '@/store';
 import { QUICK_TIPS, TipBar } from './TipBar';
 
@@ -18,6 +19,7 @@ function renderBar(live = true) {
 }
 
 describe('TipBar', () => {
+  beforeAll(() => loadLanguage('nl'));
   const calls: { url: string; body: unknown; key: string | null }[] = [];
   beforeEach(() => {
     calls.length = 0;
@@ -70,7 +72,9 @@ describe('TipBar', () => {
 
   it('sends a tip-menu item at its price', async () => {
     renderBar();
-    await userEvent.click(await screen.findByRole('button', { name: 'Tip menu' }));
+    const toggle = await screen.findByRole('button', { name: 'Tip menu' });
+    expect(toggle).toHaveAttribute('aria-expanded', 'false');
+    await userEvent.click(toggle);
     await userEvent.click(await screen.findByRole('button', { name: /Dance/ }));
     await waitFor(() => expect(calls).toHaveLength(1));
     expect(calls[0]!.body).toMatchObject({ amount: 30, menuItemId: 'm1' });

@@ -1,4 +1,3 @@
-import { Popover } from 'radix-ui';
 import { Coins, ListChecks } from 'lucide-react';
 import { useState } from 'react';
 import { Link } from 'react-router';
@@ -18,6 +17,7 @@ export function TipBar({ streamId, live }: { streamId: string; live: boolean }) 
   const menu = useTipMenu(streamId);
   const [custom, setCustom] = useState('');
   const [pops, setPops] = useState<{ id: number; amount: number }[]>([]);
+  const [menuOpen, setMenuOpen] = useState(false);
 
   const send = (amount: number, menuItemId?: string) =>
     tip.mutate(
@@ -78,15 +78,21 @@ export function TipBar({ streamId, live }: { streamId: string; live: boolean }) 
           </button>
         </form>
         {items.length > 0 && (
-          <Popover.Root>
-            <Popover.Trigger asChild>
-              <button type="button" className="inline-flex min-h-10 items-center gap-1 rounded-lg border border-line px-3 text-sm">
-                <ListChecks className="size-4" aria-hidden /> {t('tip.menu')}
-              </button>
-            </Popover.Trigger>
-            <Popover.Portal>
-              <Popover.Content className="z-50 w-72 rounded-xl border border-line bg-panel p-2 shadow-xl" sideOffset={6}>
-                <ul aria-label={t('tip.menu')} className="flex flex-col">
+          // A disclosure, not a popover: the list opens in place (no positioning library on
+          // the watch route, whose JavaScript has a budget).
+          <button
+            type="button"
+            aria-expanded={menuOpen}
+            aria-controls="tip-menu-items"
+            onClick={() => setMenuOpen(!menuOpen)}
+            className="inline-flex min-h-10 items-center gap-1 rounded-lg border border-line px-3 text-sm aria-expanded:border-brand"
+          >
+            <ListChecks className="size-4" aria-hidden /> {t('tip.menu')}
+          </button>
+        )}
+      </div>
+      {items.length > 0 && menuOpen && (
+                <ul id="tip-menu-items" aria-label={t('tip.menu')} className="flex flex-col rounded-xl border border-line bg-panel-2 p-1">
                   {items.map((item) => (
                     <li key={item.id}>
                       <button
@@ -101,11 +107,7 @@ export function TipBar({ streamId, live }: { streamId: string; live: boolean }) 
                     </li>
                   ))}
                 </ul>
-              </Popover.Content>
-            </Popover.Portal>
-          </Popover.Root>
-        )}
-      </div>
+      )}
       {tip.error && (
         <div className="flex flex-wrap items-center gap-2">
           <ErrorNote error={tip.error} />
