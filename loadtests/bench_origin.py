@@ -479,7 +479,7 @@ def _bench_token(settings: Any, stream_id: str) -> str:
     from hls.access import sign_playback_token
 
     expires = int(time.time()) + 3000
-    return sign_playback_token(settings.playback_key_bytes(), stream_id, "bench", expires)
+    return sign_playback_token(settings.playback_key_bytes(), stream_id, "bench", expires, epoch=0)
 
 
 @dataclass
