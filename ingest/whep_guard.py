@@ -66,7 +66,7 @@ class WhepGuard:
         """The stream's access changed: re-check its viewers now (a change-notice hook)."""
         if stream_id not in self._by_stream:
             return
-        task = asyncio.get_running_loop().create_task(self.recheck(stream_id))
+        task = asyncio.get_running_loop().create_task(self._recheck_logged(stream_id))
         self._rechecks.add(task)
         task.add_done_callback(self._rechecks.discard)
 
@@ -88,15 +88,23 @@ class WhepGuard:
                 refused.append((entry, *why))
         if not admitted:
             self._by_stream.pop(stream_id, None)
-        for entry, code, message in refused:
+        for entry, code, _ in refused:
             self.stopped[code] += 1
             log.info(
                 "WHEP viewer's access ended",
                 extra={"stream_id": stream_id, "viewer": entry.viewer.id, "code": code},
             )
-            with contextlib.suppress(Exception):
-                await entry.viewer.stop(f"playback access ended: {message}")
+        await asyncio.gather(
+            *(e.viewer.stop(f"playback access ended: {m}") for e, _, m in refused),
+            return_exceptions=True,
+        )
         return len(refused)
+
+    async def _recheck_logged(self, stream_id: str) -> None:
+        try:
+            await self.recheck(stream_id)
+        except Exception:  # the sweep tries again within a second
+            log.exception("WHEP access re-check failed", extra={"stream_id": stream_id})
 
     def _refusal(
         self, stream_id: str, access: StreamAccess | None, entry: _Admitted, now: float
@@ -128,10 +136,7 @@ class WhepGuard:
         while True:
             await asyncio.sleep(self.interval)
             for stream_id in list(self._by_stream):
-                try:
-                    await self.recheck(stream_id)
-                except Exception:
-                    log.exception("WHEP access re-check failed", extra={"stream_id": stream_id})
+                await self._recheck_logged(stream_id)
 
 
 WHEP_GUARD: web.AppKey[WhepGuard] = web.AppKey("whep_guard", WhepGuard)
