@@ -17,6 +17,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 
 from engine.pipeline import StreamPipeline
+from ingest.dtls import allow_rsa_peers
 from ingest.errors import InvalidSdp, NoCommonCodec
 from ingest.sdp import VIDEO_CODECS
 
@@ -54,6 +55,7 @@ class WhipSession:
         self.media_timeout = media_timeout
         self._on_stopped = on_stopped
         config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
+        allow_rsa_peers()  # GStreamer publishes with an RSA certificate (ingest/dtls.py)
         self.pc = RTCPeerConnection(configuration=config)
         self.created_at = time.monotonic()
         self.stop_reason: str | None = None

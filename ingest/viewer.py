@@ -40,6 +40,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from engine.fanout import OPUS, PacketFanout, Subscription, SubscriptionClosed
+from ingest.dtls import allow_rsa_peers
 from ingest.errors import InvalidSdp, NoCommonCodec
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class WhepViewer:
         self.rendition = rendition
         self._on_stopped = on_stopped
         config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
+        allow_rsa_peers()  # GStreamer publishes with an RSA certificate (ingest/dtls.py)
         self.pc = RTCPeerConnection(configuration=config)
         self.created_at = time.monotonic()
         self.tracks: list[PacketTrack] = []
