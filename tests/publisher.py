@@ -130,9 +130,11 @@ class Published:
     location: str
     video: PatternVideoTrack | None
     audio: ToneAudioTrack | None
+    token: str  # the POST's bearer token: the session's DELETE/PATCH need it too
 
     async def delete(self, http: aiohttp.ClientSession, base_url: str) -> int:
-        async with http.delete(base_url + self.location) as res:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with http.delete(base_url + self.location, headers=headers) as res:
             status = res.status
         await self.pc.close()
         return status
@@ -178,4 +180,4 @@ async def publish(
             raise AssertionError(f"WHIP POST failed: {res.status} {body}")
         location = res.headers["Location"]
     await pc.setRemoteDescription(RTCSessionDescription(body, "answer"))
-    return Published(pc, location, vtrack, atrack)
+    return Published(pc, location, vtrack, atrack, token)
