@@ -116,6 +116,12 @@ class IceSession:
         transport = self._transport(mid)
         return None if transport is None else transport._connection
 
+    def selected_remote(self) -> aioice.Candidate | None:
+        """The remote candidate of the pair carrying media now (None before ICE connects)."""
+        agent = self.agent()
+        pair = None if agent is None else agent._nominated.get(1)
+        return None if pair is None else pair.remote_candidate
+
     def remote_credentials(self) -> tuple[str | None, str | None]:
         agent = self.agent()
         if agent is None:

@@ -44,7 +44,8 @@ async def assert_usable(http, server, stream_id: str, token: str) -> None:
     assert stream_id not in server.publishers.by_stream
     status, headers, body = await post(http, server, stream_id, await make_offer(), token=token)
     assert status == 201, body
-    async with http.delete(server.base_url + headers["Location"]) as res:
+    auth = {"Authorization": f"Bearer {token}"}
+    async with http.delete(server.base_url + headers["Location"], headers=auth) as res:
         assert res.status == 200
 
 
