@@ -128,7 +128,8 @@ async def browser_middleware(request: web.Request, handler: Any) -> web.StreamRe
             response = web.Response(status=204)
             _media_cors(response)
             response.headers["Access-Control-Allow-Methods"] = "POST, DELETE, PATCH, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-Match"
+            allowed = "Authorization, Content-Type, If-Match"
+            response.headers["Access-Control-Allow-Headers"] = allowed
             response.headers["Access-Control-Max-Age"] = "600"
             return response
         try:

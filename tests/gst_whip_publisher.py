@@ -77,7 +77,7 @@ class Publisher:
                 t.set_property("direction", GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
         self.pipe.set_state(Gst.State.PLAYING)
         GLib.timeout_add(50, self.flush_candidates)
-        GLib.timeout_add(int(60_000), self.give_up)
+        GLib.timeout_add(60_000, self.give_up)
         self.loop.run()
         self.pipe.set_state(Gst.State.NULL)
         return self.report
@@ -156,7 +156,8 @@ class Publisher:
     def on_state(self, wb, _pspec) -> None:
         state = wb.get_property("connection-state")
         self.report.setdefault("states", []).append(state.value_nick)
-        if state == GstWebRTC.WebRTCPeerConnectionState.CONNECTED and "connected_at" not in self.report:
+        connected = state == GstWebRTC.WebRTCPeerConnectionState.CONNECTED
+        if connected and "connected_at" not in self.report:
             self.report["connected_at"] = time.monotonic()
             GLib.timeout_add(int(self.seconds * 1000), self.finish)
         elif state == GstWebRTC.WebRTCPeerConnectionState.FAILED:

@@ -165,8 +165,12 @@ window.whip = (() => {
       }
     }
     pc.onicecandidate = (e) => {
-      if (s.restarting) return;  // a restart sends its candidates in its own PATCH
-      s.queue.push(e.candidate && e.candidate.candidate ? e.candidate.candidate : null);
+      const cand = e.candidate && e.candidate.candidate ? e.candidate.candidate : null;
+      if (s.restarting) {  // a restart sends its candidates in its own PATCH
+        if (cand) s.restartCands.push(cand); else s.gathered();
+        return;
+      }
+      s.queue.push(cand);
       flush();
     };
     await pc.setLocalDescription(await pc.createOffer());
@@ -185,13 +189,15 @@ window.whip = (() => {
   async function restart() {
     const pc = s.pc;
     s.restarting = true;
+    s.restartCands = [];
+    const gathered = new Promise((resolve) => { s.gathered = resolve; });
     const before = creds(pc.localDescription.sdp);
     pc.restartIce();
     await pc.setLocalDescription(await pc.createOffer());
-    while (pc.iceGatheringState !== 'complete') await new Promise((r) => setTimeout(r, 20));
+    await gathered;  // the new generation's end-of-candidates
     const sdp = pc.localDescription.sdp;
-    const cands = [...sdp.matchAll(/a=(candidate:.*)\r\n/g)].map((m) => m[1]);
-    const res = await patch(fragment(sdp, [...new Set(cands)], true), '*');
+    const cands = [...new Set(s.restartCands)];
+    const res = await patch(fragment(sdp, cands, true), '*');
     const text = await res.text();
     if (res.status !== 200) return { status: res.status, body: text };
     s.etag = res.headers.get('ETag');
@@ -208,7 +214,7 @@ window.whip = (() => {
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     s.restarting = false;
     return { status: 200, etag: s.etag, ufrag: theirs.ufrag, pwd: theirs.pwd,
-             oldUfrag: before.ufrag, newUfrag: creds(sdp).ufrag };
+             oldUfrag: before.ufrag, newUfrag: creds(sdp).ufrag, candidates: cands };
   }
   async function transport() {
     const stats = await s.pc.getStats();
@@ -370,3 +376,100 @@ async def test_client_publishes_and_hls_reads_back(client, interop, interop_brow
         assert facts["remote"].port in ports
     if client == "gstreamer":
         assert facts["cipher"] is not None and facts["cipher"].startswith("ECDHE-RSA-"), facts
+
+
+def next_msn(pl) -> int:
+    """The media sequence number the next complete segment will get."""
+    return pl.media_sequence + len([x for x in pl.segments if x.uri])
+
+
+async def test_ice_restart_by_patch_keeps_the_broadcast(interop, interop_browser):
+    stream_id, token = await interop.new_stream("ICE restart")
+    url = f"{interop.base_url}/whip/{stream_id}"
+    async with aiohttp.ClientSession() as http:
+        page = await chromium_page(interop_browser, interop.base_url)
+        started = await page.evaluate("([u, t, c]) => whip.start(u, t, c)", [url, token, "h264"])
+        assert started["status"] == 201, started
+        session = await wait_session(interop, stream_id)
+        output = interop.pubs.outputs[stream_id]
+        playlist = await variant_url(http, interop.base_url, stream_id, RUNG["height"])
+        pl = await wait_for_playlist(http, playlist, segments=1, timeout=30)
+        agent = session.ice.agent()
+        old = (agent.local_username, agent.local_password, session.ice.etag)
+        old_remote = session.ice.selected_remote()
+        before = await page.evaluate("whip.transport()")
+
+        restarted = await page.evaluate("whip.restart()")
+        assert restarted["status"] == 200, restarted
+        # New ICE credentials on both sides and a new entity-tag for the new ICE session.
+        assert restarted["newUfrag"] != restarted["oldUfrag"]
+        assert (restarted["ufrag"], restarted["pwd"]) == (
+            agent.local_username,
+            agent.local_password,
+        )
+        assert (agent.local_username, agent.local_password) != old[:2]
+        assert restarted["etag"] == session.ice.etag != old[2]
+        assert agent.remote_username == restarted["newUfrag"] and session.ice.restarts == 1
+
+        # Chromium moves its media to a pair of the new ICE session...
+        ports = {int(c.split()[5]) for c in restarted["candidates"]}
+        deadline = time.monotonic() + 20
+        while True:
+            now = await page.evaluate("whip.transport()")
+            remote = session.ice.selected_remote()
+            if (
+                remote is not old_remote
+                and remote.port in ports
+                and now["ufrag"]
+                in (
+                    restarted["newUfrag"],
+                    None,  # a Chromium without iceLocalUsernameFragment: the pair change says it
+                )
+                and now["changes"] > before["changes"]
+            ):
+                break
+            assert time.monotonic() < deadline, (now, remote, old_remote, ports)
+            await asyncio.sleep(0.1)
+        assert now["connection"] == "connected", now
+        # ...and the same broadcast goes on producing parts and segments.
+        pl = await wait_for_playlist(http, playlist, segments=1, timeout=10)
+        at_switch = next_msn(pl)
+        deadline = time.monotonic() + 30
+        while next_msn(pl) < at_switch + 3:
+            assert time.monotonic() < deadline, pl.dumps()
+            await asyncio.sleep(0.25)
+            pl = await wait_for_playlist(http, playlist, segments=1, timeout=10)
+        assert interop.pubs.by_stream[stream_id] is session
+        assert interop.pubs.outputs[stream_id] is output
+        assert session.stop_reason is None and session.pipeline.error is None
+
+        assert await page.evaluate("whip.stop()") == 200
+        await page.close()
+        ended = await wait_for_playlist(http, playlist, ended=True, timeout=20)
+        probe = await ffprobe_json("-show_streams", "-show_format", playlist)
+    assert session.stop_reason == "publisher sent DELETE"
+    assert {s["codec_type"] for s in probe["streams"]} == {"video", "audio"}
+    # One continuous broadcast: no gap where the restart happened.
+    assert float(probe["format"]["duration"]) >= sum(x.duration for x in ended.segments) - 0.5
+
+
+async def test_ffmpeg_default_certificate_is_refused_as_documented(interop):
+    """What docs/engine.md says a publisher sees with FFmpeg's own (P-224) certificate."""
+    stream_id, token = await interop.new_stream("FFmpeg default certificate")
+    url = f"{interop.base_url}/whip/{stream_id}"
+    task = asyncio.ensure_future(
+        run_subprocess(sys.executable, "tests/ffmpeg_whip_publisher.py", url, token, "5")
+    )
+    session = await wait_session(interop, stream_id)
+    report = await task
+    assert report["video_packets"] == 0, report
+    assert "Input/output error" in report["error"], report
+    assert "DTLS session failed" in report["error"], report
+    assert "A TLS fatal alert has been received" in report["stderr"], report["stderr"]
+    deadline = time.monotonic() + 10
+    while session.stop_reason is None:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    assert session.stop_reason == "connection failed"
+    row = await store.get_stream(interop.pool, uuid.UUID(stream_id))
+    assert row is not None and row.state != "live"
