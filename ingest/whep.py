@@ -6,7 +6,8 @@ viewer costs packetization and encryption, never an encode.
 
 ``POST /whep/{stream_id}[?rendition=480p]`` with ``Content-Type: application/sdp`` returns
 ``201``, a ``Location: /whep/{stream_id}/sessions/{id}`` and the answer; ``DELETE`` on it ends
-the viewer; ``PATCH`` is ``405`` (no trickle ICE: the answer carries all candidates).
+the viewer and ``PATCH`` carries trickle ICE / ICE restarts, both with the POST's token if it had
+one (``ingest/resource.py``).
 
 Errors use the envelope, checked cheapest first, before any peer connection exists: 404
 ``STREAM_NOT_FOUND``, the playback-access hook, 415, 413, 400 ``INVALID_SDP`` / ``SDP_NO_VIDEO``
