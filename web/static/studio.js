@@ -13,7 +13,7 @@
   $('watchlink').href = '/watch/' + streamId;
   $('watchlink').textContent = location.origin + '/watch/' + streamId;
 
-  let media = null, pc = null, resource = null, startedAt = 0, timer = null, attempts = 0;
+  let media = null, pc = null, resource = null, resourceAuth = null, startedAt = 0, timer = null, attempts = 0;
 
   function setState(state, text) {
     document.body.dataset.state = state;
@@ -308,11 +308,12 @@
       });
       if (!current()) {
         // Stopped while connecting: end the session the server has just created, if it did.
-        if (res.status === 201) fetch(res.headers.get('Location'), { method: 'DELETE' }).catch(() => {});
+        if (res.status === 201) fetch(res.headers.get('Location'), { method: 'DELETE', headers: { Authorization: 'Bearer ' + token } }).catch(() => {});
         return;
       }
       if (res.status !== 201) throw await refusal(res);
       resource = res.headers.get('Location');
+      resourceAuth = 'Bearer ' + token;  // the session's DELETE needs the POST's token
       await peer.setRemoteDescription({ type: 'answer', sdp: await res.text() });
     } catch (e) {
       if (!current()) { if (peer && peer !== pc) peer.close(); return; }
@@ -333,7 +334,7 @@
   async function stop() {
     // WHIP: DELETE the session first, then close the peer connection. Closing first makes the
     // server see a lost connection (it ends the broadcast on its own and the DELETE gets a 404).
-    const url = resource, peer = pc;
+    const url = resource, auth = resourceAuth, peer = pc;
     attempts++;  // supersedes a Go live still connecting
     resource = null;
     pc = null;  // from here on the peer's state changes are expected, not errors
@@ -341,7 +342,7 @@
     setState('stopped', 'Ending the broadcast…');
     let failure = null;
     if (url) {
-      const res = await fetch(url, { method: 'DELETE' }).catch(() => null);
+      const res = await fetch(url, { method: 'DELETE', headers: { Authorization: auth } }).catch(() => null);
       if (res && !res.ok && res.status !== 404) failure = await errorText(res);
       else if (res) await res.arrayBuffer().catch(() => {});  // read to the end: a complete request
     }
@@ -418,7 +419,7 @@
   $('logout').addEventListener('click', signOut);
   tokenInput.addEventListener('input', showAccount);
   loadMe();
-  window.addEventListener('pagehide', () => { if (resource) navigator.sendBeacon && fetch(resource, { method: 'DELETE', keepalive: true }); });
+  window.addEventListener('pagehide', () => { if (resource) navigator.sendBeacon && fetch(resource, { method: 'DELETE', headers: { Authorization: resourceAuth }, keepalive: true }); });
   camera().catch((e) => say('Camera/microphone unavailable: ' + e.message, true));
   window.teezuStudio = { start, stop, pc: () => pc, safeWord };
 })();
