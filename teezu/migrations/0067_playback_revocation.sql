@@ -116,15 +116,17 @@ END $$;
 CREATE TRIGGER follows_playback AFTER DELETE ON follows
     FOR EACH ROW EXECUTE FUNCTION follows_playback();
 
--- An account suspended, banned or erased: its tokens for every live stream (its sessions
--- end with it, so it gets no new one but as an anonymous viewer).
+-- An account suspended or banned: its tokens for every live stream (its sessions end with it,
+-- so it gets no new one but as an anonymous viewer). Not on erasure: that would write the
+-- erased account's id into a new row after the erasure removed its rows.
 CREATE FUNCTION users_playback() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM playback_revoke_viewer(ARRAY(SELECT id FROM streams WHERE state = 'live'), NEW.id);
     RETURN NULL;
 END $$;
 CREATE TRIGGER users_playback AFTER UPDATE OF status ON users
-    FOR EACH ROW WHEN (NEW.status <> 'active' AND OLD.status IS DISTINCT FROM NEW.status)
+    FOR EACH ROW WHEN (NEW.status IN ('suspended', 'banned')
+                       AND OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION users_playback();
 
 -- Changes the tokens' claims are checked against on every request: only tell the nodes.

@@ -23,7 +23,7 @@ PLAYED = "document.getElementById('video').currentTime"
 
 
 async def test_the_token_is_renewed_in_place_and_revocation_stops_playback(
-    server, http, account, browser, console
+    server, http, account, ready, browser, console
 ):
     creator = await account(Role.CREATOR, login=False)
     fan = await account()
@@ -36,6 +36,7 @@ async def test_the_token_is_renewed_in_place_and_revocation_stops_playback(
         visibility="followers",
     )
     sid, base = str(row.id), server.base_url
+    await ready(sid, creator)
     pub = await publish(http, base, sid, publish_token)
     try:
         await browser.add_cookies([{"name": "session", "value": fan.cookie(), "url": base}])

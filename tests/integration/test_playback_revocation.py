@@ -37,6 +37,7 @@ from tests.accounts import Account, create_user
 from tests.chatclient import ChatClient
 from tests.conftest import free_port
 from tests.integration.wallet.conftest import fund
+from tests.performers import make_ready
 from tests.publisher import publish
 from tests.servers import extra_server
 from tests.viewer import make_viewer_offer, watch
@@ -56,6 +57,7 @@ class Node:
     edge: str
     app: Any
     offer: str  # a WHEP viewer's offer (recvonly H.264 + Opus)
+    reviewer: Account  # a moderator: verifies the creators who go live (the go-live gate)
 
     @property
     def pool(self) -> Any:
@@ -93,7 +95,26 @@ async def node(pg_dsn, tmp_path_factory) -> AsyncIterator[Node]:
             "requirement) VALUES ('*', '', 'self_declared')"
         )
         await asyncio.wait_for(app[REVOCATIONS].listening.wait(), 30)
-        yield Node(base, f"http://127.0.0.1:{edge_port}", app, await make_viewer_offer())
+        user = await create_user(_Pool(app), frozenset({Role.MODERATOR}))
+        reviewer = Account(base, id=user.id, handle=user.handle, email=user.email)
+        assert (await reviewer.login()).status == 200
+        try:
+            yield Node(
+                base, f"http://127.0.0.1:{edge_port}", app, await make_viewer_offer(), reviewer
+            )
+        finally:
+            await reviewer.close()
+
+
+@dataclass
+class _Pool:
+    """What `create_user` needs of a server."""
+
+    app: Any
+
+    @property
+    def pool(self) -> Any:
+        return self.app[POOL]
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -304,6 +325,7 @@ async def test_connected_whep_viewers_are_disconnected_when_their_access_ends(no
     assert made.status == 201, made.body
     sid = made.data["id"]
     guard = node.app[WHEP_GUARD]
+    await make_ready(sid, creator, reviewer=node.reviewer)
     async with aiohttp.ClientSession() as http:
         pub = await publish(http, node.base, sid, made.data["publishToken"], size=(320, 240))
         viewers = []
@@ -356,6 +378,7 @@ async def test_whep_viewers_of_an_open_stream_are_stopped_once_it_needs_a_token(
         "ON CONFLICT (stream_id) DO UPDATE SET rating = 'sfw'",
         uuid.UUID(sid),
     )
+    await make_ready(sid, creator, reviewer=node.reviewer)
     async with aiohttp.ClientSession() as http:
         pub = await publish(http, node.base, sid, made.data["publishToken"], size=(320, 240))
         viewer = None

@@ -36,6 +36,7 @@ from tests.chatclient import ChatClient
 from tests.conftest import free_port
 from tests.integration.wallet.conftest import fresh_database, fund
 from tests.integration.wallet.test_wallet_api import assert_envelope, balance
+from tests.performers import make_ready
 from tests.publisher import publish
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -104,7 +105,6 @@ async def node(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         var_dir=tmp_path_factory.mktemp("killswitch-var"),
         node_id="killswitch-test-node",
         edge_port=0,
-        require_verification=False,
         moderation_enabled=False,  # no inference workers: the freeze here is the safe word
         payment_webhook_secret="test-webhook-secret",
         ledger_job_interval=3600,
@@ -153,6 +153,11 @@ async def _frozen_and_refused(node: Node, creator: Account, viewer: Account) -> 
     stale = set(NOT_ABOUT_A_STREAM) - set(spending)
     assert not stale, f"allow-list entries for operations that do not spend: {stale}"
 
+    reviewer = await account(node, Role.MODERATOR)
+    try:
+        await make_ready(sid, creator, reviewer=reviewer)  # the go-live gate, as in production
+    finally:
+        await reviewer.close()
     async with aiohttp.ClientSession() as http:
         pub = await publish(http, node.base_url, sid, made.data["publishToken"], size=(320, 240))
         try:
