@@ -3,10 +3,11 @@
 A viewer's token, issued while they may watch, is refused by the HLS origin (``hls/origin.py``),
 the LL-HLS edge (``hls/edge.py``) and WHEP (``ingest/whep.py``) within 10 s after a change
 takes their access away: the stream's visibility, their subscription ending, a ticket show
-starting, a ban from the room, a geo-block on their place. Each change goes through the real
-route or event that makes it; the node hears of it through the database's change notice
-(migration 0067, ``api.streams.revocations``). Connected WHEP viewers are disconnected too
-(``ingest/whep_guard.py``), proven with a real broadcast and real aiortc viewers.
+starting, a ban from the room, a geo-block on their place, their account suspended. Each change
+goes through the real route or event that makes it; the node hears of it through the database's
+change notice (migration 0067, ``api.streams.revocations``). Connected WHEP viewers are
+disconnected too (``ingest/whep_guard.py``), proven with a real broadcast and real aiortc
+viewers.
 
 One node with the production defaults (age gate on: the streams are adult-rated), its edge,
 127.0.0.1 trusted as a proxy so ``X-Viewer-Country`` places a request, and a 2-second
@@ -47,7 +48,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 PLACE = "X-Viewer-Country"
 DEADLINE = 10.0  # seconds: the most a revoked token may keep working (the requirement)
 SERVERS = ("app", "edge", "whep")
-KINDS = ("visibility", "subscription", "ticket", "ban", "geo")
+KINDS = ("visibility", "subscription", "ticket", "ban", "geo", "account")
 PERIOD = 2  # seconds: the node's subscription period
 
 
@@ -226,12 +227,32 @@ async def change_geo(node: Node, people, creator: Account, viewer: Account, sid:
     return (451, "GEO_BLOCKED"), (451, "GEO_BLOCKED")
 
 
+async def change_account(node: Node, people, creator: Account, viewer: Account, sid: str):
+    # A moderator suspends the viewer's account over a report: their session ends, and the
+    # tokens they hold for live streams with it.
+    r = await node.reviewer.call(
+        "POST",
+        "/api/v1/reports",
+        json={"targetType": "user", "targetId": str(viewer.id), "reason": "harassment"},
+    )
+    assert r.status == 201, r.body
+    done = await node.reviewer.call(
+        "POST",
+        f"/api/v1/moderation/reports/{r.data['id']}/actions",
+        json={"action": "suspend", "days": 3},
+    )
+    assert done.status == 200, done.body
+    # Asking again, the viewer is anonymous: an adult stream wants a declaration.
+    return (403, "PLAYBACK_TOKEN_REVOKED"), (403, "AGE_VERIFICATION_REQUIRED")
+
+
 CHANGES = {
     "visibility": change_visibility,
     "subscription": change_subscription,
     "ticket": change_ticket,
     "ban": change_ban,
     "geo": change_geo,
+    "account": change_account,
 }
 
 
@@ -244,9 +265,10 @@ async def prepare(node: Node, people, kind: str) -> tuple[Account, Account, str]
     )
     assert made.status == 201, made.body
     sid = made.data["id"]
-    if kind == "ticket":
-        # A ticket show starts on a live stream: live as far as the database knows (it
-        # broadcasts on no node; the token check comes before any media either way).
+    if kind in ("ticket", "account"):
+        # A ticket show starts on a live stream, and a suspension voids tokens for live
+        # streams: live as far as the database knows (it broadcasts on no node; the token
+        # check comes before any media either way).
         await node.pool.execute(
             "UPDATE streams SET state = 'live', started_at = now() WHERE id = $1", uuid.UUID(sid)
         )
