@@ -6,7 +6,8 @@ viewer costs packetization and encryption, never an encode.
 
 ``POST /whep/{stream_id}[?rendition=480p]`` with ``Content-Type: application/sdp`` returns
 ``201``, a ``Location: /whep/{stream_id}/sessions/{id}`` and the answer; ``DELETE`` on it ends
-the viewer; ``PATCH`` is ``405`` (no trickle ICE: the answer carries all candidates).
+the viewer and ``PATCH`` carries trickle ICE / ICE restarts, both with the POST's token if it had
+one (``ingest/resource.py``).
 
 Errors use the envelope, checked cheapest first, before any peer connection exists: 404
 ``STREAM_NOT_FOUND``, the playback-access hook, 415, 413, 400 ``INVALID_SDP`` / ``SDP_NO_VIDEO``
@@ -26,6 +27,7 @@ from aiohttp import web
 
 from api.streams import store
 from engine.fanout import PacketFanout
+from hls.access import PlaybackGrant
 from ingest.errors import (
     SessionNotFound,
     StreamNotFound,
@@ -33,9 +35,11 @@ from ingest.errors import (
     UnknownRendition,
 )
 from ingest.offer import read_sdp_offer, stream_uuid
+from ingest.resource import check_session_token, patch_ice, request_token, token_hash
 from ingest.sdp import check_viewer_offer
 from ingest.tokens import bearer_token
 from ingest.viewer import WhepViewer
+from ingest.whep_guard import WHEP_GUARD
 from ingest.whip import PUBLISHERS
 
 log = logging.getLogger(__name__)
@@ -85,9 +89,13 @@ class Viewers:
 VIEWERS: web.AppKey[Viewers] = web.AppKey("whep_viewers", Viewers)
 
 
-async def _check_playback_access(request: web.Request, stream_id: str) -> None:
+async def _check_playback_access(
+    request: web.Request, stream_id: str
+) -> tuple[PlaybackGrant | None, str]:
     """The same rule as the HLS origin: open streams for anyone, others with a valid token
-    whose age-gate and jurisdiction claims meet the stream's rules (``hls.gate``).
+    that no later change voided and whose age-gate and jurisdiction claims meet the stream's
+    rules (``hls.gate``). Returns the token's grant (None on an open stream) and the viewer's
+    place, which `ingest.whep_guard` holds the session to while it lasts.
 
     The signed playback token comes as ``Authorization: Bearer <token>`` or ``?token=``; a
     refusal is a 403 envelope (``hls.access.PlaybackDenied`` subclasses,
@@ -97,16 +105,12 @@ async def _check_playback_access(request: web.Request, stream_id: str) -> None:
     from hls.origin import POLICY_KEY, VIEWER_PLACE_HEADER
 
     policy = request.app[POLICY_KEY]
+    place = policy.locate(request.remote, request.headers.get(VIEWER_PLACE_HEADER))
     access = await policy.access(stream_id)
     if access is None:
-        return
+        return None, place
     token = bearer_token(request.headers.get("Authorization")) or request.query.get("token")
-    policy.decide(
-        stream_id,
-        access,
-        token,
-        lambda: policy.locate(request.remote, request.headers.get(VIEWER_PLACE_HEADER)),
-    )
+    return policy.decide_grant(stream_id, access, token, lambda: place), place
 
 
 async def _live_fanout(request: web.Request, key: str, state: str) -> PacketFanout:
@@ -130,7 +134,7 @@ async def create_viewer(request: web.Request) -> web.Response:
     stream = await store.get_stream(pubs.pool, stream_id)
     if stream is None:
         raise StreamNotFound("no such stream", meta={"streamId": key})
-    await _check_playback_access(request, key)
+    grant, place = await _check_playback_access(request, key)
     offer = await read_sdp_offer(request, settings.whip_max_body_bytes, "WHEP")
     summary = check_viewer_offer(offer)
     ladder = [r.name for r in sorted(settings.renditions, key=lambda r: r.height, reverse=True)]
@@ -147,9 +151,17 @@ async def create_viewer(request: web.Request) -> web.Response:
         )
 
     viewer = WhepViewer(
-        key, fanout, rendition, ice_servers=settings.ice_servers, on_stopped=viewers.on_stopped
+        key,
+        fanout,
+        rendition,
+        ice_servers=settings.ice_servers,
+        on_stopped=viewers.on_stopped,
+        token_hash=token_hash(request_token(request, allow_query=True)),
     )
     viewers.add(viewer)
+    guard = request.app.get(WHEP_GUARD)
+    if guard is not None:
+        guard.watch(viewer, grant, place)
     try:
         answer = await viewer.negotiate(offer, has_audio=summary.has_audio)
         if fanout.ended:  # the broadcast ended while we negotiated
@@ -168,17 +180,19 @@ async def create_viewer(request: web.Request) -> web.Response:
         content_type="application/sdp",
         headers={
             "Location": f"/whep/{key}/sessions/{viewer.id}",
-            "ETag": f'"{viewer.id}"',
+            "ETag": viewer.ice.etag,
             "Cache-Control": "no-store",
         },
     )
 
 
 def _viewer(request: web.Request) -> WhepViewer:
+    """The viewer a DELETE/PATCH names: 404 if unknown, 401 without the POST's token (if any)."""
     stream_id = str(stream_uuid(request.match_info["stream_id"]))
     viewer = request.app[VIEWERS].get(stream_id, request.match_info["session_id"])
     if viewer is None:
         raise SessionNotFound("no such WHEP session (already ended?)")
+    check_session_token(request, viewer.token_hash, allow_query=True)
     return viewer
 
 
@@ -188,9 +202,10 @@ async def delete_viewer(request: web.Request) -> web.Response:
 
 
 async def patch_viewer(request: web.Request) -> web.Response:
-    # Trickle ICE / ICE restart are optional; our answer carries all candidates.
-    _viewer(request)
-    return web.Response(status=405, headers={"Allow": "DELETE"})
+    """Trickle ICE candidates or an ICE restart, as for WHIP (``ingest/resource.py``)."""
+    viewer = _viewer(request)
+    limit = request.app[PUBLISHERS].settings.whip_max_body_bytes
+    return await patch_ice(request, viewer.ice, limit)
 
 
 def add_routes(app: web.Application) -> None:

@@ -22,6 +22,13 @@ if [ "$want_test" = 1 ]; then
   command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
   # Emoji in the web app's screenshots (the chat's emoji bar) instead of empty boxes.
   [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
+  # The WHIP interop tests drive GStreamer's webrtcbin from Debian's Python (python3-gi).
+  for pkg in python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-nice \
+             gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+             gstreamer1.0-plugins-ugly; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
+  done
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

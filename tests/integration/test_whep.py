@@ -200,7 +200,16 @@ async def test_any_bearer_token_is_accepted_until_playback_tokens_land(server, h
     live_id, publish_token = live
     for token in ("x" * 43, publish_token):
         viewer = await watch(http, server.base_url, live_id, token=token)
-        assert await viewer.delete(http, server.base_url) == 200
+        # The viewer's session resource needs the token its POST carried.
+        for headers in ({}, {"Authorization": "Bearer " + "y" * 43}):
+            async with http.delete(server.base_url + viewer.location, headers=headers) as res:
+                assert res.status == 401
+                assert_envelope(await res.read(), "INVALID_SESSION_TOKEN")
+        assert viewers_of(server, live_id) == 1
+        async with http.delete(f"{server.base_url}{viewer.location}?token={token}") as res:
+            assert res.status == 200  # ?token= works as at the POST
+        await viewer.close()
+        await wait_for(lambda: viewers_of(server, live_id) == 0, what="viewer gone")
 
 
 async def test_session_resource_delete_and_patch(server, http, live):
@@ -208,8 +217,10 @@ async def test_session_resource_delete_and_patch(server, http, live):
     viewer = await watch(http, server.base_url, live_id)
     assert viewer.location.startswith(f"/whep/{live_id}/sessions/")
     assert viewers_of(server, live_id) == 1
+    # PATCH is trickle ICE / ICE restart, as for WHIP (tests/integration/test_whip_patch.py).
     async with http.patch(server.base_url + viewer.location) as res:
-        assert res.status == 405
+        assert res.status == 415
+        assert_envelope(await res.read(), "UNSUPPORTED_MEDIA_TYPE")
     assert await viewer.delete(http, server.base_url) == 200
     assert viewers_of(server, live_id) == 0
     async with http.delete(server.base_url + viewer.location) as res:

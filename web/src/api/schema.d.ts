@@ -554,8 +554,9 @@ export interface paths {
          * Subscribe to a creator's tier; the first period is charged now
          * @description The charge is split like a tip (creator, platform, referrer) and renews every period
          *         until cancelled. Refusals: 402 INSUFFICIENT_FUNDS (stored with the key, like a tip's),
-         *         404 CREATOR_NOT_FOUND or TIER_NOT_FOUND, 409 TIER_NOT_AVAILABLE (retired) or
-         *         ALREADY_SUBSCRIBED (meta: subscriptionId), 422 CANNOT_SUBSCRIBE_SELF.
+         *         404 CREATOR_NOT_FOUND or TIER_NOT_FOUND, 409 TIER_NOT_AVAILABLE (retired),
+         *         ALREADY_SUBSCRIBED (meta: subscriptionId) or STREAM_FROZEN (a live stream of the creator
+         *         is frozen: the kill switch), 422 CANNOT_SUBSCRIBE_SELF.
          *
          *     Needs permission `wallet.use`.
          */
@@ -1563,18 +1564,28 @@ export interface paths {
         put?: never;
         /**
          * A signed playback token for this stream
-         * @description Who gets one depends on the stream's visibility: `public` anyone; `followers` its
+         * @description A token for the caller, and only the caller: the signed-in viewer (or an anonymous one)
+         *         with their own age level and place, or the stream's creator (session, or the stream's
+         *         publish token as `Authorization: Bearer`) and staff, whose token is exempt from the age
+         *         gate and geo-blocks in the place it was issued for only.
+         *
+         *         Who gets one depends on the stream's visibility: `public` anyone; `followers` its
          *         followers; `subscribers` its creator's live subscribers (active, or in grace after a
          *         failed renewal); `ticketed` (and any stream while a ticket show runs on it) holders of a
-         *         ticket to the running show. The creator, admins and site moderators always may. The
-         *         creator may also prove ownership with the stream's publish token (`Authorization:
-         *         Bearer`). Refused: 403 PLAYBACK_DENIED (meta: visibility).
+         *         ticket to the running show. The creator, admins and site moderators always may. Refused:
+         *         403 PLAYBACK_DENIED (meta: visibility), 403 BANNED for a viewer banned from the room.
          *
          *         Then the age gate and geo-blocks: 451 `GEO_BLOCKED` where the creator blocked the
          *         caller's place; 403 `AGE_VERIFICATION_REQUIRED` on an adult stream when the caller's
          *         jurisdiction asks for more than they have (meta: `requirement`, `current`, `country`,
          *         `region`, `signInRequired`, `next`). The token carries the caller's age level and place,
          *         which the media servers check against the stream's rules on every request.
+         *
+         *         Lifetime: `TEEZU_PLAYBACK_TOKEN_TTL` (300 s) at most, and no longer than the access it
+         *         rests on (a subscription's paid time). Players call this again at `refreshAt` and swap the
+         *         new token in; after any change of who may watch (visibility, a ticket show, a
+         *         subscription ending, a ban, an unfollow, a suspended account) the media servers refuse
+         *         older tokens with 403 `PLAYBACK_TOKEN_REVOKED`, and a new call decides afresh.
          */
         post: operations["create_playback_token"];
         delete?: never;
@@ -1806,9 +1817,9 @@ export interface paths {
          * Tip a live stream's creator
          * @description Debits the wallet and pays the creator (and the platform, and the creator's referrer)
          *         in one transaction; it counts towards the stream's open goal, and the room hears of it.
-         *         Refusals: 402 INSUFFICIENT_FUNDS, 409 STREAM_NOT_LIVE, CREATOR_NOT_PAYABLE or
-         *         MENU_PRICE_CHANGED, 404 UNKNOWN_ITEM (menu item), 422 AMOUNT_OUT_OF_RANGE or
-         *         CANNOT_TIP_SELF.
+         *         Refusals: 402 INSUFFICIENT_FUNDS, 409 STREAM_NOT_LIVE, STREAM_FROZEN (a live stream of
+         *         the creator is frozen: the kill switch), CREATOR_NOT_PAYABLE or MENU_PRICE_CHANGED, 404
+         *         UNKNOWN_ITEM (menu item), 422 AMOUNT_OUT_OF_RANGE or CANNOT_TIP_SELF.
          *
          *     Needs permission `wallet.use`.
          */
@@ -2005,8 +2016,9 @@ export interface paths {
         put?: never;
         /**
          * Buy a ticket: held until the show starts, then captured; released if cancelled
-         * @description 402 INSUFFICIENT_FUNDS; 409 TICKET_SALES_CLOSED, ALREADY_HAS_TICKET; 422
-         *         CANNOT_PAY_SELF; 404 SHOW_NOT_FOUND.
+         * @description 402 INSUFFICIENT_FUNDS; 409 TICKET_SALES_CLOSED, ALREADY_HAS_TICKET, STREAM_FROZEN (a
+         *         live stream of the creator is frozen: the kill switch); 422 CANNOT_PAY_SELF; 404
+         *         SHOW_NOT_FOUND.
          *
          *     Needs permission `wallet.use`.
          */
@@ -2223,7 +2235,8 @@ export interface paths {
         put?: never;
         /**
          * Tip a creator's profile (no live stream needed)
-         * @description 402 INSUFFICIENT_FUNDS; 404 USER_NOT_FOUND; 422 AMOUNT_OUT_OF_RANGE, CANNOT_TIP_SELF.
+         * @description 402 INSUFFICIENT_FUNDS; 404 USER_NOT_FOUND; 409 STREAM_FROZEN (a live stream of the
+         *         creator is frozen: the kill switch); 422 AMOUNT_OUT_OF_RANGE, CANNOT_TIP_SELF.
          *
          *     Needs permission `wallet.use`.
          */
@@ -3478,7 +3491,10 @@ export interface components {
         };
         /** PlaybackToken */
         PlaybackToken: {
-            /** Expiresat */
+            /**
+             * Expiresat
+             * @description unix seconds
+             */
             expiresAt: number;
             /**
              * Hlsurl
@@ -3487,6 +3503,11 @@ export interface components {
             hlsUrl: string;
             /** Playbackurl */
             playbackUrl: string;
+            /**
+             * Refreshat
+             * @description unix seconds: ask for a new token (the same call) at this time, so the player swaps it in before this one expires
+             */
+            refreshAt: number;
             /** Token */
             token: string;
             /** Viewerid */
@@ -4739,19 +4760,17 @@ export interface components {
             /** Tipid */
             tipId: number;
         };
-        /** TokenRequest */
+        /**
+         * TokenRequest
+         * @description A token is always for the caller: there is no field naming another viewer.
+         */
         TokenRequest: {
             /**
              * Ttlseconds
-             * @default 21600
-             */
-            ttlSeconds?: number;
-            /**
-             * Viewerid
-             * @description only the owner or an admin may name another viewer
+             * @description a shorter lifetime than the default; never longer than `TEEZU_PLAYBACK_TOKEN_TTL` (300 s unless configured)
              * @default null
              */
-            viewerId?: string | null;
+            ttlSeconds?: number | null;
         };
         /** UnfreezeIn */
         UnfreezeIn: {
@@ -13689,6 +13708,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
