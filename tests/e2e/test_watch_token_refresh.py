@@ -1,4 +1,4 @@
-"""The watch page renews its playback token without stopping the picture, and stops when the
+"""The watch room renews its playback token without stopping the picture, and stops when the
 viewer's access is revoked (Chromium, a followers-only stream, a real broadcast).
 
 The page renews at the grant's ``refreshAt`` (minutes away with the production lifetime); the
@@ -15,11 +15,12 @@ import pytest
 from api.auth.rbac import Role
 from api.streams import store
 from ingest.whep import VIEWERS
+from tests.e2e.watchpage import LOW_LATENCY, PLAYER_MESSAGE, VIDEO, wait_watch_state
 from tests.publisher import publish
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
-PLAYED = "document.getElementById('video').currentTime"
+PLAYED = f"{VIDEO}.currentTime"
 
 
 async def test_the_token_is_renewed_in_place_and_revocation_stops_playback(
@@ -47,7 +48,7 @@ async def test_the_token_is_renewed_in_place_and_revocation_stops_playback(
             lambda r: media.append((r.url, r.status)) if "/hls/" in r.url else None,
         )
         await page.goto(f"{base}/watch/{sid}")
-        await page.wait_for_function(f"{PLAYED} > 1", timeout=30_000, polling=200)
+        await page.wait_for_function(f"{VIDEO} && {PLAYED} > 1", timeout=30_000, polling=200)
         first = await page.evaluate("window.teezuWatch.grant().token")
         await page.evaluate("window.__hls = window.teezuWatch.hls()")
 
@@ -63,10 +64,9 @@ async def test_the_token_is_renewed_in_place_and_revocation_stops_playback(
         assert not [u for u, s in media if s >= 400], media[-5:]
 
         # WebRTC: the session made with the new token takes over, the old one is deleted.
-        await page.click("#lowlatency")
+        await page.click(LOW_LATENCY)
         await page.wait_for_function(
-            "window.teezuWatch.playback() === 'webrtc' && "
-            "document.getElementById('video').videoWidth > 0",
+            f"window.teezuWatch.playback() === 'webrtc' && {VIDEO}.videoWidth > 0",
             timeout=20_000,
             polling=100,
         )
@@ -82,16 +82,14 @@ async def test_the_token_is_renewed_in_place_and_revocation_stops_playback(
         while server.app[VIEWERS].count(sid) != 1:
             assert time.monotonic() < deadline, server.app[VIEWERS].count(sid)
             await asyncio.sleep(0.1)
-        await page.click("#lowlatency")  # back to HLS
+        await page.click(LOW_LATENCY)  # back to HLS
         await page.wait_for_function("window.teezuWatch.playback() === 'hls'", timeout=5_000)
 
         # Revoked: the fan unfollows. The media servers refuse the token, the page asks again,
         # the API says no, and the page says why.
         assert (await fan.call("DELETE", f"/api/v1/users/{creator.handle}/follow")).status == 204
-        await page.wait_for_function(
-            "document.body.dataset.state === 'denied'", timeout=20_000, polling=200
-        )
-        assert "PLAYBACK_DENIED" in await page.text_content("#message")
+        await wait_watch_state(page, "denied", 20)
+        assert "PLAYBACK_DENIED" in await page.text_content(PLAYER_MESSAGE)
         assert await page.evaluate("window.teezuWatch.playback()") == "none"
     finally:
         await pub.delete(http, base)

@@ -71,6 +71,7 @@ export async function openCamera(cameraId?: string, microphoneId?: string): Prom
 export class Publisher {
   pc: RTCPeerConnection | null = null;
   private resource: string | null = null;
+  private auth: string | null = null; // the session's DELETE needs the POST's token
   private attempts = 0;
 
   constructor(
@@ -121,11 +122,16 @@ export class Publisher {
       }
       if (!current()) {
         // Stopped while connecting: end the session the server has just created, if it did.
-        if (res.status === 201) fetch(res.headers.get('Location')!, { method: 'DELETE' }).catch(() => undefined);
+        if (res.status === 201) {
+          fetch(res.headers.get('Location')!, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } }).catch(
+            () => undefined,
+          );
+        }
         return;
       }
       if (res.status !== 201) throw await refusalOf(res);
       this.resource = res.headers.get('Location');
+      this.auth = `Bearer ${token}`;
       await peer.setRemoteDescription({ type: 'answer', sdp: await res.text() });
     } catch (e) {
       if (current()) {
@@ -140,13 +146,15 @@ export class Publisher {
    * server see a lost connection and the DELETE get a 404). Returns a failure text or null. */
   async stop(): Promise<string | null> {
     const url = this.resource;
+    const headers: Record<string, string> = this.auth ? { Authorization: this.auth } : {};
     const peer = this.pc;
     this.attempts++;
     this.resource = null;
+    this.auth = null;
     this.pc = null;
     let failure: string | null = null;
     if (url) {
-      const res = await fetch(url, { method: 'DELETE' }).catch(() => null);
+      const res = await fetch(url, { method: 'DELETE', headers }).catch(() => null);
       if (res && !res.ok && res.status !== 404) {
         const r = await refusalOf(res);
         failure = `${r.error.message ?? ''} (${r.error.code ?? res.status})`;
@@ -158,6 +166,8 @@ export class Publisher {
 
   /** On leaving the page: end the session without waiting. */
   leave(): void {
-    if (this.resource) fetch(this.resource, { method: 'DELETE', keepalive: true }).catch(() => undefined);
+    if (!this.resource) return;
+    const headers: Record<string, string> = this.auth ? { Authorization: this.auth } : {};
+    fetch(this.resource, { method: 'DELETE', headers, keepalive: true }).catch(() => undefined);
   }
 }

@@ -1,5 +1,5 @@
 import { Loader2, WifiOff, Zap } from 'lucide-react';
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import type { StreamOut } from '@/api/queries';
 import { useErrorText, useT } from '@/i18n';
@@ -16,6 +16,8 @@ declare global {
       playback: () => PlaybackMode;
       peer: () => RTCPeerConnection | null;
       hls: () => unknown;
+      grant: () => { token: string } | null;
+      renew: () => Promise<void>;
     };
   }
 }
@@ -32,6 +34,7 @@ export function WatchPlayer({ stream, mood }: { stream: StreamOut; mood?: string
   const [status, setStatus] = useState<PlayerStatus>('idle');
   const [mode, setMode] = useState<PlaybackMode>('none');
   const [note, setNote] = useState('');
+  const [forbidden, setForbidden] = useState(0); // counts the media servers' 403s
   const access = usePlayback(stream);
 
   const refused = access.data?.kind === 'refused' ? access.data.error : null;
@@ -47,6 +50,7 @@ export function WatchPlayer({ stream, mood }: { stream: StreamOut; mood?: string
         setLowLatency(false);
         setNote(t('watch.lowLatencyUnavailable', { why }));
       },
+      onForbidden: () => setForbidden((n) => n + 1),
     });
     playerRef.current = player;
     return () => {
@@ -69,6 +73,27 @@ export function WatchPlayer({ stream, mood }: { stream: StreamOut; mood?: string
     player.play(a.src, a.token, lowLatency);
   }, [roomState, a, lowLatency]);
 
+  // One renewal at a time (a burst of 403s asks once).
+  const renewing = useRef<Promise<void> | null>(null);
+  const grantRef = useRef<{ token: string } | null>(null);
+  const refetch = access.refetch;
+  const renew = useCallback(() => {
+    renewing.current ??= refetch()
+      .then((r) => {
+        grantRef.current = r.data?.kind === 'token' ? { token: r.data.token } : null;
+      })
+      .finally(() => {
+        renewing.current = null;
+      });
+    return renewing.current;
+  }, [refetch]);
+  useEffect(() => {
+    grantRef.current = a?.kind === 'token' ? { token: a.token } : null;
+  }, [a]);
+  useEffect(() => {
+    if (forbidden) void renew();
+  }, [forbidden, renew]);
+
   const stateRef = useRef(roomState);
   useEffect(() => {
     stateRef.current = roomState;
@@ -80,11 +105,13 @@ export function WatchPlayer({ stream, mood }: { stream: StreamOut; mood?: string
       playback: () => playerRef.current?.mode ?? 'none',
       peer: () => playerRef.current?.peer ?? null,
       hls: () => playerRef.current?.hlsInstance ?? null,
+      grant: () => grantRef.current,
+      renew,
     };
     return () => {
       delete window.teezuWatch;
     };
-  }, []);
+  }, [renew]);
 
   const message =
     roomState === 'ended'

@@ -12,6 +12,15 @@ export interface PlayerEvents {
   onStatus: (status: PlayerStatus) => void;
   onMode: (mode: PlaybackMode) => void;
   onFallback: (why: string) => void;
+  /** The media servers refused the token (expired or revoked): ask the API for a new one. */
+  onForbidden: () => void;
+}
+
+interface RtcSession {
+  pc: RTCPeerConnection;
+  location: string | null;
+  auth: string | null; // the session's DELETE needs the POST's token
+  tracks: MediaStreamTrack[];
 }
 
 function gathered(pc: RTCPeerConnection): Promise<void> {
@@ -43,7 +52,8 @@ function stripToken(url: string): string {
 
 export class Player {
   private hls: HlsType | null = null;
-  private rtc: { pc: RTCPeerConnection; location: string | null } | null = null;
+  private rtc: RtcSession | null = null;
+  private nextRtc: RtcSession | null = null; // made with a renewed token, taking over
   private retry: ReturnType<typeof setTimeout> | null = null;
   private src = '';
   private token: string | null = null;
@@ -74,9 +84,12 @@ export class Player {
     return this.rtc?.pc ?? null;
   }
 
-  /** A refreshed playback token: used from the next request on, without restarting. */
+  /** A renewed playback token, swapped in without stopping the picture: hls.js's next
+   * requests carry it; a WebRTC session is replaced by one made with it (make before break). */
   setToken(token: string | null): void {
+    const changed = token !== this.token;
     this.token = token;
+    if (changed && token && this.rtc && !this.nextRtc) void this.playRtc(true);
   }
 
   /** Play `src` (the HLS URL) with an optional playback token for WHEP. */
@@ -131,6 +144,8 @@ export class Player {
       });
       this.hls = hls;
       hls.on(Hls.Events.ERROR, (_e, info) => {
+        // 403: the token expired or was revoked; hls.js's retries carry the new one.
+        if (info.response?.code === 403) this.events.onForbidden();
         if (!info.fatal || this.hls !== hls) return;
         if (info.type === Hls.ErrorTypes.MEDIA_ERROR) {
           hls.recoverMediaError();
@@ -167,19 +182,33 @@ export class Player {
     }
   }
 
-  private async playRtc(): Promise<void> {
+  /** ``replace``: a session made with a renewed token, taking over from the playing one once
+   * its picture arrives. */
+  private async playRtc(replace = false): Promise<void> {
     if (!window.RTCPeerConnection) {
       this.fallBack('no WebRTC');
       return;
     }
-    const session = { pc: new RTCPeerConnection({ iceServers: [] }), location: null as string | null };
-    this.rtc = session;
+    const session: RtcSession = { pc: new RTCPeerConnection({ iceServers: [] }), location: null, auth: null, tracks: [] };
+    if (replace) this.nextRtc = session;
+    else this.rtc = session;
     const pc = session.pc;
-    this.events.onMode('webrtc');
+    if (!replace) this.events.onMode('webrtc');
     try {
       pc.addTransceiver('video', { direction: 'recvonly' });
       pc.addTransceiver('audio', { direction: 'recvonly' });
       pc.ontrack = (e) => {
+        if (this.nextRtc === session) {
+          session.tracks.push(e.track);
+          if (e.track.kind !== 'video') return;
+          const old = this.rtc;
+          this.rtc = session;
+          this.nextRtc = null;
+          this.video.srcObject = new MediaStream(session.tracks);
+          this.video.play().catch(() => undefined);
+          if (old) this.endRtc(old);
+          return;
+        }
         if (this.rtc !== session) return;
         this.stopHls();
         if (!(this.video.srcObject instanceof MediaStream)) this.video.srcObject = new MediaStream();
@@ -187,7 +216,14 @@ export class Player {
         this.video.play().catch(() => undefined);
       };
       pc.onconnectionstatechange = () => {
-        if (this.rtc === session && pc.connectionState === 'failed') this.fallBack('the connection failed');
+        // The server closes a session whose access ended; HLS then asks the API again.
+        if (this.rtc === session && (pc.connectionState === 'failed' || pc.connectionState === 'closed')) {
+          this.fallBack('the connection ended');
+        }
+        if (this.nextRtc === session && pc.connectionState === 'failed') {
+          this.nextRtc = null;
+          this.endRtc(session);
+        }
       };
       await pc.setLocalDescription(await pc.createOffer());
       await gathered(pc);
@@ -205,23 +241,35 @@ export class Player {
         throw new Error(why);
       }
       session.location = res.headers.get('Location');
+      session.auth = headers.Authorization ?? null;
       const answer = await res.text();
-      if (this.rtc !== session) {
+      if (this.rtc !== session && this.nextRtc !== session) {
         this.endRtc(session);
         return;
       }
       await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     } catch (e) {
       if (this.rtc === session) this.fallBack(e instanceof Error ? e.message : String(e));
+      else if (this.nextRtc === session) {
+        this.nextRtc = null;
+        this.endRtc(session);
+      }
     }
   }
 
-  private endRtc(session: { pc: RTCPeerConnection; location: string | null }): void {
+  private endRtc(session: RtcSession): void {
     session.pc.close();
-    if (session.location) fetch(session.location, { method: 'DELETE', keepalive: true }).catch(() => undefined);
+    if (session.location) {
+      const headers: Record<string, string> = session.auth ? { Authorization: session.auth } : {};
+      fetch(session.location, { method: 'DELETE', headers, keepalive: true }).catch(() => undefined);
+    }
   }
 
   private stopRtc(): void {
+    if (this.nextRtc) {
+      this.endRtc(this.nextRtc);
+      this.nextRtc = null;
+    }
     if (!this.rtc) return;
     const session = this.rtc;
     this.rtc = null;

@@ -4,13 +4,13 @@ import type { StreamOut } from '@/api/queries';
 
 export type Access =
   | { kind: 'open'; src: string; token: null }
-  | { kind: 'token'; src: string; token: string; expiresAt: number }
+  | { kind: 'token'; src: string; token: string; expiresAt: number; refreshAt: number }
   | { kind: 'refused'; error: ApiError };
 
 /**
  * Where to play from and with which token: public streams play their `hlsUrl`; others (and
- * age-gated or geo-blocked ones) get a short-lived playback token from the API, refreshed a
- * minute before it expires.
+ * age-gated or geo-blocked ones) get a short-lived playback token from the API, asked for
+ * again at the grant's ``refreshAt`` (and at once when the media servers refuse it).
  */
 export function usePlayback(stream: StreamOut | undefined) {
   const live = stream?.state === 'live';
@@ -25,7 +25,13 @@ export function usePlayback(stream: StreamOut | undefined) {
         const grant = await data(
           api.POST('/api/v1/streams/{stream_id}/playback-tokens', { params: { path: { stream_id: id } }, body: {} }),
         );
-        return { kind: 'token', src: grant.hlsUrl ?? grant.playbackUrl, token: grant.token, expiresAt: Number(grant.expiresAt) };
+        return {
+          kind: 'token',
+          src: grant.hlsUrl ?? grant.playbackUrl,
+          token: grant.token,
+          expiresAt: Number(grant.expiresAt),
+          refreshAt: Number(grant.refreshAt ?? grant.expiresAt - 60),
+        };
       } catch (error) {
         if (error instanceof ApiError && error.status >= 400 && error.status < 500) return { kind: 'refused', error };
         throw error;
@@ -34,7 +40,7 @@ export function usePlayback(stream: StreamOut | undefined) {
     refetchInterval: (q) => {
       const d = q.state.data;
       if (d?.kind !== 'token') return false;
-      return Math.max(5_000, d.expiresAt * 1000 - Date.now() - 60_000);
+      return Math.max(1_000, d.refreshAt * 1000 - Date.now());
     },
   });
 }
