@@ -256,7 +256,10 @@ async def test_wrong_password_then_sign_in_go_live_and_safe_word(
     await studio.click("#resume-button")
     await studio.wait_for_function("document.body.dataset.frozen === 'no'", timeout=10_000)
     assert session.pipeline.frozen_reason is None
-    assert "Resumed" in await studio.text_content("#message")
+    # The room tells every page of the unfreeze; the studio says so once the API has answered.
+    await studio.wait_for_function(
+        "document.getElementById('message').textContent.includes('Resumed')", timeout=10_000
+    )
 
     await studio.click("#stop")
     await wait_body_state(studio, "stopped", 10)

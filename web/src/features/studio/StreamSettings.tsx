@@ -25,6 +25,7 @@ export function StreamSettings({ stream }: { stream: StreamOut }) {
   const [mood, setMood] = useState<string | null>(stream.mood ?? null);
   const safety = useQuery({
     queryKey: ['studio', id, 'safety'],
+    retry: false,
     queryFn: () => data(api.GET('/api/v1/streams/{stream_id}/safety', { params: { path: { stream_id: id } } })),
   });
   const blocks = useQuery({
@@ -92,7 +93,9 @@ export function StreamSettings({ stream }: { stream: StreamOut }) {
           <input type="checkbox" checked={recording} onChange={(e) => setRecording(e.target.checked)} className="size-5" />
           {t('settings.recording')}
         </label>
-        <p className="text-sm text-muted">{t('settings.rating', { rating: safety.data ? t(`rating.${safety.data.rating}`) : '…' })}</p>
+        {safety.data && (
+          <p className="text-sm text-muted">{t('settings.rating', { rating: t(`rating.${safety.data.rating}`) })}</p>
+        )}
         <fieldset className="sm:col-span-2">
           <legend className="mb-1 text-sm">{t('settings.mood')}</legend>
           <div className="flex flex-wrap gap-2" role="radiogroup">

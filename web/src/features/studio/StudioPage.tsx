@@ -56,7 +56,6 @@ export default function StudioPage() {
   const [cameraId, setCameraId] = useState('');
   const [micId, setMicId] = useState('');
   const [startedAt, setStartedAt] = useState<number | null>(null);
-  const [now, setNow] = useState(() => Date.now());
   const media = useRef<MediaStream | null>(null);
   const preview = useRef<HTMLVideoElement>(null);
   const publisher = useRef<Publisher | null>(null);
@@ -129,12 +128,6 @@ export default function StudioPage() {
     return () => window.removeEventListener('pagehide', leave);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [streamId]);
-
-  useEffect(() => {
-    if (state !== 'live') return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [state]);
 
   const showRefusal = (error: RefusalError) => {
     const help = explain(error.code, error, {
@@ -246,7 +239,6 @@ export default function StudioPage() {
 
   const live = state === 'live';
   const busy = state === 'connecting' || live;
-  const seconds = startedAt ? Math.max(0, Math.floor((now - startedAt) / 1000)) : 0;
   const badge: Record<PublishState, string> = {
     idle: t('studio.badge.idle'),
     connecting: t('studio.badge.connecting'),
@@ -315,9 +307,7 @@ export default function StudioPage() {
           <Button id="stop" variant="secondary" onClick={() => void stop()} disabled={!busy}>
             <Square className="size-4" aria-hidden /> {t('studio.stop')}
           </Button>
-          <span id="elapsed" className="tabular-nums text-muted">
-            {live ? `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}` : ''}
-          </span>
+          <Elapsed since={live ? startedAt : null} />
         </div>
         <p
           id="message"
@@ -404,6 +394,22 @@ export default function StudioPage() {
         </p>
       </aside>
     </main>
+  );
+}
+
+/** The time on air, ticking on its own (the rest of the studio does not re-render each second). */
+function Elapsed({ since }: { since: number | null }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (since === null) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [since]);
+  const seconds = since === null ? 0 : Math.max(0, Math.floor((now - since) / 1000));
+  return (
+    <span id="elapsed" className="tabular-nums text-muted">
+      {since === null ? '' : `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`}
+    </span>
   );
 }
 
