@@ -317,3 +317,43 @@ async def test_viewer_signs_up_buys_tokens_chats_and_tips(
 
     assert not console.page_errors(), console.page_errors()
     print(f"\n{viewport}: {len(screens.shots)} screens in {screens.folder}")
+
+
+async def test_creator_receives_tips_uses_the_safe_word_and_resumes(
+    live: Live, tmp_path_factory, console
+) -> None:
+    """(2), after the viewers' journeys on the same broadcast: the creator (who set the goal and
+    the tip menu in the studio and went live, see ``live``) sees the viewers' tips in the
+    studio's feed, presses the safe word: the broadcast is frozen on the slate and a viewer's
+    room says it is paused; then resumes with the confirmation ticked."""
+    from ingest.whip import PUBLISHERS
+
+    studio, screens = live.studio, Screens("2-creator", "desktop", phone=False)
+    base = live.server.base_url
+    feed = studio.get_by_test_id("studio-feed").locator("[data-kind=tip]")
+    await expect(feed.first).to_contain_text("tipped 5", timeout=10_000)
+    await studio.evaluate("window.scrollTo(0, 0)")
+    await screens.check(studio, "studio-tips")
+    async with chromium_at(tmp_path_factory.mktemp("watcher"), base, phone=False) as ctx:
+        watcher = console.watch(await ctx.new_page(), "watcher")
+        await watcher.goto(f"{base}/watch/{live.stream_id}")
+        await watcher.locator("[data-testid=chat][data-state=joined]").wait_for(timeout=20_000)
+
+        await studio.click("#safeword")
+        await studio.wait_for_function("document.body.dataset.frozen === 'yes'", timeout=10_000)
+        session = live.server.app[PUBLISHERS].by_stream[live.stream_id]
+        assert session.pipeline.frozen_reason == "safe word"
+        await watcher.get_by_text("The stream is paused.").wait_for(timeout=10_000)
+        await screens.check(studio, "studio-frozen")
+        await screens.check(watcher, "watch-frozen")
+
+        assert await studio.evaluate("document.getElementById('resume').checkValidity()") is False
+        await studio.check("#resume-confirm")
+        await studio.click("#resume-button")
+        await studio.wait_for_function("document.body.dataset.frozen === 'no'", timeout=10_000)
+        assert session.pipeline.frozen_reason is None
+        await watcher.get_by_text("The stream is paused.").wait_for(
+            state="detached", timeout=10_000
+        )
+        await screens.check(studio, "studio-resumed")
+    assert not console.page_errors(), console.page_errors()

@@ -8,6 +8,7 @@ import { Button } from '@/components/ui/Button';
 import { useErrorText, useT } from '@/i18n';
 import { holdRoom } from '@/realtime/socket';
 import { useStore } from '@/store';
+import { ActivityFeed } from '@/features/watch/ActivityFeed';
 import { Checklist, studioKeys, useIdentity } from './Checklist';
 import { GoalAndMenu } from './GoalAndMenu';
 import { explain, type Help, type HelpContext, type RefusalError } from './goLiveHelp';
@@ -377,6 +378,11 @@ export default function StudioPage() {
             />
           )}
         </section>
+        {me && (
+          <div className="max-h-80 overflow-hidden" data-testid="studio-feed">
+            <ActivityFeed streamId={streamId} />
+          </div>
+        )}
         <Checklist streamId={streamId} standing={standing} onNote={(text, error) => {
           if (!error && state === 'error') setState('idle');
           say(text, error);
