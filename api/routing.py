@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.auth.principal import Principal
 from api.auth.rbac import Permission
+from api.schema import text_problem
 from teezu.errors import Forbidden, Invalid, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
@@ -301,6 +302,18 @@ async def _json_body(request: web.Request, route: Route) -> Any:
     return validate(route.body, data, "body")
 
 
+def _check_path(request: web.Request) -> None:
+    """Path parameters obey the text rule of every input (`api.schema`): a NUL or a lone
+    surrogate is 422 here, before any handler looks the value up."""
+    errors = [
+        {"field": f"path.{name}", "message": problem}
+        for name, value in request.match_info.items()
+        if (problem := text_problem(value)) is not None
+    ]
+    if errors:
+        raise Invalid("invalid path", meta={"errors": errors})
+
+
 def _data(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
@@ -318,6 +331,7 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             raise PermissionDenied(
                 "your role does not allow this", meta={"permission": str(route.permission)}
             )
+        _check_path(request)
         query = validate(route.query, dict(request.query), "query") if route.query else None
         if route.body is not None:
             body: Any = await _json_body(request, route)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from api.chat.errors import InvalidPayload
+from api.schema import Checked
 from teezu.errors import TeezuError
 
 # client → server (each acknowledged)
@@ -53,8 +54,8 @@ MONEY_PREFIX = "money:"
 MAX_MESSAGE_LENGTH = 500
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class _Payload(Checked):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     stream_id: uuid.UUID = Field(alias="streamId")
 
