@@ -20,9 +20,9 @@ the few inputs that are not models (multipart form fields).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -109,6 +109,31 @@ class Input(Checked):
     model_config = ConfigDict(
         extra="forbid", alias_generator=to_camel, validate_by_name=True, allow_inf_nan=False
     )
+
+
+# A password the server checks against the account's (sign-in, appeals, confirmations): every
+# such field is this type, so the OpenAPI document marks it ``format: password`` and
+# ``x-checked-password: true``, and tests/integration/test_password_checks.py finds and tests
+# every operation that carries one. Such a field is only ever checked through
+# `api.auth.credentials` (throttling, counters, 2FA, audit).
+Password = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=1024,
+        json_schema_extra={"format": "password", "writeOnly": True, "x-checked-password": True},
+    ),
+]
+# A password being set (sign-up, a new password): 8 characters to 72 bytes (bcrypt).
+NewPassword = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=200,
+        description="8 characters to 72 bytes",
+        json_schema_extra={"format": "password", "writeOnly": True},
+    ),
+]
 
 
 class Output(BaseModel):

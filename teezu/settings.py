@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     login_backoff_after: int = 5  # failed logins on one account before back-off starts
     login_backoff_ip_after: int = 20  # failed logins from one IP (NAT: more people per IP)
     login_backoff_max: int = 900  # longest wait, seconds
+    # seconds after a password confirmation (sign-in or /auth/reauth) during which 2FA, the
+    # e-mail address and recovery codes may be changed without confirming again
+    reauth_window: int = 600
     avatar_max_bytes: int = 5 * 1024 * 1024
 
     # --- money (api/wallet)

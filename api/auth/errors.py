@@ -47,3 +47,9 @@ class TwoFactorState(Conflict):
 
 class SessionNotFound(NotFound):
     code = "SESSION_NOT_FOUND"
+
+
+class ReauthRequired(Forbidden):
+    """A sensitive change needs a recent password confirmation (``POST /auth/reauth``)."""
+
+    code = "REAUTH_REQUIRED"

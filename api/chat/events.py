@@ -105,6 +105,26 @@ class ModePayload(_Payload):
     delay_seconds: int | None = Field(default=None, alias="delaySeconds", ge=1, le=300)
 
 
+# Every client→server event and the payload it is parsed into (the Socket.IO counterpart of
+# the OpenAPI document: tests read it to cover every event, e.g. for fields that carry
+# passwords or hostile text). api/realtime.py registers exactly these events.
+CLIENT_EVENTS: dict[str, type[BaseModel]] = {
+    JOIN: RoomPayload,
+    LEAVE: RoomPayload,
+    SEND: SendPayload,
+    TYPING: RoomPayload,
+    PRESENCE: RoomPayload,
+    DELETE: MessagePayload,
+    REMOVE: MessagePayload,
+    REVIEW: ReviewPayload,
+    APPROVE: MessagePayload,
+    SAFE_WORD: RoomPayload,
+    TIMEOUT: RestrictPayload,
+    BAN: RestrictPayload,
+    UNBAN: UnbanPayload,
+    MODE: ModePayload,
+}
+
 P = TypeVar("P", bound=BaseModel)
 
 
