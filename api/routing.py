@@ -147,6 +147,9 @@ class Route:
     # Other media types the success response may take on request (e.g. text/csv for
     # ?format=csv), documented next to the JSON one.
     also_produces: tuple[str, ...] = ()
+    # The route acts on another account (moderation, administration): the name of the action
+    # the rank rule (api.auth.ranks) is checked for, documented as ``x-ranked-action``.
+    ranked: str | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -200,6 +203,7 @@ class Api:
         path_formats: dict[str, str] | None = None,
         headers: tuple[HeaderParam, ...] = (),
         also_produces: tuple[str, ...] = (),
+        ranked: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.routes.append(
@@ -224,6 +228,7 @@ class Api:
                     path_formats=path_formats or {},
                     headers=headers,
                     also_produces=also_produces,
+                    ranked=ranked,
                 )
             )
             return handler

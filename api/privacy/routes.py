@@ -25,6 +25,7 @@ from pydantic import Field
 
 from api.auth import audit, sessions
 from api.auth.credentials import Checker
+from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
 from api.auth.routes import AUTH_LIMIT
 from api.keys import POOL, PUBSUB, SETTINGS, STORAGE
@@ -249,14 +250,17 @@ async def erase_me(call: Call[EraseMeIn, None]) -> ErasureOut:
     permission=Permission.SYSTEM_CONFIG_ROOT,
     errors=(409,),
     path_formats={"user_id": "uuid"},
+    ranked="account.erase",
 )
 async def admin_erase(call: Call[None, None]) -> ErasureOut:
+    """Not one's own account (`DELETE /api/v1/me` is for that): 403 `RANK_FORBIDDEN`."""
     raw = call.path("user_id")
     try:
         user_id = uuid.UUID(raw)
     except ValueError:
         raise AccountNotFound("no such user") from None
     assert call.principal.user_id is not None
+    await check_may_act_on(call.app[POOL], call.principal, user_id, action="account.erase")
     erasure = await erase_account(
         call.app[POOL],
         user_id,

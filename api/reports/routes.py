@@ -16,6 +16,7 @@ from pydantic import EmailStr, Field
 
 from api.auth.credentials import Checker
 from api.auth.errors import InvalidCredentials
+from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
 from api.auth.routes import AUTH_LIMIT
 from api.keys import POOL, PUBSUB, SAFETY
@@ -255,8 +256,11 @@ async def report_queue(call: Call[None, QueueQuery]) -> Page[ReportOut]:
     permission=Permission.MODERATE_ALL,
     errors=(409,),
     path_formats={"report_id": "uuid"},
+    ranked="report.action",
 )
 async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
+    """403 `RANK_FORBIDDEN` when the report is about the moderator's own account or one of an
+    equal or higher role (the rank rule, `api.auth.rbac`)."""
     db = call.app[POOL]
     raw = call.path("report_id")
     key = _uuid(raw)
@@ -264,6 +268,7 @@ async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
     if report is None:
         raise ReportNotFound("no such report", meta={"reportId": raw})
     b = call.body
+    await check_may_act_on(db, call.principal, report.subject_id, action="report.action")
     now = _now()
     effect = actions.effect(
         b.action,
@@ -386,6 +391,7 @@ async def appeal_queue(call: Call[None, MineQuery]) -> Page[AppealOut]:
     permission=Permission.MODERATE_ALL,
     errors=(409,),
     path_formats={"appeal_id": "uuid"},
+    ranked="appeal.decision",
 )
 async def decide_appeal(call: Call[DecisionIn, None]) -> AppealOut:
     db = call.app[POOL]
@@ -396,6 +402,7 @@ async def decide_appeal(call: Call[DecisionIn, None]) -> AppealOut:
         raise AppealNotFound("no such appeal", meta={"appealId": raw})
     report = await store.get_report(db, appeal.report_id)
     assert report is not None
+    await check_may_act_on(db, call.principal, appeal.appellant_id, action="appeal.decision")
     moderator = call.principal.user_id
     async with db.acquire() as conn, conn.transaction():
         if not await store.decide_appeal(conn, appeal.id, call.body.decision, moderator):

@@ -147,16 +147,19 @@ async def test_opaque_targets_and_dismiss(account):
     ok = await act(moderator, r.data["id"], "dismiss")
     assert ok.data["resolution"] == "dismiss"
     # A dismissed report is not a decision against anyone: nothing to appeal.
-    user_report = await report(reporter, "user", str(moderator.id), "other")
+    member = await account(Role.MEMBER)
+    user_report = await report(reporter, "user", str(member.id), "other")
     await act(moderator, user_report.data["id"], "dismiss")
-    r = await moderator.call(
+    r = await member.call(
         "POST", "/api/v1/appeals", json={"reportId": user_report.data["id"], "text": "?"}
     )
     assert r.status == 409 and r.code == "NOT_APPEALABLE"
-    r = await act(
-        moderator, (await report(reporter, "user", str(moderator.id))).data["id"], "remove"
-    )
+    r = await act(moderator, (await report(reporter, "user", str(member.id))).data["id"], "remove")
     assert r.status == 422 and r.code == "ACTION_NOT_APPLICABLE"
+    # A report about the moderator themselves is not theirs to handle, even to dismiss it.
+    mine = await report(reporter, "user", str(moderator.id))
+    r = await act(moderator, mine.data["id"], "dismiss")
+    assert (r.status, r.code, r.body["meta"]["reason"]) == (403, "RANK_FORBIDDEN", "self")
 
 
 @pytest.mark.parametrize(
