@@ -112,3 +112,14 @@ async def test_the_limit_is_exact():
     over = await asyncio.to_thread(bomb_png, 8001, 5000)  # under Pillow's own (2x) error
     with pytest.raises(ImageTooLarge):
         image_size(over)
+
+
+async def test_form_text_obeys_the_same_text_rule(account):
+    """Multipart forms are not models: their text goes through the same rule (api.schema)."""
+    creator = await account(Role.CREATOR)
+    post = aiohttp.FormData()
+    post.add_field("file", image("PNG", (16, 16)), filename="x.png", content_type="image/png")
+    post.add_field("caption", "nul\x00caption")
+    r = await creator.call("POST", "/api/v1/posts", data=post)
+    assert_refused(r, 422, "INVALID_POST")
+    assert r.body["meta"] == {"field": "caption"}
