@@ -105,7 +105,8 @@ async def security_headers_middleware(request: web.Request, handler: Any) -> web
 
 def _media_cors(response: Any) -> None:
     response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "Location, Link"
+    # ETag: a browser WHIP/WHEP client sends it back as If-Match on its trickle/restart PATCH.
+    response.headers["Access-Control-Expose-Headers"] = "Location, Link, ETag"
 
 
 def _api_cors(response: Any, origin: str) -> None:
@@ -127,7 +128,8 @@ async def browser_middleware(request: web.Request, handler: Any) -> web.StreamRe
             response = web.Response(status=204)
             _media_cors(response)
             response.headers["Access-Control-Allow-Methods"] = "POST, DELETE, PATCH, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            allowed = "Authorization, Content-Type, If-Match"
+            response.headers["Access-Control-Allow-Headers"] = allowed
             response.headers["Access-Control-Max-Age"] = "600"
             return response
         try:

@@ -1,6 +1,6 @@
 """Errors of the WebRTC protocol edges: publishers (WHIP) and viewers (WHEP)."""
 
-from teezu.errors import BadRequest, Conflict, NotFound, Unauthorized
+from teezu.errors import BadRequest, Conflict, NotFound, TeezuError, Unauthorized
 
 
 class StreamNotFound(NotFound):
@@ -39,3 +39,33 @@ class StreamOffline(Conflict):
 
 class UnknownRendition(BadRequest):
     code = "UNKNOWN_RENDITION"
+
+
+class InvalidSessionToken(Unauthorized):
+    """DELETE/PATCH of a session resource without the bearer token its POST carried."""
+
+    code = "INVALID_SESSION_TOKEN"
+
+
+class InvalidIceFragment(BadRequest):
+    code = "INVALID_SDPFRAG"
+
+
+class PreconditionRequired(TeezuError):
+    """PATCH without If-Match (RFC 9725 §4.3.1, RFC 6585 §3)."""
+
+    status = 428
+    code = "IF_MATCH_REQUIRED"
+
+
+class PreconditionFailed(TeezuError):
+    """PATCH whose If-Match names another ICE session than the current one."""
+
+    status = 412
+    code = "ETAG_MISMATCH"
+
+
+class IceRestartUnavailable(Conflict):
+    """An ICE restart the session cannot take now (ICE not yet connected, no BUNDLE)."""
+
+    code = "ICE_RESTART_UNAVAILABLE"

@@ -17,7 +17,9 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 
 from engine.pipeline import StreamPipeline
+from ingest.dtls import allow_rsa_peers
 from ingest.errors import InvalidSdp, NoCommonCodec
+from ingest.ice import IceSession
 from ingest.sdp import VIDEO_CODECS
 
 log = logging.getLogger(__name__)
@@ -47,14 +49,18 @@ class WhipSession:
         ice_servers: list[str],
         media_timeout: float,
         on_stopped: OnStopped,
+        token_hash: bytes | None = None,
     ) -> None:
         self.id = secrets.token_urlsafe(16)
+        self.token_hash = token_hash  # of the POST's bearer token: DELETE/PATCH need the same
         self.stream_id = stream_id
         self.pipeline = pipeline
         self.media_timeout = media_timeout
         self._on_stopped = on_stopped
         config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
+        allow_rsa_peers()  # GStreamer publishes with an RSA certificate (ingest/dtls.py)
         self.pc = RTCPeerConnection(configuration=config)
+        self.ice = IceSession(self.pc)  # trickle ICE and ICE restarts (PATCH)
         self.created_at = time.monotonic()
         self.stop_reason: str | None = None
         self._stopping: asyncio.Task[None] | None = None
@@ -108,6 +114,7 @@ class WhipSession:
         log.info("publisher stopping", extra={"stream_id": self.stream_id, "reason": reason})
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
+        self.ice.close()
         with contextlib.suppress(Exception):
             await self.pc.close()
         try:

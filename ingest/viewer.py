@@ -40,7 +40,9 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from engine.fanout import OPUS, PacketFanout, Subscription, SubscriptionClosed
+from ingest.dtls import allow_rsa_peers
 from ingest.errors import InvalidSdp, NoCommonCodec
+from ingest.ice import IceSession
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +112,18 @@ class WhepViewer:
         *,
         ice_servers: list[str],
         on_stopped: OnStopped,
+        token_hash: bytes | None = None,
     ) -> None:
         self.id = secrets.token_urlsafe(16)
+        self.token_hash = token_hash  # of the POST's token, if any: DELETE/PATCH need the same
         self.stream_id = stream_id
         self.fanout = fanout
         self.rendition = rendition
         self._on_stopped = on_stopped
         config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
+        allow_rsa_peers()  # GStreamer publishes with an RSA certificate (ingest/dtls.py)
         self.pc = RTCPeerConnection(configuration=config)
+        self.ice = IceSession(self.pc)  # trickle ICE and ICE restarts (PATCH)
         self.created_at = time.monotonic()
         self.tracks: list[PacketTrack] = []
         self.stop_reason: str | None = None
@@ -171,6 +177,7 @@ class WhepViewer:
     async def _stop(self, reason: str) -> None:
         for track in self.tracks:
             track.stop()
+        self.ice.close()
         with contextlib.suppress(Exception):
             await self.pc.close()
         log.info(

@@ -6,7 +6,8 @@ viewer costs packetization and encryption, never an encode.
 
 ``POST /whep/{stream_id}[?rendition=480p]`` with ``Content-Type: application/sdp`` returns
 ``201``, a ``Location: /whep/{stream_id}/sessions/{id}`` and the answer; ``DELETE`` on it ends
-the viewer; ``PATCH`` is ``405`` (no trickle ICE: the answer carries all candidates).
+the viewer and ``PATCH`` carries trickle ICE / ICE restarts, both with the POST's token if it had
+one (``ingest/resource.py``).
 
 Errors use the envelope, checked cheapest first, before any peer connection exists: 404
 ``STREAM_NOT_FOUND``, the playback-access hook, 415, 413, 400 ``INVALID_SDP`` / ``SDP_NO_VIDEO``
@@ -33,6 +34,7 @@ from ingest.errors import (
     UnknownRendition,
 )
 from ingest.offer import read_sdp_offer, stream_uuid
+from ingest.resource import check_session_token, patch_ice, request_token, token_hash
 from ingest.sdp import check_viewer_offer
 from ingest.tokens import bearer_token
 from ingest.viewer import WhepViewer
@@ -147,7 +149,12 @@ async def create_viewer(request: web.Request) -> web.Response:
         )
 
     viewer = WhepViewer(
-        key, fanout, rendition, ice_servers=settings.ice_servers, on_stopped=viewers.on_stopped
+        key,
+        fanout,
+        rendition,
+        ice_servers=settings.ice_servers,
+        on_stopped=viewers.on_stopped,
+        token_hash=token_hash(request_token(request, allow_query=True)),
     )
     viewers.add(viewer)
     try:
@@ -168,17 +175,19 @@ async def create_viewer(request: web.Request) -> web.Response:
         content_type="application/sdp",
         headers={
             "Location": f"/whep/{key}/sessions/{viewer.id}",
-            "ETag": f'"{viewer.id}"',
+            "ETag": viewer.ice.etag,
             "Cache-Control": "no-store",
         },
     )
 
 
 def _viewer(request: web.Request) -> WhepViewer:
+    """The viewer a DELETE/PATCH names: 404 if unknown, 401 without the POST's token (if any)."""
     stream_id = str(stream_uuid(request.match_info["stream_id"]))
     viewer = request.app[VIEWERS].get(stream_id, request.match_info["session_id"])
     if viewer is None:
         raise SessionNotFound("no such WHEP session (already ended?)")
+    check_session_token(request, viewer.token_hash, allow_query=True)
     return viewer
 
 
@@ -188,9 +197,10 @@ async def delete_viewer(request: web.Request) -> web.Response:
 
 
 async def patch_viewer(request: web.Request) -> web.Response:
-    # Trickle ICE / ICE restart are optional; our answer carries all candidates.
-    _viewer(request)
-    return web.Response(status=405, headers={"Allow": "DELETE"})
+    """Trickle ICE candidates or an ICE restart, as for WHIP (``ingest/resource.py``)."""
+    viewer = _viewer(request)
+    limit = request.app[PUBLISHERS].settings.whip_max_body_bytes
+    return await patch_ice(request, viewer.ice, limit)
 
 
 def add_routes(app: web.Application) -> None:

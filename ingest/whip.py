@@ -20,6 +20,7 @@ from aiohttp import web
 
 from api.consent import store as consent
 from api.moderation import store as safety_store
+from api.moderation.freezes import before_go_live
 from api.moderation.monitor import LiveModeration
 from api.reports import store as reports_store
 from api.reports.actions import check_standing
@@ -38,9 +39,10 @@ from ingest.errors import (
     StreamNotFound,
 )
 from ingest.offer import read_sdp_offer, stream_uuid
+from ingest.resource import check_session_token, patch_ice, request_token, token_hash
 from ingest.sdp import add_bitrate_hints, check_offer
 from ingest.session import WhipSession
-from ingest.tokens import bearer_token, publish_grant_valid, token_matches
+from ingest.tokens import publish_grant_valid, token_matches
 from teezu.pubsub import LocalPubSub, PubSub
 from teezu.settings import Settings
 
@@ -140,7 +142,7 @@ async def create_session(request: web.Request) -> web.Response:
     stream = await store.get_stream(pubs.pool, stream_id)
     if stream is None:
         raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
-    token = bearer_token(request.headers.get("Authorization"))
+    token = request_token(request)
     if not token_matches(token, stream.publish_token_hash) and not publish_grant_valid(
         request.app[POLICY_KEY].key, token, str(stream_id)
     ):
@@ -150,8 +152,10 @@ async def create_session(request: web.Request) -> web.Response:
         found = await reports_store.standing(pubs.pool, stream.creator_id)
         if found is not None:
             check_standing(*found, datetime.now(UTC))
+    # Before the offer is read: nothing about the media matters if nobody may be on camera.
+    safety = await safety_store.get_safety(pubs.pool, stream_id)
+    clear_performer_freeze = before_go_live(safety.frozen, safety.frozen_reason)
     if settings.require_verification:
-        # Before the offer is read: nothing about the media matters if nobody may be on camera.
         await consent.ensure_ready(pubs.pool, stream)
     offer = await read_sdp_offer(request, settings.whip_max_body_bytes, "WHIP")
     summary = check_offer(offer)
@@ -175,7 +179,8 @@ async def create_session(request: web.Request) -> web.Response:
     )
     fanout = PacketFanout(key, loop=loop)
     hooks: list[FrameHook] = []
-    safety = await safety_store.get_safety(pubs.pool, stream_id)
+    if clear_performer_freeze:  # the last broadcast's safe word: this session consented anew
+        await safety_store.set_frozen(pubs.pool, stream_id, reason=None)
     if pubs.moderation is not None:
         # Sampling first: the model sees the picture before anything is drawn on it.
         monitor = pubs.moderation.watch(
@@ -209,6 +214,7 @@ async def create_session(request: web.Request) -> web.Response:
         ice_servers=settings.ice_servers,
         media_timeout=settings.publisher_media_timeout,
         on_stopped=pubs.on_stopped,
+        token_hash=token_hash(token),
     )
     pubs.by_stream[key] = session
     try:
@@ -250,16 +256,18 @@ async def create_session(request: web.Request) -> web.Response:
         status=201,
         text=answer,
         content_type="application/sdp",
-        headers={"Location": location, "ETag": f'"{session.id}"'},
+        headers={"Location": location, "ETag": session.ice.etag},
     )
 
 
 def _session(request: web.Request) -> WhipSession:
+    """The session a DELETE/PATCH names: 404 if unknown, 401 without the POST's token."""
     pubs = request.app[PUBLISHERS]
     stream_id = str(stream_uuid(request.match_info["stream_id"]))
     session = pubs.by_stream.get(stream_id)
     if session is None or session.id != request.match_info["session_id"]:
         raise SessionNotFound("no such WHIP session (already ended?)")
+    check_session_token(request, session.token_hash)
     return session
 
 
@@ -271,9 +279,11 @@ async def delete_session(request: web.Request) -> web.Response:
 
 
 async def patch_session(request: web.Request) -> web.Response:
-    # Trickle ICE / ICE restart are optional in RFC 9725; our answer carries all candidates.
-    _session(request)
-    return web.Response(status=405, headers={"Allow": "DELETE"})
+    """Trickle ICE candidates or an ICE restart (RFC 9725 §4.3; ``ingest/resource.py``)."""
+    session = _session(request)
+    return await patch_ice(
+        request, session.ice, request.app[PUBLISHERS].settings.whip_max_body_bytes
+    )
 
 
 def add_routes(app: web.Application) -> None:

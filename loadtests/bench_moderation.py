@@ -21,6 +21,7 @@ The decision is the real ``decide()`` with the default policy; nothing is writte
 (a decision's DB row and actions come after the decision this measures).
 
     .venv/bin/python loadtests/bench_moderation.py                     # 3 streams, 30 s
+    .venv/bin/python loadtests/bench_moderation.py --streams 1 --burner 1  # a core taken
     .venv/bin/python loadtests/bench_moderation.py --seconds 2 --throughput-seconds 2 \\
         --rungs 240p --workers 1                                        # CI smoke
 """
@@ -57,6 +58,7 @@ from engine.watermark import for_creator  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
 from hls.storage import LocalStorage  # noqa: E402
 from loadtests.bench_transcode import ensure_clip, machine_info, make_config  # noqa: E402
+from loadtests.burner import cpu_burner  # noqa: E402
 from teezu.settings import Settings  # noqa: E402
 from workers.moderation import ModerationPool, Result  # noqa: E402
 
@@ -262,6 +264,7 @@ async def live(
         "latency_max_ms": max(latencies) if latencies else float("nan"),
         "samples": pool.stats.submitted,
         "dropped": pool.stats.dropped,
+        "superseded": pool.stats.superseded,
         "frames_dropped_by_encoder_backlog": sum(
             r.pipeline.stats.video_frames_dropped for r in runs
         ),
@@ -286,6 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache-dir", type=Path, default=ROOT / "var" / "bench")
     ap.add_argument("--ffmpeg", default=shutil.which("ffmpeg") or "ffmpeg")
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--burner",
+        type=int,
+        default=0,
+        help="CPU burner processes (one core each) running through the live part",
+    )
     args = ap.parse_args(argv)
     settings = Settings()
     machine = machine_info()
@@ -314,11 +323,12 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     rungs = args.rungs.split(",") if args.rungs else None
-    lv = asyncio.run(live(settings, frames, args.streams, args.seconds, rungs))
+    with cpu_burner(args.burner):
+        lv = asyncio.run(live(settings, frames, args.streams, args.seconds, rungs))
     out["live"] = lv
     print(
         f"live: {lv['streams']} streams x {lv['seconds']:g} s, ladder {lv['rungs']} + watermark, "
-        f"{settings.moderation_workers} worker(s); load avg at start "
+        f"{settings.moderation_workers} worker(s), {args.burner} core(s) burnt; load avg at start "
         f"{', '.join(f'{x:.2f}' for x in lv['load_avg_start'])}"
     )
     print(
@@ -327,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{lv['latency_p99_ms']:.0f} ms, max {lv['latency_max_ms']:.0f} ms"
     )
     print(
-        f"  samples dropped (workers behind): {lv['dropped']} of {lv['samples']}; frames "
+        f"  samples dropped (workers behind): {lv['dropped']} of {lv['samples']} "
+        f"({lv['superseded']} stale behind a newer one); frames "
         f"dropped by the encoders' backlog (ladder not real time): "
         f"{lv['frames_dropped_by_encoder_backlog']} of {lv['frames_in']}; CPU "
         f"{lv['cpu_per_stream_per_media_s']:.3f} s per stream per media s (workers included)"

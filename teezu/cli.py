@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -110,26 +108,14 @@ async def _create_stream(
         await pool.close()
 
 
-async def _demo_stream(settings: Settings, dsn: str) -> tuple[str, str]:
-    """The demo stream created on first start (kept in var/demo-stream.json, mode 0600)."""
-    from api.streams import store
+async def _demo(settings: Settings, dsn: str):  # type: ignore[no-untyped-def]
+    from teezu.demo import seed
 
-    path = settings.var_dir / "demo-stream.json"
-    if path.is_file():
-        saved = json.loads(path.read_text())
-        pool = await _with_pool(dsn)
-        try:
-            if await store.get_stream(pool, uuid.UUID(saved["id"])) is not None:
-                return saved["id"], saved["token"]
-        finally:
-            await pool.close()
-    # Rated sfw: anyone may watch it without the adult age gate (moderation freezes it on
-    # explicit content instead), so the demo plays on a fresh install.
-    stream_id, token = await _create_stream(dsn, "Demo stream", "demo", rating="sfw")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"id": stream_id, "token": token}, f)
-    return stream_id, token
+    pool = await _with_pool(dsn)
+    try:
+        return await seed(pool, settings)
+    finally:
+        await pool.close()
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -137,16 +123,32 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     with database(settings) as dsn:
         if args.demo:
-            stream_id, token = asyncio.run(_demo_stream(settings, dsn))
+            from teezu.demo import CREATOR_HANDLE, DemoError
+
+            try:
+                demo = asyncio.run(_demo(settings, dsn))
+            except DemoError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            password = (
+                f"password: {demo.password}  (shown this once)"
+                if demo.password
+                else "(its password was shown at the first start)"
+            )
+            edge = (
+                f"  LL-HLS (edge):    {edge_url(settings)}/hls/{demo.stream_id}/index.m3u8\n"
+                if settings.edge_listen_port
+                else ""
+            )
             print(
-                "\nTeezU Live is starting. Demo stream:\n"
-                f"  studio (go live): {studio_url(settings, stream_id, token)}\n"
-                f"  watch:            {watch_url(settings, stream_id)}\n"
-                + (
-                    f"  LL-HLS (edge):    {edge_url(settings)}/hls/{stream_id}/index.m3u8\n"
-                    if settings.edge_listen_port
-                    else ""
-                ),
+                "\nTeezU Live is starting with demo data (made by --demo only). Demo stream:\n"
+                f"  studio (go live): {studio_url(settings, demo.stream_id, demo.token)}\n"
+                f"  watch:            {watch_url(settings, demo.stream_id)}\n"
+                f"{edge}"
+                f"  demo creator:     @{CREATOR_HANDLE}, {demo.email}  {password}\n"
+                "The demo creator is verified by the built-in demo reviewer and checked in for "
+                "the next broadcast;\nafter it, sign in to the studio as the demo creator to "
+                "check in again (or restart).\n",
                 flush=True,
             )
         app = create_app(settings, dsn=dsn)

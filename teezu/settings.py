@@ -192,9 +192,9 @@ class Settings(BaseSettings):
     # --- forensic (per-viewer) watermark for media that leaves the platform
     forensic_key: str = ""  # secret; empty: var_dir/forensic.key (generated once)
     # --- trust and safety: identity records and per-session consent
-    # Go-live needs every performer verified and checked in. On in production; the shared
-    # test server turns it off so unrelated tests can publish (tests/integration/test_consent.py
-    # proves the gate on its own server).
+    # Go-live needs every performer verified and checked in. On in production and in the test
+    # suite (tests/performers.py verifies performers through the review API); `teezu serve
+    # --demo` seeds a demo creator that passes it.
     require_verification: bool = True
     identity_key: str = ""  # secret; empty: var_dir/identity.key (generated once). Keep it.
     identity_max_image_bytes: int = Field(default=8 * 1024**2, ge=1024)

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -22,12 +23,13 @@ from aiohttp import web
 
 from api.app import create_app
 from api.keys import POOL
-from api.streams import store
 from ingest.whip import PUBLISHERS, Publishers
 from teezu.embedded_pg import EmbeddedPostgres, default_data_dir
 from teezu.logging import configure_logging
 from teezu.settings import Settings
 from tests.accounts import Account, Client, create_user
+from tests.identity import verify
+from tests.performers import check_in, make_ready, stream_of
 
 
 def free_port() -> int:
@@ -87,6 +89,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         port=free_port(),
         edge_port=free_port(),  # the LL-HLS edge (hls/edge.py), in the same process
         var_dir=tmp_path_factory.mktemp("var"),
+        # A publisher that stops sending is ended after 4 s instead of 10: the tests that drop
+        # one wait less (the timeout's own behaviour does not depend on its length).
         publisher_media_timeout=4.0,
         node_id="test-node",
         # The suite makes thousands of API requests from 127.0.0.1 to this one server; the
@@ -96,7 +100,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # Every test signs in from 127.0.0.1: per-IP back-off is tested with its own threshold.
         login_backoff_ip_after=1_000_000,
         # bcrypt at the product's cost 12 is a quarter second per hash; the suite signs up and
-        # in hundreds of times. tests/unit/test_passwords.py checks cost 12 is the default.
+        # in hundreds of times. tests/unit/test_auth_logic.py checks cost 12 is the default.
         bcrypt_rounds=4,
         # Moderation workers would add an inference per sampled frame to every broadcast of the
         # suite (2 cores); tests/integration/test_moderation.py runs its own server with them.
@@ -104,12 +108,13 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # Likewise post and avatar scanning (a worker process); tests/integration/test_posts.py
         # runs its own server with it.
         post_scan_enabled=False,
-        # Going live needs verified, checked-in performers in production; the suite's streams
-        # publish without; tests/integration/test_consent.py proves the gate on its own server.
-        require_verification=False,
+        # Going live needs verified, checked-in performers, as in production: the streams of
+        # ``new_stream`` belong to ``performer`` (verified once through the review API) and are
+        # checked in; tests with a creator of their own use the ``ready`` fixture.
         # Adult-rated streams (the default rating) need an age-gated playback token in
-        # production; the suite's streams play without; tests/integration/test_age_gate.py
-        # proves the gate on its own server.
+        # production; the suite's viewers would each need an age check before every playlist
+        # request. tests/integration/test_age_gate.py proves the gate on its own server and
+        # the README's path (tests/e2e/test_readme_path.py) runs with it on.
         age_gate_enabled=False,
     )
 
@@ -165,18 +170,75 @@ def hls_server(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def reviewer(server: Server) -> AsyncIterator[Account]:
+    """A signed-in moderator who reviews identity records through the API, as a real one does."""
+    from api.auth.rbac import Role
+
+    user = await create_user(server, frozenset({Role.MODERATOR}))
+    acct = Account(server.base_url, id=user.id, handle=user.handle, email=user.email)
+    assert (await acct.login()).status == 200
+    yield acct
+    await acct.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def performer(server: Server, reviewer: Account) -> AsyncIterator[Account]:
+    """The suite's signed-in creator, verified once through the real review flow.
+
+    The streams of ``new_stream`` are theirs: one verification serves every such test.
+    """
+    from api.auth.rbac import Role
+
+    user = await create_user(server, frozenset({Role.CREATOR}))
+    acct = Account(server.base_url, id=user.id, handle=user.handle, email=user.email)
+    assert (await acct.login()).status == 200
+    await verify(acct, reviewer)
+    yield acct
+    await acct.close()
+
+
 NewStream = Callable[..., Awaitable[tuple[str, str]]]
 
 
 @pytest.fixture
-def new_stream(server: Server) -> NewStream:
-    """Create a stream; returns ``(stream_id, publish_token)``."""
+def new_stream(server: Server, performer: Account) -> NewStream:
+    """``await new_stream(title, visibility=..., recording=...)``: a stream of ``performer``,
+    checked in for its first broadcast; returns ``(stream_id, publish_token)``. A second
+    broadcast needs ``check_in_again``."""
 
-    async def create(title: str = "Test stream", creator: str = "tester") -> tuple[str, str]:
-        row, token = await store.create_stream(server.pool, title=title, creator_handle=creator)
-        return str(row.id), token
+    async def create(title: str = "Test stream", **kw: Any) -> tuple[str, str]:
+        return await stream_of(server.pool, performer, title, **kw)
 
     return create
+
+
+CheckIn = Callable[[str], Awaitable[None]]
+
+
+@pytest.fixture
+def check_in_again(performer: Account) -> CheckIn:
+    """``await check_in_again(stream_id)``: ``performer`` checks in for a ``new_stream``'s next
+    broadcast (each broadcast needs its own check-in)."""
+
+    async def again(stream_id: str) -> None:
+        await check_in(performer, stream_id)
+
+    return again
+
+
+MakeReady = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def ready(reviewer: Account) -> MakeReady:
+    """``await ready(stream_id, *accounts)``: each verified through the review API (once) and
+    checked in for the stream's next broadcast."""
+
+    async def make(stream_id: str, *performers: Account) -> None:
+        await make_ready(stream_id, *performers, reviewer=reviewer)
+
+    return make
 
 
 MakeAccount = Callable[..., Awaitable[Account]]

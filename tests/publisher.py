@@ -10,7 +10,7 @@ import asyncio
 import fractions
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 import av
@@ -130,12 +130,28 @@ class Published:
     location: str
     video: PatternVideoTrack | None
     audio: ToneAudioTrack | None
+    token: str  # the POST's bearer token: the session's DELETE/PATCH need it too
+    etag: str = ""  # the ICE session's entity-tag (PATCH If-Match)
+    trickled: list[str] = field(default_factory=list)  # candidates sent by PATCH, if trickling
 
     async def delete(self, http: aiohttp.ClientSession, base_url: str) -> int:
-        async with http.delete(base_url + self.location) as res:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with http.delete(base_url + self.location, headers=headers) as res:
             status = res.status
         await self.pc.close()
         return status
+
+    async def patch(
+        self, http: aiohttp.ClientSession, base_url: str, fragment: str, *, if_match: str = ""
+    ) -> tuple[int, str]:
+        """PATCH the session with a trickle-ice-sdpfrag; returns (status, body)."""
+        headers = {
+            "Authorization": f"Bearer {self.token}",
+            "Content-Type": "application/trickle-ice-sdpfrag",
+            "If-Match": if_match or self.etag,
+        }
+        async with http.patch(base_url + self.location, data=fragment, headers=headers) as res:
+            return res.status, await res.text()
 
 
 async def publish(
@@ -149,11 +165,14 @@ async def publish(
     size: tuple[int, int] = (1280, 720),
     video_direction_only: bool = False,
     video_track: PatternVideoTrack | None = None,
+    trickle: bool = False,
 ) -> Published:
     """Publish over WHIP; raises AssertionError with the server's envelope on failure.
 
     ``video_direction_only``: offer a video section but send no video (an audio-only publisher).
     ``video_track``: send this track (e.g. a subclass showing other pictures) instead.
+    ``trickle``: the offer carries no candidates; they follow in one PATCH (RFC 9725 §4.3.2)
+    before the answer is applied, so the server can only have them from the PATCH.
     """
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     vtrack = video_track or (
@@ -167,9 +186,19 @@ async def publish(
     if atrack is not None:
         pc.addTransceiver(atrack, direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
+    offer = pc.localDescription.sdp
+    candidates = list(
+        dict.fromkeys(line[2:] for line in offer.splitlines() if line.startswith("a=candidate:"))
+    )
+    if trickle:
+        offer = "".join(
+            line + "\r\n"
+            for line in offer.splitlines()
+            if not line.startswith(("a=candidate:", "a=end-of-candidates"))
+        )
     async with http.post(
         f"{base_url}/whip/{stream_id}",
-        data=pc.localDescription.sdp,
+        data=offer,
         headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"},
     ) as res:
         body = await res.text()
@@ -177,5 +206,26 @@ async def publish(
             await pc.close()
             raise AssertionError(f"WHIP POST failed: {res.status} {body}")
         location = res.headers["Location"]
+        etag = res.headers["ETag"]
+    published = Published(pc, location, vtrack, atrack, token, etag)
+    if trickle:
+        published.trickled = candidates
+        status, text = await published.patch(http, base_url, trickle_fragment(offer, candidates))
+        if status != 204:
+            await pc.close()
+            raise AssertionError(f"WHIP PATCH failed: {status} {text}")
     await pc.setRemoteDescription(RTCSessionDescription(body, "answer"))
-    return Published(pc, location, vtrack, atrack)
+    return published
+
+
+def trickle_fragment(offer: str, candidates: list[str], *, end: bool = True) -> str:
+    """An RFC 8840 fragment with the offer's credentials and ``candidates`` for its first
+    (BUNDLE-tag) m= section."""
+    lines = offer.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("m="))
+    mid = next(line for line in lines[first:] if line.startswith("a=mid:"))
+    creds = [line for line in lines if line.startswith(("a=ice-ufrag:", "a=ice-pwd:"))][:2]
+    frag = [lines[first], mid, *creds, *(f"a={c}" for c in candidates)]
+    if end:
+        frag.append("a=end-of-candidates")
+    return "\r\n".join(frag) + "\r\n"

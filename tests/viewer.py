@@ -24,6 +24,7 @@ class Viewer:
     pc: RTCPeerConnection
     posted_at: float  # monotonic, when the offer was sent
     location: str = ""
+    token: str | None = None  # the POST's bearer token, if any: DELETE/PATCH need the same
     video_frames: int = 0
     audio_frames: int = 0
     sizes: set[tuple[int, int]] = field(default_factory=set)
@@ -49,7 +50,8 @@ class Viewer:
             await asyncio.sleep(0.05)
 
     async def delete(self, http: aiohttp.ClientSession, base_url: str) -> int:
-        async with http.delete(base_url + self.location) as res:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        async with http.delete(base_url + self.location, headers=headers) as res:
             status = res.status
         await self.close()
         return status
@@ -110,7 +112,7 @@ async def watch(
     pc.addTransceiver("video", direction="recvonly")
     if audio:
         pc.addTransceiver("audio", direction="recvonly")
-    viewer = Viewer(pc, posted_at=time.monotonic(), on_video=on_video)
+    viewer = Viewer(pc, posted_at=time.monotonic(), token=token, on_video=on_video)
 
     @pc.on("track")
     def _on_track(track: MediaStreamTrack) -> None:

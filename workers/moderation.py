@@ -3,9 +3,12 @@
 Inference (onnxruntime) is CPU work that must touch neither the event loop nor an encoder
 thread, so it runs in ``workers`` spawned processes, each holding one :class:`Detector` loaded
 once. The event loop side, :class:`ModerationPool`, keeps at most one job per worker in flight
-and everything else in a small queue per stream. When workers lag, a stream's queue drops its
-*oldest* sample (a newer picture is the one worth judging) and counts the drop: moderation
-falls behind gracefully, live video never waits for it.
+and everything else in a small queue per stream. When a worker comes free, it takes the
+stream's *newest* waiting sample and drops the older ones as stale (counted): what is on air now
+is the picture worth judging, and a saturated worker must never spend its time on a backlog of
+pictures that are seconds old while the newest waits (that is how a decision used to starve
+under load). A full queue drops its oldest sample too. Moderation falls behind gracefully; live
+video never waits for it.
 
 Results come back on the event loop, to the callback given with each sample, with timings:
 how long the sample waited here, how long the worker took, and the inference alone.
@@ -248,7 +251,8 @@ UPLOADS = "\0uploads"  # the upload queue's place in the round robin (no stream 
 @dataclass
 class StreamQueue:
     samples: deque[tuple[Sample, float, OnResult]]
-    dropped: int = 0
+    dropped: int = 0  # all drops: queue full, or superseded by a newer sample
+    superseded: int = 0  # stale: a newer sample of the stream was judged instead
     submitted: int = 0
     done: int = 0
 
@@ -257,6 +261,7 @@ class StreamQueue:
 class PoolStats:
     submitted: int = 0
     dropped: int = 0
+    superseded: int = 0
     analysed: int = 0
     failed: int = 0
     per_worker: dict[int, int] = field(default_factory=dict)  # pid -> samples analysed
@@ -333,7 +338,8 @@ class ModerationPool:
             self._order.remove(stream_id)
 
     def submit(self, sample: Sample, on_result: OnResult) -> None:
-        """Queue a sample (event loop only). Drops the stream's oldest sample when full."""
+        """Queue a sample (event loop only). Drops the stream's oldest sample when full; the
+        next free worker judges the newest and drops the rest as stale."""
         q = self.queue_of(sample.stream_id)
         if len(q.samples) >= self.per_stream:
             q.samples.popleft()
@@ -405,9 +411,15 @@ class ModerationPool:
             q = self._streams.get(stream_id)
             if q is None or not q.samples:
                 continue
-            sample, queued_at, on_result = q.samples.popleft()
+            # The newest first; whatever waited behind it is stale now (see the module doc).
+            sample, queued_at, on_result = q.samples.pop()
             if q.samples:
-                self._order.append(stream_id)  # the others get their turn first
+                stale = len(q.samples)
+                q.samples.clear()
+                q.dropped += stale
+                q.superseded += stale
+                self.stats.dropped += stale
+                self.stats.superseded += stale
             self._in_flight += 1
             started = time.monotonic()
             fut = self._loop.run_in_executor(

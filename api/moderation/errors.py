@@ -37,3 +37,12 @@ class ModeratorRequired(Conflict):
     """A moderation freeze is lifted by a moderator, never by the creator's ``/resume``."""
 
     code = "MODERATOR_UNFREEZE_REQUIRED"
+
+
+class StreamFrozen(Conflict):
+    """Going live while moderation's freeze of the stream stands (a moderator lifts it).
+
+    The same code and status as the wallet's refusal to sell on a frozen stream.
+    """
+
+    code = "STREAM_FROZEN"

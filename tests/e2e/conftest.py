@@ -146,8 +146,9 @@ async def strict_browser(
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def creator_stream(server, account):
-    """``await creator_stream(title)``: a creator account and a stream it owns."""
+async def creator_stream(server, account, ready):
+    """``await creator_stream(title)``: a creator account (verified through the review API and
+    checked in, as going live needs; the page signs in on its own) and a stream it owns."""
     from api.auth.rbac import Role
     from api.streams import store
 
@@ -156,6 +157,7 @@ async def creator_stream(server, account):
         row, _ = await store.create_stream(
             server.pool, title=title, creator_handle=creator.handle, creator_id=creator.id
         )
+        await ready(str(row.id), creator)
         return str(row.id), creator
 
     return make

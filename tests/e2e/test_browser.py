@@ -175,7 +175,7 @@ async def test_studio_publishes_and_watch_page_plays(
 
 async def test_pages_fit_a_phone(server, new_stream, browser, console, tmp_path: Path):
     title = "A title long enough to wrap on a phone screen, surely"
-    stream_id, token = await new_stream(title, "phone")
+    stream_id, token = await new_stream(title)
     pages = (
         ("watch", f"/watch/{stream_id}"),
         ("studio", f"/studio/{stream_id}#token={token}"),

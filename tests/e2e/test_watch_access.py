@@ -11,7 +11,9 @@ from tests.publisher import publish
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 
-async def test_followers_stream_plays_for_a_follower_only(server, http, account, browser, console):
+async def test_followers_stream_plays_for_a_follower_only(
+    server, http, account, ready, browser, console
+):
     creator = await account(Role.CREATOR, login=False)
     fan = await account()
     stranger = await account()
@@ -25,6 +27,7 @@ async def test_followers_stream_plays_for_a_follower_only(server, http, account,
     )
     sid = str(row.id)
     base = server.base_url
+    await ready(sid, creator)
     pub = await publish(http, base, sid, token)
     try:
         # The stranger's session: the page says why it cannot play, and fetches no media.

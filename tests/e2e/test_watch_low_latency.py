@@ -26,7 +26,7 @@ VIDEO_INFO = """() => { const v = document.getElementById('video');
 async def test_low_latency_plays_over_whep_then_back_to_hls(
     server, http, new_stream, browser, console
 ):
-    stream_id, token = await new_stream("Low latency", "e2e")
+    stream_id, token = await new_stream("Low latency")
     pub = await publish(http, server.base_url, stream_id, token)
     try:
         page = console.watch(await browser.new_page(), "watch")

@@ -33,6 +33,7 @@ from hls.origin import POLICY_KEY
 from tests.accounts import Account, Client, create_user
 from tests.conftest import free_port
 from tests.identity import verify
+from tests.performers import make_ready
 from tests.publisher import Published, publish
 from tests.servers import extra_server
 
@@ -111,6 +112,7 @@ async def gated(server, pg_dsn, tmp_path_factory) -> AsyncIterator[Gated]:
         made = await creator.call("POST", "/api/v1/streams", json={"title": "Adult show"})
         assert made.status == 201, made.body
         sid = made.data["id"]
+        await make_ready(sid, creator, reviewer=moderator)  # go-live is gated here too
         # 640x360: only the 240p rung is encoded (rungs taller than the source are skipped).
         pub: Published = await publish(http, base, sid, made.data["publishToken"], size=(640, 360))
         anon = Client(base)

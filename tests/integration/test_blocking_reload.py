@@ -14,18 +14,16 @@ import pytest
 import pytest_asyncio
 
 from tests.hlscheck import variant_url, wait_for_playlist
+from tests.performers import stream_of
 from tests.publisher import publish
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def live_stream(server, http_module):
+async def live_stream(server, http_module, performer):
     """One broadcast shared by this module's tests: (playlist path, HlsOutput, rendition name)."""
-    from api.streams import store
-
-    row, token = await store.create_stream(server.pool, title="Blocking", creator_handle="b")
-    stream_id = str(row.id)
+    stream_id, token = await stream_of(server.pool, performer, "Blocking")
     pub = await publish(http_module, server.base_url, stream_id, token)
     url = await variant_url(http_module, server.base_url, stream_id)
     await wait_for_playlist(http_module, url, segments=1, timeout=20)

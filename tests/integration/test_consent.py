@@ -1,4 +1,5 @@
-"""Per-session consent: performers, check-ins, and WHIP go-live gated on both (own server)."""
+"""Per-session consent: performers, check-ins, and WHIP go-live gated on both (the shared
+server runs the gate as in production)."""
 
 from __future__ import annotations
 
@@ -9,40 +10,13 @@ import uuid
 import aiohttp
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from api.auth.rbac import Role
-from tests.accounts import Account, Reply
-from tests.conftest import free_port
+from api.keys import SAFETY
 from tests.identity import verify
 from tests.publisher import publish
-from tests.servers import extra_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def gated(pg_dsn, tmp_path_factory):
-    """A node with the production default: go-live needs verified, checked-in performers."""
-    async with extra_server(
-        pg_dsn,
-        tmp_path_factory.mktemp("gated"),
-        free_port(),
-        require_verification=True,
-        moderation_enabled=False,
-        rate_limit_requests=1_000_000,
-        publisher_media_timeout=4.0,
-    ) as (base, app):
-        yield base, app
-
-
-async def at(base: str, acct: Account, method: str, path: str, **kw) -> Reply:
-    """Call ``base`` (another node on the same database) with ``acct``'s session."""
-    home, acct.base_url = acct.base_url, base
-    try:
-        return await acct.call(method, path, **kw)
-    finally:
-        acct.base_url = home
 
 
 async def whip_refusal(base: str, stream_id: str, token: str) -> tuple[int, str]:
@@ -80,8 +54,8 @@ async def wait_until(pool, sql: str, *args, expected) -> None:
     raise AssertionError(f"never reached {expected!r}: {sql}")
 
 
-async def test_go_live_needs_verified_checked_in_performers(server, gated, account):
-    base, app = gated
+async def test_go_live_needs_verified_checked_in_performers(server, account):
+    base = server.base_url
     creator, guest, sid, token = await stream_with_guest(account)
     moderator = await account(Role.MODERATOR)
 
@@ -118,7 +92,7 @@ async def test_go_live_needs_verified_checked_in_performers(server, gated, accou
                 expected="live",
             )
             # Revoking consent while live freezes the stream (on the node holding it).
-            r = await at(base, guest, "DELETE", f"/api/v1/streams/{sid}/consent")
+            r = await guest.call("DELETE", f"/api/v1/streams/{sid}/consent")
             assert r.status == 200 and r.data["frozen"] is True, r.body
             row = await server.pool.fetchrow(
                 "SELECT frozen, frozen_reason, frozen_by FROM stream_safety "
@@ -173,7 +147,7 @@ async def test_performer_rules(server, account):
     assert (r.status, r.code) == (403, "NOT_A_PERFORMER")
     r = await creator.call("POST", f"{paths}/performers", json={"handle": guest.handle})
     assert r.status == 201
-    # The shared test server does not gate go-live; check-ins are still append-only.
+    # Check-ins are append-only.
     await guest.call("POST", f"{paths}/consent")
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await server.pool.execute("DELETE FROM consent_checkins WHERE stream_id = $1::uuid", sid)
@@ -187,8 +161,9 @@ async def frozen(server, sid: str) -> bool:
     )
 
 
-async def test_safe_word_and_resume(server, account):
+async def test_safe_word_and_resume(server, account, ready):
     creator, guest, sid, token = await stream_with_guest(account)
+    await ready(sid, creator, guest)
     stranger = await account(Role.CREATOR)
     moderator = await account(Role.MODERATOR)
     base = f"/api/v1/streams/{sid}"
@@ -230,3 +205,59 @@ async def test_safe_word_and_resume(server, account):
             assert logged == 2
         finally:
             await pub.delete(http, server.base_url)
+
+
+async def publish_and_wait_live(server, http, sid: str, token: str):
+    pub = await publish(http, server.base_url, sid, token)
+    await wait_until(
+        server.pool, "SELECT state FROM streams WHERE id = $1::uuid", sid, expected="live"
+    )
+    return pub
+
+
+async def end_broadcast(server, http, pub) -> None:
+    await pub.delete(http, server.base_url)
+    await wait_until(
+        server.pool,
+        "SELECT state FROM streams WHERE id = $1::uuid",
+        pub.location.split("/")[2],
+        expected="ended",
+    )
+
+
+async def test_the_next_broadcast_after_a_freeze(
+    server, new_stream, check_in_again, performer, account, http
+):
+    """A performer's freeze (the safe word) ends with its broadcast: the next one, with new
+    check-ins, starts live. Moderation's freeze outlives it: go-live is refused with 409
+    STREAM_FROZEN until a moderator lifts it, which works with nothing live."""
+    sid, token = await new_stream("Frozen, then again")
+    moderator = await account(Role.MODERATOR)
+
+    pub = await publish_and_wait_live(server, http, sid, token)
+    r = await performer.call("POST", f"/api/v1/streams/{sid}/safe-word")
+    assert r.status == 200 and r.data["frozen"], r.body
+    await end_broadcast(server, http, pub)
+    assert await frozen(server, sid)  # as the last broadcast ended
+    assert (await whip_refusal(server.base_url, sid, token))[1]["code"] == "CONSENT_REQUIRED"
+    await check_in_again(sid)
+    pub = await publish_and_wait_live(server, http, sid, token)
+    assert not await frozen(server, sid)
+    assert server.publishers.by_stream[sid].pipeline.frozen_reason is None
+
+    outcome = await server.app[SAFETY].freeze(
+        sid, "moderation: EXPOSED_GENITALIA 0.91", wait_for_viewers=False
+    )
+    assert outcome is not None
+    await end_broadcast(server, http, pub)
+    await check_in_again(sid)
+    status, body = await whip_refusal(server.base_url, sid, token)
+    assert (status, body["code"]) == (409, "STREAM_FROZEN"), body
+    assert body["meta"]["reason"] == "moderation: EXPOSED_GENITALIA 0.91"
+    # The creator cannot lift it; a moderator can, with nothing live.
+    r = await performer.call("POST", f"/api/v1/streams/{sid}/resume", json={"confirm": True})
+    assert r.status == 409, r.body
+    r = await moderator.call("POST", f"/api/v1/streams/{sid}/unfreeze", json={"note": "ok"})
+    assert r.status == 200, r.body
+    pub = await publish_and_wait_live(server, http, sid, token)
+    await end_broadcast(server, http, pub)

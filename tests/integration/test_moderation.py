@@ -28,11 +28,12 @@ from api.app import create_app
 from api.keys import MODERATION, POOL, PUBSUB, SAFETY
 from api.moderation import store as safety_store
 from api.moderation.policy import load_policy
-from api.streams import store
 from engine.poster import PosterMaker
 from ingest.whip import PUBLISHERS
+from tests.accounts import Account
 from tests.conftest import free_port
 from tests.hlscheck import fetch, variant_url, wait_for_playlist
+from tests.performers import stream_of
 from tests.pictures import EXPLICIT_LABEL, explicit_picture, yuv420p
 from tests.publisher import PatternVideoTrack, publish
 
@@ -42,12 +43,13 @@ OUR_CODE = ["engine", "ingest", "hls", "api", "teezu", "workers"]
 
 
 class Server:
-    def __init__(self, app: web.Application, base_url: str) -> None:
+    def __init__(self, app: web.Application, base_url: str, performer: Account) -> None:
         self.app, self.base_url = app, base_url
+        self.performer = performer  # whose streams these tests broadcast (tests/performers.py)
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def moderated(pg_dsn, settings, tmp_path_factory) -> AsyncIterator[Server]:
+async def moderated(pg_dsn, settings, tmp_path_factory, performer) -> AsyncIterator[Server]:
     policy = load_policy().model_dump(mode="json")
     policy["version"] = "test-1"
     policy["rules"].append(
@@ -77,7 +79,7 @@ async def moderated(pg_dsn, settings, tmp_path_factory) -> AsyncIterator[Server]
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", mine.port).start()
-    yield Server(app, f"http://127.0.0.1:{mine.port}")
+    yield Server(app, f"http://127.0.0.1:{mine.port}", performer)
     await runner.cleanup()
 
 
@@ -101,9 +103,9 @@ class PictureTrack(PatternVideoTrack):
 
 async def new_stream(server: Server, rating: str) -> tuple[str, str]:
     pool = server.app[POOL]
-    row, token = await store.create_stream(pool, title=f"moderated {rating}", creator_handle="mod")
-    await safety_store.set_rating(pool, row.id, rating)
-    return str(row.id), token
+    sid, token = await stream_of(pool, server.performer, f"moderated {rating}")
+    await safety_store.set_rating(pool, uuid.UUID(sid), rating)
+    return sid, token
 
 
 async def go_live(server: Server, http, rating: str, stream=None):  # type: ignore[no-untyped-def]

@@ -213,8 +213,9 @@ async def test_moderator_sets_the_rating(server, account):
     assert logged["note"] == "kids' channel"
 
 
-async def test_who_lifts_which_freeze_on_a_live_stream(server, account):
+async def test_who_lifts_which_freeze_on_a_live_stream(server, account, ready):
     creator, sid, token = await creator_stream(account)
+    await ready(sid, creator)
     moderator = await account(Role.MODERATOR)
     base = f"/api/v1/streams/{sid}"
     r = await moderator.call("POST", f"{base}/unfreeze", json={})

@@ -1,4 +1,4 @@
-"""The moderation worker pool with real spawned processes: results, fairness, drop-oldest."""
+"""The moderation worker pool with real spawned processes: results, fairness, newest first."""
 
 from __future__ import annotations
 
@@ -59,29 +59,62 @@ async def test_nudenet_in_a_worker_process_labels_a_sampled_frame():
         await pool.close()
 
 
-async def test_a_lagging_pool_drops_each_streams_oldest_samples_and_stays_fair():
+async def test_a_lagging_pool_judges_each_streams_newest_sample_and_stays_fair():
     pool = ModerationPool("tests.detectors:SlowBrightnessDetector", workers=1, per_stream=2)
     try:
         await pool.start()
         results: list[Result] = []
-        # Both streams submit 6 samples at once; the worker takes 0.3 s each.
+        # Both streams submit 6 samples at once; the worker takes 0.3 s each. a0 goes to the
+        # worker at once; each queue keeps its newest 2 (the rest dropped oldest first).
         for seq in range(6):
             for stream in ("a", "b"):
                 pool.submit(sample(stream, seq, grey(20 * seq + 10)), results.append)
-        # 1 in flight + 2 waiting per stream are kept: the rest were dropped oldest first.
-        await collect(5, results)
-        await asyncio.sleep(0.4)
-        got = {(r.sample.stream_id, r.sample.seq) for r in results}
-        assert got == {("a", 0), ("a", 4), ("a", 5), ("b", 4), ("b", 5)}
-        assert pool.queue_of("a").dropped == 3 and pool.queue_of("b").dropped == 4
-        assert pool.stats.dropped == 7 and pool.stats.analysed == 5
-        # Newer samples are the ones judged: the score follows the picture.
-        by_key = {(r.sample.stream_id, r.sample.seq): r for r in results}
-        score = by_key[("b", 5)].analysis.detections[0].score  # type: ignore[union-attr]
+        await collect(3, results)
+        await pool.idle()
+        # When the worker comes free, each stream's newest sample is judged and the one
+        # waiting behind it is stale: nothing seconds old is judged while the newest waits.
+        assert [(r.sample.stream_id, r.sample.seq) for r in results] == [
+            ("a", 0),
+            ("b", 5),  # round robin: b waited first, so b goes before a
+            ("a", 5),
+        ]
+        assert pool.queue_of("a").dropped == 4 and pool.queue_of("b").dropped == 5
+        assert pool.queue_of("a").superseded == 1 and pool.queue_of("b").superseded == 1
+        assert pool.stats.dropped == 9 and pool.stats.superseded == 2
+        assert pool.stats.analysed == 3
+        # The score follows the newest picture.
+        score = results[1].analysis.detections[0].score  # type: ignore[union-attr]
         assert score == pytest.approx((110 * 0.299 + 110 * 0.587 + 110 * 0.114) / 255, abs=0.03)
-        # Round robin: b was not starved behind a.
-        order = [r.sample.stream_id for r in results]
-        assert order[:3] in (["a", "b", "a"], ["a", "a", "b"])
+    finally:
+        await pool.close()
+
+
+async def test_the_newest_sample_is_always_judged_next_while_the_worker_is_saturated():
+    pool = ModerationPool("tests.detectors:SlowBrightnessDetector", workers=1, per_stream=4)
+    try:
+        await pool.start()
+        results: list[Result] = []
+        submitted_after_first: list[int] = []
+
+        def on_result(r: Result) -> None:
+            results.append(r)
+            if len(results) == 1:
+                # Right after this callback the pool hands s3 (the newest) to the worker and
+                # drops s1 and s2; a sample arriving then is the next judged.
+                asyncio.get_running_loop().call_soon(arrive_later)
+
+        def arrive_later() -> None:
+            pool.submit(sample("s", 4, grey(200)), on_result)
+            submitted_after_first.append(4)
+
+        pool.submit(sample("s", 0, grey(10)), on_result)  # to the worker at once
+        for seq in (1, 2, 3):  # arrive while s0 is analysed
+            pool.submit(sample("s", seq, grey(10 + 40 * seq)), on_result)
+        await collect(3, results)
+        await pool.idle()
+        assert submitted_after_first == [4]
+        assert [r.sample.seq for r in results] == [0, 3, 4]
+        assert pool.queue_of("s").superseded == 2 and pool.stats.analysed == 3
     finally:
         await pool.close()
 

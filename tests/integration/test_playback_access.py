@@ -20,11 +20,10 @@ async def _key(server) -> bytes:
     return server.settings.playback_key_bytes()
 
 
-async def test_followers_stream_needs_a_valid_token_everywhere(server, http, hls_server):
-    row, publish_token = await store.create_stream(
-        server.pool, title="Followers", creator_handle="f", visibility="followers"
-    )
-    sid = str(row.id)
+async def test_followers_stream_needs_a_valid_token_everywhere(
+    server, http, hls_server, new_stream
+):
+    sid, publish_token = await new_stream("Followers", visibility="followers")
     other, _ = await store.create_stream(
         server.pool, title="Other", creator_handle="o", visibility="followers"
     )

@@ -31,7 +31,7 @@ async def wait_state(server, stream_id: str, state: str, timeout: float) -> floa
     raise AssertionError(f"stream {stream_id} not {state} after {timeout}s")
 
 
-async def test_publisher_that_stops_sending_is_ended(server, http, new_stream):
+async def test_publisher_that_stops_sending_is_ended(server, http, new_stream, check_in_again):
     stream_id, token = await new_stream()
     pub = await publish(http, server.base_url, stream_id, token)
     url = await variant_url(http, server.base_url, stream_id)
@@ -45,7 +45,8 @@ async def test_publisher_that_stops_sending_is_ended(server, http, new_stream):
     assert pl.is_endlist
     assert stream_id not in server.publishers.by_stream
     await pub.pc.close()
-    # The stream can go live again right away.
+    # The stream can go live again right away (with the performer's check-in for it).
+    await check_in_again(stream_id)
     again = await publish(http, server.base_url, stream_id, token)
     assert await again.delete(http, server.base_url) == 200
 

@@ -76,7 +76,8 @@ async def test_stream_events_follow_a_broadcast(server, http, new_stream):
         assert first == [{"state": "idle"}]
         status, headers, body = await post(http, server, stream_id, await make_offer(), token=token)
         assert status == 201, body
-        async with http.delete(server.base_url + headers["Location"]) as res:
+        auth = {"Authorization": f"Bearer {token}"}
+        async with http.delete(server.base_url + headers["Location"], headers=auth) as res:
             assert res.status == 200
         events = await asyncio.wait_for(_sse_events(resp, 2), 10)
     assert events[0] == {"state": "live"}

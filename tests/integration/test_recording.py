@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from api.streams import broadcasts, store
+from api.streams import broadcasts
 from tests.hlscheck import fetch, ffmpeg_decode, ffprobe_json, variant_url, wait_for_playlist
 from tests.publisher import publish
 from workers.retention import purge_expired
@@ -14,11 +14,10 @@ from workers.retention import purge_expired
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def test_recorded_broadcast_becomes_a_vod_then_expires(server, http):
-    row, token = await store.create_stream(
-        server.pool, title="Recorded", creator_handle="r", recording=True
-    )
-    sid = str(row.id)
+async def test_recorded_broadcast_becomes_a_vod_then_expires(
+    server, http, new_stream, check_in_again
+):
+    sid, token = await new_stream("Recorded", recording=True)
     pub = await publish(http, server.base_url, sid, token)
     live_url = await variant_url(http, server.base_url, sid)
     await wait_for_playlist(http, live_url, segments=3, timeout=30)
@@ -44,6 +43,7 @@ async def test_recorded_broadcast_becomes_a_vod_then_expires(server, http):
     assert code == 0 and err == "", err
 
     # Going live again keeps the VOD (a new run), and retention deletes it once expired.
+    await check_in_again(sid)
     pub2 = await publish(http, server.base_url, sid, token)
     assert await pub2.delete(http, server.base_url) == 200
     status, _ = await fetch(http, rendition_vod)
@@ -62,7 +62,9 @@ async def test_recorded_broadcast_becomes_a_vod_then_expires(server, http):
     assert run not in remaining
 
 
-async def test_unrecorded_broadcast_is_deleted_when_the_next_one_starts(server, http, new_stream):
+async def test_unrecorded_broadcast_is_deleted_when_the_next_one_starts(
+    server, http, new_stream, check_in_again
+):
     stream_id, token = await new_stream()
     pub = await publish(http, server.base_url, stream_id, token)
     url = await variant_url(http, server.base_url, stream_id)
@@ -73,6 +75,7 @@ async def test_unrecorded_broadcast_is_deleted_when_the_next_one_starts(server, 
     assert status == 200  # still there for late viewers until the next broadcast
     async with http.get(f"{server.base_url}/api/v1/streams/{stream_id}/vods") as res:
         assert (await res.json())["data"] == []
+    await check_in_again(stream_id)
     pub2 = await publish(http, server.base_url, stream_id, token)
     status, _ = await fetch(http, url)
     assert status == 404

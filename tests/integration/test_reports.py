@@ -113,12 +113,13 @@ async def test_ban_blocks_login_and_publish(server, account):
             await publish(http, server.base_url, sid, token)
 
 
-async def test_remove_freezes_a_live_stream(server, account):
+async def test_remove_freezes_a_live_stream(server, account, ready):
     creator = await account(Role.CREATOR)
     viewer = await account(Role.MEMBER)
     moderator = await account(Role.MODERATOR)
     made = await creator.call("POST", "/api/v1/streams", json={"title": "Live now"})
     sid, token = made.data["id"], made.data["publishToken"]
+    await ready(sid, creator)
     async with aiohttp.ClientSession() as http:
         pub = await publish(http, server.base_url, sid, token)
         try:

@@ -74,6 +74,9 @@ async def test_whip_and_whep_stay_open_cross_origin(server, client, new_stream):
         )
         assert pre.status == 204 and pre.headers["Access-Control-Allow-Origin"] == "*"
         assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+        # A browser client's trickle/restart PATCH sends If-Match and reads the ETag.
+        assert "If-Match" in pre.headers["Access-Control-Allow-Headers"]
+        assert "PATCH" in pre.headers["Access-Control-Allow-Methods"]
         # Bearer tokens, not cookies: no CSRF check here (a wrong token is a 401, not a 403).
         r = await client.call(
             "POST",
@@ -88,6 +91,7 @@ async def test_whip_and_whep_stay_open_cross_origin(server, client, new_stream):
         assert r.status != 403 or r.code != "CSRF_REJECTED"
         assert r.headers["Access-Control-Allow-Origin"] == "*"
         assert "Location" in r.headers["Access-Control-Expose-Headers"]
+        assert "ETag" in r.headers["Access-Control-Expose-Headers"]
 
 
 @pytest.mark.parametrize(

@@ -64,10 +64,11 @@ async def test_ownership_and_audited_admin_override(server, account):
     assert (missing.status, missing.code) == (404, "STREAM_NOT_FOUND")
 
 
-async def test_publish_with_credentials_from_the_api(server, account, http):
+async def test_publish_with_credentials_from_the_api(server, account, ready, http):
     creator = await account(Role.CREATOR)
     data = await make_stream(creator)
     sid = data["id"]
+    await ready(sid, creator)
     creds = await creator.call("POST", f"/api/v1/streams/{sid}/publish-credentials")
     assert creds.status == 201 and creds.data["token"].startswith("pg1.")
     assert 0 < creds.data["expiresAt"] - time.time() <= 600
@@ -90,6 +91,7 @@ async def test_publish_with_credentials_from_the_api(server, account, http):
         assert res.status == 401 and (await res.json())["code"] == "INVALID_PUBLISH_TOKEN"
 
     # Rotating the long-lived token: the old one stops working, the new one is accepted.
+    await ready(sid, creator)  # checked in for the next broadcast: the gate is not the point
     rotated = await creator.call("POST", f"/api/v1/streams/{sid}/publish-token")
     assert rotated.status == 201 and rotated.data["expiresAt"] is None
     for token, want in ((data["publishToken"], 401), (rotated.data["token"], 400)):

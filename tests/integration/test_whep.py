@@ -16,6 +16,7 @@ from aiortc.codecs.h264 import H264Encoder
 
 from engine.pipeline import _EncoderLoop
 from ingest.whep import VIEWERS
+from tests.performers import stream_of
 from tests.publisher import Published, publish
 from tests.viewer import make_viewer_offer, watch
 
@@ -65,8 +66,8 @@ class Broadcast:
     publishers would take more than this 2-vCPU machine has.
     """
 
-    def __init__(self, server, http: aiohttp.ClientSession) -> None:
-        self.server, self.http = server, http
+    def __init__(self, server, http: aiohttp.ClientSession, performer) -> None:
+        self.server, self.http, self.performer = server, http, performer
         self.stream_id = ""
         self.token = ""
         self.pub: Published | None = None
@@ -74,12 +75,7 @@ class Broadcast:
     async def ensure(self) -> tuple[str, str]:
         """``(stream_id, publish token)`` of a broadcast that is live now."""
         if self.pub is None or self.stream_id not in self.server.publishers.by_stream:
-            from api.streams import store
-
-            row, self.token = await store.create_stream(
-                self.server.pool, title="WHEP", creator_handle="tester"
-            )
-            self.stream_id = str(row.id)
+            self.stream_id, self.token = await stream_of(self.server.pool, self.performer, "WHEP")
             self.pub = await go_live(self.server, self.http, self.stream_id, self.token)
         return self.stream_id, self.token
 
@@ -90,9 +86,9 @@ class Broadcast:
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def broadcast(server) -> AsyncIterator[Broadcast]:
+async def broadcast(server, performer) -> AsyncIterator[Broadcast]:
     async with aiohttp.ClientSession() as http:
-        b = Broadcast(server, http)
+        b = Broadcast(server, http, performer)
         yield b
         await b.end()
 
@@ -204,7 +200,16 @@ async def test_any_bearer_token_is_accepted_until_playback_tokens_land(server, h
     live_id, publish_token = live
     for token in ("x" * 43, publish_token):
         viewer = await watch(http, server.base_url, live_id, token=token)
-        assert await viewer.delete(http, server.base_url) == 200
+        # The viewer's session resource needs the token its POST carried.
+        for headers in ({}, {"Authorization": "Bearer " + "y" * 43}):
+            async with http.delete(server.base_url + viewer.location, headers=headers) as res:
+                assert res.status == 401
+                assert_envelope(await res.read(), "INVALID_SESSION_TOKEN")
+        assert viewers_of(server, live_id) == 1
+        async with http.delete(f"{server.base_url}{viewer.location}?token={token}") as res:
+            assert res.status == 200  # ?token= works as at the POST
+        await viewer.close()
+        await wait_for(lambda: viewers_of(server, live_id) == 0, what="viewer gone")
 
 
 async def test_session_resource_delete_and_patch(server, http, live):
@@ -212,8 +217,10 @@ async def test_session_resource_delete_and_patch(server, http, live):
     viewer = await watch(http, server.base_url, live_id)
     assert viewer.location.startswith(f"/whep/{live_id}/sessions/")
     assert viewers_of(server, live_id) == 1
+    # PATCH is trickle ICE / ICE restart, as for WHIP (tests/integration/test_whip_patch.py).
     async with http.patch(server.base_url + viewer.location) as res:
-        assert res.status == 405
+        assert res.status == 415
+        assert_envelope(await res.read(), "UNSUPPORTED_MEDIA_TYPE")
     assert await viewer.delete(http, server.base_url) == 200
     assert viewers_of(server, live_id) == 0
     async with http.delete(server.base_url + viewer.location) as res:

@@ -44,7 +44,8 @@ async def assert_usable(http, server, stream_id: str, token: str) -> None:
     assert stream_id not in server.publishers.by_stream
     status, headers, body = await post(http, server, stream_id, await make_offer(), token=token)
     assert status == 201, body
-    async with http.delete(server.base_url + headers["Location"]) as res:
+    auth = {"Authorization": f"Bearer {token}"}
+    async with http.delete(server.base_url + headers["Location"], headers=auth) as res:
         assert res.status == 200
 
 
@@ -117,7 +118,9 @@ async def test_bad_whip_post(case, server, http, new_stream):
     await assert_usable(http, server, stream_id, token)
 
 
-async def test_already_live_is_409_and_first_broadcast_survives(server, http, new_stream):
+async def test_already_live_is_409_and_first_broadcast_survives(
+    server, http, new_stream, check_in_again
+):
     stream_id, token = await new_stream()
     status, headers, body = await post(http, server, stream_id, await make_offer(), token=token)
     assert status == 201, body
@@ -131,8 +134,10 @@ async def test_already_live_is_409_and_first_broadcast_survives(server, http, ne
     row = await store.get_stream(server.pool, uuid.UUID(stream_id))
     assert row is not None and row.state == "live"
 
-    async with http.delete(server.base_url + headers["Location"]) as res:
+    auth = {"Authorization": f"Bearer {token}"}
+    async with http.delete(server.base_url + headers["Location"], headers=auth) as res:
         assert res.status == 200
+    await check_in_again(stream_id)  # the next broadcast needs its own check-in
     await assert_usable(http, server, stream_id, token)
 
 
@@ -150,11 +155,17 @@ async def test_whip_answer_shape(server, http, new_stream):
     first_pt = video.split("\r\n", 1)[0].split()[2]
     assert f"a=rtpmap:{first_pt} H264/90000" in video
     assert "x-google-start-bitrate=" in video and "b=AS:" in video
-    async with http.patch(server.base_url + location) as res:
-        assert res.status == 405
-    async with http.delete(server.base_url + location) as res:
+    # The session resource needs the POST's token: without it (or with another) nothing ends.
+    other = (await new_stream())[1]
+    for headers in ({}, {"Authorization": f"Bearer {other}"}):
+        async with http.delete(server.base_url + location, headers=headers) as res:
+            assert res.status == 401
+            assert_envelope(await res.read(), "INVALID_SESSION_TOKEN")
+    assert stream_id in server.publishers.by_stream
+    auth = {"Authorization": f"Bearer {token}"}
+    async with http.delete(server.base_url + location, headers=auth) as res:
         assert res.status == 200
-    async with http.delete(server.base_url + location) as res:
+    async with http.delete(server.base_url + location, headers=auth) as res:
         assert res.status == 404
         assert_envelope(await res.read(), "SESSION_NOT_FOUND")
 

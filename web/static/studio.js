@@ -13,7 +13,7 @@
   $('watchlink').href = '/watch/' + streamId;
   $('watchlink').textContent = location.origin + '/watch/' + streamId;
 
-  let media = null, pc = null, resource = null, startedAt = 0, timer = null, attempts = 0;
+  let media = null, pc = null, resource = null, resourceAuth = null, startedAt = 0, timer = null, attempts = 0;
 
   function setState(state, text) {
     document.body.dataset.state = state;
@@ -23,7 +23,11 @@
     stopBtn.disabled = !(state === 'connecting' || state === 'live');
     if (text !== undefined) say(text, state === 'error');
   }
-  function say(text, isError) { message.textContent = text; message.className = 'message' + (isError ? ' error' : ''); }
+  function say(text, isError) {
+    message.textContent = text;
+    message.className = 'message' + (isError ? ' error' : '');
+    delete message.dataset.code;
+  }
 
   async function camera() {
     if (media) return media;
@@ -55,7 +59,132 @@
 
   async function errorText(res) {
     try { const body = await res.json(); return body.message + ' (' + body.code + ')'; }
-    catch (e) { return 'HTTP ' + res.status; }
+    catch (e) { return 'the server answered ' + res.status + ' without saying why'; }
+  }
+
+  // --- refusals: what is missing to go live, in words, with a link to where to fix it
+  class Refusal extends Error {
+    constructor(error) { super(error.message || error.code); this.error = error; }
+  }
+  async function refusal(res) {
+    let body = null;
+    try { body = await res.json(); } catch (e) { /* not the envelope: a proxy's page */ }
+    return new Refusal({
+      status: res.status,
+      code: body && body.code,
+      message: body && body.message,
+      meta: (body && body.meta) || {},
+      retryAfter: body && body.retryAfter,
+    });
+  }
+  function showRefusal(error) {
+    const help = window.teezuGoLiveHelp.explain(error.code, error, {
+      streamId, signedIn: !!me, handle: me && me.handle, identity: checks.identity,
+      identityReason: checks.identityReason,
+    });
+    setState('error');
+    message.className = 'message error';
+    message.textContent = help.text;
+    message.dataset.code = error.code || '';
+    if (help.href) {
+      const link = document.createElement('a');
+      link.href = help.href;
+      link.id = 'fix';
+      link.textContent = help.label;
+      message.append(' ', link);
+    }
+    if (error.code) {
+      const code = document.createElement('span');
+      code.className = 'code';
+      code.textContent = error.code;  // for support: the words above are for the creator
+      message.append(code);
+    }
+    if (['STREAM_FROZEN', 'ACCOUNT_SUSPENDED', 'ACCOUNT_BANNED'].includes(error.code)) {
+      $('check-standing').hidden = false;
+      $('standing-state').textContent = help.text;
+    }
+    loadChecklist();
+  }
+  message.addEventListener('click', (event) => {
+    // In-page fixes: scroll there without replacing the URL's #token=... fragment.
+    const link = event.target.closest('a');
+    if (!link || !link.getAttribute('href').startsWith('#')) return;
+    event.preventDefault();
+    const id = link.getAttribute('href').slice(1);
+    if (id === 'login') { loginForm.hidden = false; $('email').focus(); return; }
+    const target = $(id);
+    if (id.startsWith('check-')) $('checklist').hidden = false;
+    target.scrollIntoView({ block: 'center' });
+    target.focus();
+  });
+
+  // --- the checklist: identity, this broadcast's consent check-ins (a signed-in performer)
+  const checks = { identity: null, identityReason: '' };
+  async function loadChecklist() {
+    const list = $('checklist');
+    if (!me) { list.hidden = true; return; }
+    list.hidden = false;
+    const [status, people] = await Promise.all([
+      fetch('/api/v1/verification/status', { credentials: 'same-origin' }).catch(() => null),
+      fetch('/api/v1/streams/' + streamId + '/performers', { credentials: 'same-origin' }).catch(() => null),
+    ]);
+    if (status && status.ok) {
+      const data = (await status.json()).data, latest = data.latest;
+      checks.identity = data.verified ? 'approved' : latest ? latest.status : 'none';
+      checks.identityReason = latest ? latest.reason : '';
+      const when = latest ? new Date(latest.submittedAt).toLocaleString() : '';
+      $('identity-state').textContent = {
+        approved: 'Approved: you may perform.',
+        pending: 'Sent ' + when + ': waiting for a moderator\'s review.',
+        rejected: 'Not approved' + (checks.identityReason ? ' (' + checks.identityReason + ')' : '') +
+          '. Send a new one below.',
+        none: 'Not verified yet: send a photo of your ID and a selfie. A moderator checks them once.',
+      }[checks.identity];
+      $('idform').hidden = !['none', 'rejected'].includes(checks.identity);
+    }
+    const ul = $('performers');
+    ul.textContent = '';
+    if (people && people.ok) {
+      const data = (await people.json()).data;
+      let mine = null;
+      for (const p of data.performers) {
+        const li = document.createElement('li');
+        li.textContent = '@' + p.handle + (p.role === 'creator' ? ' (creator)' : '') + ': ' +
+          (p.verified ? 'identity approved' : 'identity not approved yet') + ', ' +
+          (p.checkedIn ? 'checked in' : 'not checked in yet');
+        li.dataset.handle = p.handle;
+        ul.append(li);
+        if (me && p.userId === me.id) mine = p;
+      }
+      $('checkin').hidden = !mine || mine.checkedIn;
+    } else {
+      const li = document.createElement('li');
+      li.textContent = 'You are not a performer of this stream.';
+      ul.append(li);
+      $('checkin').hidden = true;
+    }
+  }
+  async function checkIn() {
+    const res = await fetch('/api/v1/streams/' + streamId + '/consent', { method: 'POST', credentials: 'same-origin' });
+    if (!res.ok) { showRefusal((await refusal(res)).error); return; }
+    await loadChecklist();
+    if (document.body.dataset.state === 'error') setState('idle');
+    say('Checked in for this broadcast. Press Go live when ready.');
+  }
+  async function sendIdentity(event) {
+    event.preventDefault();
+    $('idsend').disabled = true;
+    try {
+      const res = await fetch('/api/v1/verification/records', {
+        method: 'POST', credentials: 'same-origin', body: new FormData($('idform')),
+      });
+      if (!res.ok) { say('Your ID was not accepted: ' + await errorText(res), true); return; }
+      $('idform').reset();
+      await loadChecklist();
+      say('Sent for review. A moderator checks it; you can go live once it is approved.');
+    } finally {
+      $('idsend').disabled = false;
+    }
   }
 
   // --- account: the studio signs in with the session cookie (httpOnly: this script never sees it)
@@ -65,6 +194,7 @@
     if (me) $('handle').textContent = '@' + me.handle;
     document.body.dataset.account = me ? 'signed-in' : 'signed-out';
     showSafety();
+    loadChecklist();
   }
 
   async function loadMe() {
@@ -122,18 +252,22 @@
     const res = await fetch('/api/v1/streams/' + streamId + '/publish-credentials', {
       method: 'POST', credentials: 'same-origin',
     });
-    if (!res.ok) throw new Error(await errorText(res));
+    if (!res.ok) throw await refusal(res);
     return (await res.json()).data.token;
   }
 
   async function start() {
-    let token;
-    try { token = await publishToken(); }
-    catch (e) { setState('error', 'Could not go live: ' + (e.message || e)); return; }
-    if (!token) { setState('error', 'Sign in (or paste a publish token) to go live.'); loginForm.hidden = false; return; }
     const attempt = ++attempts;  // a Stop (or a new Go live) meanwhile supersedes this attempt
     const current = () => attempt === attempts;
-    setState('connecting', 'Connecting…');
+    setState('connecting', 'Connecting…');  // at once: the last refusal's words are stale now
+    let token;
+    try { token = await publishToken(); }
+    catch (e) {
+      if (current()) showRefusal(e instanceof Refusal ? e.error : { code: 'NETWORK' });
+      return;
+    }
+    if (!current()) return;
+    if (!token) { setState('error', 'Sign in (or paste a publish token) to go live.'); loginForm.hidden = false; return; }
     let peer = null;
     try {
       const stream = await camera();
@@ -174,16 +308,19 @@
       });
       if (!current()) {
         // Stopped while connecting: end the session the server has just created, if it did.
-        if (res.status === 201) fetch(res.headers.get('Location'), { method: 'DELETE' }).catch(() => {});
+        if (res.status === 201) fetch(res.headers.get('Location'), { method: 'DELETE', headers: { Authorization: 'Bearer ' + token } }).catch(() => {});
         return;
       }
-      if (res.status !== 201) throw new Error(await errorText(res));
+      if (res.status !== 201) throw await refusal(res);
       resource = res.headers.get('Location');
+      resourceAuth = 'Bearer ' + token;  // the session's DELETE needs the POST's token
       await peer.setRemoteDescription({ type: 'answer', sdp: await res.text() });
     } catch (e) {
       if (!current()) { if (peer && peer !== pc) peer.close(); return; }
       cleanup();
-      setState('error', 'Could not go live: ' + (e.message || e));
+      if (e instanceof Refusal) showRefusal(e.error);
+      else if (e instanceof TypeError) showRefusal({ code: 'NETWORK' });  // fetch could not connect
+      else setState('error', 'Could not go live: ' + (e.message || e));
     }
   }
 
@@ -197,7 +334,7 @@
   async function stop() {
     // WHIP: DELETE the session first, then close the peer connection. Closing first makes the
     // server see a lost connection (it ends the broadcast on its own and the DELETE gets a 404).
-    const url = resource, peer = pc;
+    const url = resource, auth = resourceAuth, peer = pc;
     attempts++;  // supersedes a Go live still connecting
     resource = null;
     pc = null;  // from here on the peer's state changes are expected, not errors
@@ -205,13 +342,14 @@
     setState('stopped', 'Ending the broadcast…');
     let failure = null;
     if (url) {
-      const res = await fetch(url, { method: 'DELETE' }).catch(() => null);
+      const res = await fetch(url, { method: 'DELETE', headers: { Authorization: auth } }).catch(() => null);
       if (res && !res.ok && res.status !== 404) failure = await errorText(res);
       else if (res) await res.arrayBuffer().catch(() => {});  // read to the end: a complete request
     }
     if (peer) peer.close();
     if (failure) { setState('error', 'Stop failed: ' + failure); return; }
     setState('stopped', 'Broadcast ended.');
+    loadChecklist();  // the next broadcast needs new check-ins
   }
 
   // --- the safe word: one big button (Socket.IO `safe_word`, the REST route as a fallback);
@@ -273,13 +411,15 @@
     else if (socket) { socket.disconnect(); socket = null; socketUser = null; }
   }
 
+  $('checkin').addEventListener('click', checkIn);
+  $('idform').addEventListener('submit', sendIdentity);
   goLive.addEventListener('click', start);
   stopBtn.addEventListener('click', stop);
   loginForm.addEventListener('submit', signIn);
   $('logout').addEventListener('click', signOut);
   tokenInput.addEventListener('input', showAccount);
   loadMe();
-  window.addEventListener('pagehide', () => { if (resource) navigator.sendBeacon && fetch(resource, { method: 'DELETE', keepalive: true }); });
+  window.addEventListener('pagehide', () => { if (resource) navigator.sendBeacon && fetch(resource, { method: 'DELETE', headers: { Authorization: resourceAuth }, keepalive: true }); });
   camera().catch((e) => say('Camera/microphone unavailable: ' + e.message, true));
   window.teezuStudio = { start, stop, pc: () => pc, safeWord };
 })();

@@ -108,6 +108,7 @@
         throw new Error(why);
       }
       session.location = res.headers.get('Location');
+      session.auth = headers.Authorization;  // DELETE needs the POST's token, if it had one
       const answer = await res.text();
       if (rtc !== session) { endRtc(session); return; }
       await pc.setRemoteDescription({ type: 'answer', sdp: answer });
@@ -118,7 +119,10 @@
 
   function endRtc(session) {
     session.pc.close();
-    if (session.location) fetch(session.location, { method: 'DELETE', keepalive: true }).catch(() => {});
+    if (session.location) {
+      const headers = session.auth ? { Authorization: session.auth } : {};
+      fetch(session.location, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
+    }
   }
 
   function stopRtc() {

@@ -10,20 +10,22 @@ import pytest
 from api.auth.rbac import Role
 from api.chat import events
 from api.streams import store
-from tests.chatauth import sign_in
+from tests.chatauth import ChatUser, sign_in
 from tests.publisher import publish
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def test_safe_word_over_socketio_freezes_stream_and_chat(server, connect):
-    creator = await sign_in(server, Role.CREATOR, prefix="sw")
+async def test_safe_word_over_socketio_freezes_stream_and_chat(server, connect, account, ready):
+    performer = await account(Role.CREATOR)
+    creator = ChatUser(performer.id, performer.handle, performer.cookie())
     member = await sign_in(server, prefix="sw")
     stranger = await sign_in(server, Role.CREATOR, prefix="sw")
     row, token = await store.create_stream(
         server.pool, title="Safe word", creator_handle=creator.handle, creator_id=creator.user_id
     )
     sid = str(row.id)
+    await ready(sid, performer)  # verified through the review API and checked in
     base = server.base_url
     host = await connect(creator, base_url=base)
     viewer = await connect(member, base_url=base)

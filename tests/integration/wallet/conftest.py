@@ -160,8 +160,10 @@ async def wallet_server(
         var_dir=tmp_path_factory.mktemp("wallet-var"),
         node_id="wallet-test-node",
         edge_port=0,  # no LL-HLS edge: it would bind port + 1, maybe taken by another server
-        require_verification=False,
+        # A known secret: tests/integration/wallet/test_webhooks.py signs webhooks with it.
         payment_webhook_secret="test-webhook-secret",
+        # Hold expiry and roll-ups are run by the tests that check them (test_holds.py,
+        # test_ledger_check_cli.py), at the moment they choose, not by a timer mid-test.
         ledger_job_interval=3600,
         # A fast billing calendar; renewals are run by the tests themselves (the node's job
         # runs once at start-up, when nothing is due yet).
@@ -171,6 +173,8 @@ async def wallet_server(
         subscription_job_interval=3600,
         # Subscriber-only streams are watched here; the age gate has its own tests.
         age_gate_enabled=False,
+        # Like the shared server (tests/conftest.py): hundreds of sign-ins and requests from
+        # 127.0.0.1 per run; the limits and bcrypt's cost 12 are proven by their own tests.
         rate_limit_requests=1_000_000,
         auth_rate_limit_requests=1_000_000,
         login_backoff_ip_after=1_000_000,

@@ -27,6 +27,7 @@ from tests.accounts import Account, Client, create_user
 from tests.conftest import free_port
 from tests.integration.wallet.conftest import fresh_database, fund, live_stream
 from tests.integration.wallet.test_wallet_api import assert_envelope, balance, key
+from tests.performers import make_ready
 from tests.publisher import publish
 from workers.ledger import ledger_pass
 
@@ -60,13 +61,15 @@ async def shows(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncI
         public_url=f"http://127.0.0.1:{port}",
         var_dir=tmp_path_factory.mktemp("shows-var"),
         node_id="shows-test-node",
-        edge_port=0,
-        require_verification=False,
+        edge_port=0,  # no LL-HLS edge: it would bind port + 1, maybe taken by another server
         age_gate_enabled=False,  # tests/integration/test_age_gate.py covers the gate
+        # No inference per sampled frame on 2 cores: test_moderation.py runs the workers.
         moderation_enabled=False,
         payment_webhook_secret="test-webhook-secret",
+        # Hold expiry runs when these tests call `ledger_pass`, not on a timer mid-flow.
         ledger_job_interval=3600,
         show_billing_interval_seconds=MINUTE,
+        # Hundreds of requests and sign-ins from 127.0.0.1 (as in tests/conftest.py).
         rate_limit_requests=1_000_000,
         auth_rate_limit_requests=1_000_000,
         login_backoff_ip_after=1_000_000,
@@ -463,6 +466,8 @@ async def test_freeze_on_the_node_holding_the_broadcast_stops_billing(shows, mem
     made = await creator.call("POST", "/api/v1/streams", json={"title": "Live"})
     assert made.status == 201, made.body
     sid, token = made.data["id"], made.data["publishToken"]
+    # Go-live is gated as in production: the creator verified by a moderator, and checked in.
+    await make_ready(sid, creator, reviewer=await member(Role.MODERATOR))
     async with aiohttp.ClientSession() as http:
         pub = await publish(http, shows.base_url, sid, token, audio=False, size=(320, 240))
         try:
