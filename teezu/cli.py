@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 import uuid
 from collections.abc import Iterator
