@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Literal
 
@@ -77,3 +78,16 @@ def test_text_problem():
     assert text_problem("plain") is None
     assert "NUL" in (text_problem("\x00") or "")
     assert "surrogate" in (text_problem("a\udc80") or "")
+
+
+def test_a_keyset_cursor_naming_a_time_that_overflows_in_utc_is_refused():
+    import base64
+
+    from api.cursors import decode
+    from teezu.errors import Invalid
+
+    raw = f"0001-01-01T00:00:00+14:00|{uuid.uuid4()}".encode()
+    forged = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    with pytest.raises(Invalid) as err:
+        decode(forged)
+    assert err.value.meta["errors"][0]["field"] == "query.cursor"
