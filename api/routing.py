@@ -167,7 +167,7 @@ class Route:
         if self.permission is not None:
             out.add(403)
         if self.path_params:
-            out.add(404)
+            out |= {404, 422}  # 422: a path value no text may hold (NUL, lone surrogate)
         if self.body is not None or self.raw_body:
             out |= {413, 415, 422}
         if self.query is not None:

@@ -204,7 +204,3 @@ async def use_totp(db: Any, user: users.UserRow, code: str, secret: str | None =
         step,
     )
     return bool(status == "UPDATE 1")
-
-
-def checker(request: web.Request, ip: str) -> Checker:
-    return Checker(request.app, ip)
