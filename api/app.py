@@ -54,6 +54,7 @@ from api.security import (
 )
 from api.streams import routes as stream_routes
 from api.streams import store
+from api.streams.revocations import REVOCATIONS, RevocationListener
 from api.subscriptions import routes as subscription_routes
 from api.unlockables import routes as unlockable_routes
 from api.users import routes as user_routes
@@ -70,6 +71,7 @@ from hls.output import HlsOutput
 from hls.storage import Storage, create_storage
 from ingest import whep, whip
 from ingest.safety import SafetyControl
+from ingest.whep_guard import WHEP_GUARD, WhepGuard
 from teezu.db import apply_migrations, create_pool
 from teezu.pubsub import PubSub, create_pubsub
 from teezu.settings import Settings
@@ -172,6 +174,9 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     policy = origin.PlaybackPolicy(
         settings.playback_key_bytes(), access_of, locate=gate.locator.locate
     )
+    # Changes of who may watch reach the policy's cache (and WHEP viewers) as they commit.
+    revocations = RevocationListener(dsn, policy)
+    app[REVOCATIONS] = revocations
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(dsn)
@@ -188,6 +193,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             await sync_rbac_tables(pool)
             await asyncio.to_thread(age_places.warm)  # pycountry reads its tables once
             app[POOL] = pool
+            revocations.start()
             if not ingest:
                 yield
                 return
@@ -213,6 +219,10 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             app[whip.PUBLISHERS] = publishers
             viewers = whep.Viewers()
             app[whep.VIEWERS] = viewers
+            guard = WhepGuard(policy)
+            app[WHEP_GUARD] = guard
+            revocations.on_change.append(guard.changed)
+            guard.start()
             publishers.ended_hooks.append(viewers.stop_stream)
             if settings.watermark_enabled:
                 publishers.frame_hooks.append(
@@ -257,6 +267,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retention
+            await guard.close()
             await viewers.close()
             await publishers.close()
             await safety.close()
@@ -265,6 +276,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             if moderation is not None:
                 await moderation.close()
         finally:
+            await revocations.close()
             await forensic.close()
             await storage.close()
             await pubsub.close()

@@ -77,12 +77,27 @@ def is_blocked(blocked: frozenset[str], place: str) -> bool:
 
 @dataclass(frozen=True)
 class StreamAccess:
-    """What the media servers need to know about a stream to answer a request for it."""
+    """What the media servers need to know about a stream to answer a request for it.
+
+    ``floor`` and ``revoked`` say which playback tokens a change of who may watch has voided
+    (their epoch, :mod:`hls.access`): every token signed before ``floor`` (the visibility
+    changed, a ticket show started or ended), and a viewer's tokens signed before
+    ``revoked[viewer]`` (that viewer's subscription ended, they were banned, ...).
+    """
 
     visibility: str
     adult: bool = False  # the age gate applies (adult rating or marked explicit, gate on)
     blocked: frozenset[str] = frozenset()  # the creator's geo-blocks
     rules: AgeRules = AgeRules()
+    floor: int = 0
+    revoked: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def voids(self, viewer_id: str, epoch: int) -> bool:
+        """Was a token of ``viewer_id`` signed at ``epoch`` voided by a later change?"""
+        if epoch < self.floor:
+            return True
+        revoked = self.revoked
+        return bool(revoked) and epoch < revoked.get(viewer_id, 0)
 
     @property
     def open(self) -> bool:

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from hls.access import TokenRequired, tokenize_playlist, verify_playback_token
+from hls.access import (
+    PlaybackGrant,
+    TokenRequired,
+    TokenRevoked,
+    tokenize_playlist,
+    verify_playback_token,
+)
 from hls.errors import MediaNotFound
 from hls.gate import EXEMPT, GeoBlocked, StreamAccess, check_viewer, is_blocked, split_place
 from hls.live import PLAYLIST
@@ -52,12 +58,17 @@ def as_access(found: StreamAccess | str | None) -> StreamAccess | None:
 @dataclass
 class PlaybackPolicy:
     """Who may fetch a stream's HLS: open streams (public, not age-gated, no geo-blocks)
-    anyone; others with a signed token whose claims meet the stream's rules (:mod:`hls.gate`).
+    anyone; others with a signed token that no later change voided and whose claims meet the
+    stream's rules (:mod:`hls.gate`).
 
-    ``access_of`` (database lookups) is cached briefly: held LL-HLS requests arrive several
-    times a second per viewer and must not each cost a query. It may return a
-    :class:`StreamAccess` or just the visibility. ``locate`` places a request (GeoIP, trusted
-    proxy header); it is consulted only for streams with geo-blocks.
+    ``access_of`` (database lookups) is cached for ``ttl`` seconds: held LL-HLS requests
+    arrive several times a second per viewer and must not each cost a query, so a request
+    costs an in-memory compare of the token's epoch. A change of who may watch reaches the
+    cache at once through :meth:`forget` (the node's listener for the database's change
+    notices, `api.streams.revocations`), and within ``ttl`` if a notice is lost. It may
+    return a :class:`StreamAccess` or just the visibility. ``locate`` places a request (GeoIP,
+    trusted proxy header); it is consulted only for streams with geo-blocks, and for exempt
+    tokens on gated streams.
     """
 
     key: bytes
@@ -89,6 +100,16 @@ class PlaybackPolicy:
         self._cache[stream_id] = (now + self.ttl, fut)
         fut.add_done_callback(lambda f: self._forget_failed(stream_id, f))
         return fut
+
+    def forget(self, stream_id: str) -> None:
+        """Read the stream's access again on next use (it changed)."""
+        self._cache.pop(stream_id, None)
+        self._open_until.pop(stream_id, None)
+
+    def forget_all(self) -> None:
+        """Read every stream's access again (change notices may have been missed)."""
+        self._cache.clear()
+        self._open_until.clear()
 
     def _forget_failed(
         self, stream_id: str, fut: asyncio.Future[StreamAccess | str | None]
@@ -133,8 +154,19 @@ class PlaybackPolicy:
         """The token to carry into playlists (None for open streams); raises if refused.
 
         ``where``: the requester's place, asked only when the stream has geo-blocks (a token
-        issued in one place does not open a stream in a blocked one).
+        issued in one place does not open a stream in a blocked one) or for an exempt token
+        on a gated stream (see :meth:`admit`).
         """
+        return None if self.decide_grant(stream_id, found, token, where) is None else token
+
+    def decide_grant(
+        self,
+        stream_id: str,
+        found: StreamAccess | str | None,
+        token: str | None,
+        where: Callable[[], str] | None = None,
+    ) -> PlaybackGrant | None:
+        """:meth:`decide`, returning the token's verified grant (None for open streams)."""
         access = as_access(found)
         if access is None:
             raise MediaNotFound("no such stream", meta={"streamId": stream_id})
@@ -149,16 +181,65 @@ class PlaybackPolicy:
                 },
             )
         grant = verify_playback_token(self.key, token, stream_id, time.time())
-        check_viewer(access, level=grant.age, place=grant.place)
-        if access.blocked and where is not None and grant.age != EXEMPT:
-            place = where()
-            if is_blocked(access.blocked, place):
-                country, region = split_place(place)
+        self.admit(access, grant, where)
+        return grant
+
+    @classmethod
+    def readmit(
+        cls,
+        stream_id: str,
+        found: StreamAccess | str | None,
+        grant: PlaybackGrant | None,
+        place: str,
+    ) -> None:
+        """Raise unless a viewer admitted earlier (with ``grant``, None on an open stream, from
+        ``place``) may still watch: for sessions that do not ask again (WHEP). The token's
+        expiry is the caller's to check."""
+        access = as_access(found)
+        if access is None:
+            raise MediaNotFound("no such stream", meta={"streamId": stream_id})
+        if access.open:
+            return
+        if grant is None:
+            raise TokenRequired(
+                "this stream now needs a playback token",
+                meta={"tokenFrom": f"/api/v1/streams/{stream_id}/playback-tokens"},
+            )
+        cls.admit(access, grant, lambda: place)
+
+    @staticmethod
+    def admit(
+        access: StreamAccess, grant: PlaybackGrant, where: Callable[[], str] | None = None
+    ) -> None:
+        """Raise unless ``grant`` (a verified token) still lets its viewer watch: no change
+        since it was signed voided it (:meth:`StreamAccess.voids`) and its claims meet the
+        stream's rules now.
+
+        ``where``: the requester's place. An exempt token (the creator, staff) holds only in
+        the place it was issued for: asked from anywhere else it counts as a token of level
+        ``none`` there, so a creator's own token handed to someone else opens neither the age
+        gate nor the geo-blocks for them.
+        """
+        if access.voids(grant.viewer_id, grant.epoch):
+            raise TokenRevoked(
+                "who may watch this stream changed: ask for a new playback token",
+                meta={"tokenFrom": f"/api/v1/streams/{grant.stream_id}/playback-tokens"},
+            )
+        level, place = grant.age, grant.place
+        here: str | None = None
+        if level == EXEMPT and where is not None and (access.adult or access.blocked):
+            here = where()
+            if here != place:
+                level, place = "none", here
+        check_viewer(access, level=level, place=place)
+        if access.blocked and where is not None and level != EXEMPT:
+            here = where() if here is None else here
+            if is_blocked(access.blocked, here):
+                country, region = split_place(here)
                 raise GeoBlocked(
                     "the creator does not make this stream available where you are",
                     meta={"country": country, "region": region or None},
                 )
-        return token
 
     async def check(self, request: web.Request, stream_id: str) -> str | None:
         """The token to carry into playlists (None for open streams); raises if refused."""

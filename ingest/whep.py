@@ -27,6 +27,7 @@ from aiohttp import web
 
 from api.streams import store
 from engine.fanout import PacketFanout
+from hls.access import PlaybackGrant
 from ingest.errors import (
     SessionNotFound,
     StreamNotFound,
@@ -38,6 +39,7 @@ from ingest.resource import check_session_token, patch_ice, request_token, token
 from ingest.sdp import check_viewer_offer
 from ingest.tokens import bearer_token
 from ingest.viewer import WhepViewer
+from ingest.whep_guard import WHEP_GUARD
 from ingest.whip import PUBLISHERS
 
 log = logging.getLogger(__name__)
@@ -87,9 +89,13 @@ class Viewers:
 VIEWERS: web.AppKey[Viewers] = web.AppKey("whep_viewers", Viewers)
 
 
-async def _check_playback_access(request: web.Request, stream_id: str) -> None:
+async def _check_playback_access(
+    request: web.Request, stream_id: str
+) -> tuple[PlaybackGrant | None, str]:
     """The same rule as the HLS origin: open streams for anyone, others with a valid token
-    whose age-gate and jurisdiction claims meet the stream's rules (``hls.gate``).
+    that no later change voided and whose age-gate and jurisdiction claims meet the stream's
+    rules (``hls.gate``). Returns the token's grant (None on an open stream) and the viewer's
+    place, which `ingest.whep_guard` holds the session to while it lasts.
 
     The signed playback token comes as ``Authorization: Bearer <token>`` or ``?token=``; a
     refusal is a 403 envelope (``hls.access.PlaybackDenied`` subclasses,
@@ -99,16 +105,12 @@ async def _check_playback_access(request: web.Request, stream_id: str) -> None:
     from hls.origin import POLICY_KEY, VIEWER_PLACE_HEADER
 
     policy = request.app[POLICY_KEY]
+    place = policy.locate(request.remote, request.headers.get(VIEWER_PLACE_HEADER))
     access = await policy.access(stream_id)
     if access is None:
-        return
+        return None, place
     token = bearer_token(request.headers.get("Authorization")) or request.query.get("token")
-    policy.decide(
-        stream_id,
-        access,
-        token,
-        lambda: policy.locate(request.remote, request.headers.get(VIEWER_PLACE_HEADER)),
-    )
+    return policy.decide_grant(stream_id, access, token, lambda: place), place
 
 
 async def _live_fanout(request: web.Request, key: str, state: str) -> PacketFanout:
@@ -132,7 +134,7 @@ async def create_viewer(request: web.Request) -> web.Response:
     stream = await store.get_stream(pubs.pool, stream_id)
     if stream is None:
         raise StreamNotFound("no such stream", meta={"streamId": key})
-    await _check_playback_access(request, key)
+    grant, place = await _check_playback_access(request, key)
     offer = await read_sdp_offer(request, settings.whip_max_body_bytes, "WHEP")
     summary = check_viewer_offer(offer)
     ladder = [r.name for r in sorted(settings.renditions, key=lambda r: r.height, reverse=True)]
@@ -157,6 +159,9 @@ async def create_viewer(request: web.Request) -> web.Response:
         token_hash=token_hash(request_token(request, allow_query=True)),
     )
     viewers.add(viewer)
+    guard = request.app.get(WHEP_GUARD)
+    if guard is not None:
+        guard.watch(viewer, grant, place)
     try:
         answer = await viewer.negotiate(offer, has_audio=summary.has_audio)
         if fanout.ended:  # the broadcast ended while we negotiated

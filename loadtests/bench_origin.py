@@ -113,7 +113,8 @@ SERVERS = {  # the servers under test, both in the origin process, on the same b
     "app": "aiohttp app (hls/origin.py)",
 }
 PROTO = "@@bench "  # prefix of the origin runner's protocol lines on its stdout
-_PART_URI = re.compile(rb'URI="part(\d+)\.(\d+)\.m4s"')
+# A part's URI in a playlist; with ``--token`` the origin appends ``?token=...`` to it.
+_PART_URI = re.compile(rb'URI="part(\d+)\.(\d+)\.m4s[?"]')
 _HINT = b'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part'
 
 
@@ -337,7 +338,8 @@ async def origin_main(args: argparse.Namespace) -> None:
         var_dir=Path(args.var_dir),
         node_id="bench-origin",
         moderation_enabled=False,  # no frames here (a replay of encoded packets): no workers
-        # The benchmark measures an open stream (public, no age gate): the edge's fast path.
+        # An open stream (public, no age gate): the edge's fast path; with --token a
+        # followers-only stream, every request carrying a signed playback token.
         age_gate_enabled=False,
     )
     configure_logging("console", "WARNING")
@@ -352,8 +354,14 @@ async def origin_main(args: argparse.Namespace) -> None:
     # A real stream row (public), claimed live on this node as the WHIP handler does: the
     # origin checks the stream's visibility in the database (cached) before serving it.
     pool = app[POOL]
-    row, _token = await store.create_stream(pool, title="origin benchmark", creator_handle="bench")
+    row, _token = await store.create_stream(
+        pool,
+        title="origin benchmark",
+        creator_handle="bench",
+        visibility="followers" if args.token else "public",
+    )
     stream_id = str(row.id)
+    playback_token = _bench_token(settings, stream_id) if args.token else ""
     if not await store.claim_live(
         pool, row.id, node=settings.node_id, stale_after=settings.live_stale_after
     ):
@@ -419,6 +427,7 @@ async def origin_main(args: argparse.Namespace) -> None:
             "segment_duration": settings.segment_duration,
             "media_dir": str(settings.media_dir.resolve()),
             "edge_port": app[EDGE].port if EDGE in app else 0,
+            "token": playback_token,
         }
     )
 
@@ -463,6 +472,14 @@ async def origin_main(args: argparse.Namespace) -> None:
         replayer.stop_event.set()
         await runner.cleanup()
     _emit({"bye": True})
+
+
+def _bench_token(settings: Any, stream_id: str) -> str:
+    """A playback token for every viewer of the gated run (``--token``), as the API signs it."""
+    from hls.access import sign_playback_token
+
+    expires = int(time.time()) + 3000
+    return sign_playback_token(settings.playback_key_bytes(), stream_id, "bench", expires, epoch=0)
 
 
 @dataclass
@@ -525,12 +542,20 @@ def _read_proto(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
 
 
 def start_origin(
-    dsn: str, var_dir: Path, packets: Path, cpus: set[int] | None, log: Path, loop: str
+    dsn: str,
+    var_dir: Path,
+    packets: Path,
+    cpus: set[int] | None,
+    log: Path,
+    loop: str,
+    token: bool = False,
 ) -> Origin:
     """The app (and its LL-HLS edge, on another port) with a replayed broadcast."""
     port = free_port()
     args = ["--dsn", dsn, "--var-dir", str(var_dir), "--packets", str(packets)]
     args += ["--edge-port", str(free_port()), "--loop", loop]
+    if token:
+        args.append("--token")
     return _spawn("_origin", port, args, cpus, log)
 
 
@@ -719,7 +744,7 @@ def _after_playlist(
         if in_window:
             st.errors[f"playlist: HTTP {status}"] += 1
         return False, want if status == 503 else None, None  # 503: the hold timed out
-    key = b'URI="part%d.%d.m4s"' % want
+    key = b'URI="part%d.%d.m4s' % want  # then '"' or '?token=...'
     at = body.find(key)
     if at < 0:
         if in_window:
@@ -763,14 +788,19 @@ async def _viewer(
     w0: float,
     w1: float,
     st: ClientState,
+    query: str = "",
 ) -> None:
+    """``query``: ``token=...`` (``--token``), carried on every request, or empty."""
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     st.running += 1
     want: tuple[int, int] | None = None
+    join = f"{playlist}?{query}" if query else playlist
+    extra = f"&{query}" if query else ""
+    part_query = f"?{query}" if query else ""
     try:
         while True:
             if want is None:  # join (or rejoin) at the live edge
-                status, body = await conn.get(playlist)
+                status, body = await conn.get(join)
                 if status != 200 or (want := _hint(body)) is None:
                     st.errors[f"join: HTTP {status}"] += 1
                     await asyncio.sleep(0.5)
@@ -779,14 +809,14 @@ async def _viewer(
             t_req = time.monotonic()
             st.blocked += 1
             try:
-                status, body = await conn.get(f"{playlist}?_HLS_msn={msn}&_HLS_part={idx}")
+                status, body = await conn.get(f"{playlist}?_HLS_msn={msn}&_HLS_part={idx}{extra}")
             finally:
                 st.blocked -= 1
             t_pl = time.monotonic()
             fetch, want, nxt = _after_playlist(st, status, body, (msn, idx), w0 <= t_pl <= w1)
             if not fetch:
                 continue
-            status, data = await conn.get(f"{base}part{msn}.{idx}.m4s")
+            status, data = await conn.get(f"{base}part{msn}.{idx}.m4s{part_query}")
             t_part = time.monotonic()
             row = (vid, rend, msn, idx, t_req, t_pl, t_part)
             _after_part(st, status, len(data), w0 <= t_part <= w1, row)
@@ -812,11 +842,22 @@ class LeanViewer(asyncio.Protocol):
     JOIN, PLAYLIST, PART = 0, 1, 2
 
     def __init__(
-        self, vid: int, rend: int, playlist: str, host: str, w0: float, w1: float, st: ClientState
+        self,
+        vid: int,
+        rend: int,
+        playlist: str,
+        host: str,
+        w0: float,
+        w1: float,
+        st: ClientState,
+        query: str = "",
     ) -> None:
         self.vid, self.rend, self.w0, self.w1, self.st = vid, rend, w0, w1, st
         tail = b" HTTP/1.1\r\nHost: " + host.encode() + b"\r\n\r\n"
-        self.join_request = b"GET " + playlist.encode() + tail
+        q = query.encode()
+        self.join_request = b"GET " + playlist.encode() + (b"?" + q if q else b"") + tail
+        self.playlist_tail = (b"&" + q if q else b"") + tail
+        self.part_tail = (b"?" + q if q else b"") + tail
         self.playlist_prefix = b"GET " + playlist.encode() + b"?_HLS_msn="
         self.part_prefix = b"GET " + playlist[: -len("index.m3u8")].encode() + b"part"
         self.tail = tail
@@ -868,7 +909,7 @@ class LeanViewer(asyncio.Protocol):
         self.phase = self.PLAYLIST
         self.t_req = time.monotonic()
         self.st.blocked += 1
-        self._send(self.playlist_prefix + b"%d&_HLS_part=%d" % (msn, idx) + self.tail)
+        self._send(self.playlist_prefix + b"%d&_HLS_part=%d" % (msn, idx) + self.playlist_tail)
 
     def data_received(self, data: bytes) -> None:
         if self.left < 0:
@@ -914,7 +955,7 @@ class LeanViewer(asyncio.Protocol):
                 self._ask_playlist()
                 return
             self.phase = self.PART
-            self._send(self.part_prefix + b"%d.%d.m4s" % self.want + self.tail)
+            self._send(self.part_prefix + b"%d.%d.m4s" % self.want + self.part_tail)
         else:
             assert self.want is not None
             msn, idx = self.want
@@ -996,7 +1037,7 @@ async def _client_async(conn: Connection, p: dict[str, Any]) -> None:
             rend = gi % len(p["renditions"])
             playlist = p["playlists"][p["renditions"][rend]]
             host = f"{p['host']}:{p['port']}"
-            lean.append(LeanViewer(gi, rend, playlist, host, w0, w1, st))
+            lean.append(LeanViewer(gi, rend, playlist, host, w0, w1, st, p["query"]))
             tasks.append(loop.create_task(connect_lean(lean[-1], start_at)))
             continue
         c = new_conn()
@@ -1006,7 +1047,7 @@ async def _client_async(conn: Connection, p: dict[str, Any]) -> None:
             name = p["renditions"][rend]
             playlist = p["playlists"][name]
             coro = _viewer(c, gi, rend, playlist, playlist[: -len("index.m3u8")], start_at,
-                           w0, w1, st)  # fmt: skip
+                           w0, w1, st, p["query"])  # fmt: skip
         else:
             paths = p["fetch_paths"]
             mine = paths[gi % len(paths) :] + paths[: gi % len(paths)]
@@ -1795,7 +1836,8 @@ def report(
     print(
         f"software: Python {machine['python']}, aiohttp {machine['aiohttp']}, "
         f"nginx {setup.get('nginx_version', 'not run')}; RLIMIT_NOFILE {setup['nofile']}; "
-        f"origin event loop: {args.loop}"
+        f"origin event loop: {args.loop}; stream: "
+        f"{'followers-only, every request with a playback token' if args.token else 'public'}"
     )
     print(
         f"placement: origin pid {setup['origin_pid']} on CPUs {setup['origin_cpus']}; "
@@ -2115,7 +2157,7 @@ def run(args: argparse.Namespace) -> int:
         origin: Origin | None = None
         try:
             origin = start_origin(
-                dsn, tmp / "var", packets, origin_cpus, tmp / "origin.log", args.loop
+                dsn, tmp / "var", packets, origin_cpus, tmp / "origin.log", args.loop, args.token
             )
             info = origin.info
             setup.update(
@@ -2140,6 +2182,7 @@ def run(args: argparse.Namespace) -> int:
                 "client": args.client,
                 "renditions": origin.renditions,
                 "playlists": {r: origin.url(r, "index.m3u8") for r in origin.renditions},
+                "query": f"token={info['token']}" if info.get("token") else "",
             }
             ramps = []
             servers = ["edge", "app"] if args.server == "both" else [args.server]
@@ -2318,6 +2361,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument("--backlog", type=int, default=4096)
         ap.add_argument("--edge-port", type=int, default=0)
         ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="uvloop")
+        ap.add_argument("--token", action="store_true")
         oargs = ap.parse_args(argv)
         raise_nofile()
         if oargs.loop == "uvloop":
@@ -2401,6 +2445,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--loop", choices=("asyncio", "uvloop"), default="uvloop",
         help="the origin process's event loop (default uvloop, as `teezu serve`)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--token", action="store_true",
+        help="a followers-only stream: every viewer request carries a signed playback token "
+        "(the token check, then the playlists tokenized per token; default: a public stream, "
+        "whose parts take the edge's fast path without any check)",
     )  # fmt: skip
     ap.add_argument(
         "--profile", action="store_true", help="py-spy the origin in the largest run of each server"

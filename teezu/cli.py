@@ -195,29 +195,53 @@ def cmd_streams_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_streams_token(settings: Settings, args: argparse.Namespace) -> int:
-    """Mint a playback token (for non-public streams, until accounts decide who may watch)."""
+    """Mint a playback token (an operator's, e.g. to check a non-public stream plays)."""
     import time
 
-    from hls.access import sign_playback_token, with_token
+    from hls.access import MAX_LIFETIME, sign_playback_token, with_token
 
+    if not 60 <= args.ttl <= MAX_LIFETIME:
+        print(f"error: --ttl must be 60 to {MAX_LIFETIME} seconds", file=sys.stderr)
+        return 2
     try:
-        uuid.UUID(args.stream_id)
+        stream_id = uuid.UUID(args.stream_id)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with database(settings) as dsn:
+        epoch = asyncio.run(_access_epoch(dsn, stream_id))
+    if epoch is None:
+        print(f"error: no stream {stream_id}", file=sys.stderr)
+        return 1
+    try:
         expires = int(time.time()) + args.ttl
         token = sign_playback_token(
             settings.playback_key_bytes(),
-            args.stream_id,
+            str(stream_id),
             args.viewer,
             expires,
+            # The stream's access epoch now: any later change of who may watch voids it.
+            epoch=epoch,
             # An operator's token: past the viewer age gate and geo-blocks (staff are exempt).
-            age="exempt" if args.exempt else None,
+            age="exempt" if args.exempt else "none",
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"token:   {token}")
     print(f"expires: {time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(expires))}")
-    print(f"play:    {settings.base_url}{with_token(f'/hls/{args.stream_id}/index.m3u8', token)}")
+    print(f"play:    {settings.base_url}{with_token(f'/hls/{stream_id}/index.m3u8', token)}")
     return 0
+
+
+async def _access_epoch(dsn: str, stream_id: uuid.UUID) -> int | None:
+    pool = await _with_pool(dsn)
+    try:
+        return await pool.fetchval(  # type: ignore[no-any-return]
+            "SELECT access_epoch FROM streams WHERE id = $1", stream_id
+        )
+    finally:
+        await pool.close()
 
 
 def cmd_streams_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -513,7 +537,9 @@ def parser() -> argparse.ArgumentParser:
     token = streams.add_parser("token", help="mint a playback token for a stream")
     token.add_argument("stream_id")
     token.add_argument("--viewer", default="viewer", help="viewer id bound into the token")
-    token.add_argument("--ttl", type=int, default=6 * 3600, help="seconds until it expires")
+    token.add_argument(
+        "--ttl", type=int, default=3600, help="seconds until it expires (60 to 3600)"
+    )
     token.add_argument(
         "--exempt",
         action="store_true",

@@ -65,7 +65,9 @@ class Settings(BaseSettings):
 
     # --- playback access
     playback_key: str = ""  # HMAC key for playback tokens; empty: var_dir/playback.key (one node)
-    playback_token_ttl: int = 6 * 3600
+    # Seconds a playback token from the API lives (at most hls.access.MAX_LIFETIME): players
+    # ask for a new one before then, and revoked access is re-decided at every renewal.
+    playback_token_ttl: int = Field(default=300, ge=60, le=3600)
     # Browser security. Origins allowed to make cookie-authenticated requests and to open
     # Socket.IO connections; empty: the node's own base URL (plus its 127.0.0.1/localhost twin).
     allowed_origins: list[str] = []

@@ -9,6 +9,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from hls.access import MAX_LIFETIME
 from hls.gate import DEFAULT, AgeRules, StreamAccess
 
 
@@ -118,9 +119,15 @@ async def stream_access(
         "AND t.state = 'running') THEN 'ticketed' ELSE s.visibility END AS visibility, "
         "coalesce(x.rating, 'adult') AS rating, "
         "coalesce(x.explicit, false) AS explicit, "
-        "ARRAY(SELECT place FROM stream_geo_blocks WHERE stream_id = s.id) AS blocked "
+        "ARRAY(SELECT place FROM stream_geo_blocks WHERE stream_id = s.id) AS blocked, "
+        # Tokens voided by a change (migration 0067): older revocations than the floor, or
+        # than any token can live, void nothing more.
+        "s.access_floor, ARRAY(SELECT ARRAY[r.viewer, r.epoch::text] "
+        "FROM playback_revocations r WHERE r.stream_id = s.id AND r.epoch > s.access_floor "
+        "AND r.at > now() - make_interval(secs => $2)) AS revoked "
         "FROM streams s LEFT JOIN stream_safety x ON x.stream_id = s.id WHERE s.id = $1",
         stream_id,
+        float(MAX_LIFETIME + 300),
     )
     if row is None:
         return None
@@ -130,4 +137,6 @@ async def stream_access(
         adult=adult,
         blocked=frozenset(row["blocked"]),
         rules=rules if rules is not None else AgeRules(),
+        floor=row["access_floor"],
+        revoked=MappingProxyType({viewer: int(epoch) for viewer, epoch in row["revoked"]}),
     )

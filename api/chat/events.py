@@ -105,10 +105,12 @@ class ModePayload(_Payload):
     delay_seconds: int | None = Field(default=None, alias="delaySeconds", ge=1, le=300)
 
 
-# Every client→server event and the payload it is parsed into (the Socket.IO counterpart of
-# the OpenAPI document: tests read it to cover every event, e.g. for fields that carry
-# passwords or hostile text). api/realtime.py registers exactly these events.
-CLIENT_EVENTS: dict[str, type[BaseModel]] = {
+# The payload of every client→server event: the events' schema (the Socket.IO counterpart of
+# the OpenAPI document; tests read it, e.g. for fields that carry passwords). A test checks
+# that every event the server handles is listed. A payload with an ``idempotency_key`` field
+# moves money (as a REST call with an ``Idempotency-Key`` does), and the kill switch's test
+# then covers it during a freeze (tests/integration/wallet/test_kill_switch.py).
+CLIENT_PAYLOADS: dict[str, type[_Payload]] = {
     JOIN: RoomPayload,
     LEAVE: RoomPayload,
     SEND: SendPayload,
@@ -118,12 +120,18 @@ CLIENT_EVENTS: dict[str, type[BaseModel]] = {
     REMOVE: MessagePayload,
     REVIEW: ReviewPayload,
     APPROVE: MessagePayload,
-    SAFE_WORD: RoomPayload,
     TIMEOUT: RestrictPayload,
     BAN: RestrictPayload,
     UNBAN: UnbanPayload,
     MODE: ModePayload,
+    SAFE_WORD: RoomPayload,
 }
+
+
+def moves_money(event: str) -> bool:
+    """Does the client event ``event`` spend (its payload carries an idempotency key)?"""
+    return "idempotency_key" in CLIENT_PAYLOADS[event].model_fields
+
 
 P = TypeVar("P", bound=BaseModel)
 

@@ -5,7 +5,8 @@ snapshots (``moderation/{stream_id}/``), which are about the person on camera.
 Erasure deletes the user's streams; the database cascades to broadcasts, chat rooms (and the
 room's messages), goals, performers, safety state, moderation decisions and flags. Ledger
 transactions and consent check-ins keep the stream's id without a foreign key (they are
-retained by the wallet and consent packages).
+retained by the wallet and consent packages). As a viewer, the account appears in
+``playback_revocations`` (its playback tokens voided on someone's stream): exported, erased.
 """
 
 from __future__ import annotations
@@ -66,7 +67,14 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
                 "automatedModerationDecisions": decisions,
             }
         )
-    return {"streams.json": out}
+    revoked = await ctx.conn.fetch(
+        "SELECT stream_id, at FROM playback_revocations WHERE viewer = $1 ORDER BY at",
+        ctx.subject.user_id.hex,
+    )
+    return {
+        "streams.json": out,
+        "playback_revocations.json": [{"streamId": r["stream_id"], "at": r["at"]} for r in revoked],
+    }
 
 
 async def erase(ctx: EraseContext) -> None:
@@ -76,6 +84,7 @@ async def erase(ctx: EraseContext) -> None:
     )
     for r in ids:
         ctx.cleanup.storage_prefixes += [str(r["id"]), f"moderation/{r['id']}"]
+    await conn.execute("DELETE FROM playback_revocations WHERE viewer = $1", uid.hex)
     # On other people's streams the account only appears as the actor of a decision.
     await conn.execute("UPDATE stream_safety SET frozen_by = NULL WHERE frozen_by = $1", uid)
     await conn.execute("UPDATE moderation_flags SET resolved_by = NULL WHERE resolved_by = $1", uid)
@@ -91,6 +100,7 @@ REGISTRY.register(
             "moderation_decisions",
             "moderation_flags",
             "stream_goals",
+            "playback_revocations",
         ),
         export=export,
         erase=erase,

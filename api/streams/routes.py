@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,16 +24,17 @@ from api.agegate.gate import AGE_GATE
 from api.auth import audit
 from api.auth.principal import Principal
 from api.auth.rbac import Permission
+from api.chat.store import active_restrictions
 from api.hls_url import hls_base
-from api.keys import POOL, PUBSUB
+from api.keys import POOL, PUBSUB, SETTINGS
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import broadcasts, store
 from api.streams.access import effective_visibility, may_watch
-from api.subscriptions.access import is_subscriber
+from api.subscriptions.access import subscriber_until
 from api.users.follows import is_follower
 from api.wallet import ticket_shows
-from hls.access import PlaybackDenied, sign_playback_token, with_token
+from hls.access import MAX_LIFETIME, PlaybackDenied, sign_playback_token, with_token
 from hls.gate import EXEMPT, AgeVerificationRequired, StreamAccess, is_blocked, meets, split_place
 from hls.origin import POLICY_KEY, STORAGE_KEY
 from hls.output import POSTER
@@ -54,6 +56,12 @@ class NotStreamOwner(Forbidden):
     code = "NOT_STREAM_OWNER"
 
 
+class BannedFromStream(PlaybackDenied):
+    """Banned from the stream's room (``chat:ban``): no playback token either."""
+
+    code = "BANNED"
+
+
 class PosterNotFound(NotFound):
     code = "POSTER_NOT_FOUND"
 
@@ -68,12 +76,15 @@ class ListQuery(Input):
 
 
 class TokenRequest(Input):
-    viewer_id: str | None = Field(
+    """A token is always for the caller: there is no field naming another viewer."""
+
+    ttl_seconds: int | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9_-]{1,64}$",
-        description="only the owner or an admin may name another viewer",
+        ge=60,
+        le=MAX_LIFETIME,
+        description="a shorter lifetime than the default; never longer than "
+        "`TEEZU_PLAYBACK_TOKEN_TTL` (300 s unless configured)",
     )
-    ttl_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
 
 
 class StreamCreate(Input):
@@ -139,7 +150,11 @@ class PublishCredentials(Output):
 class PlaybackToken(Output):
     token: str
     viewer_id: str
-    expires_at: int
+    expires_at: int = Field(description="unix seconds")
+    refresh_at: int = Field(
+        description="unix seconds: ask for a new token (the same call) at this time, so the "
+        "player swaps it in before this one expires"
+    )
     playback_url: str
     hls_url: str = Field(description="playbackUrl on the LL-HLS edge when the node runs one")
 
@@ -220,10 +235,22 @@ def is_admin(principal: Principal) -> bool:
     return principal.can(Permission.SYSTEM_CONFIG_LIMITED)
 
 
-async def may_view(pool: Any, p: Principal, row: store.StreamRow, *, owner: bool = False) -> bool:
+@dataclass(frozen=True)
+class Admission:
+    """Whether a caller may watch a stream, and what that rests on."""
+
+    allowed: bool
+    visibility: str  # effective: "ticketed" while a ticket show runs
+    owner: bool = False
+    until: datetime | None = None  # the access ends then (a subscription's paid time), if known
+
+
+async def admission(
+    pool: Any, p: Principal, row: store.StreamRow, *, owner: bool = False
+) -> Admission:
     """Whether ``p`` may watch the stream (`may_watch` with the relations it needs read from
-    the database: following, subscribing). ``owner``: ownership already proven otherwise
-    (the publish token)."""
+    the database: following, subscribing, a ticket). ``owner``: ownership already proven
+    otherwise (the publish token)."""
     owner = owner or (row.creator_id is not None and row.creator_id == p.user_id)
     # While a ticket show runs, the stream is ``ticketed`` whatever its own setting.
     visibility = effective_visibility(
@@ -235,21 +262,28 @@ async def may_view(pool: Any, p: Principal, row: store.StreamRow, *, owner: bool
         and relation
         and await is_follower(pool, p.user_id, row.creator_id)
     )
-    subscriber = (
-        visibility == "subscribers"
-        and relation
-        and await is_subscriber(pool, p.user_id, row.creator_id)
+    until = (
+        await subscriber_until(pool, p.user_id, row.creator_id)
+        if visibility == "subscribers" and relation
+        else None
     )
     holder = visibility == "ticketed" and await ticket_shows.admitted(pool, row.id, p.user_id)
-    return may_watch(
+    staff = is_admin(p) or p.can(Permission.MODERATE_ALL)
+    allowed = may_watch(
         visibility,
         owner=owner,
         admin=is_admin(p),
         follower=follower,
-        subscriber=subscriber,
+        subscriber=until is not None,
         moderator=p.can(Permission.MODERATE_ALL),
         ticket_holder=holder,
     )
+    return Admission(allowed, visibility, owner, None if owner or staff else until)
+
+
+async def may_view(pool: Any, p: Principal, row: store.StreamRow, *, owner: bool = False) -> bool:
+    """Whether ``p`` may watch the stream (`admission`)."""
+    return (await admission(pool, p, row, owner=owner)).allowed
 
 
 async def owned_stream(call: Call[Any, Any], action: str) -> store.StreamRow:
@@ -506,62 +540,97 @@ async def list_vods(call: Call[None, None]) -> Page[Vod]:
     path_formats=UUID_PATH,
 )
 async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken:
-    """Who gets one depends on the stream's visibility: `public` anyone; `followers` its
+    """A token for the caller, and only the caller: the signed-in viewer (or an anonymous one)
+    with their own age level and place, or the stream's creator (session, or the stream's
+    publish token as `Authorization: Bearer`) and staff, whose token is exempt from the age
+    gate and geo-blocks in the place it was issued for only.
+
+    Who gets one depends on the stream's visibility: `public` anyone; `followers` its
     followers; `subscribers` its creator's live subscribers (active, or in grace after a
     failed renewal); `ticketed` (and any stream while a ticket show runs on it) holders of a
-    ticket to the running show. The creator, admins and site moderators always may. The
-    creator may also prove ownership with the stream's publish token (`Authorization:
-    Bearer`). Refused: 403 PLAYBACK_DENIED (meta: visibility).
+    ticket to the running show. The creator, admins and site moderators always may. Refused:
+    403 PLAYBACK_DENIED (meta: visibility), 403 BANNED for a viewer banned from the room.
 
     Then the age gate and geo-blocks: 451 `GEO_BLOCKED` where the creator blocked the
     caller's place; 403 `AGE_VERIFICATION_REQUIRED` on an adult stream when the caller's
     jurisdiction asks for more than they have (meta: `requirement`, `current`, `country`,
     `region`, `signInRequired`, `next`). The token carries the caller's age level and place,
-    which the media servers check against the stream's rules on every request."""
+    which the media servers check against the stream's rules on every request.
+
+    Lifetime: `TEEZU_PLAYBACK_TOKEN_TTL` (300 s) at most, and no longer than the access it
+    rests on (a subscription's paid time). Players call this again at `refreshAt` and swap the
+    new token in; after any change of who may watch (visibility, a ticket show, a
+    subscription ending, a ban, an unfollow, a suspended account) the media servers refuse
+    older tokens with 403 `PLAYBACK_TOKEN_REVOKED`, and a new call decides afresh."""
+    # Read first: the token carries the epoch of this read, so a change of who may watch
+    # committed after it (the checks below may miss it) voids the token anyway.
     row = await _existing(call)
     p = call.principal
-    owner = await _check_visibility(call, row)
+    admitted = await _check_visibility(call, row)
     access = await _stream_access(call, row)
     gate = call.app[AGE_GATE]
-    if owner or _exempt(call, row):
+    exempt = admitted.owner or _exempt(call, row)
+    if exempt:
         level, place = EXEMPT, gate.place(call.request)
     else:
+        if p.user_id is not None:
+            bans = await active_restrictions(call.app[POOL], row.id, p.user_id)
+            if "ban" in bans:
+                until = bans["ban"].until
+                raise BannedFromStream(
+                    "you are banned from this stream",
+                    meta={"until": until.isoformat() if until else None},
+                )
         level, place = await gate.check(call.request, access, p.user_id)
-    if call.body.viewer_id is not None and (owner or is_admin(p)):
-        viewer = call.body.viewer_id
-    elif p.user_id is not None:
+    if p.user_id is not None:
         viewer = p.user_id.hex
+    elif admitted.owner and row.creator_id is not None:  # the publish token, no session
+        viewer = row.creator_id.hex
+    elif admitted.owner:
+        viewer = "creator"
     else:
         viewer = f"anon-{secrets.token_hex(6)}"
-    expires = int(time.time()) + call.body.ttl_seconds
+    now = int(time.time())
+    ttl = call.app[SETTINGS].playback_token_ttl
+    expires = now + min(call.body.ttl_seconds or ttl, ttl)
+    if admitted.until is not None:
+        expires = min(expires, int(admitted.until.timestamp()))
     token = sign_playback_token(
-        call.app[POLICY_KEY].key, str(row.id), viewer, expires, age=level, place=place
+        call.app[POLICY_KEY].key,
+        str(row.id),
+        viewer,
+        expires,
+        epoch=row.access_epoch,
+        age=level,
+        place=place,
     )
     url = with_token(f"/hls/{row.id}/index.m3u8", token)
     return PlaybackToken(
         token=token,
         viewer_id=viewer,
         expires_at=expires,
+        refresh_at=now + (expires - now) * 2 // 3,
         playback_url=url,
         hls_url=hls_base(call.request) + url,
     )
 
 
-async def _check_visibility(call: Call[Any, Any], row: store.StreamRow) -> bool:
-    """Refuse (403 ``PLAYBACK_DENIED``) a caller the stream's visibility keeps out; True if
-    the caller owns it (session or publish token). While a ticket show runs on the stream it is
-    ``ticketed``: only holders of a ticket to that show (and the creator and admins) pass."""
+async def _check_visibility(call: Call[Any, Any], row: store.StreamRow) -> Admission:
+    """Refuse (403 ``PLAYBACK_DENIED``) a caller the stream's visibility keeps out; its
+    `Admission` otherwise (``owner``: the caller owns it, by session or publish token). While
+    a ticket show runs on the stream it is ``ticketed``: only holders of a ticket to that show
+    (and the creator and admins) pass."""
     p = call.principal
-    pool = call.app[POOL]
-    visibility = effective_visibility(
-        row.visibility, ticket_show_running=await ticket_shows.running(pool, row.id)
-    )
     owner = (row.creator_id is not None and row.creator_id == p.user_id) or token_matches(
         bearer_token(call.request.headers.get("Authorization")), row.publish_token_hash
     )
-    if not await may_view(pool, p, row, owner=owner):
-        raise PlaybackDenied(f"this stream is for {visibility}", meta={"visibility": visibility})
-    return owner
+    admitted = await admission(call.app[POOL], p, row, owner=owner)
+    if not admitted.allowed:
+        raise PlaybackDenied(
+            f"this stream is for {admitted.visibility}",
+            meta={"visibility": admitted.visibility},
+        )
+    return admitted
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:

@@ -13,7 +13,7 @@ from ingest.tokens import new_publish_token
 
 _COLUMNS = (
     "id, creator_handle, title, state, created_at, started_at, ended_at, publish_token_hash, "
-    "visibility, recording, creator_id"
+    "visibility, recording, creator_id, access_epoch"
 )
 VISIBILITIES = ("public", "followers", "subscribers", "ticketed")
 
@@ -31,6 +31,8 @@ class StreamRow:
     visibility: str = "public"
     recording: bool = False
     creator_id: uuid.UUID | None = None  # None: made before accounts, or for a handle with none
+    # Bumped by every change of who may watch (migration 0067); playback tokens carry it.
+    access_epoch: int = 0
 
     def public(self) -> dict[str, Any]:
         """The fields anyone may see (never the token hash)."""

@@ -4,6 +4,7 @@ and chat policy, unlockables, posts later)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 
@@ -25,4 +26,20 @@ async def is_subscriber(
             viewer_id,
             creator_id,
         )
+    )
+
+
+async def subscriber_until(
+    pool: Any, viewer_id: uuid.UUID | None, creator_id: uuid.UUID | None
+) -> datetime | None:
+    """Until when ``viewer_id``'s subscription to ``creator_id`` grants access, if it does
+    now (the `is_subscriber` condition); None otherwise. Playback tokens of a subscriber-only
+    stream expire then at the latest."""
+    if viewer_id is None or creator_id is None:
+        return None
+    return await pool.fetchval(  # type: ignore[no-any-return]
+        "SELECT max(access_until) FROM subscriptions WHERE subscriber_id = $1 "
+        "AND creator_id = $2 AND state IN ('active', 'grace') AND access_until > now()",
+        viewer_id,
+        creator_id,
     )

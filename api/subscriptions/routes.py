@@ -43,6 +43,7 @@ from api.subscriptions.errors import (
     TierNotFound,
 )
 from api.wallet.routes import IDEMPOTENCY_KEY, LEDGER, idempotency_key, respond
+from api.wallet.streams import refuse_if_frozen
 from workers.subscriptions import run_renewals
 
 # PostgreSQL text cannot hold NUL: refused with the other validation errors.
@@ -270,8 +271,9 @@ async def update_tier(call: Call[TierUpdate, None]) -> TierOut:
 async def subscribe(call: Call[SubscribeBody, None]) -> web.Response:
     """The charge is split like a tip (creator, platform, referrer) and renews every period
     until cancelled. Refusals: 402 INSUFFICIENT_FUNDS (stored with the key, like a tip's),
-    404 CREATOR_NOT_FOUND or TIER_NOT_FOUND, 409 TIER_NOT_AVAILABLE (retired) or
-    ALREADY_SUBSCRIBED (meta: subscriptionId), 422 CANNOT_SUBSCRIBE_SELF."""
+    404 CREATOR_NOT_FOUND or TIER_NOT_FOUND, 409 TIER_NOT_AVAILABLE (retired),
+    ALREADY_SUBSCRIBED (meta: subscriptionId) or STREAM_FROZEN (a live stream of the creator
+    is frozen: the kill switch), 422 CANNOT_SUBSCRIBE_SELF."""
     key = idempotency_key(call)
     creator = await _creator(call)
     pool = call.app[POOL]
@@ -282,6 +284,7 @@ async def subscribe(call: Call[SubscribeBody, None]) -> web.Response:
         raise SelfSubscribe("creators cannot subscribe to themselves")
     if not tier.active:
         raise TierNotAvailable("this tier takes no new subscribers", meta={"id": str(tier.id)})
+    await refuse_if_frozen(pool, creator)
     outcome = await billing.subscribe(
         pool,
         call.app[LEDGER].book,

@@ -213,6 +213,7 @@ OUTCOME_ERRORS: dict[str, type[WalletError]] = {
     for cls in (
         InsufficientFunds,
         StreamNotLive,
+        StreamFrozen,
         StreamNotFound,
         CreatorNotPayable,
         UnknownItem,
@@ -231,6 +232,7 @@ def error_for(code: str) -> type[WalletError]:
 MESSAGES: dict[str, str] = {
     "INSUFFICIENT_FUNDS": "not enough tokens in the wallet",
     "STREAM_NOT_LIVE": "the stream is not live",
+    "STREAM_FROZEN": "the stream is frozen: nothing is paid to its creator meanwhile",
     "STREAM_NOT_FOUND": "no such stream",
     "CREATOR_NOT_PAYABLE": "this stream's creator cannot receive tokens",
     "UNKNOWN_ITEM": "no such item",

@@ -233,9 +233,9 @@ def _provider(app: web.Application, name: str) -> PaymentProvider:
 async def tip(call: Call[TipBody, None]) -> web.Response:
     """Debits the wallet and pays the creator (and the platform, and the creator's referrer)
     in one transaction; it counts towards the stream's open goal, and the room hears of it.
-    Refusals: 402 INSUFFICIENT_FUNDS, 409 STREAM_NOT_LIVE, CREATOR_NOT_PAYABLE or
-    MENU_PRICE_CHANGED, 404 UNKNOWN_ITEM (menu item), 422 AMOUNT_OUT_OF_RANGE or
-    CANNOT_TIP_SELF."""
+    Refusals: 402 INSUFFICIENT_FUNDS, 409 STREAM_NOT_LIVE, STREAM_FROZEN (a live stream of
+    the creator is frozen: the kill switch), CREATOR_NOT_PAYABLE or MENU_PRICE_CHANGED, 404
+    UNKNOWN_ITEM (menu item), 422 AMOUNT_OUT_OF_RANGE or CANNOT_TIP_SELF."""
     key = idempotency_key(call)
     raw = call.path("stream_id")
     try:

@@ -359,8 +359,9 @@ async def get_ticket_show(call: Call[None, None]) -> TicketShowOut:
     path_formats=SHOW_PATH,
 )
 async def buy_ticket(call: Call[None, None]) -> web.Response:
-    """402 INSUFFICIENT_FUNDS; 409 TICKET_SALES_CLOSED, ALREADY_HAS_TICKET; 422
-    CANNOT_PAY_SELF; 404 SHOW_NOT_FOUND."""
+    """402 INSUFFICIENT_FUNDS; 409 TICKET_SALES_CLOSED, ALREADY_HAS_TICKET, STREAM_FROZEN (a
+    live stream of the creator is frozen: the kill switch); 422 CANNOT_PAY_SELF; 404
+    SHOW_NOT_FOUND."""
     key = idempotency_key(call)
     show_id = _uuid(call, "show_id", ShowNotFound)
     outcome = await _ledger(call).ticket_shows.buy(
@@ -451,10 +452,11 @@ async def pledge(call: Call[PledgeIn, None]) -> web.Response:
     response=ProfileTipOut,
     permission=Permission.WALLET,
     headers=(IDEMPOTENCY_KEY,),
-    errors=(400, 402),
+    errors=(400, 402, 409),
 )
 async def tip_profile(call: Call[ProfileTipIn, None]) -> web.Response:
-    """402 INSUFFICIENT_FUNDS; 404 USER_NOT_FOUND; 422 AMOUNT_OUT_OF_RANGE, CANNOT_TIP_SELF."""
+    """402 INSUFFICIENT_FUNDS; 404 USER_NOT_FOUND; 409 STREAM_FROZEN (a live stream of the
+    creator is frozen: the kill switch); 422 AMOUNT_OUT_OF_RANGE, CANNOT_TIP_SELF."""
     key = idempotency_key(call)
     handle = call.path("handle")
     user = await get_by_handle(call.app[POOL], handle)

@@ -30,7 +30,7 @@ from api.wallet.errors import (
     TicketSalesClosed,
 )
 from api.wallet.model import HoldPurpose, IdempotencyKey, Outcome
-from api.wallet.streams import live_stream, stream_info
+from api.wallet.streams import live_stream, refuse_if_frozen, stream_info
 
 if TYPE_CHECKING:
     from api.wallet.service import Ledger
@@ -178,6 +178,7 @@ class TicketShows:
             raise SelfPurchase("creators cannot buy tickets to their own show")
         if show.state not in ("announced", "running"):
             raise TicketSalesClosed("this show is over", meta={"state": show.state})
+        await refuse_if_frozen(self.pool, show.creator_id)  # the kill switch
         outcome = await self.ledger.reserve(
             key,
             amount=show.price,

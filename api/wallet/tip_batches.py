@@ -16,8 +16,8 @@ Isolation: the batch statement is all or nothing. If it fails as a whole (an ide
 used concurrently by another node, a deadlock with another node's batch, any database error),
 every tip of it is run again alone with `api.wallet.tips.execute`, which replays a used key
 or refuses just that tip: one tip's trouble never becomes another's. A refusal that is an
-outcome (insufficient funds, stream not live) is per tip inside the statement and stored
-with its key, exactly as alone.
+outcome (insufficient funds, stream not live, stream frozen: the kill switch) is per tip
+inside the statement and stored with its key, exactly as alone.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 
 from api.wallet.model import Outcome
+from api.wallet.streams import FROZEN_CREATOR
 from api.wallet.tips import PreparedTip, execute
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 # entries flattened: $11 the tip's number, $12 account, $13 amount; $14 the fee schedule.
 # Viewers are distinct within a batch, so a ledger transaction maps back to its tip by its
 # initiator (the INSERT's RETURNING cannot return the request's number).
-_BATCH = """
+_BATCH = f"""
 WITH req AS MATERIALIZED (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bigint[], $5::bigint[],
                          $6::uuid[], $7::text[], $8::text[], $9::text[], $10::uuid[])
@@ -48,14 +49,17 @@ WITH req AS MATERIALIZED (
                              memo, menu_item, i)
 ), st AS MATERIALIZED (
     SELECT r.i, s.state,
+        (coalesce(f.frozen, false) OR {FROZEN_CREATOR.format(creator="s.creator_id")})
+            AS frozen,
         (SELECT g.id FROM stream_goals g WHERE g.stream_id = r.stream AND g.state = 'open'
             AND g.mode = 'tips')
             AS goal_id
     FROM req r LEFT JOIN streams s ON s.id = r.stream
+    LEFT JOIN stream_safety f ON f.stream_id = r.stream
 ), debit AS (
     UPDATE ledger_accounts a SET balance = a.balance - r.amount
     FROM req r JOIN st ON st.i = r.i
-    WHERE a.id = r.wallet AND a.balance >= r.amount AND st.state = 'live'
+    WHERE a.id = r.wallet AND a.balance >= r.amount AND st.state = 'live' AND NOT st.frozen
     RETURNING r.i, a.balance
 ), tx AS (
     INSERT INTO ledger_transactions
@@ -77,6 +81,9 @@ WITH req AS MATERIALIZED (
                 'goalId', tx.goal_id))
         WHEN st.state IS DISTINCT FROM 'live' THEN jsonb_build_object(
             'error', 'STREAM_NOT_LIVE', 'requestId', r.request_id,
+            'data', jsonb_build_object('streamId', r.stream))
+        WHEN st.frozen THEN jsonb_build_object(
+            'error', 'STREAM_FROZEN', 'requestId', r.request_id,
             'data', jsonb_build_object('streamId', r.stream))
         ELSE jsonb_build_object(
             'error', 'INSUFFICIENT_FUNDS', 'requestId', r.request_id,

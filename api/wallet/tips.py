@@ -38,17 +38,21 @@ from api.wallet.model import (
     array_literals,
     balanced,
 )
+from api.wallet.streams import FROZEN_CREATOR, refuse_if_frozen
 
 OPERATION = "tip"
 
-_TIP = """
+_TIP = f"""
 WITH stream AS (
-    SELECT state FROM streams WHERE id = $6
+    SELECT s.state, (coalesce(f.frozen, false)
+        OR {FROZEN_CREATOR.format(creator="s.creator_id")}) AS frozen
+    FROM streams s LEFT JOIN stream_safety f ON f.stream_id = s.id WHERE s.id = $6
 ), goal AS (
     SELECT id FROM stream_goals WHERE stream_id = $6 AND state = 'open' AND mode = 'tips'
 ), debit AS (
     UPDATE ledger_accounts SET balance = balance - $5
     WHERE id = $4 AND balance >= $5 AND (SELECT state FROM stream) = 'live'
+        AND NOT (SELECT frozen FROM stream)
     RETURNING balance
 ), tx AS (
     INSERT INTO ledger_transactions
@@ -67,6 +71,9 @@ WITH stream AS (
                 'goalId', tx.goal_id))
         WHEN (SELECT state FROM stream) IS DISTINCT FROM 'live' THEN jsonb_build_object(
             'error', 'STREAM_NOT_LIVE', 'requestId', $11::text,
+            'data', jsonb_build_object('streamId', $6::uuid))
+        WHEN (SELECT frozen FROM stream) THEN jsonb_build_object(
+            'error', 'STREAM_FROZEN', 'requestId', $11::text,
             'data', jsonb_build_object('streamId', $6::uuid))
         ELSE jsonb_build_object(
             'error', 'INSUFFICIENT_FUNDS', 'requestId', $11::text,
@@ -235,8 +242,9 @@ async def execute(pool: Any, tip: PreparedTip) -> Outcome:
 
     Returns the stored outcome: success (``data.tipId``, new ``balance``, the split, the
     stream's open ``goalId`` the tip counts towards) or the error ``INSUFFICIENT_FUNDS`` /
-    ``STREAM_NOT_LIVE``; a retry with the same key returns the first outcome with ``replayed``
-    set. Raises `IdempotencyKeyReused`.
+    ``STREAM_NOT_LIVE`` / ``STREAM_FROZEN`` (a live stream of the creator is frozen: the kill
+    switch); a retry with the same key returns the first outcome with ``replayed`` set.
+    Raises `IdempotencyKeyReused`.
     """
     try:
         result = await pool.fetchval(
@@ -289,12 +297,13 @@ async def tip_profile(
     same one-statement path and split as a stream tip (the caller checks the creator exists).
 
     Success data: ``tipId``, ``creatorId``, ``amount``, ``message``, new ``balance``, the
-    split and its ``feeSchedule``; or the stored error ``INSUFFICIENT_FUNDS``. Raises `SelfTip`
-    and `IdempotencyKeyReused`.
+    split and its ``feeSchedule``; or the stored error ``INSUFFICIENT_FUNDS``. Raises `SelfTip`,
+    `StreamFrozen` (a live stream of the creator is frozen) and `IdempotencyKeyReused`.
     """
     viewer = key.owner_id
     if creator == viewer:
         raise SelfTip("nobody can tip themselves")
+    await refuse_if_frozen(pool, creator)  # the kill switch (api.wallet.streams)
     schedule = await book.current_schedule(pool)
     referrer = await book.referrer_of(pool, creator)
     shares = split(amount, schedule, referred=referrer is not None)

@@ -239,13 +239,13 @@ async def test_media_needs_a_token_whose_claims_meet_the_rule(gated, which):
         status, raw, _ = await get(url.split("?")[0])
         assert status == 403, url
         assert b"PLAYBACK_TOKEN_REQUIRED" in raw and b"ageGate" in raw
-    # A token signed without claims (level none) is refused: the gate needs a declaration.
-    bare = sign_playback_token(g.key, g.sid, "legacy", int(time.time()) + 600)
+    # A token of level none is refused: the gate needs a declaration.
+    bare = sign_playback_token(g.key, g.sid, "legacy", int(time.time()) + 600, epoch=0)
     status, raw, _ = await get(f"{g.hls(which)}/hls/{g.sid}/index.m3u8?token={bare}")
     assert status == 403 and b"AGE_VERIFICATION_REQUIRED" in raw
     # A self-declared token issued in GB (say, by a forged API) is not enough there...
     gb = sign_playback_token(
-        g.key, g.sid, "x", int(time.time()) + 600, age="self_declared", place="GB"
+        g.key, g.sid, "x", int(time.time()) + 600, epoch=0, age="self_declared", place="GB"
     )
     status, raw, _ = await get(f"{g.hls(which)}/hls/{g.sid}/index.m3u8?token={gb}")
     assert status == 403 and b'"requirement":"verified"' in raw.replace(b" ", b"")
@@ -297,7 +297,8 @@ async def test_creator_and_staff_are_exempt(gated):
         status, body = await token_for(g, who, "GB")
         assert status == 201, body
         assert ".xGB." in body["data"]["token"]
-        await master_with(g, "app", body["data"]["token"])
+        # Where it was issued (GB asks for verification, which neither has).
+        await master_with(g, "app", body["data"]["token"], "GB")
 
 
 async def test_stream_detail_says_what_is_needed(gated):
@@ -570,7 +571,7 @@ async def test_whep_applies_the_gate(gated):
     g = gated
     status, raw, _ = await _post_whep(g, "")
     assert status == 403 and b"PLAYBACK_TOKEN_REQUIRED" in raw
-    bare = sign_playback_token(g.key, g.sid, "legacy", int(time.time()) + 600)
+    bare = sign_playback_token(g.key, g.sid, "legacy", int(time.time()) + 600, epoch=0)
     status, raw, _ = await _post_whep(g, bare)
     assert status == 403 and b"AGE_VERIFICATION_REQUIRED" in raw
 
@@ -584,3 +585,44 @@ async def _post_whep(g: Gated, token: str) -> tuple[int, bytes, Any]:
         http.post(f"{g.base}/whep/{g.sid}", data="v=0\r\n", headers=headers) as res,
     ):
         return res.status, await res.read(), res.headers
+
+
+async def test_a_creators_token_is_no_pass_for_anyone_else(gated):
+    """Finding: a creator could mint an exempt token for "anyone". Tokens are for the caller
+    only, and the creator's own exempt token holds only where it was issued: an anonymous
+    viewer using it from a blocked place, or from a place whose rule they do not meet, is
+    refused like any viewer."""
+    g = gated
+    tokens = f"/api/v1/streams/{g.sid}/playback-tokens"
+    r = await g.creator.call(
+        "POST", tokens, json={"viewerId": "anyone", "ttlSeconds": 604800}, headers={PLACE: "NL"}
+    )
+    assert r.status == 422 and r.code == "VALIDATION_ERROR", r.body
+    status, body = await token_for(g, g.creator, "NL")
+    assert status == 201 and ".xNL." in body["data"]["token"], body
+    assert body["data"]["viewerId"] == g.creator.id.hex
+    token = body["data"]["token"]
+    path = f"/api/v1/streams/{g.sid}/geo-blocks"
+    r = await g.creator.call("PUT", path, json={"places": ["DE"]})
+    assert r.status == 200, r.body
+    try:
+        for which in ("app", "edge"):
+            url = f"{g.hls(which)}/hls/{g.sid}/index.m3u8?token={token}"
+            await master_with(g, which, token, "NL")  # the creator, where it was issued
+            deadline = time.monotonic() + 15
+            while True:  # refused from DE, by the age gate, then by the block once it is seen
+                status, raw, _ = await get(url, "DE")
+                if status == 451:
+                    assert b"GEO_BLOCKED" in raw
+                    break
+                assert status == 403 and b"AGE_VERIFICATION_REQUIRED" in raw, (which, raw)
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.2)
+            # Elsewhere, not blocked: the token counts as level none there, and FR (the
+            # default row here) wants a self-declaration.
+            status, raw, _ = await get(url, "FR")
+            assert status == 403 and b"AGE_VERIFICATION_REQUIRED" in raw, (which, status, raw)
+            assert b'"current":"none"' in raw.replace(b" ", b"")
+    finally:
+        r = await g.creator.call("PUT", path, json={"places": []})
+        assert r.status == 200

@@ -5,7 +5,7 @@ field that is a password the server checks carries ``x-checked-password`` (the `
 of api/schema.py), and every field named like a password must be declared as one. So a route
 added later that takes a password is tested without editing this file, and one that takes a
 password as a plain string fails here. Socket.IO events are read from
-`api.chat.events.CLIENT_EVENTS` the same way.
+`api.chat.events.CLIENT_PAYLOADS` the same way.
 
 Production back-off settings (5 failures per account, 20 per IP); only the request rate limits
 are raised, because this test makes more than 20 sign-in calls a minute from one address (the
@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 
 from api.auth.rbac import Role
-from api.chat.events import CLIENT_EVENTS
+from api.chat.events import CLIENT_PAYLOADS
 from api.keys import POOL
 from api.realtime import SOCKETIO
 from teezu.settings import Settings
@@ -141,8 +141,8 @@ async def test_no_socket_io_event_carries_a_password(throttled):
     would need the same proof, so it fails here until it has it."""
     _, app = throttled
     registered = set(app[SOCKETIO].handlers["/"]) - {"connect", "disconnect"}
-    assert registered == set(CLIENT_EVENTS)  # every event the server answers is declared
-    for event, model in CLIENT_EVENTS.items():
+    assert registered == set(CLIENT_PAYLOADS)  # every event the server answers is declared
+    for event, model in CLIENT_PAYLOADS.items():
         schema = model.model_json_schema(by_alias=True)
         carrying = [n for n in schema.get("properties", {}) if is_password_field(n)]
         assert not carrying, f"{event} carries {carrying}: check it through api.auth.credentials"

@@ -31,17 +31,19 @@ async def test_followers_stream_needs_a_valid_token_everywhere(
     try:
         master_url = f"{server.hls_url(hls_server)}/hls/{sid}/index.m3u8"
         key = await _key(server)
-        good = sign_playback_token(key, sid, "fan1", int(time.time()) + 600)
+        good = sign_playback_token(key, sid, "fan1", int(time.time()) + 600, epoch=0)
         refused = {
             "": "PLAYBACK_TOKEN_REQUIRED",
             "?token=nonsense": "PLAYBACK_TOKEN_INVALID",
-            "?token=" + sign_playback_token(key, sid, "fan1", int(time.time()) - 1): (
+            "?token=" + sign_playback_token(key, sid, "fan1", int(time.time()) - 1, epoch=0): (
                 "PLAYBACK_TOKEN_EXPIRED"
             ),
-            "?token=" + sign_playback_token(b"forged" * 6, sid, "fan1", int(time.time()) + 600): (
+            "?token="
+            + sign_playback_token(b"forged" * 6, sid, "fan1", int(time.time()) + 600, epoch=0): (
                 "PLAYBACK_TOKEN_INVALID"
             ),
-            "?token=" + sign_playback_token(key, str(other.id), "fan1", int(time.time()) + 600): (
+            "?token="
+            + sign_playback_token(key, str(other.id), "fan1", int(time.time()) + 600, epoch=0): (
                 "PLAYBACK_TOKEN_WRONG_STREAM"
             ),
         }
@@ -103,16 +105,24 @@ async def test_minting_tokens(server, http, new_stream):
         server.pool, title="Subs", creator_handle="s", visibility="subscribers"
     )
     url = f"{server.base_url}/api/v1/streams/{row.id}/playback-tokens"
-    async with http.post(url, json={"viewerId": "fan"}) as res:
+    async with http.post(url, json={}) as res:
         assert res.status == 403
         assert (await res.json())["code"] == "PLAYBACK_DENIED"
+    # The creator proves ownership with the publish token: a token for the creator only.
     auth = {"Authorization": f"Bearer {publish_token}"}
-    async with http.post(url, json={"viewerId": "fan", "ttlSeconds": 120}, headers=auth) as res:
+    async with http.post(url, json={"ttlSeconds": 120}, headers=auth) as res:
         assert res.status == 201
         data = (await res.json())["data"]
-    assert data["viewerId"] == "fan"
+    assert data["viewerId"] == "creator"  # a stream made without an account
     assert 100 < data["expiresAt"] - time.time() <= 120
-    async with http.post(url, json={"viewerId": "bad id!"}, headers=auth) as res:
+    assert data["expiresAt"] - 120 < data["refreshAt"] < data["expiresAt"]
+    # No token for anyone else, and none longer than TEEZU_PLAYBACK_TOKEN_TTL (300 s).
+    async with http.post(url, json={"viewerId": "fan"}, headers=auth) as res:
+        assert res.status == 422 and (await res.json())["code"] == "VALIDATION_ERROR"
+    async with http.post(url, json={"ttlSeconds": 3600}, headers=auth) as res:
+        data = (await res.json())["data"]
+    assert data["expiresAt"] - time.time() <= 300
+    async with http.post(url, json={"ttlSeconds": 7 * 24 * 3600}, headers=auth) as res:
         assert res.status == 422 and (await res.json())["code"] == "VALIDATION_ERROR"
     async with http.post(url, data="{not json", headers=auth) as res:
         assert res.status == 415  # sent as text/plain
@@ -138,7 +148,9 @@ async def test_whep_on_a_non_public_stream_needs_a_token(server, http):
     async with http.post(url, data=offer, headers=headers) as res:
         assert res.status == 403
         assert (await res.json())["code"] == "PLAYBACK_TOKEN_REQUIRED"
-    good = sign_playback_token(await _key(server), str(row.id), "t1", int(time.time()) + 60)
+    good = sign_playback_token(
+        await _key(server), str(row.id), "t1", int(time.time()) + 60, epoch=0
+    )
     auth = {**headers, "Authorization": f"Bearer {good}"}
     async with http.post(url, data=offer, headers=auth) as res:
         # Past the access check: the stream is simply not live.

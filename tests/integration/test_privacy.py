@@ -383,6 +383,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "profile.json",
         "follows.json",
         "streams.json",
+        "playback_revocations.json",
         "posts.json",
         "chat_messages.json",
         "chat_restrictions.json",

@@ -131,12 +131,15 @@ async def test_playback_tokens_follow_visibility_and_relation(server, account, c
                 assert grant.viewer_id.startswith("anon-")
             else:
                 assert grant.viewer_id == who[name].id.hex  # bound to the account
-    # A viewer cannot pick another viewer's id; the owner may.
+    # A token is for the caller only: nobody names another viewer, the owner neither.
     sid = (await make_stream(creator, visibility="followers"))["id"]
-    r = await fan.call("POST", f"/api/v1/streams/{sid}/playback-tokens", json={"viewerId": "x"})
-    assert r.data["viewerId"] == fan.id.hex
-    r = await creator.call("POST", f"/api/v1/streams/{sid}/playback-tokens", json={"viewerId": "x"})
-    assert r.data["viewerId"] == "x"
+    for caller in (fan, creator, admin):
+        r = await caller.call(
+            "POST", f"/api/v1/streams/{sid}/playback-tokens", json={"viewerId": "x"}
+        )
+        assert r.status == 422 and r.code == "VALIDATION_ERROR", r.body
+    r = await fan.call("POST", f"/api/v1/streams/{sid}/playback-tokens", json={})
+    assert r.status == 201 and r.data["viewerId"] == fan.id.hex
     # Unfollowing takes the right away.
     assert (await fan.call("DELETE", f"/api/v1/users/{creator.handle}/follow")).status == 204
     r = await fan.call("POST", f"/api/v1/streams/{sid}/playback-tokens", json={})

@@ -103,14 +103,18 @@ def test_check_viewer_geo_first_then_age():
     ],  # fmt: skip
 )
 def test_token_claims_round_trip(age, place, claims):
-    token = sign_playback_token(KEY, SID, "v1", int(time.time()) + 60, age=age, place=place)
+    token = sign_playback_token(
+        KEY, SID, "v1", int(time.time()) + 60, epoch=0, age=age, place=place
+    )
     assert token.split(".")[3] == claims
     grant = verify_playback_token(KEY, token, SID, time.time())
     assert (grant.age, grant.place, grant.viewer_id) == (age, place, "v1")
 
 
 def test_token_claims_are_signed_and_well_formed():
-    token = sign_playback_token(KEY, SID, "v1", int(time.time()) + 60, age="none", place="NL")
+    token = sign_playback_token(
+        KEY, SID, "v1", int(time.time()) + 60, epoch=0, age="none", place="NL"
+    )
     for edited in (token.replace(".nNL.", ".vNL."), token.replace(".nNL.", ".nGB.")):
         with pytest.raises(TokenInvalid, match="signature"):
             verify_playback_token(KEY, edited, SID, time.time())
@@ -119,18 +123,22 @@ def test_token_claims_are_signed_and_well_formed():
         with pytest.raises(TokenInvalid, match="malformed"):
             verify_playback_token(KEY, malformed, SID, time.time())
     with pytest.raises(ValueError):
-        sign_playback_token(KEY, SID, "v1", 1, age="none", place="Netherlands")
-    legacy = verify_playback_token(KEY, sign_playback_token(KEY, SID, "v", 2**35), SID, 0)
-    assert (legacy.age, legacy.place) == ("none", "")
+        sign_playback_token(KEY, SID, "v1", 1, epoch=0, age="none", place="Netherlands")
+    plain = sign_playback_token(KEY, SID, "v", int(time.time()) + 60, epoch=3)
+    grant = verify_playback_token(KEY, plain, SID, time.time())
+    assert (grant.age, grant.place, grant.epoch) == ("none", "", 3)
+
+
+SOON = int(time.time()) + 3000
 
 
 def test_policy_decides_from_claims_rules_and_the_requesters_place():
     policy = PlaybackPolicy(KEY, None)  # type: ignore[arg-type]
     gated = StreamAccess("public", adult=True, rules=RULES)
     assert policy.decide(SID, StreamAccess("public", rules=RULES), None) is None  # open
-    declared_nl = sign_playback_token(KEY, SID, "v", 2**35, age="self_declared", place="NL")
+    declared_nl = sign_playback_token(KEY, SID, "v", SOON, epoch=0, age="self_declared", place="NL")
     assert policy.decide(SID, gated, declared_nl) == declared_nl
-    declared_gb = sign_playback_token(KEY, SID, "v", 2**35, age="self_declared", place="GB")
+    declared_gb = sign_playback_token(KEY, SID, "v", SOON, epoch=0, age="self_declared", place="GB")
     with pytest.raises(AgeVerificationRequired):
         policy.decide(SID, gated, declared_gb)
     blocked = StreamAccess("public", blocked=frozenset({"DE"}), rules=RULES)
@@ -184,3 +192,20 @@ def test_cidr_ranges_longest_prefix_and_locator_trust():
     assert locator.locate("10.9.0.1", None) == "NL"
     assert locator.locate("10.2.0.1", "SE") == "NL"
     assert locator.locate(None, "SE") == ""
+
+
+def test_an_exempt_token_holds_only_where_it_was_issued():
+    """The creator's (or staff's) own token: past the age gate and their geo-blocks at home;
+    handed to someone elsewhere it counts as a token of level none there."""
+    policy = PlaybackPolicy(KEY, None)  # type: ignore[arg-type]
+    creator_nl = sign_playback_token(KEY, SID, "c", SOON, epoch=0, age="exempt", place="NL")
+    gated_blocked = StreamAccess("public", adult=True, blocked=frozenset({"NL", "DE"}), rules=RULES)
+    assert policy.decide(SID, gated_blocked, creator_nl, lambda: "NL") == creator_nl
+    with pytest.raises(GeoBlocked):
+        policy.decide(SID, gated_blocked, creator_nl, lambda: "DE")
+    with pytest.raises(AgeVerificationRequired) as exc:
+        policy.decide(SID, gated_blocked, creator_nl, lambda: "FR")
+    assert exc.value.meta["current"] == "none"
+    # Not age-gated, not blocked: a plain token (the visibility is what it opens).
+    followers = StreamAccess("followers", rules=RULES)
+    assert policy.decide(SID, followers, creator_nl, lambda: "FR") == creator_nl

@@ -180,3 +180,36 @@ def test_take_batch_keeps_viewers_apart_and_order():
     taken = take_batch(queue, busy=set(), max_size=2)
     assert [t.key.owner_id for t, _ in taken] == [a, c]
     assert [t.key.owner_id for t, _ in queue] == [d, b]
+
+
+async def test_a_batch_refuses_each_tip_to_a_creator_whose_live_stream_is_frozen(serial_ledger):
+    """The kill switch in the batch statement itself: tips to a frozen stream, and to another
+    live stream of the same creator, are refused (stored with their keys); tips in the same
+    batch to anyone else go through."""
+    ledger = serial_ledger
+    frozen_creator, other_creator = uuid.uuid4(), uuid.uuid4()
+    frozen = await live_stream(ledger.pool, frozen_creator)
+    sibling = await live_stream(ledger.pool, frozen_creator)  # the same creator, not frozen
+    fine = await live_stream(ledger.pool, other_creator)
+    await ledger.pool.execute(
+        "INSERT INTO stream_safety (stream_id, frozen, frozen_reason, frozen_at) "
+        "VALUES ($1, true, 'safe word', now())",
+        frozen,
+    )
+    targets = [frozen, sibling, fine] * 6
+    viewers = [uuid.uuid4() for _ in targets]
+    for v in viewers:
+        await fund(ledger, v, 50)
+    batched = ledger.batcher.batched_tips
+    outcomes = await asyncio.gather(
+        *[ledger.tip(key(v), TipRequest(s, 20)) for v, s in zip(viewers, targets, strict=True)]
+    )
+    assert ledger.batcher.batched_tips > batched  # the batch statement decided most of them
+    for v, s, o in zip(viewers, targets, outcomes, strict=True):
+        if s == fine:
+            assert o.ok and o.data["balance"] == 30, o
+        else:
+            assert o.error == "STREAM_FROZEN" and o.data == {"streamId": str(s)}, o
+            assert (await ledger.wallet(v)).balance == 50 and await tips_of(ledger.pool, v) == 0
+    report = await check_books(ledger.pool)
+    assert report.ok, report.lines()
