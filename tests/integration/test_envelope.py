@@ -123,7 +123,17 @@ async def test_request_id_is_kept_when_given(client):
         ("-leading-dash", False),
     ],
 )
-@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/streams?limit=1", "/watch/x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nope",
+        "/api/v1/streams?limit=1",
+        "/watch/x",
+        "/hls/00000000-0000-4000-8000-000000000000/index.m3u8",  # the origin
+        "/whip/00000000-0000-4000-8000-000000000000",  # GET: 405 from the WHIP route
+        "/socket.io/?EIO=4&transport=polling",  # engine.io's own handler
+    ],
+)
 async def test_only_a_short_token_like_request_id_is_echoed(client, path, given, kept):
     r = await client.call("GET", path, headers={"X-Request-Id": given})
     rid = r.headers["X-Request-Id"]
