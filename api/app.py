@@ -208,6 +208,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
                     policy=policy,
                     app_port=settings.port,
                     app_url=settings.public_url,
+                    hosts=settings.hosts,
                     idle_timeout=settings.edge_idle_timeout,
                 )
                 await edge.start(settings.host, settings.edge_listen_port)

@@ -12,6 +12,7 @@ import binascii
 import uuid
 from datetime import datetime
 
+from api.schema import utc_timestamp
 from teezu.errors import Invalid
 
 
@@ -29,7 +30,7 @@ def decode(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, _, key = raw.partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(key)
+        return utc_timestamp(datetime.fromisoformat(at)), uuid.UUID(key)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise Invalid(
             "invalid cursor",

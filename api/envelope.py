@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ import structlog
 from aiohttp import web
 
 from teezu.errors import TeezuError, error_body
+from teezu.request_id import request_id as new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,8 @@ def error_response(
 
 @web.middleware
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    # A caller's own id is kept (to follow a request across services) if it is plain text.
-    given = request.headers.get("X-Request-Id", "")[:64]
-    request_id = (
-        given if given.isprintable() and given.isascii() and given else secrets.token_hex(8)
-    )
+    # A caller's own id is kept (to follow a request across services) only if token-like.
+    request_id = new_request_id(request.headers.get("X-Request-Id"))
     request[REQUEST_ID] = request_id
     structlog.contextvars.bind_contextvars(request_id=request_id)
     try:

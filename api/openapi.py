@@ -146,6 +146,8 @@ def operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     if route.permission is not None or route.auth:
         op["security"] = [{"session": []}]
     op["x-permission"] = str(route.permission) if route.permission else None
+    if route.ranked is not None:
+        op["x-ranked-action"] = route.ranked
     if route.body is not None:
         op["requestBody"] = {
             "required": True,

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.auth.principal import Principal
 from api.auth.rbac import Permission
+from api.schema import text_problem
 from teezu.errors import Forbidden, Invalid, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
@@ -146,6 +147,9 @@ class Route:
     # Other media types the success response may take on request (e.g. text/csv for
     # ?format=csv), documented next to the JSON one.
     also_produces: tuple[str, ...] = ()
+    # The route acts on another account (moderation, administration): the name of the action
+    # the rank rule (api.auth.ranks) is checked for, documented as ``x-ranked-action``.
+    ranked: str | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -163,7 +167,7 @@ class Route:
         if self.permission is not None:
             out.add(403)
         if self.path_params:
-            out.add(404)
+            out |= {404, 422}  # 422: a path value no text may hold (NUL, lone surrogate)
         if self.body is not None or self.raw_body:
             out |= {413, 415, 422}
         if self.query is not None:
@@ -199,6 +203,7 @@ class Api:
         path_formats: dict[str, str] | None = None,
         headers: tuple[HeaderParam, ...] = (),
         also_produces: tuple[str, ...] = (),
+        ranked: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.routes.append(
@@ -223,6 +228,7 @@ class Api:
                     path_formats=path_formats or {},
                     headers=headers,
                     also_produces=also_produces,
+                    ranked=ranked,
                 )
             )
             return handler
@@ -301,6 +307,18 @@ async def _json_body(request: web.Request, route: Route) -> Any:
     return validate(route.body, data, "body")
 
 
+def _check_path(request: web.Request) -> None:
+    """Path parameters obey the text rule of every input (`api.schema`): a NUL or a lone
+    surrogate is 422 here, before any handler looks the value up."""
+    errors = [
+        {"field": f"path.{name}", "message": problem}
+        for name, value in request.match_info.items()
+        if (problem := text_problem(value)) is not None
+    ]
+    if errors:
+        raise Invalid("invalid path", meta={"errors": errors})
+
+
 def _data(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
@@ -318,6 +336,7 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             raise PermissionDenied(
                 "your role does not allow this", meta={"permission": str(route.permission)}
             )
+        _check_path(request)
         query = validate(route.query, dict(request.query), "query") if route.query else None
         if route.body is not None:
             body: Any = await _json_body(request, route)

@@ -136,6 +136,7 @@ def verify_playback_token(
         or not _digits(parts[4], 18)
         or not _VIEWER.match(parts[1])
         or not _CLAIMS.match(parts[3])
+        or not parts[5].isascii()  # compare_digest raises on non-ASCII text
     ):
         raise TokenInvalid("malformed playback token")
     tag, viewer, claims, mac = parts[0], parts[1], parts[3], parts[5]

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import deque
 from typing import cast
@@ -69,11 +68,11 @@ from hls.request import (
     too_far_ahead_error,
 )
 from teezu.errors import TeezuError
+from teezu.public_urls import on_port, trusted_host
 
 log = logging.getLogger(__name__)
 
 TICK = 0.1  # seconds between sweeps of held requests past their hold time
-_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$")
 _PLAYLIST_HEADERS = object_headers(PLAYLIST)
 _PART_HEADERS = object_headers("part0.0.m4s")
 _INIT_HEADERS = object_headers(INIT)
@@ -154,12 +153,15 @@ class LlHlsEdge:
         policy: PlaybackPolicy,
         app_port: int,
         app_url: str = "",
+        hosts: frozenset[str] = frozenset({"localhost", "127.0.0.1"}),
         idle_timeout: float = 75.0,
     ) -> None:
         self.outputs = outputs  # the node's live broadcasts (ingest.whip fills it)
         self.policy = policy
         self.app_port = app_port
-        self.app_url = app_url.rstrip("/")  # where redirects go; empty: the request's host
+        # Where redirects go; empty: the request's host if in ``hosts`` (else localhost).
+        self.app_url = app_url.rstrip("/")
+        self.hosts = hosts
         self.idle_timeout = idle_timeout
         self.stats = EdgeStats()
         self.connections: set[EdgeConnection] = set()
@@ -506,9 +508,8 @@ class LlHlsEdge:
     def _app_base(self, host: str | None) -> str:
         if self.app_url:
             return self.app_url
-        m = _HOST.match(host or "")
-        name = m.group(1) if m else "127.0.0.1"
-        return f"http://{name}:{self.app_port}"
+        name = trusted_host(host, self.hosts, "http://localhost")  # never an unlisted Host
+        return on_port("http", name, self.app_port)
 
     def _preflight(self, req: Request) -> Reply:
         _, date = self._date.at(time.time())

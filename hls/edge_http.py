@@ -8,12 +8,12 @@ that one ``bytes`` object can be written to thousands of held connections as it 
 from __future__ import annotations
 
 import json
-import secrets
 from email.utils import formatdate
 from http import HTTPStatus
 from urllib.parse import unquote_plus
 
 from teezu.errors import TeezuError, error_body
+from teezu.request_id import request_id as new_request_id
 
 MAX_URL = 8190  # as aiohttp's max_line_size: a longer request target is a 414
 MAX_HEADERS = 16 * 1024  # all header lines together; more is a 431
@@ -96,10 +96,8 @@ def response(
 
 
 def request_id(given: str | None) -> str:
-    """The caller's own X-Request-Id (bounded), or a new one, as ``api.envelope`` does."""
-    given = (given or "")[:64]
-    # Kept only if plain text (it is echoed in a header and the body).
-    return given if given and given.isprintable() and given.isascii() else secrets.token_hex(8)
+    """The caller's own X-Request-Id if token-like, else a new one (`teezu.request_id`)."""
+    return new_request_id(given)
 
 
 def error_response(

@@ -91,7 +91,8 @@ def _int(query: Mapping[str, str], key: str) -> int | None:
     raw = query.get(key)
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 9:
+    # ASCII digits only: str.isdigit() is also true for '²' or '٣', which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise BadPlaylistRequest(f"{key} must be a non-negative integer", meta={key: raw})
     return int(raw)
 

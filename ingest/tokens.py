@@ -52,7 +52,8 @@ def publish_grant_valid(
         return False
     _, _, rest = token.partition(".")
     expires_raw, _, mac = rest.partition(".")
-    if not expires_raw.isdigit() or len(expires_raw) > 12:
+    # ASCII only: '²'.isdigit() is true, and compare_digest raises on non-ASCII text.
+    if not token.isascii() or not expires_raw.isdigit() or len(expires_raw) > 12:
         return False
     want = hmac.new(key, f"publish|{stream_id}|{expires_raw}".encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(mac, want) and int(expires_raw) > (

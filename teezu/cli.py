@@ -7,6 +7,9 @@ teezu streams create --title T     a stream, its publish token (shown once) and 
 teezu streams list
 teezu users create --email E --handle H --born YYYY-MM-DD [--role admin ...]
                                    an account (password from a prompt or --password-stdin)
+teezu users unban HANDLE --reason R
+                                   lift a ban or suspension (the recovery for a wrongly
+                                   banned staff account; audited as done from the console)
 teezu migrate                      apply SQL migrations and exit
 teezu ledger check                 reconcile the token ledger; non-zero exit on any difference
 teezu ledger rollup                fold finished entries into the derived balances' roll-ups
@@ -23,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -337,6 +341,57 @@ def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+def cmd_users_unban(settings: Settings, args: argparse.Namespace) -> int:
+    """Restore a banned or suspended account: the recovery when the rank rule was not yet
+    there to stop it (or a super admin was wrongly banned). Written to the audit log and the
+    moderation log with the reason, as done from the console (no actor account)."""
+    from api.auth import audit
+    from api.reports import store as reports
+    from api.users import store
+
+    reason = args.reason.strip()
+    if not reason:
+        print("error: --reason must say why", file=sys.stderr)
+        return 2
+
+    async def run(dsn: str) -> str | None:
+        pool = await _with_pool(dsn)
+        try:
+            user = await store.get_by_handle(pool, args.handle)
+            if user is None:
+                return None
+            async with pool.acquire() as conn, conn.transaction():
+                before = await conn.fetchrow(
+                    "SELECT status, suspended_until FROM users WHERE id = $1 FOR UPDATE", user.id
+                )
+                if before["status"] not in ("banned", "suspended"):
+                    return str(before["status"])
+                await reports.set_standing(conn, user.id, "active", None)
+                meta = {
+                    "via": "cli",
+                    "from": before["status"],
+                    "host": os.uname().nodename,
+                    "osUser": os.environ.get("USER") or os.environ.get("LOGNAME") or "?",
+                }
+                await audit.record(
+                    conn, "admin.user.unbanned", subject_id=user.id, meta={**meta, "reason": reason}
+                )
+                await reports.log(conn, None, "unban", subject_id=user.id, note=reason, meta=meta)
+            return "lifted"
+        finally:
+            await pool.close()
+
+    with database(settings) as dsn:
+        outcome = asyncio.run(run(dsn))
+    if outcome is None:
+        print(f"error: no account with the handle {args.handle!r}", file=sys.stderr)
+        return 1
+    if outcome != "lifted":
+        print(f"nothing to do: the account is {outcome}")
+        return 0
+    print(f"{args.handle.lower()}: ban or suspension lifted (audited)")
     return 0
 
 
@@ -527,6 +582,12 @@ def parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     ucreate.set_defaults(func=cmd_users_create)
+    unban = users.add_parser(
+        "unban", help="lift a ban or suspension (e.g. a wrongly banned staff account; audited)"
+    )
+    unban.add_argument("handle")
+    unban.add_argument("--reason", required=True, help="why (kept in the audit log)")
+    unban.set_defaults(func=cmd_users_unban)
     sub.add_parser("migrate", help="apply SQL migrations").set_defaults(func=cmd_migrate)
     openapi = sub.add_parser("openapi", help="print the API's OpenAPI document")
     openapi.add_argument("-o", "--output", help="write to this file instead of standard output")

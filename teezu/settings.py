@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     login_backoff_after: int = 5  # failed logins on one account before back-off starts
     login_backoff_ip_after: int = 20  # failed logins from one IP (NAT: more people per IP)
     login_backoff_max: int = 900  # longest wait, seconds
+    # seconds after a password confirmation (sign-in or /auth/reauth) during which 2FA, the
+    # e-mail address and recovery codes may be changed without confirming again
+    reauth_window: int = 600
     avatar_max_bytes: int = 5 * 1024 * 1024
 
     # --- money (api/wallet)
@@ -143,7 +146,13 @@ class Settings(BaseSettings):
 
     # --- LL-HLS edge (hls/edge.py): the live viewers' hot path, in the same process as the app
     edge_port: int | None = None  # None: port + 1; 0: no edge (the app's /hls/ serves alone)
-    edge_public_url: str = ""  # base URL players reach the edge at; empty: request host + port
+    # base URL players reach the edge at; empty: an allowed request host (below) + the edge port
+    edge_public_url: str = ""
+    # Host names (no port) a request's Host header may name for URLs built from it (the edge's
+    # URL when edge_public_url is empty; the edge's redirects to the app when public_url is
+    # empty). Any other Host gets the configured base URL's host. Empty: the hosts of the
+    # allowed origins and of edge_public_url.
+    allowed_hosts: list[str] = []
     edge_idle_timeout: float = 75.0  # seconds a keep-alive connection may sit with no request
     # --- chat (Socket.IO)
     # a room's messages go out as one packet per tick of this many seconds; 0: each at once
@@ -311,6 +320,19 @@ class Settings(BaseSettings):
         twins = {base, base.replace("://localhost:", "://127.0.0.1:")}
         twins.add(base.replace("://127.0.0.1:", "://localhost:"))
         return frozenset(twins)
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """Host names (lower case, IPv6 in brackets) usable from a request's Host header."""
+        if self.allowed_hosts:
+            return frozenset(h.lower().strip() for h in self.allowed_hosts)
+        urls = [*self.origins, self.edge_public_url] if self.edge_public_url else self.origins
+        out = set()
+        for url in urls:
+            netloc = url.split("://", 1)[-1].split("/", 1)[0]
+            host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+            out.add(host.lower())
+        return frozenset(out)
 
     @property
     def secure_cookies(self) -> bool:

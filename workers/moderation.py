@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.sampler import Sample
+from teezu.images import ImageTooLarge, UnreadableImage, image_size
 from workers.detectors import Detection, Detector, load_detector
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,10 @@ def _scan_media(kind: str, data: bytes, frames: int) -> MediaScan:
     t0 = time.perf_counter()
     duration = None
     if kind == "image":
+        try:
+            image_size(data)  # the one pixel limit, before decoding (teezu.images)
+        except (ImageTooLarge, UnreadableImage) as exc:
+            raise UnreadableMedia(f"the image cannot be decoded: {exc.message}") from None
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:
             raise UnreadableMedia("the image cannot be decoded")

@@ -1,7 +1,8 @@
 """``/api/v1/admin``: granting and revoking roles, reading the audit log. Every change is audited.
 
-Admins (``system.config_limited``) manage the ordinary roles; only a super admin
-(``system.config_root``) may grant or revoke ``admin`` and ``super_admin``.
+Admins (``system.config_limited``) manage the roles below their own, on accounts below their
+own; only a super admin may grant or revoke ``admin`` and ``super_admin`` (the rank rule of
+`api.auth.rbac`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 from pydantic import Field
 
 from api.auth import audit
-from api.auth.rbac import Permission, Role
+from api.auth.ranks import check_may_act
+from api.auth.rbac import Permission, Role, role_refusal
 from api.keys import POOL
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
@@ -22,7 +24,6 @@ from api.users.routes import UserNotFound
 from teezu.errors import Forbidden, NotFound
 
 api = Api("admin")
-ROOT_ONLY = frozenset({Role.ADMIN, Role.SUPER_ADMIN})
 
 
 class RootRequired(Forbidden):
@@ -68,9 +69,12 @@ async def _target(call: Call[Any, Any]) -> users.UserRow:
     return user
 
 
-def _check_may_manage(call: Call[Any, Any], role: Role) -> None:
-    if role in ROOT_ONLY and not call.principal.can(Permission.SYSTEM_CONFIG_ROOT):
+def _check_may_manage(call: Call[Any, Any], user: users.UserRow, role: Role, action: str) -> None:
+    """The rank rule on the account, then on the role: only someone who outranks a role
+    grants or revokes it (so only super admins make admins)."""
+    if role_refusal(call.principal.roles, role) is not None:
         raise RootRequired(f"only a super admin may grant or revoke {role}")
+    check_may_act(call.principal, user.id, user.roles, action=action)
 
 
 async def _roles(call: Call[Any, Any], user_id: uuid.UUID) -> UserRoles:
@@ -86,11 +90,14 @@ async def _roles(call: Call[Any, Any], user_id: uuid.UUID) -> UserRoles:
     body=RoleChange,
     response=UserRoles,
     permission=Permission.SYSTEM_CONFIG_LIMITED,
+    ranked="role.grant",
 )
 async def grant_role(call: Call[RoleChange, None]) -> UserRoles:
+    """403 `RANK_FORBIDDEN` on one's own account or one of an equal or higher role; 403
+    `ROOT_REQUIRED` for a role at or above one's own."""
     user = await _target(call)
     role = call.body.role
-    _check_may_manage(call, role)
+    _check_may_manage(call, user, role, "role.grant")
     changed = await users.grant_role(call.app[POOL], user.id, role, by=call.principal.user_id)
     await audit.record(
         call.app[POOL],
@@ -109,6 +116,7 @@ async def grant_role(call: Call[RoleChange, None]) -> UserRoles:
     summary="Revoke a role from a user",
     response=UserRoles,
     permission=Permission.SYSTEM_CONFIG_LIMITED,
+    ranked="role.revoke",
 )
 async def revoke_role(call: Call[None, None]) -> UserRoles:
     user = await _target(call)
@@ -116,7 +124,7 @@ async def revoke_role(call: Call[None, None]) -> UserRoles:
         role = Role(call.path("role"))
     except ValueError:
         raise RoleNotFound("no such role", meta={"role": call.path("role")}) from None
-    _check_may_manage(call, role)
+    _check_may_manage(call, user, role, "role.revoke")
     changed = await users.revoke_role(call.app[POOL], user.id, role)
     await audit.record(
         call.app[POOL],

@@ -13,11 +13,14 @@ import io
 
 from PIL import Image
 
+from teezu.images import image_size
+
 BLUR_WIDTH = 24  # as engine.poster.PosterMaker.BLUR_WIDTH
 
 
 def blur(jpeg: bytes) -> bytes:
     """The blurred JPEG of a poster JPEG, at the same size."""
+    image_size(jpeg)  # the one pixel limit, before decoding (teezu.images)
     with Image.open(io.BytesIO(jpeg)) as img:
         img = img.convert("RGB")
         width, height = img.size

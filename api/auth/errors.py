@@ -47,3 +47,16 @@ class TwoFactorState(Conflict):
 
 class SessionNotFound(NotFound):
     code = "SESSION_NOT_FOUND"
+
+
+class ReauthRequired(Forbidden):
+    """A sensitive change needs a recent password confirmation (``POST /auth/reauth``)."""
+
+    code = "REAUTH_REQUIRED"
+
+
+class RankForbidden(Forbidden):
+    """The rank rule (`api.auth.rbac.rank_refusal`): meta.reason is ``self``,
+    ``super_admin_only`` or ``outranked``."""
+
+    code = "RANK_FORBIDDEN"

@@ -2,10 +2,10 @@
 
 Erasure pseudonymises the ``users`` row (it stays: ledger accounts, identity and consent
 records and the moderation log reference it) and removes the password hash, the TOTP secret
-and the date of birth; sessions, challenges, back-off counters and roles are deleted. The
-account's own sign-in history leaves the audit log; entries recording what others did to the
-account or what the account did to others (identity reads, role grants, consent) are kept for
-accountability, without the account's IP address.
+and the date of birth; sessions, challenges, recovery codes, back-off counters and roles are
+deleted. The account's own sign-in history leaves the audit log; entries recording what others
+did to the account or what the account did to others (identity reads, role grants, consent) are
+kept for accountability, without the account's IP address.
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ from typing import Any
 from api.privacy.registry import REGISTRY, EraseContext, ExportContext, PersonalData, Retained
 
 # Audit actions about the account's own sign-in activity: deleted on erasure.
-OWN_ACTIVITY = ["signup", "login.%", "logout", "session.%", "password.%", "2fa.%"]  # LIKE
+OWN_ACTIVITY = [
+    "signup",
+    "login.%",
+    "logout",
+    "session.%",
+    "password.%",
+    "2fa.%",
+    "reauth.%",
+    "email.%",
+]  # LIKE
 ERASED_PASSWORD = "!erased"  # not a bcrypt hash: no password matches it
 
 
@@ -81,6 +90,7 @@ async def erase(ctx: EraseContext) -> None:
     conn, uid, old, new = ctx.conn, ctx.subject.user_id, ctx.subject, ctx.pseudonym
     await conn.execute("DELETE FROM sessions WHERE user_id = $1", uid)
     await conn.execute("DELETE FROM login_challenges WHERE user_id = $1", uid)
+    await conn.execute("DELETE FROM two_factor_recovery_codes WHERE user_id = $1", uid)
     await conn.execute("DELETE FROM login_throttle WHERE key = $1", f"acct:{old.email}")
     await conn.execute("DELETE FROM user_roles WHERE user_id = $1", uid)
     ctx.cleanup.redis_needles.append(str(uid))  # API rate-limit counters (api/ratelimit.py)
@@ -120,6 +130,7 @@ REGISTRY.register(
             "sessions",
             "login_challenges",
             "login_throttle",
+            "two_factor_recovery_codes",
             "user_roles",
             "audit_log",
         ),

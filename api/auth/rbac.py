@@ -16,6 +16,21 @@ Each cell becomes a set of `Permission`s; routes and Socket.IO events declare th
 they need, and ownership ("Self": a creator moderates their own rooms only) is checked by the
 service that knows the owner. Members also have a tier (basic/plus/premium/elite), which is
 billing data, not a role: it does not change the matrix.
+
+**Ranks.** A permission says what kind of action a role may take; the rank rule says on whom.
+Every action that moderates or administers an account (a report's action, an appeal decision,
+a chat ban or timeout, a freeze or rating from a flag, an identity review, a role change, an
+erasure, a payout decision) asks `rank_refusal`:
+
+- nobody acts on themselves;
+- a super admin is acted on only by another super admin (`PEERS`: super admins are the one
+  rank whose holders may act on each other, so one can always be stopped);
+- otherwise the actor's rank must be above the target's (`RANK`: the highest of each one's
+  roles). The audience's roles all rank 0; a creator or provider in their own room acts with
+  `ROOM_OWNER_RANK`, above their audience and below the site's staff.
+
+Roles follow the same order: a role is granted or revoked only by someone who outranks it
+(`role_refusal`), so only super admins make admins and super admins.
 """
 
 from __future__ import annotations
@@ -110,3 +125,62 @@ def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
 def roles_with(permission: Permission) -> frozenset[Role]:
     """Every role that grants ``permission`` (the rest must be denied: tests iterate this)."""
     return frozenset(r for r, perms in MATRIX.items() if permission in perms)
+
+
+# Authority over other accounts, by role (see the module docstring). Data, like the matrix.
+RANK: dict[Role, int] = {
+    Role.VIEWER: 0,
+    Role.MEMBER: 0,
+    Role.MEMBER_PLUS: 0,
+    Role.PROVIDER: 0,
+    Role.CREATOR: 0,
+    Role.MODERATOR: 2,
+    Role.ADMIN: 3,
+    Role.SUPER_ADMIN: 4,
+}
+ROOM_OWNER_RANK = 1  # a creator or provider acting in their own room (Permission.MODERATE_OWN)
+PEERS: frozenset[Role] = frozenset({Role.SUPER_ADMIN})  # may act on each other (not on self)
+
+
+class Refusal(StrEnum):
+    """Why the rank rule refuses an action."""
+
+    SELF = "self"
+    SUPER_ADMIN_ONLY = "super_admin_only"
+    OUTRANKED = "outranked"
+
+
+def rank_of(roles: Iterable[Role]) -> int:
+    return max((RANK[Role(r)] for r in roles), default=0)
+
+
+def rank_refusal(
+    actor_roles: Iterable[Role],
+    target_roles: Iterable[Role],
+    *,
+    same_account: bool,
+    room_owner: bool = False,
+) -> Refusal | None:
+    """Why an actor may not act on a target account, or None if they may. Pure.
+
+    ``room_owner``: the actor acts in a room they own (their rank is at least
+    `ROOM_OWNER_RANK` there)."""
+    if same_account:
+        return Refusal.SELF
+    actors, targets = frozenset(map(Role, actor_roles)), frozenset(map(Role, target_roles))
+    if Role.SUPER_ADMIN in targets and Role.SUPER_ADMIN not in actors:
+        return Refusal.SUPER_ADMIN_ONLY
+    mine = max(rank_of(actors), ROOM_OWNER_RANK if room_owner else 0)
+    theirs = rank_of(targets)
+    if mine > theirs or (mine == theirs and actors & targets & PEERS):
+        return None
+    return Refusal.OUTRANKED
+
+
+def role_refusal(actor_roles: Iterable[Role], role: Role) -> Refusal | None:
+    """Why an actor may not grant or revoke ``role`` (on anyone), or None. Pure."""
+    actors = frozenset(map(Role, actor_roles))
+    mine = rank_of(actors)
+    if RANK[role] < mine or (role in PEERS and role in actors):
+        return None
+    return Refusal.OUTRANKED

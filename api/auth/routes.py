@@ -7,7 +7,6 @@ passwords.
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,18 +14,17 @@ from typing import Any
 from aiohttp import web
 from pydantic import EmailStr, Field
 
-from api.auth import audit, backoff, sessions, totp
+from api.auth import audit, recovery, sessions, totp
+from api.auth.credentials import Checker, use_totp
 from api.auth.errors import (
     EmailTaken,
     HandleTaken,
     InvalidChallenge,
-    InvalidCredentials,
     InvalidTwoFactorCode,
-    LoginThrottled,
+    ReauthRequired,
     SessionNotFound,
     TwoFactorState,
     Underage,
-    WrongPassword,
 )
 from api.auth.passwords import HASHER, check_length
 from api.auth.rbac import Role, permissions_of
@@ -34,7 +32,7 @@ from api.keys import POOL, SETTINGS
 from api.reports import store as reports_store
 from api.reports.actions import check_standing
 from api.routing import Api, Call, Page, RateLimit
-from api.schema import Input, Output
+from api.schema import Input, NewPassword, Output, Password
 from api.users import store as users
 from teezu.errors import Invalid
 
@@ -45,30 +43,56 @@ MIN_AGE = 18
 AUTH_LIMIT = RateLimit(requests=20, window=60, setting="auth_rate_limit_requests")
 
 
+# A TOTP code (6 digits) or a recovery code (xxxxx-xxxxx).
+SecondFactor = Field(
+    min_length=6, max_length=32, description="a TOTP code, or one of the recovery codes"
+)
+
+
 class SignupBody(Input):
     email: EmailStr
     handle: str = Field(pattern=r"^[A-Za-z0-9_]{3,30}$", description="3-30 of A-Z a-z 0-9 _")
-    password: str = Field(min_length=8, max_length=200, description="8 characters to 72 bytes")
+    password: NewPassword
     date_of_birth: date = Field(description="you must be 18 or older")
 
 
 class LoginBody(Input):
     email: EmailStr
-    password: str = Field(min_length=1, max_length=200)
+    password: Password
 
 
 class SecondStepBody(Input):
     challenge: str = Field(min_length=1, max_length=128)
-    code: str = Field(min_length=6, max_length=10)
+    code: str = SecondFactor
 
 
 class PasswordBody(Input):
-    current_password: str = Field(min_length=1, max_length=200)
-    new_password: str = Field(min_length=8, max_length=200)
+    current_password: Password
+    new_password: NewPassword
+    code: str | None = Field(default=None, min_length=6, max_length=32, description="with 2FA on")
 
 
 class CodeBody(Input):
     code: str = Field(min_length=6, max_length=10)
+
+
+class DisableBody(Input):
+    code: str = SecondFactor
+
+
+class ReauthBody(Input):
+    password: Password
+    code: str | None = Field(default=None, min_length=6, max_length=32, description="with 2FA on")
+
+
+class EmailBody(Input):
+    email: EmailStr
+
+
+class RecoveryCodes(Output):
+    recovery_codes: list[str] = Field(
+        description="one-time codes for signing in without the authenticator app: shown once"
+    )
 
 
 class Me(Output):
@@ -180,40 +204,22 @@ async def signup(call: Call[SignupBody, None]) -> Me:
     return me_of(user)
 
 
-async def _throttle(call: Call[Any, Any], keys: list[str]) -> None:
-    settings, pool = call.app[SETTINGS], call.app[POOL]
-    wait = 0
-    for key in keys:
-        st = await backoff.state(pool, key)
-        if st is None:
-            continue
-        free = (
-            settings.login_backoff_ip_after
-            if key.startswith("ip:")
-            else settings.login_backoff_after
-        )
-        failures, last, now = st
-        wait = max(
-            wait,
-            backoff.retry_after(failures, last, now, free=free, cap=settings.login_backoff_max),
-        )
-    if wait > 0:
-        raise LoginThrottled("too many failed sign-ins: wait before trying again", retry_after=wait)
+def _checker(call: Call[Any, Any]) -> Checker:
+    return Checker(call.app, call.ip)
 
 
-async def _failed(
-    call: Call[Any, Any], keys: list[str], user: users.UserRow | None, why: str
-) -> None:
-    pool = call.app[POOL]
-    for key in keys:
-        await backoff.record_failure(pool, key)
-    await audit.record(
-        pool,
-        "login.failed",
-        subject_id=user.id if user else None,
-        ip=call.ip,
-        meta={"reason": why},
-    )
+async def _require_recent_confirmation(call: Call[Any, Any]) -> None:
+    """403 ``REAUTH_REQUIRED`` unless this session confirmed the password (or signed in)
+    within ``TEEZU_REAUTH_WINDOW`` seconds: a stolen session cookie alone cannot take the
+    account over (change its e-mail, its 2FA or its recovery codes)."""
+    assert call.principal.session_id is not None
+    window = call.app[SETTINGS].reauth_window
+    if not await sessions.confirmed_within(
+        call.app[POOL], bytes.fromhex(call.principal.session_id), window
+    ):
+        raise ReauthRequired(
+            "confirm your password first: POST /api/v1/auth/reauth", meta={"window": window}
+        )
 
 
 @api.route(
@@ -229,16 +235,10 @@ async def login(call: Call[LoginBody, None]) -> LoginResult:
     """Sets the session cookie, or, with 2FA on, returns a challenge for `/auth/login/2fa`.
 
     Repeated failures answer 429 `LOGIN_THROTTLED` with Retry-After (exponential back-off per
-    account and per IP)."""
+    account and per IP, shared with every other password check: `api.auth.credentials`)."""
     pool = call.app[POOL]
-    email = call.body.email.lower()
-    keys = [f"acct:{email}", f"ip:{call.ip}"]
-    await _throttle(call, keys)
-    user = await users.get_by_email(pool, email)
-    ok = await call.app[HASHER].verify(call.body.password, user.password_hash if user else None)
-    if not ok or user is None:
-        await _failed(call, keys, user, "password" if user else "unknown email")
-        raise InvalidCredentials("wrong email or password")
+    checker = _checker(call)
+    user = await checker.check_password("login", call.body.password, email=call.body.email)
     # Only after the password: the standing is not revealed to someone guessing.
     await _check_standing(pool, user.id)
     if user.totp_enabled:
@@ -247,7 +247,7 @@ async def login(call: Call[LoginBody, None]) -> LoginResult:
         challenge = await sessions.new_challenge(pool, user.id)
         await audit.record(pool, "login.2fa_required", subject_id=user.id, ip=call.ip)
         return LoginResult(two_factor_required=True, challenge=challenge)
-    await backoff.clear(pool, keys[0])
+    await checker.succeeded(user)
     await _start_session(call, user)
     return LoginResult(user=me_of(user))
 
@@ -257,25 +257,6 @@ async def _check_standing(pool: Any, user_id: uuid.UUID) -> None:
     found = await reports_store.standing(pool, user_id)
     if found is not None:
         check_standing(*found, datetime.now(UTC))
-
-
-async def _use_code(
-    call: Call[Any, Any], user: users.UserRow, code: str, secret: str | None = None
-) -> None:
-    """Accept ``code`` once: the step it belongs to becomes the account's last used step."""
-    secret = secret or user.totp_secret
-    assert secret is not None
-    step = totp.matching_step(secret, code, time.time(), user.totp_last_step)
-    if step is not None:
-        # Conditional update: two requests racing with the same code cannot both win.
-        status = await call.app[POOL].execute(
-            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
-            user.id,
-            step,
-        )
-        if status == "UPDATE 1":
-            return
-    raise InvalidTwoFactorCode("wrong or already used code")
 
 
 @api.route(
@@ -288,7 +269,9 @@ async def _use_code(
     rate_limit=AUTH_LIMIT,
 )
 async def login_second_step(call: Call[SecondStepBody, None]) -> LoginResult:
-    """A challenge allows 5 attempts within 5 minutes; a code works once."""
+    """A challenge allows 5 attempts within 5 minutes; a code works once. A recovery code
+    (from `/auth/2fa/verify` or `/auth/2fa/recovery-codes`) works in place of a TOTP code,
+    once."""
     pool = call.app[POOL]
     user_id = await sessions.challenge_user(pool, call.body.challenge)
     if user_id is None:
@@ -296,16 +279,14 @@ async def login_second_step(call: Call[SecondStepBody, None]) -> LoginResult:
     user = await users.get_by_id(pool, user_id)
     if user is None or not user.totp_enabled:
         raise InvalidChallenge("sign in again")
-    await _throttle(call, [f"acct:{user.email}", f"ip:{call.ip}"])
-    try:
-        await _use_code(call, user, call.body.code)
-    except InvalidTwoFactorCode:
-        await _failed(call, [f"acct:{user.email}", f"ip:{call.ip}"], user, "2fa code")
-        raise
+    checker = _checker(call)
+    used = await checker.check_second_factor("login", user, call.body.code)
     await sessions.drop_challenge(pool, call.body.challenge)
     await _check_standing(pool, user.id)
-    await backoff.clear(pool, f"acct:{user.email}")
-    await _start_session(call, user, twoFactor=True)
+    await checker.succeeded(user)
+    await _start_session(
+        call, user, twoFactor=True, **({"recoveryCode": True} if used == "recovery" else {})
+    )
     return LoginResult(user=me_of(user))
 
 
@@ -395,11 +376,12 @@ async def revoke_session(call: Call[None, None]) -> web.StreamResponse | None:
     rate_limit=AUTH_LIMIT,
 )
 async def change_password(call: Call[PasswordBody, None]) -> None:
+    """The current password (and, with 2FA on, a code) confirms it: throttled and counted like
+    a sign-in. 403 `WRONG_PASSWORD`, 422 `INVALID_2FA_CODE`, 429 `LOGIN_THROTTLED`."""
     pool = call.app[POOL]
-    user = await _current_user(call)
-    if not await call.app[HASHER].verify(call.body.current_password, user.password_hash):
-        await audit.record(pool, "password.change_failed", actor_id=user.id, ip=call.ip)
-        raise WrongPassword("the current password is wrong")
+    user = await _checker(call).confirm(
+        "password_change", await _current_user(call), call.body.current_password, call.body.code
+    )
     hashed = await call.app[HASHER].hash(call.body.new_password)
     await users.set_password(pool, user.id, hashed)
     assert call.principal.session_id is not None
@@ -416,15 +398,75 @@ async def change_password(call: Call[PasswordBody, None]) -> None:
 
 @api.route(
     "POST",
+    "/api/v1/auth/reauth",
+    summary="Confirm my password (and 2FA code): sensitive changes are allowed for a while",
+    status=204,
+    body=ReauthBody,
+    auth=True,
+    errors=(403,),
+    rate_limit=AUTH_LIMIT,
+)
+async def reauth(call: Call[ReauthBody, None]) -> None:
+    """Enrolling or disabling 2FA, changing the e-mail address and making new recovery codes
+    need a password confirmation within `TEEZU_REAUTH_WINDOW` seconds (signing in counts).
+    Throttled and counted like a sign-in."""
+    user = await _checker(call).confirm(
+        "reauth", await _current_user(call), call.body.password, call.body.code
+    )
+    assert call.principal.session_id is not None
+    await sessions.confirm(call.app[POOL], bytes.fromhex(call.principal.session_id))
+    await audit.record(
+        call.app[POOL], "reauth.ok", actor_id=user.id, subject_id=user.id, ip=call.ip
+    )
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/email",
+    summary="Change my e-mail address (needs a recent password confirmation)",
+    body=EmailBody,
+    response=Me,
+    auth=True,
+    errors=(403, 409),
+    rate_limit=AUTH_LIMIT,
+)
+async def change_email(call: Call[EmailBody, None]) -> Me:
+    """403 `REAUTH_REQUIRED` without a recent `/auth/reauth` (or sign-in); 409 `EMAIL_TAKEN`.
+    Signs out my other sessions."""
+    await _require_recent_confirmation(call)
+    pool = call.app[POOL]
+    user = await _current_user(call)
+    new = call.body.email.lower()
+    try:
+        await users.set_email(pool, user.id, new)
+    except users.EmailTaken:
+        raise EmailTaken("an account with this email exists") from None
+    assert call.principal.session_id is not None
+    ended = await sessions.revoke_all(pool, user.id, keep=bytes.fromhex(call.principal.session_id))
+    await audit.record(
+        pool,
+        "email.changed",
+        actor_id=user.id,
+        subject_id=user.id,
+        ip=call.ip,
+        meta={"sessionsRevoked": ended},
+    )
+    return me_of(await _current_user(call))
+
+
+@api.route(
+    "POST",
     "/api/v1/auth/2fa/enroll",
     summary="Start turning on 2FA: a TOTP secret for an authenticator app",
     status=201,
     response=Enrollment,
     auth=True,
-    errors=(409,),
+    errors=(403, 409),
 )
 async def enroll_2fa(call: Call[None, None]) -> Enrollment:
-    """2FA is on only after `/auth/2fa/verify` with a code from the app."""
+    """2FA is on only after `/auth/2fa/verify` with a code from the app. Needs a recent
+    password confirmation (403 `REAUTH_REQUIRED`)."""
+    await _require_recent_confirmation(call)
     user = await _current_user(call)
     if user.totp_enabled:
         raise TwoFactorState("2FA is already on: disable it first")
@@ -439,40 +481,77 @@ async def enroll_2fa(call: Call[None, None]) -> Enrollment:
 @api.route(
     "POST",
     "/api/v1/auth/2fa/verify",
-    summary="Finish turning on 2FA with a code from the app",
-    status=204,
+    summary="Finish turning on 2FA with a code from the app; returns the recovery codes",
     body=CodeBody,
+    response=RecoveryCodes,
     auth=True,
-    errors=(409,),
+    errors=(403, 409),
 )
-async def verify_2fa(call: Call[CodeBody, None]) -> None:
+async def verify_2fa(call: Call[CodeBody, None]) -> RecoveryCodes:
+    """The recovery codes are shown this once (only their hashes are kept)."""
+    await _require_recent_confirmation(call)
     user = await _current_user(call)
     if user.totp_enabled or user.totp_secret is None:
         raise TwoFactorState("start with /auth/2fa/enroll")
-    await _use_code(call, user, call.body.code)
+    if not await use_totp(call.app[POOL], user, call.body.code):
+        raise InvalidTwoFactorCode("wrong or already used code")
     await call.app[POOL].execute("UPDATE users SET totp_enabled = true WHERE id = $1", user.id)
+    codes = await recovery.replace(call.app[POOL], user.id)
     await audit.record(
         call.app[POOL], "2fa.enabled", actor_id=user.id, subject_id=user.id, ip=call.ip
     )
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/2fa/recovery-codes",
+    summary="Make new 2FA recovery codes (the old ones stop working)",
+    status=201,
+    response=RecoveryCodes,
+    auth=True,
+    errors=(403, 409),
+    rate_limit=AUTH_LIMIT,
+)
+async def regenerate_recovery_codes(call: Call[None, None]) -> RecoveryCodes:
+    """Needs 2FA on and a recent password confirmation (403 `REAUTH_REQUIRED`)."""
+    await _require_recent_confirmation(call)
+    user = await _current_user(call)
+    if not user.totp_enabled:
+        raise TwoFactorState("2FA is not on")
+    codes = await recovery.replace(call.app[POOL], user.id)
+    await audit.record(
+        call.app[POOL],
+        "2fa.recovery_codes_replaced",
+        actor_id=user.id,
+        subject_id=user.id,
+        ip=call.ip,
+    )
+    return RecoveryCodes(recovery_codes=codes)
 
 
 @api.route(
     "POST",
     "/api/v1/auth/2fa/disable",
-    summary="Turn 2FA off (needs a current code)",
+    summary="Turn 2FA off (needs a recent password confirmation and a current code)",
     status=204,
-    body=CodeBody,
+    body=DisableBody,
     auth=True,
-    errors=(409,),
+    errors=(403, 409),
 )
-async def disable_2fa(call: Call[CodeBody, None]) -> None:
+async def disable_2fa(call: Call[DisableBody, None]) -> None:
+    """A TOTP code or a recovery code; throttled and counted like a sign-in."""
+    await _require_recent_confirmation(call)
     user = await _current_user(call)
     if not user.totp_enabled:
         raise TwoFactorState("2FA is not on")
-    await _use_code(call, user, call.body.code)
+    checker = _checker(call)
+    await checker.check_second_factor("reauth", user, call.body.code)
+    await checker.succeeded(user)
     await call.app[POOL].execute(
         "UPDATE users SET totp_enabled = false, totp_secret = NULL WHERE id = $1", user.id
     )
+    await recovery.delete(call.app[POOL], user.id)
     await audit.record(
         call.app[POOL], "2fa.disabled", actor_id=user.id, subject_id=user.id, ip=call.ip
     )

@@ -184,3 +184,21 @@ async def challenge_user(db: Any, value: str, *, max_attempts: int = 5) -> uuid.
 
 async def drop_challenge(db: Any, value: str) -> None:
     await db.execute("DELETE FROM login_challenges WHERE id_hash = $1", hash_id(value))
+
+
+async def confirm(db: Any, id_hash: bytes) -> None:
+    """Record that the session's owner just confirmed their password (re-authentication)."""
+    await db.execute("UPDATE sessions SET confirmed_at = now() WHERE id_hash = $1", id_hash)
+
+
+async def confirmed_within(db: Any, id_hash: bytes, seconds: float) -> bool:
+    """Whether the session's owner confirmed their password (or signed in) in the last
+    ``seconds``."""
+    return bool(
+        await db.fetchval(
+            "SELECT confirmed_at > now() - make_interval(secs => $2) FROM sessions "
+            "WHERE id_hash = $1",
+            id_hash,
+            float(seconds),
+        )
+    )

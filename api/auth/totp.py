@@ -29,7 +29,8 @@ def code_at(secret: str, when: float) -> str:
 def matching_step(secret: str, code: str, now: float, last_step: int) -> int | None:
     """The time step ``code`` belongs to if it is valid now and newer than ``last_step``."""
     code = code.strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
+    # ASCII digits: '²'.isdigit() is true too (and pyotp would fold it to '2').
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret, interval=STEP)
     current = int(now) // STEP

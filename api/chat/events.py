@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from api.chat.errors import InvalidPayload
+from api.schema import Checked
 from teezu.errors import TeezuError
 
 # client → server (each acknowledged)
@@ -53,8 +54,8 @@ MONEY_PREFIX = "money:"
 MAX_MESSAGE_LENGTH = 500
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class _Payload(Checked):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     stream_id: uuid.UUID = Field(alias="streamId")
 
@@ -104,10 +105,11 @@ class ModePayload(_Payload):
     delay_seconds: int | None = Field(default=None, alias="delaySeconds", ge=1, le=300)
 
 
-# The payload of every client→server event: the events' schema. A test checks that every
-# event the server handles is listed. A payload with an ``idempotency_key`` field moves money
-# (as a REST call with an ``Idempotency-Key`` does), and the kill switch's test then covers it
-# during a freeze (tests/integration/wallet/test_kill_switch.py).
+# The payload of every client→server event: the events' schema (the Socket.IO counterpart of
+# the OpenAPI document; tests read it, e.g. for fields that carry passwords). A test checks
+# that every event the server handles is listed. A payload with an ``idempotency_key`` field
+# moves money (as a REST call with an ``Idempotency-Key`` does), and the kill switch's test
+# then covers it during a freeze (tests/integration/wallet/test_kill_switch.py).
 CLIENT_PAYLOADS: dict[str, type[_Payload]] = {
     JOIN: RoomPayload,
     LEAVE: RoomPayload,

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from api.auth.principal import Principal
-from api.auth.rbac import Permission, Role, permissions_of
+from api.auth.ranks import check_may_act
+from api.auth.rbac import Permission, Role
 from api.chat.errors import (
     AuthRequired,
     ChatForbidden,
@@ -44,16 +45,14 @@ def check_moderator(principal: Principal, room: Room) -> uuid.UUID:
 def check_target(
     moderator: Principal, room: Room, target: uuid.UUID, target_roles: Iterable[Role]
 ) -> None:
-    """A moderator may not restrict themselves, the room's owner, or (unless a site moderator
-    themselves) a site moderator: a creator's power stops at their own audience."""
-    if target == moderator.user_id:
-        raise ModerationForbidden("you cannot restrict yourself")
-    if room.creator_id is not None and target == room.creator_id:
+    """A room's owner is never restricted in their own room (a site moderator freezes the
+    stream instead); otherwise the rank rule (`api.auth.rbac`): nobody restricts themselves or
+    an account of an equal or higher role, and a creator in their own room outranks their
+    audience only."""
+    if room.creator_id is not None and target == room.creator_id and target != moderator.user_id:
         raise ModerationForbidden("the stream's creator cannot be restricted in their room")
-    if Permission.MODERATE_ALL in permissions_of(target_roles) and not moderator.can(
-        Permission.MODERATE_ALL
-    ):
-        raise ModerationForbidden("only site moderators can restrict a site moderator")
+    owner = moderator.can(Permission.MODERATE_OWN) and is_owner(moderator, room)
+    check_may_act(moderator, target, target_roles, action="chat.restrict", room_owner=owner)
 
 
 def check_may_chat(principal: Principal) -> uuid.UUID:

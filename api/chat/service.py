@@ -589,11 +589,12 @@ class Chat:
             )
         conn = self._conn(sid)
         room = await self._room(p.stream_id)
-        moderator = check_moderator(await self._principal(conn), room)
+        principal = await self._principal(conn)
+        moderator = check_moderator(principal, room)
         target = await users.get_by_id(self.pool, p.user_id)
         if target is None:
             raise UserNotFound("no such user", meta={"userId": str(p.user_id)})
-        check_target(conn.principal, room, target.id, target.roles)
+        check_target(principal, room, target.id, target.roles)
         until = restriction_end(datetime.now(UTC), p.seconds)
         await store.restrict(
             self.pool,

@@ -191,11 +191,22 @@ class PostgresChatHistory:
         return None if row is None else _message(row)
 
 
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # the sender went away meanwhile
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
 class HistoryWriter:
     """Group commit: messages that arrive while an INSERT is in flight go in the next one.
 
     A lone message is written at once (no added wait); under load each round trip carries every
     message that queued meanwhile, so the database sees one statement per batch, not per message.
+    A batch that fails as a whole is written again one message at a time: a row the database
+    refuses fails its own sender only.
     """
 
     def __init__(self, history: ChatHistory, *, max_batch: int = 1000) -> None:
@@ -204,6 +215,7 @@ class HistoryWriter:
         self._queue: list[tuple[ChatMessage, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.fallbacks = 0  # batches that failed as a whole and were stored one by one
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="chat-history")
@@ -225,14 +237,29 @@ class HistoryWriter:
                 try:
                     await self._history.append([m for m, _ in batch])
                 except Exception as exc:
-                    log.exception("storing %d chat messages failed", len(batch))
-                    for _, f in batch:
-                        if not f.done():
-                            f.set_exception(exc)
+                    if len(batch) == 1:
+                        log.exception("storing a chat message failed")
+                        _settle(batch[0][1], exc)
+                        continue
+                    # One bad row fails the whole INSERT: store each alone, so only the
+                    # messages that fail by themselves fail (as the tip batches fall back).
+                    log.warning(
+                        "a batch of %d chat messages failed; storing each alone: %r",
+                        len(batch),
+                        exc,
+                    )
+                    self.fallbacks += 1
+                    for message, future in batch:
+                        try:
+                            await self._history.append([message])
+                        except Exception as alone:
+                            log.exception("storing a chat message failed")
+                            _settle(future, alone)
+                        else:
+                            _settle(future, None)
                 else:
                     for _, f in batch:
-                        if not f.done():
-                            f.set_result(None)
+                        _settle(f, None)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from api import cursors
 from api.auth import audit
+from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
 from api.keys import MODERATION, POOL, PUBSUB, SAFETY, STORAGE
 from api.moderation import flag_store, store
@@ -268,9 +269,13 @@ def _check_actions(flag: flag_store.FlagRow, body: ResolveIn) -> set[str]:
     permission=Permission.MODERATE_ALL,
     errors=(409,),
     path_formats=UUID_FLAG,
+    ranked="flag.resolve",
 )
 async def resolve_flag(call: Call[ResolveIn, None]) -> FlagOut:
+    """403 `RANK_FORBIDDEN` for a flag about the moderator's own stream or post, or one of an
+    account of an equal or higher role."""
     flag = await _flag(call)
+    await check_may_act_on(call.app[POOL], call.principal, flag.subject_id, action="flag.resolve")
     b = call.body
     actions = _check_actions(flag, b)
     db = call.app[POOL]
@@ -369,9 +374,13 @@ async def stream_safety(call: Call[None, None]) -> StreamSafetyOut:
     response=StreamSafetyOut,
     permission=Permission.MODERATE_ALL,
     path_formats=UUID_STREAM,
+    ranked="stream.rating",
 )
 async def set_stream_rating(call: Call[RatingIn, None]) -> StreamSafetyOut:
     stream = await _stream(call)
+    await check_may_act_on(
+        call.app[POOL], call.principal, stream.creator_id, action="stream.rating"
+    )
     db = call.app[POOL]
     async with db.acquire() as conn, conn.transaction():
         before = await store.get_safety(conn, stream.id)

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from api.posts.errors import InvalidMedia, InvalidPost, MediaTooLarge, UnsupportedMedia
+from api.schema import text_problem
 from api.verification.upload import sniff_image
+from teezu.images import MAX_PIXELS, ImageTooLarge, UnreadableImage, image_size
 
 ACCEPTED = ["image/jpeg", "image/png", "image/webp", "video/mp4", "video/quicktime", "video/webm"]
 FIELDS = ("file", "caption", "audience", "rating")
 MAX_CAPTION = 2000
-MAX_PIXELS = 40_000_000  # decompression bombs are refused before decoding
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ def post_form(fields: dict[str, tuple[str | None, bytes]], *, max_bytes: int) ->
         rating = fields["rating"][1].decode().strip() if "rating" in fields else "adult"
     except UnicodeDecodeError:
         raise InvalidPost("caption, audience and rating are UTF-8 text") from None
+    for name, text in (("caption", caption), ("audience", audience), ("rating", rating)):
+        problem = text_problem(text)  # the rule every JSON input obeys (api.schema)
+        if problem is not None:
+            raise InvalidPost(problem, meta={"field": name})
     if len(caption) > MAX_CAPTION:
         raise InvalidPost(f"caption over {MAX_CAPTION} characters", meta={"field": "caption"})
     if audience not in ("public", "followers", "subscribers"):
@@ -86,15 +91,12 @@ def post_form(fields: dict[str, tuple[str | None, bytes]], *, max_bytes: int) ->
 def probe(upload: Upload, *, max_seconds: float) -> Probe:
     """Width, height and duration from the file's headers (no full decode). Blocking."""
     if upload.kind == "image":
-        from PIL import Image
-
         try:
-            with Image.open(io.BytesIO(upload.data)) as img:
-                width, height = img.size
-        except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+            width, height = image_size(upload.data)  # the one pixel limit (teezu.images)
+        except UnreadableImage:
             raise InvalidMedia("the image cannot be read") from None
-        if width * height > MAX_PIXELS:
-            raise InvalidMedia("image too large", meta={"maxPixels": MAX_PIXELS})
+        except ImageTooLarge as exc:
+            raise InvalidMedia("image too large", meta=exc.meta) from None
         return Probe(width, height, None)
     import av
 

@@ -23,9 +23,9 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field
 
-from api.auth import audit, backoff, sessions, totp
-from api.auth.errors import InvalidTwoFactorCode, LoginThrottled, WrongPassword
-from api.auth.passwords import HASHER
+from api.auth import audit, sessions
+from api.auth.credentials import Checker
+from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
 from api.auth.routes import AUTH_LIMIT
 from api.keys import POOL, PUBSUB, SETTINGS, STORAGE
@@ -35,7 +35,7 @@ from api.privacy.errors import AccountNotFound, ExportNotFound, ExportNotReady
 from api.privacy.exports import Exporter
 from api.realtime import CHAT, SOCKETIO
 from api.routing import Api, Call
-from api.schema import Input, Output
+from api.schema import Input, Output, Password
 from api.users import store as users
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,10 @@ class ExportOut(Output):
 
 
 class EraseMeIn(Input):
-    password: str = Field(min_length=1, max_length=1024)
-    code: str | None = Field(default=None, min_length=6, max_length=10, description="TOTP, if on")
+    password: Password
+    code: str | None = Field(
+        default=None, min_length=6, max_length=32, description="TOTP or recovery code, if on"
+    )
 
 
 class ErasureOut(Output):
@@ -168,20 +170,6 @@ async def download_export(call: Call[None, None]) -> web.Response:
     )
 
 
-async def _check_backoff(call: Call[Any, Any], key: str) -> None:
-    """429 `LOGIN_THROTTLED` while the account's failed-password back-off runs."""
-    settings = call.app[SETTINGS]
-    found = await backoff.state(call.app[POOL], key)
-    if found is None:
-        return
-    failures, last, now = found
-    wait = backoff.retry_after(
-        failures, last, now, free=settings.login_backoff_after, cap=settings.login_backoff_max
-    )
-    if wait > 0:
-        raise LoginThrottled("too many wrong passwords: wait before trying again", retry_after=wait)
-
-
 async def _stop_local(app: web.Application, user_id: uuid.UUID) -> None:
     """End what this process still runs for an erased account: its export job and its open
     Socket.IO connections (which would otherwise keep a presence entry with the old handle)."""
@@ -242,26 +230,9 @@ async def erase_me(call: Call[EraseMeIn, None]) -> ErasureOut:
     user = await users.get_by_id(pool, call.principal.user_id)
     if user is None:
         raise AccountNotFound("no such user")
-    # Wrong passwords count toward the account's sign-in back-off: a stolen session must not
-    # become a way to guess the password.
-    throttle_key = f"acct:{user.email}"
-    await _check_backoff(call, throttle_key)
-    if not await call.app[HASHER].verify(call.body.password, user.password_hash):
-        await backoff.record_failure(pool, throttle_key)
-        await audit.record(pool, "privacy.erase_failed", actor_id=user.id, ip=call.ip)
-        raise WrongPassword("the password is wrong")
-    if user.totp_enabled:
-        assert user.totp_secret is not None
-        step = totp.matching_step(
-            user.totp_secret, call.body.code or "", time.time(), user.totp_last_step
-        )
-        used = step is not None and await pool.execute(
-            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
-            user.id,
-            step,
-        )
-        if used != "UPDATE 1":
-            raise InvalidTwoFactorCode("a current 2FA code is needed to erase this account")
+    # Checked like a sign-in (api.auth.credentials): a stolen session must not become a way
+    # to guess the password or the 2FA code.
+    await Checker(call.app, call.ip).confirm("erase", user, call.body.password, call.body.code)
     settings = call.app[SETTINGS]
     erasure = await erase_account(
         pool, user.id, actor_id=user.id, retain_years=settings.privacy_retain_years
@@ -279,14 +250,17 @@ async def erase_me(call: Call[EraseMeIn, None]) -> ErasureOut:
     permission=Permission.SYSTEM_CONFIG_ROOT,
     errors=(409,),
     path_formats={"user_id": "uuid"},
+    ranked="account.erase",
 )
 async def admin_erase(call: Call[None, None]) -> ErasureOut:
+    """Not one's own account (`DELETE /api/v1/me` is for that): 403 `RANK_FORBIDDEN`."""
     raw = call.path("user_id")
     try:
         user_id = uuid.UUID(raw)
     except ValueError:
         raise AccountNotFound("no such user") from None
     assert call.principal.user_id is not None
+    await check_may_act_on(call.app[POOL], call.principal, user_id, action="account.erase")
     erasure = await erase_account(
         call.app[POOL],
         user_id,

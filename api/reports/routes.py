@@ -12,10 +12,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import EmailStr, Field
 
+from api.auth.credentials import Checker
 from api.auth.errors import InvalidCredentials
-from api.auth.passwords import HASHER
+from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
 from api.auth.routes import AUTH_LIMIT
 from api.keys import POOL, PUBSUB, SAFETY
@@ -32,7 +33,7 @@ from api.reports.errors import (
     TargetNotFound,
 )
 from api.routing import Api, Call, Page
-from api.schema import Input, Output
+from api.schema import Input, Output, Password
 from api.streams import store as streams
 from api.users import store as users
 from api.wallet.routes import LEDGER
@@ -100,9 +101,13 @@ class LogEntryOut(Output):
 class AppealIn(Input):
     report_id: uuid.UUID
     text: str = Field(min_length=1, max_length=4000)
-    # Without a session (a suspended or banned account cannot have one): the account's login.
-    email: str | None = Field(default=None, max_length=254)
-    password: str | None = Field(default=None, max_length=1024)
+    # Without a session (a suspended or banned account cannot have one): the account's login,
+    # checked like a sign-in (api.auth.credentials: back-off, counters, 2FA, audit).
+    email: EmailStr | None = None
+    password: Password | None = None
+    code: str | None = Field(
+        default=None, min_length=6, max_length=32, description="2FA code (or recovery code)"
+    )
 
 
 class AppealOut(Output):
@@ -251,8 +256,11 @@ async def report_queue(call: Call[None, QueueQuery]) -> Page[ReportOut]:
     permission=Permission.MODERATE_ALL,
     errors=(409,),
     path_formats={"report_id": "uuid"},
+    ranked="report.action",
 )
 async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
+    """403 `RANK_FORBIDDEN` when the report is about the moderator's own account or one of an
+    equal or higher role (the rank rule, `api.auth.rbac`)."""
     db = call.app[POOL]
     raw = call.path("report_id")
     key = _uuid(raw)
@@ -260,6 +268,7 @@ async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
     if report is None:
         raise ReportNotFound("no such report", meta={"reportId": raw})
     b = call.body
+    await check_may_act_on(db, call.principal, report.subject_id, action="report.action")
     now = _now()
     effect = actions.effect(
         b.action,
@@ -323,10 +332,12 @@ async def _appellant(call: Call[AppealIn, None]) -> uuid.UUID:
     if call.principal.user_id is not None:
         return call.principal.user_id
     b = call.body
-    user = await users.get_by_email(call.app[POOL], b.email.lower()) if b.email else None
-    ok = await call.app[HASHER].verify(b.password or "", user.password_hash if user else None)
-    if not ok or user is None:
+    if b.email is None or b.password is None:
         raise InvalidCredentials("sign in, or give the account's email and password")
+    checker = Checker(call.app, call.ip)
+    user = await checker.check_password("appeal", b.password, email=b.email)
+    await checker.check_second_factor("appeal", user, b.code)
+    await checker.succeeded(user)
     return user.id
 
 
@@ -380,6 +391,7 @@ async def appeal_queue(call: Call[None, MineQuery]) -> Page[AppealOut]:
     permission=Permission.MODERATE_ALL,
     errors=(409,),
     path_formats={"appeal_id": "uuid"},
+    ranked="appeal.decision",
 )
 async def decide_appeal(call: Call[DecisionIn, None]) -> AppealOut:
     db = call.app[POOL]
@@ -390,6 +402,7 @@ async def decide_appeal(call: Call[DecisionIn, None]) -> AppealOut:
         raise AppealNotFound("no such appeal", meta={"appealId": raw})
     report = await store.get_report(db, appeal.report_id)
     assert report is not None
+    await check_may_act_on(db, call.principal, appeal.appellant_id, action="appeal.decision")
     moderator = call.principal.user_id
     async with db.acquire() as conn, conn.transaction():
         if not await store.decide_appeal(conn, appeal.id, call.body.decision, moderator):

@@ -12,10 +12,10 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from teezu.errors import Invalid
+from teezu.images import ImageTooLarge, UnreadableImage, image_size
 
 SIZES = (256, 64)
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")  # what we decode; the name or declared type is ignored
-MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding them
 CONTENT_TYPE = "image/webp"
 
 
@@ -29,15 +29,14 @@ def render(data: bytes) -> dict[int, bytes]:
     Only pixels are kept: EXIF (GPS, camera), ICC and text chunks are dropped by re-encoding.
     """
     try:
+        image_size(data)  # the one pixel limit, from the header, before decoding (teezu.images)
         with Image.open(io.BytesIO(data), formats=FORMATS) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise InvalidImage("image too large", meta={"maxPixels": MAX_PIXELS})
             img.seek(0)  # first frame of an animation
             upright = ImageOps.exif_transpose(img)  # honour orientation before dropping EXIF
             rgb = upright.convert("RGBA" if "A" in upright.getbands() else "RGB")
-    except InvalidImage:
+    except ImageTooLarge:
         raise
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except (OSError, ValueError, SyntaxError, UnreadableImage):
         raise InvalidImage(
             "not an image we can read (PNG, JPEG, WebP or GIF)", meta={"accepted": list(FORMATS)}
         ) from None

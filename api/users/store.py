@@ -102,6 +102,14 @@ async def get_by_handle(db: Any, handle: str) -> UserRow | None:
     return _row(r) if r else None
 
 
+async def set_email(db: Any, user_id: uuid.UUID, email: str) -> None:
+    """Raises `EmailTaken` when another account has it."""
+    try:
+        await db.execute("UPDATE users SET email = $2 WHERE id = $1", user_id, email.lower())
+    except asyncpg.UniqueViolationError:
+        raise EmailTaken(email) from None
+
+
 async def set_password(db: Any, user_id: uuid.UUID, password_hash: str) -> None:
     await db.execute(
         "UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from teezu.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
+from teezu.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 
 
 class RecordNotFound(NotFound):
@@ -31,10 +31,6 @@ class DocumentTooLarge(PayloadTooLarge):
 
 class Underage(Invalid):
     code = "UNDERAGE"
-
-
-class CannotReviewOwn(Forbidden):
-    code = "CANNOT_REVIEW_OWN_RECORD"
 
 
 class AlreadyReviewed(Conflict):

@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import Field
 
 from api.auth import audit
+from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
 from api.keys import POOL, SETTINGS
 from api.routing import Api, Call, Page
@@ -24,7 +25,6 @@ from api.verification import store, upload
 from api.verification.cipher import DocumentCipher
 from api.verification.errors import (
     AlreadyReviewed,
-    CannotReviewOwn,
     DocumentNotFound,
     RecordNotFound,
 )
@@ -124,10 +124,15 @@ async def _visible(call: Call[Any, Any]) -> store.RecordRow:
 )
 async def submit_record(call: Call[bytes, None]) -> RecordOut:
     settings = call.app[SETTINGS]
-    fields = upload.parse_form(call.body, call.request.headers.get("Content-Type", ""))
-    sub = upload.submission(
-        fields, max_image=settings.identity_max_image_bytes, today=_now().date()
-    )
+    header = call.request.headers.get("Content-Type", "")
+
+    def read() -> upload.Submission:  # MIME parsing and image headers: off the loop
+        fields = upload.parse_form(call.body, header)
+        return upload.submission(
+            fields, max_image=settings.identity_max_image_bytes, today=_now().date()
+        )
+
+    sub = await asyncio.to_thread(read)
     assert call.principal.user_id is not None
     db = call.app[POOL]
     record_id = await call.app[IDENTITY].submit(db, call.principal.user_id, sub)
@@ -252,14 +257,15 @@ async def get_document(call: Call[None, None]) -> web.Response:
     permission=Permission.MODERATE_ALL,
     errors=(409,),
     path_formats=UUID_PATH,
+    ranked="identity.review",
 )
 async def review_record(call: Call[ReviewIn, None]) -> RecordOut:
+    """403 `RANK_FORBIDDEN` for one's own record, or one of an equal or higher role."""
     row = await _visible(call)
     reviewer = call.principal.user_id
     assert reviewer is not None
-    if row.user_id == reviewer:
-        raise CannotReviewOwn("another moderator must review your own record")
     db = call.app[POOL]
+    await check_may_act_on(db, call.principal, row.user_id, action="identity.review")
     before = await store.add_review(db, row.id, call.body.status, reviewer, call.body.reason)
     if before != "pending":
         raise AlreadyReviewed("this record was already decided", meta={"status": before})

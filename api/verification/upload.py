@@ -1,8 +1,11 @@
-"""Reading a verification submission (multipart form) and checking it: pure, no I/O.
+"""Reading a verification submission (multipart form) and checking it: no I/O, but CPU work
+(MIME parsing, image headers): call it in a thread.
 
 The form carries ``legalName``, ``dateOfBirth`` (YYYY-MM-DD), optional ``aliases``
 (comma-separated) and the files ``idFront``, ``selfie`` and optionally ``idBack``. A file's
-type is sniffed from its bytes: the file name and the declared part type are ignored.
+type is sniffed from its bytes: the file name and the declared part type are ignored. Each
+image's picture size is read from its header and held to the pixel limit every decoded image
+obeys (`teezu.images`), so a decompression bomb never reaches a reviewer's screen.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from api.verification.errors import (
     InvalidSubmission,
     Underage,
 )
+from teezu.images import UnreadableImage, image_size
 
 ADULT_AGE = 18
 # Form field name -> stored document kind.
@@ -120,5 +124,11 @@ def submission(
                 f"{form_name} is not a JPEG, PNG or WebP image",
                 meta={"field": form_name, "accepted": ["image/jpeg", "image/png", "image/webp"]},
             )
+        try:
+            image_size(data, field=form_name)  # the one pixel limit (teezu.images)
+        except UnreadableImage:
+            raise InvalidDocument(
+                f"{form_name} cannot be read as an image", meta={"field": form_name}
+            ) from None
         documents.append(Document(kind, ctype, data))
     return Submission(name, born, aliases, documents)

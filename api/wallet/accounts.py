@@ -91,7 +91,8 @@ class AccountBook:
         if self._current is not None and now - self._current[0] < _SCHEDULE_TTL:
             return self._current[1]
         row = await db.fetchrow(
-            "SELECT version, creator_bps, platform_bps, referral_bps FROM ledger_fee_schedules "
+            "SELECT version, creator_bps, platform_bps, referral_bps, platform_rounding "
+            "FROM ledger_fee_schedules "
             "WHERE effective_from <= now() ORDER BY effective_from DESC LIMIT 1"
         )
         if row is None:
@@ -106,7 +107,7 @@ class AccountBook:
         found = self._schedules.get(version)
         if found is None:
             row = await db.fetchrow(
-                "SELECT version, creator_bps, platform_bps, referral_bps "
+                "SELECT version, creator_bps, platform_bps, referral_bps, platform_rounding "
                 "FROM ledger_fee_schedules WHERE version = $1",
                 version,
             )

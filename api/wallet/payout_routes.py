@@ -25,6 +25,7 @@ from aiohttp import web
 from pydantic import Field, StrictInt
 
 from api.auth import audit
+from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
 from api.envelope import REQUEST_ID
 from api.keys import POOL, SETTINGS
@@ -317,6 +318,11 @@ async def _decide(call: Call[DecisionBody, None], approve: bool) -> web.Response
     payouts = call.app[PAYOUTS]
     payout_id = _payout_id(call)
     note = call.body.note
+    found = await payouts.get(payout_id)
+    if found is not None:  # (an unknown id is the decision's own 404)
+        await check_may_act_on(
+            call.app[POOL], call.principal, found.creator_id, action="payout.decision"
+        )
     if approve:
         payout, again = await payouts.approve(payout_id, admin, note)
     else:
@@ -346,6 +352,7 @@ async def _decide(call: Call[DecisionBody, None], approve: bool) -> web.Response
     permission=Permission.SYSTEM_CONFIG_LIMITED,
     errors=(409,),
     path_formats={"payout_id": "uuid"},
+    ranked="payout.decision",
 )
 async def approve_payout(call: Call[DecisionBody, None]) -> web.Response:
     """Approving an approved payout again answers the same payout with `Idempotent-Replayed:
@@ -362,6 +369,7 @@ async def approve_payout(call: Call[DecisionBody, None]) -> web.Response:
     permission=Permission.SYSTEM_CONFIG_LIMITED,
     errors=(409,),
     path_formats={"payout_id": "uuid"},
+    ranked="payout.decision",
 )
 async def reject_payout(call: Call[DecisionBody, None]) -> web.Response:
     """Rejecting a rejected payout again answers the same payout with `Idempotent-Replayed:

@@ -101,6 +101,9 @@ async def test_preload_hint_part_is_held_until_it_exists(
         ("_HLS_part=1", "BAD_PLAYLIST_REQUEST"),  # part without msn
         ("_HLS_msn=abc", "BAD_PLAYLIST_REQUEST"),
         ("_HLS_msn=1&_HLS_part=-1", "BAD_PLAYLIST_REQUEST"),
+        # Unicode digits: '²'.isdigit() is true, int('²') raises (was a 500 on both servers)
+        ("_HLS_msn=%C2%B2", "BAD_PLAYLIST_REQUEST"),
+        ("_HLS_msn=1&_HLS_part=%D9%A3", "BAD_PLAYLIST_REQUEST"),  # ARABIC-INDIC DIGIT THREE
     ],
 )
 async def test_bad_blocking_requests_are_400(

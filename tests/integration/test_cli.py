@@ -117,3 +117,34 @@ async def test_users_create_makes_the_first_admin_who_can_sign_in(server, pg_dsn
         stdin="another password\n",
     )
     assert young.returncode == 2 and "18" in young.stderr
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_users_unban_restores_a_wrongly_banned_staff_account(server, pg_dsn, account):
+    """The recovery path: a banned admin signs in again after `teezu users unban`, audited."""
+    from api.auth import audit
+    from api.auth.rbac import Role
+    from api.reports import store as reports
+
+    admin = await account(Role.ADMIN)
+    async with server.pool.acquire() as conn:
+        await reports.set_standing(conn, admin.id, "banned", None)
+    assert (await admin.login()).code == "ACCOUNT_BANNED"
+    no_reason = teezu("users", "unban", admin.handle, "--reason", " ", dsn=pg_dsn)
+    assert no_reason.returncode == 2
+    unknown = teezu("users", "unban", "nobody_at_all", "--reason", "x", dsn=pg_dsn)
+    assert unknown.returncode == 1 and "nobody_at_all" in unknown.stderr
+    proc = teezu("users", "unban", admin.handle, "--reason", "banned by mistake", dsn=pg_dsn)
+    assert proc.returncode == 0, proc.stderr
+    assert "lifted" in proc.stdout
+    assert (await admin.login()).status == 200
+    entries = await audit.entries(server.pool, subject_id=admin.id, action="admin.user.unbanned")
+    assert len(entries) == 1
+    assert entries[0]["meta"]["reason"] == "banned by mistake"
+    assert entries[0]["meta"]["via"] == "cli" and entries[0]["meta"]["from"] == "banned"
+    logged = await server.pool.fetchval(
+        "SELECT count(*) FROM moderation_log WHERE subject_id = $1 AND action = 'unban'", admin.id
+    )
+    assert logged == 1
+    again = teezu("users", "unban", admin.handle, "--reason", "again", dsn=pg_dsn)
+    assert again.returncode == 0 and "nothing to do" in again.stdout

@@ -379,3 +379,43 @@ async def test_a_broadcast_reads_back_through_the_edge(server, http, new_stream)
             assert (await res.read())[4:8] == b"moof"
     finally:
         await pub.delete(http, server.base_url)
+
+
+async def test_a_foreign_host_never_reaches_the_redirect(server, fed, edge_conn):
+    """The 307's Location is built from the allowed hosts (Settings.hosts), never from any
+    Host a client writes: a shared cache in front would otherwise hand the poisoned
+    redirect to everyone."""
+    reader, writer = edge_conn
+    path = fed.path("seg9.m4s")
+    port = server.settings.port
+    for host in ("evil.example", "evil.example:443", "127.0.0.1.evil.example", "[::1]", "x y"):
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "", ""]
+        writer.write("\r\n".join(lines).encode())
+        reply = await read_reply(reader)
+        if reply.status == 400:  # malformed Host: refused by the parser, connection closed
+            break
+        assert reply.status == 307, host
+        assert reply.headers["location"] == f"http://localhost:{port}{path}", host
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("trace-me", True),
+        ("a" * 64, True),
+        ("a" * 65, False),
+        ("a" * 6000, False),
+        ("has space", False),
+        ('quote"', False),
+        ("ümlaut", False),
+    ],
+)
+async def test_only_a_short_token_like_request_id_is_echoed(edge_conn, given, kept):
+    reader, writer = edge_conn
+    writer.write(get("/", f"X-Request-Id: {given}".encode().decode("latin-1")))
+    reply = await read_reply(reader)
+    rid = reply.headers["x-request-id"]
+    assert reply.json()["requestId"] == rid
+    assert (rid == given) is kept and len(rid) <= 64
+    if not kept:  # a new id, not the caller's text cut short (what both servers did before)
+        assert not given.startswith(rid)

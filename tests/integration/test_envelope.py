@@ -108,3 +108,37 @@ async def test_request_id_is_kept_when_given(client):
     assert r.body["requestId"] == r.headers["X-Request-Id"] == "trace-42"
     ok = await client.call("GET", "/api/v1/streams?limit=1", headers={"X-Request-Id": "trace-43"})
     assert ok.headers["X-Request-Id"] == "trace-43"
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("trace-42", True),
+        ("0c7b5a1e-1111-4222-8333-444455556666", True),
+        ("a" * 64, True),
+        ("a" * 65, False),  # too long: replaced, not cut down and echoed
+        ("a" * 6000, False),
+        ("two words", False),
+        ("<script>", False),
+        ("-leading-dash", False),
+    ],
+)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nope",
+        "/api/v1/streams?limit=1",
+        "/watch/x",
+        "/hls/00000000-0000-4000-8000-000000000000/index.m3u8",  # the origin
+        "/whip/00000000-0000-4000-8000-000000000000",  # GET: 405 from the WHIP route
+        "/socket.io/?EIO=4&transport=polling",  # engine.io's own handler
+    ],
+)
+async def test_only_a_short_token_like_request_id_is_echoed(client, path, given, kept):
+    r = await client.call("GET", path, headers={"X-Request-Id": given})
+    rid = r.headers["X-Request-Id"]
+    assert (rid == given) is kept and 0 < len(rid) <= 64
+    if not kept:  # a new id, not the caller's text cut short (what both servers did before)
+        assert not given.startswith(rid)
+    if r.status >= 400:
+        assert r.body["requestId"] == rid

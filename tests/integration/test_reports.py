@@ -148,16 +148,19 @@ async def test_opaque_targets_and_dismiss(account):
     ok = await act(moderator, r.data["id"], "dismiss")
     assert ok.data["resolution"] == "dismiss"
     # A dismissed report is not a decision against anyone: nothing to appeal.
-    user_report = await report(reporter, "user", str(moderator.id), "other")
+    member = await account(Role.MEMBER)
+    user_report = await report(reporter, "user", str(member.id), "other")
     await act(moderator, user_report.data["id"], "dismiss")
-    r = await moderator.call(
+    r = await member.call(
         "POST", "/api/v1/appeals", json={"reportId": user_report.data["id"], "text": "?"}
     )
     assert r.status == 409 and r.code == "NOT_APPEALABLE"
-    r = await act(
-        moderator, (await report(reporter, "user", str(moderator.id))).data["id"], "remove"
-    )
+    r = await act(moderator, (await report(reporter, "user", str(member.id))).data["id"], "remove")
     assert r.status == 422 and r.code == "ACTION_NOT_APPLICABLE"
+    # A report about the moderator themselves is not theirs to handle, even to dismiss it.
+    mine = await report(reporter, "user", str(moderator.id))
+    r = await act(moderator, mine.data["id"], "dismiss")
+    assert (r.status, r.code, r.body["meta"]["reason"]) == (403, "RANK_FORBIDDEN", "self")
 
 
 @pytest.mark.parametrize(
@@ -218,3 +221,35 @@ async def test_session_lookup_honours_standing(server, account, status, until, s
     )
     me = await acct.call("GET", "/api/v1/auth/me")
     assert (me.status == 200) is signed_in
+
+
+async def test_an_appeal_signs_in_like_the_sign_in_2fa_included(server, account):
+    """Appeals check the credentials through api.auth.credentials: with 2FA on, the password
+    alone is not enough (it was: the appeal skipped the second factor)."""
+    import pyotp
+
+    reporter, offender = await account(Role.MEMBER), await account(Role.MEMBER)
+    moderator = await account(Role.MODERATOR)
+    rid = (await report(reporter, "user", str(offender.id))).data["id"]
+    secret = pyotp.random_base32()
+    await server.pool.execute(
+        "UPDATE users SET totp_secret = $2, totp_enabled = true WHERE id = $1", offender.id, secret
+    )
+    assert (await act(moderator, rid, "ban")).status == 200
+    body = {"reportId": rid, "text": "not me", "email": offender.email, "password": "x" * 9}
+    wrong = await offender.call("POST", "/api/v1/appeals", json=body)
+    assert (wrong.status, wrong.code) == (401, "INVALID_CREDENTIALS")
+    body["password"] = offender.password
+    no_code = await offender.call("POST", "/api/v1/appeals", json=body)
+    assert (no_code.status, no_code.code) == (422, "INVALID_2FA_CODE")
+    bad_code = await offender.call("POST", "/api/v1/appeals", json={**body, "code": "000000"})
+    assert (bad_code.status, bad_code.code) == (422, "INVALID_2FA_CODE")
+    ok = await offender.call(
+        "POST", "/api/v1/appeals", json={**body, "code": pyotp.TOTP(secret).now()}
+    )
+    assert ok.status == 201, ok.body
+    failures = await server.pool.fetch(
+        "SELECT meta FROM audit_log WHERE subject_id = $1 AND action = 'login.failed'",
+        offender.id,
+    )
+    assert len(failures) == 2  # the wrong password and the wrong code, audited and counted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from api.auth.rbac import Role
@@ -121,3 +122,31 @@ async def test_hsts_over_tls_base_url():
     resp = Resp()
     _security_headers(resp, Fake(), Settings(public_url="https://live.example"), "x")  # type: ignore[arg-type]
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", "127.0.0.1"),  # allowed (the base URL's twin): kept for LAN-style access
+        ("localhost", "localhost"),
+        ("evil.example", "localhost"),  # anyone else's name: the configured host instead
+        ("evil.example:8443", "localhost"),
+        ("127.0.0.1@evil.example", "localhost"),
+    ],
+)
+async def test_absolute_urls_never_echo_a_foreign_host(server, new_stream, host, expected):
+    """The CSP and the API's hlsUrl name the edge by an allowed host only (Settings.hosts)."""
+    stream_id, _ = await new_stream()
+    edge = f"http://{expected}:{server.settings.edge_listen_port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(
+            f"{server.base_url}/api/v1/streams/{stream_id}", headers={"Host": host}
+        ) as res:
+            assert res.status == 200
+            assert (await res.json())["data"]["hlsUrl"].startswith(edge + "/hls/")
+            csp = res.headers["Content-Security-Policy"]
+        async with http.get(f"{server.base_url}/watch/{stream_id}", headers={"Host": host}) as res:
+            page_csp = res.headers["Content-Security-Policy"]
+    for policy in (csp, page_csp):
+        assert "evil" not in policy
+        assert f"connect-src 'self' {edge}" in policy

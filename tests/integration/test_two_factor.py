@@ -26,7 +26,10 @@ async def enable_2fa(acct) -> str:
     assert r.data["provisioningUri"].startswith("otpauth://totp/")
     assert "issuer=TeezU%20Live" in r.data["provisioningUri"]
     code, _ = next_code(secret, 0)
-    assert (await acct.call("POST", "/api/v1/auth/2fa/verify", json={"code": code})).status == 204
+    on = await acct.call("POST", "/api/v1/auth/2fa/verify", json={"code": code})
+    assert on.status == 200, on.body
+    acct.recovery_codes = on.data["recoveryCodes"]
+    assert len(set(acct.recovery_codes)) == 10
     return secret
 
 
@@ -164,3 +167,93 @@ async def test_knowing_the_password_does_not_reset_the_code_back_off(server, acc
         assert codes == ["INVALID_2FA_CODE"] * 5 + ["LOGIN_THROTTLED"], codes
     finally:
         await browser.close()
+
+
+async def stale(server, acct) -> None:
+    """Move the session's last password confirmation (its sign-in) out of the window."""
+    await server.pool.execute(
+        "UPDATE sessions SET confirmed_at = now() - interval '1 hour' WHERE user_id = $1", acct.id
+    )
+
+
+async def test_sensitive_changes_need_a_recent_password_confirmation(server, account):
+    acct = await account()
+    await stale(server, acct)
+    for method, path, body in [
+        ("POST", "/api/v1/auth/2fa/enroll", None),
+        ("POST", "/api/v1/auth/2fa/verify", {"code": "123456"}),
+        ("POST", "/api/v1/auth/2fa/disable", {"code": "123456"}),
+        ("POST", "/api/v1/auth/2fa/recovery-codes", None),
+        ("POST", "/api/v1/auth/email", {"email": f"new-{acct.handle}@example.org"}),
+    ]:
+        r = await acct.call(method, path, json=body)
+        assert (r.status, r.code) == (403, "REAUTH_REQUIRED"), (path, r.body)
+    wrong = await acct.call("POST", "/api/v1/auth/reauth", json={"password": "not it"})
+    assert (wrong.status, wrong.code) == (403, "WRONG_PASSWORD")
+    ok = await acct.call("POST", "/api/v1/auth/reauth", json={"password": acct.password})
+    assert ok.status == 204, ok.body
+    secret = await enable_2fa(acct)  # allowed again within the window
+    # With 2FA on, the confirmation needs a code as well.
+    await stale(server, acct)
+    no_code = await acct.call("POST", "/api/v1/auth/reauth", json={"password": acct.password})
+    assert (no_code.status, no_code.code) == (422, "INVALID_2FA_CODE")
+    assert no_code.body["meta"] == {"field": "code", "required": True}
+    last = await server.pool.fetchval("SELECT totp_last_step FROM users WHERE id = $1", acct.id)
+    code, _ = next_code(secret, last)
+    r = await acct.call(
+        "POST", "/api/v1/auth/reauth", json={"password": acct.password, "code": code}
+    )
+    assert r.status == 204, r.body
+    new_email = f"new-{acct.handle}@example.org"
+    moved = await acct.call("POST", "/api/v1/auth/email", json={"email": new_email})
+    assert moved.status == 200 and moved.data["email"] == new_email
+    actions = {e["action"] for e in await audit.entries(server.pool, subject_id=acct.id)}
+    assert {"reauth.failed", "reauth.ok", "email.changed"} <= actions
+
+
+async def test_recovery_codes_sign_in_once_and_can_be_replaced(server, account):
+    acct = await account()
+    await enable_2fa(acct)
+    codes = acct.recovery_codes
+    stored = await server.pool.fetch(
+        "SELECT code_hash FROM two_factor_recovery_codes WHERE user_id = $1", acct.id
+    )
+    assert len(stored) == 10
+    plain = {c.replace("-", "").encode() for c in codes}
+    assert not plain & {bytes(r["code_hash"]) for r in stored}  # only hashes are kept
+
+    async def second_step(code: str):
+        browser = Client(acct.base_url)
+        try:
+            first = await browser.call(
+                "POST", "/api/v1/auth/login", json={"email": acct.email, "password": acct.password}
+            )
+            return await browser.call(
+                "POST",
+                "/api/v1/auth/login/2fa",
+                json={"challenge": first.data["challenge"], "code": code},
+            )
+        finally:
+            await browser.close()
+
+    ok = await second_step(codes[0].upper().replace("-", " "))  # as typed off paper
+    assert ok.status == 200 and ok.data["user"]["id"] == str(acct.id)
+    again = await second_step(codes[0])
+    assert (again.status, again.code) == (422, "INVALID_2FA_CODE")  # one time only
+    fresh = await acct.call("POST", "/api/v1/auth/2fa/recovery-codes")
+    assert fresh.status == 201 and len(fresh.data["recoveryCodes"]) == 10
+    old = await second_step(codes[1])
+    assert (old.status, old.code) == (422, "INVALID_2FA_CODE")  # the old set stopped working
+    new = await second_step(fresh.data["recoveryCodes"][0])
+    assert new.status == 200
+    actions = [e["action"] for e in await audit.entries(server.pool, subject_id=acct.id)]
+    assert actions.count("2fa.recovery_code_used") == 2
+    assert "2fa.recovery_codes_replaced" in actions
+    # Turning 2FA off (with a recovery code) deletes the rest.
+    off = await acct.call(
+        "POST", "/api/v1/auth/2fa/disable", json={"code": fresh.data["recoveryCodes"][1]}
+    )
+    assert off.status == 204
+    assert not await server.pool.fetchval(
+        "SELECT count(*) FROM two_factor_recovery_codes WHERE user_id = $1", acct.id
+    )

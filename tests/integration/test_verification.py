@@ -106,7 +106,7 @@ async def test_others_cannot_read_or_review(account, client):
     self_review = await moderator.call(
         "POST", f"{RECORDS}/{own['id']}/reviews", json={"status": "approved"}
     )
-    assert self_review.status == 403 and self_review.code == "CANNOT_REVIEW_OWN_RECORD"
+    assert self_review.status == 403 and self_review.code == "RANK_FORBIDDEN"
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,11 @@ def test_valid_token_grants_the_viewer():
             TokenInvalid,
         ),
         (lambda: sign_playback_token(KEY, OTHER, "v", 2_000, epoch=0), TokenForOtherStream),
+        # a non-ASCII signature: compare_digest would raise TypeError (a 500), not mismatch
+        (
+            lambda: sign_playback_token(KEY, STREAM, "v", 2_000, epoch=0)[:-1] + "é",
+            TokenInvalid,
+        ),
     ],
     ids=[
         "none",
@@ -55,6 +60,7 @@ def test_valid_token_grants_the_viewer():
         "longer-expiry",
         "other-viewer",
         "other-stream",
+        "non-ascii-mac",
     ],
 )
 def test_refusals(make, error):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from api.auth.errors import RankForbidden
 from api.auth.principal import ANONYMOUS, Principal
 from api.auth.rbac import Permission, Role, roles_with
 from api.chat.errors import (
@@ -97,14 +98,23 @@ def test_targets():
     member = [Role.MEMBER]
     check_target(mod, r, uuid.uuid4(), member)
     check_target(owner, r, uuid.uuid4(), member)
-    check_target(mod, r, uuid.uuid4(), [Role.MODERATOR])  # site moderators among themselves
-    with pytest.raises(ModerationForbidden):
+    check_target(owner, r, uuid.uuid4(), [Role.CREATOR])  # another creator in my room
+    # The rank rule: not oneself, nobody of an equal or higher role.
+    with pytest.raises(RankForbidden):
+        check_target(mod, r, uuid.uuid4(), [Role.MODERATOR])
+    with pytest.raises(RankForbidden):
         check_target(mod, r, mod.user_id, [Role.MODERATOR])
+    with pytest.raises(RankForbidden):
+        check_target(owner, r, OWNER_ID, [Role.CREATOR])
     with pytest.raises(ModerationForbidden):
         check_target(mod, r, OWNER_ID, [Role.CREATOR])
     for site in (Role.MODERATOR, Role.ADMIN, Role.SUPER_ADMIN):
-        with pytest.raises(ModerationForbidden):
+        with pytest.raises(RankForbidden):
             check_target(owner, r, uuid.uuid4(), [Role.MEMBER, site])
+    # A creator outside their own room is just audience.
+    stranger = person(Role.CREATOR)
+    with pytest.raises(RankForbidden):
+        check_target(stranger, r, uuid.uuid4(), member)
 
 
 def test_timeouts_expire_and_report_whole_seconds():

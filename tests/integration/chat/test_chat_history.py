@@ -72,3 +72,46 @@ async def test_history_of_a_non_public_room_needs_access(
     async with http.get(url, headers=owner.headers) as res:
         assert res.status == 200
         assert [m["text"] for m in (await res.json())["data"]] == ["members only"]
+
+
+async def test_one_bad_row_fails_only_its_own_message(chat_server, new_room, user):
+    """Group commit isolates a bad row: the batch falls back to one INSERT per message, so a
+    message PostgreSQL refuses (a NUL that got past validation some other way) fails alone
+    and every other message of its batch is stored."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from api.chat.events import ChatMessage
+    from api.chat.store import HistoryWriter, PostgresChatHistory
+
+    room = uuid.UUID(await new_room())
+    author = await user()
+
+    class Recording(PostgresChatHistory):
+        calls: list[int] = []
+
+        async def append(self, messages):  # type: ignore[no-untyped-def]
+            self.calls.append(len(messages))
+            await super().append(messages)
+
+    history = Recording(chat_server.pool)
+    writer = HistoryWriter(history)
+    writer.start()
+    try:
+        texts = [f"ok {i}" for i in range(12)]
+        texts[5] = "bad\x00row"
+        messages = [
+            ChatMessage(uuid.uuid4(), room, author.user_id, author.handle, t, datetime.now(UTC))
+            for t in texts
+        ]
+        results = await asyncio.gather(*(writer.write(m) for m in messages), return_exceptions=True)
+    finally:
+        await writer.close()
+    assert history.calls[0] == 12  # they went out as one batch, which failed as a whole
+    assert writer.fallbacks == 1 and history.calls[1:] == [1] * 12
+    failed = [i for i, r in enumerate(results) if isinstance(r, Exception)]
+    assert failed == [5]
+    stored = await chat_server.pool.fetchval(
+        "SELECT count(*) FROM chat_messages WHERE stream_id = $1", room
+    )
+    assert stored == 11

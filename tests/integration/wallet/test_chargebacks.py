@@ -65,7 +65,7 @@ async def test_spent_tokens_are_reversed_from_the_creators_earnings_newest_first
         purchase,
     )
     assert [(r["reverses"], r["amount"]) for r in reversals] == [(second, 250), (first, 200)]
-    assert {r["fee_schedule"] for r in reversals} == {"2026-01"}
+    assert {r["fee_schedule"] for r in reversals} == {"2026-12"}
     view = await ledger.wallet(viewer)
     assert (view.balance, view.debt) == (0, 0)
     assert await ledger.earnings(creator) == 0  # 160 + 200 taken back

@@ -97,7 +97,7 @@ async def charges(server, sub_id: str) -> list[tuple[int, int]]:
             sub_id,
             r["price"],
         )
-        assert r["fee_schedule"] == "2026-01"
+        assert r["fee_schedule"] == "2026-12"
     return [(r["period"], r["price"]) for r in rows]
 
 
@@ -159,7 +159,7 @@ async def test_subscribing_charges_the_first_period_like_a_tip(wallet_server, me
     first = await subscribe(viewer, creator, tier, headers=headers)
     assert first.status == 201, first.body
     data = first.data
-    assert (data["price"], data["balance"], data["feeSchedule"]) == (30, 70, "2026-01")
+    assert (data["price"], data["balance"], data["feeSchedule"]) == (30, 70, "2026-12")
     assert data["split"] == {"creator": 24, "platform": 6, "referral": 0}
     again = await subscribe(viewer, creator, tier, headers=headers)
     assert (again.status, again.body) == (201, first.body)
@@ -484,7 +484,7 @@ async def test_a_chargeback_reverses_a_subscription_charge_like_a_tip(wallet_ser
     )
     assert (reversal["kind"], reversal["fee_schedule"], reversal["amount"]) == (
         "tip_reversal",
-        "2026-01",
+        "2026-12",
         50,
     )
     assert (await balance(creator))["earnings"] == 0

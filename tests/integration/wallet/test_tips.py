@@ -56,7 +56,7 @@ async def test_a_tip_debits_the_viewer_and_splits_under_the_recorded_schedule(le
     )
     assert dict(tx) == {
         "kind": "tip",
-        "fee_schedule": "2026-01",
+        "fee_schedule": "2026-12",
         "stream_id": stream,
         "initiator_id": viewer,
     }

@@ -177,7 +177,7 @@ async def test_tipping_a_live_stream(wallet_server, member):
     assert reply.status == 201, reply.body
     assert reply.data["amount"] == 40 and reply.data["balance"] == 60
     assert reply.data["split"] == {"creator": 32, "platform": 8, "referral": 0}
-    assert reply.data["feeSchedule"] == "2026-01" and reply.data["streamId"] == str(stream)
+    assert reply.data["feeSchedule"] == "2026-12" and reply.data["streamId"] == str(stream)
     assert (await balance(creator))["earnings"] == 32
 
 

@@ -129,7 +129,10 @@ export interface paths {
         put?: never;
         /**
          * Grant a role to a user
-         * @description Needs permission `system.config_limited`.
+         * @description 403 `RANK_FORBIDDEN` on one's own account or one of an equal or higher role; 403
+         *         `ROOT_REQUIRED` for a role at or above one's own.
+         *
+         *     Needs permission `system.config_limited`.
          */
         post: operations["grant_role"];
         delete?: never;
@@ -169,7 +172,9 @@ export interface paths {
         put?: never;
         /**
          * Erase an account (on a request received outside the app; super admin)
-         * @description Needs permission `system.config_root`.
+         * @description Not one's own account (`DELETE /api/v1/me` is for that): 403 `RANK_FORBIDDEN`.
+         *
+         *     Needs permission `system.config_root`.
          */
         post: operations["admin_erase"];
         delete?: never;
@@ -208,8 +213,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Turn 2FA off (needs a current code)
-         * @description Needs a signed-in caller.
+         * Turn 2FA off (needs a recent password confirmation and a current code)
+         * @description A TOTP code or a recovery code; throttled and counted like a sign-in.
+         *
+         *     Needs a signed-in caller.
          */
         post: operations["disable_2fa"];
         delete?: never;
@@ -229,11 +236,34 @@ export interface paths {
         put?: never;
         /**
          * Start turning on 2FA: a TOTP secret for an authenticator app
-         * @description 2FA is on only after `/auth/2fa/verify` with a code from the app.
+         * @description 2FA is on only after `/auth/2fa/verify` with a code from the app. Needs a recent
+         *         password confirmation (403 `REAUTH_REQUIRED`).
          *
          *     Needs a signed-in caller.
          */
         post: operations["enroll_2fa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/2fa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make new 2FA recovery codes (the old ones stop working)
+         * @description Needs 2FA on and a recent password confirmation (403 `REAUTH_REQUIRED`).
+         *
+         *     Needs a signed-in caller. Rate limit: 20 requests per 60 s.
+         */
+        post: operations["regenerate_recovery_codes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -250,10 +280,35 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Finish turning on 2FA with a code from the app
-         * @description Needs a signed-in caller.
+         * Finish turning on 2FA with a code from the app; returns the recovery codes
+         * @description The recovery codes are shown this once (only their hashes are kept).
+         *
+         *     Needs a signed-in caller.
          */
         post: operations["verify_2fa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change my e-mail address (needs a recent password confirmation)
+         * @description 403 `REAUTH_REQUIRED` without a recent `/auth/reauth` (or sign-in); 409 `EMAIL_TAKEN`.
+         *         Signs out my other sessions.
+         *
+         *     Needs a signed-in caller. Rate limit: 20 requests per 60 s.
+         */
+        post: operations["change_email"];
         delete?: never;
         options?: never;
         head?: never;
@@ -274,7 +329,7 @@ export interface paths {
          * @description Sets the session cookie, or, with 2FA on, returns a challenge for `/auth/login/2fa`.
          *
          *         Repeated failures answer 429 `LOGIN_THROTTLED` with Retry-After (exponential back-off per
-         *         account and per IP).
+         *         account and per IP, shared with every other password check: `api.auth.credentials`).
          *
          *     Rate limit: 20 requests per 60 s.
          */
@@ -296,7 +351,9 @@ export interface paths {
         put?: never;
         /**
          * Second step of a sign-in with 2FA: the TOTP code
-         * @description A challenge allows 5 attempts within 5 minutes; a code works once.
+         * @description A challenge allows 5 attempts within 5 minutes; a code works once. A recovery code
+         *         (from `/auth/2fa/verify` or `/auth/2fa/recovery-codes`) works in place of a TOTP code,
+         *         once.
          *
          *     Rate limit: 20 requests per 60 s.
          */
@@ -358,9 +415,36 @@ export interface paths {
         put?: never;
         /**
          * Change my password (signs out my other sessions)
-         * @description Needs a signed-in caller. Rate limit: 20 requests per 60 s.
+         * @description The current password (and, with 2FA on, a code) confirms it: throttled and counted like
+         *         a sign-in. 403 `WRONG_PASSWORD`, 422 `INVALID_2FA_CODE`, 429 `LOGIN_THROTTLED`.
+         *
+         *     Needs a signed-in caller. Rate limit: 20 requests per 60 s.
          */
         post: operations["change_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/reauth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm my password (and 2FA code): sensitive changes are allowed for a while
+         * @description Enrolling or disabling 2FA, changing the e-mail address and making new recovery codes
+         *         need a password confirmation within `TEEZU_REAUTH_WINDOW` seconds (signing in counts).
+         *         Throttled and counted like a sign-in.
+         *
+         *     Needs a signed-in caller. Rate limit: 20 requests per 60 s.
+         */
+        post: operations["reauth"];
         delete?: never;
         options?: never;
         head?: never;
@@ -890,7 +974,10 @@ export interface paths {
         put?: never;
         /**
          * Dismiss or confirm a flag (with actions: freeze, set_rating, mark_explicit, reject_post); exactly once, logged
-         * @description Needs permission `moderation.all`.
+         * @description 403 `RANK_FORBIDDEN` for a flag about the moderator's own stream or post, or one of an
+         *         account of an equal or higher role.
+         *
+         *     Needs permission `moderation.all`.
          */
         post: operations["resolve_flag"];
         delete?: never;
@@ -970,7 +1057,10 @@ export interface paths {
         put?: never;
         /**
          * Act on a report (dismiss, remove, warn, suspend, ban): resolves it, logged
-         * @description Needs permission `moderation.all`.
+         * @description 403 `RANK_FORBIDDEN` when the report is about the moderator's own account or one of an
+         *         equal or higher role (the rank rule, `api.auth.rbac`).
+         *
+         *     Needs permission `moderation.all`.
          */
         post: operations["act_on_report"];
         delete?: never;
@@ -2338,7 +2428,9 @@ export interface paths {
         put?: never;
         /**
          * Approve or reject a pending record (moderators; not one's own)
-         * @description Needs permission `moderation.all`.
+         * @description 403 `RANK_FORBIDDEN` for one's own record, or one of an equal or higher role.
+         *
+         *     Needs permission `moderation.all`.
          */
         post: operations["review_record"];
         delete?: never;
@@ -2493,6 +2585,12 @@ export interface components {
         };
         /** AppealIn */
         AppealIn: {
+            /**
+             * Code
+             * @description 2FA code (or recovery code)
+             * @default null
+             */
+            code?: string | null;
             /**
              * Email
              * @default null
@@ -2803,6 +2901,14 @@ export interface components {
             /** Score */
             score: number;
         };
+        /** DisableBody */
+        DisableBody: {
+            /**
+             * Code
+             * @description a TOTP code, or one of the recovery codes
+             */
+            code: string;
+        };
         /** EarningsOut */
         EarningsOut: {
             /**
@@ -2841,6 +2947,14 @@ export interface components {
              */
             pending: number;
         };
+        /** EmailBody */
+        EmailBody: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+        };
         /** Enrollment */
         Enrollment: {
             /** Provisioninguri */
@@ -2852,11 +2966,14 @@ export interface components {
         EraseMeIn: {
             /**
              * Code
-             * @description TOTP, if on
+             * @description TOTP or recovery code, if on
              * @default null
              */
             code?: string | null;
-            /** Password */
+            /**
+             * Password
+             * Format: password
+             */
             password: string;
         };
         /** ErasureOut */
@@ -3257,7 +3374,10 @@ export interface components {
              * Format: email
              */
             email: string;
-            /** Password */
+            /**
+             * Password
+             * Format: password
+             */
             password: string;
         };
         /** LoginResult */
@@ -3382,9 +3502,22 @@ export interface components {
         };
         /** PasswordBody */
         PasswordBody: {
-            /** Currentpassword */
+            /**
+             * Code
+             * @description with 2FA on
+             * @default null
+             */
+            code?: string | null;
+            /**
+             * Currentpassword
+             * Format: password
+             */
             currentPassword: string;
-            /** Newpassword */
+            /**
+             * Newpassword
+             * Format: password
+             * @description 8 characters to 72 bytes
+             */
             newPassword: string;
         };
         /** PayoutBody */
@@ -3859,6 +3992,20 @@ export interface components {
              */
             rating: "sfw" | "adult";
         };
+        /** ReauthBody */
+        ReauthBody: {
+            /**
+             * Code
+             * @description with 2FA on
+             * @default null
+             */
+            code?: string | null;
+            /**
+             * Password
+             * Format: password
+             */
+            password: string;
+        };
         /** RecordOut */
         RecordOut: {
             /**
@@ -3915,6 +4062,14 @@ export interface components {
              * Format: uuid
              */
             userId: string;
+        };
+        /** RecoveryCodes */
+        RecoveryCodes: {
+            /**
+             * Recoverycodes
+             * @description one-time codes for signing in without the authenticator app: shown once
+             */
+            recoveryCodes: string[];
         };
         /** RemovedOut */
         RemovedOut: {
@@ -4156,7 +4311,10 @@ export interface components {
         SecondStepBody: {
             /** Challenge */
             challenge: string;
-            /** Code */
+            /**
+             * Code
+             * @description a TOTP code, or one of the recovery codes
+             */
             code: string;
         };
         /** SessionInfo */
@@ -4216,6 +4374,7 @@ export interface components {
             handle: string;
             /**
              * Password
+             * Format: password
              * @description 8 characters to 72 bytes
              */
             password: string;
@@ -5645,6 +5804,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -5709,6 +5877,15 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5836,7 +6013,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CodeBody"];
+                "application/json": components["schemas"]["DisableBody"];
             };
         };
         responses: {
@@ -5849,6 +6026,15 @@ export interface operations {
             };
             /** @description Not signed in, or the session is no longer valid */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5934,6 +6120,75 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    regenerate_recovery_codes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Make new 2FA recovery codes (the old ones stop working) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RecoveryCodes"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Conflict with the current state */
             409: {
                 headers: {
@@ -5967,15 +6222,121 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Done (no content) */
-            204: {
+            /** @description Finish turning on 2FA with a code from the app; returns the recovery codes */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RecoveryCodes"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
             };
             /** @description Not signed in, or the session is no longer valid */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    change_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailBody"];
+            };
+        };
+        responses: {
+            /** @description Change my e-mail address (needs a recent password confirmation) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Me"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6321,6 +6682,82 @@ export interface operations {
             };
         };
     };
+    reauth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReauthBody"];
+            };
+        };
+        responses: {
+            /** @description Done (no content) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     list_sessions: {
         parameters: {
             query?: never;
@@ -6394,6 +6831,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6689,6 +7135,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7191,6 +7646,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -7230,6 +7694,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7784,6 +8257,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -7835,6 +8317,15 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8137,6 +8628,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -8290,6 +8790,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8966,6 +9475,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -9024,6 +9542,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -9073,6 +9600,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -9106,6 +9642,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9248,6 +9793,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -9328,6 +9882,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -9392,6 +9955,15 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9728,6 +10300,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -10047,6 +10628,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -10119,6 +10709,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -10174,6 +10773,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10243,6 +10851,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -10276,6 +10893,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10338,6 +10964,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10475,6 +11110,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10621,6 +11265,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10813,6 +11466,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -10868,6 +11530,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11049,6 +11720,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -11184,6 +11864,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11373,6 +12062,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -11428,6 +12126,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11701,6 +12408,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -11763,6 +12479,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -11800,6 +12525,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12078,6 +12812,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -12226,6 +12969,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -12345,6 +13097,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -12416,6 +13177,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -12453,6 +13223,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12531,6 +13310,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -12595,6 +13383,15 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12687,6 +13484,15 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13031,6 +13837,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -13161,6 +13976,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13505,6 +14329,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13941,6 +14774,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
                 headers: {
@@ -13984,6 +14826,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14445,6 +15296,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
