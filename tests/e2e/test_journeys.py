@@ -357,3 +357,90 @@ async def test_creator_receives_tips_uses_the_safe_word_and_resumes(
         )
         await screens.check(studio, "studio-resumed")
     assert not console.page_errors(), console.page_errors()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_member_enrols_2fa_signs_in_with_a_code_and_exports(
+    journey_server: JourneyServer, viewport: str, tmp_path_factory, console
+) -> None:
+    """(5) A member turns on two-step verification (QR code and key, a code from the app,
+    recovery codes shown once), signs out, signs in again with a code, and exports their data."""
+    import pyotp
+
+    phone = viewport == "phone"
+    screens = Screens("5-member", viewport, phone)
+    server = journey_server
+    made = SimpleNamespace(app=server.app, pool=server.pool)
+    user = await create_user(made, frozenset({Role.MEMBER}))
+    member = Account(server.base_url, id=user.id, handle=user.handle, email=user.email)
+    base = server.base_url
+
+    async def menu(page: Page, name: str) -> None:
+        if phone:
+            await page.get_by_role("button", name="Menu").click()
+            await page.get_by_role("dialog").get_by_role("link", name=name).click()
+        else:
+            await page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+    async def sign_in_as(page: Page, code: str | None) -> None:
+        await page.get_by_label("Email").fill(member.email)
+        await page.get_by_label("Password").fill(member.password)
+        await page.get_by_role("button", name="Sign in").click()
+        if code is not None:
+            await page.get_by_role("heading", name="Two-step verification").wait_for()
+            await screens.check(page, "sign-in-code")
+            await page.get_by_label("Code").fill(code)
+            await page.get_by_role("button", name="Verify").click()
+
+    async with chromium_at(tmp_path_factory.mktemp("member"), base, phone=phone) as ctx:
+        page = console.watch(await ctx.new_page(), f"member-{viewport}")
+        await page.goto(f"{base}/signin?next=/account")
+        await sign_in_as(page, None)
+        await page.get_by_role("heading", name="My account").wait_for()
+        await expect(page.get_by_test_id("tfa-state")).to_contain_text("Off")
+        await screens.check(page, "account")
+
+        # Enrol: the QR code and the key; a code from the "app" (pyotp with that key).
+        await page.get_by_role("button", name="Turn on two-step verification").click()
+        qr = page.get_by_role("img", name="QR code for your authenticator app")
+        await qr.wait_for()
+        assert (await qr.get_attribute("src") or "").startswith("data:image/png;base64,")
+        secret = (await page.get_by_test_id("totp-secret").text_content() or "").strip()
+        totp = pyotp.TOTP(secret)
+        await screens.check(page, "2fa-qr")
+        await page.get_by_label("Code").fill(totp.now())
+        await page.get_by_role("button", name="Verify").click()
+        codes = page.get_by_test_id("recovery-codes").locator("li")
+        await expect(codes.first).to_be_visible()
+        assert await codes.count() >= 8
+        await expect(page.get_by_test_id("tfa-state")).to_contain_text("On")
+        await screens.check(page, "2fa-on")
+
+        # Sign out, then in again: the password, then a code (the next step's: a code is
+        # never accepted twice, and the server takes one step either side of now).
+        signed_out = page.expect_response(lambda r: r.url.endswith("/api/v1/auth/logout"))
+        async with signed_out as logout:
+            if phone:
+                await page.get_by_role("button", name="Menu").click()
+                await page.get_by_role("dialog").get_by_role("button", name="Sign out").click()
+            else:
+                nav = page.get_by_role("navigation", name="Main")
+                await nav.get_by_role("button", name="Sign out").click()
+        assert (await logout.value).ok
+        await page.goto(f"{base}/signin?next=/account")
+        await sign_in_as(page, totp.at(time.time() + 30))
+        await page.get_by_role("heading", name="My account").wait_for()
+
+        # Export: started, prepared, a download link to the zip.
+        await page.get_by_role("button", name="Export my data").click()
+        link = page.get_by_test_id("export-download")
+        await link.wait_for(timeout=60_000)
+        href = await link.get_attribute("href") or ""
+        async with page.expect_download() as download:
+            await link.click()
+        saved = tmp_path_factory.mktemp("export") / "export.zip"
+        await (await download.value).save_as(saved)
+        assert saved.read_bytes()[:2] == b"PK", href  # a zip
+        await screens.check(page, "export-ready")
+    await member.close()
+    assert not console.page_errors(), console.page_errors()

@@ -1,5 +1,5 @@
 import { Dialog } from 'radix-ui';
-import { Coins, Compass, LogIn, LogOut, Menu, Video, Wallet, WifiOff, X } from 'lucide-react';
+import { Coins, Compass, LogIn, LogOut, Menu, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
 import { Suspense } from 'react';
 import { Link, NavLink, Outlet, useNavigation } from 'react-router';
 import { useBalance, useLogout, useMe } from '@/api/queries';
@@ -20,6 +20,11 @@ function NavItems({ onPick }: { onPick?: () => void }) {
       {me && (
         <NavLink to="/wallet" className={link} onClick={onPick}>
           <Wallet className="size-4" aria-hidden /> {t('nav.wallet')}
+        </NavLink>
+      )}
+      {me && (
+        <NavLink to="/account" className={link} onClick={onPick}>
+          <UserRound className="size-4" aria-hidden /> {t('nav.account')}
         </NavLink>
       )}
       {me?.permissions.includes('stream.publish') && (

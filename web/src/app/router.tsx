@@ -22,6 +22,7 @@ export const routes = [
       { path: 'watch/:streamId', lazy: lazy(() => import('@/features/watch/WatchPage')) },
       { path: 'u/:handle', lazy: lazy(() => import('@/features/profile/ProfilePage')) },
       { path: 'wallet', lazy: lazy(() => import('@/features/wallet/WalletPage')) },
+      { path: 'account', lazy: lazy(() => import('@/features/account/AccountPage')) },
       { path: 'studio', lazy: lazy(() => import('@/features/studio/MyStreamsPage')) },
       { path: 'studio/:streamId', lazy: lazy(() => import('@/features/studio/StudioPage')) },
       { path: '*', lazy: lazy(() => import('./NotFound')) },
