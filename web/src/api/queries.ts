@@ -30,6 +30,14 @@ export function useMe() {
   });
 }
 
+/** Who is signed in, once the API has said so (``pending`` until then: screens that need an
+ * account wait instead of sending a signed-in member to the sign-in page). */
+export function useSignedIn() {
+  const q = useMe();
+  const me = useStore((s) => s.me);
+  return { me, pending: q.isPending };
+}
+
 /** After sign-in/out: who we are changed, so the cached answers and the socket did too. */
 export async function signedInAs(client: QueryClient, me: Schemas['Me'] | null): Promise<void> {
   useStore.getState().setMe(me);

@@ -3,6 +3,7 @@ import QRCode from 'qrcode';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Navigate } from 'react-router';
 import { api, ApiError, data } from '@/api/client';
+import { useSignedIn } from '@/api/queries';
 import { keys } from '@/api/keys';
 import { Button } from '@/components/ui/Button';
 import { Field } from '@/components/ui/Field';
@@ -208,11 +209,12 @@ function Password() {
 /** My account: two-step verification (QR code, recovery codes), sessions, password, export. */
 export default function AccountPage() {
   const t = useT();
-  const me = useStore((s) => s.me);
+  const { me, pending } = useSignedIn();
   const client = useQueryClient();
   useEffect(() => {
     void client.invalidateQueries({ queryKey: keys.me });
   }, [client]);
+  if (pending) return <Loading />;
   if (!me) return <Navigate to="/signin?next=/account" replace />;
   return (
     <main className="mx-auto flex w-full max-w-2xl flex-col gap-4 p-4">

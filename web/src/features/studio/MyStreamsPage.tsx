@@ -2,15 +2,15 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, Navigate, useNavigate } from 'react-router';
 import { api, body, data } from '@/api/client';
+import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
-import { useStore } from '@/store';
 
 /** My streams, and a new one (its studio opens at once). */
 export default function MyStreamsPage() {
   const t = useT();
-  const me = useStore((s) => s.me);
+  const { me, pending } = useSignedIn();
   const navigate = useNavigate();
   const client = useQueryClient();
   const [title, setTitle] = useState('');
@@ -26,6 +26,7 @@ export default function MyStreamsPage() {
       navigate(`/studio/${s.id}`);
     },
   });
+  if (pending) return <Loading />;
   if (!me) return <Navigate to="/signin?next=/studio" replace />;
   return (
     <Page title={t('studio.myStreams')}>

@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { Navigate } from 'react-router';
 import { api, body, data, idempotencyKey, type Schemas } from '@/api/client';
 import { keys } from '@/api/keys';
-import { useBalance } from '@/api/queries';
+import { useBalance, useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
@@ -145,10 +145,11 @@ function Subscriptions() {
 export default function WalletPage() {
   const t = useT();
   const lang = useStore((s) => s.lang);
-  const me = useStore((s) => s.me);
+  const { me, pending } = useSignedIn();
   const balance = useBalance(Boolean(me));
   const packages = useQuery({ queryKey: keys.packages, queryFn: () => data(api.GET('/api/v1/wallet/packages')) });
   const [checkout, setCheckout] = useState<Package | null>(null);
+  if (pending) return <Loading />;
   if (!me) return <Navigate to="/signin?next=/wallet" replace />;
   return (
     <main className="mx-auto flex w-full max-w-3xl flex-col gap-4 p-4">
