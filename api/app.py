@@ -34,7 +34,6 @@ from api.keys import (
     PUBSUB,
     SAFETY,
     SETTINGS,
-    STORAGE,
 )
 from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
@@ -68,13 +67,13 @@ from hls import origin
 from hls.edge import LlHlsEdge
 from hls.gate import StreamAccess
 from hls.output import HlsOutput
-from hls.storage import Storage, create_storage
 from ingest import whep, whip
 from ingest.safety import SafetyControl
 from ingest.whep_guard import WHEP_GUARD, WhepGuard
 from teezu.db import apply_migrations, create_pool
 from teezu.pubsub import PubSub, create_pubsub
 from teezu.settings import Settings
+from teezu.storage import STORAGE, Storage, create_storage
 from workers.moderation import ModerationPool
 from workers.retention import run_retention
 
@@ -311,6 +310,6 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     if ingest:
         whip.add_routes(app)
         whep.add_routes(app)
-    origin.add_routes(app, storage, live, policy)
+    origin.add_routes(app, live, policy)
     pages.add_routes(app)
     return app

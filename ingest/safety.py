@@ -35,8 +35,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from api.moderation import store
-from hls.storage import Storage
 from teezu.pubsub import PubSub
+from teezu.storage import Storage
 
 if TYPE_CHECKING:
     from ingest.whip import Publishers

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from api.streams import broadcasts
-from hls.storage import Storage
+from teezu.storage import Storage
 
 log = logging.getLogger(__name__)
 

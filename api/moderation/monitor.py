@@ -31,8 +31,8 @@ from api.moderation import store
 from api.moderation.policy import Action, Decision, Policy, decide
 from engine.pipeline import StreamPipeline
 from engine.sampler import FrameSampler, Sample
-from hls.storage import Storage
 from teezu.pubsub import PubSub
+from teezu.storage import Storage
 from workers.moderation import ModerationPool, Result
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from api import cursors
 from api.auth import audit
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
-from api.keys import MODERATION, POOL, PUBSUB, SAFETY, STORAGE
+from api.keys import MODERATION, POOL, PUBSUB, SAFETY
 from api.moderation import flag_store, store
 from api.moderation.errors import (
     ActionNotApplicable,
@@ -38,6 +38,7 @@ from api.streams import store as streams
 from api.streams.routes import StreamNotFound
 from ingest.safety import request_freeze, request_unfreeze, safety_channel
 from ingest.whip import PUBLISHERS
+from teezu.storage import STORAGE
 
 api = Api("moderation")
 

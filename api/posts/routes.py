@@ -17,7 +17,7 @@ from pydantic import Field
 from api import cursors
 from api.auth import audit
 from api.auth.rbac import Permission
-from api.keys import FORENSIC, POOL, POST_SCANNER, PUBSUB, SETTINGS, STORAGE
+from api.keys import FORENSIC, POOL, POST_SCANNER, PUBSUB, SETTINGS
 from api.posts import access, media, store
 from api.posts.downloads import EXTENSIONS
 from api.posts.errors import (
@@ -31,6 +31,7 @@ from api.schema import Input, Output
 from api.users import store as users
 from api.verification.errors import InvalidSubmission
 from api.verification.upload import parse_form
+from teezu.storage import STORAGE
 from workers.forensic_render import viewer_number
 
 api = Api("posts")

@@ -23,8 +23,8 @@ from typing import Any
 
 from api.moderation.policy import Action, Decision, Policy, decide
 from api.posts import store
-from hls.storage import Storage
 from teezu.pubsub import PubSub
+from teezu.storage import Storage
 from workers.moderation import MediaScan, ModerationPool, UnreadableMedia
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 from api.privacy import store
 from api.privacy.registry import Cleanup
-from hls.storage import Storage
+from teezu.storage import Storage
 
 log = logging.getLogger(__name__)
 REDIS_PREFIX = "teezu:"

@@ -21,7 +21,7 @@ from api.privacy import archive, store
 from api.privacy.errors import ExportInProgress
 from api.privacy.packages import REGISTRY
 from api.privacy.registry import ExportContext, Subject
-from hls.storage import Storage
+from teezu.storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import asyncpg
 
-from hls.storage import Storage
+from teezu.storage import Storage
 
 
 @dataclass(frozen=True)

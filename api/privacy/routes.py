@@ -28,7 +28,7 @@ from api.auth.credentials import Checker
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
 from api.auth.routes import AUTH_LIMIT
-from api.keys import POOL, PUBSUB, SETTINGS, STORAGE
+from api.keys import POOL, PUBSUB, SETTINGS
 from api.privacy import cleanup, store
 from api.privacy.erasure import Erasure, erase_account
 from api.privacy.errors import AccountNotFound, ExportNotFound, ExportNotReady
@@ -37,6 +37,7 @@ from api.realtime import CHAT, SOCKETIO
 from api.routing import Api, Call
 from api.schema import Input, Output, Password
 from api.users import store as users
+from teezu.storage import STORAGE
 
 log = logging.getLogger(__name__)
 api = Api("privacy")

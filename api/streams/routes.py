@@ -36,11 +36,12 @@ from api.users.follows import is_follower
 from api.wallet import ticket_shows
 from hls.access import MAX_LIFETIME, PlaybackDenied, sign_playback_token, with_token
 from hls.gate import EXEMPT, AgeVerificationRequired, StreamAccess, is_blocked, meets, split_place
-from hls.origin import POLICY_KEY, STORAGE_KEY
+from hls.origin import POLICY_KEY
 from hls.output import POSTER
 from ingest.tokens import bearer_token, sign_publish_grant, token_matches
 from ingest.whip import stream_channel
 from teezu.errors import Forbidden, NotFound
+from teezu.storage import STORAGE
 
 api = Api("streams")
 UUID_PATH = {"stream_id": "uuid"}
@@ -406,7 +407,7 @@ async def get_poster(call: Call[None, None]) -> web.StreamResponse:
             place = call.app[AGE_GATE].place(call.request)
             level = await _age_level(call)
             sharp = meets(level, rules.requirement(place))
-    jpeg = await call.app[STORAGE_KEY].get(f"{row.id}/{POSTER}")
+    jpeg = await call.app[STORAGE].get(f"{row.id}/{POSTER}")
     if jpeg is None:
         raise PosterNotFound("no poster yet (one is made while the stream is live)")
     if not sharp:
