@@ -59,9 +59,10 @@ from api.unlockables import routes as unlockable_routes
 from api.users import routes as user_routes
 from api.users.store import sync_rbac_tables
 from api.verification import routes as verification_routes
-from api.wallet import payout_routes
+from api.wallet import payout_routes, show_routes
 from api.wallet import routes as wallet_routes
-from api.wallet.routes import LEDGER
+from api.wallet import stream_routes as wallet_stream_routes
+from api.wallet.service import LEDGER
 from engine import watermark
 from hls import origin
 from hls.edge import LlHlsEdge
@@ -285,6 +286,8 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
 
     app.cleanup_ctx.append(lifecycle)
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
+    wallet_stream_routes.api.add_to(app)  # tip menus and goals
+    show_routes.api.add_to(app)  # shows, tickets, pledges, profile tips
     subscription_routes.setup(app)  # its renewal job needs the ledger: after the wallet's
     unlockable_routes.setup(app)  # a tip hook on the wallet's money events: after the wallet's
     privacy_routes.setup(app)  # likewise

@@ -267,7 +267,7 @@ def cmd_users_create(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.auth.passwords import PasswordHasher, check_length
     from api.auth.rbac import Role
-    from api.auth.routes import MIN_AGE, SignupBody, age_on
+    from api.auth.signup import MIN_AGE, SignupBody, age_on
     from api.users import store
 
     if args.password_stdin:
@@ -469,7 +469,8 @@ def _forensic_key(settings: Settings, args: argparse.Namespace) -> bytes:
 def cmd_watermark_apply(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from workers.forensic_render import apply_mark, viewer_number
+    from engine.forensic import viewer_number
+    from workers.forensic_render import apply_mark
 
     try:
         viewer = viewer_number(args.viewer)

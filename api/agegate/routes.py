@@ -22,7 +22,7 @@ from api.auth.rbac import Permission
 from api.keys import POOL
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
-from api.streams.routes import UUID_PATH, owned_stream
+from api.streams.ownership import owned_stream
 from hls.gate import meets, split_place
 
 api = Api("age gate")
@@ -195,7 +195,7 @@ async def age_gate_status(call: Call[None, None]) -> GateStatus:
     summary="Where my stream is not available",
     response=GeoBlocksOut,
     permission=Permission.STREAM,
-    path_formats=UUID_PATH,
+    path_formats={"stream_id": "uuid"},
 )
 async def get_geo_blocks(call: Call[None, None]) -> GeoBlocksOut:
     """The stream's creator or an admin (audited): a creator's blocks can say where they
@@ -211,7 +211,7 @@ async def get_geo_blocks(call: Call[None, None]) -> GeoBlocksOut:
     body=GeoBlocksIn,
     response=GeoBlocksOut,
     permission=Permission.STREAM,
-    path_formats=UUID_PATH,
+    path_formats={"stream_id": "uuid"},
 )
 async def set_geo_blocks(call: Call[GeoBlocksIn, None]) -> GeoBlocksOut:
     """Viewers in a blocked place get 451 `GEO_BLOCKED` from the API and the media servers

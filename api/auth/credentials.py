@@ -34,6 +34,7 @@ from api.auth.errors import (
 )
 from api.auth.passwords import HASHER
 from api.keys import POOL, SETTINGS
+from api.routing import RateLimit
 from api.users import store as users
 
 Purpose = Literal["login", "appeal", "password_change", "reauth", "erase"]
@@ -49,6 +50,11 @@ FAILED_ACTION: dict[str, str] = {
 # Callers without a session prove who they are with these (401 on failure); a signed-in caller
 # confirming their own password gets 403 (they are known, the confirmation is wrong).
 _ANONYMOUS: frozenset[str] = frozenset({"login", "appeal"})
+
+# Every route that checks a password or a second factor (sign-up, sign-in, 2FA, password and
+# e-mail changes, appeals, erasure): costly (bcrypt) and attractive to abuse, so a tighter limit
+# than the default, on top of the per-account back-off.
+AUTH_LIMIT = RateLimit(requests=20, window=60, setting="auth_rate_limit_requests")
 
 
 def throttle_keys(email: str, ip: str) -> list[str]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
 from api.chat.errors import StreamNotFound
+from api.chat.outputs import ChatMessageOut
 from api.chat.rooms import check_read, load_room
 from api.keys import POOL
 from api.realtime import CHAT
 from api.routing import Api, Call, Page
-from api.schema import Input, Output
+from api.schema import Input
 from api.subscriptions.access import is_subscriber
 
 api = Api("chat")
@@ -24,21 +24,6 @@ class HistoryQuery(Input):
         default=None, description="id of the oldest message already shown (a page's nextCursor)"
     )
     limit: int = Field(default=50, ge=1, le=100)
-
-
-class ChatUser(Output):
-    id: uuid.UUID
-    handle: str
-
-
-class ChatMessageOut(Output):
-    """A chat message, as `chat:messages` broadcasts it."""
-
-    id: uuid.UUID
-    stream_id: uuid.UUID
-    user: ChatUser
-    text: str
-    sent_at: datetime
 
 
 @api.route(

@@ -26,8 +26,8 @@ from api.chat.errors import (
 )
 from api.chat.moderation import check_moderator
 from api.chat.normalize import normalize_word
+from api.chat.outputs import ChatMessageOut
 from api.chat.rooms import Room, load_room
-from api.chat.routes import ChatMessageOut
 from api.chat.service import held_wire
 from api.keys import POOL
 from api.realtime import CHAT

@@ -33,9 +33,9 @@ from api.moderation.freezes import who_lifts
 from api.routing import Api, Call
 from api.schema import Input, Output
 from api.streams import store as streams
-from api.streams.routes import NotStreamOwner, StreamNotFound
+from api.streams.errors import NotStreamOwner, StreamNotFound
 from api.users import store as users
-from api.wallet.routes import LEDGER
+from api.wallet.service import LEDGER
 from ingest.safety import request_freeze, request_unfreeze
 
 api = Api("consent")

@@ -35,7 +35,7 @@ from api.posts import store as posts
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import store as streams
-from api.streams.routes import StreamNotFound
+from api.streams.errors import StreamNotFound
 from ingest.safety import request_freeze, request_unfreeze, safety_channel
 from ingest.whip import PUBLISHERS
 from teezu.storage import STORAGE

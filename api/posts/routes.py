@@ -31,8 +31,8 @@ from api.schema import Input, Output
 from api.users import store as users
 from api.verification.errors import InvalidSubmission
 from api.verification.upload import parse_form
+from engine.forensic import viewer_number
 from teezu.storage import STORAGE
-from workers.forensic_render import viewer_number
 
 api = Api("posts")
 

@@ -24,15 +24,14 @@ from aiohttp import web
 from pydantic import Field
 
 from api.auth import audit, sessions
-from api.auth.credentials import Checker
+from api.auth.credentials import AUTH_LIMIT, Checker
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
-from api.auth.routes import AUTH_LIMIT
 from api.keys import POOL, PUBSUB, SETTINGS
 from api.privacy import cleanup, store
 from api.privacy.erasure import Erasure, erase_account
 from api.privacy.errors import AccountNotFound, ExportNotFound, ExportNotReady
-from api.privacy.exports import Exporter
+from api.privacy.exports import EXPORTER, Exporter
 from api.realtime import CHAT, SOCKETIO
 from api.routing import Api, Call
 from api.schema import Input, Output, Password
@@ -41,7 +40,6 @@ from teezu.storage import STORAGE
 
 log = logging.getLogger(__name__)
 api = Api("privacy")
-EXPORTER: web.AppKey[Exporter] = web.AppKey("privacy_exporter", Exporter)
 EXPORT_PATH = {"export_id": "uuid"}
 # Erasures, so every process stops the account's jobs and connections: {"userId", "from"}.
 ERASED_CHANNEL = "privacy:erased"

@@ -14,11 +14,10 @@ from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
-from api.auth.credentials import Checker
+from api.auth.credentials import AUTH_LIMIT, Checker
 from api.auth.errors import InvalidCredentials
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
-from api.auth.routes import AUTH_LIMIT
 from api.keys import POOL, PUBSUB, SAFETY
 from api.posts import store as posts
 from api.realtime import CHAT
@@ -36,7 +35,7 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output, Password
 from api.streams import store as streams
 from api.users import store as users
-from api.wallet.routes import LEDGER
+from api.wallet.service import LEDGER
 from ingest.safety import request_freeze
 
 api = Api("moderation")

@@ -16,10 +16,7 @@ subscribers, and the renewal job's lifecycle.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -42,9 +39,10 @@ from api.subscriptions.errors import (
     TierNotAvailable,
     TierNotFound,
 )
-from api.wallet.routes import IDEMPOTENCY_KEY, LEDGER, idempotency_key, respond
+from api.subscriptions.lifecycle import lifecycle
+from api.wallet.money_calls import IDEMPOTENCY_KEY, idempotency_key, respond
+from api.wallet.service import LEDGER
 from api.wallet.streams import refuse_if_frozen
-from workers.subscriptions import run_renewals
 
 # PostgreSQL text cannot hold NUL: refused with the other validation errors.
 TEXT = r"^[^\x00]*$"
@@ -403,27 +401,7 @@ async def subscriber_count(call: Call[None, None]) -> SubscriberCount:
 # ---- wiring -------------------------------------------------------------------------------
 
 
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    """The renewal job (after the wallet's lifecycle: it shares the ledger's account book)."""
-    settings = app[SETTINGS]
-    job = asyncio.get_running_loop().create_task(
-        run_renewals(
-            app[POOL],
-            app[LEDGER].book,
-            billing.billing_from(settings),
-            settings.subscription_job_interval,
-        ),
-        name="subscription-renewals",
-    )
-    try:
-        yield
-    finally:
-        job.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await job
-
-
 def setup(app: web.Application) -> None:
     """Add the routes and the renewal job (call after `api.wallet.routes.setup`)."""
-    app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(lifecycle)
     api.add_to(app)

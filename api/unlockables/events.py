@@ -22,6 +22,8 @@ import logging
 import uuid
 from typing import Any
 
+from aiohttp import web
+
 from api.unlockables import store
 from api.wallet.events import money_channel
 from teezu.pubsub import PubSub
@@ -103,3 +105,7 @@ class UnlockWatcher:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+# The node's unlock announcer (made at start-up, a tip hook on the wallet's money events).
+WATCHER: web.AppKey[UnlockWatcher] = web.AppKey("unlock_watcher", UnlockWatcher)

@@ -25,7 +25,7 @@ from api.keys import POOL, PUBSUB
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import store as streams
-from api.streams.routes import may_view
+from api.streams.admission import may_view
 from api.subscriptions.errors import CreatorNotFound
 from api.unlockables import store
 from api.unlockables.errors import (
@@ -38,13 +38,12 @@ from api.unlockables.errors import (
     UnlockableLocked,
     UnlockableNotFound,
 )
-from api.unlockables.events import UnlockWatcher
-from api.wallet.routes import MONEY_EVENTS
+from api.unlockables.events import WATCHER, UnlockWatcher
+from api.wallet.events import MONEY_EVENTS
 
 # PostgreSQL text cannot hold NUL: refused with the other validation errors.
 TEXT = r"^[^\x00]*$"
 api = Api("unlockables")
-WATCHER: web.AppKey[UnlockWatcher] = web.AppKey("unlock_watcher", UnlockWatcher)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

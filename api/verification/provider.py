@@ -12,6 +12,8 @@ import asyncio
 import uuid
 from typing import Any, Protocol
 
+from aiohttp import web
+
 from api.verification import store
 from api.verification.cipher import DocumentCipher
 from api.verification.upload import Submission
@@ -46,3 +48,7 @@ class ManualReviewProvider:
         encrypted = await asyncio.to_thread(seal)
         await store.insert_record(db, record_id, user_id, self.name, sub, encrypted)
         return record_id
+
+
+# The node's identity provider (the manual review unless a vendor's is configured).
+IDENTITY: web.AppKey[IdentityProvider] = web.AppKey("identity_provider")

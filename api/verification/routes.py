@@ -22,18 +22,16 @@ from api.keys import POOL, SETTINGS
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.verification import store, upload
-from api.verification.cipher import DocumentCipher
+from api.verification.cipher import CIPHER, DocumentCipher
 from api.verification.errors import (
     AlreadyReviewed,
     DocumentNotFound,
     RecordNotFound,
 )
-from api.verification.provider import IdentityProvider, ManualReviewProvider
+from api.verification.provider import IDENTITY, ManualReviewProvider
 
 api = Api("verification")
 
-IDENTITY: web.AppKey[IdentityProvider] = web.AppKey("identity_provider")  # type: ignore[type-abstract]
-CIPHER: web.AppKey[DocumentCipher] = web.AppKey("identity_cipher", DocumentCipher)
 UUID_PATH = {"record_id": "uuid"}
 # Three images at the per-image cap plus the text fields; each image is checked on its own.
 MAX_SUBMISSION = 3 * 8 * 1024**2 + 64 * 1024

@@ -20,6 +20,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from aiohttp import web
+
 from api.wallet import goals
 from teezu.pubsub import PubSub
 
@@ -130,3 +132,7 @@ class MoneyEvents:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+# The room's money channel (made at start-up by `api.wallet.lifecycle`).
+MONEY_EVENTS: web.AppKey[MoneyEvents] = web.AppKey("money_events", MoneyEvents)

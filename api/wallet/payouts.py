@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp import web
+
 from api.wallet import idempotency, store, xid_clock
 from api.wallet.accounts import AccountBook
 from api.wallet.errors import (
@@ -353,3 +355,7 @@ class Payouts:
 
 class _LostRace(Exception):
     """Another decision changed the payout first: roll our posting back."""
+
+
+# The node's payouts (made at start-up by `api.wallet.lifecycle`).
+PAYOUTS: web.AppKey[Payouts] = web.AppKey("payouts", Payouts)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aiohttp import web
+
 from api.wallet import (
     chargebacks,
     holds,
@@ -259,3 +261,7 @@ class Ledger:
     async def expire_keys(self, *, now: datetime | None = None) -> int:
         """Delete idempotency keys older than the TTL (`api.wallet.idempotency.expire`)."""
         return await idempotency.expire(self.pool, ttl_hours=self.idempotency_ttl_hours, now=now)
+
+
+# The node's ledger (made at start-up by `api.wallet.lifecycle`).
+LEDGER: web.AppKey[Ledger] = web.AppKey("ledger", Ledger)

@@ -43,16 +43,10 @@ from api.wallet.errors import (
     StreamNotFound,
     UserNotFound,
 )
-from api.wallet.events import MoneyEvents
+from api.wallet.events import MONEY_EVENTS, MoneyEvents
+from api.wallet.money_calls import IDEMPOTENCY_KEY, idempotency_key, respond
 from api.wallet.private_shows import PrivateShow
-from api.wallet.routes import (
-    IDEMPOTENCY_KEY,
-    LEDGER,
-    MONEY_EVENTS,
-    idempotency_key,
-    respond,
-)
-from api.wallet.service import Ledger
+from api.wallet.service import LEDGER, Ledger
 
 api = Api("shows")
 STREAM_PATH = {"stream_id": "uuid"}

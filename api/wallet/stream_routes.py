@@ -32,6 +32,7 @@ from api.wallet.errors import (
     StreamNotFound,
     UnknownItem,
 )
+from api.wallet.service import LEDGER
 
 api = Api("wallet")
 
@@ -211,8 +212,6 @@ async def cancel_goal(call: Call[None, None]) -> GoalOut:
     stream_id, creator = await _stream_creator(call)
     if not _may_manage(call, creator):
         raise NotStreamOwner("only the stream's creator (or an admin) may cancel its goal")
-    from api.wallet.routes import LEDGER  # that module imports this one
-
     goal = await call.app[LEDGER].pledges.cancel_goal(stream_id)
     if goal is None:
         raise GoalNotFound("this stream has no open goal", meta={"streamId": str(stream_id)})
