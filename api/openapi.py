@@ -51,8 +51,9 @@ def _parameters(route: Route, schemas: _Schemas) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for name in route.path_params:
         schema: dict[str, Any] = {"type": "string"}
-        if name in route.path_formats:
-            schema["format"] = route.path_formats[name]
+        path_format = route.path_format(name)
+        if path_format is not None:
+            schema["format"] = path_format
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     for header in route.headers:
         header_schema: dict[str, Any] = {"type": "string"}

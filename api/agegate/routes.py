@@ -22,6 +22,7 @@ from api.auth.rbac import Permission
 from api.keys import POOL
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
+from api.streams.errors import STREAM_ID
 from api.streams.ownership import owned_stream
 from hls.gate import meets, split_place
 
@@ -195,7 +196,7 @@ async def age_gate_status(call: Call[None, None]) -> GateStatus:
     summary="Where my stream is not available",
     response=GeoBlocksOut,
     permission=Permission.STREAM,
-    path_formats={"stream_id": "uuid"},
+    path_formats={"stream_id": STREAM_ID},
 )
 async def get_geo_blocks(call: Call[None, None]) -> GeoBlocksOut:
     """The stream's creator or an admin (audited): a creator's blocks can say where they
@@ -211,7 +212,7 @@ async def get_geo_blocks(call: Call[None, None]) -> GeoBlocksOut:
     body=GeoBlocksIn,
     response=GeoBlocksOut,
     permission=Permission.STREAM,
-    path_formats={"stream_id": "uuid"},
+    path_formats={"stream_id": STREAM_ID},
 )
 async def set_geo_blocks(call: Call[GeoBlocksIn, None]) -> GeoBlocksOut:
     """Viewers in a blocked place get 451 `GEO_BLOCKED` from the API and the media servers

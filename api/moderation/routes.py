@@ -23,6 +23,7 @@ from api.auth.rbac import Permission
 from api.keys import MODERATION, POOL, PUBSUB, SAFETY
 from api.moderation import flag_store, store
 from api.moderation.errors import (
+    FLAG_ID,
     ActionNotApplicable,
     AlreadyResolved,
     CreatorConfirmationRequired,
@@ -35,15 +36,15 @@ from api.posts import store as posts
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import store as streams
-from api.streams.errors import StreamNotFound
+from api.streams.errors import STREAM_ID, StreamNotFound
 from ingest.safety import request_freeze, request_unfreeze, safety_channel
 from ingest.whip import PUBLISHERS
 from teezu.storage import STORAGE
 
 api = Api("moderation")
 
-UUID_FLAG = {"flag_id": "uuid"}
-UUID_STREAM = {"stream_id": "uuid"}
+UUID_FLAG = {"flag_id": FLAG_ID}
+UUID_STREAM = {"stream_id": STREAM_ID}
 Rating = Literal["sfw", "adult"]
 FlagAction = Literal["freeze", "set_rating", "mark_explicit", "reject_post"]
 STREAM_ACTIONS = frozenset({"freeze", "set_rating", "mark_explicit"})
@@ -161,26 +162,18 @@ def safety_out(s: store.StreamSafety) -> StreamSafetyOut:
 
 
 async def _flag(call: Call[Any, Any]) -> flag_store.FlagRow:
-    raw = call.path("flag_id")
-    try:
-        key = uuid.UUID(raw)
-    except ValueError:
-        key = None
-    flag = await flag_store.get(call.app[POOL], key) if key else None
+    flag_id = call.id("flag_id")
+    flag = await flag_store.get(call.app[POOL], flag_id)
     if flag is None:
-        raise FlagNotFound("no such flag", meta={"flagId": raw[:64]})
+        raise FlagNotFound("no such flag", meta={"flagId": str(flag_id)})
     return flag
 
 
 async def _stream(call: Call[Any, Any]) -> streams.StreamRow:
-    raw = call.path("stream_id")
-    try:
-        key = uuid.UUID(raw)
-    except ValueError:
-        key = None
-    stream = await streams.get_stream(call.app[POOL], key) if key else None
+    stream_id = call.id("stream_id")
+    stream = await streams.get_stream(call.app[POOL], stream_id)
     if stream is None:
-        raise StreamNotFound("no such stream", meta={"streamId": raw[:64]})
+        raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
     return stream
 
 

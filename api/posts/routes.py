@@ -21,6 +21,7 @@ from api.keys import FORENSIC, POOL, POST_SCANNER, PUBSUB, SETTINGS
 from api.posts import access, media, store
 from api.posts.downloads import EXTENSIONS
 from api.posts.errors import (
+    POST_ID,
     InvalidPost,
     MediaNotAvailable,
     PostNotFound,
@@ -38,7 +39,7 @@ api = Api("posts")
 
 # The request's hard ceiling; the file's own limit is TEEZU_POST_MAX_BYTES (at most this).
 MAX_FORM = 64 * 1024**2 + 64 * 1024
-UUID_POST = {"post_id": "uuid"}
+UUID_POST = {"post_id": POST_ID}
 
 
 class PostOut(Output):
@@ -98,15 +99,11 @@ def post_out(p: store.PostRow, gate: access.ViewerGate) -> PostOut:
 
 async def _post(call: Call[Any, Any]) -> store.PostRow:
     """The post, if the caller may know it exists (else the same 404 as a forged id)."""
-    raw = call.path("post_id")
-    try:
-        key = uuid.UUID(raw)
-    except ValueError:
-        key = None
+    post_id = call.id("post_id")
     db = call.app[POOL]
-    post = await store.get(db, key) if key else None
+    post = await store.get(db, post_id)
     if post is None or not await access.can_see(db, post, call.principal):
-        raise PostNotFound("no such post", meta={"postId": raw[:64]})
+        raise PostNotFound("no such post", meta={"postId": str(post_id)})
     return post
 
 

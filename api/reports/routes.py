@@ -23,6 +23,8 @@ from api.posts import store as posts
 from api.realtime import CHAT
 from api.reports import actions, store
 from api.reports.errors import (
+    APPEAL_ID,
+    REPORT_ID,
     AlreadyResolved,
     AppealNotFound,
     AppealOpen,
@@ -254,18 +256,17 @@ async def report_queue(call: Call[None, QueueQuery]) -> Page[ReportOut]:
     response=ReportOut,
     permission=Permission.MODERATE_ALL,
     errors=(409,),
-    path_formats={"report_id": "uuid"},
+    path_formats={"report_id": REPORT_ID},
     ranked="report.action",
 )
 async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
     """403 `RANK_FORBIDDEN` when the report is about the moderator's own account or one of an
     equal or higher role (the rank rule, `api.auth.rbac`)."""
     db = call.app[POOL]
-    raw = call.path("report_id")
-    key = _uuid(raw)
-    report = await store.get_report(db, key) if key else None
+    report_id = call.id("report_id")
+    report = await store.get_report(db, report_id)
     if report is None:
-        raise ReportNotFound("no such report", meta={"reportId": raw})
+        raise ReportNotFound("no such report", meta={"reportId": str(report_id)})
     b = call.body
     await check_may_act_on(db, call.principal, report.subject_id, action="report.action")
     now = _now()
@@ -389,16 +390,15 @@ async def appeal_queue(call: Call[None, MineQuery]) -> Page[AppealOut]:
     response=AppealOut,
     permission=Permission.MODERATE_ALL,
     errors=(409,),
-    path_formats={"appeal_id": "uuid"},
+    path_formats={"appeal_id": APPEAL_ID},
     ranked="appeal.decision",
 )
 async def decide_appeal(call: Call[DecisionIn, None]) -> AppealOut:
     db = call.app[POOL]
-    raw = call.path("appeal_id")
-    key = _uuid(raw)
-    appeal = await store.get_appeal(db, key) if key else None
+    appeal_id = call.id("appeal_id")
+    appeal = await store.get_appeal(db, appeal_id)
     if appeal is None:
-        raise AppealNotFound("no such appeal", meta={"appealId": raw})
+        raise AppealNotFound("no such appeal", meta={"appealId": str(appeal_id)})
     report = await store.get_report(db, appeal.report_id)
     assert report is not None
     await check_may_act_on(db, call.principal, appeal.appellant_id, action="appeal.decision")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from hls.access import PlaybackDenied
 from teezu.errors import Forbidden, NotFound
 
@@ -22,3 +23,7 @@ class BannedFromStream(PlaybackDenied):
 
 class PosterNotFound(NotFound):
     code = "POSTER_NOT_FOUND"
+
+
+# ``{stream_id}`` in a path: a malformed one is an unknown stream.
+STREAM_ID = IdParam(StreamNotFound, "no such stream", "streamId")

@@ -1,9 +1,9 @@
-"""The stream a call acts on: it exists (404 ``STREAM_NOT_FOUND``), and for changes the caller
-owns it or is an admin (whose action is written to the audit log)."""
+"""The stream a call acts on (a route's ``{stream_id}``, declared `STREAM_ID`): it exists (404
+``STREAM_NOT_FOUND``), and for changes the caller owns it or is an admin (whose action is
+written to the audit log)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from api.auth import audit
@@ -15,14 +15,11 @@ from api.streams.errors import NotStreamOwner, StreamNotFound
 
 
 async def existing_stream(call: Call[Any, Any]) -> store.StreamRow:
-    raw = call.path("stream_id")
-    try:
-        stream_id = uuid.UUID(raw)
-    except ValueError:
-        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
+    """The stream of the route's ``{stream_id}`` (declared `STREAM_ID`)."""
+    stream_id = call.id("stream_id")
     row = await store.get_stream(call.app[POOL], stream_id)
     if row is None:
-        raise StreamNotFound("no such stream", meta={"streamId": raw})
+        raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
     return row
 
 

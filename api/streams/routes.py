@@ -28,7 +28,7 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import broadcasts, store
 from api.streams.admission import Admission, admission
-from api.streams.errors import BannedFromStream, PosterNotFound, StreamNotFound
+from api.streams.errors import STREAM_ID, BannedFromStream, PosterNotFound, StreamNotFound
 from api.streams.ownership import existing_stream, owned_stream
 from hls.access import MAX_LIFETIME, PlaybackDenied, sign_playback_token, with_token
 from hls.gate import EXEMPT, AgeVerificationRequired, StreamAccess, is_blocked, meets, split_place
@@ -39,7 +39,7 @@ from ingest.whip import stream_channel
 from teezu.storage import STORAGE
 
 api = Api("streams")
-UUID_PATH = {"stream_id": "uuid"}
+UUID_PATH = {"stream_id": STREAM_ID}
 Visibility = Literal["public", "followers", "subscribers", "ticketed"]
 PUBLISH_GRANT_TTL = 600  # seconds a studio page has to start its WHIP session
 

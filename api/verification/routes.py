@@ -24,6 +24,7 @@ from api.schema import Input, Output
 from api.verification import store, upload
 from api.verification.cipher import CIPHER, DocumentCipher
 from api.verification.errors import (
+    RECORD_ID,
     AlreadyReviewed,
     DocumentNotFound,
     RecordNotFound,
@@ -32,7 +33,7 @@ from api.verification.provider import IDENTITY, ManualReviewProvider
 
 api = Api("verification")
 
-UUID_PATH = {"record_id": "uuid"}
+UUID_PATH = {"record_id": RECORD_ID}
 # Three images at the per-image cap plus the text fields; each image is checked on its own.
 MAX_SUBMISSION = 3 * 8 * 1024**2 + 64 * 1024
 Kind = Literal["id_front", "id_back", "selfie"]
@@ -92,17 +93,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _record_id(call: Call[Any, Any]) -> uuid.UUID:
-    raw = call.path("record_id")
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise RecordNotFound("no such verification record", meta={"recordId": raw}) from None
-
-
 async def _visible(call: Call[Any, Any]) -> store.RecordRow:
     """The record if the caller owns it or moderates; the same 404 otherwise."""
-    record_id = _record_id(call)
+    record_id = call.id("record_id")
     row = await store.get_record(call.app[POOL], record_id)
     p = call.principal
     if row is None or (row.user_id != p.user_id and not p.can(Permission.MODERATE_ALL)):

@@ -30,7 +30,7 @@ from api.envelope import REQUEST_ID
 from api.keys import POOL
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
-from api.wallet.errors import InvalidPeriod, NotACreator, PayoutNotFound
+from api.wallet.errors import PAYOUT_ID, InvalidPeriod, NotACreator
 from api.wallet.lifecycle import payouts_lifecycle
 from api.wallet.model import AccountKind
 from api.wallet.money_calls import IDEMPOTENCY_KEY, idempotency_key, respond
@@ -161,14 +161,6 @@ def _page(found: list[Payout], limit: int) -> Page[PayoutOut]:
         [PayoutOut.model_validate(p.public()) for p in found],
         _cursor(found[-1]) if len(found) == limit else None,
     )
-
-
-def _payout_id(call: Call[object, object]) -> uuid.UUID:
-    raw = call.path("payout_id")
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise PayoutNotFound("no such payout", meta={"id": raw}) from None
 
 
 def _aware(value: datetime) -> datetime:
@@ -315,7 +307,7 @@ async def _decide(call: Call[DecisionBody, None], approve: bool) -> web.Response
     admin = call.principal.user_id
     assert admin is not None
     payouts = call.app[PAYOUTS]
-    payout_id = _payout_id(call)
+    payout_id = call.id("payout_id")
     note = call.body.note
     found = await payouts.get(payout_id)
     if found is not None:  # (an unknown id is the decision's own 404)
@@ -350,7 +342,7 @@ async def _decide(call: Call[DecisionBody, None], approve: bool) -> web.Response
     response=PayoutOut,
     permission=Permission.SYSTEM_CONFIG_LIMITED,
     errors=(409,),
-    path_formats={"payout_id": "uuid"},
+    path_formats={"payout_id": PAYOUT_ID},
     ranked="payout.decision",
 )
 async def approve_payout(call: Call[DecisionBody, None]) -> web.Response:
@@ -367,7 +359,7 @@ async def approve_payout(call: Call[DecisionBody, None]) -> web.Response:
     response=PayoutOut,
     permission=Permission.SYSTEM_CONFIG_LIMITED,
     errors=(409,),
-    path_formats={"payout_id": "uuid"},
+    path_formats={"payout_id": PAYOUT_ID},
     ranked="payout.decision",
 )
 async def reject_payout(call: Call[DecisionBody, None]) -> web.Response:

@@ -31,10 +31,11 @@ from api.auth.rbac import Permission
 from api.envelope import REQUEST_ID
 from api.routing import Api, Call, Page, RateLimit
 from api.schema import Input, Output
+from api.streams.errors import STREAM_ID
 from api.wallet import purchases, webhooks
 from api.wallet.errors import (
+    PURCHASE_ID,
     PurchaseNotFound,
-    StreamNotFound,
     UnknownProvider,
 )
 from api.wallet.events import MONEY_EVENTS
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 
 api = Api("wallet")
 WEBHOOK_MAX_BYTES = 64 * 1024
-
 
 
 class UnknownPaymentMethod(Invalid):
@@ -185,7 +185,7 @@ def _provider(app: web.Application, name: str) -> PaymentProvider:
     permission=Permission.WALLET,
     headers=(IDEMPOTENCY_KEY,),
     errors=(400, 402, 409),
-    path_formats={"stream_id": "uuid"},
+    path_formats={"stream_id": STREAM_ID},
 )
 async def tip(call: Call[TipBody, None]) -> web.Response:
     """Debits the wallet and pays the creator (and the platform, and the creator's referrer)
@@ -194,11 +194,7 @@ async def tip(call: Call[TipBody, None]) -> web.Response:
     the creator is frozen: the kill switch), CREATOR_NOT_PAYABLE or MENU_PRICE_CHANGED, 404
     UNKNOWN_ITEM (menu item), 422 AMOUNT_OUT_OF_RANGE or CANNOT_TIP_SELF."""
     key = idempotency_key(call)
-    raw = call.path("stream_id")
-    try:
-        stream_id = uuid.UUID(raw)
-    except ValueError:
-        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
+    stream_id = call.id("stream_id")
     body = call.body
     outcome = await call.app[LEDGER].tip(
         key,
@@ -289,17 +285,13 @@ async def purchase(call: Call[PurchaseBody, None]) -> web.Response:
     summary="One of my purchases",
     response=PurchaseOut,
     permission=Permission.WALLET,
-    path_formats={"purchase_id": "uuid"},
+    path_formats={"purchase_id": PURCHASE_ID},
 )
 async def purchase_status(call: Call[None, None]) -> PurchaseOut:
-    raw = call.path("purchase_id")
-    try:
-        purchase_id = uuid.UUID(raw)
-    except ValueError:
-        raise PurchaseNotFound("no such purchase", meta={"id": raw}) from None
+    purchase_id = call.id("purchase_id")
     found = await call.app[LEDGER].purchase(purchase_id)
     if found is None or found.buyer_id != call.principal.user_id:
-        raise PurchaseNotFound("no such purchase", meta={"id": raw})
+        raise PurchaseNotFound("no such purchase", meta={"id": str(purchase_id)})
     return PurchaseOut.model_validate(found.public())
 
 
