@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -261,7 +261,7 @@ class Api:
         raw_body: tuple[str, ...] = (),
         max_body: int = JSON_BODY_LIMIT,
         produces: str | None = None,
-        path_formats: dict[str, str | IdParam] | None = None,
+        path_formats: Mapping[str, str | IdParam] | None = None,
         headers: tuple[HeaderParam, ...] = (),
         also_produces: tuple[str, ...] = (),
         ranked: str | None = None,
@@ -286,7 +286,7 @@ class Api:
                     raw_body=raw_body,
                     max_body=max_body,
                     produces=produces,
-                    path_formats=path_formats or {},
+                    path_formats=dict(path_formats or {}),
                     headers=headers,
                     also_produces=also_produces,
                     ranked=ranked,

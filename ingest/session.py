@@ -13,7 +13,13 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpCodecCapability,
+    RTCSessionDescription,
+)
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 
 from engine.pipeline import StreamPipeline
@@ -27,7 +33,7 @@ log = logging.getLogger(__name__)
 OnStopped = Callable[["WhipSession", str], Awaitable[None]]
 
 
-def preferred_video_codecs() -> list:  # list[RTCRtpCodecCapability]
+def preferred_video_codecs() -> list[RTCRtpCodecCapability]:
     """H.264 first, then VP8 (and their RTX), as receiving-side codec preferences."""
     caps = RTCRtpReceiver.getCapabilities("video")
     assert caps is not None
