@@ -12,7 +12,7 @@ from teezu.pubsub import PubSub
 from teezu.settings import Settings
 
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
-PUBSUB: web.AppKey[PubSub] = web.AppKey("pubsub", PubSub)  # type: ignore[type-abstract]
+PUBSUB: web.AppKey[PubSub] = web.AppKey("pubsub", PubSub)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ class PageNotFound(NotFound):
     code = "PAGE_NOT_FOUND"
 
 
-def _page(name: str):  # type: ignore[no-untyped-def]
+def _page(name: str):
     path = WEB_DIR / name
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -26,7 +26,7 @@ def _page(name: str):  # type: ignore[no-untyped-def]
     return handler
 
 
-def _vendor(path: Path, name: str):  # type: ignore[no-untyped-def]
+def _vendor(path: Path, name: str):
     async def handler(request: web.Request) -> web.StreamResponse:
         if not path.is_file():  # noqa: ASYNC240 - one stat, and only on a broken install
             raise Unavailable(f"{name} is not installed: run `make setup` (npm install in web/)")

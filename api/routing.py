@@ -443,6 +443,6 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             apply(response)
         return response
 
-    handler.route = route  # type: ignore[attr-defined]
+    handler.route = route  # type: ignore[attr-defined]  # read back by route_of()
     handler.__name__ = route.handler.__name__
     return handler

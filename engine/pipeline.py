@@ -266,8 +266,7 @@ class StreamPipeline:
             with self._waiting_lock:
                 self._waiting[kind] += 1
                 self._last_arrival[kind] = now - self._origin
-            # A receiver track yields decoded frames (packets only come from our own tracks).
-            self._queue.put(_Item(kind, frame, now - self._origin, now))  # type: ignore[arg-type]
+            self._queue.put(_Item(kind, frame, now - self._origin, now))  # type: ignore[arg-type]  # a receiver track yields decoded frames, never packets
 
     # --- encoder thread --------------------------------------------------------------
 

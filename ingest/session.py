@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiortc import (
+    MediaStreamTrack,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -82,7 +83,7 @@ class WhipSession:
             self.pc.addTransceiver("audio", direction="recvonly")
 
         @self.pc.on("track")
-        def _on_track(track) -> None:  # type: ignore[no-untyped-def]
+        def _on_track(track: MediaStreamTrack) -> None:
             self.pipeline.attach(track)
 
         @self.pc.on("connectionstatechange")

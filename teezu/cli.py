@@ -74,7 +74,7 @@ def edge_url(settings: Settings) -> str:
     return f"http://{host}:{settings.edge_listen_port}"
 
 
-async def _with_pool(dsn: str):  # type: ignore[no-untyped-def]
+async def _with_pool(dsn: str):
     from teezu.db import apply_migrations, create_pool
 
     pool = await create_pool(dsn, min_size=1, max_size=2)
@@ -109,7 +109,7 @@ async def _create_stream(
         await pool.close()
 
 
-async def _demo(settings: Settings, dsn: str):  # type: ignore[no-untyped-def]
+async def _demo(settings: Settings, dsn: str):
     from teezu.demo import seed
 
     pool = await _with_pool(dsn)
@@ -237,9 +237,7 @@ def cmd_streams_token(settings: Settings, args: argparse.Namespace) -> int:
 async def _access_epoch(dsn: str, stream_id: uuid.UUID) -> int | None:
     pool = await _with_pool(dsn)
     try:
-        return await pool.fetchval(  # type: ignore[no-any-return]
-            "SELECT access_epoch FROM streams WHERE id = $1", stream_id
-        )
+        return await pool.fetchval("SELECT access_epoch FROM streams WHERE id = $1", stream_id)
     finally:
         await pool.close()
 

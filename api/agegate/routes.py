@@ -88,7 +88,7 @@ def _rule_out(rule: store.Rule) -> RuleOut:
     return RuleOut(
         country=rule.country,
         region=rule.region or None,
-        requirement=rule.requirement,  # type: ignore[arg-type]
+        requirement=rule.requirement,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         updated_at=rule.updated_at,
     )
 
@@ -164,7 +164,7 @@ async def declare_age(call: Call[DeclarationIn, None]) -> DeclarationOut:
         call.app[POOL], p.user_id, ip=call.ip, place=gate.place(call.request), statement=DECLARATION
     )
     level = await store.age_level(call.app[POOL], p.user_id)
-    return DeclarationOut(level=level, declared_at=at, statement=DECLARATION)  # type: ignore[arg-type]
+    return DeclarationOut(level=level, declared_at=at, statement=DECLARATION)  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
 
 
 @api.route(
@@ -184,8 +184,8 @@ async def age_gate_status(call: Call[None, None]) -> GateStatus:
         enabled=rules is not None,
         country=country or None,
         region=region or None,
-        requirement=requirement,  # type: ignore[arg-type]
-        level=level,  # type: ignore[arg-type]
+        requirement=requirement,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
+        level=level,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         allowed=meets(level, requirement),
     )
 

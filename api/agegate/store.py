@@ -58,7 +58,7 @@ async def declare_adult(
     db: Any, user_id: uuid.UUID, *, ip: str, place: str, statement: str
 ) -> datetime:
     country, _, region = place.partition("-")
-    return await db.fetchval(  # type: ignore[no-any-return]
+    return await db.fetchval(
         "INSERT INTO age_declarations (user_id, ip, country, region, statement) "
         "VALUES ($1, $2, $3, $4, $5) RETURNING declared_at",
         user_id,

@@ -54,4 +54,4 @@ async def principal_middleware(request: web.Request, handler: Any) -> web.Stream
         request[PRINCIPAL] = await request.app[AUTHENTICATOR].principal(request.headers)
     else:
         request[PRINCIPAL] = ANONYMOUS
-    return await handler(request)  # type: ignore[no-any-return]
+    return await handler(request)

@@ -174,7 +174,7 @@ async def new_challenge(db: Any, user_id: uuid.UUID, *, ttl: int = 300) -> str:
 
 async def challenge_user(db: Any, value: str, *, max_attempts: int = 5) -> uuid.UUID | None:
     """The user a live challenge belongs to; counts the attempt (None past ``max_attempts``)."""
-    return await db.fetchval(  # type: ignore[no-any-return]
+    return await db.fetchval(
         "UPDATE login_challenges SET attempts = attempts + 1 "
         "WHERE id_hash = $1 AND expires_at > now() AND attempts < $2 RETURNING user_id",
         hash_id(value),

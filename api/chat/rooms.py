@@ -74,7 +74,7 @@ class Room:
             return self.safety
         return replace(
             self.safety,
-            review_mode=self.settings.review_mode,  # type: ignore[arg-type]
+            review_mode=self.settings.review_mode,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
             delay_seconds=self.settings.delay_seconds or self.safety.delay_seconds,
         )
 

@@ -82,7 +82,7 @@ async def _performers_out(call: Call[Any, Any], stream: streams.StreamRow) -> Pe
             PerformerOut(
                 user_id=p.user_id,
                 handle=p.handle,
-                role=p.role,  # type: ignore[arg-type]
+                role=p.role,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
                 verified=p.verified,
                 checked_in=p.checked_in,
             )
@@ -298,8 +298,8 @@ async def resume(call: Call[ResumeIn, None]) -> SafeWordOut:
     if call.app[SETTINGS].require_verification:
         check_ready(states)
     key = str(stream.id)
-    safety = call.app.get(SAFETY)  # absent on the API role
-    if safety is None or not await safety.unfreeze(key, by=call.principal.user_id):
+    control = call.app.get(SAFETY)  # absent on the API role
+    if control is None or not await control.unfreeze(key, by=call.principal.user_id):
         await request_unfreeze(call.app[PUBSUB], key, by=call.principal.user_id)
     await audit.record(
         db,

@@ -132,13 +132,13 @@ def flag_out(f: flag_store.FlagRow, now: datetime) -> FlagOut:
     end = f.resolved_at or now
     return FlagOut(
         id=f.id,
-        kind=f.kind,  # type: ignore[arg-type]
+        kind=f.kind,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         stream_id=f.stream_id,
         post_id=f.post_id,
         subject_id=f.subject_id,
         reason=f.reason,
         status="open" if f.status == "pending" else "resolved",
-        resolution=f.resolution,  # type: ignore[arg-type]
+        resolution=f.resolution,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         note=f.note,
         created_at=f.created_at,
         resolved_at=f.resolved_at,
@@ -152,7 +152,7 @@ def flag_out(f: flag_store.FlagRow, now: datetime) -> FlagOut:
 def safety_out(s: store.StreamSafety) -> StreamSafetyOut:
     return StreamSafetyOut(
         stream_id=s.stream_id,
-        rating=s.rating,  # type: ignore[arg-type]
+        rating=s.rating,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         explicit=s.explicit,
         frozen=s.frozen,
         frozen_reason=s.frozen_reason,
@@ -235,7 +235,7 @@ async def flag_snapshot(call: Call[None, None]) -> web.Response:
 
 
 def _check_actions(flag: flag_store.FlagRow, body: ResolveIn) -> set[str]:
-    wanted = set(body.actions)
+    wanted: set[str] = set(body.actions)
     if body.decision == "dismiss" and wanted:
         raise ActionNotApplicable("a dismissal takes no actions", meta={"actions": sorted(wanted)})
     allowed = POST_ACTIONS if flag.post_id is not None else STREAM_ACTIONS

@@ -78,12 +78,12 @@ def post_out(p: store.PostRow, gate: access.ViewerGate) -> PostOut:
     return PostOut(
         id=p.id,
         creator_id=p.creator_id,
-        kind=p.kind,  # type: ignore[arg-type]
+        kind=p.kind,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         content_type=p.content_type,
         caption=p.caption,
-        audience=p.audience,  # type: ignore[arg-type]
-        rating=p.rating,  # type: ignore[arg-type]
-        status=p.status,  # type: ignore[arg-type]
+        audience=p.audience,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
+        rating=p.rating,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
+        status=p.status,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         explicit=p.explicit,
         width=p.width,
         height=p.height,

@@ -81,7 +81,7 @@ class ErasureOut(Output):
 def export_out(row: store.ExportRow) -> ExportOut:
     return ExportOut(
         id=row.id,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         progress=row.progress,
         created_at=row.created_at,
         finished_at=row.finished_at,

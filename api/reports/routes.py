@@ -140,7 +140,7 @@ def report_out(r: store.ReportRow, now: datetime) -> ReportOut:
         subject_id=r.subject_id,
         reason=r.reason,
         details=r.details,
-        status=r.status,  # type: ignore[arg-type]
+        status=r.status,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         resolution=r.resolution,
         created_at=r.created_at,
         resolved_at=r.resolved_at,
@@ -155,7 +155,7 @@ def appeal_out(a: store.AppealRow, now: datetime) -> AppealOut:
         report_id=a.report_id,
         appellant_id=a.appellant_id,
         text=a.text,
-        status=a.status,  # type: ignore[arg-type]
+        status=a.status,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         created_at=a.created_at,
         decided_at=a.decided_at,
         age_seconds=max(0, int((end - a.created_at).total_seconds())),
@@ -272,7 +272,7 @@ async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
     now = _now()
     effect = actions.effect(
         b.action,
-        report.target_type,  # type: ignore[arg-type]
+        report.target_type,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         report.subject_id,
         days=b.days,
         now=now,
@@ -403,6 +403,7 @@ async def decide_appeal(call: Call[DecisionIn, None]) -> AppealOut:
     assert report is not None
     await check_may_act_on(db, call.principal, appeal.appellant_id, action="appeal.decision")
     moderator = call.principal.user_id
+    assert moderator is not None  # MODERATE_ALL: a signed-in account
     async with db.acquire() as conn, conn.transaction():
         if not await store.decide_appeal(conn, appeal.id, call.body.decision, moderator):
             raise AlreadyResolved("this appeal was already decided")

@@ -44,7 +44,8 @@ async def admission(
     relation = p.user_id is not None and row.creator_id is not None
     follower = (
         visibility == "followers"
-        and relation
+        and p.user_id is not None
+        and row.creator_id is not None
         and await is_follower(pool, p.user_id, row.creator_id)
     )
     until = (

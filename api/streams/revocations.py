@@ -64,8 +64,8 @@ class RevocationListener:
             except Exception:
                 log.exception("playback change hook failed", extra={"stream_id": stream_id})
 
-    def _notice(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        self.changed(payload)
+    def _notice(self, conn: Any, pid: int, channel: str, payload: object) -> None:
+        self.changed(str(payload))
 
     async def _run(self) -> None:
         while True:

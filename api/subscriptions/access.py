@@ -37,7 +37,7 @@ async def subscriber_until(
     stream expire then at the latest."""
     if viewer_id is None or creator_id is None:
         return None
-    return await pool.fetchval(  # type: ignore[no-any-return]
+    return await pool.fetchval(
         "SELECT max(access_until) FROM subscriptions WHERE subscriber_id = $1 "
         "AND creator_id = $2 AND state IN ('active', 'grace') AND access_until > now()",
         viewer_id,

@@ -79,7 +79,7 @@ def record_out(r: store.RecordRow, now: datetime) -> RecordOut:
         legal_name=r.legal_name,
         date_of_birth=r.date_of_birth,
         aliases=r.aliases,
-        status=r.status,  # type: ignore[arg-type]
+        status=r.status,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         reviewer_id=r.reviewer_id,
         reason=r.reason,
         submitted_at=r.created_at,
