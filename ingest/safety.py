@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
+
 from api.moderation import store
 from teezu.pubsub import PubSub
 from teezu.storage import Storage
@@ -74,7 +76,7 @@ class SafetyControl:
     """Freeze and unfreeze this node's live broadcasts; carries out commands from any node."""
 
     def __init__(
-        self, publishers: Publishers, *, storage: Storage, pool: Any, pubsub: PubSub
+        self, publishers: Publishers, *, storage: Storage, pool: asyncpg.Pool, pubsub: PubSub
     ) -> None:
         self.publishers = publishers
         self.storage = storage

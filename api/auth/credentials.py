@@ -36,6 +36,7 @@ from api.auth.passwords import HASHER
 from api.keys import POOL, SETTINGS
 from api.routing import RateLimit
 from api.users import store as users
+from teezu.db import Db
 
 Purpose = Literal["login", "appeal", "password_change", "reauth", "erase"]
 
@@ -195,7 +196,7 @@ def _actor(purpose: Purpose, user: users.UserRow) -> uuid.UUID | None:
     return None if purpose in _ANONYMOUS else user.id
 
 
-async def use_totp(db: Any, user: users.UserRow, code: str, secret: str | None = None) -> bool:
+async def use_totp(db: Db, user: users.UserRow, code: str, secret: str | None = None) -> bool:
     """Accept a TOTP ``code`` once: its step becomes the account's last used step (a
     conditional UPDATE, so two requests racing with one code cannot both win)."""
     secret = secret or user.totp_secret

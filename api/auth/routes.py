@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 from pydantic import EmailStr, Field
 
@@ -238,7 +239,7 @@ async def login(call: Call[LoginBody, None]) -> LoginResult:
     return LoginResult(user=me_of(user))
 
 
-async def _check_standing(pool: Any, user_id: uuid.UUID) -> None:
+async def _check_standing(pool: asyncpg.Pool, user_id: uuid.UUID) -> None:
     """Suspended and banned accounts may not sign in (403 with the reason's code)."""
     found = await reports_store.standing(pool, user_id)
     if found is not None:

@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+
 from api.moderation.policy import Action, Decision, Policy, decide
 from api.posts import store
 from api.verification.upload import sniff_image
@@ -81,7 +83,7 @@ class PostScanner:
     def __init__(
         self,
         *,
-        pool: Any,
+        pool: asyncpg.Pool,
         storage: Storage,
         pubsub: PubSub,
         policy: Policy,

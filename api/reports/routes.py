@@ -39,6 +39,7 @@ from api.streams import store as streams
 from api.users import store as users
 from api.wallet.service import LEDGER
 from ingest.safety import request_freeze
+from teezu.db import Db
 
 api = Api("moderation")
 Reason = Literal["underage", "non_consent", "violence", "harassment", "spam", "illegal", "other"]
@@ -169,7 +170,7 @@ def _uuid(raw: str) -> uuid.UUID | None:
         return None
 
 
-async def _subject(db: Any, target_type: str, target_id: str) -> uuid.UUID | None:
+async def _subject(db: Db, target_type: str, target_id: str) -> uuid.UUID | None:
     """The account a report is about; raises if a stream or user target does not exist."""
     if target_type == "message":
         # A chat message's author, when the id is one (else kept as given: a moderator sees it)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+import asyncpg
 
 from api.auth.principal import Principal
 from api.auth.rbac import Permission
@@ -31,7 +32,7 @@ class Admission:
 
 
 async def admission(
-    pool: Any, p: Principal, row: store.StreamRow, *, owner: bool = False
+    pool: asyncpg.Pool, p: Principal, row: store.StreamRow, *, owner: bool = False
 ) -> Admission:
     """Whether ``p`` may watch the stream (`may_watch` with the relations it needs read from
     the database: following, subscribing, a ticket). ``owner``: ownership already proven
@@ -67,6 +68,8 @@ async def admission(
     return Admission(allowed, visibility, owner, None if owner or staff else until)
 
 
-async def may_view(pool: Any, p: Principal, row: store.StreamRow, *, owner: bool = False) -> bool:
+async def may_view(
+    pool: asyncpg.Pool, p: Principal, row: store.StreamRow, *, owner: bool = False
+) -> bool:
     """Whether ``p`` may watch the stream (`admission`)."""
     return (await admission(pool, p, row, owner=owner)).allowed

@@ -22,6 +22,7 @@ import logging
 import uuid
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from api.unlockables import store
@@ -36,7 +37,7 @@ UNLOCKED = "unlockable.unlocked"
 class UnlockWatcher:
     """Checks a stream's unlockables after its tips; owns its pending passes."""
 
-    def __init__(self, pool: Any, pubsub: PubSub, *, interval: float = 0.2) -> None:
+    def __init__(self, pool: asyncpg.Pool, pubsub: PubSub, *, interval: float = 0.2) -> None:
         self.pool = pool
         self.pubsub = pubsub
         self.interval = interval

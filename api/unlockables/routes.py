@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import asyncpg
 from aiohttp import web
 from pydantic import Field, StrictBool, StrictInt
 
@@ -101,7 +102,7 @@ def _manages(p: Principal, item: store.Unlockable) -> bool:
     return item.creator_id == p.user_id or p.can(Permission.SYSTEM_CONFIG_LIMITED)
 
 
-async def _progress(pool: Any, p: Principal, item: store.Unlockable) -> tuple[int, bool]:
+async def _progress(pool: asyncpg.Pool, p: Principal, item: store.Unlockable) -> tuple[int, bool]:
     """(progress, unlocked) for the caller: the room's tips, or the caller's own."""
     if item.scope == "room":
         progress = await store.room_progress(pool, item)

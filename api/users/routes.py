@@ -20,6 +20,7 @@ from api.schema import Input, Output
 from api.users import avatars, follows
 from api.users import store as users
 from api.users.errors import CannotFollowSelf, NotYourProfile, UserNotFound
+from teezu.db import Db
 from teezu.errors import PayloadTooLarge
 
 api = Api("users")
@@ -65,7 +66,7 @@ async def _user(call: Call[Any, Any]) -> users.UserRow:
     return user
 
 
-async def _profile(db: Any, user: users.UserRow) -> Profile:
+async def _profile(db: Db, user: users.UserRow) -> Profile:
     r = await db.fetchrow(
         "SELECT display_name, bio, avatar_version FROM profiles WHERE user_id = $1", user.id
     )

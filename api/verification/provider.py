@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Protocol
+from typing import Protocol
 
+import asyncpg
 from aiohttp import web
 
 from api.verification import store
@@ -22,7 +23,7 @@ from api.verification.upload import Submission
 class IdentityProvider(Protocol):
     name: str
 
-    async def submit(self, db: Any, user_id: uuid.UUID, sub: Submission) -> uuid.UUID:
+    async def submit(self, db: asyncpg.Pool, user_id: uuid.UUID, sub: Submission) -> uuid.UUID:
         """Start verifying ``user_id`` with ``sub``; returns the new record's id."""
         ...
 
@@ -35,7 +36,7 @@ class ManualReviewProvider:
     def __init__(self, cipher: DocumentCipher) -> None:
         self.cipher = cipher
 
-    async def submit(self, db: Any, user_id: uuid.UUID, sub: Submission) -> uuid.UUID:
+    async def submit(self, db: asyncpg.Pool, user_id: uuid.UUID, sub: Submission) -> uuid.UUID:
         record_id = uuid.uuid4()
 
         def seal() -> list[tuple[str, str, bytes, bytes]]:

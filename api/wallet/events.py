@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from api.wallet import goals
@@ -38,7 +39,7 @@ def money_channel(stream_id: uuid.UUID | str) -> str:
 class MoneyEvents:
     """Publishes tips and goal progress for a node; owns its pending progress tasks."""
 
-    def __init__(self, pool: Any, pubsub: PubSub, *, interval: float = 0.2) -> None:
+    def __init__(self, pool: asyncpg.Pool, pubsub: PubSub, *, interval: float = 0.2) -> None:
         self.pool = pool
         self.pubsub = pubsub
         self.interval = interval

@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from api.wallet import (
@@ -36,6 +36,7 @@ from api.wallet.purchases import Purchase, TokenPackage
 from api.wallet.ticket_shows import TicketShows
 from api.wallet.tip_batches import TipBatcher
 from api.wallet.tips import TipRequest
+from teezu.db import Connection
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Ledger:
 
     def __init__(
         self,
-        pool: Any,
+        pool: asyncpg.Pool,
         *,
         tip_min: int = 1,
         tip_max: int = 100_000,
@@ -206,14 +207,14 @@ class Ledger:
     async def purchase(self, purchase_id: uuid.UUID) -> Purchase | None:
         return await purchases.get(self.pool, purchase_id)
 
-    async def confirm_purchase(self, conn: Any, purchase_id: uuid.UUID) -> str:
+    async def confirm_purchase(self, conn: Connection, purchase_id: uuid.UUID) -> str:
         """Credit a purchase; ``conn`` is in the caller's transaction (with the event row)."""
         return await purchases.confirm(conn, self.book, purchase_id)
 
-    async def decline_purchase(self, conn: Any, purchase_id: uuid.UUID) -> str:
+    async def decline_purchase(self, conn: Connection, purchase_id: uuid.UUID) -> str:
         return await purchases.decline(conn, purchase_id)
 
-    async def charge_back(self, conn: Any, purchase_id: uuid.UUID) -> str:
+    async def charge_back(self, conn: Connection, purchase_id: uuid.UUID) -> str:
         return await chargebacks.chargeback(conn, self.book, purchase_id)
 
     async def refund(self, purchase_id: uuid.UUID) -> int:
