@@ -34,7 +34,6 @@ from api.keys import (
     PUBSUB,
     SAFETY,
     SETTINGS,
-    STORAGE,
 )
 from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
@@ -60,21 +59,22 @@ from api.unlockables import routes as unlockable_routes
 from api.users import routes as user_routes
 from api.users.store import sync_rbac_tables
 from api.verification import routes as verification_routes
-from api.wallet import payout_routes
+from api.wallet import payout_routes, show_routes
 from api.wallet import routes as wallet_routes
-from api.wallet.routes import LEDGER
+from api.wallet import stream_routes as wallet_stream_routes
+from api.wallet.service import LEDGER
 from engine import watermark
 from hls import origin
 from hls.edge import LlHlsEdge
 from hls.gate import StreamAccess
 from hls.output import HlsOutput
-from hls.storage import Storage, create_storage
 from ingest import whep, whip
 from ingest.safety import SafetyControl
 from ingest.whep_guard import WHEP_GUARD, WhepGuard
 from teezu.db import apply_migrations, create_pool
 from teezu.pubsub import PubSub, create_pubsub
 from teezu.settings import Settings
+from teezu.storage import STORAGE, Storage, create_storage
 from workers.moderation import ModerationPool
 from workers.retention import run_retention
 
@@ -286,6 +286,8 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
 
     app.cleanup_ctx.append(lifecycle)
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
+    wallet_stream_routes.api.add_to(app)  # tip menus and goals
+    show_routes.api.add_to(app)  # shows, tickets, pledges, profile tips
     subscription_routes.setup(app)  # its renewal job needs the ledger: after the wallet's
     unlockable_routes.setup(app)  # a tip hook on the wallet's money events: after the wallet's
     privacy_routes.setup(app)  # likewise
@@ -311,6 +313,6 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     if ingest:
         whip.add_routes(app)
         whep.add_routes(app)
-    origin.add_routes(app, storage, live, policy)
+    origin.add_routes(app, live, policy)
     pages.add_routes(app)
     return app

@@ -8,15 +8,12 @@ import asyncpg
 from aiohttp import web
 
 from hls.edge import LlHlsEdge
-from hls.storage import Storage
 from teezu.pubsub import PubSub
 from teezu.settings import Settings
 
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
-PUBSUB: web.AppKey[PubSub] = web.AppKey("pubsub", PubSub)  # type: ignore[type-abstract]
+PUBSUB: web.AppKey[PubSub] = web.AppKey("pubsub", PubSub)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
-# The node's object storage (segments, moderation snapshots, post uploads, GDPR export zips).
-STORAGE: web.AppKey[Storage] = web.AppKey("storage", Storage)  # type: ignore[type-abstract]
 
 if TYPE_CHECKING:
     from api.moderation.monitor import LiveModeration

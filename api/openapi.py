@@ -6,7 +6,7 @@ models the routes validate with; every declared error status points at the error
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -35,8 +35,10 @@ class _Schemas:
     def __init__(self) -> None:
         self.components: dict[str, Any] = {"ErrorEnvelope": ERROR_ENVELOPE}
 
-    def ref(self, model: type[BaseModel], mode: str = "validation") -> dict[str, str]:
-        schema = model.model_json_schema(by_alias=True, ref_template=REF, mode=mode)  # type: ignore[arg-type]
+    def ref(
+        self, model: type[BaseModel], mode: Literal["validation", "serialization"] = "validation"
+    ) -> dict[str, str]:
+        schema = model.model_json_schema(by_alias=True, ref_template=REF, mode=mode)
         for name, sub in schema.pop("$defs", {}).items():
             self.components.setdefault(name, sub)
         name = model.__name__
@@ -51,8 +53,9 @@ def _parameters(route: Route, schemas: _Schemas) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for name in route.path_params:
         schema: dict[str, Any] = {"type": "string"}
-        if name in route.path_formats:
-            schema["format"] = route.path_formats[name]
+        path_format = route.path_format(name)
+        if path_format is not None:
+            schema["format"] = path_format
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     for header in route.headers:
         header_schema: dict[str, Any] = {"type": "string"}

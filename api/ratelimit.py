@@ -93,7 +93,7 @@ def create_counter(redis_url: str) -> Counter:
     return RedisCounter(redis_url) if redis_url else MemoryCounter()
 
 
-COUNTER: web.AppKey[Counter] = web.AppKey("rate_counter", Counter)  # type: ignore[type-abstract]
+COUNTER: web.AppKey[Counter] = web.AppKey("rate_counter", Counter)
 DEFAULT_LIMIT: web.AppKey[RateLimit] = web.AppKey("default_rate_limit", RateLimit)
 
 
@@ -131,7 +131,7 @@ async def check(
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     if not limited(request.path) or request.method == "OPTIONS":
-        return await handler(request)  # type: ignore[no-any-return]
+        return await handler(request)
     route = route_of(request)
     if route is not None and route.rate_limit is not None:
         limit = route.rate_limit.resolve(request.app[SETTINGS])
@@ -147,15 +147,15 @@ async def rate_limit_middleware(request: web.Request, handler: Any) -> web.Strea
         headers, error = await check(request.app[COUNTER], limit, scope, keys)
     except Exception:  # noqa: BLE001 - a limiter outage must not take the API down
         log.warning("rate limiter unavailable; request let through", exc_info=True)
-        return await handler(request)  # type: ignore[no-any-return]
+        return await handler(request)
     if error is not None:
         error.headers.update(headers)
         raise error
     try:
         response = await handler(request)
     except (TeezuError, web.HTTPException) as exc:
-        exc.headers.update(headers)  # type: ignore[union-attr]
+        exc.headers.update(headers)
         raise
     if not response.prepared:
         response.headers.update(headers)
-    return response  # type: ignore[no-any-return]
+    return response

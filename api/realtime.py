@@ -71,7 +71,7 @@ class RoomManager(socketio.AsyncManager):
     skipped instead of failing the rest of the room.
     """
 
-    async def emit(  # type: ignore[override]
+    async def emit(
         self,
         event: str,
         data: Any,
@@ -135,7 +135,7 @@ def _guarded(chat_of: Callable[[], Chat], name: str, method: str, **kw: Any) -> 
 
     async def handler(sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
         try:
-            return await getattr(chat_of(), method)(sid, data, **kw)  # type: ignore[no-any-return]
+            return await getattr(chat_of(), method)(sid, data, **kw)
         except TeezuError as exc:
             return ack_error(exc)
         except Exception:

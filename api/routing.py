@@ -2,9 +2,11 @@
 
 A route declares its method, path, request models (JSON body, query string), response model,
 success status, the error statuses it may answer, whether it needs a signed-in caller and which
-`Permission`, and an optional rate-limit override. `Api.add_to` registers a wrapper that reads
-and validates the input (422 ``VALIDATION_ERROR`` with field details), resolves the caller and
-checks the permission before the handler runs; `api.openapi` turns the same declarations into
+`Permission`, the ids in its path (`IdParam`), and an optional rate-limit override.
+`Api.add_to` registers a wrapper that, in this order, checks the caller and the permission,
+the path's text, the query string and the body (422 ``VALIDATION_ERROR`` with field details),
+and parses the path's ids (a malformed id is the 404 of an unknown one) before the handler
+runs, so handlers get typed values (`Call.id`); `api.openapi` turns the same declarations into
 the OpenAPI document, so what is served and what is documented cannot drift apart.
 
 Written here rather than taken from aiohttp-pydantic because every route also carries its
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -25,7 +28,15 @@ from pydantic import BaseModel, ValidationError
 from api.auth.principal import Principal
 from api.auth.rbac import Permission
 from api.schema import text_problem
-from teezu.errors import Forbidden, Invalid, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from teezu.errors import (
+    Forbidden,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    TeezuError,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 
@@ -86,6 +97,28 @@ class HeaderParam:
     max_length: int | None = None
 
 
+@dataclass(frozen=True)
+class IdParam:
+    """A path parameter that names something by its id, a UUID (``format: uuid`` in the
+    OpenAPI document). The router parses it before the handler runs (`Call.id`). A value
+    that is no UUID names nothing, so it is answered as an unknown id would be: ``missing``
+    (a 404 error of the domain) with ``message`` and, with ``meta_key``, the value in its meta.
+    """
+
+    missing: type[TeezuError]
+    message: str
+    meta_key: str | None = None
+
+    def refuse(self, raw: str) -> TeezuError:
+        """The error for ``raw``, a value that is no UUID (cut to 64 characters in the meta:
+        an id has 36, and the envelope should not echo kilobytes of a path back)."""
+        return self.missing(self.message, meta={self.meta_key: raw[:64]} if self.meta_key else None)
+
+
+# A path parameter declared only as ``"uuid"``: a malformed one is a plain 404 ``NOT_FOUND``.
+_ANY_ID = IdParam(NotFound, "nothing has this id", "id")
+
+
 @dataclass
 class Page(Generic[B]):
     """A page of a list; ``next_cursor`` (or None on the last page) goes out as ``nextCursor``."""
@@ -104,13 +137,23 @@ class Call(Generic[B, Q]):
     query: Q
     # Applied to the response the wrapper builds (cookies, headers).
     after: list[Callable[[web.StreamResponse], None]] = field(default_factory=list)
+    # The path's ids (`IdParam`), parsed by the router.
+    ids: dict[str, uuid.UUID] = field(default_factory=dict)
 
     @property
     def app(self) -> web.Application:
         return self.request.app
 
     def path(self, name: str) -> str:
+        """A path parameter as it came (for ids, `id`)."""
         return self.request.match_info[name]
+
+    def id(self, name: str) -> uuid.UUID:
+        """A path parameter the route declares an id (`IdParam`), parsed."""
+        try:
+            return self.ids[name]
+        except KeyError:
+            raise LookupError(f"the route declares no id named {name!r}") from None
 
     @property
     def ip(self) -> str:
@@ -141,7 +184,9 @@ class Route:
     max_body: int = JSON_BODY_LIMIT
     # A non-JSON success response (server-sent events, images): its media type.
     produces: str | None = None
-    path_formats: dict[str, str] = field(default_factory=dict)
+    # A path parameter's format: an `IdParam` (a UUID the router parses), or a plain OpenAPI
+    # format; ``"uuid"`` is parsed too, its malformed values a plain 404 ``NOT_FOUND``.
+    path_formats: dict[str, str | IdParam] = field(default_factory=dict)
     # Request headers the route reads itself (documented as header parameters).
     headers: tuple[HeaderParam, ...] = ()
     # Other media types the success response may take on request (e.g. text/csv for
@@ -154,6 +199,22 @@ class Route:
     @property
     def path_params(self) -> list[str]:
         return re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)", self.path)
+
+    def path_format(self, name: str) -> str | None:
+        """The OpenAPI format of a path parameter, if it has one."""
+        declared = self.path_formats.get(name)
+        return "uuid" if isinstance(declared, IdParam) else declared
+
+    def id_params(self) -> dict[str, IdParam]:
+        """The path's ids, in path order: what the router parses."""
+        out: dict[str, IdParam] = {}
+        for name in self.path_params:
+            declared = self.path_formats.get(name)
+            if isinstance(declared, IdParam):
+                out[name] = declared
+            elif declared == "uuid":
+                out[name] = _ANY_ID
+        return out
 
     @property
     def operation_id(self) -> str:
@@ -200,7 +261,7 @@ class Api:
         raw_body: tuple[str, ...] = (),
         max_body: int = JSON_BODY_LIMIT,
         produces: str | None = None,
-        path_formats: dict[str, str] | None = None,
+        path_formats: Mapping[str, str | IdParam] | None = None,
         headers: tuple[HeaderParam, ...] = (),
         also_produces: tuple[str, ...] = (),
         ranked: str | None = None,
@@ -225,7 +286,7 @@ class Api:
                     raw_body=raw_body,
                     max_body=max_body,
                     produces=produces,
-                    path_formats=path_formats or {},
+                    path_formats=dict(path_formats or {}),
                     headers=headers,
                     also_produces=also_produces,
                     ranked=ranked,
@@ -319,6 +380,18 @@ def _check_path(request: web.Request) -> None:
         raise Invalid("invalid path", meta={"errors": errors})
 
 
+def _parse_ids(request: web.Request, route: Route) -> dict[str, uuid.UUID]:
+    """The path's ids as UUIDs; a malformed one is refused as its route says (`IdParam`)."""
+    ids: dict[str, uuid.UUID] = {}
+    for name, param in route.id_params().items():
+        raw = request.match_info[name]
+        try:
+            ids[name] = uuid.UUID(raw)
+        except ValueError:
+            raise param.refuse(raw) from None
+    return ids
+
+
 def _data(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
@@ -349,7 +422,7 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             body = await read_body(request, route.max_body)
         else:
             body = None
-        call: Call[Any, Any] = Call(request, principal, body, query)
+        call: Call[Any, Any] = Call(request, principal, body, query, ids=_parse_ids(request, route))
         result = await route.handler(call)
         if isinstance(result, web.StreamResponse):
             response = result
@@ -370,6 +443,6 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             apply(response)
         return response
 
-    handler.route = route  # type: ignore[attr-defined]
+    handler.route = route  # type: ignore[attr-defined]  # read back by route_of()
     handler.__name__ = route.handler.__name__
     return handler

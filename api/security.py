@@ -100,7 +100,7 @@ async def security_headers_middleware(request: web.Request, handler: Any) -> web
         raise
     if not response.prepared:
         _security_headers(response, request, settings, csp)
-    return response  # type: ignore[no-any-return]
+    return response
 
 
 def _media_cors(response: Any) -> None:
@@ -128,8 +128,9 @@ async def browser_middleware(request: web.Request, handler: Any) -> web.StreamRe
             response = web.Response(status=204)
             _media_cors(response)
             response.headers["Access-Control-Allow-Methods"] = "POST, DELETE, PATCH, OPTIONS"
-            allowed = "Authorization, Content-Type, If-Match"
-            response.headers["Access-Control-Allow-Headers"] = allowed
+            response.headers["Access-Control-Allow-Headers"] = (
+                "Authorization, Content-Type, If-Match"
+            )
             response.headers["Access-Control-Max-Age"] = "600"
             return response
         try:
@@ -139,9 +140,9 @@ async def browser_middleware(request: web.Request, handler: Any) -> web.StreamRe
             raise
         if not response.prepared:
             _media_cors(response)
-        return response  # type: ignore[no-any-return]
+        return response
     if not path.startswith("/api/"):
-        return await handler(request)  # type: ignore[no-any-return]
+        return await handler(request)
 
     origins = request.app[SETTINGS].origins
     allowed = origin is not None and origin.rstrip("/") in origins
@@ -171,7 +172,7 @@ async def browser_middleware(request: web.Request, handler: Any) -> web.StreamRe
         raise
     if allowed and not response.prepared:
         _api_cors(response, origin or "")
-    return response  # type: ignore[no-any-return]
+    return response
 
 
 CSP: web.AppKey[str] = web.AppKey("content_security_policy", str)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 import av
 import numpy as np
@@ -142,7 +142,7 @@ class VideoEncoder:
     def flush(self) -> list[EncodedPacket]:
         return self._packets(self._ctx.encode(None))
 
-    def _packets(self, packets: list[av.Packet]) -> list[EncodedPacket]:
+    def _packets(self, packets: list[av.Packet[Any]]) -> list[EncodedPacket]:
         out = []
         for p in packets:
             assert p.pts is not None and p.dts is not None
@@ -248,7 +248,7 @@ class AudioEncoder:
             out.extend(f.encode(pcm))
         return out
 
-    def _packets(self, packets: list[av.Packet]) -> list[EncodedPacket]:
+    def _packets(self, packets: list[av.Packet[Any]]) -> list[EncodedPacket]:
         out = []
         for p in packets:
             assert p.pts is not None
@@ -310,7 +310,7 @@ class OpusEncoder:
     def flush(self) -> list[EncodedPacket]:
         return self._packets(self._ctx.encode(None))
 
-    def _packets(self, packets: list[av.Packet]) -> list[EncodedPacket]:
+    def _packets(self, packets: list[av.Packet[Any]]) -> list[EncodedPacket]:
         out = []
         for p in packets:
             assert p.pts is not None

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,6 +84,15 @@ def payload_bits(viewer: int) -> np.ndarray:
     data = viewer.to_bytes(8, "big")
     word = int.from_bytes(data + zlib.crc32(data).to_bytes(4, "big"), "big")
     return np.array([(word >> (BITS - 1 - i)) & 1 for i in range(BITS)], np.int8)
+
+
+def viewer_number(viewer: str) -> int:
+    """A viewer id as the mark carries it: an integer (``123``, ``0x7b``) or an account UUID,
+    whose first 64 bits are carried (``identify`` reports them as a UUID prefix)."""
+    try:
+        return int(viewer, 0)
+    except ValueError:
+        return uuid.UUID(viewer).int >> 64
 
 
 def _bump(n: int, cells: int) -> tuple[np.ndarray, np.ndarray]:

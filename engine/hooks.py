@@ -50,7 +50,8 @@ def plane_view(frame: av.VideoFrame, index: int) -> np.ndarray:
     Planes are padded to ``line_size``; the view drops the padding.
     """
     plane = frame.planes[index]
-    rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+    # A view of the plane's buffer, no copy.
+    rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)  # type: ignore[call-overload]  # a VideoPlane is a buffer; PyAV's stubs do not say so
     return rows[: plane.height, : plane.width]
 
 

@@ -224,7 +224,9 @@ class StreamPipeline:
         """Blur (or stop blurring) posters; a fresh poster is made from the next frame."""
         await self._command("explicit", explicit)
 
-    async def _command(self, name: Literal["freeze", "unfreeze", "explicit"], arg=None) -> object:
+    async def _command(
+        self, name: Literal["freeze", "unfreeze", "explicit"], arg: object = None
+    ) -> object:
         loop = asyncio.get_running_loop()
         cmd = _Command(name, arg, loop.create_future(), loop, time.monotonic())
         with self._commands_lock:
@@ -264,7 +266,7 @@ class StreamPipeline:
             with self._waiting_lock:
                 self._waiting[kind] += 1
                 self._last_arrival[kind] = now - self._origin
-            self._queue.put(_Item(kind, frame, now - self._origin, now))
+            self._queue.put(_Item(kind, frame, now - self._origin, now))  # type: ignore[arg-type]  # a receiver track yields decoded frames, never packets
 
     # --- encoder thread --------------------------------------------------------------
 
@@ -490,7 +492,11 @@ class _EncoderLoop:
             self.last_size = size
         if not self.encoders:
             self._start(frame.height)
-        media_time = float(frame.pts * frame.time_base) if frame.pts is not None else item.arrival
+        media_time = (
+            float(frame.pts * frame.time_base)
+            if frame.pts is not None and frame.time_base is not None
+            else item.arrival
+        )
         t = self.video_clock.to_timeline(media_time, item.arrival)
         if self.grid.slot_of(t) < self.grid.next_slot - self.grid.fps // 3:
             # Far behind what was already emitted (filled during a stall, or the sender's clock

@@ -24,7 +24,8 @@ SUBTEXT = "TeezU"
 def slate_planes(width: int, height: int, text: str = TEXT) -> np.ndarray:
     """The slate as packed yuv420p planes ((height * 3 / 2, width) uint8, read-only)."""
     image = slate_image(width, height, text)
-    planes = av.VideoFrame.from_image(image).reformat(format="yuv420p").to_ndarray()
+    frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]  # PyAV leaves it untyped
+    planes = frame.reformat(format="yuv420p").to_ndarray()
     planes.setflags(write=False)
     return planes
 

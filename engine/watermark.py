@@ -63,9 +63,9 @@ def render_rgba(lines: list[str], text_height: int) -> Image.Image:
     gap = max(1, text_height // 6)
     height = sum(b[3] - b[1] for b in boxes) + gap * (len(lines) - 1) + 2 * stroke
     width, height = width + width % 2, height + height % 2
-    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    image = Image.new("RGBA", (int(width), int(height)), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    top = stroke
+    top: float = stroke
     for text, f, box in zip(lines, fonts, boxes, strict=True):
         draw.text(
             (stroke - box[0], top - box[1]),

@@ -33,7 +33,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from typing import cast
+from typing import Final, cast
 from urllib.parse import unquote
 
 import httptools
@@ -86,7 +86,13 @@ Reply = tuple[bytes, int]  # a whole response and the length of its head
 # thousands of requests held at any moment never churn through the GC's older generations
 # (objects would, and trigger its full collections: ~80 ms pauses, measured).
 Request = tuple[bytes, bytes, bool, str | None, str | None, str | None]
-METHOD, TARGET, KEEP_ALIVE, REQUEST_ID, HOST, PLACE = range(6)
+# Its fields' indices (Final: literal ints, so each index has its own type).
+METHOD: Final = 0
+TARGET: Final = 1
+KEEP_ALIVE: Final = 2
+REQUEST_ID: Final = 3
+HOST: Final = 4
+PLACE: Final = 5
 
 
 class _HeldGroup:
@@ -218,8 +224,8 @@ class LlHlsEdge:
             conn.respond(req, self._error(exc, req, close=close), close=close)
         except Exception:
             log.exception("edge request failed", extra={"target": req[TARGET][:200]})
-            exc = HttpError(500, "internal error", close=False, code="INTERNAL_ERROR")
-            conn.respond(req, self._error(exc, req))
+            error = HttpError(500, "internal error", close=False, code="INTERNAL_ERROR")
+            conn.respond(req, self._error(error, req))
 
     def _dispatch(self, conn: EdgeConnection, req: Request) -> None:
         method, target_bytes, keep_alive = req[METHOD], req[TARGET], req[KEEP_ALIVE]
@@ -268,7 +274,7 @@ class LlHlsEdge:
             if output is None or master is None:
                 conn.respond(req, self._redirect(req))
                 return
-            key = (stream_id, output.run, "master", token)
+            key: tuple[object, ...] = (stream_id, output.run, "master", token)
             conn.respond(req, self._cached(key, keep_alive, _PLAYLIST_HEADERS, master, token))
             return
         live = output.live if output is not None and output.run == target.run else None
@@ -674,12 +680,12 @@ class EdgeConnection(asyncio.Protocol):
         queue = self.queue
         while self.current is None and queue and self._writable and not self._closed:
             item = queue.popleft()
-            if type(item) is HttpError:
+            if isinstance(item, HttpError):
                 self._write(self.edge._error(item, None, close=True)[0])
                 self.close()
                 break
-            self.current = item  # type: ignore[assignment]
-            self.edge.dispatch(self, item)  # type: ignore[arg-type]
+            self.current = item
+            self.edge.dispatch(self, item)
         self._in_next = False
         if not self._reading and len(queue) <= 4 and self.transport is not None:
             self._reading = True

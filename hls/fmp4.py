@@ -331,8 +331,10 @@ def _sample_entry(track: VideoTrack | AudioTrack) -> bytes:
 
 def _trak(track: VideoTrack | AudioTrack) -> bytes:
     is_video = isinstance(track, VideoTrack)
-    timescale = track.timescale if is_video else track.effective_timescale
-    width, height = (track.width, track.height) if is_video else (0, 0)
+    if isinstance(track, VideoTrack):
+        timescale, width, height = track.timescale, track.width, track.height
+    else:
+        timescale, width, height = track.effective_timescale, 0, 0
     tkhd = _full_box(
         "tkhd",
         0,

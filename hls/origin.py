@@ -36,7 +36,7 @@ from hls.request import (
     parse_playlist_query,
     too_far_ahead_error,
 )
-from hls.storage import Storage
+from teezu.storage import STORAGE
 
 Locate = Callable[[str | None, str | None], str]
 """(peer address, ``X-Viewer-Country`` header or None) -> the viewer's place ("" unknown)."""
@@ -252,7 +252,6 @@ class PlaybackPolicy:
         )
 
 
-STORAGE_KEY: web.AppKey[Storage] = web.AppKey("hls_storage", Storage)  # type: ignore[type-abstract]
 LIVE_KEY: web.AppKey[dict[str, HlsOutput]] = web.AppKey("hls_live", dict)
 POLICY_KEY: web.AppKey[PlaybackPolicy] = web.AppKey("hls_policy", PlaybackPolicy)
 
@@ -260,7 +259,7 @@ POLICY_KEY: web.AppKey[PlaybackPolicy] = web.AppKey("hls_policy", PlaybackPolicy
 async def _from_storage(
     request: web.Request, key: str, name: str, token: str | None = None
 ) -> web.StreamResponse:
-    storage = request.app[STORAGE_KEY]
+    storage = request.app[STORAGE]
     headers = object_headers(name)
     if not name.endswith((".m3u8", ".jpg")):
         cdn = storage.public_url(key)
@@ -330,10 +329,8 @@ async def serve(request: web.Request) -> web.StreamResponse:
     return await _from_storage(request, f"{stream_id}/{path}", name, token)
 
 
-def add_routes(
-    app: web.Application, storage: Storage, live: dict[str, HlsOutput], policy: PlaybackPolicy
-) -> None:
-    app[STORAGE_KEY] = storage
+def add_routes(app: web.Application, live: dict[str, HlsOutput], policy: PlaybackPolicy) -> None:
+    """``/hls/``: live objects from ``live``, the rest from the node's storage (``STORAGE``)."""
     app[LIVE_KEY] = live
     app[POLICY_KEY] = policy
     app.router.add_get("/hls/{stream_id}/{path:.+}", serve)

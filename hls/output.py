@@ -28,7 +28,7 @@ from hls.fmp4 import AudioTrack
 from hls.live import INIT, PLAYLIST, LiveBroadcast, segment_name
 from hls.packager import AUDIO_TRACK_ID, InitSegment, Packager, Part, Segment
 from hls.playlist import SegmentEntry, Variant, render_master_playlist, render_media_playlist
-from hls.storage import Storage
+from teezu.storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -45,8 +45,8 @@ def allow_rsa_peers() -> None:
         return ctx
 
     setattr(_create_ssl_context, _MARK, True)
-    _create_ssl_context.__wrapped__ = current  # type: ignore[attr-defined]
-    RTCCertificate._create_ssl_context = _create_ssl_context  # type: ignore[method-assign]
+    _create_ssl_context.__wrapped__ = current  # type: ignore[attr-defined]  # functools' convention on a plain function
+    RTCCertificate._create_ssl_context = _create_ssl_context  # type: ignore[method-assign]  # the patch itself (aiortc pinned)
 
 
 def aiortc_context(certificate: RTCCertificate, srtp_profiles: Any) -> SSL.Context:

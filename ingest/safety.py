@@ -34,9 +34,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
+
 from api.moderation import store
-from hls.storage import Storage
 from teezu.pubsub import PubSub
+from teezu.storage import Storage
 
 if TYPE_CHECKING:
     from ingest.whip import Publishers
@@ -74,7 +76,7 @@ class SafetyControl:
     """Freeze and unfreeze this node's live broadcasts; carries out commands from any node."""
 
     def __init__(
-        self, publishers: Publishers, *, storage: Storage, pool: Any, pubsub: PubSub
+        self, publishers: Publishers, *, storage: Storage, pool: asyncpg.Pool, pubsub: PubSub
     ) -> None:
         self.publishers = publishers
         self.storage = storage

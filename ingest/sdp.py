@@ -40,7 +40,7 @@ def check_offer(text: str) -> OfferSummary:
         raise SdpWithoutVideo("the offer has no video section; TeezU broadcasts need video")
     for m in desc.media:
         if m.kind in ("audio", "video"):
-            if not (m.ice.usernameFragment and m.ice.password):
+            if not (m.ice and m.ice.usernameFragment and m.ice.password):
                 raise InvalidSdp("the offer lacks ICE credentials (a=ice-ufrag / a=ice-pwd)")
             if not m.dtls or not m.dtls.fingerprints:
                 raise InvalidSdp("the offer lacks a DTLS fingerprint (a=fingerprint)")

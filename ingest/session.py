@@ -13,7 +13,14 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpCodecCapability,
+    RTCSessionDescription,
+)
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 
 from engine.pipeline import StreamPipeline
@@ -27,7 +34,7 @@ log = logging.getLogger(__name__)
 OnStopped = Callable[["WhipSession", str], Awaitable[None]]
 
 
-def preferred_video_codecs() -> list:  # list[RTCRtpCodecCapability]
+def preferred_video_codecs() -> list[RTCRtpCodecCapability]:
     """H.264 first, then VP8 (and their RTX), as receiving-side codec preferences."""
     caps = RTCRtpReceiver.getCapabilities("video")
     assert caps is not None
@@ -76,7 +83,7 @@ class WhipSession:
             self.pc.addTransceiver("audio", direction="recvonly")
 
         @self.pc.on("track")
-        def _on_track(track) -> None:  # type: ignore[no-untyped-def]
+        def _on_track(track: MediaStreamTrack) -> None:
             self.pipeline.attach(track)
 
         @self.pc.on("connectionstatechange")

@@ -28,12 +28,14 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from fractions import Fraction
+from typing import Any
 
 import av
 from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpCodecCapability,
     RTCRtpSender,
     RTCSessionDescription,
 )
@@ -49,7 +51,7 @@ log = logging.getLogger(__name__)
 OnStopped = Callable[["WhepViewer", str], Awaitable[None]]
 
 
-def sending_codecs(kind: str, mime: str) -> list:  # list[RTCRtpCodecCapability]
+def sending_codecs(kind: str, mime: str) -> list[RTCRtpCodecCapability]:
     """aiortc's capabilities for ``mime`` (e.g. ``video/H264``), with RTX for video."""
     caps = RTCRtpSender.getCapabilities(kind)
     assert caps is not None
@@ -73,7 +75,7 @@ class PacketTrack(MediaStreamTrack):
         self.first_packet_at: float | None = None  # monotonic
         self._time_bases: dict[int, Fraction] = {}
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> av.Packet[Any]:
         if self.readyState != "live":
             raise MediaStreamError
         if self.subscription is None:

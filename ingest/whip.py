@@ -31,7 +31,6 @@ from engine.hooks import FrameHook
 from engine.pipeline import StreamPipeline
 from hls.origin import POLICY_KEY
 from hls.output import HlsOutput
-from hls.storage import Storage
 from ingest.errors import (
     InvalidPublishToken,
     SessionNotFound,
@@ -45,6 +44,7 @@ from ingest.session import WhipSession
 from ingest.tokens import publish_grant_valid, token_matches
 from teezu.pubsub import LocalPubSub, PubSub
 from teezu.settings import Settings
+from teezu.storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -73,7 +73,6 @@ from engine.pipeline import StreamInfo  # noqa: E402
 from engine.sampler import FrameSampler  # noqa: E402
 from engine.watermark import for_creator  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
-from hls.storage import LocalStorage  # noqa: E402
 from loadtests.bench_transcode import (  # noqa: E402
     AUDIO_RATE,
     BenchError,
@@ -94,6 +93,7 @@ from loadtests.bench_transcode import (  # noqa: E402
     x264_info,
 )
 from teezu.settings import Settings  # noqa: E402
+from teezu.storage import LocalStorage  # noqa: E402
 
 STARTUP_RETRIES = 2
 

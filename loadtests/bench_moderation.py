@@ -56,10 +56,10 @@ from engine.pipeline import StreamPipeline  # noqa: E402
 from engine.sampler import FrameSampler, Sample  # noqa: E402
 from engine.watermark import for_creator  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
-from hls.storage import LocalStorage  # noqa: E402
 from loadtests.bench_transcode import ensure_clip, machine_info, make_config  # noqa: E402
 from loadtests.burner import cpu_burner  # noqa: E402
 from teezu.settings import Settings  # noqa: E402
+from teezu.storage import LocalStorage  # noqa: E402
 from workers.moderation import ModerationPool, Result  # noqa: E402
 
 FPS = 30

@@ -330,6 +330,7 @@ async def origin_main(args: argparse.Namespace) -> None:
     from hls.output import HlsOutput
     from teezu.logging import configure_logging
     from teezu.settings import Settings
+    from teezu.storage import STORAGE
 
     settings = Settings(
         port=args.port,
@@ -368,7 +369,7 @@ async def origin_main(args: argparse.Namespace) -> None:
         raise BenchError("could not claim the benchmark stream live")
     output = HlsOutput(
         stream_id,
-        app[hls_origin.STORAGE_KEY],
+        app[STORAGE],
         segment_duration=settings.segment_duration,
         part_duration=settings.part_duration,
         window=settings.playlist_window,

@@ -69,8 +69,8 @@ from av.video.frame import PictureType  # noqa: E402
 from engine.encoder import EncodedPacket, VideoSettings, video_settings, x264_options  # noqa: E402
 from engine.pipeline import StreamInfo, StreamPipeline  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
-from hls.storage import LocalStorage  # noqa: E402
 from teezu.settings import Settings  # noqa: E402
+from teezu.storage import LocalStorage  # noqa: E402
 
 VIDEO_TIME_BASE = Fraction(1, 90_000)  # aiortc's VIDEO_TIME_BASE
 AUDIO_RATE = 48_000

@@ -76,7 +76,7 @@ def edge_url(settings: Settings) -> str:
     return f"http://{host}:{settings.edge_listen_port}"
 
 
-async def _with_pool(dsn: str):  # type: ignore[no-untyped-def]
+async def _with_pool(dsn: str):
     from teezu.db import apply_migrations, create_pool
 
     pool = await create_pool(dsn, min_size=1, max_size=2)
@@ -111,7 +111,7 @@ async def _create_stream(
         await pool.close()
 
 
-async def _demo(settings: Settings, dsn: str):  # type: ignore[no-untyped-def]
+async def _demo(settings: Settings, dsn: str):
     from teezu.demo import seed
 
     pool = await _with_pool(dsn)
@@ -239,9 +239,7 @@ def cmd_streams_token(settings: Settings, args: argparse.Namespace) -> int:
 async def _access_epoch(dsn: str, stream_id: uuid.UUID) -> int | None:
     pool = await _with_pool(dsn)
     try:
-        return await pool.fetchval(  # type: ignore[no-any-return]
-            "SELECT access_epoch FROM streams WHERE id = $1", stream_id
-        )
+        return await pool.fetchval("SELECT access_epoch FROM streams WHERE id = $1", stream_id)
     finally:
         await pool.close()
 
@@ -269,7 +267,7 @@ def cmd_users_create(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.auth.passwords import PasswordHasher, check_length
     from api.auth.rbac import Role
-    from api.auth.routes import MIN_AGE, SignupBody, age_on
+    from api.auth.signup import MIN_AGE, SignupBody, age_on
     from api.users import store
 
     if args.password_stdin:
@@ -341,6 +339,7 @@ def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return 0
 
 
 def cmd_users_unban(settings: Settings, args: argparse.Namespace) -> int:
@@ -486,7 +485,8 @@ def _forensic_key(settings: Settings, args: argparse.Namespace) -> bytes:
 def cmd_watermark_apply(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from workers.forensic_render import apply_mark, viewer_number
+    from engine.forensic import viewer_number
+    from workers.forensic_render import apply_mark
 
     try:
         viewer = viewer_number(args.viewer)

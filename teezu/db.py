@@ -15,8 +15,14 @@ import re
 from pathlib import Path
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
+
+# A connection as our code holds one: asyncpg.connect()'s, or one acquired from the pool.
+Connection = asyncpg.Connection | PoolConnectionProxy
+# Where a query runs: the pool (one statement on any connection) or a connection (a transaction).
+Db = asyncpg.Pool | Connection
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # pg_advisory_lock key for the migration runner (any constant bigint; "teezu" + 1 in ASCII)

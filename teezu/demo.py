@@ -26,7 +26,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+
+import asyncpg
 
 from api.auth import audit
 from api.auth.passwords import PasswordHasher
@@ -85,12 +86,12 @@ def _save(path: Path, state: dict[str, str]) -> None:
         json.dump(state, f)
 
 
-async def _still_there(pool: Any, state: dict[str, str]) -> bool:
+async def _still_there(pool: asyncpg.Pool, state: dict[str, str]) -> bool:
     row = await streams.get_stream(pool, uuid.UUID(state["id"]))
     return row is not None and row.creator_id == uuid.UUID(state["creatorId"])
 
 
-async def _make(pool: Any, settings: Settings) -> tuple[dict[str, str], str]:
+async def _make(pool: asyncpg.Pool, settings: Settings) -> tuple[dict[str, str], str]:
     """The accounts, the approved identity record and the stream; returns (state, password)."""
     for handle in (CREATOR_HANDLE, REVIEWER_HANDLE):
         if await users.get_by_handle(pool, handle) is not None:
@@ -154,7 +155,7 @@ async def _make(pool: Any, settings: Settings) -> tuple[dict[str, str], str]:
     return state, password
 
 
-async def seed(pool: Any, settings: Settings) -> Demo:
+async def seed(pool: asyncpg.Pool, settings: Settings) -> Demo:
     """Make the demo data on the first start (kept across restarts) and check the creator in."""
     path = _state_file(settings)
     state = _load(path)

@@ -36,187 +36,341 @@ DEFAULT_LADDER = [
 class Settings(BaseSettings):
     """Every tunable of the platform. Defaults run a single node with no external service."""
 
-    model_config = SettingsConfigDict(env_prefix="TEEZU_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TEEZU_", extra="ignore", use_attribute_docstrings=True
+    )
 
     # --- process / network
     host: str = "127.0.0.1"
+    """Listen address of the app (and of the LL-HLS edge)."""
     port: int = 8080
-    public_url: str = ""  # base URL printed for people (studio/watch links); derived if empty
+    """Listen port of the app; the LL-HLS edge listens on the next one unless `TEEZU_EDGE_PORT`
+    says otherwise.
+    """
+    public_url: str = ""
+    """Base URL printed for people (studio/watch links); derived if empty."""
     node_id: str = Field(default_factory=socket.gethostname)
-    # `teezu serve`'s event loop: uvloop costs the LL-HLS edge ~20% less CPU per request than
-    # asyncio's own and allocates far less (fewer GC pauses) (loadtests/bench_origin.py --loop).
+    """This node's name in the database (live broadcasts, claims, private-show billing); default:
+    the host name.
+    """
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    """`teezu serve`'s event loop: uvloop costs the LL-HLS edge ~20% less CPU per request than
+    asyncio's own and allocates far less (fewer GC pauses) (loadtests/bench_origin.py --loop).
+    """
     log_format: Literal["json", "console"] = "console"
+    """`json` for machines, `console` for people."""
     log_level: str = "INFO"
+    """The root logger's level (`DEBUG`, `INFO`, `WARNING`, ...)."""
 
     # --- state
     var_dir: Path = Path("var")
-    database_url: str = ""  # empty: embedded PostgreSQL under var_dir/pg
-    redis_url: str = ""  # empty: in-process pub/sub (one node only)
-    storage_dir: Path | None = None  # local media storage; default var_dir/media
+    """State: the embedded PostgreSQL (`var/pg`), media (`var/media`), generated keys, the demo
+    data's ids and token (`var/demo-stream.json`, with `--demo` only).
+    """
+    database_url: str = ""
+    """Any PostgreSQL 14 or newer, e.g. `postgresql://u:p@host/db`; empty: the embedded
+    PostgreSQL under `var/pg` (below).
+    """
+    redis_url: str = ""
+    """Redis for pub/sub, presence, rate limits and Socket.IO between nodes; empty: in-process
+    equivalents (one node only).
+    """
+    storage_dir: Path | None = None
+    """The local backend's directory; empty: `var/media`."""
     storage_backend: Literal["local", "s3"] = "local"
+    """Where objects are stored: `local` (`TEEZU_STORAGE_DIR`) or `s3` (the `TEEZU_S3_*`
+    settings).
+    """
     s3_bucket: str = ""
+    """The S3 bucket (with `TEEZU_STORAGE_BACKEND=s3`)."""
     s3_prefix: str = ""
-    s3_endpoint_url: str = ""  # empty: AWS; e.g. http://127.0.0.1:9000 for MinIO
+    """A key prefix inside the bucket (a folder; empty: the bucket's root)."""
+    s3_endpoint_url: str = ""
+    """The S3 endpoint; empty: AWS. E.g. `http://127.0.0.1:9000` for MinIO."""
     s3_region: str = "us-east-1"
-    s3_access_key: str = ""  # empty: boto3's default credentials (environment, IAM role)
+    """The S3 region."""
+    s3_access_key: str = ""
+    """The S3 access key; empty: boto3's default credentials (environment, IAM role)."""
     s3_secret_key: str = ""
-    cdn_base_url: str = ""  # when set, the origin redirects segments there
+    """The S3 secret key (with `TEEZU_S3_ACCESS_KEY`; empty: boto3's default credentials)."""
+    cdn_base_url: str = ""
+    """When set, the origin redirects stored segments to this base URL (a CDN); playlists stay at
+    the origin.
+    """
 
     # --- playback access
-    playback_key: str = ""  # HMAC key for playback tokens; empty: var_dir/playback.key (one node)
-    # Seconds a playback token from the API lives (at most hls.access.MAX_LIFETIME): players
-    # ask for a new one before then, and revoked access is re-decided at every renewal.
+    playback_key: str = ""
+    """The playback-token HMAC key (set the same on every node); empty: generated once into
+    `var/playback.key` (one node).
+    """
     playback_token_ttl: int = Field(default=300, ge=60, le=3600)
-    # Browser security. Origins allowed to make cookie-authenticated requests and to open
-    # Socket.IO connections; empty: the node's own base URL (plus its 127.0.0.1/localhost twin).
+    """Seconds a playback token from the API lives (at most hls.access.MAX_LIFETIME): players ask
+    for a new one before then, and revoked access is re-decided at every renewal.
+    """
     allowed_origins: list[str] = []
-    cookie_secure: bool | None = None  # None: Secure unless base_url is plain http
+    """Browser security. Origins allowed to make cookie-authenticated requests and to open
+    Socket.IO connections; empty: the node's own base URL (plus its 127.0.0.1/localhost twin).
+    """
+    cookie_secure: bool | None = None
+    """The session cookie's `Secure` flag; empty: Secure unless the base URL is `http://`."""
 
     # --- accounts and API limits
-    bcrypt_rounds: int = Field(default=12, ge=4, le=16)  # the product spec says 12
-    session_idle_days: float = 14.0  # a session unused this long expires (sliding)
-    session_max_days: float = 60.0  # and none lives longer than this
-    rate_limit_requests: int = 100  # per account and per IP, in each window, on /api/
-    rate_limit_window: int = 60  # seconds
-    auth_rate_limit_requests: int = 20  # sign-up, sign-in, 2FA, password: per window, own bucket
-    login_backoff_after: int = 5  # failed logins on one account before back-off starts
-    login_backoff_ip_after: int = 20  # failed logins from one IP (NAT: more people per IP)
-    login_backoff_max: int = 900  # longest wait, seconds
-    # seconds after a password confirmation (sign-in or /auth/reauth) during which 2FA, the
-    # e-mail address and recovery codes may be changed without confirming again
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    """bcrypt cost of password hashes (the product spec's 12)."""
+    session_idle_days: float = 14.0
+    """A session unused this many days expires (sliding)."""
+    session_max_days: float = 60.0
+    """No session lives longer than this many days."""
+    rate_limit_requests: int = 100
+    """API requests per window, per account and per IP, on `/api/`."""
+    rate_limit_window: int = 60
+    """The rate limits' window, seconds."""
+    auth_rate_limit_requests: int = 20
+    """Sign-up, sign-in, 2FA and password calls per window (their own bucket)."""
+    login_backoff_after: int = 5
+    """Failed password checks (sign-in, appeals, password change, re-authentication, erasure) on
+    one account before back-off starts.
+    """
+    login_backoff_ip_after: int = 20
+    """Failed password checks from one IP before back-off starts (NAT: more people per IP)."""
+    login_backoff_max: int = 900
+    """Longest back-off wait, seconds."""
     reauth_window: int = 600
+    """Seconds after a password confirmation (sign-in or /auth/reauth) during which 2FA, the
+    e-mail address and recovery codes may be changed without confirming again.
+    """
     avatar_max_bytes: int = 5 * 1024 * 1024
+    """Largest avatar upload, in bytes."""
 
     # --- money (api/wallet)
-    tip_min: int = 1  # tokens
+    tip_min: int = 1
+    """Smallest tip, in tokens."""
     tip_max: int = 100_000
-    # Payment providers to enable. "sandbox" is the built-in test provider: it confirms,
-    # declines or charges back without any money moving, so a deployment that sells tokens
-    # for real money must replace it with a real provider.
+    """Largest tip, in tokens."""
     payment_providers: list[str] = ["sandbox"]
-    payment_webhook_secret: str = ""  # empty: var_dir/payment-webhook.key (one node)
-    ledger_job_interval: float = 5.0  # seconds between hold expiry + balance roll-up passes
-    # Subscriptions (api/subscriptions). A period is a calendar month unless
-    # TEEZU_SUBSCRIPTION_PERIOD_SECONDS sets a fixed length (tests use a few seconds).
+    """Payment providers to enable. "sandbox" is the built-in test provider: it confirms,
+    declines or charges back without any money moving, so a deployment that sells tokens for
+    real money must replace it with a real provider.
+    """
+    payment_webhook_secret: str = ""
+    """HMAC key of payment webhooks (set the same on every node); empty: generated once into
+    `var/payment-webhook.key`.
+    """
+    ledger_job_interval: float = 5.0
+    """Seconds between passes of the ledger worker (hold expiry, leftovers of shows, tickets and
+    pledges, balance roll-ups, key expiry).
+    """
     subscription_period_seconds: int = Field(default=0, ge=0)
-    subscription_grace_seconds: int = Field(default=3 * 24 * 3600, ge=0)  # after a failed renewal
-    subscription_retry_seconds: int = Field(default=6 * 3600, ge=1)  # between renewal attempts
-    subscription_job_interval: float = 30.0  # seconds between renewal passes
-    # Private shows are billed per this many seconds ("a minute"; shorter in tests).
+    """A subscription period of this fixed length, in seconds, instead of a calendar month (0;
+    tests use a few seconds).
+    """
+    subscription_grace_seconds: int = Field(default=3 * 24 * 3600, ge=0)
+    """Access kept after an unpaid renewal, seconds."""
+    subscription_retry_seconds: int = Field(default=6 * 3600, ge=1)
+    """Seconds between renewal attempts of an unpaid subscription."""
+    subscription_job_interval: float = 30.0
+    """Seconds between renewal passes in `teezu serve`."""
     show_billing_interval_seconds: float = Field(default=60.0, gt=0)
-    ticket_hold_seconds: int = Field(default=86_400, ge=60)  # a ticket's hold until the show
-    pledge_hold_seconds: int = Field(default=86_400, ge=60)  # a pledge's hold until the goal
-    idempotency_ttl_hours: int = Field(default=24, ge=0)  # money calls' keys are kept this long
-    # Payouts (api/wallet/payouts.py). Earnings become withdrawable after a hold period:
-    # new_creator_maturity_days while the creator's account is younger than new_creator_days,
-    # else earnings_maturity_days.
+    """A private show's billing "minute", in seconds (tests use less)."""
+    ticket_hold_seconds: int = Field(default=86_400, ge=60)
+    """How long a ticket stays held until its show starts before the ledger worker releases it,
+    seconds.
+    """
+    pledge_hold_seconds: int = Field(default=86_400, ge=60)
+    """How long a pledge stays held until its goal completes before the ledger worker releases
+    it, seconds.
+    """
+    idempotency_ttl_hours: int = Field(default=24, ge=0)
+    """How long a money call's `Idempotency-Key` replays; older keys are deleted."""
     earnings_maturity_days: int = Field(default=7, ge=0)
+    """Days an earning is held before it can be paid out (`TEEZU_NEW_CREATOR_MATURITY_DAYS` for
+    new creators).
+    """
     new_creator_maturity_days: int = Field(default=30, ge=0)
+    """The earnings hold, in days, for creators whose account is younger than
+    `TEEZU_NEW_CREATOR_DAYS`.
+    """
     new_creator_days: int = Field(default=90, ge=0)
-    payout_min: int = Field(default=1000, ge=1)  # tokens
-    # Basis points of each approved payout withheld into the chargeback reserve (200 = 2%).
+    """How many days an account counts as a new creator's (the longer earnings hold)."""
+    payout_min: int = Field(default=1000, ge=1)
+    """Smallest payout, in tokens."""
     payout_reserve_bps: int = Field(default=200, ge=0, le=10_000)
+    """Basis points of each approved payout withheld into the chargeback reserve (200 = 2%)."""
 
     # --- WHIP ingest
-    ice_servers: list[str] = []  # e.g. ["stun:stun.example.org:3478"]; none on closed networks
+    ice_servers: list[str] = []
+    """STUN/TURN servers for WebRTC, a JSON list, e.g. `["stun:stun.example.org:3478"]`; none on
+    closed networks.
+    """
     whip_max_body_bytes: int = 64 * 1024
-    publisher_media_timeout: float = 10.0  # seconds without any media before a publisher is ended
+    """Largest WHIP request body (an SDP offer or a trickle PATCH), in bytes."""
+    publisher_media_timeout: float = 10.0
+    """Seconds without any media before a publisher is ended."""
     live_heartbeat_interval: float = 5.0
-    live_stale_after: float = 30.0  # a 'live' row not heartbeated this long may be claimed again
+    """Seconds between a live broadcast's heartbeats on its database row."""
+    live_stale_after: float = 30.0
+    """Seconds after which a live broadcast's row that was not heartbeated may be claimed again."""
     whip_start_bitrate_kbps: int = 2000
+    """The bitrate a WHIP publisher is asked to start at (kbit/s, REMB)."""
     whip_min_bitrate_kbps: int = 600
+    """The lowest bitrate a WHIP publisher is asked for (kbit/s)."""
     whip_max_bitrate_kbps: int = 4000
+    """The highest bitrate a WHIP publisher is asked for (kbit/s)."""
 
     # --- engine output
     output_fps: int = 30
+    """Frame rate of every rendition."""
     renditions: list[Rendition] = Field(default_factory=lambda: list(DEFAULT_LADDER))
+    """The ABR ladder: a JSON list of `{"name","width","height","bitrate"}` (even sizes, unique
+    names); default 720p, 480p and 240p at 2.5, 1.2 and 0.4 Mbit/s.
+    """
     audio_bitrate: int = 128_000
+    """AAC bitrate, bit/s."""
     x264_preset: str = "veryfast"
-    max_queued_seconds: float = 2.0  # encoder backlog beyond which video frames are dropped
-    gap_fill_after: float = 0.5  # a missing track is filled (black/silence) after this lag
+    """libx264's preset for the live renditions."""
+    max_queued_seconds: float = 2.0
+    """Encoder backlog, in seconds, beyond which video frames are dropped."""
+    gap_fill_after: float = 0.5
+    """Seconds of lag after which a missing track is filled (black picture, silence)."""
 
     # --- HLS
     segment_duration: float = 2.0
-    part_duration: float = 1 / 3  # LL-HLS partial segment target (a whole number of frames)
-    dvr_window: float = 30.0  # seconds of live playlist a viewer can seek back into
-    segment_retention: int = 4  # extra segments kept after leaving the window
-    vod_retention_days: float = 30.0  # recorded broadcasts are deleted this long after ending
-    retention_interval: float = 600.0  # seconds between passes of the VOD retention worker
+    """HLS segment length, seconds."""
+    part_duration: float = 1 / 3
+    """LL-HLS part length target, seconds (a whole number of frames)."""
+    dvr_window: float = 30.0
+    """Seconds of live playlist a viewer can seek back into."""
+    segment_retention: int = 4
+    """Segments kept in storage after they leave the live window."""
+    vod_retention_days: float = 30.0
+    """Recorded broadcasts are deleted this many days after they end."""
+    retention_interval: float = 600.0
+    """Seconds between passes of the VOD retention worker."""
 
     # --- LL-HLS edge (hls/edge.py): the live viewers' hot path, in the same process as the app
-    edge_port: int | None = None  # None: port + 1; 0: no edge (the app's /hls/ serves alone)
-    # base URL players reach the edge at; empty: an allowed request host (below) + the edge port
+    edge_port: int | None = None
+    """The LL-HLS edge's port (`hls/edge.py`); empty: the port + 1; 0: no edge, players use the
+    app's `/hls/`.
+    """
     edge_public_url: str = ""
-    # Host names (no port) a request's Host header may name for URLs built from it (the edge's
-    # URL when edge_public_url is empty; the edge's redirects to the app when public_url is
-    # empty). Any other Host gets the configured base URL's host. Empty: the hosts of the
-    # allowed origins and of edge_public_url.
+    """Base URL players reach the edge at (the API's `hlsUrl`), e.g. behind a TLS proxy; empty:
+    an allowed request host and the edge port.
+    """
     allowed_hosts: list[str] = []
-    edge_idle_timeout: float = 75.0  # seconds a keep-alive connection may sit with no request
+    """Host names (no port) a request's Host header may name for URLs built from it (the edge's
+    URL when edge_public_url is empty; the edge's redirects to the app when public_url is
+    empty). Any other Host gets the configured base URL's host. Empty: the hosts of the
+    allowed origins and of edge_public_url.
+    """
+    edge_idle_timeout: float = 75.0
+    """Seconds a keep-alive connection to the edge may sit without a request."""
     # --- chat (Socket.IO)
-    # a room's messages go out as one packet per tick of this many seconds; 0: each at once
     chat_batch_interval: float = 0.05
-    chat_rate_limit: int = 20  # messages per sender per window, across nodes
-    chat_rate_window: float = 10.0  # seconds
-    chat_typing_interval: float = 2.0  # s between two typing notices of one person in one room
-    chat_viewers_interval: float = 1.0  # s between viewer-count updates of a changed room
-    chat_presence_ttl: float = 60.0  # s a dead node's presence entries live on in Redis
-    chat_session_recheck: float = 60.0  # s before an open connection's session is read again
-    chat_filter: str = "profanity-check"  # api.chat.filter provider name; "none": banned words only
-    # --- trust and safety: on-frame moderation (see README "Trust and safety")
+    """A room's messages go out as one packet per tick of this many seconds; 0: each at once."""
+    chat_rate_limit: int = 20
+    """Chat messages per sender per window, across nodes."""
+    chat_rate_window: float = 10.0
+    """The chat rate limit's window, seconds."""
+    chat_typing_interval: float = 2.0
+    """Seconds between two typing notices of one person in one room."""
+    chat_viewers_interval: float = 1.0
+    """Seconds between viewer-count updates of a changed room."""
+    chat_presence_ttl: float = 60.0
+    """Seconds a dead node's presence entries live on in Redis."""
+    chat_session_recheck: float = 60.0
+    """Seconds before an open chat connection's session is read again."""
+    chat_filter: str = "profanity-check"
+    """The chat filter provider (`api/chat/filter.py`); `none`: banned words only."""
+    # --- trust and safety: on-frame moderation (docs/trust-and-safety.md)
     moderation_enabled: bool = True
-    moderation_detector: str = "nudenet"  # a registered name, or "package.module:Factory"
-    moderation_workers: int = Field(default=1, ge=1, le=32)  # worker processes per node
-    moderation_queue_per_stream: int = Field(default=4, ge=1)  # samples waiting; oldest dropped
-    moderation_interval: float = Field(default=1.0, gt=0)  # a sample at least this often (s)
-    moderation_scene_threshold: float = 12.0  # mean luma change (0-255) that counts as a scene
-    moderation_min_gap: float = 0.5  # no two samples closer than this (s): at most 2 a second
-    moderation_sample_width: int = Field(default=320, ge=64, le=1920)  # sent to workers
-    moderation_policy: Path | None = None  # JSON policy; None: api/moderation/default_policy.json
-    moderation_flag_cooldown: float = 30.0  # per stream and rule: one review flag this often
+    """On-frame moderation of live broadcasts (sampled frames judged in the moderation workers);
+    off: no live moderation on this node.
+    """
+    moderation_detector: str = "nudenet"
+    """The moderation detector: a registered name, or `package.module:Factory`."""
+    moderation_workers: int = Field(default=1, ge=1, le=32)
+    """Moderation worker processes per node."""
+    moderation_queue_per_stream: int = Field(default=4, ge=1)
+    """Samples of one stream waiting for a worker; the oldest is dropped."""
+    moderation_interval: float = Field(default=1.0, gt=0)
+    """A moderation sample at least this often, seconds."""
+    moderation_scene_threshold: float = 12.0
+    """Mean luma change (0-255) that counts as a new scene (sampled at once)."""
+    moderation_min_gap: float = 0.5
+    """No two moderation samples closer than this, seconds (at most 2 a second)."""
+    moderation_sample_width: int = Field(default=320, ge=64, le=1920)
+    """Width, in pixels, of the samples sent to the workers."""
+    moderation_policy: Path | None = None
+    """A JSON moderation policy; empty: `api/moderation/default_policy.json`."""
+    moderation_flag_cooldown: float = 30.0
+    """Seconds between two review flags of one stream and rule."""
     # --- posts: uploads scanned by the moderation workers before they are published
-    post_scan_enabled: bool = True  # this node scans pending posts (and avatars) in its workers
-    post_max_bytes: int = Field(default=32 * 1024**2, ge=1024)  # one image or video
+    post_scan_enabled: bool = True
+    """This node scans pending posts (and avatars) in its moderation workers."""
+    post_max_bytes: int = Field(default=32 * 1024**2, ge=1024)
+    """Largest post upload (one image or video), in bytes."""
     post_max_video_seconds: float = Field(default=60.0, gt=0)
-    post_scan_frames: int = Field(default=5, ge=1, le=30)  # pictures judged per video
-    post_scan_poll: float = Field(default=5.0, gt=0)  # s between looks for pending posts
-    post_scan_claim_timeout: float = Field(default=120.0, gt=0)  # a claim older than this is free
-    forensic_render_workers: int = Field(default=1, ge=1, le=8)  # processes marking downloads
+    """Longest video a post may hold, in seconds."""
+    post_scan_frames: int = Field(default=5, ge=1, le=30)
+    """Pictures judged per video post."""
+    post_scan_poll: float = Field(default=5.0, gt=0)
+    """Seconds between looks for pending posts (an upload on any node also wakes the scanner)."""
+    post_scan_claim_timeout: float = Field(default=120.0, gt=0)
+    """Seconds after which a post scan claimed by a quiet node is free again."""
+    forensic_render_workers: int = Field(default=1, ge=1, le=8)
+    """Processes that mark downloads with their viewer's forensic watermark."""
     # --- visible watermark (platform mark + creator handle, burned into every rendition)
     watermark_enabled: bool = True
+    """Burn the visible watermark (platform mark and creator handle) into every rendition."""
     watermark_text: str = "TeezU"
+    """The platform mark of the visible watermark."""
     watermark_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = (
         "bottom-right"
     )
+    """Where the visible watermark sits."""
     watermark_opacity: float = Field(default=0.6, ge=0.0, le=1.0)
-    watermark_size: float = Field(default=0.04, gt=0, le=0.3)  # text height / frame height
+    """The visible watermark's opacity (0-1)."""
+    watermark_size: float = Field(default=0.04, gt=0, le=0.3)
+    """Height of the visible watermark's text, as a share of the frame's height."""
     # --- forensic (per-viewer) watermark for media that leaves the platform
-    forensic_key: str = ""  # secret; empty: var_dir/forensic.key (generated once)
+    forensic_key: str = ""
+    """The forensic watermark key (secret); empty: generated once into `var/forensic.key`. Keep
+    it: marks made with a lost key can no longer be identified.
+    """
     # --- trust and safety: identity records and per-session consent
-    # Go-live needs every performer verified and checked in. On in production and in the test
-    # suite (tests/performers.py verifies performers through the review API); `teezu serve
-    # --demo` seeds a demo creator that passes it.
     require_verification: bool = True
-    identity_key: str = ""  # secret; empty: var_dir/identity.key (generated once). Keep it.
+    """Go-live needs every performer verified and checked in. On in production and in the test
+    suite (tests/performers.py verifies performers through the review API); `teezu serve
+    --demo` seeds a demo creator that passes it.
+    """
+    identity_key: str = ""
+    """The key identity documents are encrypted with (secret); empty: generated once into
+    `var/identity.key`. Keep it: losing it makes every stored document unreadable.
+    """
     identity_max_image_bytes: int = Field(default=8 * 1024**2, ge=1024)
+    """Largest identity document image, in bytes."""
     # --- trust and safety: the viewer age gate and geo-blocks (api/agegate/)
-    # Adult streams need a playback token whose claims meet the viewer's jurisdiction's rule
-    # (age_gate_rules). On in production; the shared test server turns it off so unrelated
-    # tests can watch adult-rated streams (tests/integration/test_age_gate.py runs it on).
     age_gate_enabled: bool = True
-    # The built-in GeoIP provider: CIDR -> "CC" or "CC-RRR" (ISO 3166-1 / 3166-2), e.g.
-    # {"203.0.113.0/24": "GB", "198.51.100.0/24": "US-TX"}. Longest prefix wins; no match:
-    # unknown jurisdiction (the default rule). A real deployment plugs MaxMind in instead.
+    """Adult streams need a playback token whose claims meet the viewer's jurisdiction's rule
+    (age_gate_rules). On in production; the shared test server turns it off so unrelated tests
+    can watch adult-rated streams (tests/integration/test_age_gate.py runs it on).
+    """
     geoip_ranges: dict[str, str] = Field(default_factory=dict)
-    # Proxies (CIDRs) whose X-Viewer-Country header (e.g. a CDN's GeoIP answer) is believed.
-    # Empty (the default): the header is ignored from everyone.
+    """The built-in GeoIP provider: CIDR -> "CC" or "CC-RRR" (ISO 3166-1 / 3166-2), e.g.
+    {"203.0.113.0/24": "GB", "198.51.100.0/24": "US-TX"}. Longest prefix wins; no match:
+    unknown jurisdiction (the default rule). A real deployment plugs MaxMind in instead.
+    """
     geoip_trusted_proxies: list[str] = Field(default_factory=list)
+    """Proxies (CIDRs) whose X-Viewer-Country header (e.g. a CDN's GeoIP answer) is believed.
+    Empty (the default): the header is ignored from everyone.
+    """
     # --- GDPR (api/privacy/)
-    privacy_export_keep_days: float = Field(default=7.0, gt=0)  # a finished export's zip
-    # How long an erased account's retained records (ledger, identity, consent, moderation
-    # log) are kept: the longest statutory period among them (Dutch bookkeeping: 7 years).
+    privacy_export_keep_days: float = Field(default=7.0, gt=0)
+    """Days a finished GDPR export's zip can be downloaded."""
     privacy_retain_years: int = Field(default=7, ge=1, le=100)
+    """How long an erased account's retained records (ledger, identity, consent, moderation log)
+    are kept: the longest statutory period among them (Dutch bookkeeping: 7 years).
+    """
 
     @field_validator("segment_duration")
     @classmethod

@@ -8,7 +8,6 @@ from a worker process or the CLI (``teezu watermark apply`` / ``identify``), nev
 
 from __future__ import annotations
 
-import uuid
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,15 +26,6 @@ from engine.forensic import (
     mark_image,
 )
 from engine.hooks import plane_view
-
-
-def viewer_number(viewer: str) -> int:
-    """A viewer id as the mark carries it: an integer (``123``, ``0x7b``) or an account UUID,
-    whose first 64 bits are carried (``identify`` reports them as a UUID prefix)."""
-    try:
-        return int(viewer, 0)
-    except ValueError:
-        return uuid.UUID(viewer).int >> 64
 
 
 def apply_mark(

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+
+import asyncpg
 
 from api.streams import broadcasts
-from hls.storage import Storage
+from teezu.storage import Storage
 
 log = logging.getLogger(__name__)
 
 
-async def purge_expired(pool: Any, storage: Storage) -> int:
+async def purge_expired(pool: asyncpg.Pool, storage: Storage) -> int:
     """Delete every expired VOD now; returns how many were deleted."""
     done = 0
     for vod in await broadcasts.expired_vods(pool):
@@ -27,7 +28,7 @@ async def purge_expired(pool: Any, storage: Storage) -> int:
     return done
 
 
-async def run_retention(pool: Any, storage: Storage, interval: float) -> None:
+async def run_retention(pool: asyncpg.Pool, storage: Storage, interval: float) -> None:
     """Purge expired VODs every ``interval`` seconds until cancelled."""
     while True:
         try:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+
+import asyncpg
 
 from api.subscriptions.billing import RenewalReport, renew_due
 from api.subscriptions.model import Billing
@@ -19,12 +20,14 @@ from api.wallet.accounts import AccountBook
 log = logging.getLogger(__name__)
 
 
-async def renewal_pass(pool: Any, book: AccountBook, billing: Billing) -> RenewalReport:
+async def renewal_pass(pool: asyncpg.Pool, book: AccountBook, billing: Billing) -> RenewalReport:
     """One pass over every due subscription."""
     return await renew_due(pool, book, billing)
 
 
-async def run_renewals(pool: Any, book: AccountBook, billing: Billing, interval: float) -> None:
+async def run_renewals(
+    pool: asyncpg.Pool, book: AccountBook, billing: Billing, interval: float
+) -> None:
     """Run `renewal_pass` every ``interval`` seconds until cancelled."""
     while True:
         try:

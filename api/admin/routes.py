@@ -20,7 +20,7 @@ from api.keys import POOL
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.users import store as users
-from api.users.routes import UserNotFound
+from api.users.errors import UserNotFound
 from teezu.errors import Forbidden, NotFound
 
 api = Api("admin")

@@ -21,10 +21,11 @@ BLUR_WIDTH = 24  # as engine.poster.PosterMaker.BLUR_WIDTH
 def blur(jpeg: bytes) -> bytes:
     """The blurred JPEG of a poster JPEG, at the same size."""
     image_size(jpeg)  # the one pixel limit, before decoding (teezu.images)
-    with Image.open(io.BytesIO(jpeg)) as img:
-        img = img.convert("RGB")
+    with Image.open(io.BytesIO(jpeg)) as opened:
+        img = opened.convert("RGB")
         width, height = img.size
-        tiny = img.resize((BLUR_WIDTH, max(2, round(BLUR_WIDTH * height / width))), Image.BOX)
+        size = (BLUR_WIDTH, max(2, round(BLUR_WIDTH * height / width)))
+        tiny = img.resize(size, Image.Resampling.BOX)
         out = io.BytesIO()
-        tiny.resize((width, height), Image.BILINEAR).save(out, "JPEG", quality=80)
+        tiny.resize((width, height), Image.Resampling.BILINEAR).save(out, "JPEG", quality=80)
         return out.getvalue()

@@ -22,7 +22,8 @@ from api.auth.rbac import Permission
 from api.keys import POOL
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
-from api.streams.routes import UUID_PATH, owned_stream
+from api.streams.errors import STREAM_ID
+from api.streams.ownership import owned_stream
 from hls.gate import meets, split_place
 
 api = Api("age gate")
@@ -87,7 +88,7 @@ def _rule_out(rule: store.Rule) -> RuleOut:
     return RuleOut(
         country=rule.country,
         region=rule.region or None,
-        requirement=rule.requirement,  # type: ignore[arg-type]
+        requirement=rule.requirement,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         updated_at=rule.updated_at,
     )
 
@@ -163,7 +164,7 @@ async def declare_age(call: Call[DeclarationIn, None]) -> DeclarationOut:
         call.app[POOL], p.user_id, ip=call.ip, place=gate.place(call.request), statement=DECLARATION
     )
     level = await store.age_level(call.app[POOL], p.user_id)
-    return DeclarationOut(level=level, declared_at=at, statement=DECLARATION)  # type: ignore[arg-type]
+    return DeclarationOut(level=level, declared_at=at, statement=DECLARATION)  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
 
 
 @api.route(
@@ -183,8 +184,8 @@ async def age_gate_status(call: Call[None, None]) -> GateStatus:
         enabled=rules is not None,
         country=country or None,
         region=region or None,
-        requirement=requirement,  # type: ignore[arg-type]
-        level=level,  # type: ignore[arg-type]
+        requirement=requirement,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
+        level=level,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         allowed=meets(level, requirement),
     )
 
@@ -195,7 +196,7 @@ async def age_gate_status(call: Call[None, None]) -> GateStatus:
     summary="Where my stream is not available",
     response=GeoBlocksOut,
     permission=Permission.STREAM,
-    path_formats=UUID_PATH,
+    path_formats={"stream_id": STREAM_ID},
 )
 async def get_geo_blocks(call: Call[None, None]) -> GeoBlocksOut:
     """The stream's creator or an admin (audited): a creator's blocks can say where they
@@ -211,7 +212,7 @@ async def get_geo_blocks(call: Call[None, None]) -> GeoBlocksOut:
     body=GeoBlocksIn,
     response=GeoBlocksOut,
     permission=Permission.STREAM,
-    path_formats=UUID_PATH,
+    path_formats={"stream_id": STREAM_ID},
 )
 async def set_geo_blocks(call: Call[GeoBlocksIn, None]) -> GeoBlocksOut:
     """Viewers in a blocked place get 451 `GEO_BLOCKED` from the API and the media servers

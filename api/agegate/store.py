@@ -7,10 +7,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+
+import asyncpg
 
 from hls.access import MAX_LIFETIME
 from hls.gate import DEFAULT, AgeRules, StreamAccess
+from teezu.db import Db
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class Rule:
     updated_at: datetime
 
 
-async def list_rules(db: Any, *, limit: int, offset: int) -> list[Rule]:
+async def list_rules(db: Db, *, limit: int, offset: int) -> list[Rule]:
     rows = await db.fetch(
         "SELECT country, region, requirement, updated_at FROM age_gate_rules "
         "ORDER BY country = '*' DESC, country, region LIMIT $1 OFFSET $2",
@@ -32,7 +34,7 @@ async def list_rules(db: Any, *, limit: int, offset: int) -> list[Rule]:
 
 
 async def set_rule(
-    db: Any, country: str, region: str, requirement: str, by: uuid.UUID | None
+    db: Db, country: str, region: str, requirement: str, by: uuid.UUID | None
 ) -> Rule:
     row = await db.fetchrow(
         "INSERT INTO age_gate_rules (country, region, requirement, updated_by) "
@@ -44,10 +46,11 @@ async def set_rule(
         requirement,
         by,
     )
+    assert row is not None  # the query always returns a row
     return Rule(**dict(row))
 
 
-async def load_rules(db: Any) -> AgeRules:
+async def load_rules(db: Db) -> AgeRules:
     rows = await db.fetch("SELECT country, region, requirement FROM age_gate_rules")
     rules = {(r["country"], r["region"]): r["requirement"] for r in rows}
     rules.setdefault(DEFAULT, "none")
@@ -55,10 +58,10 @@ async def load_rules(db: Any) -> AgeRules:
 
 
 async def declare_adult(
-    db: Any, user_id: uuid.UUID, *, ip: str, place: str, statement: str
+    db: Db, user_id: uuid.UUID, *, ip: str, place: str, statement: str
 ) -> datetime:
     country, _, region = place.partition("-")
-    return await db.fetchval(  # type: ignore[no-any-return]
+    return await db.fetchval(
         "INSERT INTO age_declarations (user_id, ip, country, region, statement) "
         "VALUES ($1, $2, $3, $4, $5) RETURNING declared_at",
         user_id,
@@ -69,7 +72,7 @@ async def declare_adult(
     )
 
 
-async def age_level(db: Any, user_id: uuid.UUID | None) -> str:
+async def age_level(db: Db, user_id: uuid.UUID | None) -> str:
     """``verified`` (an approved identity record), ``self_declared`` (a declaration) or
     ``none``, in one query."""
     if user_id is None:
@@ -82,19 +85,22 @@ async def age_level(db: Any, user_id: uuid.UUID | None) -> str:
         "EXISTS (SELECT 1 FROM age_declarations WHERE user_id = $1) AS declared",
         user_id,
     )
+    assert row is not None  # the query always returns a row
     if row["verified"]:
         return "verified"
     return "self_declared" if row["declared"] else "none"
 
 
-async def geo_blocks(db: Any, stream_id: uuid.UUID) -> list[str]:
+async def geo_blocks(db: Db, stream_id: uuid.UUID) -> list[str]:
     rows = await db.fetch(
         "SELECT place FROM stream_geo_blocks WHERE stream_id = $1 ORDER BY place", stream_id
     )
     return [r["place"] for r in rows]
 
 
-async def replace_geo_blocks(db: Any, stream_id: uuid.UUID, places: list[str]) -> list[str]:
+async def replace_geo_blocks(
+    db: asyncpg.Pool, stream_id: uuid.UUID, places: list[str]
+) -> list[str]:
     """Make ``places`` the stream's whole block list, in one transaction."""
     async with db.acquire() as conn, conn.transaction():
         await conn.execute("DELETE FROM stream_geo_blocks WHERE stream_id = $1", stream_id)
@@ -106,7 +112,7 @@ async def replace_geo_blocks(db: Any, stream_id: uuid.UUID, places: list[str]) -
 
 
 async def stream_access(
-    db: Any, stream_id: uuid.UUID, *, rules: AgeRules | None
+    db: Db, stream_id: uuid.UUID, *, rules: AgeRules | None
 ) -> StreamAccess | None:
     """What the media servers and the API check for this stream (None: no such stream).
 

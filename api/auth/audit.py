@@ -6,9 +6,11 @@ import json
 import uuid
 from typing import Any
 
+from teezu.db import Db
+
 
 async def record(
-    db: Any,
+    db: Db,
     action: str,
     *,
     actor_id: uuid.UUID | None = None,
@@ -31,7 +33,7 @@ async def record(
 
 
 async def entries(
-    db: Any, *, subject_id: uuid.UUID | None = None, action: str | None = None, limit: int = 50
+    db: Db, *, subject_id: uuid.UUID | None = None, action: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     rows = await db.fetch(
         "SELECT id, at, actor_id, action, subject_id, target, ip, meta FROM audit_log "

@@ -6,9 +6,10 @@ never pay for the lookup); the Socket.IO handshake calls ``app[AUTHENTICATOR].pr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from api.auth import sessions
@@ -25,12 +26,12 @@ class SessionAuthenticator:
     after `create_app` has set ``app[AUTHENTICATOR]``.
     """
 
-    def __init__(self, pool: Any, settings: Settings) -> None:
+    def __init__(self, pool: asyncpg.Pool | Callable[[], asyncpg.Pool], settings: Settings) -> None:
         self._pool = pool
         self.settings = settings
 
     @property
-    def pool(self) -> Any:
+    def pool(self) -> asyncpg.Pool:
         return self._pool() if callable(self._pool) else self._pool
 
     async def principal(self, headers: Mapping[str, str]) -> Principal:
@@ -54,4 +55,4 @@ async def principal_middleware(request: web.Request, handler: Any) -> web.Stream
         request[PRINCIPAL] = await request.app[AUTHENTICATOR].principal(request.headers)
     else:
         request[PRINCIPAL] = ANONYMOUS
-    return await handler(request)  # type: ignore[no-any-return]
+    return await handler(request)

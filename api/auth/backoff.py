@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+
+from teezu.db import Db
 
 FORGET_AFTER = 3600  # seconds without a failure after which a counter starts over
 
@@ -33,7 +34,7 @@ def retry_after(
     return max(0, math.ceil(wait_seconds(failures, free=free, cap=cap) - elapsed))
 
 
-async def state(db: Any, key: str) -> tuple[int, datetime, datetime] | None:
+async def state(db: Db, key: str) -> tuple[int, datetime, datetime] | None:
     """``(failures, last_failure_at, now)`` of a key, or None if it has none."""
     r = await db.fetchrow(
         "SELECT failures, last_failure_at, now() AS now FROM login_throttle WHERE key = $1", key
@@ -41,7 +42,7 @@ async def state(db: Any, key: str) -> tuple[int, datetime, datetime] | None:
     return (r["failures"], r["last_failure_at"], r["now"]) if r else None
 
 
-async def record_failure(db: Any, key: str) -> int:
+async def record_failure(db: Db, key: str) -> int:
     """Count one more failure (a counter idle for an hour starts over); returns the count."""
     return int(
         await db.fetchval(
@@ -55,5 +56,5 @@ async def record_failure(db: Any, key: str) -> int:
     )
 
 
-async def clear(db: Any, key: str) -> None:
+async def clear(db: Db, key: str) -> None:
     await db.execute("DELETE FROM login_throttle WHERE key = $1", key)

@@ -34,7 +34,9 @@ from api.auth.errors import (
 )
 from api.auth.passwords import HASHER
 from api.keys import POOL, SETTINGS
+from api.routing import RateLimit
 from api.users import store as users
+from teezu.db import Db
 
 Purpose = Literal["login", "appeal", "password_change", "reauth", "erase"]
 
@@ -49,6 +51,11 @@ FAILED_ACTION: dict[str, str] = {
 # Callers without a session prove who they are with these (401 on failure); a signed-in caller
 # confirming their own password gets 403 (they are known, the confirmation is wrong).
 _ANONYMOUS: frozenset[str] = frozenset({"login", "appeal"})
+
+# Every route that checks a password or a second factor (sign-up, sign-in, 2FA, password and
+# e-mail changes, appeals, erasure): costly (bcrypt) and attractive to abuse, so a tighter limit
+# than the default, on top of the per-account back-off.
+AUTH_LIMIT = RateLimit(requests=20, window=60, setting="auth_rate_limit_requests")
 
 
 def throttle_keys(email: str, ip: str) -> list[str]:
@@ -189,7 +196,7 @@ def _actor(purpose: Purpose, user: users.UserRow) -> uuid.UUID | None:
     return None if purpose in _ANONYMOUS else user.id
 
 
-async def use_totp(db: Any, user: users.UserRow, code: str, secret: str | None = None) -> bool:
+async def use_totp(db: Db, user: users.UserRow, code: str, secret: str | None = None) -> bool:
     """Accept a TOTP ``code`` once: its step becomes the account's last used step (a
     conditional UPDATE, so two requests racing with one code cannot both win)."""
     secret = secret or user.totp_secret

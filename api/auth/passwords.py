@@ -34,7 +34,7 @@ class PasswordHasher:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="bcrypt")
         self._dummy: str | None = None
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+    async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, functools.partial(fn, *args)
         )

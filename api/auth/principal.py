@@ -54,4 +54,4 @@ class AnonymousAuthenticator:
         return ANONYMOUS
 
 
-AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator", Authenticator)  # type: ignore[type-abstract]
+AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator", Authenticator)

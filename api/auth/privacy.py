@@ -38,6 +38,7 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
         "FROM users WHERE id = $1",
         uid,
     )
+    assert u is not None  # the subject's row, locked by the export
     sessions = await ctx.conn.fetch(
         "SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions "
         "WHERE user_id = $1 ORDER BY created_at",

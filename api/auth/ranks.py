@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
 
 from api.auth.errors import RankForbidden
 from api.auth.principal import Principal
 from api.auth.rbac import Refusal, Role, rank_refusal
+from teezu.db import Db
 
 _MESSAGES = {
     Refusal.SELF: "you cannot do this to your own account",
@@ -41,14 +41,14 @@ def check_may_act(
         raise RankForbidden(_MESSAGES[why], meta={"reason": str(why), "action": action})
 
 
-async def roles_of(db: Any, user_id: uuid.UUID) -> frozenset[Role]:
+async def roles_of(db: Db, user_id: uuid.UUID) -> frozenset[Role]:
     """The roles an account holds (none for an unknown or erased one)."""
     rows = await db.fetch("SELECT role FROM user_roles WHERE user_id = $1", user_id)
     return frozenset(Role(r["role"]) for r in rows)
 
 
 async def check_may_act_on(
-    db: Any, actor: Principal, target_id: uuid.UUID | None, *, action: str
+    db: Db, actor: Principal, target_id: uuid.UUID | None, *, action: str
 ) -> None:
     """`check_may_act` with the target's roles looked up; nothing to check without a target
     account (a report about a message whose author is unknown)."""

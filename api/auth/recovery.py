@@ -12,7 +12,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from typing import Any
+
+import asyncpg
+
+from teezu.db import Db
 
 COUNT = 10
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
@@ -33,7 +36,7 @@ def hash_code(code: str) -> bytes:
     return hashlib.sha256(normalize(code).encode()).digest()
 
 
-async def replace(db: Any, user_id: uuid.UUID) -> list[str]:
+async def replace(db: asyncpg.Pool, user_id: uuid.UUID) -> list[str]:
     """A new set of codes for the account (the old ones stop working); returns them (shown
     once, never stored)."""
     codes = [new_code() for _ in range(COUNT)]
@@ -46,7 +49,7 @@ async def replace(db: Any, user_id: uuid.UUID) -> list[str]:
     return codes
 
 
-async def use(db: Any, user_id: uuid.UUID, code: str) -> int | None:
+async def use(db: Db, user_id: uuid.UUID, code: str) -> int | None:
     """Spend ``code``: the number of unused codes left, or None if it is not an unused code of
     this account."""
     normalized = normalize(code)
@@ -63,7 +66,7 @@ async def use(db: Any, user_id: uuid.UUID, code: str) -> int | None:
     return await remaining(db, user_id)
 
 
-async def remaining(db: Any, user_id: uuid.UUID) -> int:
+async def remaining(db: Db, user_id: uuid.UUID) -> int:
     return int(
         await db.fetchval(
             "SELECT count(*) FROM two_factor_recovery_codes WHERE user_id = $1 AND used_at IS NULL",
@@ -72,5 +75,5 @@ async def remaining(db: Any, user_id: uuid.UUID) -> int:
     )
 
 
-async def delete(db: Any, user_id: uuid.UUID) -> None:
+async def delete(db: Db, user_id: uuid.UUID) -> None:
     await db.execute("DELETE FROM two_factor_recovery_codes WHERE user_id = $1", user_id)

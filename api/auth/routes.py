@@ -8,14 +8,15 @@ passwords.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 from pydantic import EmailStr, Field
 
 from api.auth import audit, recovery, sessions, totp
-from api.auth.credentials import Checker, use_totp
+from api.auth.credentials import AUTH_LIMIT, Checker, use_totp
 from api.auth.errors import (
     EmailTaken,
     HandleTaken,
@@ -28,32 +29,22 @@ from api.auth.errors import (
 )
 from api.auth.passwords import HASHER, check_length
 from api.auth.rbac import Role, permissions_of
+from api.auth.signup import MIN_AGE, SignupBody, age_on
 from api.keys import POOL, SETTINGS
 from api.reports import store as reports_store
 from api.reports.actions import check_standing
-from api.routing import Api, Call, Page, RateLimit
+from api.routing import Api, Call, Page
 from api.schema import Input, NewPassword, Output, Password
 from api.users import store as users
 from teezu.errors import Invalid
 
 api = Api("auth")
-MIN_AGE = 18
-# Sign-in and sign-up are costly (bcrypt) and attractive to abuse: a tighter limit than the
-# default, on top of the per-account back-off.
-AUTH_LIMIT = RateLimit(requests=20, window=60, setting="auth_rate_limit_requests")
 
 
 # A TOTP code (6 digits) or a recovery code (xxxxx-xxxxx).
 SecondFactor = Field(
     min_length=6, max_length=32, description="a TOTP code, or one of the recovery codes"
 )
-
-
-class SignupBody(Input):
-    email: EmailStr
-    handle: str = Field(pattern=r"^[A-Za-z0-9_]{3,30}$", description="3-30 of A-Z a-z 0-9 _")
-    password: NewPassword
-    date_of_birth: date = Field(description="you must be 18 or older")
 
 
 class LoginBody(Input):
@@ -139,10 +130,6 @@ def me_of(user: users.UserRow) -> Me:
         two_factor_enabled=user.totp_enabled,
         created_at=user.created_at,
     )
-
-
-def age_on(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 async def _current_user(call: Call[Any, Any]) -> users.UserRow:
@@ -252,7 +239,7 @@ async def login(call: Call[LoginBody, None]) -> LoginResult:
     return LoginResult(user=me_of(user))
 
 
-async def _check_standing(pool: Any, user_id: uuid.UUID) -> None:
+async def _check_standing(pool: asyncpg.Pool, user_id: uuid.UUID) -> None:
     """Suspended and banned accounts may not sign in (403 with the reason's code)."""
     found = await reports_store.standing(pool, user_id)
     if found is not None:

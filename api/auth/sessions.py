@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from teezu.db import Db
 from teezu.settings import Settings
 
 COOKIE = "session"
@@ -83,7 +84,7 @@ class SessionRow:
 
 
 async def create(
-    db: Any, user_id: uuid.UUID, settings: Settings, *, ip: str | None, user_agent: str | None
+    db: Db, user_id: uuid.UUID, settings: Settings, *, ip: str | None, user_agent: str | None
 ) -> str:
     """Start a session; returns the cookie value (never stored)."""
     value, id_hash = new_session_id()
@@ -106,7 +107,7 @@ async def create(
     return value
 
 
-async def lookup(db: Any, id_hash: bytes, settings: Settings) -> Any:
+async def lookup(db: Db, id_hash: bytes, settings: Settings) -> Any:
     """The live session's user and roles, extending its idle expiry when due."""
     r = await db.fetchrow(
         "SELECT s.user_id, s.last_seen_at < now() - make_interval(secs => $2) AS stale, "
@@ -129,7 +130,7 @@ async def lookup(db: Any, id_hash: bytes, settings: Settings) -> Any:
     return r
 
 
-async def list_for(db: Any, user_id: uuid.UUID) -> list[SessionRow]:
+async def list_for(db: Db, user_id: uuid.UUID) -> list[SessionRow]:
     rows = await db.fetch(
         "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent "
         "FROM sessions WHERE user_id = $1 AND expires_at > now() AND absolute_expires_at > now() "
@@ -139,7 +140,7 @@ async def list_for(db: Any, user_id: uuid.UUID) -> list[SessionRow]:
     return [SessionRow(**dict(r)) for r in rows]
 
 
-async def revoke(db: Any, id_hash: bytes, *, user_id: uuid.UUID | None = None) -> bool:
+async def revoke(db: Db, id_hash: bytes, *, user_id: uuid.UUID | None = None) -> bool:
     """Delete a session (only the user's own when ``user_id`` is given)."""
     status = await db.execute(
         "DELETE FROM sessions WHERE id_hash = $1 AND ($2::uuid IS NULL OR user_id = $2)",
@@ -149,7 +150,7 @@ async def revoke(db: Any, id_hash: bytes, *, user_id: uuid.UUID | None = None) -
     return bool(status == "DELETE 1")
 
 
-async def revoke_all(db: Any, user_id: uuid.UUID, *, keep: bytes | None = None) -> int:
+async def revoke_all(db: Db, user_id: uuid.UUID, *, keep: bytes | None = None) -> int:
     status = await db.execute(
         "DELETE FROM sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR id_hash <> $2)",
         user_id,
@@ -158,7 +159,7 @@ async def revoke_all(db: Any, user_id: uuid.UUID, *, keep: bytes | None = None) 
     return int(status.split()[-1])
 
 
-async def new_challenge(db: Any, user_id: uuid.UUID, *, ttl: int = 300) -> str:
+async def new_challenge(db: Db, user_id: uuid.UUID, *, ttl: int = 300) -> str:
     """The second step of a 2FA login: a short-lived random challenge (stored hashed)."""
     value, id_hash = new_session_id()
     await db.execute("DELETE FROM login_challenges WHERE expires_at < now()")
@@ -172,9 +173,9 @@ async def new_challenge(db: Any, user_id: uuid.UUID, *, ttl: int = 300) -> str:
     return value
 
 
-async def challenge_user(db: Any, value: str, *, max_attempts: int = 5) -> uuid.UUID | None:
+async def challenge_user(db: Db, value: str, *, max_attempts: int = 5) -> uuid.UUID | None:
     """The user a live challenge belongs to; counts the attempt (None past ``max_attempts``)."""
-    return await db.fetchval(  # type: ignore[no-any-return]
+    return await db.fetchval(
         "UPDATE login_challenges SET attempts = attempts + 1 "
         "WHERE id_hash = $1 AND expires_at > now() AND attempts < $2 RETURNING user_id",
         hash_id(value),
@@ -182,16 +183,16 @@ async def challenge_user(db: Any, value: str, *, max_attempts: int = 5) -> uuid.
     )
 
 
-async def drop_challenge(db: Any, value: str) -> None:
+async def drop_challenge(db: Db, value: str) -> None:
     await db.execute("DELETE FROM login_challenges WHERE id_hash = $1", hash_id(value))
 
 
-async def confirm(db: Any, id_hash: bytes) -> None:
+async def confirm(db: Db, id_hash: bytes) -> None:
     """Record that the session's owner just confirmed their password (re-authentication)."""
     await db.execute("UPDATE sessions SET confirmed_at = now() WHERE id_hash = $1", id_hash)
 
 
-async def confirmed_within(db: Any, id_hash: bytes, seconds: float) -> bool:
+async def confirmed_within(db: Db, id_hash: bytes, seconds: float) -> bool:
     """Whether the session's owner confirmed their password (or signed in) in the last
     ``seconds``."""
     return bool(

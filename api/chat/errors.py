@@ -6,6 +6,7 @@ The same classes serve the REST history endpoint (through `api.envelope`) and So
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from teezu.errors import (
     BadRequest,
     Conflict,
@@ -125,3 +126,8 @@ class SafeWordUnavailable(ChatError, Unavailable):
     """This process's chat was built without the safe word (never in the app)."""
 
     code = "SAFE_WORD_UNAVAILABLE"
+
+
+# ``{message_id}`` and ``{word_id}`` in a path: malformed ones are unknown ones.
+MESSAGE_ID = IdParam(MessageNotFound, "no such message in this room", "messageId")
+WORD_ID = IdParam(BannedWordNotFound, "no such banned word of yours", "wordId")

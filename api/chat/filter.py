@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from api.chat.screening import SafetySettings, Verdict, screen, texts_to_score
 
@@ -104,13 +104,12 @@ class FilterScorer:
         future = asyncio.get_running_loop().run_in_executor(
             self._pool, self.filter.scores, ["warm up"]
         )
-        future.add_done_callback(
-            lambda f: (
-                f.cancelled()
-                or f.exception() is None
-                or log.error("loading the chat filter failed", exc_info=f.exception())
-            )
-        )
+
+        def report(f: asyncio.Future[Any]) -> None:
+            if not f.cancelled() and f.exception() is not None:
+                log.error("loading the chat filter failed", exc_info=f.exception())
+
+        future.add_done_callback(report)
 
     async def screen(self, text: str, settings: SafetySettings, banned: tuple[str, ...]) -> Verdict:
         """The verdict on ``text`` under a creator's settings and banned words."""

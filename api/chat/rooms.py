@@ -17,6 +17,7 @@ from api.chat.errors import AuthRequired, RoomForbidden, StreamNotFound
 from api.chat.screening import SafetySettings
 from api.streams.access import may_watch
 from api.users.follows import is_follower
+from teezu.db import Db
 
 # (follower_id, creator_id) -> does follower follow creator?
 FollowerCheck = Callable[[uuid.UUID, uuid.UUID], Awaitable[bool]]
@@ -74,7 +75,7 @@ class Room:
             return self.safety
         return replace(
             self.safety,
-            review_mode=self.settings.review_mode,  # type: ignore[arg-type]
+            review_mode=self.settings.review_mode,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
             delay_seconds=self.settings.delay_seconds or self.safety.delay_seconds,
         )
 
@@ -113,7 +114,7 @@ def check_read(
         )
 
 
-async def load_room(db: Any, stream_id: uuid.UUID) -> Room:
+async def load_room(db: Db, stream_id: uuid.UUID) -> Room:
     """The room of a stream with its settings; `StreamNotFound` if there is no such stream."""
     row = await db.fetchrow(
         "SELECT s.visibility, s.creator_handle, s.creator_id, "
@@ -167,7 +168,7 @@ def safety_of(row: Any) -> SafetySettings:
     )
 
 
-async def load_banned(db: Any, creator_id: uuid.UUID | None) -> tuple[str, ...]:
+async def load_banned(db: Db, creator_id: uuid.UUID | None) -> tuple[str, ...]:
     """The creator's banned words, normalized (what messages are matched against)."""
     if creator_id is None:
         return ()
@@ -177,7 +178,7 @@ async def load_banned(db: Any, creator_id: uuid.UUID | None) -> tuple[str, ...]:
     return tuple(r["normalized"] for r in rows)
 
 
-def follows_of(db: Any) -> FollowerCheck:
+def follows_of(db: Db) -> FollowerCheck:
     """The follower relation of the accounts half (``api.users.follows.is_follower``)."""
 
     async def check(follower_id: uuid.UUID, creator_id: uuid.UUID) -> bool:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
-from api.chat.errors import StreamNotFound
+from api.chat.outputs import ChatMessageOut
 from api.chat.rooms import check_read, load_room
 from api.keys import POOL
 from api.realtime import CHAT
 from api.routing import Api, Call, Page
-from api.schema import Input, Output
+from api.schema import Input
+from api.streams.errors import STREAM_ID
 from api.subscriptions.access import is_subscriber
 
 api = Api("chat")
@@ -26,21 +26,6 @@ class HistoryQuery(Input):
     limit: int = Field(default=50, ge=1, le=100)
 
 
-class ChatUser(Output):
-    id: uuid.UUID
-    handle: str
-
-
-class ChatMessageOut(Output):
-    """A chat message, as `chat:messages` broadcasts it."""
-
-    id: uuid.UUID
-    stream_id: uuid.UUID
-    user: ChatUser
-    text: str
-    sent_at: datetime
-
-
 @api.route(
     "GET",
     "/api/v1/streams/{stream_id}/chat",
@@ -49,16 +34,12 @@ class ChatMessageOut(Output):
     response=ChatMessageOut,
     paginated=True,
     errors=(401, 403),
-    path_formats={"stream_id": "uuid"},
+    path_formats={"stream_id": STREAM_ID},
 )
 async def chat_history(call: Call[None, HistoryQuery]) -> Page[dict[str, Any]]:
     """Deleted messages are left out; ``nextCursor`` is the ``before`` of the previous page
     (null at the start). Non-public rooms need the same access as joining them."""
-    raw = call.path("stream_id")
-    try:
-        stream_id = uuid.UUID(raw)
-    except ValueError:
-        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
+    stream_id = call.id("stream_id")
     principal = call.principal
     room = await load_room(call.app[POOL], stream_id)
     chat = call.app[CHAT]

@@ -17,25 +17,27 @@ from pydantic import Field
 from api.auth.rbac import Permission
 from api.chat import store
 from api.chat.errors import (
+    MESSAGE_ID,
+    WORD_ID,
     BannedWordExists,
     BannedWordNotFound,
     BannedWordsFull,
     InvalidBannedWord,
     MessageNotFound,
-    StreamNotFound,
 )
 from api.chat.moderation import check_moderator
 from api.chat.normalize import normalize_word
+from api.chat.outputs import ChatMessageOut
 from api.chat.rooms import Room, load_room
-from api.chat.routes import ChatMessageOut
 from api.chat.service import held_wire
 from api.keys import POOL
 from api.realtime import CHAT
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
+from api.streams.errors import STREAM_ID
 
 api = Api("chat")
-ROOM_PATH = {"stream_id": "uuid"}
+ROOM_PATH = {"stream_id": STREAM_ID}
 
 
 class SafetyIn(Input):
@@ -193,37 +195,20 @@ async def add_banned_word(call: Call[BannedWordIn, None]) -> BannedWordOut:
     summary="Allow a banned word again",
     status=204,
     permission=Permission.MODERATE_OWN,
-    path_formats={"word_id": "uuid"},
+    path_formats={"word_id": WORD_ID},
 )
 async def remove_banned_word(call: Call[None, None]) -> None:
     creator = call.principal.user_id
     assert creator is not None
-    raw = call.path("word_id")
-    try:
-        word_id = uuid.UUID(raw)
-    except ValueError:
-        word_id = None
-    if word_id is None or not await store.remove_banned_word(call.app[POOL], creator, word_id):
-        raise BannedWordNotFound("no such banned word of yours", meta={"wordId": raw})
+    word_id = call.id("word_id")
+    if not await store.remove_banned_word(call.app[POOL], creator, word_id):
+        raise BannedWordNotFound("no such banned word of yours", meta={"wordId": str(word_id)})
     await call.app[CHAT].creator_safety_changed(creator)
 
 
 async def _moderated_room(call: Call[Any, Any]) -> tuple[Room, uuid.UUID]:
-    raw = call.path("stream_id")
-    try:
-        stream_id = uuid.UUID(raw)
-    except ValueError:
-        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
-    room = await load_room(call.app[POOL], stream_id)
+    room = await load_room(call.app[POOL], call.id("stream_id"))
     return room, check_moderator(call.principal, room)
-
-
-def _message_id(call: Call[Any, Any]) -> uuid.UUID:
-    raw = call.path("message_id")
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise MessageNotFound("no such message in this room", meta={"messageId": raw}) from None
 
 
 @api.route(
@@ -251,11 +236,13 @@ async def held_messages(call: Call[None, PageQuery]) -> Page[dict[str, Any]]:
     response=ChatMessageOut,
     auth=True,
     errors=(403, 409),
-    path_formats={**ROOM_PATH, "message_id": "uuid"},
+    path_formats={**ROOM_PATH, "message_id": MESSAGE_ID},
 )
 async def approve_message(call: Call[None, None]) -> dict[str, Any]:
     room, moderator = await _moderated_room(call)
-    message = await call.app[CHAT].approve_message(room.stream_id, _message_id(call), by=moderator)
+    message = await call.app[CHAT].approve_message(
+        room.stream_id, call.id("message_id"), by=moderator
+    )
     return message.wire()
 
 
@@ -266,11 +253,11 @@ async def approve_message(call: Call[None, None]) -> dict[str, Any]:
     response=RemovedOut,
     auth=True,
     errors=(403,),
-    path_formats={**ROOM_PATH, "message_id": "uuid"},
+    path_formats={**ROOM_PATH, "message_id": MESSAGE_ID},
 )
 async def remove_message(call: Call[None, None]) -> RemovedOut:
     room, moderator = await _moderated_room(call)
-    message_id = _message_id(call)
+    message_id = call.id("message_id")
     removed = await call.app[CHAT].remove_message(room.stream_id, message_id, by=moderator)
     if removed is None:
         raise MessageNotFound("no such message in this room", meta={"messageId": str(message_id)})

@@ -71,7 +71,7 @@ def screen(
         masked += hits
     if scores and max(scores[:2]) >= settings.profanity_threshold:
         reasons.append("profanity")
-        p_action: Action = settings.profanity_action  # type: ignore[assignment]
+        p_action: Action = settings.profanity_action  # type: ignore[assignment]  # a CHECK constraint keeps the column to the Literal's values
         if p_action == "mask":
             words = word_ranges(text)
             flagged = [

@@ -381,7 +381,8 @@ class Chat:
                     retry_after=math.ceil(wait),
                     meta={"slowMode": room.settings.slow_mode},
                 )
-        text, held, release, reasons = p.text, False, None, ()
+        reasons: tuple[str, ...] = ()
+        text, held, release = p.text, False, None
         if not exempt:  # the room's creator and moderators are trusted with their own words
             safety = room.screening()
             verdict = await self.scorer.screen(text, safety, room.banned)
@@ -684,6 +685,7 @@ class Chat:
             await sub.close()
 
     async def _apply(self, message: Message) -> None:
+        room: Room | None
         if message["kind"] == "safety":
             creator_id = uuid.UUID(message["creatorId"])
             for room in [r for r in self.rooms.values() if r.creator_id == creator_id]:

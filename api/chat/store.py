@@ -21,6 +21,7 @@ from api.chat.errors import MessageNotFound
 from api.chat.events import ChatMessage
 from api.chat.rooms import RoomSettings, safety_of
 from api.chat.screening import SafetySettings
+from teezu.db import Db
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +289,7 @@ class Restriction:
 
 
 async def active_restrictions(
-    db: Any, stream_id: uuid.UUID, user_id: uuid.UUID
+    db: Db, stream_id: uuid.UUID, user_id: uuid.UUID
 ) -> dict[str, Restriction]:
     rows = await db.fetch(
         "SELECT kind, until FROM chat_restrictions WHERE stream_id = $1 AND user_id = $2 "
@@ -300,7 +301,7 @@ async def active_restrictions(
 
 
 async def restrict(
-    db: Any,
+    db: Db,
     stream_id: uuid.UUID,
     user_id: uuid.UUID,
     *,
@@ -323,7 +324,7 @@ async def restrict(
     )
 
 
-async def lift_restrictions(db: Any, stream_id: uuid.UUID, user_id: uuid.UUID) -> int:
+async def lift_restrictions(db: Db, stream_id: uuid.UUID, user_id: uuid.UUID) -> int:
     status = await db.execute(
         "DELETE FROM chat_restrictions WHERE stream_id = $1 AND user_id = $2", stream_id, user_id
     )
@@ -331,7 +332,7 @@ async def lift_restrictions(db: Any, stream_id: uuid.UUID, user_id: uuid.UUID) -
 
 
 async def save_room_settings(
-    db: Any,
+    db: Db,
     stream_id: uuid.UUID,
     *,
     slow_mode: int | None,
@@ -362,13 +363,14 @@ async def save_room_settings(
         review_mode,
         delay_seconds,
     )
+    assert row is not None  # the query always returns a row
     return RoomSettings(
         row["slow_mode_seconds"], row["followers_only"], row["review_mode"], row["delay_seconds"]
     )
 
 
 async def log_action(
-    db: Any,
+    db: Db,
     stream_id: uuid.UUID,
     *,
     actor: uuid.UUID,
@@ -398,14 +400,14 @@ SAFETY_COLUMNS = (
 MAX_BANNED_WORDS = 500  # per creator: every message is matched against all of them
 
 
-async def get_safety(db: Any, creator_id: uuid.UUID) -> SafetySettings:
+async def get_safety(db: Db, creator_id: uuid.UUID) -> SafetySettings:
     row = await db.fetchrow(
         f"SELECT {SAFETY_COLUMNS} FROM chat_safety_settings WHERE creator_id = $1", creator_id
     )
     return safety_of(row)
 
 
-async def save_safety(db: Any, creator_id: uuid.UUID, changes: dict[str, Any]) -> SafetySettings:
+async def save_safety(db: Db, creator_id: uuid.UUID, changes: dict[str, Any]) -> SafetySettings:
     """Change the given columns (the others keep their value) and return the settings after."""
     current = await get_safety(db, creator_id)
     merged = {
@@ -443,7 +445,7 @@ class BannedWord:
 
 
 async def banned_word_page(
-    db: Any, creator_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+    db: Db, creator_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
 ) -> list[BannedWord]:
     rows = await db.fetch(
         "SELECT id, word, normalized, created_at FROM chat_banned_words WHERE creator_id = $1 "
@@ -458,7 +460,7 @@ async def banned_word_page(
 
 
 async def add_banned_word(
-    db: Any, creator_id: uuid.UUID, word: str, normalized: str
+    db: Db, creator_id: uuid.UUID, word: str, normalized: str
 ) -> BannedWord | None:
     """The new entry; None if the creator already bans that normalized word or has the
     maximum (the caller tells which by `count_banned_words`)."""
@@ -478,7 +480,7 @@ async def add_banned_word(
     )
 
 
-async def count_banned_words(db: Any, creator_id: uuid.UUID) -> int:
+async def count_banned_words(db: Db, creator_id: uuid.UUID) -> int:
     return int(
         await db.fetchval(
             "SELECT count(*) FROM chat_banned_words WHERE creator_id = $1", creator_id
@@ -486,7 +488,7 @@ async def count_banned_words(db: Any, creator_id: uuid.UUID) -> int:
     )
 
 
-async def remove_banned_word(db: Any, creator_id: uuid.UUID, word_id: uuid.UUID) -> bool:
+async def remove_banned_word(db: Db, creator_id: uuid.UUID, word_id: uuid.UUID) -> bool:
     status = await db.execute(
         "DELETE FROM chat_banned_words WHERE id = $1 AND creator_id = $2", word_id, creator_id
     )

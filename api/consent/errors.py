@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from teezu.errors import Conflict, Forbidden, NotFound
 
 
@@ -35,3 +36,7 @@ class NotLive(Conflict):
 
 class StreamLive(Conflict):
     code = "STREAM_LIVE"
+
+
+# ``{user_id}`` of a co-performer in a path: a malformed one is no co-performer.
+PERFORMER_ID = IdParam(PerformerNotFound, "not a co-performer of this stream", "userId")

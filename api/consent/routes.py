@@ -17,6 +17,7 @@ from api.auth import audit
 from api.auth.rbac import Permission
 from api.consent import store
 from api.consent.errors import (
+    PERFORMER_ID,
     AlreadyPerformer,
     ConsentRequired,
     NotAPerformer,
@@ -33,13 +34,13 @@ from api.moderation.freezes import who_lifts
 from api.routing import Api, Call
 from api.schema import Input, Output
 from api.streams import store as streams
-from api.streams.routes import NotStreamOwner, StreamNotFound
+from api.streams.errors import STREAM_ID, NotStreamOwner, StreamNotFound
 from api.users import store as users
-from api.wallet.routes import LEDGER
+from api.wallet.service import LEDGER
 from ingest.safety import request_freeze, request_unfreeze
 
 api = Api("consent")
-UUID_PATH = {"stream_id": "uuid"}
+UUID_PATH = {"stream_id": STREAM_ID}
 
 
 class PerformerOut(Output):
@@ -65,13 +66,10 @@ class InviteIn(Input):
 
 
 async def _stream(call: Call[Any, Any]) -> streams.StreamRow:
-    raw = call.path("stream_id")
-    try:
-        row = await streams.get_stream(call.app[POOL], uuid.UUID(raw))
-    except ValueError:
-        row = None
+    stream_id = call.id("stream_id")
+    row = await streams.get_stream(call.app[POOL], stream_id)
     if row is None:
-        raise StreamNotFound("no such stream", meta={"streamId": raw})
+        raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
     return row
 
 
@@ -84,7 +82,7 @@ async def _performers_out(call: Call[Any, Any], stream: streams.StreamRow) -> Pe
             PerformerOut(
                 user_id=p.user_id,
                 handle=p.handle,
-                role=p.role,  # type: ignore[arg-type]
+                role=p.role,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
                 verified=p.verified,
                 checked_in=p.checked_in,
             )
@@ -152,7 +150,7 @@ async def add_performer(call: Call[InviteIn, None]) -> PerformersOut:
     response=PerformersOut,
     auth=True,
     errors=(403, 409),
-    path_formats={**UUID_PATH, "user_id": "uuid"},
+    path_formats={**UUID_PATH, "user_id": PERFORMER_ID},
 )
 async def remove_performer(call: Call[None, None]) -> PerformersOut:
     stream = await _stream(call)
@@ -161,14 +159,10 @@ async def remove_performer(call: Call[None, None]) -> PerformersOut:
     if stream.state == "live":
         # Whoever is on camera stays listed (and consenting) until the broadcast ends.
         raise StreamLive("end the broadcast before changing who performs")
-    raw = call.path("user_id")
-    try:
-        user_id = uuid.UUID(raw)
-    except ValueError:
-        user_id = None
+    user_id = call.id("user_id")
     db = call.app[POOL]
-    if user_id is None or not await store.remove_performer(db, stream.id, user_id):
-        raise PerformerNotFound("not a co-performer of this stream", meta={"userId": raw})
+    if not await store.remove_performer(db, stream.id, user_id):
+        raise PerformerNotFound("not a co-performer of this stream", meta={"userId": str(user_id)})
     await audit.record(
         db,
         "stream.performer.removed",
@@ -304,8 +298,8 @@ async def resume(call: Call[ResumeIn, None]) -> SafeWordOut:
     if call.app[SETTINGS].require_verification:
         check_ready(states)
     key = str(stream.id)
-    safety = call.app.get(SAFETY)  # absent on the API role
-    if safety is None or not await safety.unfreeze(key, by=call.principal.user_id):
+    control = call.app.get(SAFETY)  # absent on the API role
+    if control is None or not await control.unfreeze(key, by=call.principal.user_id):
         await request_unfreeze(call.app[PUBSUB], key, by=call.principal.user_id)
     await audit.record(
         db,

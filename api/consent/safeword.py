@@ -23,8 +23,8 @@ from api.consent import store
 from api.consent.errors import NotAPerformer, NotLive
 from api.keys import POOL, PUBSUB, SAFETY
 from api.streams import store as streams
-from api.streams.routes import StreamNotFound
-from api.wallet.routes import LEDGER
+from api.streams.errors import StreamNotFound
+from api.wallet.service import LEDGER
 from ingest.safety import request_freeze
 
 REASON = "safe word"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from api.consent.gate import PerformerState, check_ready
 from api.streams.store import StreamRow
 from api.verification import store as identity
+from teezu.db import Db
 
 # The current session began when the stream's last broadcast ended.
 _SESSION_START = (
@@ -15,7 +15,7 @@ _SESSION_START = (
 )
 
 
-async def co_performers(db: Any, stream_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+async def co_performers(db: Db, stream_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     rows = await db.fetch(
         "SELECT u.id, u.handle FROM stream_performers p JOIN users u ON u.id = p.user_id "
         "WHERE p.stream_id = $1 ORDER BY p.added_at",
@@ -25,7 +25,7 @@ async def co_performers(db: Any, stream_id: uuid.UUID) -> list[tuple[uuid.UUID, 
 
 
 async def add_performer(
-    db: Any, stream_id: uuid.UUID, user_id: uuid.UUID, added_by: uuid.UUID | None
+    db: Db, stream_id: uuid.UUID, user_id: uuid.UUID, added_by: uuid.UUID | None
 ) -> bool:
     """Invite ``user_id``; False if they already perform on the stream."""
     status: str = await db.execute(
@@ -38,7 +38,7 @@ async def add_performer(
     return status.endswith(" 1")
 
 
-async def remove_performer(db: Any, stream_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+async def remove_performer(db: Db, stream_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     """Uninvite a co-performer (their check-ins stay in the append-only log)."""
     status: str = await db.execute(
         "DELETE FROM stream_performers WHERE stream_id = $1 AND user_id = $2", stream_id, user_id
@@ -47,7 +47,7 @@ async def remove_performer(db: Any, stream_id: uuid.UUID, user_id: uuid.UUID) ->
 
 
 async def record(
-    db: Any, stream_id: uuid.UUID, user_id: uuid.UUID, action: str, ip: str | None
+    db: Db, stream_id: uuid.UUID, user_id: uuid.UUID, action: str, ip: str | None
 ) -> None:
     await db.execute(
         "INSERT INTO consent_checkins (stream_id, user_id, action, ip) VALUES ($1, $2, $3, $4)",
@@ -58,7 +58,7 @@ async def record(
     )
 
 
-async def checked_in(db: Any, stream_id: uuid.UUID) -> set[uuid.UUID]:
+async def checked_in(db: Db, stream_id: uuid.UUID) -> set[uuid.UUID]:
     """Performers whose newest action this session is 'confirm'."""
     rows = await db.fetch(
         "SELECT DISTINCT ON (user_id) user_id, action FROM consent_checkins "
@@ -68,7 +68,7 @@ async def checked_in(db: Any, stream_id: uuid.UUID) -> set[uuid.UUID]:
     return {r["user_id"] for r in rows if r["action"] == "confirm"}
 
 
-async def revoked(db: Any, stream_id: uuid.UUID) -> set[uuid.UUID]:
+async def revoked(db: Db, stream_id: uuid.UUID) -> set[uuid.UUID]:
     """Performers whose newest action this session is 'revoke' (they withdrew consent)."""
     rows = await db.fetch(
         "SELECT DISTINCT ON (user_id) user_id, action FROM consent_checkins "
@@ -78,7 +78,7 @@ async def revoked(db: Any, stream_id: uuid.UUID) -> set[uuid.UUID]:
     return {r["user_id"] for r in rows if r["action"] == "revoke"}
 
 
-async def performers(db: Any, stream: StreamRow) -> list[PerformerState]:
+async def performers(db: Db, stream: StreamRow) -> list[PerformerState]:
     """The creator first, then co-performers, each with verification and check-in state."""
     people: list[tuple[uuid.UUID | None, str, str]] = [
         (stream.creator_id, stream.creator_handle, "creator")
@@ -93,7 +93,7 @@ async def performers(db: Any, stream: StreamRow) -> list[PerformerState]:
     ]
 
 
-async def is_performer(db: Any, stream: StreamRow, user_id: uuid.UUID | None) -> bool:
+async def is_performer(db: Db, stream: StreamRow, user_id: uuid.UUID | None) -> bool:
     if user_id is None:
         return False
     if stream.creator_id == user_id:
@@ -106,6 +106,6 @@ async def is_performer(db: Any, stream: StreamRow, user_id: uuid.UUID | None) ->
     return found is not None
 
 
-async def ensure_ready(db: Any, stream: StreamRow) -> None:
+async def ensure_ready(db: Db, stream: StreamRow) -> None:
     """Refuse go-live (403 envelope) unless every performer is verified and checked in."""
     check_ready(await performers(db, stream))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from teezu.errors import Conflict, Invalid, NotFound
 
 
@@ -46,3 +47,7 @@ class StreamFrozen(Conflict):
     """
 
     code = "STREAM_FROZEN"
+
+
+# ``{flag_id}`` in a path: a malformed one is an unknown flag.
+FLAG_ID = IdParam(FlagNotFound, "no such flag", "flagId")

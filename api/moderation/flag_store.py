@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from teezu.db import Connection, Db
+
 _FLAG = """
 SELECT f.id, f.kind, f.stream_id, f.post_id, f.reason, f.snapshot_key, f.status, f.resolution,
        f.note, f.created_at, f.resolved_at, f.resolved_by, f.decision_id,
@@ -82,7 +84,7 @@ def _row(r: Any) -> FlagRow:
 
 
 async def queue(
-    db: Any, status: str, limit: int, after: tuple[datetime, uuid.UUID] | None
+    db: Db, status: str, limit: int, after: tuple[datetime, uuid.UUID] | None
 ) -> list[FlagRow]:
     """Flags in ``status``, oldest first (the longest wait first), after the ``after`` key."""
     if after is None:
@@ -101,13 +103,13 @@ async def queue(
     return [_row(r) for r in rows]
 
 
-async def get(db: Any, flag_id: uuid.UUID) -> FlagRow | None:
+async def get(db: Db, flag_id: uuid.UUID) -> FlagRow | None:
     r = await db.fetchrow(_FLAG + " WHERE f.id = $1", flag_id)
     return _row(r) if r else None
 
 
 async def resolve(
-    conn: Any, flag_id: uuid.UUID, resolution: str, moderator: uuid.UUID | None, note: str
+    conn: Connection, flag_id: uuid.UUID, resolution: str, moderator: uuid.UUID | None, note: str
 ) -> bool:
     """Resolve a pending flag (in the caller's transaction); False if it was not pending."""
     status: str = await conn.execute(
@@ -122,7 +124,7 @@ async def resolve(
 
 
 async def log(
-    conn: Any,
+    conn: Db,
     actor_id: uuid.UUID | None,
     action: str,
     *,

@@ -27,12 +27,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
+
 from api.moderation import store
 from api.moderation.policy import Action, Decision, Policy, decide
 from engine.pipeline import StreamPipeline
 from engine.sampler import FrameSampler, Sample
-from hls.storage import Storage
 from teezu.pubsub import PubSub
+from teezu.storage import Storage
 from workers.moderation import ModerationPool, Result
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class ModerationStats:
 class DecisionWriter:
     """Writes ``allow`` decisions in batches (most of them); others are written at once."""
 
-    def __init__(self, pool: Any, *, every: float = 1.0, batch: int = 200) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, every: float = 1.0, batch: int = 200) -> None:
         self.pool = pool
         self.every = every
         self.batch = batch
@@ -102,7 +104,7 @@ class LiveModeration:
     def __init__(
         self,
         *,
-        pool: Any,
+        pool: asyncpg.Pool,
         storage: Storage,
         pubsub: PubSub,
         policy: Policy,

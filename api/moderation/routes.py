@@ -20,9 +20,10 @@ from api import cursors
 from api.auth import audit
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
-from api.keys import MODERATION, POOL, PUBSUB, SAFETY, STORAGE
+from api.keys import MODERATION, POOL, PUBSUB, SAFETY
 from api.moderation import flag_store, store
 from api.moderation.errors import (
+    FLAG_ID,
     ActionNotApplicable,
     AlreadyResolved,
     CreatorConfirmationRequired,
@@ -35,14 +36,15 @@ from api.posts import store as posts
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import store as streams
-from api.streams.routes import StreamNotFound
+from api.streams.errors import STREAM_ID, StreamNotFound
 from ingest.safety import request_freeze, request_unfreeze, safety_channel
 from ingest.whip import PUBLISHERS
+from teezu.storage import STORAGE
 
 api = Api("moderation")
 
-UUID_FLAG = {"flag_id": "uuid"}
-UUID_STREAM = {"stream_id": "uuid"}
+UUID_FLAG = {"flag_id": FLAG_ID}
+UUID_STREAM = {"stream_id": STREAM_ID}
 Rating = Literal["sfw", "adult"]
 FlagAction = Literal["freeze", "set_rating", "mark_explicit", "reject_post"]
 STREAM_ACTIONS = frozenset({"freeze", "set_rating", "mark_explicit"})
@@ -130,13 +132,13 @@ def flag_out(f: flag_store.FlagRow, now: datetime) -> FlagOut:
     end = f.resolved_at or now
     return FlagOut(
         id=f.id,
-        kind=f.kind,  # type: ignore[arg-type]
+        kind=f.kind,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         stream_id=f.stream_id,
         post_id=f.post_id,
         subject_id=f.subject_id,
         reason=f.reason,
         status="open" if f.status == "pending" else "resolved",
-        resolution=f.resolution,  # type: ignore[arg-type]
+        resolution=f.resolution,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         note=f.note,
         created_at=f.created_at,
         resolved_at=f.resolved_at,
@@ -150,7 +152,7 @@ def flag_out(f: flag_store.FlagRow, now: datetime) -> FlagOut:
 def safety_out(s: store.StreamSafety) -> StreamSafetyOut:
     return StreamSafetyOut(
         stream_id=s.stream_id,
-        rating=s.rating,  # type: ignore[arg-type]
+        rating=s.rating,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         explicit=s.explicit,
         frozen=s.frozen,
         frozen_reason=s.frozen_reason,
@@ -160,26 +162,18 @@ def safety_out(s: store.StreamSafety) -> StreamSafetyOut:
 
 
 async def _flag(call: Call[Any, Any]) -> flag_store.FlagRow:
-    raw = call.path("flag_id")
-    try:
-        key = uuid.UUID(raw)
-    except ValueError:
-        key = None
-    flag = await flag_store.get(call.app[POOL], key) if key else None
+    flag_id = call.id("flag_id")
+    flag = await flag_store.get(call.app[POOL], flag_id)
     if flag is None:
-        raise FlagNotFound("no such flag", meta={"flagId": raw[:64]})
+        raise FlagNotFound("no such flag", meta={"flagId": str(flag_id)})
     return flag
 
 
 async def _stream(call: Call[Any, Any]) -> streams.StreamRow:
-    raw = call.path("stream_id")
-    try:
-        key = uuid.UUID(raw)
-    except ValueError:
-        key = None
-    stream = await streams.get_stream(call.app[POOL], key) if key else None
+    stream_id = call.id("stream_id")
+    stream = await streams.get_stream(call.app[POOL], stream_id)
     if stream is None:
-        raise StreamNotFound("no such stream", meta={"streamId": raw[:64]})
+        raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
     return stream
 
 
@@ -241,7 +235,7 @@ async def flag_snapshot(call: Call[None, None]) -> web.Response:
 
 
 def _check_actions(flag: flag_store.FlagRow, body: ResolveIn) -> set[str]:
-    wanted = set(body.actions)
+    wanted: set[str] = set(body.actions)
     if body.decision == "dismiss" and wanted:
         raise ActionNotApplicable("a dismissal takes no actions", meta={"actions": sorted(wanted)})
     allowed = POST_ACTIONS if flag.post_id is not None else STREAM_ACTIONS

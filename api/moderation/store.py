@@ -16,6 +16,8 @@ from typing import Any
 
 import asyncpg
 
+from teezu.db import Db
+
 
 @dataclass(frozen=True)
 class StreamSafety:
@@ -55,7 +57,7 @@ class DecisionRow:
 _SAFETY = "stream_id, rating, explicit, explicit_since, frozen, frozen_reason, frozen_at, frozen_by"
 
 
-async def get_safety(db: Any, stream_id: uuid.UUID) -> StreamSafety:
+async def get_safety(db: Db, stream_id: uuid.UUID) -> StreamSafety:
     """The stream's safety state (defaults when it never had any)."""
     row = await db.fetchrow(f"SELECT {_SAFETY} FROM stream_safety WHERE stream_id = $1", stream_id)
     if row is None:
@@ -63,7 +65,7 @@ async def get_safety(db: Any, stream_id: uuid.UUID) -> StreamSafety:
     return StreamSafety(**dict(row))
 
 
-async def set_rating(db: Any, stream_id: uuid.UUID, rating: str) -> None:
+async def set_rating(db: Db, stream_id: uuid.UUID, rating: str) -> None:
     await db.execute(
         "INSERT INTO stream_safety (stream_id, rating) VALUES ($1, $2) "
         "ON CONFLICT (stream_id) DO UPDATE SET rating = $2, updated_at = now()",
@@ -72,7 +74,7 @@ async def set_rating(db: Any, stream_id: uuid.UUID, rating: str) -> None:
     )
 
 
-async def mark_explicit(db: Any, stream_id: uuid.UUID) -> bool:
+async def mark_explicit(db: Db, stream_id: uuid.UUID) -> bool:
     """Mark the stream explicit; True if it was not already."""
     row = await db.fetchrow(
         # The CTE reads the row as it was before this statement changed it.
@@ -83,11 +85,12 @@ async def mark_explicit(db: Any, stream_id: uuid.UUID) -> bool:
         "RETURNING NOT coalesce((SELECT explicit FROM before), false) AS changed",
         stream_id,
     )
+    assert row is not None  # the query always returns a row
     return bool(row["changed"])
 
 
 async def set_frozen(
-    db: Any, stream_id: uuid.UUID, *, reason: str | None, by: uuid.UUID | None = None
+    db: Db, stream_id: uuid.UUID, *, reason: str | None, by: uuid.UUID | None = None
 ) -> None:
     """Record a freeze (``reason``) or its end (``reason=None``)."""
     frozen = reason is not None
@@ -103,7 +106,7 @@ async def set_frozen(
     )
 
 
-async def insert_decisions(db: Any, rows: list[DecisionRow]) -> None:
+async def insert_decisions(db: Db, rows: list[DecisionRow]) -> None:
     if not rows:
         return
     await db.executemany(
@@ -138,7 +141,7 @@ async def insert_decisions(db: Any, rows: list[DecisionRow]) -> None:
 
 
 async def add_flag(
-    db: Any,
+    db: Db,
     stream_id: uuid.UUID,
     *,
     kind: str,
@@ -161,7 +164,7 @@ async def add_flag(
     return flag_id
 
 
-async def decisions_of(db: Any, stream_id: uuid.UUID) -> list[asyncpg.Record]:
+async def decisions_of(db: Db, stream_id: uuid.UUID) -> list[asyncpg.Record]:
     """A stream's decisions, oldest first (``detections``/``matches`` are JSON text)."""
     return await db.fetch(
         "SELECT * FROM moderation_decisions WHERE stream_id = $1 ORDER BY decided_at, sample_seq",
@@ -169,7 +172,7 @@ async def decisions_of(db: Any, stream_id: uuid.UUID) -> list[asyncpg.Record]:
     )
 
 
-async def flags_of(db: Any, stream_id: uuid.UUID) -> list[asyncpg.Record]:
+async def flags_of(db: Db, stream_id: uuid.UUID) -> list[asyncpg.Record]:
     return await db.fetch(
         "SELECT * FROM moderation_flags WHERE stream_id = $1 ORDER BY created_at", stream_id
     )

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
@@ -30,13 +29,14 @@ from api.posts.store import PostRow
 from api.subscriptions.access import is_subscriber
 from api.users.follows import is_follower
 from hls.gate import AgeVerificationRequired, meets
+from teezu.db import Db
 
 
 def is_staff_or_owner(post: PostRow, principal: Principal) -> bool:
     return post.creator_id == principal.user_id or principal.can(Permission.MODERATE_ALL)
 
 
-async def can_see(db: Any, post: PostRow, principal: Principal) -> bool:
+async def can_see(db: Db, post: PostRow, principal: Principal) -> bool:
     """Whether ``principal`` may know this post exists (see the module's rules)."""
     if is_staff_or_owner(post, principal):
         return True

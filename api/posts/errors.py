@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from teezu.errors import Forbidden, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
 
 
@@ -9,6 +10,10 @@ class PostNotFound(NotFound):
     """Also what anyone who may not see a post gets (its existence is not revealed)."""
 
     code = "POST_NOT_FOUND"
+
+
+# ``{post_id}`` in a path: a malformed one is an unknown post.
+POST_ID = IdParam(PostNotFound, "no such post", "postId")
 
 
 class InvalidPost(Invalid):

@@ -85,7 +85,7 @@ def post_form(fields: dict[str, tuple[str | None, bytes]], *, max_bytes: int) ->
             meta={"accepted": ACCEPTED},
         )
     kind: Literal["image", "video"] = "image" if ctype.startswith("image/") else "video"
-    return Upload(data, ctype, kind, caption, audience, rating)  # type: ignore[arg-type]
+    return Upload(data, ctype, kind, caption, audience, rating)  # type: ignore[arg-type]  # audience, rating: checked against their Literals above
 
 
 def probe(upload: Upload, *, max_seconds: float) -> Probe:
@@ -101,7 +101,7 @@ def probe(upload: Upload, *, max_seconds: float) -> Probe:
     import av
 
     try:
-        with av.open(io.BytesIO(upload.data)) as container:
+        with av.open(io.BytesIO(upload.data), "r") as container:
             if not container.streams.video:
                 raise InvalidMedia("the file has no video track")
             stream = container.streams.video[0]

@@ -17,10 +17,11 @@ from pydantic import Field
 from api import cursors
 from api.auth import audit
 from api.auth.rbac import Permission
-from api.keys import FORENSIC, POOL, POST_SCANNER, PUBSUB, SETTINGS, STORAGE
+from api.keys import FORENSIC, POOL, POST_SCANNER, PUBSUB, SETTINGS
 from api.posts import access, media, store
 from api.posts.downloads import EXTENSIONS
 from api.posts.errors import (
+    POST_ID,
     InvalidPost,
     MediaNotAvailable,
     PostNotFound,
@@ -31,13 +32,14 @@ from api.schema import Input, Output
 from api.users import store as users
 from api.verification.errors import InvalidSubmission
 from api.verification.upload import parse_form
-from workers.forensic_render import viewer_number
+from engine.forensic import viewer_number
+from teezu.storage import STORAGE
 
 api = Api("posts")
 
 # The request's hard ceiling; the file's own limit is TEEZU_POST_MAX_BYTES (at most this).
 MAX_FORM = 64 * 1024**2 + 64 * 1024
-UUID_POST = {"post_id": "uuid"}
+UUID_POST = {"post_id": POST_ID}
 
 
 class PostOut(Output):
@@ -76,12 +78,12 @@ def post_out(p: store.PostRow, gate: access.ViewerGate) -> PostOut:
     return PostOut(
         id=p.id,
         creator_id=p.creator_id,
-        kind=p.kind,  # type: ignore[arg-type]
+        kind=p.kind,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         content_type=p.content_type,
         caption=p.caption,
-        audience=p.audience,  # type: ignore[arg-type]
-        rating=p.rating,  # type: ignore[arg-type]
-        status=p.status,  # type: ignore[arg-type]
+        audience=p.audience,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
+        rating=p.rating,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
+        status=p.status,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         explicit=p.explicit,
         width=p.width,
         height=p.height,
@@ -97,15 +99,11 @@ def post_out(p: store.PostRow, gate: access.ViewerGate) -> PostOut:
 
 async def _post(call: Call[Any, Any]) -> store.PostRow:
     """The post, if the caller may know it exists (else the same 404 as a forged id)."""
-    raw = call.path("post_id")
-    try:
-        key = uuid.UUID(raw)
-    except ValueError:
-        key = None
+    post_id = call.id("post_id")
     db = call.app[POOL]
-    post = await store.get(db, key) if key else None
+    post = await store.get(db, post_id)
     if post is None or not await access.can_see(db, post, call.principal):
-        raise PostNotFound("no such post", meta={"postId": raw[:64]})
+        raise PostNotFound("no such post", meta={"postId": str(post_id)})
     return post
 
 

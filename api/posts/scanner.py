@@ -21,10 +21,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+
 from api.moderation.policy import Action, Decision, Policy, decide
 from api.posts import store
-from hls.storage import Storage
+from api.verification.upload import sniff_image
 from teezu.pubsub import PubSub
+from teezu.storage import Storage
 from workers.moderation import MediaScan, ModerationPool, UnreadableMedia
 
 log = logging.getLogger(__name__)
@@ -80,7 +83,7 @@ class PostScanner:
     def __init__(
         self,
         *,
-        pool: Any,
+        pool: asyncpg.Pool,
         storage: Storage,
         pubsub: PubSub,
         policy: Policy,
@@ -127,9 +130,17 @@ class PostScanner:
     def wake(self) -> None:
         self._wake.set()
 
-    async def judge_avatar(self, image: bytes) -> Decision:
-        """The policy's decision on an avatar (judged as a public ``sfw`` picture)."""
-        scan = await self.workers.scan("image", image, frames=1)
+    async def judge_avatar(self, upload: bytes, crop: bytes) -> Decision:
+        """The policy's decision on an avatar, judged before anyone sees it as a public ``sfw``
+        picture: the whole ``upload`` (the model sees more of it than in the 256 px ``crop``),
+        or the ``crop`` (our own WebP, which always decodes) when the workers cannot read the
+        upload (a GIF: OpenCV cannot)."""
+        try:
+            if sniff_image(upload) is None:
+                raise UnreadableMedia("not JPEG, PNG or WebP")
+            scan = await self.workers.scan("image", upload, frames=1)
+        except UnreadableMedia:
+            scan = await self.workers.scan("image", crop, frames=1)
         return decide(self.policy, "sfw", scan.detections, "public")
 
     async def _listen(self, sub: Any) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from teezu.db import Connection, Db
+
 _COLUMNS = (
     "id, creator_id, kind, content_type, caption, audience, rating, status, explicit, "
     "size_bytes, width, height, duration, media_key, preview_key, blurred_key, scan, "
@@ -52,7 +54,7 @@ def _row(r: Any) -> PostRow:
 
 
 async def create(
-    db: Any,
+    db: Db,
     post_id: uuid.UUID,
     *,
     creator_id: uuid.UUID,
@@ -87,13 +89,13 @@ async def create(
     return _row(r)
 
 
-async def get(db: Any, post_id: uuid.UUID) -> PostRow | None:
+async def get(db: Db, post_id: uuid.UUID) -> PostRow | None:
     r = await db.fetchrow(f"SELECT {_COLUMNS} FROM posts WHERE id = $1", post_id)
     return _row(r) if r else None
 
 
 async def published(
-    db: Any,
+    db: Db,
     *,
     creator_id: uuid.UUID | None,
     audiences: list[str] | None,
@@ -130,7 +132,7 @@ async def published(
     return [_row(r) for r in rows]
 
 
-async def claim_pending(db: Any, *, node: str, stale_after: float) -> PostRow | None:
+async def claim_pending(db: Db, *, node: str, stale_after: float) -> PostRow | None:
     """Take the oldest pending post nobody is scanning (or whose scanner went quiet)."""
     r = await db.fetchrow(
         "UPDATE posts SET claimed_by = $1, claimed_at = now(), scan_attempts = scan_attempts + 1 "
@@ -145,7 +147,7 @@ async def claim_pending(db: Any, *, node: str, stale_after: float) -> PostRow | 
 
 
 async def finish_scan(
-    conn: Any,
+    conn: Connection,
     post_id: uuid.UUID,
     *,
     status: str,
@@ -171,7 +173,7 @@ async def finish_scan(
 
 
 async def review_outcome(
-    conn: Any, post_id: uuid.UUID, *, status: str, explicit: bool | None = None
+    conn: Connection, post_id: uuid.UUID, *, status: str, explicit: bool | None = None
 ) -> bool:
     """A moderator's verdict on a held or rejected post (``published`` or ``rejected``)."""
     done: str = await conn.execute(

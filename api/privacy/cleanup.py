@@ -12,9 +12,11 @@ import logging
 import uuid
 from typing import Any
 
+import asyncpg
+
 from api.privacy import store
 from api.privacy.registry import Cleanup
-from hls.storage import Storage
+from teezu.storage import Storage
 
 log = logging.getLogger(__name__)
 REDIS_PREFIX = "teezu:"
@@ -80,7 +82,7 @@ async def run(storage: Storage, redis_url: str, cleanup: Cleanup) -> None:
 
 
 async def run_and_mark(
-    pool: Any, storage: Storage, redis_url: str, user_id: uuid.UUID, cleanup: Cleanup
+    pool: asyncpg.Pool, storage: Storage, redis_url: str, user_id: uuid.UUID, cleanup: Cleanup
 ) -> bool:
     """Run one erasure's clean-up and record it; False (logged) if it must be retried."""
     try:
@@ -94,6 +96,6 @@ async def run_and_mark(
     return True
 
 
-async def retry_pending(pool: Any, storage: Storage, redis_url: str) -> None:
+async def retry_pending(pool: asyncpg.Pool, storage: Storage, redis_url: str) -> None:
     for user_id, cleanup in await store.pending_cleanups(pool):
         await run_and_mark(pool, storage, redis_url, user_id, cleanup)

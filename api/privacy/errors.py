@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from teezu.errors import Conflict, NotFound
 
 
@@ -31,3 +32,8 @@ class ErasureBlockedLive(Conflict):
 
 class AccountNotFound(NotFound):
     code = "USER_NOT_FOUND"
+
+
+# ``{export_id}`` and an account's ``{user_id}`` in a path: malformed ones are unknown ones.
+EXPORT_ID = IdParam(ExportNotFound, "no such export")
+ACCOUNT_ID = IdParam(AccountNotFound, "no such user")

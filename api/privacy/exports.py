@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from aiohttp import web
 
 from api.privacy import archive, store
 from api.privacy.errors import ExportInProgress
 from api.privacy.packages import REGISTRY
 from api.privacy.registry import ExportContext, Subject
-from hls.storage import Storage
+from teezu.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -118,3 +119,7 @@ class Exporter:
         await self.storage.put(key, blob, "application/zip", "private, no-store")
         if not await store.finish_export(self.pool, export_id, key, len(blob), self.keep_days):
             await self.storage.delete(key)  # erased (or failed) meanwhile: keep nothing
+
+
+# The node's exporter (made at start-up by the privacy routes' lifecycle).
+EXPORTER: web.AppKey[Exporter] = web.AppKey("privacy_exporter", Exporter)

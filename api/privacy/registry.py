@@ -24,9 +24,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
-
-from hls.storage import Storage
+from teezu.db import Connection
+from teezu.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Cleanup:
 
 @dataclass
 class ExportContext:
-    conn: asyncpg.Connection
+    conn: Connection
     subject: Subject
     storage: Storage
     files: dict[str, bytes] = field(default_factory=dict)  # binary files (the avatar)
@@ -76,7 +75,7 @@ class ExportContext:
 
 @dataclass
 class EraseContext:
-    conn: asyncpg.Connection  # in the erasure's transaction; the users row is locked
+    conn: Connection  # in the erasure's transaction; the users row is locked
     subject: Subject
     pseudonym: Subject  # the handle and email the account gets
     cleanup: Cleanup = field(default_factory=Cleanup)

@@ -7,11 +7,11 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from api.privacy.registry import REGISTRY, Cleanup, EraseContext, PersonalData, Retained
+from teezu.db import Connection, Db
 
 EXPORT_PREFIX = "privacy-exports"
 
@@ -40,7 +40,7 @@ _EXPORT = (
 )
 
 
-async def create_export(db: Any, user_id: uuid.UUID) -> ExportRow | None:
+async def create_export(db: Db, user_id: uuid.UUID) -> ExportRow | None:
     """A new pending export; None if one of the user's is already pending or running."""
     try:
         r = await db.fetchrow(
@@ -50,16 +50,17 @@ async def create_export(db: Any, user_id: uuid.UUID) -> ExportRow | None:
         )
     except asyncpg.UniqueViolationError:
         return None
+    assert r is not None  # the query always returns a row
     return ExportRow(**dict(r))
 
 
-async def get_export(db: Any, export_id: uuid.UUID, user_id: uuid.UUID) -> ExportRow | None:
+async def get_export(db: Db, export_id: uuid.UUID, user_id: uuid.UUID) -> ExportRow | None:
     """The export if it is the user's (anyone else's is None, like an unknown id)."""
     r = await db.fetchrow(_EXPORT + " WHERE id = $1 AND user_id = $2", export_id, user_id)
     return ExportRow(**dict(r)) if r else None
 
 
-async def set_progress(db: Any, export_id: uuid.UUID, status: str, progress: int) -> bool:
+async def set_progress(db: Db, export_id: uuid.UUID, status: str, progress: int) -> bool:
     done = await db.execute(
         "UPDATE privacy_exports SET status = $2, progress = $3 "
         "WHERE id = $1 AND status IN ('pending', 'running')",
@@ -71,7 +72,7 @@ async def set_progress(db: Any, export_id: uuid.UUID, status: str, progress: int
 
 
 async def finish_export(
-    db: Any, export_id: uuid.UUID, key: str, size: int, keep_days: float
+    db: Db, export_id: uuid.UUID, key: str, size: int, keep_days: float
 ) -> bool:
     """Mark done; False if the row is gone or no longer running (erased meanwhile)."""
     done = await db.execute(
@@ -86,7 +87,7 @@ async def finish_export(
     return bool(done == "UPDATE 1")
 
 
-async def fail_export(db: Any, export_id: uuid.UUID, error: str) -> None:
+async def fail_export(db: Db, export_id: uuid.UUID, error: str) -> None:
     await db.execute(
         "UPDATE privacy_exports SET status = 'failed', error = $2, finished_at = now() "
         "WHERE id = $1 AND status IN ('pending', 'running')",
@@ -100,7 +101,7 @@ async def fail_export(db: Any, export_id: uuid.UUID, error: str) -> None:
 STALE_AFTER = 3600.0
 
 
-async def fail_abandoned(db: Any, user_id: uuid.UUID | None = None) -> int:
+async def fail_abandoned(db: Db, user_id: uuid.UUID | None = None) -> int:
     """Mark abandoned exports failed (one user's, or everyone's), so they stop blocking a new
     export; a late finish of one then finds it failed and deletes its zip."""
     done = await db.execute(
@@ -113,7 +114,7 @@ async def fail_abandoned(db: Any, user_id: uuid.UUID | None = None) -> int:
     return int(done.split()[-1])
 
 
-async def expired_exports(db: Any) -> list[str]:
+async def expired_exports(db: Db) -> list[str]:
     """Delete expired exports' rows; their storage keys (for the caller to delete)."""
     rows = await db.fetch(
         "DELETE FROM privacy_exports WHERE status = 'done' AND expires_at < now() "
@@ -123,9 +124,9 @@ async def expired_exports(db: Any) -> list[str]:
 
 
 async def record_erasure(
-    conn: Any, user_id: uuid.UUID, *, by_admin: bool, retain_years: int, cleanup: Cleanup
+    conn: Connection, user_id: uuid.UUID, *, by_admin: bool, retain_years: int, cleanup: Cleanup
 ) -> asyncpg.Record:
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         "INSERT INTO privacy_erasures (user_id, by_admin, retain_until, cleanup) "
         "VALUES ($1, $2, now() + make_interval(years => $3), $4::jsonb) "
         "RETURNING erased_at, retain_until",
@@ -134,16 +135,18 @@ async def record_erasure(
         retain_years,
         json.dumps(cleanup.to_json()),
     )
+    assert row is not None  # INSERT ... RETURNING
+    return row
 
 
-async def pending_cleanups(db: Any) -> list[tuple[uuid.UUID, Cleanup]]:
+async def pending_cleanups(db: Db) -> list[tuple[uuid.UUID, Cleanup]]:
     rows = await db.fetch(
         "SELECT user_id, cleanup FROM privacy_erasures WHERE cleaned_at IS NULL ORDER BY erased_at"
     )
     return [(r["user_id"], Cleanup.from_json(json.loads(r["cleanup"]))) for r in rows]
 
 
-async def mark_cleaned(db: Any, user_id: uuid.UUID) -> None:
+async def mark_cleaned(db: Db, user_id: uuid.UUID) -> None:
     await db.execute(
         "UPDATE privacy_erasures SET cleaned_at = now(), cleanup = '{}' WHERE user_id = $1",
         user_id,

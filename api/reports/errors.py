@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from teezu.errors import Conflict, Forbidden, Invalid, NotFound
 
 
@@ -15,6 +16,11 @@ class TargetNotFound(NotFound):
 
 class AppealNotFound(NotFound):
     code = "APPEAL_NOT_FOUND"
+
+
+# ``{report_id}`` and ``{appeal_id}`` in a path: malformed ones are unknown ones.
+REPORT_ID = IdParam(ReportNotFound, "no such report", "reportId")
+APPEAL_ID = IdParam(AppealNotFound, "no such appeal", "appealId")
 
 
 class AlreadyResolved(Conflict):

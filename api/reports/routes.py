@@ -14,16 +14,17 @@ from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
-from api.auth.credentials import Checker
+from api.auth.credentials import AUTH_LIMIT, Checker
 from api.auth.errors import InvalidCredentials
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
-from api.auth.routes import AUTH_LIMIT
 from api.keys import POOL, PUBSUB, SAFETY
 from api.posts import store as posts
 from api.realtime import CHAT
 from api.reports import actions, store
 from api.reports.errors import (
+    APPEAL_ID,
+    REPORT_ID,
     AlreadyResolved,
     AppealNotFound,
     AppealOpen,
@@ -36,8 +37,9 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output, Password
 from api.streams import store as streams
 from api.users import store as users
-from api.wallet.routes import LEDGER
+from api.wallet.service import LEDGER
 from ingest.safety import request_freeze
+from teezu.db import Db
 
 api = Api("moderation")
 Reason = Literal["underage", "non_consent", "violence", "harassment", "spam", "illegal", "other"]
@@ -139,7 +141,7 @@ def report_out(r: store.ReportRow, now: datetime) -> ReportOut:
         subject_id=r.subject_id,
         reason=r.reason,
         details=r.details,
-        status=r.status,  # type: ignore[arg-type]
+        status=r.status,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         resolution=r.resolution,
         created_at=r.created_at,
         resolved_at=r.resolved_at,
@@ -154,7 +156,7 @@ def appeal_out(a: store.AppealRow, now: datetime) -> AppealOut:
         report_id=a.report_id,
         appellant_id=a.appellant_id,
         text=a.text,
-        status=a.status,  # type: ignore[arg-type]
+        status=a.status,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         created_at=a.created_at,
         decided_at=a.decided_at,
         age_seconds=max(0, int((end - a.created_at).total_seconds())),
@@ -168,7 +170,7 @@ def _uuid(raw: str) -> uuid.UUID | None:
         return None
 
 
-async def _subject(db: Any, target_type: str, target_id: str) -> uuid.UUID | None:
+async def _subject(db: Db, target_type: str, target_id: str) -> uuid.UUID | None:
     """The account a report is about; raises if a stream or user target does not exist."""
     if target_type == "message":
         # A chat message's author, when the id is one (else kept as given: a moderator sees it)
@@ -255,24 +257,23 @@ async def report_queue(call: Call[None, QueueQuery]) -> Page[ReportOut]:
     response=ReportOut,
     permission=Permission.MODERATE_ALL,
     errors=(409,),
-    path_formats={"report_id": "uuid"},
+    path_formats={"report_id": REPORT_ID},
     ranked="report.action",
 )
 async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
     """403 `RANK_FORBIDDEN` when the report is about the moderator's own account or one of an
     equal or higher role (the rank rule, `api.auth.rbac`)."""
     db = call.app[POOL]
-    raw = call.path("report_id")
-    key = _uuid(raw)
-    report = await store.get_report(db, key) if key else None
+    report_id = call.id("report_id")
+    report = await store.get_report(db, report_id)
     if report is None:
-        raise ReportNotFound("no such report", meta={"reportId": raw})
+        raise ReportNotFound("no such report", meta={"reportId": str(report_id)})
     b = call.body
     await check_may_act_on(db, call.principal, report.subject_id, action="report.action")
     now = _now()
     effect = actions.effect(
         b.action,
-        report.target_type,  # type: ignore[arg-type]
+        report.target_type,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         report.subject_id,
         days=b.days,
         now=now,
@@ -390,20 +391,20 @@ async def appeal_queue(call: Call[None, MineQuery]) -> Page[AppealOut]:
     response=AppealOut,
     permission=Permission.MODERATE_ALL,
     errors=(409,),
-    path_formats={"appeal_id": "uuid"},
+    path_formats={"appeal_id": APPEAL_ID},
     ranked="appeal.decision",
 )
 async def decide_appeal(call: Call[DecisionIn, None]) -> AppealOut:
     db = call.app[POOL]
-    raw = call.path("appeal_id")
-    key = _uuid(raw)
-    appeal = await store.get_appeal(db, key) if key else None
+    appeal_id = call.id("appeal_id")
+    appeal = await store.get_appeal(db, appeal_id)
     if appeal is None:
-        raise AppealNotFound("no such appeal", meta={"appealId": raw})
+        raise AppealNotFound("no such appeal", meta={"appealId": str(appeal_id)})
     report = await store.get_report(db, appeal.report_id)
     assert report is not None
     await check_may_act_on(db, call.principal, appeal.appellant_id, action="appeal.decision")
     moderator = call.principal.user_id
+    assert moderator is not None  # MODERATE_ALL: a signed-in account
     async with db.acquire() as conn, conn.transaction():
         if not await store.decide_appeal(conn, appeal.id, call.body.decision, moderator):
             raise AlreadyResolved("this appeal was already decided")

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from teezu.db import Connection, Db
+
 _REPORT = (
     "SELECT id, reporter_id, target_type, target_id, subject_id, reason, details, created_at, "
     "status, resolution, resolved_at FROM reports"
@@ -49,7 +51,7 @@ class AppealRow:
 
 
 async def create_report(
-    db: Any,
+    db: Db,
     reporter_id: uuid.UUID,
     target_type: str,
     target_id: str,
@@ -68,22 +70,23 @@ async def create_report(
         reason,
         details,
     )
+    assert r is not None  # the query always returns a row
     return ReportRow(**dict(r))
 
 
-async def get_report(db: Any, report_id: uuid.UUID) -> ReportRow | None:
+async def get_report(db: Db, report_id: uuid.UUID) -> ReportRow | None:
     r = await db.fetchrow(_REPORT + " WHERE id = $1", report_id)
     return ReportRow(**dict(r)) if r else None
 
 
-async def reports_by(db: Any, reporter_id: uuid.UUID, limit: int) -> list[ReportRow]:
+async def reports_by(db: Db, reporter_id: uuid.UUID, limit: int) -> list[ReportRow]:
     rows = await db.fetch(
         _REPORT + " WHERE reporter_id = $1 ORDER BY created_at DESC LIMIT $2", reporter_id, limit
     )
     return [ReportRow(**dict(r)) for r in rows]
 
 
-async def queue(db: Any, status: str, limit: int) -> list[ReportRow]:
+async def queue(db: Db, status: str, limit: int) -> list[ReportRow]:
     """Reports in ``status``, oldest first: the longest-waiting complaint is handled first."""
     rows = await db.fetch(
         _REPORT
@@ -96,7 +99,7 @@ async def queue(db: Any, status: str, limit: int) -> list[ReportRow]:
     return [ReportRow(**dict(r)) for r in rows]
 
 
-async def resolve(conn: Any, report_id: uuid.UUID, resolution: str) -> bool:
+async def resolve(conn: Connection, report_id: uuid.UUID, resolution: str) -> bool:
     """Mark an open report resolved (in the caller's transaction); False if it was not open."""
     status: str = await conn.execute(
         "UPDATE reports SET status = 'resolved', resolution = $2, resolved_at = now() "
@@ -107,7 +110,9 @@ async def resolve(conn: Any, report_id: uuid.UUID, resolution: str) -> bool:
     return status == "UPDATE 1"
 
 
-async def set_standing(conn: Any, user_id: uuid.UUID, status: str, until: datetime | None) -> None:
+async def set_standing(
+    conn: Connection, user_id: uuid.UUID, status: str, until: datetime | None
+) -> None:
     await conn.execute(
         # An erased account stays erased (api/privacy): a late decision does not revive it.
         "UPDATE users SET status = $2, suspended_until = $3 WHERE id = $1 AND status <> 'erased'",
@@ -119,13 +124,13 @@ async def set_standing(conn: Any, user_id: uuid.UUID, status: str, until: dateti
     await conn.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
 
 
-async def standing(db: Any, user_id: uuid.UUID) -> tuple[str, datetime | None] | None:
+async def standing(db: Db, user_id: uuid.UUID) -> tuple[str, datetime | None] | None:
     r = await db.fetchrow("SELECT status, suspended_until FROM users WHERE id = $1", user_id)
     return (r["status"], r["suspended_until"]) if r else None
 
 
 async def log(
-    conn: Any,
+    conn: Db,
     actor_id: uuid.UUID | None,
     action: str,
     *,
@@ -151,7 +156,7 @@ async def log(
     )
 
 
-async def log_entries(db: Any, report_id: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:
+async def log_entries(db: Db, report_id: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:
     rows = await db.fetch(
         "SELECT id, at, actor_id, action, report_id, appeal_id, target_type, target_id, "
         "subject_id, note, meta FROM moderation_log WHERE ($1::uuid IS NULL OR report_id = $1) "
@@ -163,7 +168,7 @@ async def log_entries(db: Any, report_id: uuid.UUID | None, limit: int) -> list[
 
 
 async def create_appeal(
-    db: Any, report_id: uuid.UUID, appellant_id: uuid.UUID, text: str
+    db: Db, report_id: uuid.UUID, appellant_id: uuid.UUID, text: str
 ) -> AppealRow | None:
     """A new open appeal; None if one is already open for the report."""
     r = await db.fetchrow(
@@ -177,12 +182,12 @@ async def create_appeal(
     return AppealRow(**dict(r)) if r else None
 
 
-async def get_appeal(db: Any, appeal_id: uuid.UUID) -> AppealRow | None:
+async def get_appeal(db: Db, appeal_id: uuid.UUID) -> AppealRow | None:
     r = await db.fetchrow(_APPEAL + " WHERE id = $1", appeal_id)
     return AppealRow(**dict(r)) if r else None
 
 
-async def open_appeals(db: Any, limit: int) -> list[AppealRow]:
+async def open_appeals(db: Db, limit: int) -> list[AppealRow]:
     rows = await db.fetch(
         _APPEAL
         + " WHERE status = 'open' AND "
@@ -194,7 +199,7 @@ async def open_appeals(db: Any, limit: int) -> list[AppealRow]:
 
 
 async def decide_appeal(
-    conn: Any, appeal_id: uuid.UUID, decision: str, moderator: uuid.UUID
+    conn: Connection, appeal_id: uuid.UUID, decision: str, moderator: uuid.UUID
 ) -> bool:
     status: str = await conn.execute(
         "UPDATE appeals SET status = $2, decided_by = $3, decided_at = now() "

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from teezu.db import Db
+
 _COLUMNS = (
     "id, stream_id, run, recording, started_at, ended_at, duration_seconds, renditions, "
     "vod_expires_at, purged_at"
@@ -43,7 +45,7 @@ def _row(r: Any) -> BroadcastRow:
     return BroadcastRow(**{**dict(r), "renditions": list(r["renditions"])})
 
 
-async def start_broadcast(db: Any, stream_id: uuid.UUID, run: str, *, recording: bool) -> None:
+async def start_broadcast(db: Db, stream_id: uuid.UUID, run: str, *, recording: bool) -> None:
     await db.execute(
         "INSERT INTO broadcasts (id, stream_id, run, recording) VALUES ($1, $2, $3, $4)",
         uuid.uuid4(),
@@ -54,7 +56,7 @@ async def start_broadcast(db: Any, stream_id: uuid.UUID, run: str, *, recording:
 
 
 async def end_broadcast(
-    db: Any,
+    db: Db,
     stream_id: uuid.UUID,
     run: str,
     *,
@@ -75,7 +77,7 @@ async def end_broadcast(
     )
 
 
-async def unrecorded_runs(db: Any, stream_id: uuid.UUID) -> list[str]:
+async def unrecorded_runs(db: Db, stream_id: uuid.UUID) -> list[str]:
     """Storage folders of this stream's ended, unrecorded runs not yet deleted."""
     rows = await db.fetch(
         "SELECT run FROM broadcasts WHERE stream_id = $1 AND NOT recording "
@@ -85,7 +87,7 @@ async def unrecorded_runs(db: Any, stream_id: uuid.UUID) -> list[str]:
     return [r["run"] for r in rows]
 
 
-async def list_vods(db: Any, stream_id: uuid.UUID, *, limit: int = 50) -> list[BroadcastRow]:
+async def list_vods(db: Db, stream_id: uuid.UUID, *, limit: int = 50) -> list[BroadcastRow]:
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM broadcasts WHERE stream_id = $1 AND recording "
         "AND ended_at IS NOT NULL AND purged_at IS NULL ORDER BY started_at DESC LIMIT $2",
@@ -95,7 +97,7 @@ async def list_vods(db: Any, stream_id: uuid.UUID, *, limit: int = 50) -> list[B
     return [_row(r) for r in rows]
 
 
-async def expired_vods(db: Any, *, limit: int = 100) -> list[BroadcastRow]:
+async def expired_vods(db: Db, *, limit: int = 100) -> list[BroadcastRow]:
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM broadcasts WHERE purged_at IS NULL "
         "AND vod_expires_at IS NOT NULL AND vod_expires_at <= now() "
@@ -105,7 +107,7 @@ async def expired_vods(db: Any, *, limit: int = 100) -> list[BroadcastRow]:
     return [_row(r) for r in rows]
 
 
-async def mark_purged(db: Any, stream_id: uuid.UUID, run: str) -> None:
+async def mark_purged(db: Db, stream_id: uuid.UUID, run: str) -> None:
     await db.execute(
         "UPDATE broadcasts SET purged_at = now() WHERE stream_id = $1 AND run = $2",
         stream_id,

@@ -20,12 +20,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import asyncpg
 from aiohttp import web
 
 from hls.origin import PlaybackPolicy
+from teezu.db import Connection
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ class RevocationListener:
             except Exception:
                 log.exception("playback change hook failed", extra={"stream_id": stream_id})
 
-    def _notice(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        self.changed(payload)
+    def _notice(self, conn: Connection, pid: int, channel: str, payload: object) -> None:
+        self.changed(str(payload))
 
     async def _run(self) -> None:
         while True:

@@ -13,7 +13,6 @@ import secrets
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -22,8 +21,6 @@ from pydantic import Field
 
 from api.agegate import previews
 from api.agegate.gate import AGE_GATE
-from api.auth import audit
-from api.auth.principal import Principal
 from api.auth.rbac import Permission
 from api.chat.rooms import room_name
 from api.chat.store import active_restrictions
@@ -32,45 +29,26 @@ from api.keys import POOL, PUBSUB, SETTINGS
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import broadcasts, store
-from api.streams.access import effective_visibility, may_watch
+from api.streams.admission import Admission, admission
+from api.streams.errors import STREAM_ID, BannedFromStream, PosterNotFound, StreamNotFound
 from api.streams.health import Sample, pick_baseline, rates
-from api.subscriptions.access import subscriber_until
-from api.users.follows import is_follower
-from api.wallet import ticket_shows
+from api.streams.ownership import existing_stream, owned_stream
 from hls.access import MAX_LIFETIME, PlaybackDenied, sign_playback_token, with_token
 from hls.gate import EXEMPT, AgeVerificationRequired, StreamAccess, is_blocked, meets, split_place
-from hls.origin import POLICY_KEY, STORAGE_KEY
+from hls.origin import POLICY_KEY
 from hls.output import POSTER
 from ingest.tokens import bearer_token, sign_publish_grant, token_matches
 from ingest.whep import VIEWERS as WHEP_VIEWERS
 from ingest.whip import PUBLISHERS, stream_channel
-from teezu.errors import Forbidden, NotFound
+from teezu.storage import STORAGE
 
 api = Api("streams")
-UUID_PATH = {"stream_id": "uuid"}
+UUID_PATH = {"stream_id": STREAM_ID}
 Visibility = Literal["public", "followers", "subscribers", "ticketed"]
 Mood = Literal["calm", "playful", "flirty", "intense", "chill", "dreamy", "energetic", "mysterious"]
 Tag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,29}$")]
 LANGUAGE = r"^[a-z]{2}$"
 PUBLISH_GRANT_TTL = 600  # seconds a studio page has to start its WHIP session
-
-
-class StreamNotFound(NotFound):
-    code = "STREAM_NOT_FOUND"
-
-
-class NotStreamOwner(Forbidden):
-    code = "NOT_STREAM_OWNER"
-
-
-class BannedFromStream(PlaybackDenied):
-    """Banned from the stream's room (``chat:ban``): no playback token either."""
-
-    code = "BANNED"
-
-
-class PosterNotFound(NotFound):
-    code = "POSTER_NOT_FOUND"
 
 
 class ListQuery(Input):
@@ -248,92 +226,6 @@ def _refuse_if_blocked(call: Call[Any, Any], row: store.StreamRow, access: Strea
             )
 
 
-async def _existing(call: Call[Any, Any]) -> store.StreamRow:
-    raw = call.path("stream_id")
-    try:
-        stream_id = uuid.UUID(raw)
-    except ValueError:
-        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
-    row = await store.get_stream(call.app[POOL], stream_id)
-    if row is None:
-        raise StreamNotFound("no such stream", meta={"streamId": raw})
-    return row
-
-
-def is_admin(principal: Principal) -> bool:
-    return principal.can(Permission.SYSTEM_CONFIG_LIMITED)
-
-
-@dataclass(frozen=True)
-class Admission:
-    """Whether a caller may watch a stream, and what that rests on."""
-
-    allowed: bool
-    visibility: str  # effective: "ticketed" while a ticket show runs
-    owner: bool = False
-    until: datetime | None = None  # the access ends then (a subscription's paid time), if known
-
-
-async def admission(
-    pool: Any, p: Principal, row: store.StreamRow, *, owner: bool = False
-) -> Admission:
-    """Whether ``p`` may watch the stream (`may_watch` with the relations it needs read from
-    the database: following, subscribing, a ticket). ``owner``: ownership already proven
-    otherwise (the publish token)."""
-    owner = owner or (row.creator_id is not None and row.creator_id == p.user_id)
-    # While a ticket show runs, the stream is ``ticketed`` whatever its own setting.
-    visibility = effective_visibility(
-        row.visibility, ticket_show_running=await ticket_shows.running(pool, row.id)
-    )
-    relation = p.user_id is not None and row.creator_id is not None
-    follower = (
-        visibility == "followers"
-        and relation
-        and await is_follower(pool, p.user_id, row.creator_id)
-    )
-    until = (
-        await subscriber_until(pool, p.user_id, row.creator_id)
-        if visibility == "subscribers" and relation
-        else None
-    )
-    holder = visibility == "ticketed" and await ticket_shows.admitted(pool, row.id, p.user_id)
-    staff = is_admin(p) or p.can(Permission.MODERATE_ALL)
-    allowed = may_watch(
-        visibility,
-        owner=owner,
-        admin=is_admin(p),
-        follower=follower,
-        subscriber=until is not None,
-        moderator=p.can(Permission.MODERATE_ALL),
-        ticket_holder=holder,
-    )
-    return Admission(allowed, visibility, owner, None if owner or staff else until)
-
-
-async def may_view(pool: Any, p: Principal, row: store.StreamRow, *, owner: bool = False) -> bool:
-    """Whether ``p`` may watch the stream (`admission`)."""
-    return (await admission(pool, p, row, owner=owner)).allowed
-
-
-async def owned_stream(call: Call[Any, Any], action: str) -> store.StreamRow:
-    """The stream, if the caller owns it or is an admin (whose action is audited)."""
-    row = await _existing(call)
-    p = call.principal
-    if row.creator_id is not None and row.creator_id == p.user_id:
-        return row
-    if is_admin(p):
-        await audit.record(
-            call.app[POOL],
-            f"admin.stream.{action}",
-            actor_id=p.user_id,
-            subject_id=row.creator_id,
-            target=f"stream:{row.id}",
-            ip=call.ip,
-        )
-        return row
-    raise NotStreamOwner("only the stream's creator (or an admin) may do this")
-
-
 @api.route(
     "GET",
     "/api/v1/streams",
@@ -412,7 +304,7 @@ async def create_stream(call: Call[StreamCreate, None]) -> CreatedStream:
 async def get_stream(call: Call[None, None]) -> StreamOut:
     """451 `GEO_BLOCKED` where the creator blocked the caller's country or region.
     `viewerAccess` says whether the caller may watch (the age gate: what is needed)."""
-    row = await _existing(call)
+    row = await existing_stream(call)
     access = await _stream_access(call, row)
     _refuse_if_blocked(call, row, access)
     out = stream_out(row, hls_base(call.request))
@@ -444,7 +336,7 @@ async def get_poster(call: Call[None, None]) -> web.StreamResponse:
     age gate where they are, on a stream not marked explicit (an explicit stream's poster is
     blurred at the source, for everyone: no sharp copy is kept). `X-Poster: sharp|blurred`.
     Non-public streams: only for those who may watch them (403 `PLAYBACK_DENIED`)."""
-    row = await _existing(call)
+    row = await existing_stream(call)
     access = await _stream_access(call, row)
     _refuse_if_blocked(call, row, access)
     sharp = True
@@ -455,7 +347,7 @@ async def get_poster(call: Call[None, None]) -> web.StreamResponse:
             place = call.app[AGE_GATE].place(call.request)
             level = await _age_level(call)
             sharp = meets(level, rules.requirement(place))
-    jpeg = await call.app[STORAGE_KEY].get(f"{row.id}/{POSTER}")
+    jpeg = await call.app[STORAGE].get(f"{row.id}/{POSTER}")
     if jpeg is None:
         raise PosterNotFound("no poster yet (one is made while the stream is live)")
     if not sharp:
@@ -548,12 +440,12 @@ async def rotate_publish_token(call: Call[None, None]) -> PublishCredentials:
 )
 async def stream_events(call: Call[None, None]) -> web.StreamResponse:
     """Events named `state` with `{"state": "live" | "ended" | ...}`."""
-    row = await _existing(call)
+    row = await existing_stream(call)
     request = call.request
     sub = await call.app[PUBSUB].subscribe(stream_channel(str(row.id)))
     try:
         # Subscribed before reading the state, so no change can fall between the two.
-        row = await _existing(call)
+        row = await existing_stream(call)
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -583,7 +475,7 @@ async def stream_events(call: Call[None, None]) -> web.StreamResponse:
     path_formats=UUID_PATH,
 )
 async def list_vods(call: Call[None, None]) -> Page[Vod]:
-    row = await _existing(call)
+    row = await existing_stream(call)
     vods = await broadcasts.list_vods(call.app[POOL], row.id)
     return Page([Vod.model_validate(v.vod()) for v in vods])
 
@@ -623,7 +515,7 @@ async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken
     older tokens with 403 `PLAYBACK_TOKEN_REVOKED`, and a new call decides afresh."""
     # Read first: the token carries the epoch of this read, so a change of who may watch
     # committed after it (the checks below may miss it) voids the token anyway.
-    row = await _existing(call)
+    row = await existing_stream(call)
     p = call.principal
     admitted = await _check_visibility(call, row)
     access = await _stream_access(call, row)

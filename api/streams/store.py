@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from ingest.tokens import new_publish_token
+from teezu.db import Db
 
 _COLUMNS = (
     "id, creator_handle, title, state, created_at, started_at, ended_at, publish_token_hash, "
@@ -60,7 +61,7 @@ def _row(r: asyncpg.Record) -> StreamRow:
 
 
 async def create_stream(
-    db: Any,
+    db: Db,
     *,
     title: str,
     creator_handle: str,
@@ -88,11 +89,12 @@ async def create_stream(
         recording,
         creator_id,
     )
+    assert row is not None  # the query always returns a row
     return _row(row), token
 
 
 async def update_stream(
-    db: Any,
+    db: Db,
     stream_id: uuid.UUID,
     *,
     title: str | None = None,
@@ -124,7 +126,7 @@ async def update_stream(
     return _row(row) if row else None
 
 
-async def rotate_publish_token(db: Any, stream_id: uuid.UUID) -> str:
+async def rotate_publish_token(db: Db, stream_id: uuid.UUID) -> str:
     """A new publish token; the old one stops working (a live broadcast goes on)."""
     token, token_hash = new_publish_token()
     await db.execute(
@@ -133,13 +135,13 @@ async def rotate_publish_token(db: Any, stream_id: uuid.UUID) -> str:
     return token
 
 
-async def get_stream(db: Any, stream_id: uuid.UUID) -> StreamRow | None:
+async def get_stream(db: Db, stream_id: uuid.UUID) -> StreamRow | None:
     row = await db.fetchrow(f"SELECT {_COLUMNS} FROM streams WHERE id = $1", stream_id)
     return _row(row) if row else None
 
 
 async def list_streams(
-    db: Any,
+    db: Db,
     *,
     state: str | None,
     limit: int,
@@ -190,7 +192,7 @@ def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def claim_live(db: Any, stream_id: uuid.UUID, *, node: str, stale_after: float) -> bool:
+async def claim_live(db: Db, stream_id: uuid.UUID, *, node: str, stale_after: float) -> bool:
     """Atomically mark a stream live on ``node``; False if it is live elsewhere and fresh.
 
     A 'live' row whose heartbeat is older than ``stale_after`` seconds belonged to a node that
@@ -207,7 +209,7 @@ async def claim_live(db: Any, stream_id: uuid.UUID, *, node: str, stale_after: f
     return status == "UPDATE 1"
 
 
-async def heartbeat(db: Any, stream_id: uuid.UUID, *, node: str) -> None:
+async def heartbeat(db: Db, stream_id: uuid.UUID, *, node: str) -> None:
     await db.execute(
         "UPDATE streams SET heartbeat_at = now() WHERE id = $1 AND state = 'live' "
         "AND ingest_node = $2",
@@ -216,7 +218,7 @@ async def heartbeat(db: Any, stream_id: uuid.UUID, *, node: str) -> None:
     )
 
 
-async def end_live(db: Any, stream_id: uuid.UUID, *, node: str) -> None:
+async def end_live(db: Db, stream_id: uuid.UUID, *, node: str) -> None:
     await db.execute(
         "UPDATE streams SET state = 'ended', ended_at = now(), heartbeat_at = NULL "
         "WHERE id = $1 AND state = 'live' AND ingest_node = $2",
@@ -225,7 +227,7 @@ async def end_live(db: Any, stream_id: uuid.UUID, *, node: str) -> None:
     )
 
 
-async def release_claim(db: Any, stream_id: uuid.UUID, *, node: str, previous: str) -> None:
+async def release_claim(db: Db, stream_id: uuid.UUID, *, node: str, previous: str) -> None:
     """Undo :func:`claim_live` when negotiation failed before any media flowed."""
     await db.execute(
         "UPDATE streams SET state = $3, started_at = NULL, heartbeat_at = NULL, ingest_node = NULL "
@@ -236,7 +238,7 @@ async def release_claim(db: Any, stream_id: uuid.UUID, *, node: str, previous: s
     )
 
 
-async def end_all_on_node(db: Any, *, node: str) -> int:
+async def end_all_on_node(db: Db, *, node: str) -> int:
     """At start-up: streams this node had live before it stopped are over."""
     status = await db.execute(
         "UPDATE streams SET state = 'ended', ended_at = now(), heartbeat_at = NULL "

@@ -31,6 +31,7 @@ from api.wallet.accounts import AccountBook
 from api.wallet.errors import InsufficientFunds
 from api.wallet.fees import split
 from api.wallet.model import Account, AccountKind, IdempotencyKey, Outcome, Posting, TxKind
+from teezu.db import Connection
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,9 @@ class Payees:
     referrer_id: uuid.UUID | None
 
 
-async def payees(pool: Any, book: AccountBook, subscriber: uuid.UUID, creator: uuid.UUID) -> Payees:
+async def payees(
+    pool: asyncpg.Pool, book: AccountBook, subscriber: uuid.UUID, creator: uuid.UUID
+) -> Payees:
     referrer = await book.referrer_of(pool, creator)
     return Payees(
         wallet=await book.of(pool, AccountKind.WALLET, subscriber),
@@ -78,7 +81,7 @@ async def payees(pool: Any, book: AccountBook, subscriber: uuid.UUID, creator: u
 
 
 async def _charge(
-    conn: Any,
+    conn: Connection,
     book: AccountBook,
     to: Payees,
     *,
@@ -142,7 +145,7 @@ async def _charge(
 
 
 async def subscribe(
-    pool: Any,
+    pool: asyncpg.Pool,
     book: AccountBook,
     key: IdempotencyKey,
     tier: Tier,
@@ -163,7 +166,7 @@ async def subscribe(
 
     # Everything below runs on the one connection of the idempotent transaction: taking a
     # second one from the pool while holding it could wait forever under load.
-    async def body(conn: Any) -> dict[str, Any]:
+    async def body(conn: Connection) -> dict[str, Any]:
         try:
             async with conn.transaction():  # a savepoint: the refusal below reads on
                 row = await conn.fetchrow(
@@ -191,6 +194,7 @@ async def subscribe(
                 meta={"subscriptionId": str(existing) if existing else None},
             ) from None
         try:
+            assert row is not None  # the query always returns a row
             charge = await _charge(
                 conn,
                 book,
@@ -267,7 +271,7 @@ FOR UPDATE SKIP LOCKED
 
 
 async def renew_due(
-    pool: Any, book: AccountBook, billing: Billing, *, limit: int = 500
+    pool: asyncpg.Pool, book: AccountBook, billing: Billing, *, limit: int = 500
 ) -> RenewalReport:
     """One renewal pass: handle up to ``limit`` due subscriptions (see the module docstring).
 
@@ -297,7 +301,12 @@ async def renew_due(
 
 
 async def _renew_one(
-    conn: Any, book: AccountBook, billing: Billing, row: Any, to: Payees, report: RenewalReport
+    conn: Connection,
+    book: AccountBook,
+    billing: Billing,
+    row: Any,
+    to: Payees,
+    report: RenewalReport,
 ) -> None:
     due = Due(
         state=State(row["state"]),

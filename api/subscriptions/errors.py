@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from teezu.errors import BadRequest, Conflict, Forbidden, NotFound, TeezuError
 
 
@@ -50,3 +51,10 @@ class SubscriptionNotActive(SubscriptionError, Conflict):
     """The subscription has already ended (expired, or cancelled and over)."""
 
     code = "SUBSCRIPTION_NOT_ACTIVE"
+
+
+# ``{creator_id}``, ``{tier_id}`` and ``{subscription_id}`` in a path: malformed ones are
+# unknown ones.
+CREATOR_ID = IdParam(CreatorNotFound, "no such creator", "id")
+TIER_ID = IdParam(TierNotFound, "no such tier", "id")
+SUBSCRIPTION_ID = IdParam(SubscriptionNotFound, "no such subscription", "id")

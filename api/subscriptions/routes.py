@@ -16,10 +16,7 @@ subscribers, and the renewal job's lifecycle.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -33,6 +30,9 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.subscriptions import billing, store
 from api.subscriptions.errors import (
+    CREATOR_ID,
+    SUBSCRIPTION_ID,
+    TIER_ID,
     CreatorNotFound,
     NotCreator,
     NotTierOwner,
@@ -42,14 +42,15 @@ from api.subscriptions.errors import (
     TierNotAvailable,
     TierNotFound,
 )
-from api.wallet.routes import IDEMPOTENCY_KEY, LEDGER, idempotency_key, respond
+from api.subscriptions.lifecycle import lifecycle
+from api.wallet.money_calls import IDEMPOTENCY_KEY, idempotency_key, respond
+from api.wallet.service import LEDGER
 from api.wallet.streams import refuse_if_frozen
-from workers.subscriptions import run_renewals
 
 # PostgreSQL text cannot hold NUL: refused with the other validation errors.
 TEXT = r"^[^\x00]*$"
 api = Api("subscriptions")
-CREATOR_PATH = {"creator_id": "uuid"}
+CREATOR_PATH = {"creator_id": CREATOR_ID}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -141,19 +142,12 @@ class SubscriberCount(Output):
 # ---- helpers ------------------------------------------------------------------------------
 
 
-def _uuid(raw: str, error: type[Exception], what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise error(f"no such {what}", meta={"id": raw}) from None  # type: ignore[call-arg]
-
-
 def _is_admin(call: Call[Any, Any]) -> bool:
     return call.principal.can(Permission.SYSTEM_CONFIG_LIMITED)
 
 
 async def _creator(call: Call[Any, Any]) -> uuid.UUID:
-    creator = _uuid(call.path("creator_id"), CreatorNotFound, "creator")
+    creator = call.id("creator_id")
     if not await store.user_exists(call.app[POOL], creator):
         raise CreatorNotFound("no such creator", meta={"id": str(creator)})
     return creator
@@ -161,8 +155,7 @@ async def _creator(call: Call[Any, Any]) -> uuid.UUID:
 
 async def _own_creator(call: Call[Any, Any]) -> uuid.UUID:
     """The path's creator, when the caller is them (or an admin)."""
-    raw = call.path("creator_id")
-    creator = _uuid(raw, CreatorNotFound, "creator")
+    creator = call.id("creator_id")
     if creator != call.principal.user_id and not _is_admin(call):
         raise NotCreator("only the creator (or an admin) may do this")
     return await _creator(call)
@@ -233,13 +226,13 @@ async def create_tier(call: Call[TierCreate, None]) -> TierOut:
     body=TierUpdate,
     response=TierOut,
     permission=Permission.STREAM,
-    path_formats={**CREATOR_PATH, "tier_id": "uuid"},
+    path_formats={**CREATOR_PATH, "tier_id": TIER_ID},
 )
 async def update_tier(call: Call[TierUpdate, None]) -> TierOut:
     """A new price applies to each subscriber from their next renewal; the periods already
     paid keep the price they were charged."""
     creator = await _own_creator(call)
-    tier_id = _uuid(call.path("tier_id"), TierNotFound, "tier")
+    tier_id = call.id("tier_id")
     pool = call.app[POOL]
     tier = await store.get_tier(pool, tier_id)
     if tier is None:
@@ -315,7 +308,7 @@ async def my_subscriptions(call: Call[None, PageQuery]) -> Page[SubscriptionOut]
 
 
 async def _subscription(call: Call[Any, Any]) -> store.Subscription:
-    sub_id = _uuid(call.path("subscription_id"), SubscriptionNotFound, "subscription")
+    sub_id = call.id("subscription_id")
     found = await store.get(call.app[POOL], sub_id)
     me = call.principal.user_id
     if found is None or (me not in (found.subscriber_id, found.creator_id) and not _is_admin(call)):
@@ -329,7 +322,7 @@ async def _subscription(call: Call[Any, Any]) -> store.Subscription:
     summary="One subscription (its subscriber's or creator's)",
     response=SubscriptionOut,
     auth=True,
-    path_formats={"subscription_id": "uuid"},
+    path_formats={"subscription_id": SUBSCRIPTION_ID},
 )
 async def get_subscription(call: Call[None, None]) -> SubscriptionOut:
     return SubscriptionOut.model_validate((await _subscription(call)).public())
@@ -342,7 +335,7 @@ async def get_subscription(call: Call[None, None]) -> SubscriptionOut:
     response=SubscriptionOut,
     auth=True,
     errors=(403, 409),
-    path_formats={"subscription_id": "uuid"},
+    path_formats={"subscription_id": SUBSCRIPTION_ID},
 )
 async def cancel_subscription(call: Call[None, None]) -> SubscriptionOut:
     """Nothing more is charged; access continues until the paid period ends (in grace, where
@@ -403,27 +396,7 @@ async def subscriber_count(call: Call[None, None]) -> SubscriberCount:
 # ---- wiring -------------------------------------------------------------------------------
 
 
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    """The renewal job (after the wallet's lifecycle: it shares the ledger's account book)."""
-    settings = app[SETTINGS]
-    job = asyncio.get_running_loop().create_task(
-        run_renewals(
-            app[POOL],
-            app[LEDGER].book,
-            billing.billing_from(settings),
-            settings.subscription_job_interval,
-        ),
-        name="subscription-renewals",
-    )
-    try:
-        yield
-    finally:
-        job.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await job
-
-
 def setup(app: web.Application) -> None:
     """Add the routes and the renewal job (call after `api.wallet.routes.setup`)."""
-    app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(lifecycle)
     api.add_to(app)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from teezu.db import Db
+
 _TIER = "id, creator_id, name, price, active, created_at, updated_at"
 SUBSCRIPTION = (
     "s.id, s.subscriber_id, s.creator_id, s.tier_id, s.state, s.period, "
@@ -93,7 +95,7 @@ def _sub(row: Any) -> Subscription:
 # ---- tiers ------------------------------------------------------------------------------
 
 
-async def tiers_of(db: Any, creator_id: uuid.UUID, *, include_inactive: bool) -> list[Tier]:
+async def tiers_of(db: Db, creator_id: uuid.UUID, *, include_inactive: bool) -> list[Tier]:
     rows = await db.fetch(
         f"SELECT {_TIER} FROM subscription_tiers WHERE creator_id = $1 AND (active OR $2) "
         "ORDER BY price, created_at",
@@ -103,12 +105,12 @@ async def tiers_of(db: Any, creator_id: uuid.UUID, *, include_inactive: bool) ->
     return [Tier(**dict(r)) for r in rows]
 
 
-async def get_tier(db: Any, tier_id: uuid.UUID) -> Tier | None:
+async def get_tier(db: Db, tier_id: uuid.UUID) -> Tier | None:
     row = await db.fetchrow(f"SELECT {_TIER} FROM subscription_tiers WHERE id = $1", tier_id)
     return Tier(**dict(row)) if row else None
 
 
-async def create_tier(db: Any, creator_id: uuid.UUID, *, name: str, price: int) -> Tier:
+async def create_tier(db: Db, creator_id: uuid.UUID, *, name: str, price: int) -> Tier:
     row = await db.fetchrow(
         "INSERT INTO subscription_tiers (id, creator_id, name, price) VALUES ($1, $2, $3, $4) "
         f"RETURNING {_TIER}",
@@ -117,11 +119,12 @@ async def create_tier(db: Any, creator_id: uuid.UUID, *, name: str, price: int) 
         name,
         price,
     )
+    assert row is not None  # the query always returns a row
     return Tier(**dict(row))
 
 
 async def update_tier(
-    db: Any,
+    db: Db,
     tier_id: uuid.UUID,
     *,
     name: str | None = None,
@@ -145,13 +148,13 @@ async def update_tier(
 # ---- subscriptions ----------------------------------------------------------------------
 
 
-async def get(db: Any, subscription_id: uuid.UUID) -> Subscription | None:
+async def get(db: Db, subscription_id: uuid.UUID) -> Subscription | None:
     row = await db.fetchrow(f"SELECT {SUBSCRIPTION} {_FROM} WHERE s.id = $1", subscription_id)
     return _sub(row) if row else None
 
 
 async def mine(
-    db: Any, subscriber_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
+    db: Db, subscriber_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
 ) -> list[Subscription]:
     """A viewer's subscriptions, newest first (keyset on (created_at, id))."""
     rows = await db.fetch(
@@ -167,7 +170,7 @@ async def mine(
 
 
 async def subscribers(
-    db: Any, creator_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
+    db: Db, creator_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
 ) -> list[Subscription]:
     """A creator's live (active or in grace) subscriptions, newest first."""
     rows = await db.fetch(
@@ -183,7 +186,7 @@ async def subscribers(
     return [_sub(r) for r in rows]
 
 
-async def subscriber_count(db: Any, creator_id: uuid.UUID) -> dict[str, int]:
+async def subscriber_count(db: Db, creator_id: uuid.UUID) -> dict[str, int]:
     row = await db.fetchrow(
         "SELECT count(*) FILTER (WHERE state = 'active') AS active, "
         "count(*) FILTER (WHERE state = 'grace') AS grace "
@@ -191,10 +194,11 @@ async def subscriber_count(db: Any, creator_id: uuid.UUID) -> dict[str, int]:
         "AND access_until > now()",
         creator_id,
     )
+    assert row is not None  # the query always returns a row
     return {"active": row["active"], "grace": row["grace"], "total": row["active"] + row["grace"]}
 
 
-async def cancel(db: Any, subscription_id: uuid.UUID) -> bool:
+async def cancel(db: Db, subscription_id: uuid.UUID) -> bool:
     """Stop renewing (access continues to the paid period's end); False if it has ended.
 
     In grace, nothing is paid beyond the period that failed, so access ends now.
@@ -212,5 +216,5 @@ async def cancel(db: Any, subscription_id: uuid.UUID) -> bool:
     return status.endswith(" 1")
 
 
-async def user_exists(db: Any, user_id: uuid.UUID) -> bool:
+async def user_exists(db: Db, user_id: uuid.UUID) -> bool:
     return bool(await db.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)", user_id))

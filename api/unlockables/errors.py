@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from teezu.errors import BadRequest, Forbidden, NotFound, TeezuError, Unauthorized
 
 
@@ -11,6 +12,10 @@ class UnlockableError(TeezuError):
 
 class UnlockableNotFound(UnlockableError, NotFound):
     code = "UNLOCKABLE_NOT_FOUND"
+
+
+# ``{unlockable_id}`` in a path: a malformed one is an unknown unlockable.
+UNLOCKABLE_ID = IdParam(UnlockableNotFound, "no such unlockable", "id")
 
 
 class UnlockableLocked(UnlockableError):

@@ -22,6 +22,9 @@ import logging
 import uuid
 from typing import Any
 
+import asyncpg
+from aiohttp import web
+
 from api.unlockables import store
 from api.wallet.events import money_channel
 from teezu.pubsub import PubSub
@@ -34,7 +37,7 @@ UNLOCKED = "unlockable.unlocked"
 class UnlockWatcher:
     """Checks a stream's unlockables after its tips; owns its pending passes."""
 
-    def __init__(self, pool: Any, pubsub: PubSub, *, interval: float = 0.2) -> None:
+    def __init__(self, pool: asyncpg.Pool, pubsub: PubSub, *, interval: float = 0.2) -> None:
         self.pool = pool
         self.pubsub = pubsub
         self.interval = interval
@@ -103,3 +106,7 @@ class UnlockWatcher:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+# The node's unlock announcer (made at start-up, a tip hook on the wallet's money events).
+WATCHER: web.AppKey[UnlockWatcher] = web.AppKey("unlock_watcher", UnlockWatcher)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import asyncpg
 from aiohttp import web
 from pydantic import Field, StrictBool, StrictInt
 
@@ -25,10 +26,11 @@ from api.keys import POOL, PUBSUB
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams import store as streams
-from api.streams.routes import may_view
-from api.subscriptions.errors import CreatorNotFound
+from api.streams.admission import may_view
+from api.subscriptions.errors import CREATOR_ID
 from api.unlockables import store
 from api.unlockables.errors import (
+    UNLOCKABLE_ID,
     NotStreamOwner,
     NotUnlockableOwner,
     SignInToUnlock,
@@ -38,13 +40,12 @@ from api.unlockables.errors import (
     UnlockableLocked,
     UnlockableNotFound,
 )
-from api.unlockables.events import UnlockWatcher
-from api.wallet.routes import MONEY_EVENTS
+from api.unlockables.events import WATCHER, UnlockWatcher
+from api.wallet.events import MONEY_EVENTS
 
 # PostgreSQL text cannot hold NUL: refused with the other validation errors.
 TEXT = r"^[^\x00]*$"
 api = Api("unlockables")
-WATCHER: web.AppKey[UnlockWatcher] = web.AppKey("unlock_watcher", UnlockWatcher)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -97,18 +98,11 @@ class UnlockedOut(UnlockableOut):
     payload: str
 
 
-def _uuid(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise UnlockableNotFound("no such unlockable", meta={"id": raw}) from None
-
-
 def _manages(p: Principal, item: store.Unlockable) -> bool:
     return item.creator_id == p.user_id or p.can(Permission.SYSTEM_CONFIG_LIMITED)
 
 
-async def _progress(pool: Any, p: Principal, item: store.Unlockable) -> tuple[int, bool]:
+async def _progress(pool: asyncpg.Pool, p: Principal, item: store.Unlockable) -> tuple[int, bool]:
     """(progress, unlocked) for the caller: the room's tips, or the caller's own."""
     if item.scope == "room":
         progress = await store.room_progress(pool, item)
@@ -178,13 +172,14 @@ async def create_unlockable(call: Call[UnlockableCreate, None]) -> UnlockedOut:
     response=UnlockedOut,
     auth=True,
     errors=(403,),
-    path_formats={"unlockable_id": "uuid"},
+    path_formats={"unlockable_id": UNLOCKABLE_ID},
 )
 async def update_unlockable(call: Call[UnlockableUpdate, None]) -> UnlockedOut:
     pool = call.app[POOL]
-    item = await store.get(pool, _uuid(call.path("unlockable_id")))
+    item_id = call.id("unlockable_id")
+    item = await store.get(pool, item_id)
     if item is None:
-        raise UnlockableNotFound("no such unlockable", meta={"id": call.path("unlockable_id")})
+        raise UnlockableNotFound("no such unlockable", meta={"id": str(item_id)})
     if not _manages(call.principal, item):
         raise NotUnlockableOwner("only its creator (or an admin) may change an unlockable")
     b = call.body
@@ -201,16 +196,12 @@ async def update_unlockable(call: Call[UnlockableUpdate, None]) -> UnlockedOut:
     query=ListQuery,
     response=UnlockableOut,
     paginated=True,
-    path_formats={"creator_id": "uuid"},
+    path_formats={"creator_id": CREATOR_ID},
 )
 async def list_unlockables(call: Call[None, ListQuery]) -> Page[UnlockableOut]:
     """Room unlockables count the room's tips since they were made; per-viewer ones count the
     caller's own tips (0 for anonymous callers). Retired ones are listed for the creator."""
-    raw = call.path("creator_id")
-    try:
-        creator = uuid.UUID(raw)
-    except ValueError:
-        raise CreatorNotFound("no such creator", meta={"creatorId": raw}) from None
+    creator = call.id("creator_id")
     q = call.query
     before = None
     if q.cursor:
@@ -244,7 +235,7 @@ async def list_unlockables(call: Call[None, ListQuery]) -> Page[UnlockableOut]:
     summary="An unlockable's payload, once unlocked for the caller",
     response=UnlockedOut,
     errors=(401, 402, 403),
-    path_formats={"unlockable_id": "uuid"},
+    path_formats={"unlockable_id": UNLOCKABLE_ID},
 )
 async def get_unlockable(call: Call[None, None]) -> UnlockedOut:
     """402 UNLOCKABLE_LOCKED until it is unlocked (meta: threshold, progress, remaining,
@@ -253,9 +244,10 @@ async def get_unlockable(call: Call[None, None]) -> UnlockedOut:
     and admins always get it."""
     pool = call.app[POOL]
     p = call.principal
-    item = await store.get(pool, _uuid(call.path("unlockable_id")))
+    item_id = call.id("unlockable_id")
+    item = await store.get(pool, item_id)
     if item is None or (not item.active and not _manages(p, item)):
-        raise UnlockableNotFound("no such unlockable", meta={"id": call.path("unlockable_id")})
+        raise UnlockableNotFound("no such unlockable", meta={"id": str(item_id)})
     progress, unlocked = await _progress(pool, p, item)
     if not _manages(p, item):
         if item.scope == "viewer" and p.user_id is None:

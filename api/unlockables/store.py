@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from teezu.db import Db
+
 _COLUMNS = (
     "id, creator_id, stream_id, title, payload, scope, threshold, active, created_at, unlocked_at"
 )
@@ -68,7 +70,7 @@ def _unlockable(row: Any) -> Unlockable:
 
 
 async def create(
-    db: Any,
+    db: Db,
     creator_id: uuid.UUID,
     *,
     title: str,
@@ -91,13 +93,13 @@ async def create(
     return _unlockable(row)
 
 
-async def get(db: Any, unlockable_id: uuid.UUID) -> Unlockable | None:
+async def get(db: Db, unlockable_id: uuid.UUID) -> Unlockable | None:
     row = await db.fetchrow(f"SELECT {_COLUMNS} FROM unlockables WHERE id = $1", unlockable_id)
     return _unlockable(row) if row else None
 
 
 async def update(
-    db: Any,
+    db: Db,
     unlockable_id: uuid.UUID,
     *,
     title: str | None = None,
@@ -116,7 +118,7 @@ async def update(
 
 
 async def of_creator(
-    db: Any,
+    db: Db,
     creator_id: uuid.UUID,
     *,
     include_inactive: bool,
@@ -137,7 +139,7 @@ async def of_creator(
     return [_unlockable(r) for r in rows]
 
 
-async def watching(db: Any, stream_id: uuid.UUID) -> list[Unlockable]:
+async def watching(db: Db, stream_id: uuid.UUID) -> list[Unlockable]:
     """The active unlockables a tip on this stream may unlock: its room's (not yet unlocked)
     and its creator's per-viewer ones (creator-wide, or for this stream)."""
     rows = await db.fetch(
@@ -150,18 +152,18 @@ async def watching(db: Any, stream_id: uuid.UUID) -> list[Unlockable]:
     return [_unlockable(r) for r in rows]
 
 
-async def viewer_progress(db: Any, unlockable: Unlockable, viewer_id: uuid.UUID) -> int:
+async def viewer_progress(db: Db, unlockable: Unlockable, viewer_id: uuid.UUID) -> int:
     return int(
         await db.fetchval(_VIEWER_PROGRESS, viewer_id, unlockable.creator_id, unlockable.stream_id)
     )
 
 
-async def room_progress(db: Any, unlockable: Unlockable) -> int:
+async def room_progress(db: Db, unlockable: Unlockable) -> int:
     assert unlockable.stream_id is not None
     return int(await db.fetchval(_ROOM_PROGRESS, unlockable.stream_id, unlockable.created_at))
 
 
-async def has_unlocked(db: Any, unlockable_id: uuid.UUID, viewer_id: uuid.UUID) -> bool:
+async def has_unlocked(db: Db, unlockable_id: uuid.UUID, viewer_id: uuid.UUID) -> bool:
     return bool(
         await db.fetchval(
             "SELECT EXISTS (SELECT 1 FROM unlockable_unlocks "
@@ -172,7 +174,7 @@ async def has_unlocked(db: Any, unlockable_id: uuid.UUID, viewer_id: uuid.UUID) 
     )
 
 
-async def record_viewer_unlock(db: Any, unlockable_id: uuid.UUID, viewer_id: uuid.UUID) -> bool:
+async def record_viewer_unlock(db: Db, unlockable_id: uuid.UUID, viewer_id: uuid.UUID) -> bool:
     """Record that the viewer unlocked it; True for the one call that recorded it first."""
     done = await db.fetchval(
         "INSERT INTO unlockable_unlocks (unlockable_id, viewer_id) VALUES ($1, $2) "
@@ -183,7 +185,7 @@ async def record_viewer_unlock(db: Any, unlockable_id: uuid.UUID, viewer_id: uui
     return bool(done)
 
 
-async def record_room_unlock(db: Any, unlockable: Unlockable) -> bool:
+async def record_room_unlock(db: Db, unlockable: Unlockable) -> bool:
     """Mark a room unlockable unlocked if its room's tips reached the threshold; True for the
     one call (on any node) that did."""
     done = await db.fetchval(

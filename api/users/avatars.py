@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import io
 import uuid
-from typing import Any
 
+import asyncpg
 from PIL import Image, ImageOps
 
+from teezu.db import Db
 from teezu.errors import Invalid
 from teezu.images import ImageTooLarge, UnreadableImage, image_size
 
@@ -49,7 +50,7 @@ def render(data: bytes) -> dict[int, bytes]:
     return out
 
 
-async def save(db: Any, user_id: uuid.UUID, images: dict[int, bytes]) -> int:
+async def save(db: asyncpg.Pool, user_id: uuid.UUID, images: dict[int, bytes]) -> int:
     """Store the sizes; returns the new avatar version (it goes into the URL for caching)."""
     async with db.acquire() as conn, conn.transaction():
         await conn.executemany(
@@ -66,7 +67,7 @@ async def save(db: Any, user_id: uuid.UUID, images: dict[int, bytes]) -> int:
     return version
 
 
-async def load(db: Any, user_id: uuid.UUID, size: int) -> bytes | None:
+async def load(db: Db, user_id: uuid.UUID, size: int) -> bytes | None:
     data: bytes | None = await db.fetchval(
         "SELECT data FROM avatars WHERE user_id = $1 AND size = $2", user_id, size
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from teezu.db import Db
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class FollowRow:
     since: datetime
 
 
-async def is_follower(pool: Any, follower_id: uuid.UUID, creator_id: uuid.UUID) -> bool:
+async def is_follower(pool: Db, follower_id: uuid.UUID, creator_id: uuid.UUID) -> bool:
     """Whether ``follower_id`` follows ``creator_id`` (the creator does not follow themself)."""
     return bool(
         await pool.fetchval(
@@ -26,7 +27,7 @@ async def is_follower(pool: Any, follower_id: uuid.UUID, creator_id: uuid.UUID) 
     )
 
 
-async def follow(db: Any, follower_id: uuid.UUID, creator_id: uuid.UUID) -> bool:
+async def follow(db: Db, follower_id: uuid.UUID, creator_id: uuid.UUID) -> bool:
     """True if this is a new follow (following twice is not an error)."""
     status = await db.execute(
         "INSERT INTO follows (follower_id, creator_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -36,14 +37,14 @@ async def follow(db: Any, follower_id: uuid.UUID, creator_id: uuid.UUID) -> bool
     return bool(status == "INSERT 0 1")
 
 
-async def unfollow(db: Any, follower_id: uuid.UUID, creator_id: uuid.UUID) -> bool:
+async def unfollow(db: Db, follower_id: uuid.UUID, creator_id: uuid.UUID) -> bool:
     status = await db.execute(
         "DELETE FROM follows WHERE follower_id = $1 AND creator_id = $2", follower_id, creator_id
     )
     return bool(status == "DELETE 1")
 
 
-async def followers(db: Any, creator_id: uuid.UUID, *, limit: int, offset: int) -> list[FollowRow]:
+async def followers(db: Db, creator_id: uuid.UUID, *, limit: int, offset: int) -> list[FollowRow]:
     rows = await db.fetch(
         "SELECT u.id AS user_id, u.handle, f.created_at AS since FROM follows f "
         "JOIN users u ON u.id = f.follower_id WHERE f.creator_id = $1 "
@@ -55,7 +56,7 @@ async def followers(db: Any, creator_id: uuid.UUID, *, limit: int, offset: int) 
     return [FollowRow(**dict(r)) for r in rows]
 
 
-async def following(db: Any, follower_id: uuid.UUID, *, limit: int, offset: int) -> list[FollowRow]:
+async def following(db: Db, follower_id: uuid.UUID, *, limit: int, offset: int) -> list[FollowRow]:
     rows = await db.fetch(
         "SELECT u.id AS user_id, u.handle, f.created_at AS since FROM follows f "
         "JOIN users u ON u.id = f.creator_id WHERE f.follower_id = $1 "
@@ -67,11 +68,12 @@ async def following(db: Any, follower_id: uuid.UUID, *, limit: int, offset: int)
     return [FollowRow(**dict(r)) for r in rows]
 
 
-async def counts(db: Any, user_id: uuid.UUID) -> tuple[int, int]:
+async def counts(db: Db, user_id: uuid.UUID) -> tuple[int, int]:
     """``(followers, following)`` of a user."""
     r = await db.fetchrow(
         "SELECT (SELECT count(*) FROM follows WHERE creator_id = $1) AS followers, "
         "(SELECT count(*) FROM follows WHERE follower_id = $1) AS following",
         user_id,
     )
+    assert r is not None  # the query always returns a row
     return int(r["followers"]), int(r["following"])

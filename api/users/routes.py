@@ -19,23 +19,11 @@ from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.users import avatars, follows
 from api.users import store as users
-from api.verification.upload import sniff_image
-from teezu.errors import Forbidden, Invalid, NotFound, PayloadTooLarge
-from workers.moderation import UnreadableMedia
+from api.users.errors import CannotFollowSelf, NotYourProfile, UserNotFound
+from teezu.db import Db
+from teezu.errors import PayloadTooLarge
 
 api = Api("users")
-
-
-class UserNotFound(NotFound):
-    code = "USER_NOT_FOUND"
-
-
-class NotYourProfile(Forbidden):
-    code = "NOT_PROFILE_OWNER"
-
-
-class CannotFollowSelf(Invalid):
-    code = "CANNOT_FOLLOW_SELF"
 
 
 class ProfileUpdate(Input):
@@ -78,7 +66,7 @@ async def _user(call: Call[Any, Any]) -> users.UserRow:
     return user
 
 
-async def _profile(db: Any, user: users.UserRow) -> Profile:
+async def _profile(db: Db, user: users.UserRow) -> Profile:
     r = await db.fetchrow(
         "SELECT display_name, bio, avatar_version FROM profiles WHERE user_id = $1", user.id
     )
@@ -163,14 +151,7 @@ async def upload_avatar(call: Call[bytes, None]) -> Profile:
     images = await asyncio.to_thread(avatars.render, call.body)
     scanner = call.app.get(POST_SCANNER)
     if scanner is not None:
-        # Judged before anyone sees it, as a public sfw picture: the whole upload (the model
-        # sees more of it than in the 256 px crop), or the crop when OpenCV cannot read it (GIF).
-        try:
-            if sniff_image(call.body) is None:
-                raise UnreadableMedia("not JPEG, PNG or WebP")
-            decision = await scanner.judge_avatar(call.body)
-        except UnreadableMedia:
-            decision = await scanner.judge_avatar(images[256])  # our own WebP always decodes
+        decision = await scanner.judge_avatar(call.body, images[256])
         if decision.action is not Action.ALLOW:
             raise AvatarRejected(
                 "this picture cannot be an avatar",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import asyncpg
 
 from api.auth.rbac import Role
+from teezu.db import Db
 
 _COLUMNS = (
     "u.id, u.email, u.handle, u.password_hash, u.date_of_birth, u.created_at, "
@@ -45,7 +45,7 @@ def _row(r: asyncpg.Record) -> UserRow:
 
 
 async def create_user(
-    db: Any,
+    db: asyncpg.Pool,
     *,
     email: str,
     handle: str,
@@ -80,12 +80,12 @@ async def create_user(
     return user
 
 
-async def get_by_id(db: Any, user_id: uuid.UUID) -> UserRow | None:
+async def get_by_id(db: Db, user_id: uuid.UUID) -> UserRow | None:
     r = await db.fetchrow(f"SELECT {_COLUMNS} FROM users u WHERE u.id = $1", user_id)
     return _row(r) if r else None
 
 
-async def get_by_email(db: Any, email: str) -> UserRow | None:
+async def get_by_email(db: Db, email: str) -> UserRow | None:
     # Erased accounts (api/privacy) are found by id only: never by email or handle.
     r = await db.fetchrow(
         f"SELECT {_COLUMNS} FROM users u WHERE u.email = $1 AND u.status <> 'erased'",
@@ -94,7 +94,7 @@ async def get_by_email(db: Any, email: str) -> UserRow | None:
     return _row(r) if r else None
 
 
-async def get_by_handle(db: Any, handle: str) -> UserRow | None:
+async def get_by_handle(db: Db, handle: str) -> UserRow | None:
     r = await db.fetchrow(
         f"SELECT {_COLUMNS} FROM users u WHERE u.handle = $1 AND u.status <> 'erased'",
         handle.lower(),
@@ -102,7 +102,7 @@ async def get_by_handle(db: Any, handle: str) -> UserRow | None:
     return _row(r) if r else None
 
 
-async def set_email(db: Any, user_id: uuid.UUID, email: str) -> None:
+async def set_email(db: Db, user_id: uuid.UUID, email: str) -> None:
     """Raises `EmailTaken` when another account has it."""
     try:
         await db.execute("UPDATE users SET email = $2 WHERE id = $1", user_id, email.lower())
@@ -110,7 +110,7 @@ async def set_email(db: Any, user_id: uuid.UUID, email: str) -> None:
         raise EmailTaken(email) from None
 
 
-async def set_password(db: Any, user_id: uuid.UUID, password_hash: str) -> None:
+async def set_password(db: Db, user_id: uuid.UUID, password_hash: str) -> None:
     await db.execute(
         "UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1",
         user_id,
@@ -118,7 +118,7 @@ async def set_password(db: Any, user_id: uuid.UUID, password_hash: str) -> None:
     )
 
 
-async def grant_role(db: Any, user_id: uuid.UUID, role: Role, *, by: uuid.UUID | None) -> bool:
+async def grant_role(db: Db, user_id: uuid.UUID, role: Role, *, by: uuid.UUID | None) -> bool:
     """True if the user did not have the role before."""
     status = await db.execute(
         "INSERT INTO user_roles (user_id, role, granted_by) VALUES ($1, $2, $3) "
@@ -130,7 +130,7 @@ async def grant_role(db: Any, user_id: uuid.UUID, role: Role, *, by: uuid.UUID |
     return bool(status == "INSERT 0 1")
 
 
-async def revoke_role(db: Any, user_id: uuid.UUID, role: Role) -> bool:
+async def revoke_role(db: Db, user_id: uuid.UUID, role: Role) -> bool:
     """True if the user had the role."""
     status = await db.execute(
         "DELETE FROM user_roles WHERE user_id = $1 AND role = $2", user_id, str(role)
@@ -138,7 +138,7 @@ async def revoke_role(db: Any, user_id: uuid.UUID, role: Role) -> bool:
     return bool(status == "DELETE 1")
 
 
-async def sync_rbac_tables(db: Any) -> None:
+async def sync_rbac_tables(db: asyncpg.Pool) -> None:
     """Mirror the Python RBAC matrix into ``roles``/``permissions``/``role_permissions``.
 
     The matrix in `api.auth.rbac` is the one source; the tables exist so SQL can join on them

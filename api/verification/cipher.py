@@ -10,6 +10,7 @@ import hashlib
 import os
 import uuid
 
+from aiohttp import web
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
@@ -34,3 +35,7 @@ class DocumentCipher:
     def decrypt(self, record_id: uuid.UUID, kind: str, nonce: bytes, ciphertext: bytes) -> bytes:
         """The plaintext; raises `cryptography.exceptions.InvalidTag` if anything was altered."""
         return self._aead.decrypt(nonce, ciphertext, self._aad(record_id, kind))
+
+
+# The node's document cipher (keyed from `TEEZU_IDENTITY_KEY`).
+CIPHER: web.AppKey[DocumentCipher] = web.AppKey("identity_cipher", DocumentCipher)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from teezu.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 
 
@@ -9,6 +10,10 @@ class RecordNotFound(NotFound):
     """No such record, or not the caller's: the two look the same so ids can't be probed."""
 
     code = "VERIFICATION_NOT_FOUND"
+
+
+# ``{record_id}`` in a path: a malformed one is an unknown record.
+RECORD_ID = IdParam(RecordNotFound, "no such verification record", "recordId")
 
 
 class DocumentNotFound(NotFound):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Protocol
+from typing import Protocol
+
+import asyncpg
+from aiohttp import web
 
 from api.verification import store
 from api.verification.cipher import DocumentCipher
@@ -20,7 +23,7 @@ from api.verification.upload import Submission
 class IdentityProvider(Protocol):
     name: str
 
-    async def submit(self, db: Any, user_id: uuid.UUID, sub: Submission) -> uuid.UUID:
+    async def submit(self, db: asyncpg.Pool, user_id: uuid.UUID, sub: Submission) -> uuid.UUID:
         """Start verifying ``user_id`` with ``sub``; returns the new record's id."""
         ...
 
@@ -33,7 +36,7 @@ class ManualReviewProvider:
     def __init__(self, cipher: DocumentCipher) -> None:
         self.cipher = cipher
 
-    async def submit(self, db: Any, user_id: uuid.UUID, sub: Submission) -> uuid.UUID:
+    async def submit(self, db: asyncpg.Pool, user_id: uuid.UUID, sub: Submission) -> uuid.UUID:
         record_id = uuid.uuid4()
 
         def seal() -> list[tuple[str, str, bytes, bytes]]:
@@ -46,3 +49,7 @@ class ManualReviewProvider:
         encrypted = await asyncio.to_thread(seal)
         await store.insert_record(db, record_id, user_id, self.name, sub, encrypted)
         return record_id
+
+
+# The node's identity provider (the manual review unless a vendor's is configured).
+IDENTITY: web.AppKey[IdentityProvider] = web.AppKey("identity_provider")

@@ -22,19 +22,18 @@ from api.keys import POOL, SETTINGS
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.verification import store, upload
-from api.verification.cipher import DocumentCipher
+from api.verification.cipher import CIPHER, DocumentCipher
 from api.verification.errors import (
+    RECORD_ID,
     AlreadyReviewed,
     DocumentNotFound,
     RecordNotFound,
 )
-from api.verification.provider import IdentityProvider, ManualReviewProvider
+from api.verification.provider import IDENTITY, ManualReviewProvider
 
 api = Api("verification")
 
-IDENTITY: web.AppKey[IdentityProvider] = web.AppKey("identity_provider")  # type: ignore[type-abstract]
-CIPHER: web.AppKey[DocumentCipher] = web.AppKey("identity_cipher", DocumentCipher)
-UUID_PATH = {"record_id": "uuid"}
+UUID_PATH = {"record_id": RECORD_ID}
 # Three images at the per-image cap plus the text fields; each image is checked on its own.
 MAX_SUBMISSION = 3 * 8 * 1024**2 + 64 * 1024
 Kind = Literal["id_front", "id_back", "selfie"]
@@ -80,7 +79,7 @@ def record_out(r: store.RecordRow, now: datetime) -> RecordOut:
         legal_name=r.legal_name,
         date_of_birth=r.date_of_birth,
         aliases=r.aliases,
-        status=r.status,  # type: ignore[arg-type]
+        status=r.status,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
         reviewer_id=r.reviewer_id,
         reason=r.reason,
         submitted_at=r.created_at,
@@ -94,17 +93,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _record_id(call: Call[Any, Any]) -> uuid.UUID:
-    raw = call.path("record_id")
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise RecordNotFound("no such verification record", meta={"recordId": raw}) from None
-
-
 async def _visible(call: Call[Any, Any]) -> store.RecordRow:
     """The record if the caller owns it or moderates; the same 404 otherwise."""
-    record_id = _record_id(call)
+    record_id = call.id("record_id")
     row = await store.get_record(call.app[POOL], record_id)
     p = call.principal
     if row is None or (row.user_id != p.user_id and not p.can(Permission.MODERATE_ALL)):

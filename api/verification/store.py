@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import asyncpg
+
 from api.verification.upload import Submission
+from teezu.db import Db
 
 # A record with its newest review (its status) and the documents it holds.
 _RECORD = """
@@ -47,7 +50,7 @@ def _row(r: Any) -> RecordRow:
 
 
 async def insert_record(
-    db: Any,
+    db: asyncpg.Pool,
     record_id: uuid.UUID,
     user_id: uuid.UUID,
     provider: str,
@@ -76,17 +79,17 @@ async def insert_record(
         )
 
 
-async def get_record(db: Any, record_id: uuid.UUID) -> RecordRow | None:
+async def get_record(db: Db, record_id: uuid.UUID) -> RecordRow | None:
     r = await db.fetchrow(_RECORD + " WHERE r.id = $1", record_id)
     return _row(r) if r is not None else None
 
 
-async def records_of(db: Any, user_id: uuid.UUID) -> list[RecordRow]:
+async def records_of(db: Db, user_id: uuid.UUID) -> list[RecordRow]:
     rows = await db.fetch(_RECORD + " WHERE r.user_id = $1 ORDER BY r.created_at DESC", user_id)
     return [_row(r) for r in rows]
 
 
-async def pending(db: Any, limit: int) -> list[RecordRow]:
+async def pending(db: Db, limit: int) -> list[RecordRow]:
     """Records waiting for a reviewer, oldest first (the queue's order)."""
     rows = await db.fetch(
         _RECORD + " WHERE v.status = 'pending' ORDER BY r.created_at LIMIT $1", limit
@@ -95,7 +98,7 @@ async def pending(db: Any, limit: int) -> list[RecordRow]:
 
 
 async def add_review(
-    db: Any, record_id: uuid.UUID, status: str, reviewer_id: uuid.UUID, reason: str
+    db: asyncpg.Pool, record_id: uuid.UUID, status: str, reviewer_id: uuid.UUID, reason: str
 ) -> str | None:
     """Decide a pending record. Returns the status it had (None: no such record).
 
@@ -123,9 +126,7 @@ async def add_review(
         return current
 
 
-async def load_document(
-    db: Any, record_id: uuid.UUID, kind: str
-) -> tuple[str, bytes, bytes] | None:
+async def load_document(db: Db, record_id: uuid.UUID, kind: str) -> tuple[str, bytes, bytes] | None:
     """``(content type, nonce, ciphertext)`` of one document."""
     r = await db.fetchrow(
         "SELECT content_type, nonce, ciphertext FROM identity_documents "
@@ -136,7 +137,7 @@ async def load_document(
     return (r["content_type"], r["nonce"], r["ciphertext"]) if r is not None else None
 
 
-async def verified(db: Any, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+async def verified(db: Db, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Those of ``user_ids`` with an approved record (its newest review says 'approved')."""
     rows = await db.fetch(
         "SELECT DISTINCT r.user_id FROM identity_records r "

@@ -15,6 +15,7 @@ import email.policy
 from dataclasses import dataclass, field
 from datetime import date
 
+from api.auth.signup import age_on
 from api.verification.errors import (
     DocumentTooLarge,
     InvalidDocument,
@@ -55,11 +56,6 @@ def sniff_image(data: bytes) -> str | None:
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return None
-
-
-def age_on(born: date, today: date) -> int:
-    """Whole years between ``born`` and ``today``."""
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def parse_form(body: bytes, content_type_header: str) -> dict[str, tuple[str | None, bytes]]:

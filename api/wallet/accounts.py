@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
 import asyncpg
 
 from api.wallet.fees import FeeSchedule
 from api.wallet.model import Account, AccountKind
+from teezu.db import Db
 
 _SCHEDULE_TTL = 30 * 10**9  # ns (time.monotonic_ns: this package has no floats)
 _REFERRAL_TTL = 60 * 10**9
@@ -32,7 +32,7 @@ class AccountBook:
         self._referrers: dict[uuid.UUID, tuple[int, uuid.UUID | None]] = {}
         self._payees: dict[uuid.UUID, uuid.UUID] = {}
 
-    async def system(self, db: Any, kind: AccountKind) -> Account:
+    async def system(self, db: Db, kind: AccountKind) -> Account:
         """One of the platform's own accounts (created by the migration)."""
         assert kind.system, kind
         found = self._accounts.get((kind, None))
@@ -45,7 +45,7 @@ class AccountBook:
             found = self._remember(Account(row["id"], kind, None))
         return found
 
-    async def of(self, db: Any, kind: AccountKind, owner_id: uuid.UUID) -> Account:
+    async def of(self, db: Db, kind: AccountKind, owner_id: uuid.UUID) -> Account:
         """The user's account of ``kind``, created (empty) if they have none yet."""
         assert not kind.system, kind
         found = self._accounts.get((kind, owner_id))
@@ -65,9 +65,10 @@ class AccountBook:
             ) or await db.fetchrow(
                 "SELECT id FROM ledger_accounts WHERE kind = $1 AND owner_id = $2", kind, owner_id
             )
+        assert row is not None  # the query always returns a row
         return self._remember(Account(row["id"], kind, owner_id))
 
-    async def find(self, db: Any, kind: AccountKind, owner_id: uuid.UUID) -> Account | None:
+    async def find(self, db: Db, kind: AccountKind, owner_id: uuid.UUID) -> Account | None:
         """The user's account of ``kind`` if it exists (never creates one)."""
         found = self._accounts.get((kind, owner_id))
         if found is None:
@@ -85,7 +86,7 @@ class AccountBook:
         self._accounts[(account.kind, account.owner_id)] = account
         return account
 
-    async def current_schedule(self, db: Any) -> FeeSchedule:
+    async def current_schedule(self, db: Db) -> FeeSchedule:
         """The fee schedule in force now (re-read every few seconds)."""
         now = time.monotonic_ns()
         if self._current is not None and now - self._current[0] < _SCHEDULE_TTL:
@@ -102,7 +103,7 @@ class AccountBook:
         self._current = (now, schedule)
         return schedule
 
-    async def schedule(self, db: Any, version: str) -> FeeSchedule:
+    async def schedule(self, db: Db, version: str) -> FeeSchedule:
         """A schedule by version (for recomputing and reversing old splits)."""
         found = self._schedules.get(version)
         if found is None:
@@ -116,7 +117,7 @@ class AccountBook:
             found = self._schedules[version] = FeeSchedule(**dict(row))
         return found
 
-    async def referrer_of(self, db: Any, user_id: uuid.UUID) -> uuid.UUID | None:
+    async def referrer_of(self, db: Db, user_id: uuid.UUID) -> uuid.UUID | None:
         now = time.monotonic_ns()
         cached = self._referrers.get(user_id)
         if cached is not None and now - cached[0] < _REFERRAL_TTL:
@@ -129,7 +130,7 @@ class AccountBook:
         self._referrers[user_id] = (now, referrer)
         return referrer
 
-    async def payee_of_stream(self, db: Any, stream_id: uuid.UUID) -> tuple[bool, uuid.UUID | None]:
+    async def payee_of_stream(self, db: Db, stream_id: uuid.UUID) -> tuple[bool, uuid.UUID | None]:
         """(stream exists, its creator's user id). A stream's creator never changes once set."""
         payee = self._payees.get(stream_id)
         if payee is not None:

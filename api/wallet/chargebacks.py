@@ -25,13 +25,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from api.wallet import store
 from api.wallet.accounts import AccountBook
 from api.wallet.fees import reversal_split
 from api.wallet.model import Account, AccountKind, Posting, TxKind
 from api.wallet.purchases import get
+from teezu.db import Connection
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Spend:
         return self.amount - self.reversed
 
 
-async def spends_since(conn: Any, wallet: Account, after_tx: int) -> list[Spend]:
+async def spends_since(conn: Connection, wallet: Account, after_tx: int) -> list[Spend]:
     """The buyer's tips, subscription charges and hold captures after transaction
     ``after_tx``, newest first."""
     rows = await conn.fetch(
@@ -88,7 +88,7 @@ async def spends_since(conn: Any, wallet: Account, after_tx: int) -> list[Spend]
     return spends
 
 
-async def chargeback(conn: Any, book: AccountBook, purchase_id: uuid.UUID) -> str:
+async def chargeback(conn: Connection, book: AccountBook, purchase_id: uuid.UUID) -> str:
     """Apply a chargeback of a purchase (inside the caller's database transaction, which also
     records the webhook event). Returns ``applied`` or why nothing was done."""
     purchase = await get(conn, purchase_id, lock=True)

@@ -27,7 +27,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+import asyncpg
 
 
 @dataclass
@@ -70,13 +71,14 @@ class BooksReport:
 _LIMIT = 20  # problems listed per kind
 
 
-async def check_books(pool: Any) -> BooksReport:
+async def check_books(pool: asyncpg.Pool) -> BooksReport:
     """Reconcile the whole ledger (see the module docstring); never raises on a difference."""
     report = BooksReport()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         totals = await conn.fetchrow(
             "SELECT count(*) AS n, coalesce(sum(amount), 0) AS total FROM ledger_entries"
         )
+        assert totals is not None  # the query always returns a row
         report.entries, report.books_total = totals["n"], int(totals["total"])
         report.transactions = await conn.fetchval("SELECT count(*) FROM ledger_transactions")
         if report.books_total != 0:
@@ -177,6 +179,7 @@ async def check_books(pool: Any) -> BooksReport:
             "coalesce(sum(amount - withheld) FILTER (WHERE state = 'approved'), 0) AS paid "
             "FROM payouts"
         )
+        assert payouts is not None  # the query always returns a row
         if by_kind.get("payouts_pending", 0) != payouts["pending"]:
             report.problems.append(
                 f"payouts_pending holds {by_kind.get('payouts_pending', 0)} tokens but pending "

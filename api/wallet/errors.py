@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.routing import IdParam
 from teezu.errors import BadRequest, Conflict, Forbidden, NotFound, TeezuError, Unauthorized
 
 
@@ -241,3 +242,10 @@ MESSAGES: dict[str, str] = {
     "PURCHASE_NOT_REFUNDABLE": "the purchase cannot be refunded",
     "INSUFFICIENT_MATURED_EARNINGS": "not enough matured earnings for this payout",
 }
+
+
+# Ids in the wallet's paths: malformed ones are unknown ones.
+PURCHASE_ID = IdParam(PurchaseNotFound, "no such purchase", "id")
+PAYOUT_ID = IdParam(PayoutNotFound, "no such payout", "id")
+MENU_ITEM_ID = IdParam(UnknownItem, "no such tip menu item", "id")
+SHOW_ID = IdParam(ShowNotFound, "no such show", "showId")

@@ -20,6 +20,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
+from aiohttp import web
+
 from api.wallet import goals
 from teezu.pubsub import PubSub
 
@@ -36,7 +39,7 @@ def money_channel(stream_id: uuid.UUID | str) -> str:
 class MoneyEvents:
     """Publishes tips and goal progress for a node; owns its pending progress tasks."""
 
-    def __init__(self, pool: Any, pubsub: PubSub, *, interval: float = 0.2) -> None:
+    def __init__(self, pool: asyncpg.Pool, pubsub: PubSub, *, interval: float = 0.2) -> None:
         self.pool = pool
         self.pubsub = pubsub
         self.interval = interval
@@ -130,3 +133,7 @@ class MoneyEvents:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+# The room's money channel (made at start-up by `api.wallet.lifecycle`).
+MONEY_EVENTS: web.AppKey[MoneyEvents] = web.AppKey("money_events", MoneyEvents)

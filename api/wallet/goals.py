@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from api.wallet.errors import GoalAlreadyOpen
+from teezu.db import Db
 
 _COLUMNS = "g.id, g.stream_id, g.title, g.target, g.state, g.created_at, g.ended_at, g.mode"
 # Tips mode: the tips that name the goal. Pledge mode: its pledges that are held or captured
@@ -59,7 +60,7 @@ def _goal(row: Any) -> Goal:
     return Goal(**{k: row[k] for k in Goal.__dataclass_fields__})
 
 
-async def current(db: Any, stream_id: uuid.UUID) -> Goal | None:
+async def current(db: Db, stream_id: uuid.UUID) -> Goal | None:
     """The stream's open goal, else its most recent one (with progress), else None."""
     row = await db.fetchrow(
         f"SELECT {_COLUMNS}, {_PROGRESS} AS progress FROM stream_goals g "
@@ -69,7 +70,7 @@ async def current(db: Any, stream_id: uuid.UUID) -> Goal | None:
     return _goal(row) if row else None
 
 
-async def get(db: Any, goal_id: uuid.UUID) -> Goal | None:
+async def get(db: Db, goal_id: uuid.UUID) -> Goal | None:
     row = await db.fetchrow(
         f"SELECT {_COLUMNS}, {_PROGRESS} AS progress FROM stream_goals g WHERE g.id = $1", goal_id
     )
@@ -77,7 +78,7 @@ async def get(db: Any, goal_id: uuid.UUID) -> Goal | None:
 
 
 async def create(
-    db: Any, stream_id: uuid.UUID, *, title: str, target: int, mode: str = "tips"
+    db: Db, stream_id: uuid.UUID, *, title: str, target: int, mode: str = "tips"
 ) -> Goal:
     """Open a goal; `GoalAlreadyOpen` if the stream has one."""
     try:
@@ -97,7 +98,7 @@ async def create(
     return _goal(row)
 
 
-async def cancel(db: Any, stream_id: uuid.UUID) -> Goal | None:
+async def cancel(db: Db, stream_id: uuid.UUID) -> Goal | None:
     """Cancel the stream's open goal (tips already given stay given; the caller releases the
     pledges of a pledge goal); None if none is open."""
     row = await db.fetchrow(
@@ -109,7 +110,7 @@ async def cancel(db: Any, stream_id: uuid.UUID) -> Goal | None:
     return _goal(row) if row else None
 
 
-async def complete_if_reached(db: Any, goal_id: uuid.UUID) -> Goal | None:
+async def complete_if_reached(db: Db, goal_id: uuid.UUID) -> Goal | None:
     """Complete an open goal whose tips reached its target; the goal if this call completed
     it (exactly one caller ever does), else None."""
     row = await db.fetchrow(

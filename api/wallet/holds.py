@@ -42,6 +42,7 @@ from api.wallet.model import (
     array_literals,
     balanced,
 )
+from teezu.db import Connection
 
 RESERVE = "hold_reserve"
 EXTEND = "hold_extend"
@@ -107,7 +108,7 @@ SELECT id FROM tx
 
 
 async def reserve(
-    pool: Any,
+    pool: asyncpg.Pool,
     book: AccountBook,
     key: IdempotencyKey,
     *,
@@ -169,7 +170,7 @@ async def reserve(
 
 
 async def extend(
-    pool: Any,
+    pool: asyncpg.Pool,
     book: AccountBook,
     key: IdempotencyKey,
     hold_id: uuid.UUID,
@@ -182,7 +183,7 @@ async def extend(
     if type(amount) is not int or amount <= 0:
         raise AmountOutOfRange("an extension is a positive whole number of tokens")
 
-    async def body(conn: Any) -> dict[str, Any]:
+    async def body(conn: Connection) -> dict[str, Any]:
         row = await conn.fetchrow(
             "SELECT owner_id, state, stream_id, expires_at > now() AS running FROM ledger_holds "
             "WHERE id = $1 FOR UPDATE",
@@ -212,6 +213,7 @@ async def extend(
             amount,
             ttl_seconds,
         )
+        assert held is not None  # the query always returns a row
         return {
             "holdId": str(hold_id),
             "amount": held["amount"],
@@ -225,19 +227,21 @@ async def extend(
     return await run_idempotent(pool, key, EXTEND, fingerprint, body, request_id=request_id)
 
 
-async def capture(pool: Any, book: AccountBook, hold_id: uuid.UUID, amount: int) -> Outcome:
+async def capture(
+    pool: asyncpg.Pool, book: AccountBook, hold_id: uuid.UUID, amount: int
+) -> Outcome:
     """Capture ``amount`` (<= held) for the hold's payee; the rest goes back to the wallet."""
     if type(amount) is not int or amount < 0:
         raise AmountOutOfRange("a capture is a non-negative whole number of tokens")
     return await _settle(pool, book, hold_id, HoldState.CAPTURED, amount)
 
 
-async def release(pool: Any, book: AccountBook, hold_id: uuid.UUID) -> Outcome:
+async def release(pool: asyncpg.Pool, book: AccountBook, hold_id: uuid.UUID) -> Outcome:
     """Give every held token back to the wallet."""
     return await _settle(pool, book, hold_id, HoldState.RELEASED, None)
 
 
-async def expire_due(pool: Any, book: AccountBook, *, limit: int = 500) -> int:
+async def expire_due(pool: asyncpg.Pool, book: AccountBook, *, limit: int = 500) -> int:
     """Release holds past their expiry (the ledger worker calls this); returns how many."""
     due = await pool.fetch(
         "SELECT id FROM ledger_holds WHERE state = 'held' AND expires_at <= now() "
@@ -255,7 +259,7 @@ async def expire_due(pool: Any, book: AccountBook, *, limit: int = 500) -> int:
 
 
 async def _settle(
-    pool: Any, book: AccountBook, hold_id: uuid.UUID, to: HoldState, captured: int | None
+    pool: asyncpg.Pool, book: AccountBook, hold_id: uuid.UUID, to: HoldState, captured: int | None
 ) -> Outcome:
     # An extension may change the amount between our read and the UPDATE (which then matches
     # no row): read again and retry; anything else that stops the UPDATE ends the hold's life.
@@ -334,7 +338,7 @@ async def _settle(
 
 
 async def _already(
-    pool: Any, hold_id: uuid.UUID, hold: Any, to: HoldState, captured: int | None
+    pool: asyncpg.Pool, hold_id: uuid.UUID, hold: Any, to: HoldState, captured: int | None
 ) -> Outcome:
     """A hold that has ended: the same result again if it ended the way asked, else an error."""
     same = hold["state"] == to and (to is not HoldState.CAPTURED or hold["captured"] == captured)

@@ -19,6 +19,7 @@ import asyncpg
 
 from api.wallet.errors import OUTCOME_ERRORS, IdempotencyKeyReused, WalletError
 from api.wallet.model import IdempotencyKey, Outcome
+from teezu.db import Connection, Db
 
 MAX_KEY_LENGTH = 255
 
@@ -29,7 +30,7 @@ def request_hash(operation: str, params: dict[str, Any]) -> bytes:
     return hashlib.sha256(canonical.encode()).digest()
 
 
-async def replay(db: Any, key: IdempotencyKey, operation: str, fingerprint: bytes) -> Outcome:
+async def replay(db: Db, key: IdempotencyKey, operation: str, fingerprint: bytes) -> Outcome:
     """The stored result for ``key``; `IdempotencyKeyReused` if it was for another request."""
     row = await db.fetchrow(
         "SELECT operation, request_hash, result FROM idempotency_keys "
@@ -53,7 +54,7 @@ def is_key_conflict(exc: BaseException) -> bool:
 
 
 async def run_idempotent(
-    pool: Any,
+    pool: asyncpg.Pool,
     key: IdempotencyKey,
     operation: str,
     fingerprint: bytes,
@@ -91,7 +92,7 @@ async def run_idempotent(
 
 
 async def _save(
-    conn: Any, key: IdempotencyKey, operation: str, fingerprint: bytes, outcome: Outcome
+    conn: Connection, key: IdempotencyKey, operation: str, fingerprint: bytes, outcome: Outcome
 ) -> None:
     await conn.execute(
         "INSERT INTO idempotency_keys (owner_id, key, operation, request_hash, result) "
@@ -105,7 +106,7 @@ async def _save(
 
 
 async def expire(
-    pool: Any, *, ttl_hours: int, now: datetime | None = None, batch: int = 5000
+    pool: asyncpg.Pool, *, ttl_hours: int, now: datetime | None = None, batch: int = 5000
 ) -> int:
     """Delete keys older than ``ttl_hours`` (the ledger worker and `teezu ledger expire-keys`
     call this); returns how many. A request that reuses an expired key is a new request.

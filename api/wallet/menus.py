@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from teezu.db import Db
+
 _COLUMNS = "id, creator_id, label, price, position, active, created_at, updated_at"
 
 
@@ -36,7 +38,7 @@ class MenuItem:
         }
 
 
-async def menu_of(db: Any, creator_id: uuid.UUID) -> list[MenuItem]:
+async def menu_of(db: Db, creator_id: uuid.UUID) -> list[MenuItem]:
     """The creator's active items, in their order."""
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM tip_menu_items WHERE creator_id = $1 AND active "
@@ -46,13 +48,13 @@ async def menu_of(db: Any, creator_id: uuid.UUID) -> list[MenuItem]:
     return [MenuItem(**dict(r)) for r in rows]
 
 
-async def get(db: Any, item_id: uuid.UUID) -> MenuItem | None:
+async def get(db: Db, item_id: uuid.UUID) -> MenuItem | None:
     row = await db.fetchrow(f"SELECT {_COLUMNS} FROM tip_menu_items WHERE id = $1", item_id)
     return MenuItem(**dict(row)) if row else None
 
 
 async def create(
-    db: Any, creator_id: uuid.UUID, *, label: str, price: int, position: int = 0
+    db: Db, creator_id: uuid.UUID, *, label: str, price: int, position: int = 0
 ) -> MenuItem:
     row = await db.fetchrow(
         "INSERT INTO tip_menu_items (id, creator_id, label, price, position) "
@@ -63,11 +65,12 @@ async def create(
         price,
         position,
     )
+    assert row is not None  # the query always returns a row
     return MenuItem(**dict(row))
 
 
 async def update(
-    db: Any,
+    db: Db,
     item_id: uuid.UUID,
     *,
     label: str | None = None,

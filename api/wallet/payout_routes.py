@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -28,14 +27,15 @@ from api.auth import audit
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
 from api.envelope import REQUEST_ID
-from api.keys import POOL, SETTINGS
+from api.keys import POOL
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
-from api.wallet.errors import InvalidPeriod, NotACreator, PayoutNotFound
-from api.wallet.maturity import MaturityPolicy
+from api.wallet.errors import PAYOUT_ID, InvalidPeriod, NotACreator
+from api.wallet.lifecycle import payouts_lifecycle
 from api.wallet.model import AccountKind
-from api.wallet.payouts import Payout, Payouts
-from api.wallet.routes import IDEMPOTENCY_KEY, LEDGER, idempotency_key, respond
+from api.wallet.money_calls import IDEMPOTENCY_KEY, idempotency_key, respond
+from api.wallet.payouts import PAYOUTS, Payout
+from api.wallet.service import LEDGER
 from api.wallet.statements import Statement
 from api.wallet.statements import statement as read_statement
 from teezu.errors import Invalid
@@ -47,7 +47,6 @@ class InvalidCursor(Invalid):
     code = "INVALID_CURSOR"
 
 
-PAYOUTS: web.AppKey[Payouts] = web.AppKey("payouts", Payouts)
 STATEMENT_MAX_LINES = 10_000
 _CURSOR = r"^[0-9]{1,20}_[0-9a-f]{32}$"
 
@@ -162,14 +161,6 @@ def _page(found: list[Payout], limit: int) -> Page[PayoutOut]:
         [PayoutOut.model_validate(p.public()) for p in found],
         _cursor(found[-1]) if len(found) == limit else None,
     )
-
-
-def _payout_id(call: Call[object, object]) -> uuid.UUID:
-    raw = call.path("payout_id")
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise PayoutNotFound("no such payout", meta={"id": raw}) from None
 
 
 def _aware(value: datetime) -> datetime:
@@ -316,7 +307,7 @@ async def _decide(call: Call[DecisionBody, None], approve: bool) -> web.Response
     admin = call.principal.user_id
     assert admin is not None
     payouts = call.app[PAYOUTS]
-    payout_id = _payout_id(call)
+    payout_id = call.id("payout_id")
     note = call.body.note
     found = await payouts.get(payout_id)
     if found is not None:  # (an unknown id is the decision's own 404)
@@ -351,7 +342,7 @@ async def _decide(call: Call[DecisionBody, None], approve: bool) -> web.Response
     response=PayoutOut,
     permission=Permission.SYSTEM_CONFIG_LIMITED,
     errors=(409,),
-    path_formats={"payout_id": "uuid"},
+    path_formats={"payout_id": PAYOUT_ID},
     ranked="payout.decision",
 )
 async def approve_payout(call: Call[DecisionBody, None]) -> web.Response:
@@ -368,7 +359,7 @@ async def approve_payout(call: Call[DecisionBody, None]) -> web.Response:
     response=PayoutOut,
     permission=Permission.SYSTEM_CONFIG_LIMITED,
     errors=(409,),
-    path_formats={"payout_id": "uuid"},
+    path_formats={"payout_id": PAYOUT_ID},
     ranked="payout.decision",
 )
 async def reject_payout(call: Call[DecisionBody, None]) -> web.Response:
@@ -380,24 +371,7 @@ async def reject_payout(call: Call[DecisionBody, None]) -> web.Response:
 # ---- wiring -------------------------------------------------------------------------------
 
 
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    ledger = app[LEDGER]
-    app[PAYOUTS] = Payouts(
-        ledger.pool,
-        ledger.book,
-        policy=MaturityPolicy(
-            days_hold=settings.earnings_maturity_days,
-            new_creator_days_hold=settings.new_creator_maturity_days,
-            new_creator_age=settings.new_creator_days,
-        ),
-        minimum=settings.payout_min,
-        reserve_bps=settings.payout_reserve_bps,
-    )
-    yield
-
-
 def setup(app: web.Application) -> None:
     """Add the payout routes (after `api.wallet.routes.setup`: they use its ledger)."""
-    app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(payouts_lifecycle)
     api.add_to(app)

@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+from aiohttp import web
+
 from api.wallet import idempotency, store, xid_clock
 from api.wallet.accounts import AccountBook
 from api.wallet.errors import (
@@ -49,6 +52,7 @@ from api.wallet.model import (
     Posting,
     TxKind,
 )
+from teezu.db import Connection, Db
 
 REQUEST = "payout_request"
 STATES = ("pending", "approved", "rejected")
@@ -125,7 +129,7 @@ def _payout(row: Any) -> Payout:
 
 
 async def earnings_view(
-    db: Any, account: Account | None, policy: MaturityPolicy, now: datetime
+    db: Db, account: Account | None, policy: MaturityPolicy, now: datetime
 ) -> EarningsView:
     """Read a creator's earnings (inside the caller's transaction, under the account lock when
     the result is used to take tokens out)."""
@@ -154,6 +158,7 @@ async def earnings_view(
         "FROM payouts WHERE creator_id = $1",
         account.owner_id,
     )
+    assert totals is not None  # the query always returns a row
     return EarningsView(
         balance=balance,
         immature=immature,
@@ -173,7 +178,7 @@ class Payouts:
 
     def __init__(
         self,
-        pool: Any,
+        pool: asyncpg.Pool,
         book: AccountBook,
         *,
         policy: MaturityPolicy | None = None,
@@ -212,7 +217,7 @@ class Payouts:
         owner = key.owner_id
         now = self.clock()
 
-        async def body(conn: Any) -> dict[str, Any]:
+        async def body(conn: Connection) -> dict[str, Any]:
             earnings = await self.book.of(conn, AccountKind.EARNINGS, owner)
             await store.lock_account(conn, earnings)
             view = await earnings_view(conn, earnings, self.policy, now)
@@ -353,3 +358,7 @@ class Payouts:
 
 class _LostRace(Exception):
     """Another decision changed the payout first: roll our posting back."""
+
+
+# The node's payouts (made at start-up by `api.wallet.lifecycle`).
+PAYOUTS: web.AppKey[Payouts] = web.AppKey("payouts", Payouts)

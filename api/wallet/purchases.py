@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from api.wallet import idempotency, store
 from api.wallet.accounts import AccountBook
 from api.wallet.errors import PurchaseNotRefundable, UnknownItem
 from api.wallet.idempotency import run_idempotent
 from api.wallet.model import AccountKind, IdempotencyKey, Outcome, Posting, TxKind
+from teezu.db import Connection, Db
 
 CREATE = "purchase"
 _COLUMNS = (
@@ -71,14 +74,14 @@ class Purchase:
         }
 
 
-async def packages(db: Any) -> list[TokenPackage]:
+async def packages(db: Db) -> list[TokenPackage]:
     rows = await db.fetch(
         "SELECT id, tokens, price_minor, currency FROM token_packages WHERE active ORDER BY tokens"
     )
     return [TokenPackage(**dict(r)) for r in rows]
 
 
-async def get(db: Any, purchase_id: uuid.UUID, *, lock: bool = False) -> Purchase | None:
+async def get(db: Db, purchase_id: uuid.UUID, *, lock: bool = False) -> Purchase | None:
     row = await db.fetchrow(
         f"SELECT {_COLUMNS} FROM purchases WHERE id = $1" + (" FOR UPDATE" if lock else ""),
         purchase_id,
@@ -87,7 +90,7 @@ async def get(db: Any, purchase_id: uuid.UUID, *, lock: bool = False) -> Purchas
 
 
 async def create(
-    pool: Any,
+    pool: asyncpg.Pool,
     key: IdempotencyKey,
     *,
     package_id: str,
@@ -98,7 +101,7 @@ async def create(
     """Record a pending purchase of a package (idempotent per key); the caller then starts the
     provider's checkout for it. Unknown or retired packages are ``UNKNOWN_ITEM``."""
 
-    async def body(conn: Any) -> dict[str, Any]:
+    async def body(conn: Connection) -> dict[str, Any]:
         package = await conn.fetchrow(
             "SELECT id, tokens, price_minor, currency FROM token_packages WHERE id = $1 AND active",
             package_id,
@@ -118,6 +121,7 @@ async def create(
             provider,
             payment_method,
         )
+        assert row is not None  # the query always returns a row
         return {"purchase": Purchase(**dict(row)).public()}
 
     fingerprint = idempotency.request_hash(
@@ -126,7 +130,7 @@ async def create(
     return await run_idempotent(pool, key, CREATE, fingerprint, body, request_id=request_id)
 
 
-async def set_provider_ref(db: Any, purchase_id: uuid.UUID, provider_ref: str) -> None:
+async def set_provider_ref(db: Db, purchase_id: uuid.UUID, provider_ref: str) -> None:
     """Remember the provider's payment id (once; a second checkout start keeps the first)."""
     await db.execute(
         "UPDATE purchases SET provider_ref = $2, updated_at = now() "
@@ -136,7 +140,7 @@ async def set_provider_ref(db: Any, purchase_id: uuid.UUID, provider_ref: str) -
     )
 
 
-async def confirm(conn: Any, book: AccountBook, purchase_id: uuid.UUID) -> str:
+async def confirm(conn: Connection, book: AccountBook, purchase_id: uuid.UUID) -> str:
     """Credit a pending purchase's tokens (inside the caller's database transaction, which
     also records the webhook event). Returns what happened: ``applied`` or why it was not."""
     purchase = await get(conn, purchase_id, lock=True)
@@ -170,7 +174,7 @@ async def confirm(conn: Any, book: AccountBook, purchase_id: uuid.UUID) -> str:
     return "applied"
 
 
-async def decline(conn: Any, purchase_id: uuid.UUID) -> str:
+async def decline(conn: Connection, purchase_id: uuid.UUID) -> str:
     """Mark a pending purchase declined (no tokens ever moved)."""
     done = await conn.fetchval(
         "UPDATE purchases SET state = 'declined', updated_at = now() "
@@ -180,7 +184,7 @@ async def decline(conn: Any, purchase_id: uuid.UUID) -> str:
     return "applied" if done else "ignored: purchase is not pending"
 
 
-async def refund(conn: Any, book: AccountBook, purchase_id: uuid.UUID) -> int:
+async def refund(conn: Connection, book: AccountBook, purchase_id: uuid.UUID) -> int:
     """Take a confirmed purchase's tokens back out of the wallet (all of them: a purchase
     whose tokens were partly spent is not refundable). Tokens that went to settle a chargeback
     debt go back to being owed. Returns the refund transaction id."""

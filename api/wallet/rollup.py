@@ -12,7 +12,7 @@ do: they are taken before commit, so a slow transaction could commit an entry "i
 
 from __future__ import annotations
 
-from typing import Any
+import asyncpg
 
 # One roll-up at a time (two concurrent ones would both add the same entries).
 _LOCK = 0x7465657A7502
@@ -36,7 +36,7 @@ ON CONFLICT (account_id) DO UPDATE
 """
 
 
-async def roll_up(pool: Any) -> int:
+async def roll_up(pool: asyncpg.Pool) -> int:
     """Fold every finished entry of the derived accounts into their roll-ups; returns how
     many accounts were rolled up."""
     async with pool.acquire() as conn, conn.transaction():

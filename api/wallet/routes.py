@@ -10,62 +10,46 @@
 | ``POST /api/v1/streams/{stream_id}/tip`` | ``wallet.use``, ``Idempotency-Key`` |
 | ``POST /api/v1/payments/webhooks/{provider}`` | the provider's signature |
 
-Tip menus and goals are in `api.wallet.stream_routes`. A call that moves money answers a retry
-(same ``Idempotency-Key``, same request) with the first call's status and body, plus
-``Idempotent-Replayed: true``: its response is a pure function of the stored outcome
-(`respond`), so replays are identical, refusals included.
+Tip menus and goals are in `api.wallet.stream_routes`, shows in `api.wallet.show_routes`. A
+call that moves money answers a retry (same ``Idempotency-Key``, same request) with the first
+call's status and body, plus ``Idempotent-Replayed: true``: its response is a pure function of
+the stored outcome (`api.wallet.money_calls.respond`), so replays are identical, refusals
+included.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 from pydantic import Field, StrictInt
 
 from api.auth.rbac import Permission
-from api.envelope import REQUEST_ID, error_response
-from api.keys import POOL, PUBSUB, SETTINGS
-from api.routing import Api, Call, HeaderParam, Page, RateLimit
+from api.envelope import REQUEST_ID
+from api.routing import Api, Call, Page, RateLimit
 from api.schema import Input, Output
-from api.wallet import purchases, stream_routes, webhooks
+from api.streams.errors import STREAM_ID
+from api.wallet import purchases, webhooks
 from api.wallet.errors import (
-    MESSAGES,
-    IdempotencyKeyRequired,
+    PURCHASE_ID,
     PurchaseNotFound,
-    StreamNotFound,
     UnknownProvider,
-    error_for,
 )
-from api.wallet.events import MoneyEvents
-from api.wallet.model import IdempotencyKey, Outcome
+from api.wallet.events import MONEY_EVENTS
+from api.wallet.lifecycle import lifecycle
+from api.wallet.money_calls import IDEMPOTENCY_KEY, idempotency_key, respond
 from api.wallet.providers import PROVIDERS, PaymentProvider
-from api.wallet.sandbox import SandboxProvider
-from api.wallet.service import Ledger
+from api.wallet.service import LEDGER
 from api.wallet.tips import TipRequest
 from teezu.errors import Invalid
-from workers.ledger import run_ledger_jobs
 
 log = logging.getLogger(__name__)
 
 api = Api("wallet")
-LEDGER: web.AppKey[Ledger] = web.AppKey("ledger", Ledger)
-MONEY_EVENTS: web.AppKey[MoneyEvents] = web.AppKey("money_events", MoneyEvents)
 WEBHOOK_MAX_BYTES = 64 * 1024
-IDEMPOTENCY_KEY = HeaderParam(
-    "Idempotency-Key",
-    "a unique key per intended payment (a UUID): a retry with the same key and request gets "
-    "the first result again and moves nothing; the same key with another request is refused "
-    "(422 IDEMPOTENCY_KEY_REUSED)",
-    pattern=r"^[\x21-\x7e]{1,255}$",
-    max_length=255,
-)
 
 
 class UnknownPaymentMethod(Invalid):
@@ -181,33 +165,6 @@ class WebhookReceipt(Output):
 # ---- helpers ------------------------------------------------------------------------------
 
 
-def idempotency_key(call: Call[Any, Any]) -> IdempotencyKey:
-    """The caller's ``Idempotency-Key`` (every route that moves money requires one)."""
-    raw = call.request.headers.get(IDEMPOTENCY_KEY.name, "")
-    if not raw or len(raw) > 255 or not raw.isascii() or not raw.isprintable() or " " in raw:
-        raise IdempotencyKeyRequired(
-            "send an Idempotency-Key header (1-255 printable ASCII characters, no spaces) "
-            "with every call that moves money"
-        )
-    assert call.principal.user_id is not None
-    return IdempotencyKey(call.principal.user_id, raw)
-
-
-def respond(request: web.Request, outcome: Outcome, status: int) -> web.Response:
-    """The response for a stored outcome: a pure function of it, so replays are identical."""
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    if outcome.error is not None:
-        return error_response(
-            error_for(outcome.error).status,
-            outcome.error,
-            MESSAGES[outcome.error],
-            outcome.request_id or request[REQUEST_ID],
-            meta=outcome.data,
-            headers=headers,
-        )
-    return web.json_response({"status": "ok", "data": outcome.data}, status=status, headers=headers)
-
-
 def _provider(app: web.Application, name: str) -> PaymentProvider:
     provider = app[PROVIDERS].get(name)
     if provider is None:
@@ -228,7 +185,7 @@ def _provider(app: web.Application, name: str) -> PaymentProvider:
     permission=Permission.WALLET,
     headers=(IDEMPOTENCY_KEY,),
     errors=(400, 402, 409),
-    path_formats={"stream_id": "uuid"},
+    path_formats={"stream_id": STREAM_ID},
 )
 async def tip(call: Call[TipBody, None]) -> web.Response:
     """Debits the wallet and pays the creator (and the platform, and the creator's referrer)
@@ -237,11 +194,7 @@ async def tip(call: Call[TipBody, None]) -> web.Response:
     the creator is frozen: the kill switch), CREATOR_NOT_PAYABLE or MENU_PRICE_CHANGED, 404
     UNKNOWN_ITEM (menu item), 422 AMOUNT_OUT_OF_RANGE or CANNOT_TIP_SELF."""
     key = idempotency_key(call)
-    raw = call.path("stream_id")
-    try:
-        stream_id = uuid.UUID(raw)
-    except ValueError:
-        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
+    stream_id = call.id("stream_id")
     body = call.body
     outcome = await call.app[LEDGER].tip(
         key,
@@ -332,17 +285,13 @@ async def purchase(call: Call[PurchaseBody, None]) -> web.Response:
     summary="One of my purchases",
     response=PurchaseOut,
     permission=Permission.WALLET,
-    path_formats={"purchase_id": "uuid"},
+    path_formats={"purchase_id": PURCHASE_ID},
 )
 async def purchase_status(call: Call[None, None]) -> PurchaseOut:
-    raw = call.path("purchase_id")
-    try:
-        purchase_id = uuid.UUID(raw)
-    except ValueError:
-        raise PurchaseNotFound("no such purchase", meta={"id": raw}) from None
+    purchase_id = call.id("purchase_id")
     found = await call.app[LEDGER].purchase(purchase_id)
     if found is None or found.buyer_id != call.principal.user_id:
-        raise PurchaseNotFound("no such purchase", meta={"id": raw})
+        raise PurchaseNotFound("no such purchase", meta={"id": str(purchase_id)})
     return PurchaseOut.model_validate(found.public())
 
 
@@ -394,53 +343,7 @@ async def payment_webhook(call: Call[bytes, None]) -> WebhookReceipt:
 # ---- wiring -------------------------------------------------------------------------------
 
 
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    """After the app's own start-up (the pool exists): the ledger, providers and jobs."""
-    settings = app[SETTINGS]
-    ledger = Ledger(
-        app[POOL],
-        tip_min=settings.tip_min,
-        tip_max=settings.tip_max,
-        show_interval_ms=max(1, round(settings.show_billing_interval_seconds * 1000)),
-        node_id=settings.node_id,
-        ticket_hold_seconds=settings.ticket_hold_seconds,
-        pledge_hold_seconds=settings.pledge_hold_seconds,
-        idempotency_ttl_hours=settings.idempotency_ttl_hours,
-    )
-    app[LEDGER] = ledger
-    ended = await ledger.private_shows.end_orphans()
-    if ended:
-        log.warning("ended %d private show(s) billed by this node before it restarted", ended)
-    providers: dict[str, PaymentProvider] = {}
-    if "sandbox" in settings.payment_providers:
-        providers["sandbox"] = SandboxProvider(
-            settings.payment_webhook_key_bytes(),
-            f"{settings.base_url}/api/v1/payments/webhooks/sandbox",
-        )
-    app[PROVIDERS] = providers
-    events = MoneyEvents(app[POOL], app[PUBSUB])
-    app[MONEY_EVENTS] = events
-    jobs = asyncio.get_running_loop().create_task(
-        run_ledger_jobs(ledger, settings.ledger_job_interval), name="ledger-jobs"
-    )
-    try:
-        yield
-    finally:
-        await ledger.private_shows.close()
-        jobs.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await jobs
-        await ledger.close()
-        await events.close()
-        for provider in providers.values():
-            await provider.close()
-
-
 def setup(app: web.Application) -> None:
     """Add the wallet's routes and its lifecycle (call after the app's own lifecycle)."""
-    from api.wallet import show_routes  # it imports this module's keys and helpers
-
-    app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(lifecycle)
     api.add_to(app)
-    stream_routes.api.add_to(app)
-    show_routes.api.add_to(app)

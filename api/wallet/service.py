@@ -10,7 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+import asyncpg
+from aiohttp import web
 
 from api.wallet import (
     chargebacks,
@@ -34,6 +36,7 @@ from api.wallet.purchases import Purchase, TokenPackage
 from api.wallet.ticket_shows import TicketShows
 from api.wallet.tip_batches import TipBatcher
 from api.wallet.tips import TipRequest
+from teezu.db import Connection
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class Ledger:
 
     def __init__(
         self,
-        pool: Any,
+        pool: asyncpg.Pool,
         *,
         tip_min: int = 1,
         tip_max: int = 100_000,
@@ -204,14 +207,14 @@ class Ledger:
     async def purchase(self, purchase_id: uuid.UUID) -> Purchase | None:
         return await purchases.get(self.pool, purchase_id)
 
-    async def confirm_purchase(self, conn: Any, purchase_id: uuid.UUID) -> str:
+    async def confirm_purchase(self, conn: Connection, purchase_id: uuid.UUID) -> str:
         """Credit a purchase; ``conn`` is in the caller's transaction (with the event row)."""
         return await purchases.confirm(conn, self.book, purchase_id)
 
-    async def decline_purchase(self, conn: Any, purchase_id: uuid.UUID) -> str:
+    async def decline_purchase(self, conn: Connection, purchase_id: uuid.UUID) -> str:
         return await purchases.decline(conn, purchase_id)
 
-    async def charge_back(self, conn: Any, purchase_id: uuid.UUID) -> str:
+    async def charge_back(self, conn: Connection, purchase_id: uuid.UUID) -> str:
         return await chargebacks.chargeback(conn, self.book, purchase_id)
 
     async def refund(self, purchase_id: uuid.UUID) -> int:
@@ -259,3 +262,7 @@ class Ledger:
     async def expire_keys(self, *, now: datetime | None = None) -> int:
         """Delete idempotency keys older than the TTL (`api.wallet.idempotency.expire`)."""
         return await idempotency.expire(self.pool, ttl_hours=self.idempotency_ttl_hours, now=now)
+
+
+# The node's ledger (made at start-up by `api.wallet.lifecycle`).
+LEDGER: web.AppKey[Ledger] = web.AppKey("ledger", Ledger)

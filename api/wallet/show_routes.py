@@ -36,27 +36,23 @@ from api.envelope import REQUEST_ID
 from api.keys import POOL
 from api.routing import Api, Call
 from api.schema import Input, Output
+from api.streams.errors import STREAM_ID
 from api.users.store import get_by_handle
 from api.wallet import ticket_shows
 from api.wallet.errors import (
+    SHOW_ID,
     ShowNotFound,
     StreamNotFound,
     UserNotFound,
 )
-from api.wallet.events import MoneyEvents
+from api.wallet.events import MONEY_EVENTS, MoneyEvents
+from api.wallet.money_calls import IDEMPOTENCY_KEY, idempotency_key, respond
 from api.wallet.private_shows import PrivateShow
-from api.wallet.routes import (
-    IDEMPOTENCY_KEY,
-    LEDGER,
-    MONEY_EVENTS,
-    idempotency_key,
-    respond,
-)
-from api.wallet.service import Ledger
+from api.wallet.service import LEDGER, Ledger
 
 api = Api("shows")
-STREAM_PATH = {"stream_id": "uuid"}
-SHOW_PATH = {"show_id": "uuid"}
+STREAM_PATH = {"stream_id": STREAM_ID}
+SHOW_PATH = {"show_id": SHOW_ID}
 
 
 def _ledger(call: Call[Any, Any]) -> Ledger:
@@ -65,14 +61,6 @@ def _ledger(call: Call[Any, Any]) -> Ledger:
 
 def _events(call: Call[Any, Any]) -> MoneyEvents:
     return call.app[MONEY_EVENTS]
-
-
-def _uuid(call: Call[Any, Any], name: str, error: type[Exception]) -> uuid.UUID:
-    raw = call.path(name)
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise error("not found", meta={name: raw}) from None  # type: ignore[call-arg]
 
 
 def _admin(call: Call[Any, Any]) -> bool:
@@ -190,7 +178,7 @@ def _private(show: PrivateShow) -> PrivateShowOut:
 
 
 async def _private_show(call: Call[Any, Any]) -> PrivateShow:
-    show_id = _uuid(call, "show_id", ShowNotFound)
+    show_id = call.id("show_id")
     show = await _ledger(call).private_shows.get(show_id)
     me = call.principal.user_id
     if show is None or (me not in (show.creator_id, show.viewer_id) and not _admin(call)):
@@ -225,7 +213,7 @@ async def set_private_price(call: Call[PriceIn, None]) -> PriceOut:
     path_formats=STREAM_PATH,
 )
 async def stream_shows(call: Call[None, None]) -> ShowsOut:
-    stream_id = _uuid(call, "stream_id", StreamNotFound)
+    stream_id = call.id("stream_id")
     row = await call.app[POOL].fetchrow("SELECT creator_id FROM streams WHERE id = $1", stream_id)
     if row is None:
         raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
@@ -254,7 +242,7 @@ async def request_private_show(call: Call[PrivateShowRequest, None]) -> PrivateS
     """409 STREAM_NOT_LIVE, STREAM_FROZEN, PRIVATE_SHOWS_OFF, SHOW_PRICE_CHANGED,
     SHOW_ALREADY_OPEN; 402 INSUFFICIENT_FUNDS (less than one minute in the wallet);
     422 CANNOT_PAY_SELF."""
-    stream_id = _uuid(call, "stream_id", StreamNotFound)
+    stream_id = call.id("stream_id")
     assert call.principal.user_id is not None
     show = await _ledger(call).private_shows.request(
         stream_id, call.principal.user_id, call.body.price_per_minute
@@ -324,7 +312,7 @@ async def end_private_show(call: Call[None, None]) -> PrivateShowOut:
 )
 async def announce_ticket_show(call: Call[TicketShowIn, None]) -> TicketShowOut:
     """403 NOT_STREAM_OWNER; 409 SHOW_ALREADY_OPEN (one announced or running per stream)."""
-    stream_id = _uuid(call, "stream_id", StreamNotFound)
+    stream_id = call.id("stream_id")
     assert call.principal.user_id is not None
     show = await _ledger(call).ticket_shows.announce(
         stream_id, call.principal.user_id, title=call.body.title, price=call.body.price
@@ -340,7 +328,7 @@ async def announce_ticket_show(call: Call[TicketShowIn, None]) -> TicketShowOut:
     path_formats=SHOW_PATH,
 )
 async def get_ticket_show(call: Call[None, None]) -> TicketShowOut:
-    show_id = _uuid(call, "show_id", ShowNotFound)
+    show_id = call.id("show_id")
     show = await ticket_shows.get(call.app[POOL], show_id)
     if show is None:
         raise ShowNotFound("no such ticket show", meta={"showId": str(show_id)})
@@ -363,7 +351,7 @@ async def buy_ticket(call: Call[None, None]) -> web.Response:
     live stream of the creator is frozen: the kill switch); 422 CANNOT_PAY_SELF; 404
     SHOW_NOT_FOUND."""
     key = idempotency_key(call)
-    show_id = _uuid(call, "show_id", ShowNotFound)
+    show_id = call.id("show_id")
     outcome = await _ledger(call).ticket_shows.buy(
         key, show_id, request_id=call.request[REQUEST_ID]
     )
@@ -380,7 +368,7 @@ async def buy_ticket(call: Call[None, None]) -> web.Response:
     path_formats=SHOW_PATH,
 )
 async def start_ticket_show(call: Call[None, None]) -> TicketShowOut:
-    show_id = _uuid(call, "show_id", ShowNotFound)
+    show_id = call.id("show_id")
     assert call.principal.user_id is not None
     show = await _ledger(call).ticket_shows.start(show_id, call.principal.user_id)
     return TicketShowOut.model_validate(show.public())
@@ -396,7 +384,7 @@ async def start_ticket_show(call: Call[None, None]) -> TicketShowOut:
     path_formats=SHOW_PATH,
 )
 async def close_ticket_show(call: Call[None, None]) -> TicketShowOut:
-    show_id = _uuid(call, "show_id", ShowNotFound)
+    show_id = call.id("show_id")
     assert call.principal.user_id is not None
     show = await _ledger(call).ticket_shows.close_by_creator(show_id, call.principal.user_id)
     return TicketShowOut.model_validate(show.public())
@@ -421,7 +409,7 @@ async def pledge(call: Call[PledgeIn, None]) -> web.Response:
     """402 INSUFFICIENT_FUNDS; 404 GOAL_NOT_FOUND; 409 GOAL_NOT_PLEDGE, STREAM_NOT_LIVE,
     STREAM_FROZEN; 422 CANNOT_PAY_SELF."""
     key = idempotency_key(call)
-    stream_id = _uuid(call, "stream_id", StreamNotFound)
+    stream_id = call.id("stream_id")
     outcome, completed = await _ledger(call).pledges.pledge(
         key, stream_id, call.body.amount, request_id=call.request[REQUEST_ID]
     )

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from api.wallet import store, xid_clock
 from api.wallet.errors import StatementTooLarge
 from api.wallet.model import Account
@@ -127,7 +129,7 @@ class Statement:
 
 
 async def statement(
-    pool: Any, account: Account | None, start: datetime, end: datetime, *, max_lines: int
+    pool: asyncpg.Pool, account: Account | None, start: datetime, end: datetime, *, max_lines: int
 ) -> Statement:
     """The statement of an earnings account for ``[start, end)``; `StatementTooLarge` past
     ``max_lines`` lines (ask for a shorter period)."""

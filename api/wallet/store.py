@@ -15,10 +15,11 @@ from typing import Any
 
 from api.wallet.errors import InsufficientFunds
 from api.wallet.model import Account, Posting, TxKind, array_literals, balanced
+from teezu.db import Connection, Db
 
 
 async def post(
-    conn: Any,
+    conn: Connection,
     kind: TxKind,
     postings: list[Posting],
     *,
@@ -85,7 +86,7 @@ WHERE a.id = $1
 """
 
 
-async def balance(db: Any, account: Account) -> int:
+async def balance(db: Db, account: Account) -> int:
     """An account's balance: the maintained column for wallets, else derived from entries."""
     if account.maintained:
         value = await db.fetchval("SELECT balance FROM ledger_accounts WHERE id = $1", account.id)
@@ -94,7 +95,7 @@ async def balance(db: Any, account: Account) -> int:
     return int(value or 0)
 
 
-async def lock_wallet(conn: Any, account: Account) -> int:
+async def lock_wallet(conn: Connection, account: Account) -> int:
     """Lock a wallet's row for this database transaction; returns its balance.
 
     Every spend updates this row, so holding it keeps the wallet (and the owner's receivable,
@@ -109,7 +110,7 @@ async def lock_wallet(conn: Any, account: Account) -> int:
     )
 
 
-async def lock_account(conn: Any, account: Account) -> None:
+async def lock_account(conn: Connection, account: Account) -> None:
     """Serialize the operations that take tokens out of a derived account (chargebacks, and
     later payouts). Tips only ever add to it, so they never wait for this lock."""
     await conn.execute("SELECT pg_advisory_xact_lock(7465, ($1 % 2147483647)::int)", account.id)
@@ -141,7 +142,7 @@ class HistoryLine:
 
 
 async def history(
-    db: Any, account: Account, *, limit: int, before: tuple[int, int] | None
+    db: Db, account: Account, *, limit: int, before: tuple[int, int] | None
 ) -> list[HistoryLine]:
     """An account's entries, newest first; ``before`` is the (xid, tx id) cursor of a page."""
     rows = await db.fetch(

@@ -24,14 +24,17 @@ from api.auth.rbac import Permission
 from api.keys import POOL
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
+from api.streams.errors import STREAM_ID
 from api.wallet import goals, menus
 from api.wallet.errors import (
+    MENU_ITEM_ID,
     GoalNotFound,
     NotMenuOwner,
     NotStreamOwner,
     StreamNotFound,
     UnknownItem,
 )
+from api.wallet.service import LEDGER
 
 api = Api("wallet")
 
@@ -81,14 +84,10 @@ class GoalOut(Output):
 
 async def _stream_creator(call: Call[Any, Any]) -> tuple[uuid.UUID, uuid.UUID | None]:
     """(stream id, its creator's user id) from the path; `StreamNotFound` if there is none."""
-    raw = call.path("stream_id")
-    try:
-        stream_id = uuid.UUID(raw)
-    except ValueError:
-        raise StreamNotFound("no such stream", meta={"streamId": raw}) from None
+    stream_id = call.id("stream_id")
     row = await call.app[POOL].fetchrow("SELECT creator_id FROM streams WHERE id = $1", stream_id)
     if row is None:
-        raise StreamNotFound("no such stream", meta={"streamId": raw})
+        raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
     return stream_id, row["creator_id"]
 
 
@@ -103,7 +102,7 @@ def _may_manage(call: Call[Any, Any], owner: uuid.UUID | None) -> bool:
     summary="The tip menu of a stream's creator",
     response=MenuItemOut,
     paginated=True,
-    path_formats={"stream_id": "uuid"},
+    path_formats={"stream_id": STREAM_ID},
 )
 async def stream_tip_menu(call: Call[None, None]) -> Page[MenuItemOut]:
     _, creator = await _stream_creator(call)
@@ -136,18 +135,14 @@ async def create_menu_item(call: Call[MenuItemCreate, None]) -> MenuItemOut:
     body=MenuItemUpdate,
     response=MenuItemOut,
     permission=Permission.STREAM,
-    path_formats={"item_id": "uuid"},
+    path_formats={"item_id": MENU_ITEM_ID},
 )
 async def update_menu_item(call: Call[MenuItemUpdate, None]) -> MenuItemOut:
-    raw = call.path("item_id")
-    try:
-        item_id = uuid.UUID(raw)
-    except ValueError:
-        raise UnknownItem("no such tip menu item", meta={"id": raw}) from None
+    item_id = call.id("item_id")
     pool = call.app[POOL]
     item = await menus.get(pool, item_id)
     if item is None:
-        raise UnknownItem("no such tip menu item", meta={"id": raw})
+        raise UnknownItem("no such tip menu item", meta={"id": str(item_id)})
     if not _may_manage(call, item.creator_id):
         raise NotMenuOwner("only the menu's creator (or an admin) may change it")
     b = call.body
@@ -163,7 +158,7 @@ async def update_menu_item(call: Call[MenuItemUpdate, None]) -> MenuItemOut:
     "/api/v1/streams/{stream_id}/goal",
     summary="The stream's open goal (else its latest) with progress",
     response=GoalOut,
-    path_formats={"stream_id": "uuid"},
+    path_formats={"stream_id": STREAM_ID},
 )
 async def stream_goal(call: Call[None, None]) -> GoalOut:
     stream_id, _ = await _stream_creator(call)
@@ -182,7 +177,7 @@ async def stream_goal(call: Call[None, None]) -> GoalOut:
     response=GoalOut,
     auth=True,
     errors=(409,),
-    path_formats={"stream_id": "uuid"},
+    path_formats={"stream_id": STREAM_ID},
 )
 async def create_goal(call: Call[GoalCreate, None]) -> GoalOut:
     """409 GOAL_ALREADY_OPEN while another goal is open on the stream."""
@@ -205,14 +200,12 @@ async def create_goal(call: Call[GoalCreate, None]) -> GoalOut:
     summary="Cancel my stream's open goal (tips stay given; pledges are released)",
     response=GoalOut,
     auth=True,
-    path_formats={"stream_id": "uuid"},
+    path_formats={"stream_id": STREAM_ID},
 )
 async def cancel_goal(call: Call[None, None]) -> GoalOut:
     stream_id, creator = await _stream_creator(call)
     if not _may_manage(call, creator):
         raise NotStreamOwner("only the stream's creator (or an admin) may cancel its goal")
-    from api.wallet.routes import LEDGER  # that module imports this one
-
     goal = await call.app[LEDGER].pledges.cancel_goal(stream_id)
     if goal is None:
         raise GoalNotFound("this stream has no open goal", meta={"streamId": str(stream_id)})

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from api.wallet.errors import CreatorNotPayable, StreamFrozen, StreamNotFound, StreamNotLive
+from teezu.db import Db
 
 # SQL: true while a live stream of the creator ``{creator}`` (an SQL expression) is frozen.
 FROZEN_CREATOR = (
@@ -31,7 +31,7 @@ class StreamInfo:
     frozen: bool  # this stream, or another live stream of its creator, is frozen
 
 
-async def stream_info(db: Any, stream_id: uuid.UUID) -> StreamInfo:
+async def stream_info(db: Db, stream_id: uuid.UUID) -> StreamInfo:
     """The stream with a payable creator; `StreamNotFound`, `CreatorNotPayable`."""
     row = await db.fetchrow(
         "SELECT s.creator_id, s.state, coalesce(f.frozen, false) OR "
@@ -46,7 +46,7 @@ async def stream_info(db: Any, stream_id: uuid.UUID) -> StreamInfo:
     return StreamInfo(stream_id, row["creator_id"], row["state"], row["frozen"])
 
 
-async def live_stream(db: Any, stream_id: uuid.UUID) -> StreamInfo:
+async def live_stream(db: Db, stream_id: uuid.UUID) -> StreamInfo:
     """`stream_info`, and refused unless live (`StreamNotLive`) and not frozen
     (`StreamFrozen`)."""
     info = await stream_info(db, stream_id)
@@ -57,7 +57,7 @@ async def live_stream(db: Any, stream_id: uuid.UUID) -> StreamInfo:
     return info
 
 
-async def refuse_if_frozen(db: Any, creator_id: uuid.UUID) -> None:
+async def refuse_if_frozen(db: Db, creator_id: uuid.UUID) -> None:
     """`StreamFrozen` (409) while a live stream of ``creator_id`` is frozen."""
     frozen = await db.fetchval(
         "SELECT fs.id FROM streams fs JOIN stream_safety ff ON ff.stream_id = fs.id "

@@ -31,6 +31,7 @@ from api.wallet.errors import (
 )
 from api.wallet.model import HoldPurpose, IdempotencyKey, Outcome
 from api.wallet.streams import live_stream, refuse_if_frozen, stream_info
+from teezu.db import Db
 
 if TYPE_CHECKING:
     from api.wallet.service import Ledger
@@ -81,14 +82,14 @@ def _ticket_show(row: Any) -> TicketShow:
     return TicketShow(**{k: row[k] for k in TicketShow.__dataclass_fields__})
 
 
-async def get(db: Any, show_id: uuid.UUID) -> TicketShow | None:
+async def get(db: Db, show_id: uuid.UUID) -> TicketShow | None:
     row = await db.fetchrow(
         f"SELECT {_COLUMNS}, {_SOLD} AS tickets FROM ticket_shows t WHERE t.id = $1", show_id
     )
     return _ticket_show(row) if row else None
 
 
-async def current(db: Any, stream_id: uuid.UUID) -> TicketShow | None:
+async def current(db: Db, stream_id: uuid.UUID) -> TicketShow | None:
     """The stream's announced or running ticket show, if any."""
     row = await db.fetchrow(
         f"SELECT {_COLUMNS}, {_SOLD} AS tickets FROM ticket_shows t "
@@ -98,7 +99,7 @@ async def current(db: Any, stream_id: uuid.UUID) -> TicketShow | None:
     return _ticket_show(row) if row else None
 
 
-async def running(db: Any, stream_id: uuid.UUID) -> bool:
+async def running(db: Db, stream_id: uuid.UUID) -> bool:
     """Whether a ticket show runs on the stream now (the room admits ticket holders only)."""
     return bool(
         await db.fetchval(
@@ -108,7 +109,7 @@ async def running(db: Any, stream_id: uuid.UUID) -> bool:
     )
 
 
-async def admitted(db: Any, stream_id: uuid.UUID, viewer: uuid.UUID | None) -> bool:
+async def admitted(db: Db, stream_id: uuid.UUID, viewer: uuid.UUID | None) -> bool:
     """Whether ``viewer`` holds a ticket (captured) to the show running on the stream."""
     if viewer is None:
         return False

@@ -160,7 +160,7 @@ class TipBatcher:
     pool's size so other work still gets connections.
     """
 
-    def __init__(self, pool: Any, *, max_batch: int = 64, max_inflight: int = 4) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 64, max_inflight: int = 4) -> None:
         self.pool = pool
         self.max_batch = max_batch
         self.max_inflight = max_inflight

@@ -160,7 +160,7 @@ class PreparedTip:
 
 
 async def prepare(
-    pool: Any,
+    pool: asyncpg.Pool,
     book: AccountBook,
     key: IdempotencyKey,
     request: TipRequest,
@@ -237,7 +237,7 @@ async def prepare(
     )
 
 
-async def execute(pool: Any, tip: PreparedTip) -> Outcome:
+async def execute(pool: asyncpg.Pool, tip: PreparedTip) -> Outcome:
     """Commit one prepared tip in its own database transaction (or replay its key).
 
     Returns the stored outcome: success (``data.tipId``, new ``balance``, the split, the
@@ -270,7 +270,7 @@ async def execute(pool: Any, tip: PreparedTip) -> Outcome:
 
 
 async def tip(
-    pool: Any,
+    pool: asyncpg.Pool,
     book: AccountBook,
     key: IdempotencyKey,
     request: TipRequest,
@@ -284,7 +284,7 @@ async def tip(
 
 
 async def tip_profile(
-    pool: Any,
+    pool: asyncpg.Pool,
     book: AccountBook,
     key: IdempotencyKey,
     creator: uuid.UUID,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from api.wallet.providers import EventType, PaymentEvent
 from api.wallet.purchases import get
 from api.wallet.service import Ledger
+from teezu.db import Connection
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ async def apply_event(ledger: Ledger, provider: str, event: PaymentEvent) -> Rec
     return Receipt(duplicate=False, outcome=outcome)
 
 
-async def _dispatch(conn: Any, ledger: Ledger, provider: str, event: PaymentEvent) -> str:
+async def _dispatch(conn: Connection, ledger: Ledger, provider: str, event: PaymentEvent) -> str:
     purchase = await get(conn, event.purchase_id)
     if purchase is None or purchase.provider != provider:
         return "ignored: unknown purchase"

@@ -16,7 +16,8 @@ checkpoint at or before that moment on: a few days of a creator's history, not a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+
+from teezu.db import Db
 
 # The ledger worker writes at most one checkpoint per this many seconds.
 EVERY_SECONDS = 600
@@ -31,7 +32,7 @@ ON CONFLICT DO NOTHING
 """
 
 
-async def checkpoint(db: Any, *, every_seconds: int = EVERY_SECONDS) -> bool:
+async def checkpoint(db: Db, *, every_seconds: int = EVERY_SECONDS) -> bool:
     """Record a checkpoint unless one is younger than ``every_seconds``; True if written.
 
     ``clock_timestamp()`` is read while the statement runs, after its snapshot was taken, so
@@ -41,7 +42,7 @@ async def checkpoint(db: Any, *, every_seconds: int = EVERY_SECONDS) -> bool:
     return status.endswith(" 1")
 
 
-async def xid_floor(db: Any, at: datetime) -> int:
+async def xid_floor(db: Db, at: datetime) -> int:
     """An xid such that every entry created after ``at`` has an xid at least this (0: none)."""
     value = await db.fetchval(
         "SELECT xid::text::bigint FROM ledger_xid_clock WHERE at <= $1 ORDER BY at DESC LIMIT 1",

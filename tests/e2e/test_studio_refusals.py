@@ -160,7 +160,7 @@ GO_LIVE_REFUSALS = [
         PerformerNotVerified,
         ConsentRequired,
     )
-] + ["NOT_STREAM_OWNER"]  # the publish grant's (api/streams/routes.py)
+] + ["NOT_STREAM_OWNER"]  # the publish grant's (api/streams/ownership.py)
 
 
 async def test_every_go_live_refusal_has_words_and_a_link(server, new_stream, browser, console):

@@ -36,11 +36,11 @@ from api.chat.events import ChatMessage
 from api.moderation import store as moderation
 from api.reports import store as reports
 from api.streams import store as streams
-from api.verification.routes import IDENTITY
+from api.verification.provider import IDENTITY
 from api.verification.upload import Document, Submission
 from api.wallet.model import IdempotencyKey
-from api.wallet.payout_routes import PAYOUTS
-from api.wallet.routes import LEDGER
+from api.wallet.payouts import PAYOUTS
+from api.wallet.service import LEDGER
 from api.wallet.tips import TipRequest
 from tests.accounts import Account
 from tests.identity import image

@@ -17,9 +17,10 @@ import aiohttp
 import pytest
 
 from api.auth.rbac import Role
-from api.keys import SAFETY, STORAGE
+from api.keys import SAFETY
 from api.moderation import store as safety_store
 from ingest.whip import PUBLISHERS
+from teezu.storage import STORAGE
 from tests.publisher import publish
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -31,7 +31,7 @@ from api.auth.rbac import Role
 from api.keys import POOL, SETTINGS
 from api.streams.revocations import REVOCATIONS
 from api.subscriptions.billing import billing_from, renew_due
-from api.wallet.routes import LEDGER
+from api.wallet.service import LEDGER
 from ingest.whep import VIEWERS
 from ingest.whep_guard import WHEP_GUARD
 from tests.accounts import Account, create_user

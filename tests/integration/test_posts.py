@@ -26,13 +26,14 @@ from blockbuster import blockbuster_ctx
 
 from api.auth.rbac import Role
 from api.keys import POOL, POST_SCANNER, SETTINGS
-from api.wallet.routes import LEDGER
+from api.wallet.service import LEDGER
+from engine.forensic import viewer_number
 from tests.accounts import Account, unique_handle
 from tests.conftest import create_user, free_port
 from tests.integration.wallet.conftest import fund
 from tests.pictures import EXPLICIT_LABEL, explicit_picture
 from tests.servers import extra_server
-from workers.forensic_render import identify_file, viewer_number
+from workers.forensic_render import identify_file
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -32,11 +32,12 @@ from aiohttp import web
 from blockbuster import blockbuster_ctx
 
 from api.auth.rbac import Role
-from api.keys import POOL, STORAGE
+from api.keys import POOL
+from api.privacy.exports import EXPORTER
 from api.privacy.packages import REGISTRY
 from api.privacy.registry import NO_PERSONAL_DATA
-from api.privacy.routes import EXPORTER
 from api.routing import ROUTES
+from teezu.storage import STORAGE
 from tests.accounts import Account, Reply, create_user, unique_handle
 from tests.chatclient import ChatClient
 from tests.conftest import free_port

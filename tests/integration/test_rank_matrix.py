@@ -28,11 +28,11 @@ from api.moderation import store as moderation
 from api.reports import store as reports
 from api.streams import store as streams
 from api.users import store as users
-from api.verification.routes import IDENTITY
+from api.verification.provider import IDENTITY
 from api.verification.upload import Document, Submission
 from api.wallet.model import IdempotencyKey
-from api.wallet.payout_routes import PAYOUTS
-from api.wallet.routes import LEDGER
+from api.wallet.payouts import PAYOUTS
+from api.wallet.service import LEDGER
 from api.wallet.tips import TipRequest
 from tests.accounts import create_user
 from tests.chatclient import ChatClient

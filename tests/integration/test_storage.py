@@ -19,9 +19,9 @@ import botocore.client
 import pytest
 from blockbuster import blockbuster_ctx
 
-from hls.s3 import S3Storage, normalize_prefix
-from hls.storage import LocalStorage, Storage, create_storage
+from teezu.s3 import S3Storage, normalize_prefix
 from teezu.settings import Settings
+from teezu.storage import LocalStorage, Storage, create_storage
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -10,7 +10,7 @@ import pytest
 from api.auth import backoff, totp
 from api.auth.errors import PasswordTooLong
 from api.auth.passwords import MAX_BYTES, PasswordHasher, check_length
-from api.auth.routes import age_on
+from api.auth.signup import age_on
 from api.security import csrf_refusal
 from api.streams.access import effective_visibility, may_watch
 from ingest.tokens import publish_grant_valid, sign_publish_grant

@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from api.auth.signup import age_on
 from api.consent.errors import ConsentRequired, PerformerNotVerified
 from api.consent.gate import PerformerState, check_ready
 from api.reports.actions import check_standing, effect
 from api.reports.errors import AccountBanned, AccountSuspended, ActionNotApplicable
 from api.verification.cipher import DocumentCipher
-from api.verification.upload import age_on, sniff_image
+from api.verification.upload import sniff_image
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -21,12 +21,10 @@ from api.app import create_app
 from api.auth.rbac import Role
 from api.keys import POOL
 from api.wallet.model import IdempotencyKey
-from api.wallet.payout_routes import PAYOUTS
-from api.wallet.payouts import Payouts
+from api.wallet.payouts import PAYOUTS, Payouts
 from api.wallet.providers import PROVIDERS
-from api.wallet.routes import LEDGER
 from api.wallet.sandbox import SandboxProvider
-from api.wallet.service import Ledger
+from api.wallet.service import LEDGER, Ledger
 from api.wallet.tips import TipRequest
 from teezu.db import apply_migrations, create_pool
 from teezu.settings import Settings

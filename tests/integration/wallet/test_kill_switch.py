@@ -29,7 +29,7 @@ from api.auth.rbac import Role
 from api.chat.events import CLIENT_PAYLOADS, moves_money
 from api.keys import POOL
 from api.realtime import SOCKETIO
-from api.wallet.routes import LEDGER
+from api.wallet.service import LEDGER
 from teezu.settings import Settings
 from tests.accounts import Account, create_user
 from tests.chatclient import ChatClient

@@ -20,8 +20,7 @@ from api.app import create_app
 from api.auth.rbac import Role
 from api.keys import POOL
 from api.wallet.check import check_books
-from api.wallet.routes import LEDGER
-from api.wallet.service import Ledger
+from api.wallet.service import LEDGER, Ledger
 from teezu.settings import Settings
 from tests.accounts import Account, Client, create_user
 from tests.conftest import free_port

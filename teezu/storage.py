@@ -1,8 +1,11 @@
-"""Where HLS objects live: a small async interface, the local-directory backend and a factory.
+"""The node's object store: a small async interface, the local-directory backend and a factory.
 
-Keys are relative paths such as ``<stream_id>/index.m3u8``. Writes are atomic (readers see the
-old or the new object, never half of one). Blocking I/O runs in threads, never on the loop.
-The S3 backend lives in :mod:`hls.s3` (imported only when configured, boto3 is slow to import).
+Everything a node keeps as objects lives here: HLS segments and playlists, posters, moderation
+snapshots, avatars, post uploads, GDPR export zips. The app registers one backend under
+:data:`STORAGE`. Keys are relative paths such as ``<stream_id>/index.m3u8``. Writes are atomic
+(readers see the old or the new object, never half of one). Blocking I/O runs in threads, never
+on the loop. The S3 backend lives in :mod:`teezu.s3` (imported only when configured: boto3 is
+slow to import).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Protocol
+
+from aiohttp import web
 
 _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
@@ -50,6 +55,10 @@ class Storage(Protocol):
     async def close(self) -> None:
         """Release threads and connections; the storage is unusable afterwards."""
         ...
+
+
+# The node's one object store (every role's app; the origin reads HLS objects from it).
+STORAGE: web.AppKey[Storage] = web.AppKey("storage")
 
 
 def check_key(key: str) -> str:
@@ -122,7 +131,7 @@ def create_storage(settings: Any) -> Storage:
     if backend == "local":
         return LocalStorage(Path(settings.media_dir))
     if backend == "s3":
-        from hls.s3 import S3Storage
+        from teezu.s3 import S3Storage
 
         return S3Storage(
             getattr(settings, "s3_bucket", ""),

@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from hls.storage import Storage, check_key
+from teezu.storage import Storage, check_key
 
 S3Client = Any  # botocore builds the client class at run time
 T = TypeVar("T")
