@@ -15,7 +15,7 @@ from playwright.async_api import BrowserContext, Page
 
 from api.auth.rbac import Role
 from tests.accounts import Account
-from tests.e2e.watchpage import video_time, wait_watch_state
+from tests.e2e.watchpage import VIDEO, video_time, wait_watch_state
 from tests.hlscheck import variant_url, wait_for_playlist
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -120,7 +120,7 @@ async def test_studio_publishes_and_watch_page_plays(
     await wait_watch_state(watch, "live", 15)
     watch_live = time.monotonic()
     await watch.wait_for_function(
-        "window.teezuWatch.video().currentTime > 0", timeout=25_000, polling=200
+        f"{VIDEO} && {VIDEO}.currentTime > 0", timeout=25_000, polling=200
     )
     t0 = await video_time(watch)
     print(f"\nwatch page playing {time.monotonic() - watch_live:.1f}s after it showed live")

@@ -6,7 +6,7 @@ import pytest
 
 from api.auth.rbac import Role
 from api.streams import store
-from tests.e2e.watchpage import PLAYER_MESSAGE, wait_watch_state
+from tests.e2e.watchpage import PLAYER_MESSAGE, VIDEO, wait_watch_state
 from tests.publisher import publish
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -49,7 +49,7 @@ async def test_followers_stream_plays_for_a_follower_only(
         page.on("request", lambda r: media.append(r.url) if "/hls/" in r.url else None)
         await page.goto(f"{base}/watch/{sid}")
         await page.wait_for_function(
-            "window.teezuWatch.video().currentTime > 1", timeout=30_000, polling=200
+            f"{VIDEO} && {VIDEO}.currentTime > 1", timeout=30_000, polling=200
         )
         played = [u for u in media if "token=" in u]
         assert played and all(fan.id.hex in u for u in played), media[:3]

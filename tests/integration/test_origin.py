@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import yarl
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -54,7 +55,10 @@ async def test_objects_have_type_and_cache_policy(
     ],
 )
 async def test_missing_or_invalid_objects_are_404_envelopes(server, http, stored, hls_server, name):
-    async with http.get(f"{server.hls_url(hls_server)}/hls/{stored}/{name}") as res:
+    # encoded=True: the client sends "../" as written instead of resolving it away (it would
+    # otherwise ask for /etc/passwd, which the web app's route fallback answers with its shell).
+    url = yarl.URL(f"{server.hls_url(hls_server)}/hls/{stored}/{name}", encoded=True)
+    async with http.get(url) as res:
         assert res.status == 404
         body = await res.json()
         assert body["status"] == "error" and body["code"] in ("MEDIA_NOT_FOUND", "NOT_FOUND")
