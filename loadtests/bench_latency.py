@@ -167,10 +167,11 @@ async def run_browser(args: argparse.Namespace, base: str, stream_id: str, token
                 page = await ctx.new_page()
                 await page.goto(f"{base}/watch/{stream_id}")
                 await page.wait_for_function(
-                    "window.teezuWatch.hls() && document.getElementById('video').currentTime > 0",
+                    "window.teezuWatch && window.teezuWatch.hls() && "
+                    "window.teezuWatch.video().currentTime > 0",
                     timeout=60_000,
                 )
-                await _reader(page, "document.getElementById('video')")
+                await _reader(page, "window.teezuWatch.video()")
                 results["ll-hls"] = await measure(page, args.seconds, args.warmup, hls=True)
                 await page.close()
 
@@ -178,14 +179,14 @@ async def run_browser(args: argparse.Namespace, base: str, stream_id: str, token
                 print(f"whep: the watch page's Low latency mode, {args.seconds:g} s", flush=True)
                 page = await ctx.new_page()
                 await page.goto(f"{base}/watch/{stream_id}")
-                await page.wait_for_function("document.body.dataset.state === 'live'")
-                await page.click("#lowlatency")
+                await page.locator("[data-testid=player][data-state=live]").wait_for(timeout=60_000)
+                await page.click("[data-testid=low-latency]")
                 await page.wait_for_function(
-                    "window.teezuWatch.playback() === 'webrtc' && "
-                    "document.getElementById('video').videoWidth > 0",
+                    "window.teezuWatch && window.teezuWatch.playback() === 'webrtc' && "
+                    "window.teezuWatch.video().videoWidth > 0",
                     timeout=30_000,
                 )
-                await _reader(page, "document.getElementById('video')")
+                await _reader(page, "window.teezuWatch.video()")
                 results["whep"] = await measure(page, args.seconds, args.warmup)
                 await page.close()
 

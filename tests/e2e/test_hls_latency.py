@@ -57,7 +57,8 @@ async def test_hls_js_low_latency_plays_and_reports_its_latency(
         await watch.goto(f"{base}/watch/{stream_id}")
         await wait_watch_state(watch, "live", 15)
         await watch.wait_for_function(
-            "window.teezuWatch.hls() && window.teezuWatch.video().currentTime > 1",
+            "window.teezuWatch && window.teezuWatch.hls() && "
+            "window.teezuWatch.video().currentTime > 1",
             timeout=30_000,
             polling=200,
         )

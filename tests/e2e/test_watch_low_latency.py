@@ -38,7 +38,7 @@ async def test_low_latency_plays_over_whep_then_back_to_hls(
         assert await page.get_attribute(LOW_LATENCY, "aria-pressed") == "true"
         try:
             await page.wait_for_function(
-                "window.teezuWatch.playback() === 'webrtc' && "
+                "window.teezuWatch && window.teezuWatch.playback() === 'webrtc' && "
                 "window.teezuWatch.video().videoWidth > 0",
                 timeout=20_000,
                 polling=100,
