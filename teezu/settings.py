@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     the host name.
     """
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
-    """`teezu serve`'s event loop: uvloop costs the LL-HLS edge ~20% less CPU per request than
-    asyncio's own and allocates far less (fewer GC pauses) (loadtests/bench_origin.py --loop).
+    """`teezu serve`'s and `teezu api`'s event loop: uvloop costs the LL-HLS edge ~20% less CPU
+    per request than asyncio's own and allocates far less (fewer GC pauses)
+    (loadtests/bench_origin.py --loop); chat deliveries too (loadtests/bench_chat.py).
     """
     log_format: Literal["json", "console"] = "console"
     """`json` for machines, `console` for people."""
