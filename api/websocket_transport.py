@@ -98,10 +98,11 @@ class EngineServer(engineio.AsyncServer):
         request = ws._req  # aiohttp keeps the connection's request (and transport) there
         if request is None:
             return None
-        transport = request.transport
+        protocol = request._protocol
+        transport = protocol.transport if protocol is not None else None
         if transport is None or transport.is_closing():
             return None
-        if getattr(request.protocol, "_paused", False):
+        if protocol._paused:
             return None  # the writer waits for a slow reader: queue behind what it holds
         return transport
 
