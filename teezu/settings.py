@@ -267,7 +267,8 @@ class Settings(BaseSettings):
     """Seconds a keep-alive connection to the edge may sit without a request."""
     # --- chat (Socket.IO)
     chat_batch_interval: float = 0.05
-    """A room's messages go out as one packet per tick of this many seconds; 0: each at once."""
+    """A busy room's messages (more than one per tick on average) go out as one packet per tick
+    of this many seconds; a quiet room's at once; 0: each at once."""
     chat_rate_limit: int = 20
     """Chat messages per sender per window, across nodes."""
     chat_rate_window: float = 10.0
