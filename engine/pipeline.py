@@ -303,6 +303,9 @@ class StreamPipeline:
         except BaseException as exc:  # noqa: BLE001 - reported to the owner, never lost
             self.error = exc
             log.exception("encoder thread failed", extra={"stream_id": self.stream_id})
+            for c in self.consumers:  # they end too: their drain() must not wait forever
+                with contextlib.suppress(Exception):
+                    c.on_end()
         finally:
             # Nothing is encoded any more: whatever was asked is trivially true now.
             with self._commands_lock:
@@ -450,7 +453,7 @@ class _EncoderLoop:
                 extra={
                     "stream_id": p.stream_id,
                     "step": change.step,
-                    "name": change.name,
+                    "step_name": change.name,
                     "previous": STEPS[change.previous],
                     "utilization": round(change.utilization, 2),
                 },

@@ -6,10 +6,13 @@ an unbounded ``queue.Queue`` and the decoded frames to the track through an unbo
 latency. :func:`bound_receiver` swaps both for subclasses of the same types that keep a few
 frames only:
 
-* encoded video: at most ``VIDEO_ENCODED`` frames wait for the decoder. When more arrive, the
-  waiting ones are dropped, a keyframe is asked for (aiortc's own decoder-error flag: its next
-  RTP packet sends a PLI) and nothing is decoded until one comes: delta frames without their
-  references would only decode to garbage.
+* encoded video: bounded by age (``VIDEO_MAX_AGE``; a burst of fresh frames is fine) and by
+  count (``VIDEO_ENCODED``). Past the bound, everything before the newest waiting keyframe is
+  dropped; with no keyframe to resume from, all that waits is dropped, a keyframe is asked for
+  (aiortc's own decoder-error flag: its next RTP packet sends a PLI) and nothing is decoded
+  until one comes: delta frames without their references would only decode to garbage. Until
+  the decoder thread took its first frame only the count applies (it may start late on a busy
+  machine, and the stream's first keyframe must not be lost to that).
 * encoded audio: drop the oldest (Opus frames decode independently).
 * decoded frames: drop the oldest (video keeps the newest two, audio ``AUDIO_DECODED`` frames).
 
@@ -36,7 +39,8 @@ from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from engine.latency import ReceiveStamps, StageLatency
 from ingest.errors import ReceiverInternalsChanged
 
-VIDEO_ENCODED = 3  # complete encoded video frames waiting for the decoder
+VIDEO_ENCODED = 30  # complete encoded video frames waiting for the decoder, at most
+VIDEO_MAX_AGE = 0.25  # seconds the oldest of them may have waited
 AUDIO_ENCODED = 10  # 20 ms Opus frames
 VIDEO_DECODED = 2
 AUDIO_DECODED = 10
@@ -62,8 +66,11 @@ def is_keyframe(codec_name: str, data: bytes) -> bool:
     return True
 
 
-class _Stamped(tuple):  # type: ignore[type-arg]  # aiortc unpacks it as (codec, encoded_frame)
-    at: float
+class _Stamped(tuple[Any, Any]):
+    """What aiortc's decoder thread unpacks as ``(codec, encoded_frame)``, plus our stamps."""
+
+    at: float  # when it was put
+    key: bool  # a video keyframe
 
 
 class BoundedDecodeQueue(queue.Queue[Any]):
@@ -74,12 +81,16 @@ class BoundedDecodeQueue(queue.Queue[Any]):
         kind: str,
         capacity: int,
         *,
+        max_age: float = float("inf"),
         ask_keyframe: Callable[[], None] = lambda: None,
         latency: StageLatency | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.kind = kind
         self.capacity = capacity
+        self.max_age = max_age
+        self.clock = clock
         self.ask_keyframe = ask_keyframe
         self.latency = latency
         self.dropped = 0
@@ -92,29 +103,44 @@ class BoundedDecodeQueue(queue.Queue[Any]):
         if item is None:
             self.queue.append(item)
             return
+        now = self.clock()
         stamped = _Stamped(item)
-        stamped.at = time.monotonic()
+        stamped.at = now
         codec, frame = item
-        key = self.kind == "video" and is_keyframe(codec.name, frame.data)
+        stamped.key = self.kind == "video" and is_keyframe(codec.name, frame.data)
         if self.awaiting_keyframe:
-            if not key:
+            if not stamped.key:
                 self._dropped(1)
                 return
             self.awaiting_keyframe = False
         waiting = [x for x in self.queue if x is not None]
-        if len(waiting) >= self.capacity:
-            if self.kind == "video":
-                self.queue = deque(x for x in self.queue if x is None)
-                self._dropped(len(waiting))
-                if not key:
-                    self._dropped(1)
-                    self.awaiting_keyframe = True
-                    self.ask_keyframe()
-                    return
+        too_old = (
+            self.last_taken_at is not None and waiting and now - waiting[0].at > self.max_age
+        )
+        if len(waiting) < self.capacity and not too_old:
+            self._append(stamped)
+        elif self.kind != "video":
+            self.queue.remove(waiting[0])
+            self._dropped(1)
+            self._append(stamped)
+        else:
+            candidates = [*waiting, stamped]
+            keys = [i for i, x in enumerate(candidates) if x.key]
+            if keys and keys[-1] > 0:
+                # Resume at the newest keyframe: what precedes it is stale and not needed.
+                kept = candidates[keys[-1] : -1]  # the new frame comes last, below
+                self.queue = deque([*kept, *(x for x in self.queue if x is None)])
+                self._dropped(keys[-1])
+                self._append(stamped)
             else:
-                self.queue.remove(waiting[0])
-                self._dropped(1)
-        self.queue.append(stamped)
+                # Nothing to resume from: drop it all and ask the publisher for a keyframe.
+                self.queue = deque(x for x in self.queue if x is None)
+                self._dropped(len(candidates))
+                self.awaiting_keyframe = True
+                self.ask_keyframe()
+
+    def _append(self, item: Any) -> None:
+        self.queue.append(item)
         self.high_water = max(self.high_water, len(self.queue))
 
     def _get(self) -> Any:
@@ -192,6 +218,7 @@ def bound_receiver(receiver: RTCRtpReceiver, latency: StageLatency | None = None
     decode = BoundedDecodeQueue(
         track.kind,
         VIDEO_ENCODED if video else AUDIO_ENCODED,
+        max_age=VIDEO_MAX_AGE if video else float("inf"),
         ask_keyframe=error.set,
         latency=latency,
     )
