@@ -114,9 +114,7 @@ class BoundedDecodeQueue(queue.Queue[Any]):
                 return
             self.awaiting_keyframe = False
         waiting = [x for x in self.queue if x is not None]
-        too_old = (
-            self.last_taken_at is not None and waiting and now - waiting[0].at > self.max_age
-        )
+        too_old = self.last_taken_at is not None and waiting and now - waiting[0].at > self.max_age
         if len(waiting) < self.capacity and not too_old:
             self._append(stamped)
         elif self.kind != "video":
