@@ -1,5 +1,5 @@
 import { Dialog } from 'radix-ui';
-import { Coins, Compass, LogIn, LogOut, Menu, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
+import { BadgeEuro, Coins, Compass, Gavel, ShieldCheck, LogIn, LogOut, Menu, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
 import { Suspense } from 'react';
 import { Link, NavLink, Outlet, useNavigation } from 'react-router';
 import { useBalance, useLogout, useMe } from '@/api/queries';
@@ -30,6 +30,21 @@ function NavItems({ onPick }: { onPick?: () => void }) {
       {me?.permissions.includes('stream.publish') && (
         <NavLink to="/studio" className={link} onClick={onPick}>
           <Video className="size-4" aria-hidden /> {t('nav.studio')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('stream.publish') && (
+        <NavLink to="/studio/business" className={link} onClick={onPick}>
+          <BadgeEuro className="size-4" aria-hidden /> {t('nav.business')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('moderation.all') && (
+        <NavLink to="/moderation" className={link} onClick={onPick}>
+          <Gavel className="size-4" aria-hidden /> {t('nav.moderation')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('system.config_limited') && (
+        <NavLink to="/admin" className={link} onClick={onPick}>
+          <ShieldCheck className="size-4" aria-hidden /> {t('nav.admin')}
         </NavLink>
       )}
       {me ? (
