@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import QRCode from 'qrcode';
 import { useEffect, useState, type FormEvent } from 'react';
-import { Navigate } from 'react-router';
+import { Navigate } from '@/lib/router';
 import { api, ApiError, data } from '@/api/client';
 import { useSignedIn } from '@/api/queries';
 import { keys } from '@/api/keys';

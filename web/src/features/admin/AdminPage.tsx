@@ -2,7 +2,7 @@
  * log — what the API offers administrators. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Navigate } from 'react-router';
+import { Navigate } from '@/lib/router';
 import { api, body, data, type Schemas } from '@/api/client';
 import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';

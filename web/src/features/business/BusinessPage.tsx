@@ -3,7 +3,7 @@
  * days, the payout minimum) come from the API. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Navigate } from 'react-router';
+import { Navigate } from '@/lib/router';
 import { api, body, data, idempotencyKey, type Schemas } from '@/api/client';
 import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';

@@ -3,7 +3,7 @@
  * live streams (rating, unfreeze, held chat) and the moderation log. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Navigate } from 'react-router';
+import { Navigate } from '@/lib/router';
 import { api, body, data, type Schemas } from '@/api/client';
 import { useLiveStreams, useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';

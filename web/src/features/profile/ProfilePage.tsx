@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Heart, Lock } from 'lucide-react';
-import { useParams } from 'react-router';
+import { useParams } from '@/lib/router';
 import { api, data, idempotencyKey } from '@/api/client';
 import { keys } from '@/api/keys';
 import { useProfile } from '@/api/queries';

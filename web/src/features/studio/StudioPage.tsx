@@ -1,7 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { Radio, Square } from 'lucide-react';
 import { useCallback, useEffect, useRef, useState, type FormEvent, type MouseEvent } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useParams } from '@/lib/router';
 import { api, ApiError, data } from '@/api/client';
 import { signedInAs, useMe, useStream, useLogout } from '@/api/queries';
 import { Button } from '@/components/ui/Button';

@@ -2,7 +2,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { Dialog } from 'radix-ui';
 import { CreditCard, X } from 'lucide-react';
 import { useState } from 'react';
-import { Navigate } from 'react-router';
+import { Navigate } from '@/lib/router';
 import { api, body, data, idempotencyKey, type Schemas } from '@/api/client';
 import { keys } from '@/api/keys';
 import { useBalance, useSignedIn } from '@/api/queries';
