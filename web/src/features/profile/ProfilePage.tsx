@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Heart, Lock } from 'lucide-react';
-import { useParams } from 'react-router';
+import { lazy, Suspense } from 'react';
+import { useParams } from '@/lib/router';
 import { api, data, idempotencyKey } from '@/api/client';
 import { keys } from '@/api/keys';
 import { useProfile } from '@/api/queries';
@@ -8,6 +9,9 @@ import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
 import { useStore } from '@/store';
+
+// Tip, followers and following, report: after the first paint.
+const ProfileExtras = lazy(() => import('./ProfileExtras'));
 
 function Tiers({ creatorId }: { creatorId: string }) {
   const t = useT();
@@ -111,6 +115,9 @@ export default function ProfilePage() {
       {p.bio && <p className="whitespace-pre-line">{p.bio}</p>}
       <ErrorNote error={follow.error} />
       {p.creator && <Tiers creatorId={p.id} />}
+      <Suspense fallback={null}>
+        <ProfileExtras profile={p} />
+      </Suspense>
       {p.creator && (
         <section className="flex flex-col gap-2">
           <h2 className="font-semibold">{t('profile.posts')}</h2>
