@@ -65,6 +65,14 @@ class PostOut(Output):
     download_url: str | None = Field(description="The media with the caller's forensic mark")
 
 
+class PreviewQuery(Input):
+    variant: Literal["auto", "blurred"] = Field(
+        default="auto",
+        description="auto: blurred if the post is explicit; blurred: always the blurred one "
+        "(what the feed shows a viewer who may not see the post sharp)",
+    )
+
+
 class ListQuery(Input):
     creator: str | None = Field(default=None, max_length=30, description="A creator's handle")
     limit: int = Field(default=20, ge=1, le=100)
@@ -215,12 +223,14 @@ async def get_post(call: Call[None, None]) -> PostOut:
     "GET",
     "/api/v1/posts/{post_id}/preview",
     summary="A published post's preview (JPEG; blurred when the post is explicit)",
+    query=PreviewQuery,
     path_formats=UUID_POST,
     produces="image/jpeg",
 )
-async def post_preview(call: Call[None, None]) -> web.Response:
+async def post_preview(call: Call[None, PreviewQuery]) -> web.Response:
     post = await _post(call)
-    key = post.blurred_key if post.explicit else post.preview_key
+    blur = post.explicit or call.query.variant == "blurred"
+    key = post.blurred_key if blur else post.preview_key
     data = await call.app[STORAGE].get(key) if post.status == "published" and key else None
     if data is None:
         raise MediaNotAvailable("this post has no preview", meta={"status": post.status})
