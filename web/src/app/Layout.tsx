@@ -1,5 +1,5 @@
 import { Dialog } from 'radix-ui';
-import { Coins, Compass, LogIn, LogOut, Menu, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
+import { Coins, Compass, LogIn, LogOut, Menu, Newspaper, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
 import { Suspense } from 'react';
 import { Link, NavLink, Outlet, useNavigation } from 'react-router';
 import { useBalance, useLogout, useMe } from '@/api/queries';
@@ -16,6 +16,9 @@ function NavItems({ onPick }: { onPick?: () => void }) {
     <>
       <NavLink to="/" end className={link} onClick={onPick}>
         <Compass className="size-4" aria-hidden /> {t('nav.discover')}
+      </NavLink>
+      <NavLink to="/feed" className={link} onClick={onPick}>
+        <Newspaper className="size-4" aria-hidden /> {t('nav.feed')}
       </NavLink>
       {me && (
         <NavLink to="/wallet" className={link} onClick={onPick}>

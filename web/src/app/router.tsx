@@ -21,6 +21,7 @@ export const routes = [
       { path: 'age', lazy: lazy(() => import('@/features/agegate/AgeGatePage')) },
       { path: 'watch/:streamId', lazy: lazy(() => import('@/features/watch/WatchPage')) },
       { path: 'u/:handle', lazy: lazy(() => import('@/features/profile/ProfilePage')) },
+      { path: 'feed', lazy: lazy(() => import('@/features/feed/FeedPage')) },
       { path: 'wallet', lazy: lazy(() => import('@/features/wallet/WalletPage')) },
       { path: 'account', lazy: lazy(() => import('@/features/account/AccountPage')) },
       { path: 'studio', lazy: lazy(() => import('@/features/studio/MyStreamsPage')) },

@@ -8,6 +8,7 @@ import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
 import { useStore } from '@/store';
+import { useBlock, useBlocks } from '@/features/feed/hooks';
 
 function Tiers({ creatorId }: { creatorId: string }) {
   const t = useT();
@@ -79,6 +80,9 @@ export default function ProfilePage() {
   const me = useStore((s) => s.me);
   const client = useQueryClient();
   const profile = useProfile(handle);
+  const blocks = useBlocks(!!me && me.handle !== handle);
+  const block = useBlock(handle);
+  const blocked = !!blocks.data?.some((b) => b.handle === handle);
   const follow = useMutation({
     mutationFn: (on: boolean) =>
       on
@@ -107,9 +111,15 @@ export default function ProfilePage() {
             <Heart className="size-4" aria-hidden /> {t('profile.follow')}
           </Button>
         )}
+        {me && me.handle !== p.handle && (
+          <Button variant="ghost" onClick={() => block.mutate(!blocked)} disabled={block.isPending || blocks.isPending}>
+            {blocked ? t('profile.unblock') : t('profile.block')}
+          </Button>
+        )}
       </div>
       {p.bio && <p className="whitespace-pre-line">{p.bio}</p>}
-      <ErrorNote error={follow.error} />
+      {blocked && <p role="status" className="text-sm text-muted">{t('profile.blocked')}</p>}
+      <ErrorNote error={follow.error ?? block.error} />
       {p.creator && <Tiers creatorId={p.id} />}
       {p.creator && (
         <section className="flex flex-col gap-2">
