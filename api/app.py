@@ -42,6 +42,7 @@ from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
 from api.posts import routes as post_routes
+from api.posts import story_routes
 from api.posts.downloads import ForensicRenderer
 from api.posts.scanner import PostScanner
 from api.privacy import routes as privacy_routes
@@ -311,6 +312,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         block_routes.api,
         comment_routes.api,
         feed_routes.api,
+        story_routes.api,
     ):
         declared.add_to(app)
     verification_routes.setup(app)

@@ -38,7 +38,7 @@ async def relations(
 _POSTS = (
     "SELECT p.id, p.creator_id, p.created_at, p.audience, p.rating, p.explicit, p.status, "
     "u.status AS creator_status FROM posts p JOIN users u ON u.id = p.creator_id "
-    "WHERE p.status = 'published' AND u.status = 'active' "
+    "WHERE p.status = 'published' AND p.expires_at IS NULL AND u.status = 'active' "
     "AND NOT (p.creator_id = ANY($1::uuid[])) AND p.creator_id IS DISTINCT FROM $2 "
     "AND ($3::timestamptz IS NULL OR (p.created_at, p.id) < ($3, $4)) "
 )

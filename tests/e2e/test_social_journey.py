@@ -1,10 +1,12 @@
 """Journey 6, the feed, at desktop and phone sizes in Chromium: a member opens their feed (the
 followed creator's post first, a stranger's recommended after it), likes a post, writes a
-comment and a reply, removes the reply, and blocks the stranger from their profile (their post
-leaves the feed). Every screen is checked by axe and, on the phone, for overflow."""
+comment and a reply, removes the reply, opens the creator's story, and blocks the stranger from
+their profile (their post leaves the feed); the creator sees who saw the story and pins it.
+Every screen is checked by axe and, on the phone, for overflow."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -30,8 +32,8 @@ def jpeg(colour: tuple[int, int, int]) -> bytes:
     return data.tobytes()
 
 
-async def published(server, creator, caption: str, at: datetime) -> str:
-    """A post as the scanner leaves it: published, with its previews in storage."""
+async def published(server, creator, caption: str, at: datetime, story: bool = False) -> str:
+    """A post (or story) as the scanner leaves it: published, with its previews in storage."""
     post_id = uuid.uuid4()
     storage = server.app[STORAGE]
     for name, colour in (
@@ -44,9 +46,10 @@ async def published(server, creator, caption: str, at: datetime) -> str:
         )
     await server.pool.execute(
         "INSERT INTO posts (id, creator_id, kind, content_type, caption, audience, rating, status, "
-        "size_bytes, width, height, media_key, preview_key, blurred_key, created_at, published_at) "
-        "VALUES ($1, $2, 'image', 'image/jpeg', $3, 'public', 'sfw', 'published', 100, 320, 240, "
-        "$4, $5, $6, $7, $7)",
+        "size_bytes, width, height, media_key, preview_key, blurred_key, created_at, published_at, "
+        "expires_at) VALUES ($1, $2, 'image', 'image/jpeg', $3, 'public', 'sfw', 'published', 100, "
+        "320, 240, $4, $5, $6, $7, $7, "
+        "CASE WHEN $8 THEN $7::timestamptz + interval '24 hours' END)",
         post_id,
         creator.id,
         caption,
@@ -54,6 +57,7 @@ async def published(server, creator, caption: str, at: datetime) -> str:
         f"posts/{post_id}/preview.jpg",
         f"posts/{post_id}/blurred.jpg",
         at,
+        story,
     )
     return str(post_id)
 
@@ -72,6 +76,7 @@ async def test_member_reads_the_feed_likes_comments_and_blocks(
     tag = uuid.uuid4().hex[:6]
     mine = await published(server, followed, f"Followed post {tag}", now - timedelta(hours=2))
     other = await published(server, stranger, f"Stranger post {tag}", now)
+    story = await published(server, followed, f"Story {tag}", now, story=True)
     base = server.base_url
 
     async with chromium_at(tmp_path_factory.mktemp("feed"), base, phone=phone) as ctx:
@@ -86,6 +91,22 @@ async def test_member_reads_the_feed_likes_comments_and_blocks(
         assert f"Followed post {tag}" in captions[0] and f"Stranger post {tag}" in captions[1]
         await expect(first.get_by_text("Following")).to_be_visible()
         await screens.check(page, "feed")
+
+        # The followed creator's story: opened from the row, marked seen.
+        await page.get_by_role("button", name=f"Open @{followed.handle}'s story").click()
+        dialog = page.get_by_role("dialog")
+        await dialog.get_by_text(f"Story {tag}").wait_for()
+        await screens.check(page, "story")
+        await dialog.get_by_role("button", name="Close").click()
+
+        async def seen_by() -> list[str]:
+            r = await followed.call("GET", f"/api/v1/stories/{story}/viewers")
+            return [v["handle"] for v in r.data]
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while await seen_by() != [member.handle]:
+            assert asyncio.get_running_loop().time() < deadline, "the story was not marked seen"
+            await asyncio.sleep(0.1)
 
         # Like: the count goes up and the button says it is pressed.
         await first.get_by_role("button", name=re.compile(r"^Like")).click()
@@ -132,5 +153,21 @@ async def test_member_reads_the_feed_likes_comments_and_blocks(
         await page.goto(f"{base}/u/{stranger.handle}")
         await page.get_by_role("button", name="Unblock").click()
         await page.get_by_role("button", name="Block").wait_for()
+
+        # The creator: who saw the story, and pinning it as a highlight.
+        await ctx.clear_cookies()
+        await ctx.add_cookies([{"name": "session", "value": followed.cookie(), "url": base}])
+        await page.goto(f"{base}/feed")
+        await page.get_by_role("button", name=f"Open @{followed.handle}'s story").click()
+        dialog = page.get_by_role("dialog")
+        await expect(dialog.get_by_test_id("story-viewers")).to_contain_text(member.handle)
+        await dialog.get_by_role("button", name="Keep as highlight").click()
+        await expect(dialog.get_by_role("button", name="Remove highlight")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        await screens.check(page, "story-author")
+        assert await server.pool.fetchval(
+            "SELECT highlight FROM posts WHERE id = $1", uuid.UUID(story)
+        )
     assert other
     assert not console.page_errors(), console.page_errors()

@@ -276,6 +276,13 @@ async def world(server, account) -> World:
         "comment",
     )
     ids["comment_id"] = ids["parentId"] = comment["id"]
+    story = aiohttp.FormData()
+    story.add_field("file", image("PNG", (32, 32)), filename="s.png", content_type="image/png")
+    made_story = await _ok(await root.call("POST", "/api/v1/stories", data=story), "story")
+    await pool.execute(
+        "UPDATE posts SET status = 'published' WHERE id = $1", uuid.UUID(made_story["id"])
+    )
+    w.by_path[("/api/v1/stories/", "post_id")] = made_story["id"]
     message = ChatMessage(
         uuid.uuid4(), row.id, member.id, member.handle, "held", datetime.now(UTC), held=True
     )

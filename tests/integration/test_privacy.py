@@ -411,6 +411,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "streams.json",
         "playback_revocations.json",
         "posts.json",
+        "story_views.json",
         "chat_messages.json",
         "chat_restrictions.json",
         "chat_safety.json",

@@ -21,4 +21,7 @@ export const keys = {
   comments: (postId: string, parent: string | null) => ['comments', postId, parent ?? ''] as const,
   likes: (postId: string) => ['likes', postId] as const,
   blocks: ['blocks'] as const,
+  stories: ['stories'] as const,
+  creatorStories: (handle: string) => ['stories', 'creator', handle] as const,
+  storyViewers: (id: string) => ['stories', 'viewers', id] as const,
 };

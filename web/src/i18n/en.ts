@@ -407,6 +407,23 @@ export const en = {
   'errors.COMMENT_BLOCKED': 'The creator\'s filter does not allow this comment.',
   'errors.INVALID_REPLY': 'You can only reply to a comment that is still there.',
   'errors.NOT_COMMENT_MODERATOR': 'Only the author, the creator or a moderator can do that.',
+  'stories.title': 'Stories',
+  'stories.story': 'Story',
+  'stories.open': 'Open @{handle}\'s story',
+  'stories.position': 'Story {n} of {of}',
+  'stories.pending': 'This story is still being checked.',
+  'stories.previous': 'Previous',
+  'stories.next': 'Next',
+  'stories.pin': 'Keep as highlight',
+  'stories.unpin': 'Remove highlight',
+  'stories.seenBy': 'Seen by',
+  'stories.nobodyYet': 'Nobody yet.',
+  'stories.new': 'New story',
+  'stories.file': 'Picture or short video',
+  'stories.caption': 'Caption',
+  'stories.share': 'Share for 24 hours',
+  'stories.uploaded': 'Uploaded: it appears once it has been checked.',
+  'profile.stories': 'Stories and highlights',
 } as const;
 
 export type Key = keyof typeof en;

@@ -6,7 +6,8 @@ import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT, type Key } from '@/i18n';
 import { useStore } from '@/store';
 import { Comments } from './Comments';
-import { useFeed, useLike, useLikes, type FeedItem } from './hooks';
+import { useFeed, useLike, useLikes, useStories, type FeedItem } from './hooks';
+import { StoryComposer, StoryRow } from './Stories';
 
 const MOODS = ['calm', 'playful', 'flirty', 'intense', 'chill', 'dreamy', 'energetic', 'mysterious'] as const;
 
@@ -85,6 +86,8 @@ export default function FeedPage() {
   const t = useT();
   const [mood, setMood] = useState('');
   const feed = useFeed(mood);
+  const me = useStore((s) => s.me);
+  const stories = useStories(!!me);
   const items = feed.data?.pages.flatMap((p) => p.data) ?? [];
   return (
     <main className="mx-auto flex w-full max-w-xl flex-col gap-4 p-4">
@@ -100,6 +103,8 @@ export default function FeedPage() {
           </select>
         </label>
       </div>
+      {stories.data && <StoryRow stories={stories.data} label={t('stories.title')} />}
+      {me?.permissions.includes('content.upload') && <StoryComposer />}
       {feed.isPending ? (
         <Loading />
       ) : feed.isError ? (

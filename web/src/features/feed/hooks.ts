@@ -108,3 +108,55 @@ export function useBlock(handle: string) {
     },
   });
 }
+
+export type StoryOut = Schemas['StoryOut'];
+
+/** Stories of the creators I follow or subscribe to, and mine. */
+export function useStories(enabled: boolean) {
+  return useQuery({
+    queryKey: keys.stories,
+    queryFn: () => data(api.GET('/api/v1/stories', { params: { query: { limit: 100 } } })),
+    enabled,
+  });
+}
+
+export function useCreatorStories(handle: string) {
+  return useQuery({
+    queryKey: keys.creatorStories(handle),
+    queryFn: () => data(api.GET('/api/v1/users/{handle}/stories', { params: { path: { handle }, query: { limit: 100 } } })),
+  });
+}
+
+export function useStoryViewers(id: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.storyViewers(id),
+    queryFn: () => data(api.GET('/api/v1/stories/{post_id}/viewers', { params: { path: { post_id: id }, query: { limit: 50 } } })),
+    enabled,
+  });
+}
+
+export function useMarkSeen() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => data(api.POST('/api/v1/stories/{post_id}/seen', { params: { path: { post_id: id } } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.stories }),
+  });
+}
+
+export function useHighlight() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (s: { id: string; on: boolean }) =>
+      data(api.PUT('/api/v1/stories/{post_id}/highlight', { params: { path: { post_id: s.id } }, body: { highlight: s.on } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['stories'] }),
+  });
+}
+
+export function useUploadStory() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (form: FormData) =>
+      data(api.POST('/api/v1/stories', { body: form as never, bodySerializer: (b: unknown) => b as FormData })),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.stories }),
+  });
+}

@@ -8,7 +8,8 @@ import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
 import { useStore } from '@/store';
-import { useBlock, useBlocks } from '@/features/feed/hooks';
+import { useBlock, useBlocks, useCreatorStories } from '@/features/feed/hooks';
+import { StoryRow } from '@/features/feed/Stories';
 
 function Tiers({ creatorId }: { creatorId: string }) {
   const t = useT();
@@ -83,6 +84,7 @@ export default function ProfilePage() {
   const blocks = useBlocks(!!me && me.handle !== handle);
   const block = useBlock(handle);
   const blocked = !!blocks.data?.some((b) => b.handle === handle);
+  const stories = useCreatorStories(handle);
   const follow = useMutation({
     mutationFn: (on: boolean) =>
       on
@@ -118,6 +120,7 @@ export default function ProfilePage() {
         )}
       </div>
       {p.bio && <p className="whitespace-pre-line">{p.bio}</p>}
+      {stories.data && <StoryRow stories={stories.data} label={t('profile.stories')} />}
       {blocked && <p role="status" className="text-sm text-muted">{t('profile.blocked')}</p>}
       <ErrorNote error={follow.error ?? block.error} />
       {p.creator && <Tiers creatorId={p.id} />}
