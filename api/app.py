@@ -38,6 +38,7 @@ from api.keys import (
     SAFETY,
     SETTINGS,
 )
+from api.messages import routes as message_routes
 from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
@@ -313,6 +314,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         comment_routes.api,
         feed_routes.api,
         story_routes.api,
+        message_routes.api,
     ):
         declared.add_to(app)
     verification_routes.setup(app)

@@ -283,6 +283,11 @@ async def world(server, account) -> World:
         "UPDATE posts SET status = 'published' WHERE id = $1", uuid.UUID(made_story["id"])
     )
     w.by_path[("/api/v1/stories/", "post_id")] = made_story["id"]
+    conversation = await _ok(
+        await root.call("POST", "/api/v1/conversations", json={"handle": member.handle}),
+        "conversation",
+    )
+    ids["conversation_id"] = conversation["id"]
     message = ChatMessage(
         uuid.uuid4(), row.id, member.id, member.handle, "held", datetime.now(UTC), held=True
     )

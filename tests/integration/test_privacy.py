@@ -351,6 +351,13 @@ async def world(env: Env) -> AsyncIterator[World]:
         201,
     )
     await ok(await target.call("PUT", f"/api/v1/posts/{post_id}/like"))
+    # A direct conversation with the creator, both sides writing.
+    conv = await ok(
+        await target.call("POST", "/api/v1/conversations", json={"handle": creator.handle})
+    )
+    dm = f"/api/v1/conversations/{conv['id']}/messages"
+    await ok(await target.call("POST", dm, json={"text": f"private words {tag}"}), 201)
+    await ok(await creator.call("POST", dm, json={"text": "the creator answers"}), 201)
     pest = await env.account(Role.MEMBER)
     await ok(await target.call("POST", f"/api/v1/users/{pest.handle}/block"), 204)
     cookie = target.cookie()
@@ -434,6 +441,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "comments.json",
         "likes.json",
         "blocks.json",
+        "direct_messages.json",
         "avatar.webp",
     }
     assert names == expected, names ^ expected
@@ -443,6 +451,9 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
 
     assert sorted(c["text"].split()[0] for c in doc["comments.json"]) == ["my", "reply"]
     assert len(doc["likes.json"]) == 1 and len(doc["blocks.json"]) == 1
+    (conv,) = doc["direct_messages.json"]
+    assert conv["with"] == world.creator.handle
+    assert [m["text"].split()[0] for m in conv["messagesSent"]] == ["private"]
     account = doc["account.json"]
     assert (account["id"], account["email"], account["handle"]) == (str(t.id), t.email, t.handle)
     assert account["roles"] == ["creator"] and account["dateOfBirth"] == "1990-01-01"
@@ -786,6 +797,9 @@ async def test_erasure_leaves_nothing_identifying_outside_locked_records(
         world.other.id,
     )
     assert (counts["likes"], counts["comments"]) == (0, 2)
+    # The creator keeps their side of the conversation, now with an erased account.
+    convs = await ok(await world.creator.call("GET", "/api/v1/conversations"))
+    assert [(c["otherId"], c["lastText"]) for c in convs] == [(None, "the creator answers")]
     creator_balance = await ok(await world.creator.call("GET", "/api/v1/wallet/balance"))
     assert creator_balance["earnings"] == 8
     # The books still balance.
