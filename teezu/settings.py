@@ -249,7 +249,7 @@ class Settings(BaseSettings):
     vod_retention_days: float = 30.0
     """Recorded broadcasts are deleted this many days after they end."""
     retention_interval: float = 600.0
-    """Seconds between passes of the VOD retention worker."""
+    """Seconds between passes of the retention worker (expired VODs and stories)."""
 
     # --- LL-HLS edge (hls/edge.py): the live viewers' hot path, in the same process as the app
     edge_port: int | None = None
