@@ -229,8 +229,11 @@ class Settings(BaseSettings):
     """AAC bitrate, bit/s."""
     x264_preset: str = "veryfast"
     """libx264's preset for the live renditions."""
-    max_queued_seconds: float = 2.0
-    """Encoder backlog, in seconds, beyond which video frames are dropped."""
+    video_backlog_frames: int = Field(default=2, ge=1)
+    """Decoded video frames that may wait for the encoder thread; older ones are dropped
+    (the newest are encoded: latency stays flat when the encoder falls behind)."""
+    audio_backlog_seconds: float = Field(default=0.5, gt=0)
+    """Audio that may wait for the encoder thread, seconds; the oldest is dropped beyond it."""
     gap_fill_after: float = 0.5
     """Seconds of lag after which a missing track is filled (black picture, silence)."""
 
@@ -246,7 +249,7 @@ class Settings(BaseSettings):
     vod_retention_days: float = 30.0
     """Recorded broadcasts are deleted this many days after they end."""
     retention_interval: float = 600.0
-    """Seconds between passes of the VOD retention worker."""
+    """Seconds between passes of the retention worker (expired VODs and stories)."""
 
     # --- LL-HLS edge (hls/edge.py): the live viewers' hot path, in the same process as the app
     edge_port: int | None = None
