@@ -44,12 +44,6 @@ ALLOWED: dict[tuple[str, str], str] = {
 # Operations whose screens (account, moderator console, admin, the remaining studio screens)
 # are not built yet: each leaves this list when its screen calls it.
 PENDING = {
-    # direct messages (issue 16): the inbox screen comes next
-    ("POST", "/api/v1/conversations"),
-    ("GET", "/api/v1/conversations"),
-    ("GET", "/api/v1/conversations/{conversation_id}/messages"),
-    ("POST", "/api/v1/conversations/{conversation_id}/messages"),
-    ("POST", "/api/v1/conversations/{conversation_id}/read"),
     ("POST", "/api/v1/users/{handle}/tip"),
     ("PATCH", "/api/v1/creators/{creator_id}/tiers/{tier_id}"),
     ("POST", "/api/v1/creators/{creator_id}/tiers"),

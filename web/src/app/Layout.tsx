@@ -1,5 +1,5 @@
 import { Dialog } from 'radix-ui';
-import { Coins, Compass, LogIn, LogOut, Menu, Newspaper, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
+import { Coins, Compass, LogIn, LogOut, Menu, MessageSquare, Newspaper, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
 import { Suspense } from 'react';
 import { Link, NavLink, Outlet, useNavigation } from 'react-router';
 import { useBalance, useLogout, useMe } from '@/api/queries';
@@ -20,6 +20,11 @@ function NavItems({ onPick }: { onPick?: () => void }) {
       <NavLink to="/feed" className={link} onClick={onPick}>
         <Newspaper className="size-4" aria-hidden /> {t('nav.feed')}
       </NavLink>
+      {me && (
+        <NavLink to="/messages" className={link} onClick={onPick}>
+          <MessageSquare className="size-4" aria-hidden /> {t('nav.messages')}
+        </NavLink>
+      )}
       {me && (
         <NavLink to="/wallet" className={link} onClick={onPick}>
           <Wallet className="size-4" aria-hidden /> {t('nav.wallet')}
