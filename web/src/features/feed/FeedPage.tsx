@@ -1,6 +1,6 @@
 import { Heart, MessageCircle, EyeOff } from 'lucide-react';
 import { useState } from 'react';
-import { Link } from 'react-router';
+import { Link } from '@/lib/router';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT, type Key } from '@/i18n';

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Heart, Lock } from 'lucide-react';
-import { useNavigate, useParams } from 'react-router';
+import { lazy, Suspense } from 'react';
+import { useNavigate, useParams } from '@/lib/router';
 import { api, data, idempotencyKey } from '@/api/client';
 import { keys } from '@/api/keys';
 import { useProfile } from '@/api/queries';
@@ -11,6 +12,9 @@ import { useStore } from '@/store';
 import { useBlock, useBlocks, useCreatorStories } from '@/features/feed/hooks';
 import { StoryRow } from '@/features/feed/Stories';
 import { useOpenConversation } from '@/features/messages/hooks';
+
+// Tip, followers and following, report: after the first paint.
+const ProfileExtras = lazy(() => import('./ProfileExtras'));
 
 function Tiers({ creatorId }: { creatorId: string }) {
   const t = useT();
@@ -132,6 +136,9 @@ export default function ProfilePage() {
       {blocked && <p role="status" className="text-sm text-muted">{t('profile.blocked')}</p>}
       <ErrorNote error={follow.error ?? block.error ?? talk.error} />
       {p.creator && <Tiers creatorId={p.id} />}
+      <Suspense fallback={null}>
+        <ProfileExtras profile={p} />
+      </Suspense>
       {p.creator && (
         <section className="flex flex-col gap-2">
           <h2 className="font-semibold">{t('profile.posts')}</h2>
