@@ -61,6 +61,12 @@ async def test_each_route_shows_seeded_values(server, account, browser, console)
     await moderation_store.add_flag(
         server.pool, row.id, kind="frame", reason=flag_reason, snapshot_key=None
     )
+    r = await fan.call(
+        "POST",
+        "/api/v1/reports",
+        json={"targetType": "user", "targetId": str(creator.id), "reason": "spam"},
+    )
+    assert r.status == 201, r.body
     tier = f"Tier {uuid.uuid4().hex[:6]}"
     r = await creator.call(
         "POST", f"/api/v1/creators/{creator.id}/tiers", json={"name": tier, "price": 50}
@@ -95,8 +101,11 @@ async def test_each_route_shows_seeded_values(server, account, browser, console)
         (None, f"/u/{creator.handle}", f"{followers} followers"),
         (fan, "/wallet", str(balance)),
         (fan, "/account", fan.email),
+        (fan, "/account", "spam about user: open"),  # my reports
+        (None, f"/u/{creator.handle}", f"@{fan.handle}"),  # the followers list
         (creator, "/studio", title),
         (creator, f"/studio/{sid}", "0 / 77"),
+        (creator, f"/studio/{sid}", "No private show requests."),  # the studio's queue
         (creator, "/studio/business", tier),
         (moderator, "/moderation", flag_reason),
         (admin, "/admin", str(creator.id)),
