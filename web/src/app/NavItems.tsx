@@ -1,4 +1,4 @@
-import { BadgeEuro, Compass, Gavel, LogIn, LogOut, ShieldCheck, UserRound, Video, Wallet } from 'lucide-react';
+import { BadgeEuro, Compass, Gavel, Newspaper, LogIn, LogOut, ShieldCheck, UserRound, Video, Wallet } from 'lucide-react';
 import { NavLink } from '@/lib/router';
 import { useLogout } from '@/api/queries';
 import { useT } from '@/i18n';
@@ -14,6 +14,9 @@ export function NavItems({ onPick }: { onPick?: () => void }) {
     <>
       <NavLink to="/" end className={link} onClick={onPick}>
         <Compass className="size-4" aria-hidden /> {t('nav.discover')}
+      </NavLink>
+      <NavLink to="/feed" className={link} onClick={onPick}>
+        <Newspaper className="size-4" aria-hidden /> {t('nav.feed')}
       </NavLink>
       {me && (
         <NavLink to="/wallet" className={link} onClick={onPick}>

@@ -10,6 +10,7 @@ export const routes: { path: string; Component: Screen }[] = [
   { path: '/age', Component: lazy(() => import('@/features/agegate/AgeGatePage')) },
   { path: '/watch/:streamId', Component: lazy(() => import('@/features/watch/WatchPage')) },
   { path: '/u/:handle', Component: lazy(() => import('@/features/profile/ProfilePage')) },
+  { path: '/feed', Component: lazy(() => import('@/features/feed/FeedPage')) },
   { path: '/wallet', Component: lazy(() => import('@/features/wallet/WalletPage')) },
   { path: '/account', Component: lazy(() => import('@/features/account/AccountPage')) },
   { path: '/studio', Component: lazy(() => import('@/features/studio/MyStreamsPage')) },
