@@ -117,7 +117,6 @@ async def test_viewer_decodes_the_ladder_with_keyframe_on_join(server, http, liv
         served = server.app[VIEWERS].by_stream[stream_id].values()
         subs = [t.subscription for v in served for t in v.tracks if t.kind == "video"]
         assert len(subs) == 2 and all(s is not None and s.replayed > 0 for s in subs)
-        assert top.first_frame_delay < 5.0  # generous: the machine may be loaded
     finally:
         await top.delete(http, server.base_url)
         await low.delete(http, server.base_url)
@@ -264,12 +263,15 @@ async def test_viewers_never_cause_an_encode(server, http, live):
     encoders = list(loop_state.encoders)
     assert [e.settings.name for e in encoders] == ["720p", "480p", "240p"]
 
-    async def frames_encoded(seconds: float = 2.0) -> tuple[list[int], float]:
+    async def frames_encoded(seconds: float = 2.0) -> list[int]:
         before = [e.frames_encoded for e in encoders]
-        t0 = time.monotonic()
-        await asyncio.sleep(seconds)  # on a loaded machine this can last longer than asked
+        await asyncio.sleep(seconds)  # a window of encoding; its length is not asserted
         counts = [e.frames_encoded - b for e, b in zip(encoders, before, strict=True)]
-        return counts, time.monotonic() - t0
+        # Never more encodes than output slots: the slot is issued before its frames are encoded
+        # (read the encoders first: the slot counter only grows).
+        encoded = [e.frames_encoded for e in encoders]
+        assert max(encoded) <= loop_state.grid.next_slot, (encoded, loop_state.grid.next_slot)
+        return counts
 
     alone = await frames_encoded()
     clients = [
@@ -280,16 +282,13 @@ async def test_viewers_never_cause_an_encode(server, http, live):
         await c.wait_frames(video=10)
     watched = await frames_encoded()
     try:
-        # The same three encoders, in lockstep (one frame per rung per output slot) and at most
-        # the output frame rate, with or without viewers: no rung is encoded again for them.
+        # The same three encoders, in lockstep (one frame per rung per output slot, never more
+        # than the slots issued), with or without viewers: no rung is encoded again for them.
         # (The rate itself is not asserted: it depends on the machine's load.)
         assert loop_state.encoders == encoders
-        for counts, elapsed in (alone, watched):
+        for counts in (alone, watched):
             assert max(counts) - min(counts) <= 1, counts
-            # A sane count: at most the output rate over the time that really passed, plus the
-            # backlog the encoder may catch up (max_queued_seconds).
-            limit = 30 * (elapsed + server.settings.max_queued_seconds)
-            assert 0 < counts[0] <= limit, (counts, elapsed)
+            assert counts[0] > 0, counts
         # aiortc's own H.264 encoder exists per sender but never opened x264: packets were
         # only packed.
         for v in server.app[VIEWERS].by_stream[stream_id].values():
