@@ -108,6 +108,14 @@ def check_chat(r: dict[str, Any], out: str) -> None:
         assert run["generator_cpu"] > 0 and run["server_cpu"] > 0, run
     assert {x["scenario"] for x in r["ratios"]} == {"busy", "small"} and len(r["ratios"]) == 2
     assert "ratio ours/node delivered/s" in out
+    # The machine's load before the run and at each run's start.
+    assert "idle check: load average" in out
+    idle = r["idle_check"]
+    assert len(idle["load_avg"]) == 3 and idle["busy_cpus"] in range((os.cpu_count() or 1) + 1)
+    assert all(len(run["load_avg"]) == 3 for run in r["runs"])
+    # Where our server's time went, per delivery.
+    profiled = [run for run in r["runs"] if run["server"].startswith("ours")]
+    assert profiled and all("µs per delivery" in run["profile"] for run in profiled), out
 
 
 def check_web(r: dict[str, Any] | None, out: str) -> None:
