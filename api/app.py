@@ -86,17 +86,19 @@ from workers.retention import run_retention
 log = logging.getLogger(__name__)
 
 
-def _moderation(
+async def _moderation(
     settings: Settings, pool: asyncpg.Pool, storage: Storage, pubsub: PubSub, safety: SafetyControl
 ) -> LiveModeration | None:
     """The node's on-frame moderation, or None when ``TEEZU_MODERATION_ENABLED=false``."""
     if not settings.moderation_enabled:
         return None
+    # The policy is a file: read off the loop.
+    policy = await asyncio.to_thread(load_policy, settings.moderation_policy)
     return LiveModeration(
         pool=pool,
         storage=storage,
         pubsub=pubsub,
-        policy=load_policy(settings.moderation_policy),
+        policy=policy,
         workers=ModerationPool(
             settings.moderation_detector,
             workers=settings.moderation_workers,
@@ -248,7 +250,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             safety.on_frozen.append(stop_billing)
             publishers.ended_hooks.append(stream_ended)
             safety.start()
-            moderation = _moderation(settings, pool, storage, pubsub, safety)
+            moderation = await _moderation(settings, pool, storage, pubsub, safety)
             if moderation is not None:
                 await moderation.start()
                 app[MODERATION] = moderation

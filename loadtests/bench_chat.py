@@ -64,20 +64,13 @@ import psutil  # noqa: E402
 
 from loadtests import chat_profile  # noqa: E402
 from loadtests.chatload import RESULT, WINDOW, LoadPlan, RoomPlan, plan_to_json  # noqa: E402
+from loadtests.common import free_port, write_report  # noqa: E402
 
 NODE_DIR = ROOT / "loadtests" / "node"
 
 
 class BenchError(Exception):
     pass
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_http(url: str, proc: subprocess.Popen[Any], what: str, timeout: float = 60) -> None:
@@ -587,8 +580,7 @@ def main() -> int:
                     f" (node {node['latency_ms']['99']:.1f} ms)"
                 )
         out["ratios"] = ratios
-        if args.json:
-            args.json.write_text(json.dumps(out, indent=2))
+        write_report(args.json, out)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         for log in sorted(var.glob("*.log")):

@@ -52,7 +52,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import shutil
 import statistics
 import subprocess
@@ -93,6 +92,7 @@ from loadtests.bench_transcode import (  # noqa: E402
     steal_seconds,
     x264_info,
 )
+from loadtests.common import write_report  # noqa: E402
 from teezu.settings import Settings  # noqa: E402
 from teezu.storage import LocalStorage  # noqa: E402
 
@@ -684,9 +684,7 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
         summary = report(cfg, machine, ffmpeg_ver, results, args.runs)
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(summary, indent=2, default=str))
+        write_report(args.json, summary)
     except BenchError as exc:
         print(f"benchmark error: {exc}", file=sys.stderr)
         return 2

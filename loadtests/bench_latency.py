@@ -58,10 +58,11 @@ from loadtests.bench_whep import (  # noqa: E402
     Child,
     _wait_http,
     create_stream,
-    free_port,
     wait_live,
 )
 from loadtests.burner import cpu_burner  # noqa: E402
+from loadtests.common import free_port, write_report  # noqa: E402
+from loadtests.common import percentile as pct  # noqa: E402
 
 CLOCK_JS = Path(__file__).with_name("latency_clock.js")
 CHROMIUM = "/usr/bin/chromium"
@@ -84,13 +85,6 @@ PHASES = ("ll-hls", "whep", "loopback", "ll-hls+burn", "whep+burn")
 
 HLS_STATE = """() => { const h = window.teezuWatch && window.teezuWatch.hls();
   return h ? { latency: h.latency, target: h.targetLatency } : null; }"""
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))]
 
 
 async def _reader(page: Any, what: str) -> None:
@@ -404,8 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     report(r)
-    if args.json:
-        args.json.write_text(json.dumps(r, indent=2, default=str))
+    write_report(args.json, r)
     return 0
 
 

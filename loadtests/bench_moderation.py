@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fractions
-import json
 import os
 import shutil
 import statistics
@@ -58,6 +57,7 @@ from engine.watermark import for_creator  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
 from loadtests.bench_transcode import ensure_clip, machine_info, make_config  # noqa: E402
 from loadtests.burner import cpu_burner  # noqa: E402
+from loadtests.common import percentile, write_report  # noqa: E402
 from teezu.settings import Settings  # noqa: E402
 from teezu.storage import LocalStorage  # noqa: E402
 from workers.moderation import ModerationPool, Result  # noqa: E402
@@ -73,14 +73,6 @@ def decoded_frames(clip: Path, count: int) -> list[av.VideoFrame]:
             if len(frames) >= count:
                 break
     return frames
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
 
 
 # --------------------------------------------------------------------------- throughput
@@ -344,9 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{lv['frames_dropped_by_encoder_backlog']} of {lv['frames_in']}; CPU "
         f"{lv['cpu_per_stream_per_media_s']:.3f} s per stream per media s (workers included)"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2, default=str))
+    write_report(args.json, out)
     if lv["errors"]:
         print(f"pipeline errors: {lv['errors']}", file=sys.stderr)
         return 2

@@ -104,6 +104,9 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 import psutil  # noqa: E402
 
+from loadtests.common import free_port, write_report  # noqa: E402
+from loadtests.common import percentile as pct  # noqa: E402
+
 # The load generators import only the above; engine/HLS/bench_transcode are imported where used.
 
 LOOP_SECONDS = 8  # replay loop: whole 1024-sample AAC frames at 48 kHz and whole 2 s segments
@@ -130,22 +133,6 @@ def raise_nofile() -> int:
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pct(values: list[float] | Any, q: float) -> float:
-    """The q-th percentile (nearest rank) of ``values``; NaN when empty."""
-    import numpy as np
-
-    a = np.asarray(values, dtype=float)
-    if a.size == 0:
-        return math.nan
-    return float(np.percentile(a, q, method="inverted_cdf"))
 
 
 def ms(x: float) -> str:
@@ -1787,9 +1774,7 @@ def print_profile(prof: dict[str, Any], seconds: float, label: str) -> None:
 def machine_info() -> dict[str, Any]:
     from loadtests import bench_transcode as bt
 
-    m = bt.machine_info()
-    m["aiohttp"] = aiohttp.__version__
-    return m
+    return bt.machine_info() | {"aiohttp": aiohttp.__version__}
 
 
 def print_viewer_table(rows: list[dict[str, Any]]) -> None:
@@ -2318,9 +2303,7 @@ def run(args: argparse.Namespace) -> int:
             pg.stop()
     setup.setdefault("ramp_desc", "n/a")
     summary = report(args, machine, setup, rows, fetch, fetch_info, profs, floors)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(summary, indent=2, default=str))
+    write_report(args.json, summary)
     return 0
 
 

@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import multiprocessing as mp
 import os
 import re
@@ -69,6 +68,7 @@ import psutil  # noqa: E402
 from api.wallet.model import IdempotencyKey  # noqa: E402
 from api.wallet.service import Ledger  # noqa: E402
 from api.wallet.tips import TipRequest  # noqa: E402
+from loadtests.common import write_report  # noqa: E402
 from teezu.db import apply_migrations, create_pool  # noqa: E402
 from teezu.embedded_pg import EmbeddedPostgres, _bundle_root  # noqa: E402
 
@@ -645,9 +645,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "  " + "\n  ".join(line for line in check_out.strip().splitlines() if "[" not in line)
         )
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(result, indent=2))
+        write_report(args.json, result)
         if check_rc != 0:
             print("FAILED: the ledger check did not pass", file=sys.stderr)
             return 1

@@ -41,7 +41,6 @@ import io
 import json
 import math
 import os
-import platform
 import pstats
 import re
 import resource
@@ -69,6 +68,8 @@ from av.video.frame import PictureType  # noqa: E402
 from engine.encoder import EncodedPacket, VideoSettings, video_settings, x264_options  # noqa: E402
 from engine.pipeline import StreamInfo, StreamPipeline  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
+from loadtests import common  # noqa: E402
+from loadtests.common import write_report  # noqa: E402
 from teezu.settings import Settings  # noqa: E402
 from teezu.storage import LocalStorage  # noqa: E402
 
@@ -750,40 +751,10 @@ def profile_ours(clip: Path, cfg: Config, top: int) -> str:
 
 
 def machine_info() -> dict[str, Any]:
-    model, mhz, flags = "?", "?", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            k, _, val = line.partition(":")
-            k, val = k.strip(), val.strip()
-            if k == "model name" and model == "?":
-                model = val
-            elif k == "cpu MHz" and mhz == "?":
-                mhz = val
-            elif k == "flags" and not flags:
-                flags = set(val.split())
-    except OSError:
-        pass
-    quota = "n/a"
-    try:
-        q, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
-        quota = "none" if q == "max" else f"{int(q) / int(period):g} CPUs"
-    except (OSError, ValueError):
-        pass
-    simd = [f for f in ("sse4_2", "avx", "avx2", "avx512f", "avx512bw") if f in flags]
-    if "hypervisor" in flags:
-        simd.append("virtual machine")
-    return {
-        "cpu": model,
-        "mhz": mhz,
-        "simd": " ".join(simd),
-        "logical_cpus": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)),
-        "cgroup_cpu_quota": quota,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
+    """The shared machine record (loadtests/common.py) plus the PyAV/FFmpeg build measured."""
+    return common.machine_info() | {
         "pyav": av.__version__,
         "pyav_ffmpeg": av.ffmpeg_version_info,
-        "loadavg_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
@@ -1004,9 +975,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             print()
             print(profile_ours(clip, cfg, args.profile_top))
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(summary, indent=2, default=str))
+        write_report(args.json, summary)
     except BenchError as exc:
         print(f"benchmark error: {exc}", file=sys.stderr)
         return 2

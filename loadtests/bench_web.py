@@ -44,7 +44,8 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
-from loadtests.bench_whep import Child, _wait_http, create_stream, free_port, wait_live  # noqa: E402
+from loadtests.bench_whep import Child, _wait_http, create_stream, wait_live  # noqa: E402
+from loadtests.common import free_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

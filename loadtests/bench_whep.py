@@ -56,6 +56,8 @@ import av  # noqa: E402
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
+from loadtests.common import free_port, write_report  # noqa: E402
+
 PROTO = "@@bench "
 
 
@@ -278,14 +280,6 @@ class Child:
             self.proc.wait()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def create_stream(dsn: str) -> tuple[str, str]:
     from api.streams import store
     from teezu.db import apply_migrations, create_pool
@@ -506,8 +500,7 @@ def run(args: argparse.Namespace) -> int:
         load=[load_start, os.getloadavg()],
     )
     report(args, result)
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+    write_report(Path(args.json) if args.json else None, result)
     return 0
 
 

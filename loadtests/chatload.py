@@ -28,6 +28,11 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+if __name__ == "__main__":  # run as a script by bench_chat.py: the repository is not on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from loadtests import common  # noqa: E402
+
 
 @dataclass
 class RoomPlan:
@@ -66,11 +71,8 @@ class LoadResult:
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"50": float("nan"), "90": float("nan"), "99": float("nan"), "max": float("nan")}
-    a = np.asarray(values) * 1000.0
-    p = np.percentile(a, [50, 90, 99])
-    return {"50": float(p[0]), "90": float(p[1]), "99": float(p[2]), "max": float(a.max())}
+    """Seconds in, milliseconds out: p50, p90, p99 and the maximum."""
+    return common.percentiles(np.asarray(values, dtype=float) * 1000.0)
 
 
 class Meter:

@@ -9,6 +9,7 @@ starting at once apply each migration exactly once. The recorded version is the 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -82,9 +83,10 @@ def _load(migrations_dir: Path) -> list[tuple[str, str, str]]:
 async def apply_migrations(pool: asyncpg.Pool, migrations_dir: Path | None = None) -> list[str]:
     """Apply pending migrations; returns the versions applied by this call (in order)."""
     migrations_dir = Path(migrations_dir) if migrations_dir is not None else MIGRATIONS_DIR
-    if not migrations_dir.is_dir():
+    # Reading the files is blocking I/O: off the loop (migrations run at start-up, on it).
+    if not await asyncio.to_thread(migrations_dir.is_dir):
         raise MigrationError(f"migrations directory {migrations_dir} does not exist")
-    migrations = _load(migrations_dir)
+    migrations = await asyncio.to_thread(_load, migrations_dir)
     applied_now: list[str] = []
     async with pool.acquire() as conn:
         log.debug("waiting for migration lock %#x", MIGRATION_LOCK_ID)

@@ -5,6 +5,8 @@ Set ``TEEZU_TEST_DATABASE_URL`` to run against another PostgreSQL instead of the
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import shutil
 import socket
@@ -20,6 +22,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from blockbuster import blockbuster_ctx
 
 from api.app import create_app
 from api.keys import POOL
@@ -30,6 +33,32 @@ from teezu.settings import Settings
 from tests.accounts import Account, Client, create_user
 from tests.identity import verify
 from tests.performers import check_in, make_ready, stream_of
+
+# The packages whose calls blockbuster watches during every async test: a blocking call made from
+# them on the event loop fails the test (CPU and file work go to a thread).
+OUR_CODE = ["api", "engine", "hls", "ingest", "teezu", "workers"]
+
+
+@pytest.fixture(autouse=True)
+def _no_blocking_calls_on_the_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every async test runs with blockbuster on for our packages (sync tests have no loop)."""
+    if not inspect.iscoroutinefunction(getattr(request, "function", None)):
+        yield
+        return
+    with blockbuster_ctx(OUR_CODE) as bb:
+        # Third-party internals that block briefly, allowed with their reason:
+        # asyncpg stats ~/.pgpass on every new connection (connect_utils, before any await);
+        bb.functions["os.stat"].can_block_in("asyncpg/connect_utils.py", "_read_password_file")
+        # redis-py reads its own version from the installed metadata when a client is made.
+        bb.functions["os.stat"].can_block_in("redis/utils.py", "get_lib_version")
+        bb.functions["io.TextIOWrapper.read"].can_block_in("redis/utils.py", "get_lib_version")
+        # ProcessPoolExecutor.submit (run_in_executor) wakes its manager thread with a one-byte
+        # write to a pipe (the moderation and scanning worker pools).
+        bb.functions["os.write"].can_block_in("concurrent/futures/process.py", "wakeup")
+        # The console log renderer (rich) stats source files to print a logged exception's
+        # traceback; `teezu serve` logs JSON in production.
+        bb.functions["os.stat"].can_block_in("rich/traceback.py", "_render_stack")
+        yield
 
 
 def free_port() -> int:
@@ -149,7 +178,7 @@ class Server:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def server(pg_dsn: str, settings: Settings) -> AsyncIterator[Server]:
-    app = create_app(settings, dsn=pg_dsn)
+    app = await asyncio.to_thread(create_app, settings, dsn=pg_dsn)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", settings.port)
@@ -271,3 +300,18 @@ async def client(server: Server) -> AsyncIterator[Client]:
     c = Client(server.base_url)
     yield c
     await c.close()
+
+
+# Under xdist (-n 2 --dist loadgroup; docs/testing.md, "Running in parallel"): each
+# file is one unit of work (its module fixtures start once); Chromium journeys and benchmark
+# smokes share the "heavy" group, so at most one of them runs at a time.
+HEAVY = ("tests/e2e/", "tests/loadtests/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        path = item.nodeid.split("::", 1)[0]
+        group = "heavy" if path.startswith(HEAVY) else path
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -39,7 +39,8 @@ def form(
         else {"idFront": ("front.png", image()), "selfie": ("me.jpg", image("JPEG"))}
     )
     for name, (filename, raw) in chosen.items():
-        data.add_field(name, raw, filename=filename, content_type="image/jpeg")
+        # A stream, not bytes: aiohttp warns that a large raw body would block the loop.
+        data.add_field(name, io.BytesIO(raw), filename=filename, content_type="image/jpeg")
     return data
 
 

@@ -40,7 +40,8 @@ async def extra_server(
     settings.setdefault("edge_port", 0)
     # bcrypt at cost 4, not 12: the tests sign in many times (as on the shared server).
     s = Settings(port=port, var_dir=var_dir, node_id=f"extra-{port}", bcrypt_rounds=4, **settings)
-    app = create_app(s, dsn=dsn)
+    # Built off the loop, as `teezu serve` builds it before the loop runs.
+    app = await asyncio.to_thread(create_app, s, dsn=dsn)
     if customize is not None:
         customize(app)
     runner = web.AppRunner(app, access_log=None)
@@ -118,4 +119,4 @@ async def teezu_serve(var_dir: Path, *args: str) -> AsyncIterator[ServeProcess]:
                 proc.kill()
                 await proc.wait()
         # A process killed before its own cleanup leaves the embedded PostgreSQL running.
-        await asyncio.to_thread(EmbeddedPostgres(default_data_dir(var_dir)).stop)
+        await asyncio.to_thread(lambda: EmbeddedPostgres(default_data_dir(var_dir)).stop())

@@ -22,6 +22,7 @@ takes its turn with the live streams (one upload, then one sample of each waitin
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import multiprocessing
@@ -291,16 +292,21 @@ class ModerationPool:
     async def start(self) -> list[int]:
         """Spawn the workers and wait until each has loaded its detector; returns their pids."""
         self._loop = asyncio.get_running_loop()
-        self._executor = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self.detector,),
-        )
-        # One call per worker, held until all are up, so each worker gets one.
-        await asyncio.gather(
-            *(self._loop.run_in_executor(self._executor, _ready) for _ in range(self.workers))
-        )
+
+        def spawn() -> list[concurrent.futures.Future[int]]:
+            # Making the pool (queues, the resource tracker) and submitting (which starts the
+            # processes) block: off the loop. One call per worker, held until all are up, so
+            # each worker gets one.
+            executor = self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self.detector,),
+            )
+            return [executor.submit(_ready) for _ in range(self.workers)]
+
+        calls = await asyncio.to_thread(spawn)
+        await asyncio.gather(*(asyncio.wrap_future(c) for c in calls))
         self.ready.set()
         return self.pids
 

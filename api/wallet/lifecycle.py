@@ -43,7 +43,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     providers: dict[str, PaymentProvider] = {}
     if "sandbox" in settings.payment_providers:
         providers["sandbox"] = SandboxProvider(
-            settings.payment_webhook_key_bytes(),
+            await asyncio.to_thread(settings.payment_webhook_key_bytes),  # a key file
             f"{settings.base_url}/api/v1/payments/webhooks/sandbox",
         )
     app[PROVIDERS] = providers

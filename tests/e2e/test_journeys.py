@@ -61,7 +61,7 @@ class JourneyServer:
         self.app: web.Application | None = None
 
     async def start(self) -> None:
-        self.app = create_app(self.settings, dsn=self.dsn)
+        self.app = await asyncio.to_thread(create_app, self.settings, dsn=self.dsn)
         self.runner = web.AppRunner(self.app, access_log=None)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.settings.port).start()

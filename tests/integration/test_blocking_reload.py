@@ -13,7 +13,7 @@ import m3u8
 import pytest
 import pytest_asyncio
 
-from tests.hlscheck import variant_url, wait_for_playlist
+from tests.hlscheck import fetch, variant_url, wait_for_playlist
 from tests.performers import stream_of
 from tests.publisher import publish
 
@@ -52,29 +52,45 @@ def next_part(pl: m3u8.M3U8, parts_per_segment: int) -> tuple[int, int]:
 async def test_request_for_next_part_returns_when_it_is_published(
     server, hls_server, live_stream, http_module
 ):
+    """A request for the next part is held on that part's shared future and answered by its
+    publication (a wake-up, not a poll): the order of events is checked, not the clock."""
     path, output, name = live_stream
     url = server.hls_url(hls_server) + path
     live = output.live
-    delays = []
-    for _ in range(6):
+    rendition = live.renditions[name]
+    delays: list[float] = []
+    for _ in range(30):
+        if len(delays) == 6:
+            break
         async with http_module.get(url) as res:
             pl = m3u8.loads(await res.text())
         msn, part = next_part(pl, live.parts_per_segment)
-        assert (msn, part) not in live.renditions[name].parts  # it does not exist yet
         sent = time.monotonic()
-        async with http_module.get(f"{url}?_HLS_msn={msn}&_HLS_part={part}") as res:
-            body = await res.text()
-            arrived = time.monotonic()
-        assert res.status == 200
-        published = live.renditions[name].published_at[(msn, part)]
-        assert sent < published <= arrived  # it really waited for the part
-        held = m3u8.loads(body)
-        listed = [p.uri for s in held.segments for p in s.parts]
+        held = asyncio.create_task(fetch(http_module, f"{url}?_HLS_msn={msn}&_HLS_part={part}"))
+        # Wait until the request is held on the part's future (or the part came first).
+        while not held.done() and not (
+            (msn, part) in rendition.waiting or (msn, part) in rendition.parts
+        ):
+            await asyncio.sleep(0.002)
+        future = rendition.waiting.get((msn, part))
+        if future is None:  # published before the request got there: not a held request
+            await held
+            continue
+        assert not future.done() and (msn, part) not in rendition.parts
+        status, body = await held
+        arrived = time.monotonic()
+        assert status == 200
+        # The part's publication resolved the future the request was held on, and the answer is
+        # the playlist as of then: it lists the part.
+        assert future.done() and (msn, part) in rendition.parts
+        published = rendition.published_at[(msn, part)]
+        assert sent < published <= arrived
+        listed = [p.uri for s in m3u8.loads(body.decode()).segments for p in s.parts]
         assert f"part{msn}.{part}.m4s" in listed
         delays.append(arrived - published)
+    assert len(delays) == 6, delays
+    # The delay is a figure of this run (the machine may be loaded), not a pass/fail.
     print(f"\nblocking reload: delivery delay after publish (s): {[round(d, 4) for d in delays]}")
-    # Within one part duration of publication (the spec's promise; a wake-up, not a poll).
-    assert max(delays) < output.part_duration, delays
 
 
 async def test_preload_hint_part_is_held_until_it_exists(
@@ -109,14 +125,19 @@ async def test_preload_hint_part_is_held_until_it_exists(
 async def test_bad_blocking_requests_are_400(
     server, hls_server, live_stream, http_module, query, code
 ):
-    path, _, _ = live_stream
+    path, output, _ = live_stream
+
+    def held() -> set[tuple[str, int, int]]:
+        return {(n, *key) for n, r in output.live.renditions.items() for key in r.waiting}
+
     url = server.hls_url(hls_server) + path
-    t0 = time.monotonic()
+    before = held()
     async with http_module.get(f"{url}?{query}") as res:
         assert res.status == 400
         body = await res.json()
     assert body["code"] == code
-    assert time.monotonic() - t0 < 1.5  # refused at once, not held
+    # Refused at once, not held: the request left nothing waiting on a part or segment.
+    assert held() <= before
 
 
 async def test_two_segments_ahead_is_held_not_refused(server, hls_server, live_stream, http_module):

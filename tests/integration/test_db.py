@@ -188,7 +188,7 @@ async def test_start_idempotent_and_restart_keeps_data(pg):
     assert await asyncio.to_thread(pg.start) == dsn
     print(f"\nstart() on a running server: {time.monotonic() - t0:.3f}s")
     # a second instance (as another process would) reuses the running server
-    assert await asyncio.to_thread(EmbeddedPostgres(pg.data_dir).start) == dsn
+    assert await asyncio.to_thread(lambda: EmbeddedPostgres(pg.data_dir).start()) == dsn
     assert (pg.data_dir / "postmaster.pid").read_text().split()[0] == pid_before
 
     p = await create_pool(dsn, min_size=1, max_size=1)

@@ -7,6 +7,7 @@ none of it. The README's own path with ``--demo`` is tests/e2e/test_readme_path.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 
@@ -53,7 +54,8 @@ async def test_serve_without_demo_makes_no_demo_data(tmp_path):
         assert "studio (go live)" not in served.stdout()
         assert not (var / "demo-stream.json").exists()
         # The server's own embedded PostgreSQL under the fresh var/ (reused, not restarted).
-        conn = await asyncpg.connect(EmbeddedPostgres(default_data_dir(var)).start())
+        dsn = await asyncio.to_thread(lambda: EmbeddedPostgres(default_data_dir(var)).start())
+        conn = await asyncpg.connect(dsn)
         try:
             assert await conn.fetchval("SELECT count(*) FROM schema_migrations") > 0
             assert await counts(conn) == dict.fromkeys(DEMO_ROWS, 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import m3u8
@@ -91,13 +90,24 @@ async def test_publish_reads_back_as_conformant_ll_hls(server, http, new_stream)
     probe = await ffprobe_json("-show_streams", poster_url)
     assert (probe["streams"][0]["width"], probe["streams"][0]["height"]) == (640, 360)
 
-    # A delta update (_HLS_skip=YES) is a valid playlist of the same stream.
+    # A delta update (_HLS_skip=YES) once the playlist is longer than CAN-SKIP-UNTIL (six
+    # target durations, 12 s) plus a segment: EXT-X-SKIP stands for the oldest segments, and
+    # the first one listed follows them.
+    full = await wait_for_playlist(http, urls[720], segments=7, timeout=60)
     status, body = await fetch(http, urls[720] + "?_HLS_skip=YES")
     assert status == 200
-    delta = m3u8.loads(body.decode())
-    assert delta.media_sequence == live.media_sequence or delta.media_sequence > 0
+    text = body.decode()
+    skip_lines = [line for line in text.splitlines() if line.startswith("#EXT-X-SKIP:")]
+    assert len(skip_lines) == 1, text
+    skipped = int(skip_lines[0].split("SKIPPED-SEGMENTS=")[1])
+    delta = m3u8.loads(text)
+    assert delta.media_sequence >= full.media_sequence
+    listed = [seg for seg in delta.segments if seg.uri]
+    assert skipped >= 1 and int(listed[0].uri[3:-4]) == delta.media_sequence + skipped
+    # What is left covers at least the skip horizon the server announced.
+    assert sum(seg.duration for seg in listed) >= full.server_control.can_skip_until - 0.01
+    assert "#EXT-X-SKIP" not in (await fetch(http, urls[720]))[1].decode()
 
-    await asyncio.sleep(3)
     assert await pub.delete(http, server.base_url) == 200
     ended = {h: await wait_for_playlist(http, urls[h], segments=3, ended=True) for h in LADDER}
 

@@ -75,7 +75,7 @@ async def moderated(pg_dsn, settings, tmp_path_factory, performer) -> AsyncItera
             "watermark_enabled": False,  # the pattern and picture stay as sent
         }
     )
-    app = create_app(mine, dsn=pg_dsn)
+    app = await asyncio.to_thread(create_app, mine, dsn=pg_dsn)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", mine.port).start()

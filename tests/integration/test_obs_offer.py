@@ -30,8 +30,6 @@ from pathlib import Path
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 OBS_OFFER = (Path(__file__).parents[1] / "fixtures" / "obs_whip_offer.sdp").read_text()
 
 
@@ -52,6 +50,7 @@ def test_fixture_is_what_libdatachannel_writes():
     ]
 
 
+@pytest.mark.asyncio(loop_scope="session")
 async def test_obs_offer_gets_an_answer_obs_can_use(server, http, new_stream):
     stream_id, token = await new_stream("OBS")
     headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"}
@@ -90,6 +89,7 @@ async def test_obs_offer_gets_an_answer_obs_can_use(server, http, new_stream):
             assert res.status == 200
 
 
+@pytest.mark.asyncio(loop_scope="session")
 async def test_publisher_that_never_sends_candidates_connects(server, http, new_stream):
     """OBS's ICE behaviour with a real agent: no candidates in the offer and no PATCH ever."""
     stream_id, token = await new_stream("No candidates")

@@ -166,9 +166,9 @@ async def test_opaque_targets_and_dismiss(account):
 @pytest.mark.parametrize(
     ("target_type", "target_id", "status", "code"),
     [
-        ("stream", str(uuid.uuid4()), 404, "REPORT_TARGET_NOT_FOUND"),
+        ("stream", str(uuid.UUID(int=0x5EED1)), 404, "REPORT_TARGET_NOT_FOUND"),
         ("user", "not-a-uuid", 404, "REPORT_TARGET_NOT_FOUND"),
-        ("user", str(uuid.uuid4()), 404, "REPORT_TARGET_NOT_FOUND"),
+        ("user", str(uuid.UUID(int=0x5EED2)), 404, "REPORT_TARGET_NOT_FOUND"),
         ("channel", "x", 422, "VALIDATION_ERROR"),
         ("message", "../../etc", 422, "VALIDATION_ERROR"),
     ],

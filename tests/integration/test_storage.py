@@ -108,7 +108,8 @@ def storage_calls(calls: list[ApiCall]) -> list[str]:
 @pytest.fixture(params=["local", "s3"])
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
     if request.param == "local":
-        backend: Storage = LocalStorage(tmp_path / "media")
+        # Made off the loop, as at start-up (it creates its root directory).
+        backend: Storage = await asyncio.to_thread(LocalStorage, tmp_path / "media")
     else:
         backend = make_s3(request.getfixturevalue("moto"))
     yield backend
@@ -366,7 +367,8 @@ async def test_public_url(tmp_path: Path) -> None:
     bare = S3Storage(BUCKET, public_base_url="https://cdn.example.com")
     assert bare.public_url("abc/r/seg1.m4s") == "https://cdn.example.com/abc/r/seg1.m4s"
     assert S3Storage(BUCKET, prefix="live").public_url("abc/index.m3u8") is None
-    assert LocalStorage(tmp_path).public_url("abc/index.m3u8") is None
+    local = await asyncio.to_thread(LocalStorage, tmp_path)  # it creates its root directory
+    assert local.public_url("abc/index.m3u8") is None
     for s in (cdn, bare):
         s._executor.shutdown()
 
@@ -395,7 +397,7 @@ async def test_s3_constructor_validation() -> None:
 
 async def test_create_storage_local_from_real_settings(tmp_path: Path) -> None:
     settings = Settings(var_dir=tmp_path)  # no storage_backend field yet: defaults to local
-    backend = create_storage(settings)
+    backend = await asyncio.to_thread(create_storage, settings)  # at start-up, off the loop
     assert isinstance(backend, LocalStorage)
     assert backend.root == settings.media_dir
     assert backend.public_url("abc/index.m3u8") is None

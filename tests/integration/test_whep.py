@@ -117,7 +117,6 @@ async def test_viewer_decodes_the_ladder_with_keyframe_on_join(server, http, liv
         served = server.app[VIEWERS].by_stream[stream_id].values()
         subs = [t.subscription for v in served for t in v.tracks if t.kind == "video"]
         assert len(subs) == 2 and all(s is not None and s.replayed > 0 for s in subs)
-        assert top.first_frame_delay < 5.0  # generous: the machine may be loaded
     finally:
         await top.delete(http, server.base_url)
         await low.delete(http, server.base_url)
@@ -268,12 +267,14 @@ async def test_viewers_never_cause_an_encode(server, http, live):
         # Per rung, output slots encoded or left out by the load-shedding step in force.
         return [e.frames_encoded + s for e, s in zip(encoders, loop_state.skipped, strict=True)]
 
-    async def frames_encoded(seconds: float = 2.0) -> tuple[list[int], float]:
+    async def frames_encoded(seconds: float = 2.0) -> list[int]:
         before = slots()
-        t0 = time.monotonic()
-        await asyncio.sleep(seconds)  # on a loaded machine this can last longer than asked
-        counts = [n - b for n, b in zip(slots(), before, strict=True)]
-        return counts, time.monotonic() - t0
+        await asyncio.sleep(seconds)  # a window of encoding; its length is not asserted
+        after = slots()
+        # Never more than the output slots issued: a slot is issued before its frames are
+        # encoded or left out (read the encoders first: the slot counter only grows).
+        assert max(after) <= loop_state.grid.next_slot, (after, loop_state.grid.next_slot)
+        return [n - b for n, b in zip(after, before, strict=True)]
 
     alone = await frames_encoded()
     clients = [
@@ -285,17 +286,13 @@ async def test_viewers_never_cause_an_encode(server, http, live):
     watched = await frames_encoded()
     try:
         # The same three encoders, in lockstep (one frame per rung per output slot, or one left
-        # out by load shedding) and at most the output frame rate, with or without viewers: no
+        # out by load shedding; never more than the slots issued), with or without viewers: no
         # rung is encoded again for them. (The rate itself is not asserted: it depends on the
         # machine's load.)
         assert loop_state.encoders == encoders
-        for counts, elapsed in (alone, watched):
+        for counts in (alone, watched):
             assert max(counts) - min(counts) <= 1, counts
-            # A sane count: at most the output rate over the time that really passed, plus the
-            # frames that may wait for the encoder (video_backlog_frames) and half a second of
-            # arrival jitter (frames come in bursts when the network or the publisher stalls).
-            limit = 30 * (elapsed + 0.5) + server.settings.video_backlog_frames
-            assert 0 < counts[0] <= limit, (counts, elapsed)
+            assert counts[0] > 0, counts
         # aiortc's own H.264 encoder exists per sender but never opened x264: packets were
         # only packed.
         for v in server.app[VIEWERS].by_stream[stream_id].values():

@@ -54,7 +54,9 @@ async def test_freeze_unfreeze_and_posters_on_a_real_encoder_thread():
     assert frozen.slot is not None and frozen.time == pytest.approx(frozen.slot / 30)
     hooks_at_freeze = len(hooked)
     posters_at_freeze = len(posters)
-    await asyncio.sleep(0.5)
+    slate_at_freeze = pipeline.stats.slate_slots
+    while pipeline.stats.slate_slots < slate_at_freeze + 15:  # half a second of slate encoded
+        await asyncio.sleep(0.02)
     # While frozen, live pictures reach no hook (not even moderation sampling).
     assert len(hooked) == hooks_at_freeze
     assert posters_at_freeze >= 3  # the freeze made a slate poster at once

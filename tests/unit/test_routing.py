@@ -77,18 +77,18 @@ async def test_the_handler_gets_uuids():
     [
         # A malformed id is answered as an unknown one: the declared 404, the handler not run.
         (
-            f"/widgets/not-a-uuid/parts/{uuid.uuid4()}",
+            f"/widgets/not-a-uuid/parts/{uuid.UUID(int=0x5EED1)}",
             404,
             "WIDGET_NOT_FOUND",
             {"widgetId": "not-a-uuid"},
         ),
         # A plain "uuid" format: the generic 404.
-        (f"/widgets/{uuid.uuid4()}/parts/nope", 404, "NOT_FOUND", {"id": "nope"}),
+        (f"/widgets/{uuid.UUID(int=0x5EED2)}/parts/nope", 404, "NOT_FOUND", {"id": "nope"}),
         # In path order: the first malformed id answers.
         ("/widgets/a/parts/b", 404, "WIDGET_NOT_FOUND", {"widgetId": "a"}),
         # The envelope does not echo a long value whole.
         (
-            "/widgets/" + "x" * 500 + f"/parts/{uuid.uuid4()}",
+            "/widgets/" + "x" * 500 + f"/parts/{uuid.UUID(int=0x5EED3)}",
             404,
             "WIDGET_NOT_FOUND",
             {"widgetId": "x" * 64},

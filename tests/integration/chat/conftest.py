@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest_asyncio
@@ -20,7 +21,7 @@ from tests.conftest import Server, free_port
 async def chat_server(pg_dsn, settings) -> AsyncIterator[Server]:
     """The API role (no ingest) on its own port, sharing the session's database."""
     chat_settings = settings.model_copy(update={"port": free_port()})
-    app = create_app(chat_settings, dsn=pg_dsn, ingest=False)
+    app = await asyncio.to_thread(create_app, chat_settings, dsn=pg_dsn, ingest=False)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", chat_settings.port)

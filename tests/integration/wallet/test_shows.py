@@ -74,7 +74,7 @@ async def shows(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncI
         login_backoff_ip_after=1_000_000,
         bcrypt_rounds=4,
     )
-    app = create_app(settings, dsn=dsn)
+    app = await asyncio.to_thread(create_app, settings, dsn=dsn)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

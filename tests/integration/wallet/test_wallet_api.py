@@ -55,8 +55,8 @@ ROUTES = [
     ("GET", "/api/v1/wallet/balance"),
     ("GET", "/api/v1/wallet/history"),
     ("POST", "/api/v1/wallet/purchase"),
-    ("GET", f"/api/v1/wallet/purchases/{uuid.uuid4()}"),
-    ("POST", f"/api/v1/streams/{uuid.uuid4()}/tip"),
+    ("GET", f"/api/v1/wallet/purchases/{uuid.UUID(int=0x5EED1)}"),
+    ("POST", f"/api/v1/streams/{uuid.UUID(int=0x5EED2)}/tip"),
 ]
 
 
