@@ -13,6 +13,7 @@ import asyncpg
 from aiohttp import web
 
 from api import health, openapi, pages, realtime
+from api import metrics as metrics_routes
 from api.admin import routes as admin_routes
 from api.agegate import places as age_places
 from api.agegate import routes as agegate_routes
@@ -35,6 +36,7 @@ from api.keys import (
     SAFETY,
     SETTINGS,
 )
+from api.metrics import metrics_middleware
 from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
@@ -72,6 +74,7 @@ from ingest import whep, whip
 from ingest.safety import SafetyControl
 from ingest.whep_guard import WHEP_GUARD, WhepGuard
 from teezu.db import apply_migrations, create_pool
+from teezu.metrics import Metrics
 from teezu.pubsub import PubSub, create_pubsub
 from teezu.settings import Settings
 from teezu.storage import STORAGE, Storage, create_storage
@@ -146,6 +149,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     # before the rate limiter counts them.
     app = web.Application(
         middlewares=[
+            metrics_middleware,
             security_headers_middleware,
             envelope_middleware,
             browser_middleware,
@@ -285,6 +289,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             await pool.close()
 
     app.cleanup_ctx.append(lifecycle)
+    metrics_routes.setup(app, Metrics())  # its lifecycle hooks into the edge: after ours
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
     wallet_stream_routes.api.add_to(app)  # tip menus and goals
     show_routes.api.add_to(app)  # shows, tickets, pledges, profile tips

@@ -84,6 +84,9 @@ class PipelineStats:
     input_sizes: list[tuple[int, int]] = field(default_factory=list)
     renditions: list[str] = field(default_factory=list)
     slate_slots: int = 0  # slots encoded from the slate (frozen)
+    # Per rendition: frames encoded and the encoder thread's seconds spent on them (/metrics).
+    frames_encoded: dict[str, int] = field(default_factory=dict)
+    encode_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -406,8 +409,16 @@ class _EncoderLoop:
 
     def _encode_slot(self, frames: list[av.VideoFrame], slot: int) -> None:
         force, self.force_keyframe = self.force_keyframe, False
+        stats = self.p.stats
         for enc, frame in zip(self.encoders, frames, strict=True):
-            self._emit(enc.encode(frame, slot, force_keyframe=force))
+            started = time.perf_counter()
+            packets = enc.encode(frame, slot, force_keyframe=force)
+            name = enc.settings.name
+            stats.encode_seconds[name] = stats.encode_seconds.get(name, 0.0) + (
+                time.perf_counter() - started
+            )
+            stats.frames_encoded[name] = stats.frames_encoded.get(name, 0) + 1
+            self._emit(packets)
         if self.frozen:
             self.p.stats.slate_slots += 1
 
