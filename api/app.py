@@ -18,6 +18,8 @@ from api.admin import routes as admin_routes
 from api.agegate import places as age_places
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
+from api.analytics import routes as analytics_routes
+from api.analytics.facts import WhepFacts
 from api.auth import routes as auth_routes
 from api.auth.authenticator import SessionAuthenticator, principal_middleware
 from api.auth.passwords import HASHER, PasswordHasher
@@ -223,6 +225,9 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             app[whip.PUBLISHERS] = publishers
             viewers = whep.Viewers()
             app[whep.VIEWERS] = viewers
+            whep_facts = WhepFacts(pool)
+            viewers.started_hooks.append(whep_facts.started)
+            viewers.stopped_hooks.append(whep_facts.stopped)
             guard = WhepGuard(policy)
             app[WHEP_GUARD] = guard
             revocations.on_change.append(guard.changed)
@@ -305,6 +310,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         chat_routes.api,
         chat_safety_routes.api,
         admin_routes.api,
+        analytics_routes.api,
         consent_routes.api,
         report_routes.api,
         moderation_routes.api,

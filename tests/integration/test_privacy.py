@@ -385,6 +385,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "follows.json",
         "streams.json",
         "playback_revocations.json",
+        "viewing_sessions.json",
         "posts.json",
         "chat_messages.json",
         "chat_restrictions.json",

@@ -1373,6 +1373,31 @@ export interface paths {
         patch: operations["update_stream"];
         trace?: never;
     };
+    "/api/v1/streams/{stream_id}/beacons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A player's beacon: seconds played and quality of experience
+         * @description 404 `VIEWING_SESSION_NOT_FOUND` for a session that is not this stream's; 409
+         *         `VIEWING_SESSION_ENDED` after a final beacon or a long silence; 429 `RATE_LIMITED` for
+         *         beacons closer together than 2 s (a final one excepted). The seconds credited never exceed
+         *         the time since the session's previous beacon plus one second.
+         *
+         *     Rate limit: 120 requests per 60 s.
+         */
+        post: operations["send_beacon"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/streams/{stream_id}/chat": {
         parameters: {
             query?: never;
@@ -1951,6 +1976,29 @@ export interface paths {
          * @description Needs permission `moderation.all`.
          */
         post: operations["unfreeze_stream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/streams/{stream_id}/viewing-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a viewing session for a public live stream (players of other streams get one with their playback token)
+         * @description 403 `PLAYBACK_DENIED` for a stream that is not public (ask for a playback token);
+         *         409 `STREAM_OFFLINE` when it is not live.
+         *
+         *     Rate limit: 30 requests per 60 s.
+         */
+        post: operations["create_viewing_session"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2691,6 +2739,55 @@ export interface components {
             normalized: string;
             /** Word */
             word: string;
+        };
+        /** Beacon */
+        Beacon: {
+            /**
+             * Bitrateswitches
+             * @default 0
+             */
+            bitrateSwitches?: number;
+            /**
+             * Final
+             * @description the player stopped: the session ends
+             * @default false
+             */
+            final?: boolean;
+            /**
+             * Latencyseconds
+             * @default null
+             */
+            latencySeconds?: number | null;
+            /**
+             * Playedseconds
+             * @description seconds of media played since the previous beacon
+             */
+            playedSeconds: number;
+            /**
+             * Stallseconds
+             * @default 0
+             */
+            stallSeconds?: number;
+            /**
+             * Stalls
+             * @default 0
+             */
+            stalls?: number;
+            /**
+             * Startupms
+             * @default null
+             */
+            startupMs?: number | null;
+            /**
+             * Viewingsessionid
+             * Format: uuid
+             */
+            viewingSessionId: string;
+        };
+        /** BeaconAck */
+        BeaconAck: {
+            /** Watchseconds */
+            watchSeconds: number;
         };
         /**
          * ChatMessageOut
@@ -3645,6 +3742,12 @@ export interface components {
             token: string;
             /** Viewerid */
             viewerId: string;
+            /**
+             * Viewingsessionid
+             * @description the viewing session to name in beacons and in the next token request
+             * @default null
+             */
+            viewingSessionId?: string | null;
         };
         /** PledgeIn */
         PledgeIn: {
@@ -4930,6 +5033,12 @@ export interface components {
              * @default null
              */
             ttlSeconds?: number | null;
+            /**
+             * Viewingsessionid
+             * @description a refresh: the viewing session the previous token opened (kept if it is this stream's and still open, else a new one is opened)
+             * @default null
+             */
+            viewingSessionId?: string | null;
         };
         /** UnfreezeIn */
         UnfreezeIn: {
@@ -5107,6 +5216,19 @@ export interface components {
              * @description players need a playback token (non-public, age-gated or geo-blocked)
              */
             tokenRequired: boolean;
+        };
+        /** ViewingSession */
+        ViewingSession: {
+            /**
+             * Beaconinterval
+             * @description seconds between beacons the player should keep
+             */
+            beaconInterval: number;
+            /**
+             * Viewingsessionid
+             * Format: uuid
+             */
+            viewingSessionId: string;
         };
         /** Vod */
         Vod: {
@@ -10422,6 +10544,90 @@ export interface operations {
             };
         };
     };
+    send_beacon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Beacon"];
+            };
+        };
+        responses: {
+            /** @description A player's beacon: seconds played and quality of experience */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BeaconAck"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     chat_history: {
         parameters: {
             query?: {
@@ -12907,6 +13113,77 @@ export interface operations {
             };
             /** @description Unsupported content type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_viewing_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Open a viewing session for a public live stream (players of other streams get one with their playback token) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ViewingSession"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
