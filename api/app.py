@@ -18,6 +18,7 @@ from api.admin import routes as admin_routes
 from api.agegate import places as age_places
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
+from api.analytics import hub_routes
 from api.analytics import routes as analytics_routes
 from api.analytics.facts import WhepFacts
 from api.auth import routes as auth_routes
@@ -80,6 +81,7 @@ from teezu.metrics import Metrics
 from teezu.pubsub import PubSub, create_pubsub
 from teezu.settings import Settings
 from teezu.storage import STORAGE, Storage, create_storage
+from workers.analytics import run_hub_refresh
 from workers.moderation import ModerationPool
 from workers.retention import run_retention
 
@@ -266,6 +268,9 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             retention = asyncio.get_running_loop().create_task(
                 run_retention(pool, storage, settings.retention_interval), name="vod-retention"
             )
+            hub_refresh = asyncio.get_running_loop().create_task(
+                run_hub_refresh(pool, settings.analytics_refresh_interval), name="hub-refresh"
+            )
             # Everything loaded so far (modules, the app, the codecs' Python side) lives as long
             # as the process: keep it out of the cyclic GC's full collections, which otherwise
             # scan it all and pause the loop ~80 ms mid-burst (measured by bench_origin.py).
@@ -273,9 +278,10 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             yield
             if edge is not None:
                 await edge.close()
-            retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retention
+            for task in (retention, hub_refresh):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await guard.close()
             await viewers.close()
             await publishers.close()
@@ -311,6 +317,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         chat_safety_routes.api,
         admin_routes.api,
         analytics_routes.api,
+        hub_routes.api,
         consent_routes.api,
         report_routes.api,
         moderation_routes.api,
