@@ -25,13 +25,6 @@ NOT_A_SCREEN = "called by another system, not by a person's screen"
 NO_SCREEN_YET = "its screen is not built yet"
 
 ALLOWED: dict[tuple[str, str], str] = {
-    ("GET", "/api/v1/admin/hub/community"): NO_SCREEN_YET,
-    ("GET", "/api/v1/admin/hub/creators"): NO_SCREEN_YET,
-    ("GET", "/api/v1/admin/hub/growth"): NO_SCREEN_YET,
-    ("GET", "/api/v1/admin/hub/mood"): NO_SCREEN_YET,
-    ("GET", "/api/v1/admin/hub/retention"): NO_SCREEN_YET,
-    ("GET", "/api/v1/admin/hub/revenue"): NO_SCREEN_YET,
-    ("GET", "/api/v1/admin/hub/streams"): NO_SCREEN_YET,
     ("POST", "/api/v1/payments/webhooks/{provider}"): NOT_A_SCREEN + " (the payment provider)",
     ("GET", "/api/v1/streams/{stream_id}/events"): NOT_A_SCREEN
     + " (server-sent events for integrations; the app follows the room over Socket.IO)",

@@ -17,4 +17,5 @@ export const keys = {
   tiers: (creatorId: string) => ['tiers', creatorId] as const,
   posts: (creatorId: string) => ['posts', creatorId] as const,
   unlockables: (creatorId: string) => ['unlockables', creatorId] as const,
+  hub: (panel: string, period: string) => ['hub', panel, period] as const,
 };

@@ -1,5 +1,5 @@
 import { Dialog } from 'radix-ui';
-import { Coins, Compass, LogIn, LogOut, Menu, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
+import { BarChart3, Coins, Compass, LogIn, LogOut, Menu, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
 import { Suspense } from 'react';
 import { Link, NavLink, Outlet, useNavigation } from 'react-router';
 import { useBalance, useLogout, useMe } from '@/api/queries';
@@ -30,6 +30,11 @@ function NavItems({ onPick }: { onPick?: () => void }) {
       {me?.permissions.includes('stream.publish') && (
         <NavLink to="/studio" className={link} onClick={onPick}>
           <Video className="size-4" aria-hidden /> {t('nav.studio')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('system.config_limited') && (
+        <NavLink to="/hub" className={link} onClick={onPick}>
+          <BarChart3 className="size-4" aria-hidden /> {t('nav.hub')}
         </NavLink>
       )}
       {me ? (

@@ -25,6 +25,7 @@ export const routes = [
       { path: 'account', lazy: lazy(() => import('@/features/account/AccountPage')) },
       { path: 'studio', lazy: lazy(() => import('@/features/studio/MyStreamsPage')) },
       { path: 'studio/:streamId', lazy: lazy(() => import('@/features/studio/StudioPage')) },
+      { path: 'hub', lazy: lazy(() => import('@/features/hub/HubPage')) },
       { path: '*', lazy: lazy(() => import('./NotFound')) },
     ],
   },
