@@ -1,6 +1,6 @@
 import { Download } from 'lucide-react';
 import { useMemo, useState, type ReactNode } from 'react';
-import { Navigate } from 'react-router';
+import { Navigate } from '@/lib/router';
 import { useSignedIn } from '@/api/queries';
 import { ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT, type Key } from '@/i18n';
