@@ -276,7 +276,7 @@ async def build(conn: asyncpg.Connection, args: argparse.Namespace) -> dict[str,
             "CASE WHEN g % 4 = 0 THEN NULL ELSE s.id END, "
             "now() - random() * make_interval(days => $4) "
             "FROM generate_series(1, $2) g "
-            "JOIN bench_users u ON u.n = 1 + (g * 7919) % $3 "
+            "JOIN bench_users u ON u.n = 1 + (g::bigint * 7919) % $3 "
             "JOIN bench_streams s ON s.n = 1 + g % $5",
             base,
             total,
@@ -289,7 +289,8 @@ async def build(conn: asyncpg.Connection, args: argparse.Namespace) -> dict[str,
         await conn.execute(
             "INSERT INTO ledger_entries (tx_id, account_id, amount) "
             "SELECT $1 + g, w.id, CASE WHEN g % 4 = 0 THEN 400 ELSE -10 END "
-            "FROM generate_series(1, $2) g JOIN bench_wallets w ON w.n = 1 + (g * 7919) % $3",
+            "FROM generate_series(1, $2) g "
+            "JOIN bench_wallets w ON w.n = 1 + (g::bigint * 7919) % $3",
             base,
             total,
             users_n,
@@ -445,9 +446,12 @@ async def run(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
     conn = await asyncpg.connect(dsn)
     try:
         load = await build(conn, args)
+        for step, seconds in load.items():
+            print(f"  built {step}: {seconds:.1f} s", flush=True)
         refresh: dict[str, float] = {}
         for view in VIEWS:
             refresh[view] = await refresh_view(conn, view)
+            print(f"  refreshed {view}: {refresh[view]:.2f} s", flush=True)
         counts = {
             "users": await conn.fetchval("SELECT count(*) FROM users"),
             "ledger_entries": await conn.fetchval("SELECT count(*) FROM ledger_entries"),
@@ -468,6 +472,11 @@ async def run(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
         for name, sql in QUERIES.items():
             view_ms = await time_query(pool, sql, p, args.repeat)
             raw_ms = await time_query(pool, raws[name], p, max(1, args.raw_repeat))
+            print(
+                f"  {name}: view p95 {pct(view_ms, 0.95):.2f} ms, "
+                f"raw p50 {pct(raw_ms, 0.5):.1f} ms",
+                flush=True,
+            )
             queries[name] = {
                 "view_p50_ms": pct(view_ms, 0.5),
                 "view_p95_ms": pct(view_ms, 0.95),
