@@ -13,10 +13,14 @@ import asyncpg
 from aiohttp import web
 
 from api import health, openapi, pages, realtime
+from api import metrics as metrics_routes
 from api.admin import routes as admin_routes
 from api.agegate import places as age_places
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
+from api.analytics import hub_routes
+from api.analytics import routes as analytics_routes
+from api.analytics.facts import WhepFacts
 from api.auth import routes as auth_routes
 from api.auth.authenticator import SessionAuthenticator, principal_middleware
 from api.auth.passwords import HASHER, PasswordHasher
@@ -39,6 +43,7 @@ from api.keys import (
     SETTINGS,
 )
 from api.messages import routes as message_routes
+from api.metrics import metrics_middleware
 from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
@@ -77,9 +82,11 @@ from ingest import whep, whip
 from ingest.safety import SafetyControl
 from ingest.whep_guard import WHEP_GUARD, WhepGuard
 from teezu.db import apply_migrations, create_pool
+from teezu.metrics import Metrics
 from teezu.pubsub import PubSub, create_pubsub
 from teezu.settings import Settings
 from teezu.storage import STORAGE, Storage, create_storage
+from workers.analytics import run_hub_refresh
 from workers.moderation import ModerationPool
 from workers.retention import run_retention
 
@@ -153,6 +160,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     # before the rate limiter counts them.
     app = web.Application(
         middlewares=[
+            metrics_middleware,
             security_headers_middleware,
             envelope_middleware,
             browser_middleware,
@@ -226,6 +234,9 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             app[whip.PUBLISHERS] = publishers
             viewers = whep.Viewers()
             app[whep.VIEWERS] = viewers
+            whep_facts = WhepFacts(pool)
+            viewers.started_hooks.append(whep_facts.started)
+            viewers.stopped_hooks.append(whep_facts.stopped)
             guard = WhepGuard(policy)
             app[WHEP_GUARD] = guard
             revocations.on_change.append(guard.changed)
@@ -264,6 +275,9 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             retention = asyncio.get_running_loop().create_task(
                 run_retention(pool, storage, settings.retention_interval), name="vod-retention"
             )
+            hub_refresh = asyncio.get_running_loop().create_task(
+                run_hub_refresh(pool, settings.analytics_refresh_interval), name="hub-refresh"
+            )
             # Everything loaded so far (modules, the app, the codecs' Python side) lives as long
             # as the process: keep it out of the cyclic GC's full collections, which otherwise
             # scan it all and pause the loop ~80 ms mid-burst (measured by bench_origin.py).
@@ -271,9 +285,10 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             yield
             if edge is not None:
                 await edge.close()
-            retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retention
+            for task in (retention, hub_refresh):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await guard.close()
             await viewers.close()
             await publishers.close()
@@ -292,6 +307,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             await pool.close()
 
     app.cleanup_ctx.append(lifecycle)
+    metrics_routes.setup(app, Metrics())  # its lifecycle hooks into the edge: after ours
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
     wallet_stream_routes.api.add_to(app)  # tip menus and goals
     show_routes.api.add_to(app)  # shows, tickets, pledges, profile tips
@@ -307,6 +323,8 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         chat_routes.api,
         chat_safety_routes.api,
         admin_routes.api,
+        analytics_routes.api,
+        hub_routes.api,
         consent_routes.api,
         report_routes.api,
         moderation_routes.api,

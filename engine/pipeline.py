@@ -97,6 +97,9 @@ class PipelineStats:
     renditions: list[str] = field(default_factory=list)
     slate_slots: int = 0  # slots encoded from the slate (frozen)
     shed_step: int = 0  # engine.shedding.STEPS index in force
+    # Per rendition: frames encoded and the encoder thread's seconds spent on them (/metrics).
+    frames_encoded: dict[str, int] = field(default_factory=dict)
+    encode_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -524,11 +527,19 @@ class _EncoderLoop:
         received_at: float = 0.0,
     ) -> None:
         force, self.force_keyframe = self.force_keyframe, False
+        stats = self.p.stats
         for i, (enc, frame) in enumerate(zip(self.encoders, frames, strict=True)):
             if due is not None and not due[i]:
                 self.skipped[i] += 1
                 continue
-            self._emit(enc.encode(frame, slot, force_keyframe=force, received_at=received_at))
+            started = time.perf_counter()
+            packets = enc.encode(frame, slot, force_keyframe=force, received_at=received_at)
+            name = enc.settings.name
+            stats.encode_seconds[name] = stats.encode_seconds.get(name, 0.0) + (
+                time.perf_counter() - started
+            )
+            stats.frames_encoded[name] = stats.frames_encoded.get(name, 0) + 1
+            self._emit(packets)
             if received_at:
                 self.p.latency.record(f"encode:{enc.settings.name}", time.monotonic() - received_at)
         if self.frozen:

@@ -33,6 +33,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Final, cast
 from urllib.parse import unquote
 
@@ -136,7 +137,7 @@ class EdgeStats:
     """Counters for tests and benchmarks."""
 
     __slots__ = ("requests", "held", "released", "largest_release", "timeouts", "redirects",
-                 "releases")  # fmt: skip
+                 "releases", "statuses")  # fmt: skip
 
     def __init__(self) -> None:
         self.requests = 0
@@ -147,6 +148,7 @@ class EdgeStats:
         self.redirects = 0
         # The last releases: (monotonic start, requests answered, seconds to write them all).
         self.releases: deque[tuple[float, int, float]] = deque(maxlen=4096)
+        self.statuses: dict[bytes, int] = {}  # responses by status code (b"200"), for /metrics
 
 
 class LlHlsEdge:
@@ -170,6 +172,8 @@ class LlHlsEdge:
         self.hosts = hosts
         self.idle_timeout = idle_timeout
         self.stats = EdgeStats()
+        # Called with a part's age (seconds since its publish) as it goes out (/metrics).
+        self.on_part_delivered: Callable[[float], None] | None = None
         self.connections: set[EdgeConnection] = set()
         self._held: dict[asyncio.Future[None], _HeldGroup] = {}
         self._date = HttpDate()
@@ -385,6 +389,10 @@ class LlHlsEdge:
         data = live.renditions[rendition].parts.get((msn, index))
         if data is None:  # the broadcast ended first, or the part is long gone
             return None
+        if self.on_part_delivered is not None:
+            age = live.part_age(rendition, msn, index)
+            if age is not None:
+                self.on_part_delivered(age)
         key = (stream_id, live.run, rendition, "part", msn, index)
         return self._cached(key, keep_alive, _PART_HEADERS, data)
 
@@ -699,6 +707,9 @@ class EdgeConnection(asyncio.Protocol):
             return
         self.current = None
         data, head = reply
+        statuses = self.edge.stats.statuses
+        status = data[9:12]  # b"HTTP/1.1 200 ..."
+        statuses[status] = statuses.get(status, 0) + 1
         self._write(data if req[METHOD] != b"HEAD" else data[:head])
         self.last_active = self.edge.now
         if close or not req[KEEP_ALIVE]:

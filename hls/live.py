@@ -100,6 +100,7 @@ class LiveBroadcast:
         self._cache: dict[tuple[str, bool], tuple[int, str]] = {}
         self.last_publish_at = 0.0  # monotonic, for measuring delivery delay
         self.renders = 0  # playlist renderings (one per version and variant, not per request)
+        self.held = 0  # origin requests blocked in `wait_for` right now (/metrics)
 
     # --- publishing (event loop) ---------------------------------------------------------
 
@@ -193,11 +194,14 @@ class LiveBroadcast:
         fut = self.waiter(name, msn, part)
         if fut is None:
             return True
+        self.held += 1
         try:
             # shield: a timed-out request must not cancel the future the others wait on.
             await asyncio.wait_for(asyncio.shield(fut), hold_for)
         except TimeoutError:
             return False
+        finally:
+            self.held -= 1
         return True
 
     async def wait_for_part(self, name: str, msn: int, index: int, hold_for: float) -> bytes | None:
@@ -205,6 +209,11 @@ class LiveBroadcast:
         if self.part_is_ahead(name, msn, index):
             await self.wait_for(name, msn, index, hold_for)
         return self.renditions[name].parts.get((msn, index))
+
+    def part_age(self, name: str, msn: int, index: int) -> float | None:
+        """Seconds since part ``index`` of segment ``msn`` was published (None: unknown)."""
+        published = self.renditions[name].published_at.get((msn, index))
+        return None if published is None else time.monotonic() - published
 
     def segment_bytes(self, name: str, sequence: int) -> bytes | None:
         return self.renditions[name].unstored.get(sequence)

@@ -36,6 +36,7 @@ from hls.request import (
     parse_playlist_query,
     too_far_ahead_error,
 )
+from teezu.metrics import METRICS
 from teezu.storage import STORAGE
 
 Locate = Callable[[str | None, str | None], str]
@@ -319,6 +320,10 @@ async def serve(request: web.Request) -> web.StreamResponse:
             )
             if data is None:
                 raise MediaNotFound("no such part", meta={"name": name})
+            metrics = request.app.get(METRICS)
+            age = live.part_age(rendition, msn, index)
+            if metrics is not None and age is not None:
+                metrics.part_delivery.labels("app").observe(age)
             return web.Response(body=data, headers=object_headers(name))
         if target.segment is not None:
             data = live.segment_bytes(rendition, target.segment)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -53,6 +54,12 @@ class Viewers:
     """The WHEP viewers of this node, by stream id then viewer id."""
 
     by_stream: dict[str, dict[str, WhepViewer]] = field(default_factory=dict)
+    # Called once a viewer's answer is sent (with its grant, None on an open stream, and its
+    # place) and once it stopped: the viewing facts (`api.analytics.facts`). Never raise.
+    started_hooks: list[Callable[[WhepViewer, PlaybackGrant | None, str], Awaitable[None]]] = field(
+        default_factory=list
+    )
+    stopped_hooks: list[Callable[[WhepViewer], Awaitable[None]]] = field(default_factory=list)
 
     def add(self, viewer: WhepViewer) -> None:
         self.by_stream.setdefault(viewer.stream_id, {})[viewer.id] = viewer
@@ -72,6 +79,11 @@ class Viewers:
             del viewers[viewer.id]
             if not viewers:
                 del self.by_stream[viewer.stream_id]
+        for hook in self.stopped_hooks:
+            try:
+                await hook(viewer)
+            except Exception:
+                log.exception("WHEP stopped hook failed", extra={"stream_id": viewer.stream_id})
 
     async def stop_stream(self, stream_id: str, reason: str = "broadcast ended") -> None:
         """Stop every viewer of a stream (its broadcast ended). Never raises."""
@@ -170,6 +182,11 @@ async def create_viewer(request: web.Request) -> web.Response:
         with contextlib.suppress(Exception):
             await viewer.stop("negotiation failed")
         raise
+    for hook in viewers.started_hooks:
+        try:
+            await hook(viewer, grant, place)
+        except Exception:
+            log.exception("WHEP started hook failed", extra={"stream_id": key})
     log.info(
         "viewer started",
         extra={"stream_id": key, "viewer": viewer.id, "rendition": rendition},

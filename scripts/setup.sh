@@ -23,6 +23,8 @@ if [ "$want_test" = 1 ]; then
   # Emoji in the web app's screenshots (the chat's emoji bar) instead of empty boxes.
   [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
   command -v openssl >/dev/null 2>&1 || need+=(openssl)
+  # promtool checks /metrics and the alert rules in deploy/ (Debian's prometheus package).
+  command -v promtool >/dev/null 2>&1 || need+=(prometheus)
   # The WHIP interop tests drive GStreamer's webrtcbin from Debian's Python (python3-gi).
   for pkg in python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-nice \
              gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \

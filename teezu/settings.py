@@ -108,6 +108,13 @@ class Settings(BaseSettings):
     """Seconds a playback token from the API lives (at most hls.access.MAX_LIFETIME): players ask
     for a new one before then, and revoked access is re-decided at every renewal.
     """
+    # --- operations
+    metrics_token: str = ""
+    """A bearer token `GET /metrics` asks for (`Authorization: Bearer ...`); empty: only callers
+    on the loopback address get the metrics (a Prometheus on the same host or a sidecar).
+    """
+    analytics_refresh_interval: float = Field(default=30.0, ge=1.0, le=3600.0)
+    """Seconds between refreshes of the admin hub's materialized views (a worker in the node)."""
     allowed_origins: list[str] = []
     """Browser security. Origins allowed to make cookie-authenticated requests and to open
     Socket.IO connections; empty: the node's own base URL (plus its 127.0.0.1/localhost twin).

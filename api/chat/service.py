@@ -169,6 +169,7 @@ class Chat:
         self.safe_word_trigger = safe_word
         self.node = uuid.uuid4().hex  # tells this node's control messages from the others'
         self.connections: dict[str, Connection] = {}
+        self.messages = 0  # messages accepted on this node (/metrics)
         self.rooms: dict[uuid.UUID, Room] = {}  # rooms with members on this node
         self.members: dict[uuid.UUID, set[str]] = {}
         self._dirty: set[uuid.UUID] = set()  # rooms whose viewer count changed
@@ -412,6 +413,7 @@ class Chat:
         )
         # Stored before anyone sees it: a message a moderator can see can always be deleted.
         await self.writer.write(message)
+        self.messages += 1
         wire = message.wire()
         if held:
             await self._hold(room, message, reasons)

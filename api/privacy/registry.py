@@ -139,6 +139,9 @@ NO_PERSONAL_DATA: frozenset[str] = frozenset(
         "ledger_rollups",  # per account balance; accounts are registered by the wallet
         "ledger_xid_clock",  # time -> xid checkpoints
         "ledger_entries",  # amounts per account id; the accounts are retained by the wallet
+        "stream_events",  # what happened to a stream (the stream is registered by streams)
+        "stream_qoe_minutes",  # players' quality figures summed per stream and minute
+        "hub_refreshes",  # when each admin-hub view was last refreshed
         "post_counter_slots",  # like and comment counts per post
     }
 )

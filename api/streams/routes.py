@@ -21,6 +21,7 @@ from pydantic import Field
 
 from api.agegate import previews
 from api.agegate.gate import AGE_GATE
+from api.analytics import viewing
 from api.auth.rbac import Permission
 from api.chat.rooms import room_name
 from api.chat.store import active_restrictions
@@ -72,6 +73,11 @@ class ListQuery(Input):
 class TokenRequest(Input):
     """A token is always for the caller: there is no field naming another viewer."""
 
+    viewing_session_id: uuid.UUID | None = Field(
+        default=None,
+        description="a refresh: the viewing session the previous token opened (kept if it is "
+        "this stream's and still open, else a new one is opened)",
+    )
     ttl_seconds: int | None = Field(
         default=None,
         ge=60,
@@ -164,6 +170,10 @@ class PlaybackToken(Output):
     )
     playback_url: str
     hls_url: str = Field(description="playbackUrl on the LL-HLS edge when the node runs one")
+    viewing_session_id: uuid.UUID | None = Field(
+        default=None,
+        description="the viewing session to name in beacons and in the next token request",
+    )
 
 
 class Vod(Output):
@@ -556,6 +566,16 @@ async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken
         place=place,
     )
     url = with_token(f"/hls/{row.id}/index.m3u8", token)
+    session = call.body.viewing_session_id
+    if session is None or not await viewing.touch(call.app[POOL], session, row.id):
+        session = await viewing.open_session(
+            call.app[POOL],
+            row.id,
+            kind="llhls",
+            viewer_id=p.user_id,
+            anonymous_id=None if p.user_id is not None else viewer,
+            country=split_place(place)[0],
+        )
     return PlaybackToken(
         token=token,
         viewer_id=viewer,
@@ -563,6 +583,7 @@ async def create_playback_token(call: Call[TokenRequest, None]) -> PlaybackToken
         refresh_at=now + (expires - now) * 2 // 3,
         playback_url=url,
         hls_url=hls_base(call.request) + url,
+        viewing_session_id=session,
     )
 
 

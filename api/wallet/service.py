@@ -77,6 +77,9 @@ class Ledger:
         self.ticket_shows = TicketShows(self, hold_seconds=ticket_hold_seconds)
         self.pledges = Pledges(self, hold_seconds=pledge_hold_seconds)
         self.idempotency_ttl_hours = idempotency_ttl_hours
+        self.tips_committed = 0  # tips this node committed (not replays), for /metrics
+        self.tip_tokens_committed = 0
+        self.tip_failures = 0  # tips that raised (a database failure, not a refusal)
         # Concurrent tips share database commits (api.wallet.tip_batches); off: one each.
         self.batcher = (
             TipBatcher(pool, max_inflight=group_commit_inflight) if group_commit else None
@@ -101,9 +104,18 @@ class Ledger:
         """Tip a live stream's creator (see `api.wallet.tips.tip`)."""
         self._check_tip_amount(request.amount)
         prepared = await tips.prepare(self.pool, self.book, key, request, request_id=request_id)
-        if self.batcher is not None:
-            return await self.batcher.submit(prepared)
-        return await tips.execute(self.pool, prepared)
+        try:
+            if self.batcher is not None:
+                outcome = await self.batcher.submit(prepared)
+            else:
+                outcome = await tips.execute(self.pool, prepared)
+        except Exception:
+            self.tip_failures += 1
+            raise
+        if outcome.ok and not outcome.replayed:
+            self.tips_committed += 1
+            self.tip_tokens_committed += request.amount
+        return outcome
 
     async def tip_profile(
         self,

@@ -170,6 +170,7 @@ class TipBatcher:
         self.batches = 0  # statistics, for the benchmark
         self.batched_tips = 0
         self.fallbacks = 0
+        self.batch_sizes: dict[int, int] = {}  # batch size -> batches committed (/metrics)
 
     async def submit(self, tip: PreparedTip) -> Outcome:
         """Commit ``tip`` (alone or with others) and return its outcome, as `execute` would."""
@@ -217,6 +218,7 @@ class TipBatcher:
                 return
             self.batches += 1
             self.batched_tips += len(batch)
+            self.batch_sizes[len(batch)] = self.batch_sizes.get(len(batch), 0) + 1
             for row in rows:
                 _, future = batch[row["i"] - 1]
                 if not future.done():

@@ -417,6 +417,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "follows.json",
         "streams.json",
         "playback_revocations.json",
+        "viewing_sessions.json",
         "posts.json",
         "story_views.json",
         "chat_messages.json",

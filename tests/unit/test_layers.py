@@ -21,6 +21,7 @@ ROLES = ("api", "engine", "hls", "ingest", "workers")  # what teezu/ (plumbing) 
 # Domain code outside api/ may use these api/ modules: stores (SQL), models and pure policy,
 # and the wallet's service interface. Nothing else of api/ (no routes, no HTTP, no app state).
 API_FOR_DOMAIN_CODE = {
+    "api.analytics.views": "the hub's view refresh, which the analytics worker runs",
     "api.consent.store": "performers and check-ins: WHIP's go-live gate reads them",
     "api.moderation.store": "a stream's safety state (frozen, rating): WHIP, the safety control",
     "api.moderation.freezes": "pure: who lifts which freeze (WHIP refuses a frozen go-live)",

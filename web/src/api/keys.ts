@@ -17,6 +17,7 @@ export const keys = {
   tiers: (creatorId: string) => ['tiers', creatorId] as const,
   posts: (creatorId: string) => ['posts', creatorId] as const,
   unlockables: (creatorId: string) => ['unlockables', creatorId] as const,
+  hub: (panel: string, period: string) => ['hub', panel, period] as const,
   feed: (moods: string) => ['feed', moods] as const,
   comments: (postId: string, parent: string | null) => ['comments', postId, parent ?? ''] as const,
   likes: (postId: string) => ['likes', postId] as const,

@@ -1,4 +1,4 @@
-import { BadgeEuro, Compass, Gavel, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, UserRound, Video, Wallet } from 'lucide-react';
+import { BadgeEuro, BarChart3, Compass, Gavel, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, UserRound, Video, Wallet } from 'lucide-react';
 import { NavLink } from '@/lib/router';
 import { useLogout } from '@/api/queries';
 import { useT } from '@/i18n';
@@ -51,6 +51,11 @@ export function NavItems({ onPick }: { onPick?: () => void }) {
       {me?.permissions.includes('system.config_limited') && (
         <NavLink to="/admin" className={link} onClick={onPick}>
           <ShieldCheck className="size-4" aria-hidden /> {t('nav.admin')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('system.config_limited') && (
+        <NavLink to="/hub" className={link} onClick={onPick}>
+          <BarChart3 className="size-4" aria-hidden /> {t('nav.hub')}
         </NavLink>
       )}
       {me ? (

@@ -14,6 +14,7 @@ export const routes: { path: string; Component: Screen }[] = [
   { path: '/messages', Component: lazy(() => import('@/features/messages/MessagesPage')) },
   { path: '/messages/:conversationId', Component: lazy(() => import('@/features/messages/MessagesPage')) },
   { path: '/wallet', Component: lazy(() => import('@/features/wallet/WalletPage')) },
+  { path: '/hub', Component: lazy(() => import('@/features/hub/HubPage')) },
   { path: '/account', Component: lazy(() => import('@/features/account/AccountPage')) },
   { path: '/studio', Component: lazy(() => import('@/features/studio/MyStreamsPage')) },
   { path: '/studio/business', Component: lazy(() => import('@/features/business/BusinessPage')) },

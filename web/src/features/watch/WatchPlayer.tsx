@@ -5,6 +5,7 @@ import type { StreamOut } from '@/api/queries';
 import { useErrorText, useT } from '@/i18n';
 import { useStore } from '@/store';
 import { Player, type PlaybackMode, type PlayerStatus } from './player';
+import { useBeacons } from './useBeacons';
 import { usePlayback } from './usePlayback';
 
 declare global {
@@ -62,6 +63,8 @@ export function WatchPlayer({ stream, mood }: { stream: StreamOut; mood?: string
   }, [stream.id]);
 
   const a = access.data;
+  const hlsOf = useCallback(() => playerRef.current?.hlsInstance ?? null, []);
+  useBeacons(stream.id, a && a.kind !== 'refused' && roomState === 'live' ? a.viewingSessionId : null, videoRef, hlsOf);
   useEffect(() => {
     const player = playerRef.current;
     if (!player) return;
