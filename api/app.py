@@ -24,6 +24,8 @@ from api.auth.principal import AUTHENTICATOR
 from api.chat import routes as chat_routes
 from api.chat import safety_routes as chat_safety_routes
 from api.consent import routes as consent_routes
+from api.engagement import realtime as engagement_realtime
+from api.engagement import routes as engagement_routes
 from api.envelope import envelope_middleware
 from api.keys import (
     EDGE,
@@ -305,11 +307,13 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         moderation_routes.api,
         post_routes.api,
         agegate_routes.api,
+        engagement_routes.api,
     ):
         declared.add_to(app)
     verification_routes.setup(app)
     openapi.add_routes(app)
     realtime.attach(app, settings)
+    engagement_realtime.attach(app, settings)  # mood strip, polls: after the chat
     if ingest:
         whip.add_routes(app)
         whep.add_routes(app)

@@ -1,0 +1,117 @@
+"""The engagement features' REST side: what was voted, for the studio and the admin hub.
+
+| route | needs |
+|---|---|
+| ``GET /api/v1/streams/{stream_id}/moods`` | the stream's creator (or an admin) |
+| ``GET /api/v1/admin/moods`` | ``system.config_limited`` (admins) |
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import Field
+
+from api.auth.rbac import Permission
+from api.engagement import mood_store
+from api.engagement.errors import NotRoomOwner
+from api.engagement.moods import MOODS, Counts
+from api.keys import POOL
+from api.routing import Api, Call
+from api.schema import Input, Output
+from api.streams.errors import STREAM_ID, StreamNotFound
+
+api = Api("engagement")
+
+
+class MinutesQuery(Input):
+    minutes: int = Field(default=60, ge=1, le=24 * 60, description="how far back")
+
+
+class HoursQuery(Input):
+    hours: int = Field(default=24, ge=1, le=24 * 31, description="how far back")
+
+
+class MoodCounts(Output):
+    calm: int
+    playful: int
+    flirty: int
+    intense: int
+    chill: int
+    dreamy: int
+    energetic: int
+    mysterious: int
+
+
+def _counts(counts: Counts) -> MoodCounts:
+    return MoodCounts(**dict(zip(MOODS, counts, strict=True)))
+
+
+class MoodMinute(Output):
+    minute: datetime
+    counts: MoodCounts
+    total: int
+
+
+class StreamMoods(Output):
+    stream_id: uuid.UUID
+    minutes: list[MoodMinute] = Field(description="minutes with votes, oldest first")
+
+
+class MoodDistribution(Output):
+    since: datetime
+    counts: MoodCounts
+    total: int
+    streams: int = Field(description="streams with at least one vote")
+
+
+async def stream_owner(call: Call[Any, Any]) -> uuid.UUID:
+    """The path's stream id, if the caller is its creator or an admin."""
+    stream_id = call.id("stream_id")
+    row = await call.app[POOL].fetchrow("SELECT creator_id FROM streams WHERE id = $1", stream_id)
+    if row is None:
+        raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
+    p = call.principal
+    if not (
+        (row["creator_id"] is not None and row["creator_id"] == p.user_id)
+        or p.can(Permission.SYSTEM_CONFIG_LIMITED)
+    ):
+        raise NotRoomOwner("only the stream's creator (or an admin) may see this")
+    return stream_id
+
+
+@api.route(
+    "GET",
+    "/api/v1/streams/{stream_id}/moods",
+    summary="My stream's mood votes per minute",
+    query=MinutesQuery,
+    response=StreamMoods,
+    auth=True,
+    path_formats={"stream_id": STREAM_ID},
+)
+async def stream_moods(call: Call[None, MinutesQuery]) -> StreamMoods:
+    stream_id = await stream_owner(call)
+    until = datetime.now(UTC)
+    since = until - timedelta(minutes=call.query.minutes)
+    rows = await mood_store.stream_minutes(call.app[POOL], stream_id, since, until)
+    return StreamMoods(
+        stream_id=stream_id,
+        minutes=[MoodMinute(minute=m, counts=_counts(c), total=sum(c)) for m, c in rows],
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/admin/moods",
+    summary="The platform's mood distribution (the admin hub)",
+    query=HoursQuery,
+    response=MoodDistribution,
+    permission=Permission.SYSTEM_CONFIG_LIMITED,
+)
+async def admin_moods(call: Call[None, HoursQuery]) -> MoodDistribution:
+    until = datetime.now(UTC)
+    since = until - timedelta(hours=call.query.hours)
+    counts, streams = await mood_store.distribution(call.app[POOL], since, until)
+    return MoodDistribution(since=since, counts=_counts(counts), total=sum(counts), streams=streams)
