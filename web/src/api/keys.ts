@@ -8,6 +8,7 @@ export const keys = {
   tipMenu: (id: string) => ['stream', id, 'tip-menu'] as const,
   shows: (id: string) => ['stream', id, 'shows'] as const,
   chat: (id: string) => ['stream', id, 'chat'] as const,
+  moods: (id: string) => ['stream', id, 'moods'] as const,
   profile: (handle: string) => ['profile', handle] as const,
   balance: ['wallet', 'balance'] as const,
   packages: ['wallet', 'packages'] as const,

@@ -114,6 +114,16 @@ export function useTipMenu(id: string) {
   });
 }
 
+/** My stream's mood votes per minute (the studio's mood view), refreshed every half minute. */
+export function useStreamMoods(id: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.moods(id),
+    queryFn: () => data(api.GET('/api/v1/streams/{stream_id}/moods', { params: { path: { stream_id: id }, query: { minutes: 60 } } })),
+    enabled,
+    refetchInterval: 30_000,
+  });
+}
+
 export function useChatHistory(id: string) {
   return useQuery({
     queryKey: keys.chat(id),

@@ -52,6 +52,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/moods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The platform's mood distribution (the admin hub)
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["admin_moods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/payouts": {
         parameters: {
             query?: never;
@@ -1591,6 +1611,26 @@ export interface paths {
          * @description Needs permission `stream.publish`.
          */
         get: operations["live_health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/streams/{stream_id}/moods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My stream's mood votes per minute
+         * @description Needs a signed-in caller.
+         */
+        get: operations["stream_moods"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3492,6 +3532,52 @@ export interface components {
              */
             price?: number | null;
         };
+        /** MoodCounts */
+        MoodCounts: {
+            /** Calm */
+            calm: number;
+            /** Chill */
+            chill: number;
+            /** Dreamy */
+            dreamy: number;
+            /** Energetic */
+            energetic: number;
+            /** Flirty */
+            flirty: number;
+            /** Intense */
+            intense: number;
+            /** Mysterious */
+            mysterious: number;
+            /** Playful */
+            playful: number;
+        };
+        /** MoodDistribution */
+        MoodDistribution: {
+            counts: components["schemas"]["MoodCounts"];
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Streams
+             * @description streams with at least one vote
+             */
+            streams: number;
+            /** Total */
+            total: number;
+        };
+        /** MoodMinute */
+        MoodMinute: {
+            counts: components["schemas"]["MoodCounts"];
+            /**
+             * Minute
+             * Format: date-time
+             */
+            minute: string;
+            /** Total */
+            total: number;
+        };
         /** PackageOut */
         PackageOut: {
             /** Id */
@@ -4471,6 +4557,19 @@ export interface components {
              */
             visibility?: "public" | "followers" | "subscribers" | "ticketed";
         };
+        /** StreamMoods */
+        StreamMoods: {
+            /**
+             * Minutes
+             * @description minutes with votes, oldest first
+             */
+            minutes: components["schemas"]["MoodMinute"][];
+            /**
+             * Streamid
+             * Format: uuid
+             */
+            streamId: string;
+        };
         /** StreamOut */
         StreamOut: {
             /**
@@ -5345,6 +5444,69 @@ export interface operations {
                         data: components["schemas"]["AuditEntry"][];
                         /** @description pass as ?cursor= for the next page; null on the last page */
                         nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    admin_moods: {
+        parameters: {
+            query?: {
+                /** @description how far back */
+                hours?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The platform's mood distribution (the admin hub) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MoodDistribution"];
                         /** @constant */
                         status: "ok";
                     };
@@ -11450,6 +11612,71 @@ export interface operations {
             };
             /** @description Signed in, but not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stream_moods: {
+        parameters: {
+            query?: {
+                /** @description how far back */
+                minutes?: number;
+            };
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My stream's mood votes per minute */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["StreamMoods"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'socket.io-client';
 import type { QueryClient } from '@tanstack/react-query';
-import { useStore, type ChatMessage } from '@/store';
+import { useStore, type ChatMessage, type MoodStrip } from '@/store';
 import { keys } from '@/api/keys';
 
 export interface Ack {
@@ -33,6 +33,7 @@ interface ServerEvents {
   'money:goal.progress': (e: MoneyGoal) => void;
   'money:goal.completed': (e: MoneyGoal) => void;
   'money:unlockable.unlocked': (e: { streamId: string; unlockableId?: string; title?: string }) => void;
+  'mood:distribution': (e: MoodStrip & { streamId: string }) => void;
 }
 
 export interface MoneyTip {
@@ -117,6 +118,7 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
   };
   s.on('money:goal.progress', goal(false));
   s.on('money:goal.completed', goal(true));
+  s.on('mood:distribution', ({ streamId, ...strip }) => st().patchRoom(streamId, { mood: strip }));
   s.on('money:unlockable.unlocked', (e) =>
     st().addFeed(e.streamId, { kind: 'unlockable', id: e.unlockableId ?? crypto.randomUUID(), title: e.title ?? '' }),
   );
@@ -137,6 +139,12 @@ async function join(s: Socket<ServerEvents, ClientEvents>, streamId: string): Pr
     viewers: Number(ack.viewers ?? 0),
     refusal: null,
   });
+  // The room's strip as it is now; mood:distribution keeps it current from here on.
+  const mood = (await s.timeout(10_000).emitWithAck('mood:get', { streamId })) as Ack;
+  if (mood.ok) {
+    const { counts, total, votes, windowSeconds } = mood as unknown as MoodStrip;
+    useStore.getState().patchRoom(streamId, { mood: { counts, total, votes, windowSeconds } });
+  }
 }
 
 /** Hold a room while a screen shows it; returns the release function. */

@@ -33,8 +33,17 @@ export type FeedItem =
   | { kind: 'unlockable'; id: string; title: string }
   | { kind: 'notice'; id: string; text: string };
 
+/** The room's mood strip (`mood:distribution`): votes per mood over the last window. */
+export interface MoodStrip {
+  counts: Record<string, number>;
+  total: number;
+  votes: number;
+  windowSeconds: number;
+}
+
 export interface Room {
   messages: ChatMessage[];
+  mood: MoodStrip | null;
   feed: FeedItem[];
   viewers: number;
   typing: string | null;
@@ -81,6 +90,7 @@ export type State = UserSlice & WalletSlice & UiSlice & ChatSlice;
 
 export const emptyRoom: Room = {
   messages: [],
+  mood: null,
   feed: [],
   viewers: 0,
   typing: null,

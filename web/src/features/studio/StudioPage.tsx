@@ -13,6 +13,7 @@ import { Checklist, studioKeys, useIdentity } from './Checklist';
 import { GoalAndMenu } from './GoalAndMenu';
 import { explain, type Help, type HelpContext, type RefusalError } from './goLiveHelp';
 import { LiveHealth } from './LiveHealth';
+import { MoodView } from './MoodView';
 import { listDevices, openCamera, Publisher, Refusal, type Devices, type PublishState } from './publisher';
 import { SafeWord } from './SafeWord';
 import { StreamSettings } from './StreamSettings';
@@ -343,6 +344,7 @@ export default function StudioPage() {
         <LiveHealth streamId={streamId} live={live} />
         {me && stream.data && (stream.data.creatorId === me.id || me.roles.includes('admin')) && (
           <>
+            <MoodView streamId={streamId} />
             <GoalAndMenu streamId={streamId} />
             <StreamSettings key={stream.data.id} stream={stream.data} />
           </>

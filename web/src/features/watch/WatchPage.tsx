@@ -10,6 +10,7 @@ import { holdRoom } from '@/realtime/socket';
 import { ActivityFeed } from './ActivityFeed';
 import { Chat } from './Chat';
 import { GoalBar } from './GoalBar';
+import { MoodStrip } from './MoodStrip';
 import { OnlineUsers } from './OnlineUsers';
 import { ShowsPanel } from './ShowsPanel';
 import { TipBar } from './TipBar';
@@ -49,6 +50,7 @@ function Desktop({ stream }: { stream: StreamOut }) {
         <ProfileCard stream={stream} />
         <WatchPlayer stream={stream} mood={stream.mood} />
         <GoalBar streamId={stream.id} />
+        <MoodStrip streamId={stream.id} />
         <ShowsPanel streamId={stream.id} />
       </div>
       <div className="row-span-2 flex min-h-0 flex-col gap-3">
@@ -79,6 +81,7 @@ function Mobile({ stream }: { stream: StreamOut }) {
         <ProfileCard stream={stream} />
         <WatchPlayer stream={stream} mood={stream.mood} />
         <GoalBar streamId={stream.id} />
+        <MoodStrip streamId={stream.id} />
         <Tabs.Content value="public" className="flex flex-col gap-2">
           <div className="max-h-40 overflow-hidden">
             <ActivityFeed streamId={stream.id} />

@@ -1,0 +1,85 @@
+"""The room's engagement screens in real Chromium: the watch room's mood strip (desktop and
+phone) and the studio's mood view, fed by Python Socket.IO voters; axe-clean, no overflow."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from api.auth.rbac import Role
+from api.auth.sessions import COOKIE
+from api.engagement import events
+from api.streams import store
+from tests.chatauth import sign_in
+from tests.e2e.screens import DESKTOP, PHONE, Screens
+from tests.integration.chat.conftest import chat_server, connect  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_mood_strip_in_the_watch_room_and_the_studio(
+    chat_server,  # noqa: F811
+    connect,  # noqa: F811
+    browser,
+    console,
+    viewport,
+):
+    base = chat_server.base_url
+    creator = await sign_in(chat_server, Role.CREATOR, prefix="moodpage")
+    row, _ = await store.create_stream(
+        chat_server.pool,
+        title="Mood room",
+        creator_handle=creator.handle,
+        creator_id=creator.user_id,
+    )
+    room = str(row.id)
+    voters = [await connect(await sign_in(chat_server, prefix="moodpage")) for _ in range(3)]
+    for v in voters:
+        assert (await v.join(room))["ok"]
+    for v, mood in zip(voters, ["playful", "playful", "calm"], strict=True):
+        assert (await v.call(events.MOOD_VOTE, {"streamId": room, "mood": mood}))["ok"]
+
+    phone = viewport == "phone"
+    screens = Screens("7-mood", viewport, phone)
+    member = await sign_in(chat_server, prefix="moodpage")
+    await browser.add_cookies([{"name": COOKIE, "value": member.session, "url": base}])
+    try:
+        page = console.watch(await browser.new_page(), "member")
+        await page.set_viewport_size(PHONE if phone else DESKTOP)
+        await page.goto(f"{base}/watch/{room}")
+        strip = page.get_by_test_id("mood-strip")
+        # the strip as it was when the page joined (mood:get)
+        await strip.get_by_role("img", name="Calm 33%, Playful 67%").wait_for()
+        # a vote from the page reaches a Python client in the room
+        await strip.get_by_role("button", name="Dreamy 0%").click()
+        await voters[0].wait_for(
+            lambda: (s := voters[0].received[events.MOOD_DISTRIBUTION]) and s[-1]["total"] == 4,
+            what="the page's vote",
+        )
+        await strip.get_by_role("button", name="Dreamy 25%", pressed=True).wait_for()
+        # a second vote at once is refused, and the page says so
+        await strip.get_by_role("button", name="Calm 25%").click()
+        await strip.get_by_role("status").filter(has_text="RATE_LIMITED").wait_for()
+        await screens.check(page, "watch-mood-strip")
+    finally:
+        await browser.clear_cookies()
+
+    # the studio shows the room's mood live, and the minutes written so far
+    await browser.add_cookies([{"name": COOKIE, "value": creator.session, "url": base}])
+    try:
+        studio = console.watch(await browser.new_page(), "creator")
+        await studio.set_viewport_size(PHONE if phone else DESKTOP)
+        await studio.goto(f"{base}/studio/{room}")
+        view = studio.get_by_test_id("studio-moods")
+        await view.get_by_role("img", name="Calm 25%, Playful 50%, Dreamy 25%").wait_for()
+        await asyncio.sleep(0.6)  # the member's vote interval passed
+        late = await connect(await sign_in(chat_server, prefix="moodpage"))
+        assert (await late.join(room))["ok"]
+        assert (await late.call(events.MOOD_VOTE, {"streamId": room, "mood": "dreamy"}))["ok"]
+        await view.get_by_role("img", name="Calm 20%, Playful 40%, Dreamy 40%").wait_for()
+        await screens.check(studio, "studio-mood-view")
+    finally:
+        await browser.clear_cookies()
+    assert not console.page_errors(), console.page_errors()
