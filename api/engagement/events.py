@@ -52,7 +52,7 @@ class PollOpen(_Payload):
     kind: Literal["poll", "challenge"] = "poll"
     question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     options: list[OptionText] = Field(min_length=2, max_length=MAX_OPTIONS)
-    seconds: StrictInt = Field(ge=10, le=3600, description="until the deadline")
+    seconds: StrictInt = Field(ge=5, le=3600, description="until the deadline")
     weighted: bool = Field(
         default=False, description="votes are tips, weighted by their tokens; else one free vote"
     )
@@ -74,4 +74,8 @@ class PollRef(_Payload):
 PAYLOADS: dict[str, type[Checked]] = {
     MOOD_VOTE: MoodVote,
     MOOD_GET: RoomPayload,
+    POLL_OPEN: PollOpen,
+    POLL_VOTE: PollVote,
+    POLL_CLOSE: PollRef,
+    POLL_GET: RoomPayload,
 }

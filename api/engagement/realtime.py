@@ -14,15 +14,19 @@ from aiohttp import web
 
 from api.chat.events import ack_error
 from api.engagement import events
+from api.engagement.room_polls import RoomPolls
 from api.engagement.strip import MoodStrip
 from api.keys import POOL
 from api.realtime import CHAT, SOCKETIO
+from api.wallet.events import MONEY_EVENTS
+from api.wallet.service import LEDGER
 from teezu.errors import TeezuError
 from teezu.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MOOD_STRIP: web.AppKey[MoodStrip] = web.AppKey("mood_strip", MoodStrip)
+ROOM_POLLS: web.AppKey[RoomPolls] = web.AppKey("room_polls", RoomPolls)
 
 Request = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
@@ -45,6 +49,10 @@ def attach(app: web.Application, settings: Settings) -> None:
     handlers: dict[str, Callable[[], Request]] = {
         events.MOOD_VOTE: lambda: app[MOOD_STRIP].vote,
         events.MOOD_GET: lambda: app[MOOD_STRIP].get,
+        events.POLL_OPEN: lambda: app[ROOM_POLLS].open,
+        events.POLL_VOTE: lambda: app[ROOM_POLLS].vote,
+        events.POLL_CLOSE: lambda: app[ROOM_POLLS].close_early,
+        events.POLL_GET: lambda: app[ROOM_POLLS].get,
     }
     for name, method in handlers.items():
         sio.on(name, _guarded(name, method))
@@ -53,9 +61,19 @@ def attach(app: web.Application, settings: Settings) -> None:
         strip = MoodStrip(chat=app[CHAT], pool=app[POOL], settings=settings)
         app[MOOD_STRIP] = strip
         strip.start()
+        polls = RoomPolls(
+            chat=app[CHAT],
+            pool=app[POOL],
+            ledger=app[LEDGER],
+            money=app[MONEY_EVENTS],
+            settings=settings,
+        )
+        app[ROOM_POLLS] = polls
+        polls.start()
         try:
             yield
         finally:
+            await polls.close()
             await strip.close()
 
     app.cleanup_ctx.append(lifecycle)

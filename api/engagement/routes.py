@@ -4,22 +4,23 @@
 |---|---|
 | ``GET /api/v1/streams/{stream_id}/moods`` | the stream's creator (or an admin) |
 | ``GET /api/v1/admin/moods`` | ``system.config_limited`` (admins) |
+| ``GET /api/v1/streams/{stream_id}/polls`` | the stream's creator (or an admin) |
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from api.auth.rbac import Permission
-from api.engagement import mood_store
+from api.engagement import mood_store, poll_store
 from api.engagement.errors import NotRoomOwner
 from api.engagement.moods import MOODS, Counts
 from api.keys import POOL
-from api.routing import Api, Call
+from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams.errors import STREAM_ID, StreamNotFound
 
@@ -65,6 +66,34 @@ class MoodDistribution(Output):
     counts: MoodCounts
     total: int
     streams: int = Field(description="streams with at least one vote")
+
+
+class PollsQuery(Input):
+    limit: int = Field(default=10, ge=1, le=50)
+
+
+class OptionTallyOut(Output):
+    option: int
+    votes: int = Field(description="voters (a weighted poll: tips)")
+    weight: int = Field(description="votes, or tipped tokens")
+
+
+class PollOut(Output):
+    id: uuid.UUID
+    stream_id: uuid.UUID
+    kind: Literal["poll", "challenge"]
+    question: str
+    options: list[str]
+    weighted: bool
+    state: Literal["open", "closed"]
+    opened_at: datetime
+    deadline: datetime
+    closed_at: datetime | None
+    closed_by: Literal["deadline", "creator"] | None
+    tally: list[OptionTallyOut]
+    voters: int
+    winner: int | None = Field(description="the winning option; null: no votes, or a tie")
+    tie: bool
 
 
 async def stream_owner(call: Call[Any, Any]) -> uuid.UUID:
@@ -115,3 +144,19 @@ async def admin_moods(call: Call[None, HoursQuery]) -> MoodDistribution:
     since = until - timedelta(hours=call.query.hours)
     counts, streams = await mood_store.distribution(call.app[POOL], since, until)
     return MoodDistribution(since=since, counts=_counts(counts), total=sum(counts), streams=streams)
+
+
+@api.route(
+    "GET",
+    "/api/v1/streams/{stream_id}/polls",
+    summary="My stream's polls and challenges with their results, newest first",
+    query=PollsQuery,
+    response=PollOut,
+    paginated=True,
+    auth=True,
+    path_formats={"stream_id": STREAM_ID},
+)
+async def stream_polls(call: Call[None, PollsQuery]) -> Page[PollOut]:
+    stream_id = await stream_owner(call)
+    polls = await poll_store.recent(call.app[POOL], stream_id, call.query.limit)
+    return Page([PollOut.model_validate(p.wire()) for p in polls])

@@ -89,3 +89,43 @@ async def test_the_strip_sums_the_votes_of_both_processes(nodes, connect, chat_s
     assert (await other.join(room))["ok"]
     again = await other.call(events.MOOD_VOTE, {"streamId": room, "mood": "calm"})
     assert again["ok"] is False and again["code"] == "RATE_LIMITED"
+
+
+async def test_a_poll_closes_once_across_processes(nodes, connect, chat_server):
+    creator = await _user(chat_server, nodes, Role.CREATOR)
+    room = await _room(chat_server, creator)
+    studio = await connect(creator, base_url=nodes[0])
+    assert (await studio.join(room))["ok"]
+    voters = []
+    for i in range(4):
+        v = await connect(await _user(chat_server, nodes), base_url=nodes[i % 2])
+        assert (await v.join(room))["ok"]
+        voters.append(v)
+    opened = await studio.call(
+        events.POLL_OPEN,
+        {"streamId": room, "question": "Encore?", "options": ["Yes", "No"], "seconds": 5},
+    )
+    assert opened["ok"], opened
+    poll = opened["poll"]
+    acks = await asyncio.gather(
+        *(
+            v.call(events.POLL_VOTE, {"streamId": room, "pollId": poll["id"], "option": o})
+            for v, o in zip(voters, [0, 0, 1, 0], strict=True)
+        )
+    )
+    assert all(a["ok"] for a in acks), acks
+    # Both processes sweep every 0.2 s and the opening one also has a timer at the deadline:
+    # one of them closes it, and every client, on either process, hears it once.
+    for client in (studio, *voters):
+        closed = await client.wait_for(
+            lambda c=client: c.received[events.POLL_CLOSED], timeout=15, what="the close"
+        )
+        assert closed[0]["poll"]["winner"] == 0
+        assert [t["votes"] for t in closed[0]["poll"]["tally"]] == [3, 1]
+    await asyncio.sleep(1.0)  # several more sweeps on both processes
+    for client in (studio, *voters):
+        assert len(client.received[events.POLL_CLOSED]) == 1
+    late = await voters[1].call(
+        events.POLL_VOTE, {"streamId": room, "pollId": poll["id"], "option": 1}
+    )
+    assert late["ok"] is False and late["code"] == "POLL_CLOSED"

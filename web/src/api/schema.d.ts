@@ -1724,6 +1724,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/streams/{stream_id}/polls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My stream's polls and challenges with their results, newest first
+         * @description Needs a signed-in caller.
+         */
+        get: operations["stream_polls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/streams/{stream_id}/poster": {
         parameters: {
             query?: never;
@@ -3578,6 +3598,21 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** OptionTallyOut */
+        OptionTallyOut: {
+            /** Option */
+            option: number;
+            /**
+             * Votes
+             * @description voters (a weighted poll: tips)
+             */
+            votes: number;
+            /**
+             * Weight
+             * @description votes, or tipped tokens
+             */
+            weight: number;
+        };
         /** PackageOut */
         PackageOut: {
             /** Id */
@@ -3766,6 +3801,60 @@ export interface components {
              * @enum {string}
              */
             pledge: "held" | "captured" | "released" | "expired";
+        };
+        /** PollOut */
+        PollOut: {
+            /** Closedat */
+            closedAt: string | null;
+            /** Closedby */
+            closedBy: ("deadline" | "creator") | null;
+            /**
+             * Deadline
+             * Format: date-time
+             */
+            deadline: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "poll" | "challenge";
+            /**
+             * Openedat
+             * Format: date-time
+             */
+            openedAt: string;
+            /** Options */
+            options: string[];
+            /** Question */
+            question: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "open" | "closed";
+            /**
+             * Streamid
+             * Format: uuid
+             */
+            streamId: string;
+            /** Tally */
+            tally: components["schemas"]["OptionTallyOut"][];
+            /** Tie */
+            tie: boolean;
+            /** Voters */
+            voters: number;
+            /** Weighted */
+            weighted: boolean;
+            /**
+             * Winner
+             * @description the winning option; null: no votes, or a tie
+             */
+            winner: number | null;
         };
         /** PostOut */
         PostOut: {
@@ -12051,6 +12140,72 @@ export interface operations {
             };
             /** @description Unavailable where the caller is (the creator's geo-blocks) */
             451: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stream_polls: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My stream's polls and challenges with their results, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PollOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
