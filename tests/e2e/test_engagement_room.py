@@ -4,6 +4,7 @@ phone) and the studio's mood view, fed by Python Socket.IO voters; axe-clean, no
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -80,6 +81,89 @@ async def test_mood_strip_in_the_watch_room_and_the_studio(
         assert (await late.call(events.MOOD_VOTE, {"streamId": room, "mood": "dreamy"}))["ok"]
         await view.get_by_role("img", name="Calm 20%, Playful 40%, Dreamy 40%").wait_for()
         await screens.check(studio, "studio-mood-view")
+    finally:
+        await browser.clear_cookies()
+    assert not console.page_errors(), console.page_errors()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_a_poll_from_the_studio_to_the_watch_room(
+    chat_server,  # noqa: F811
+    connect,  # noqa: F811
+    browser,
+    console,
+    viewport,
+):
+    base = chat_server.base_url
+    phone = viewport == "phone"
+    size = PHONE if phone else DESKTOP
+    screens = Screens("8-poll", viewport, phone)
+    creator = await sign_in(chat_server, Role.CREATOR, prefix="pollpage")
+    row, _ = await store.create_stream(
+        chat_server.pool,
+        title="Poll room",
+        creator_handle=creator.handle,
+        creator_id=creator.user_id,
+    )
+    room = str(row.id)
+    voter = await connect(await sign_in(chat_server, prefix="pollpage"))
+    assert (await voter.join(room))["ok"]
+
+    # the creator opens a challenge from the studio's form
+    await browser.add_cookies([{"name": COOKIE, "value": creator.session, "url": base}])
+    try:
+        studio = console.watch(await browser.new_page(), "creator")
+        await studio.set_viewport_size(size)
+        await studio.goto(f"{base}/studio/{room}")
+        polls = studio.get_by_test_id("studio-polls")
+        await polls.get_by_label("Kind").select_option("challenge")
+        await polls.get_by_label("Question").fill("What next?")
+        await polls.get_by_role("textbox", name="Option 1").fill("Dance")
+        await polls.get_by_role("textbox", name="Option 2").fill("Sing")
+        await polls.get_by_role("button", name="Add an option").click()
+        await polls.get_by_role("textbox", name="Option 3").fill("Joke")
+        await polls.get_by_role("button", name="Open").click()
+        opened = await voter.wait_for(lambda: voter.received[events.POLL_OPENED], what="open")
+        poll = opened[0]["poll"]
+        assert (poll["kind"], poll["options"]) == ("challenge", ["Dance", "Sing", "Joke"])
+        await polls.get_by_test_id("studio-poll-open").wait_for()
+        await screens.check(studio, "studio-poll-open")
+    finally:
+        await browser.clear_cookies()
+
+    member = await sign_in(chat_server, prefix="pollpage")
+    await browser.add_cookies([{"name": COOKIE, "value": member.session, "url": base}])
+    try:
+        page = console.watch(await browser.new_page(), "member")
+        await page.set_viewport_size(size)
+        await page.goto(f"{base}/watch/{room}")
+        card = page.get_by_test_id("poll-card")
+        await card.get_by_role("heading", name="Challenge: What next?").wait_for()
+        await card.get_by_role("button", name="Sing").click()
+        await card.get_by_role("status").filter(has_text="Counted: Sing").wait_for()
+        assert (
+            await voter.call(
+                events.POLL_VOTE, {"streamId": room, "pollId": poll["id"], "option": 1}
+            )
+        )["ok"]
+        await card.get_by_text("2 votes · 100%").wait_for()  # the tally, live
+        await card.get_by_role("button", name="Sing").click()
+        await card.get_by_role("status").filter(has_text="ALREADY_VOTED").wait_for()
+        await screens.check(page, "watch-poll-open")
+        # the creator closes it early; the room sees the winner
+        closed = await chat_server.pool.fetchval(
+            "SELECT count(*) FROM room_polls WHERE id = $1 AND state = 'open'",
+            uuid.UUID(poll["id"]),
+        )
+        assert closed == 1
+    finally:
+        await browser.clear_cookies()
+    await browser.add_cookies([{"name": COOKIE, "value": creator.session, "url": base}])
+    try:
+        await studio.get_by_test_id("studio-polls").get_by_role("button", name="Close now").click()
+        await page.get_by_test_id("poll-result").filter(has_text="Winner: Sing").wait_for()
+        await studio.get_by_test_id("studio-poll-history").get_by_text("Winner: Sing").wait_for()
+        await screens.check(page, "watch-poll-result")
     finally:
         await browser.clear_cookies()
     assert not console.page_errors(), console.page_errors()

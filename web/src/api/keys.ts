@@ -9,6 +9,7 @@ export const keys = {
   shows: (id: string) => ['stream', id, 'shows'] as const,
   chat: (id: string) => ['stream', id, 'chat'] as const,
   moods: (id: string) => ['stream', id, 'moods'] as const,
+  polls: (id: string) => ['stream', id, 'polls'] as const,
   profile: (handle: string) => ['profile', handle] as const,
   balance: ['wallet', 'balance'] as const,
   packages: ['wallet', 'packages'] as const,

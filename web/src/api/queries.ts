@@ -124,6 +124,14 @@ export function useStreamMoods(id: string, enabled: boolean) {
   });
 }
 
+/** My stream's polls and challenges with their results (the studio). */
+export function useStreamPolls(id: string) {
+  return useQuery({
+    queryKey: keys.polls(id),
+    queryFn: () => data(api.GET('/api/v1/streams/{stream_id}/polls', { params: { path: { stream_id: id }, query: { limit: 5 } } })),
+  });
+}
+
 export function useChatHistory(id: string) {
   return useQuery({
     queryKey: keys.chat(id),

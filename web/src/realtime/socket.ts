@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'socket.io-client';
 import type { QueryClient } from '@tanstack/react-query';
-import { useStore, type ChatMessage, type MoodStrip } from '@/store';
+import { useStore, type ChatMessage, type MoodStrip, type Poll, type PollTally } from '@/store';
 import { keys } from '@/api/keys';
 
 export interface Ack {
@@ -34,6 +34,9 @@ interface ServerEvents {
   'money:goal.completed': (e: MoneyGoal) => void;
   'money:unlockable.unlocked': (e: { streamId: string; unlockableId?: string; title?: string }) => void;
   'mood:distribution': (e: MoodStrip & { streamId: string }) => void;
+  'poll:opened': (e: { streamId: string; poll: Poll }) => void;
+  'poll:tally': (e: { streamId: string; pollId: string; tally: PollTally[]; voters: number }) => void;
+  'poll:closed': (e: { streamId: string; poll: Poll }) => void;
 }
 
 export interface MoneyTip {
@@ -119,6 +122,12 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
   s.on('money:goal.progress', goal(false));
   s.on('money:goal.completed', goal(true));
   s.on('mood:distribution', ({ streamId, ...strip }) => st().patchRoom(streamId, { mood: strip }));
+  s.on('poll:opened', (e) => st().patchRoom(e.streamId, { poll: e.poll }));
+  s.on('poll:closed', (e) => st().patchRoom(e.streamId, { poll: e.poll }));
+  s.on('poll:tally', (e) => {
+    const poll = st().room(e.streamId).poll;
+    if (poll?.id === e.pollId && poll.state === 'open') st().patchRoom(e.streamId, { poll: { ...poll, tally: e.tally, voters: e.voters } });
+  });
   s.on('money:unlockable.unlocked', (e) =>
     st().addFeed(e.streamId, { kind: 'unlockable', id: e.unlockableId ?? crypto.randomUUID(), title: e.title ?? '' }),
   );
@@ -145,6 +154,8 @@ async function join(s: Socket<ServerEvents, ClientEvents>, streamId: string): Pr
     const { counts, total, votes, windowSeconds } = mood as unknown as MoodStrip;
     useStore.getState().patchRoom(streamId, { mood: { counts, total, votes, windowSeconds } });
   }
+  const poll = (await s.timeout(10_000).emitWithAck('poll:get', { streamId })) as Ack;
+  if (poll.ok) useStore.getState().patchRoom(streamId, { poll: (poll.poll as Poll | null) ?? null });
 }
 
 /** Hold a room while a screen shows it; returns the release function. */

@@ -41,9 +41,34 @@ export interface MoodStrip {
   windowSeconds: number;
 }
 
+/** A poll or challenge as the server sends it (`poll:opened`, `poll:tally`, `poll:closed`). */
+export interface PollTally {
+  option: number;
+  votes: number;
+  weight: number;
+}
+export interface Poll {
+  id: string;
+  streamId: string;
+  kind: 'poll' | 'challenge';
+  question: string;
+  options: string[];
+  weighted: boolean;
+  state: 'open' | 'closed';
+  openedAt: string;
+  deadline: string;
+  closedAt: string | null;
+  closedBy: 'deadline' | 'creator' | null;
+  tally: PollTally[];
+  voters: number;
+  winner: number | null;
+  tie: boolean;
+}
+
 export interface Room {
   messages: ChatMessage[];
   mood: MoodStrip | null;
+  poll: Poll | null;
   feed: FeedItem[];
   viewers: number;
   typing: string | null;
@@ -91,6 +116,7 @@ export type State = UserSlice & WalletSlice & UiSlice & ChatSlice;
 export const emptyRoom: Room = {
   messages: [],
   mood: null,
+  poll: null,
   feed: [],
   viewers: 0,
   typing: null,

@@ -14,6 +14,7 @@ import { GoalAndMenu } from './GoalAndMenu';
 import { explain, type Help, type HelpContext, type RefusalError } from './goLiveHelp';
 import { LiveHealth } from './LiveHealth';
 import { MoodView } from './MoodView';
+import { PollControls } from './PollControls';
 import { listDevices, openCamera, Publisher, Refusal, type Devices, type PublishState } from './publisher';
 import { SafeWord } from './SafeWord';
 import { StreamSettings } from './StreamSettings';
@@ -345,6 +346,7 @@ export default function StudioPage() {
         {me && stream.data && (stream.data.creatorId === me.id || me.roles.includes('admin')) && (
           <>
             <MoodView streamId={streamId} />
+            <PollControls streamId={streamId} />
             <GoalAndMenu streamId={streamId} />
             <StreamSettings key={stream.data.id} stream={stream.data} />
           </>

@@ -11,6 +11,7 @@ import { ActivityFeed } from './ActivityFeed';
 import { Chat } from './Chat';
 import { GoalBar } from './GoalBar';
 import { MoodStrip } from './MoodStrip';
+import { PollCard } from './PollCard';
 import { OnlineUsers } from './OnlineUsers';
 import { ShowsPanel } from './ShowsPanel';
 import { TipBar } from './TipBar';
@@ -51,6 +52,7 @@ function Desktop({ stream }: { stream: StreamOut }) {
         <WatchPlayer stream={stream} mood={stream.mood} />
         <GoalBar streamId={stream.id} />
         <MoodStrip streamId={stream.id} />
+        <PollCard streamId={stream.id} />
         <ShowsPanel streamId={stream.id} />
       </div>
       <div className="row-span-2 flex min-h-0 flex-col gap-3">
@@ -82,6 +84,7 @@ function Mobile({ stream }: { stream: StreamOut }) {
         <WatchPlayer stream={stream} mood={stream.mood} />
         <GoalBar streamId={stream.id} />
         <MoodStrip streamId={stream.id} />
+        <PollCard streamId={stream.id} />
         <Tabs.Content value="public" className="flex flex-col gap-2">
           <div className="max-h-40 overflow-hidden">
             <ActivityFeed streamId={stream.id} />
