@@ -57,8 +57,8 @@ class TipRequired(EngagementError, Invalid):
     code = "VOTE_WEIGHT_MISMATCH"
 
 
-class MilestoneNotFound(EngagementError, NotFound):
-    code = "MILESTONE_NOT_FOUND"
+class InvalidThresholds(EngagementError, Invalid):
+    code = "INVALID_THRESHOLDS"
 
 
 POLL_ID = IdParam(PollNotFound, "no such poll", "pollId")

@@ -1,6 +1,6 @@
 """Personal data of the room's engagement: the polls a creator opened and a viewer's poll
-votes. Mood votes are counted per stream and minute without voters (``mood_votes``), so the
-registration lists that table as the package's with nothing to export or erase.
+votes. Mood votes (``mood_votes``), milestones and the avatar's state are per stream, without
+viewers (a stream's go with it): registered as the package's, with nothing to export or erase.
 
 A weighted vote's tip is a financial record kept by the ledger; the vote row itself is not,
 so erasure deletes it (the poll's result, written at its close, stays as counted).
@@ -38,7 +38,13 @@ async def erase(ctx: EraseContext) -> None:
 REGISTRY.register(
     PersonalData(
         name="engagement",
-        tables=("room_polls", "room_poll_votes", "mood_votes"),
+        tables=(
+            "room_polls",
+            "room_poll_votes",
+            "mood_votes",
+            "stream_milestones",
+            "stream_avatars",
+        ),
         export=export,
         erase=erase,
         order=5,  # before streams (a stream's polls go with it anyway)

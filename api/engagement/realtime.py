@@ -14,6 +14,7 @@ from aiohttp import web
 
 from api.chat.events import ack_error
 from api.engagement import events
+from api.engagement.reactions import RoomReactions
 from api.engagement.room_polls import RoomPolls
 from api.engagement.strip import MoodStrip
 from api.keys import POOL
@@ -70,9 +71,12 @@ def attach(app: web.Application, settings: Settings) -> None:
         )
         app[ROOM_POLLS] = polls
         polls.start()
+        reacting = RoomReactions(app[POOL], app[MONEY_EVENTS])
+        app[MONEY_EVENTS].tipped_hooks.append(reacting.tipped)
         try:
             yield
         finally:
+            await reacting.close()
             await polls.close()
             await strip.close()
 

@@ -5,6 +5,8 @@
 | ``GET /api/v1/streams/{stream_id}/moods`` | the stream's creator (or an admin) |
 | ``GET /api/v1/admin/moods`` | ``system.config_limited`` (admins) |
 | ``GET /api/v1/streams/{stream_id}/polls`` | the stream's creator (or an admin) |
+| ``GET /api/v1/streams/{stream_id}/milestones``, ``.../avatar`` | nothing |
+| ``PUT .../milestones``, ``PUT .../avatar`` | the stream's creator (or an admin) |
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from api.auth.rbac import Permission
-from api.engagement import mood_store, poll_store
-from api.engagement.errors import NotRoomOwner
+from api.engagement import mood_store, poll_store, reactions
+from api.engagement.avatar import Thresholds
+from api.engagement.errors import InvalidThresholds, NotRoomOwner
 from api.engagement.moods import MOODS, Counts
 from api.keys import POOL
 from api.routing import Api, Call, Page
@@ -160,3 +163,118 @@ async def stream_polls(call: Call[None, PollsQuery]) -> Page[PollOut]:
     stream_id = await stream_owner(call)
     polls = await poll_store.recent(call.app[POOL], stream_id, call.query.limit)
     return Page([PollOut.model_validate(p.wire()) for p in polls])
+
+
+class MilestoneIn(Input):
+    title: str = Field(min_length=1, max_length=80)
+    target: StrictInt = Field(ge=1, le=100_000_000, description="tokens tipped to the stream")
+
+
+class LadderIn(Input):
+    milestones: list[MilestoneIn] = Field(max_length=10)
+
+
+class MilestoneOut(Output):
+    id: uuid.UUID
+    stream_id: uuid.UUID
+    title: str
+    target: int
+    progress: int = Field(description="tokens tipped to the stream since the milestone was set")
+    reached_at: datetime | None
+
+
+class ThresholdsIn(Input):
+    happy: StrictInt = Field(ge=1, le=1_000_000)
+    excited: StrictInt = Field(ge=1, le=1_000_000)
+    wow: StrictInt = Field(ge=1, le=1_000_000)
+
+
+class AvatarOut(Output):
+    state: Literal["idle", "happy", "excited", "wow"]
+    until: datetime | None
+    thresholds: ThresholdsIn
+
+
+async def _stream_exists(call: Call[Any, Any]) -> uuid.UUID:
+    stream_id = call.id("stream_id")
+    if not await call.app[POOL].fetchval("SELECT 1 FROM streams WHERE id = $1", stream_id):
+        raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
+    return stream_id
+
+
+@api.route(
+    "GET",
+    "/api/v1/streams/{stream_id}/milestones",
+    summary="The stream's milestones with their progress",
+    response=MilestoneOut,
+    paginated=True,
+    path_formats={"stream_id": STREAM_ID},
+)
+async def stream_milestones(call: Call[None, None]) -> Page[MilestoneOut]:
+    stream_id = await _stream_exists(call)
+    found = await reactions.milestones(call.app[POOL], stream_id)
+    return Page([MilestoneOut.model_validate(m.wire()) for m in found])
+
+
+@api.route(
+    "PUT",
+    "/api/v1/streams/{stream_id}/milestones",
+    summary="Set my stream's milestones (the ones not reached yet are replaced)",
+    body=LadderIn,
+    response=MilestoneOut,
+    paginated=True,
+    auth=True,
+    path_formats={"stream_id": STREAM_ID},
+)
+async def set_stream_milestones(call: Call[LadderIn, None]) -> Page[MilestoneOut]:
+    stream_id = await stream_owner(call)
+    ladder = [(m.title, m.target) for m in call.body.milestones]
+    found = await reactions.set_ladder(call.app[POOL], stream_id, ladder)
+    return Page([MilestoneOut.model_validate(m.wire()) for m in found])
+
+
+def _avatar_out(row: reactions.AvatarRow) -> AvatarOut:
+    now = row.avatar.at(datetime.now(UTC))
+    t = row.thresholds
+    return AvatarOut(
+        state=now.state,  # type: ignore[arg-type]  # one of avatar.STATES
+        until=now.until,
+        thresholds=ThresholdsIn(happy=t.happy, excited=t.excited, wow=t.wow),
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/streams/{stream_id}/avatar",
+    summary="The creator's reactive avatar in this stream: its state now and its thresholds",
+    response=AvatarOut,
+    path_formats={"stream_id": STREAM_ID},
+)
+async def stream_avatar(call: Call[None, None]) -> AvatarOut:
+    stream_id = await _stream_exists(call)
+    return _avatar_out(await reactions.avatar_of(call.app[POOL], stream_id))
+
+
+@api.route(
+    "PUT",
+    "/api/v1/streams/{stream_id}/avatar",
+    summary="Set the tip sizes my avatar reacts to (happy < excited < wow)",
+    body=ThresholdsIn,
+    response=AvatarOut,
+    auth=True,
+    path_formats={"stream_id": STREAM_ID},
+)
+async def set_stream_avatar(call: Call[ThresholdsIn, None]) -> AvatarOut:
+    """422 INVALID_THRESHOLDS unless happy < excited < wow."""
+    stream_id = await stream_owner(call)
+    b = call.body
+    try:
+        thresholds = Thresholds(b.happy, b.excited, b.wow)
+    except ValueError:
+        raise InvalidThresholds(
+            "thresholds must increase: happy < excited < wow",
+            meta={"happy": b.happy, "excited": b.excited, "wow": b.wow},
+        ) from None
+    pool = call.app[POOL]
+    await reactions.set_thresholds(pool, stream_id, thresholds)
+    return _avatar_out(await reactions.avatar_of(pool, stream_id))

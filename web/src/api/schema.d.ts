@@ -1393,6 +1393,29 @@ export interface paths {
         patch: operations["update_stream"];
         trace?: never;
     };
+    "/api/v1/streams/{stream_id}/avatar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The creator's reactive avatar in this stream: its state now and its thresholds */
+        get: operations["stream_avatar"];
+        /**
+         * Set the tip sizes my avatar reacts to (happy < excited < wow)
+         * @description 422 INVALID_THRESHOLDS unless happy < excited < wow.
+         *
+         *     Needs a signed-in caller.
+         */
+        put: operations["set_stream_avatar"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/streams/{stream_id}/chat": {
         parameters: {
             query?: never;
@@ -1612,6 +1635,27 @@ export interface paths {
          */
         get: operations["live_health"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/streams/{stream_id}/milestones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stream's milestones with their progress */
+        get: operations["stream_milestones"];
+        /**
+         * Set my stream's milestones (the ones not reached yet are replaced)
+         * @description Needs a signed-in caller.
+         */
+        put: operations["set_stream_milestones"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2727,6 +2771,17 @@ export interface components {
             /** Target */
             target: string | null;
         };
+        /** AvatarOut */
+        AvatarOut: {
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "idle" | "happy" | "excited" | "wow";
+            thresholds: components["schemas"]["ThresholdsIn"];
+            /** Until */
+            until: string | null;
+        };
         /** BannedWordIn */
         BannedWordIn: {
             /** Word */
@@ -3331,6 +3386,11 @@ export interface components {
             /** Handle */
             handle: string;
         };
+        /** LadderIn */
+        LadderIn: {
+            /** Milestones */
+            milestones: components["schemas"]["MilestoneIn"][];
+        };
         /** LiveHealth */
         LiveHealth: {
             /**
@@ -3551,6 +3611,40 @@ export interface components {
              * @default null
              */
             price?: number | null;
+        };
+        /** MilestoneIn */
+        MilestoneIn: {
+            /**
+             * Target
+             * @description tokens tipped to the stream
+             */
+            target: number;
+            /** Title */
+            title: string;
+        };
+        /** MilestoneOut */
+        MilestoneOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Progress
+             * @description tokens tipped to the stream since the milestone was set
+             */
+            progress: number;
+            /** Reachedat */
+            reachedAt: string | null;
+            /**
+             * Streamid
+             * Format: uuid
+             */
+            streamId: string;
+            /** Target */
+            target: number;
+            /** Title */
+            title: string;
         };
         /** MoodCounts */
         MoodCounts: {
@@ -4900,6 +4994,15 @@ export interface components {
              */
             subscriberId: string;
             tier: components["schemas"]["TierRef"];
+        };
+        /** ThresholdsIn */
+        ThresholdsIn: {
+            /** Excited */
+            excited: number;
+            /** Happy */
+            happy: number;
+            /** Wow */
+            wow: number;
         };
         /** TicketOut */
         TicketOut: {
@@ -10673,6 +10776,143 @@ export interface operations {
             };
         };
     };
+    stream_avatar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The creator's reactive avatar in this stream: its state now and its thresholds */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AvatarOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    set_stream_avatar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThresholdsIn"];
+            };
+        };
+        responses: {
+            /** @description Set the tip sizes my avatar reacts to (happy < excited < wow) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AvatarOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     chat_history: {
         parameters: {
             query?: {
@@ -11710,6 +11950,147 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stream_milestones: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream's milestones with their progress */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MilestoneOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    set_stream_milestones: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LadderIn"];
+            };
+        };
+        responses: {
+            /** @description Set my stream's milestones (the ones not reached yet are replaced) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MilestoneOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
