@@ -12,9 +12,11 @@ from api.auth.rbac import Role
 from api.auth.sessions import COOKIE
 from api.engagement import events
 from api.streams import store
+from api.wallet.service import LEDGER
 from tests.chatauth import sign_in
 from tests.e2e.screens import DESKTOP, PHONE, Screens
 from tests.integration.chat.conftest import chat_server, connect  # noqa: F401 - fixtures
+from tests.integration.wallet.conftest import fund
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
 
@@ -166,4 +168,57 @@ async def test_a_poll_from_the_studio_to_the_watch_room(
         await screens.check(page, "watch-poll-result")
     finally:
         await browser.clear_cookies()
+    assert not console.page_errors(), console.page_errors()
+
+
+async def test_milestones_and_the_reactive_avatar(chat_server, browser, console, http):  # noqa: F811
+    base = chat_server.base_url
+    screens = Screens("9-reactions", "phone", phone=True)
+    creator = await sign_in(chat_server, Role.CREATOR, prefix="reactpage")
+    row, _ = await store.create_stream(
+        chat_server.pool,
+        title="Reactions",
+        creator_handle=creator.handle,
+        creator_id=creator.user_id,
+    )
+    room = str(row.id)
+    await chat_server.pool.execute(
+        "UPDATE streams SET state = 'live', started_at = now() WHERE id = $1", row.id
+    )
+    fan = await sign_in(chat_server, prefix="reactpage")
+    await fund(chat_server.app[LEDGER], fan.user_id, 1000)
+
+    await browser.add_cookies([{"name": COOKIE, "value": creator.session, "url": base}])
+    try:
+        studio = console.watch(await browser.new_page(), "creator")
+        await studio.set_viewport_size(PHONE)
+        await studio.goto(f"{base}/studio/{room}")
+        ladder = studio.get_by_test_id("studio-milestones")
+        for n, (title, target) in enumerate([("Wave", "20"), ("Dance", "500")], start=1):
+            await ladder.get_by_role("button", name="Add a milestone").click()
+            await ladder.get_by_label(f"Milestone {n}", exact=True).fill(title)
+            await ladder.get_by_label(f"Tokens for milestone {n}").fill(target)
+        await ladder.get_by_role("button", name="Save milestones").click()
+        await ladder.get_by_role("status").filter(has_text="Saved.").wait_for()
+        avatar = studio.get_by_test_id("studio-avatar")
+        await avatar.get_by_label("Excited from (tokens)").fill("25")
+        await avatar.get_by_role("button", name="Save").click()
+        await screens.check(studio, "studio-reactions")
+    finally:
+        await browser.clear_cookies()
+
+    page = console.watch(await browser.new_page(), "viewer")
+    await page.set_viewport_size(PHONE)
+    await page.goto(f"{base}/watch/{room}")
+    await page.get_by_test_id("milestones").get_by_text("Wave").wait_for()
+    await page.locator("[data-testid=reactive-avatar][data-state=idle]").wait_for()
+    async with http.post(
+        f"{base}/api/v1/streams/{room}/tip",
+        json={"amount": 30},
+        headers={**fan.headers, "Idempotency-Key": uuid.uuid4().hex},
+    ) as res:
+        assert res.status == 201, await res.text()
+    await page.locator("[data-testid=reactive-avatar][data-state=excited]").wait_for()
+    await page.locator("[data-testid=milestones] li[data-reached=yes]", has_text="Wave").wait_for()
+    await screens.check(page, "watch-reactions")
     assert not console.page_errors(), console.page_errors()

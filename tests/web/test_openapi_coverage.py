@@ -45,10 +45,6 @@ ALLOWED: dict[tuple[str, str], str] = {
 # are not built yet: each leaves this list when its screen calls it.
 PENDING = {
     ("GET", "/api/v1/admin/moods"),  # the admin hub
-    ("PUT", "/api/v1/streams/{stream_id}/avatar"),
-    ("GET", "/api/v1/streams/{stream_id}/avatar"),
-    ("PUT", "/api/v1/streams/{stream_id}/milestones"),
-    ("GET", "/api/v1/streams/{stream_id}/milestones"),
     ("POST", "/api/v1/users/{handle}/tip"),
     ("PATCH", "/api/v1/creators/{creator_id}/tiers/{tier_id}"),
     ("POST", "/api/v1/creators/{creator_id}/tiers"),

@@ -10,6 +10,8 @@ export const keys = {
   chat: (id: string) => ['stream', id, 'chat'] as const,
   moods: (id: string) => ['stream', id, 'moods'] as const,
   polls: (id: string) => ['stream', id, 'polls'] as const,
+  milestones: (id: string) => ['stream', id, 'milestones'] as const,
+  avatar: (id: string) => ['stream', id, 'avatar'] as const,
   profile: (handle: string) => ['profile', handle] as const,
   balance: ['wallet', 'balance'] as const,
   packages: ['wallet', 'packages'] as const,

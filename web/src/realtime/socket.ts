@@ -33,6 +33,8 @@ interface ServerEvents {
   'money:goal.progress': (e: MoneyGoal) => void;
   'money:goal.completed': (e: MoneyGoal) => void;
   'money:unlockable.unlocked': (e: { streamId: string; unlockableId?: string; title?: string }) => void;
+  'money:milestone.reached': (e: { streamId: string; id: string; title: string; target: number; progress: number }) => void;
+  'money:avatar': (e: { streamId: string; state: string; until: string | null }) => void;
   'mood:distribution': (e: MoodStrip & { streamId: string }) => void;
   'poll:opened': (e: { streamId: string; poll: Poll }) => void;
   'poll:tally': (e: { streamId: string; pollId: string; tally: PollTally[]; voters: number }) => void;
@@ -96,7 +98,19 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
   s.on('chat:typing', (e) => st().patchRoom(e.streamId, { typing: e.user.handle }));
   s.on('chat:frozen', (e) => st().patchRoom(e.streamId, { frozen: e.frozen }));
   s.on('chat:banned', (e) => st().patchRoom(e.streamId, { canSend: false, refusal: 'BANNED' }));
+  s.on('money:milestone.reached', (e) => {
+    void queryClient?.invalidateQueries({ queryKey: keys.milestones(e.streamId) });
+    st().addFeed(e.streamId, { kind: 'notice', id: `milestone:${e.id}`, text: `🏁 ${e.title}` });
+  });
+  s.on('money:avatar', (e) =>
+    queryClient?.setQueryData(keys.avatar(e.streamId), (old: unknown) =>
+      old && typeof old === 'object' ? { ...old, state: e.state, until: e.until } : old,
+    ),
+  );
   s.on('money:tip', (e) => {
+    queryClient?.setQueryData(keys.milestones(e.streamId), (old: unknown) =>
+      Array.isArray(old) ? old.map((m: { progress: number }) => ({ ...m, progress: m.progress + e.amount })) : old,
+    );
     st().addFeed(e.streamId, {
       kind: 'tip',
       id: e.tipId,

@@ -15,6 +15,7 @@ import { explain, type Help, type HelpContext, type RefusalError } from './goLiv
 import { LiveHealth } from './LiveHealth';
 import { MoodView } from './MoodView';
 import { PollControls } from './PollControls';
+import { Reactions } from './Reactions';
 import { listDevices, openCamera, Publisher, Refusal, type Devices, type PublishState } from './publisher';
 import { SafeWord } from './SafeWord';
 import { StreamSettings } from './StreamSettings';
@@ -347,6 +348,7 @@ export default function StudioPage() {
           <>
             <MoodView streamId={streamId} />
             <PollControls streamId={streamId} />
+            <Reactions streamId={streamId} />
             <GoalAndMenu streamId={streamId} />
             <StreamSettings key={stream.data.id} stream={stream.data} />
           </>

@@ -10,6 +10,7 @@ import { holdRoom } from '@/realtime/socket';
 import { ActivityFeed } from './ActivityFeed';
 import { Chat } from './Chat';
 import { GoalBar } from './GoalBar';
+import { Milestones, ReactiveAvatar } from './Milestones';
 import { MoodStrip } from './MoodStrip';
 import { PollCard } from './PollCard';
 import { OnlineUsers } from './OnlineUsers';
@@ -22,13 +23,7 @@ function ProfileCard({ stream }: { stream: StreamOut }) {
   const profile = useProfile(stream.creatorHandle);
   return (
     <div className="flex min-w-0 items-center gap-3">
-      {profile.data?.avatarUrl ? (
-        <img src={profile.data.avatarUrl} alt="" className="size-10 rounded-full object-cover" />
-      ) : (
-        <span className="flex size-10 items-center justify-center rounded-full bg-panel-2 font-bold" aria-hidden>
-          {stream.creatorHandle.slice(0, 1).toUpperCase()}
-        </span>
-      )}
+      <ReactiveAvatar streamId={stream.id} src={profile.data?.avatarUrl} initial={stream.creatorHandle.slice(0, 1).toUpperCase()} />
       <div className="min-w-0">
         <h1 className="truncate text-lg font-bold" data-testid="stream-title">{stream.title}</h1>
         <Link to={`/u/${stream.creatorHandle}`} className="truncate text-sm text-muted hover:text-brand">
@@ -51,6 +46,7 @@ function Desktop({ stream }: { stream: StreamOut }) {
         <ProfileCard stream={stream} />
         <WatchPlayer stream={stream} mood={stream.mood} />
         <GoalBar streamId={stream.id} />
+        <Milestones streamId={stream.id} />
         <MoodStrip streamId={stream.id} />
         <PollCard streamId={stream.id} />
         <ShowsPanel streamId={stream.id} />
@@ -83,6 +79,7 @@ function Mobile({ stream }: { stream: StreamOut }) {
         <ProfileCard stream={stream} />
         <WatchPlayer stream={stream} mood={stream.mood} />
         <GoalBar streamId={stream.id} />
+        <Milestones streamId={stream.id} />
         <MoodStrip streamId={stream.id} />
         <PollCard streamId={stream.id} />
         <Tabs.Content value="public" className="flex flex-col gap-2">
