@@ -227,10 +227,14 @@ async def prepare(
     memo = {"payee": str(creator), "referrer": str(referrer) if referrer else None}
     if request.message:
         memo["message"] = request.message
-    if request.source:
-        memo["tipSource"] = request.source
-    if request.action:
-        memo["triggerAction"] = request.action
+    # The tip's source and what it sets off (the ``stream_tips`` view reads them): the
+    # caller's (a poll vote), else the menu item's (a quick prompt or a menu action).
+    source = request.source or (menu_item.kind if menu_item else None)
+    action = request.action or (menu_item.trigger_action if menu_item else None)
+    if source:
+        memo["tipSource"] = source
+    if action:
+        memo["triggerAction"] = action
     return PreparedTip(
         key=key,
         fingerprint=request.fingerprint(),

@@ -205,6 +205,10 @@ async def test_a_weighted_poll_counts_tipped_tokens_once_per_tip(
     assert json.loads(memo["memo"])["tipSource"] == "poll"
     assert json.loads(memo["memo"])["triggerAction"] == f"poll:{poll['id']}:0"
     assert str(memo["stream_id"]) == room
+    source = await chat_server.pool.fetchrow(
+        "SELECT tip_source, trigger_action FROM stream_tips WHERE tip_id = $1", first["tipId"]
+    )
+    assert (source["tip_source"], source["trigger_action"]) == ("poll", f"poll:{poll['id']}:0")
     closed = await studio.call(events.POLL_CLOSE, {"streamId": room, "pollId": poll["id"]})
     result = closed["poll"]
     # 40 tokens from one voter beat 30 from two tips

@@ -2234,7 +2234,9 @@ export interface paths {
         put?: never;
         /**
          * Add an item to my tip menu
-         * @description Needs permission `stream.publish`.
+         * @description 422 PROMPT_PRICE_OUT_OF_RANGE: a quick prompt costs 5 to 500 tokens.
+         *
+         *     Needs permission `stream.publish`.
          */
         post: operations["create_menu_item"];
         delete?: never;
@@ -3550,6 +3552,13 @@ export interface components {
         };
         /** MenuItemCreate */
         MenuItemCreate: {
+            /**
+             * Kind
+             * @description prompt: a quick prompt, shown in the room's input bar (5-500 tokens)
+             * @default menu
+             * @enum {string}
+             */
+            kind?: "menu" | "prompt";
             /** Label */
             label: string;
             /**
@@ -3562,6 +3571,12 @@ export interface components {
              * @description tokens
              */
             price: number;
+            /**
+             * Triggeraction
+             * @description what a purchase sets off
+             * @default null
+             */
+            triggerAction?: string | null;
         };
         /** MenuItemOut */
         MenuItemOut: {
@@ -3572,12 +3587,23 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Kind
+             * @default menu
+             * @enum {string}
+             */
+            kind?: "menu" | "prompt";
             /** Label */
             label: string;
             /** Position */
             position: number;
             /** Price */
             price: number;
+            /**
+             * Triggeraction
+             * @default null
+             */
+            triggerAction?: string | null;
         };
         /** MenuItemRef */
         MenuItemRef: {
