@@ -22,7 +22,6 @@ CALL = re.compile(r"\bapi\.(GET|POST|PUT|PATCH|DELETE)\(\s*'(/api/v1/[^']+)'")
 
 BY_URL = "loaded by the browser from a URL the API gives (img/video src or a download link)"
 NOT_A_SCREEN = "called by another system, not by a person's screen"
-NO_SCREEN_YET = "its screen is not built yet"
 
 ALLOWED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/payments/webhooks/{provider}"): NOT_A_SCREEN + " (the payment provider)",
@@ -113,6 +112,14 @@ PENDING = {
     ("POST", "/api/v1/ticket-shows/{show_id}/start"),
     ("POST", "/api/v1/ticket-shows/{show_id}/close"),
     ("POST", "/api/v1/streams/{stream_id}/goal/pledges"),
+# Operations whose screens are not built yet (each leaves this list when its screen calls it).
+PENDING: set[tuple[str, str]] = {
+    # direct messages (issue 16): the inbox screen comes next
+    ("POST", "/api/v1/conversations"),
+    ("GET", "/api/v1/conversations"),
+    ("GET", "/api/v1/conversations/{conversation_id}/messages"),
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"),
+    ("POST", "/api/v1/conversations/{conversation_id}/read"),
 }
 
 
