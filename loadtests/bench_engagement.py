@@ -130,7 +130,9 @@ async def connect_all(url: str, cookies: list[str], room: str) -> list[Voter]:
     async def one(cookie: str) -> Voter:
         v = Voter()
         async with gate:
-            await v.sio.connect(url, headers={"Cookie": cookie}, transports=["websocket"])
+            await v.sio.connect(
+                url, headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=30
+            )
             ack = await v.sio.call("chat:join", {"streamId": room}, timeout=30)
         if not ack.get("ok"):
             raise BenchError(f"join refused: {ack}")
