@@ -28,6 +28,10 @@ async def test_document_lists_every_declared_route(server, client):
         if route.paginated:
             ok = op["responses"][str(route.status)]["content"]["application/json"]["schema"]
             assert ok["properties"]["data"]["type"] == "array" and "nextCursor" in ok["properties"]
+    # Operation ids are unique: the generated web client keys each operation's types by its
+    # id, so two handlers with one name would give one of them the other's types.
+    ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
     # Every $ref resolves.
     text = json.dumps(doc)
     for ref in {part.split('"')[0] for part in text.split('"$ref": "')[1:]}:

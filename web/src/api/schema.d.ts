@@ -1542,7 +1542,7 @@ export interface paths {
         get: operations["my_reports"];
         put?: never;
         /**
-         * Report a stream, user, message or post to the moderators
+         * Report a stream, user, chat message, post, comment or direct message to the moderators
          * @description Needs permission `moderation.report`.
          */
         post: operations["create_report"];
@@ -5001,7 +5001,7 @@ export interface components {
              * Targettype
              * @enum {string}
              */
-            targetType: "stream" | "user" | "message" | "post" | "comment";
+            targetType: "stream" | "user" | "message" | "post" | "comment" | "direct_message";
         };
         /** ReportOut */
         ReportOut: {
@@ -12053,7 +12053,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Report a stream, user, message or post to the moderators */
+            /** @description Report a stream, user, chat message, post, comment or direct message to the moderators */
             201: {
                 headers: {
                     [name: string]: unknown;
