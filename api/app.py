@@ -30,6 +30,8 @@ from api.chat import routes as chat_routes
 from api.chat import safety_routes as chat_safety_routes
 from api.comments import routes as comment_routes
 from api.consent import routes as consent_routes
+from api.engagement import realtime as engagement_realtime
+from api.engagement import routes as engagement_routes
 from api.envelope import envelope_middleware
 from api.feed import routes as feed_routes
 from api.keys import (
@@ -330,6 +332,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         moderation_routes.api,
         post_routes.api,
         agegate_routes.api,
+        engagement_routes.api,
         block_routes.api,
         comment_routes.api,
         feed_routes.api,
@@ -340,6 +343,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     verification_routes.setup(app)
     openapi.add_routes(app)
     realtime.attach(app, settings)
+    engagement_realtime.attach(app, settings)  # mood strip, polls: after the chat
     if ingest:
         whip.add_routes(app)
         whep.add_routes(app)

@@ -293,6 +293,19 @@ class Settings(BaseSettings):
     """Seconds before an open chat connection's session is read again."""
     chat_filter: str = "profanity-check"
     """The chat filter provider (`api/chat/filter.py`); `none`: banned words only."""
+    # --- the room's engagement features (docs/engagement.md)
+    mood_window: float = 30.0
+    """Seconds of mood votes the strip's distribution counts."""
+    mood_interval: float = 0.2
+    """Seconds between two mood-strip broadcasts of a room (and between the nodes' totals)."""
+    mood_vote_interval: float = 0.5
+    """Seconds between two mood votes of one person in one room, across nodes."""
+    mood_persist_interval: float = 5.0
+    """Seconds between two writes of the counted mood votes per minute."""
+    poll_tally_interval: float = 0.5
+    """Seconds between two tally broadcasts of an open poll."""
+    poll_sweep_interval: float = 1.0
+    """Seconds between two looks for polls past their deadline (each node; a poll closes once)."""
     # --- trust and safety: on-frame moderation (docs/trust-and-safety.md)
     moderation_enabled: bool = True
     """On-frame moderation of live broadcasts (sampled frames judged in the moderation workers);

@@ -10,6 +10,7 @@ from typing import Any
 import socketio
 
 from api.chat import events
+from api.engagement import events as engagement
 
 WATCHED = (
     events.MESSAGES,
@@ -26,6 +27,12 @@ WATCHED = (
     "money:tip",
     "money:goal.progress",
     "money:goal.completed",
+    "money:milestone.reached",
+    "money:avatar",
+    engagement.MOOD_DISTRIBUTION,
+    engagement.POLL_OPENED,
+    engagement.POLL_TALLY,
+    engagement.POLL_CLOSED,
 )
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from api.chat.errors import InvalidPayload
+from api.engagement.events import PAYLOADS as ENGAGEMENT_PAYLOADS
 from api.schema import Checked
 from teezu.errors import TeezuError
 
@@ -110,7 +111,7 @@ class ModePayload(_Payload):
 # that every event the server handles is listed. A payload with an ``idempotency_key`` field
 # moves money (as a REST call with an ``Idempotency-Key`` does), and the kill switch's test
 # then covers it during a freeze (tests/integration/wallet/test_kill_switch.py).
-CLIENT_PAYLOADS: dict[str, type[_Payload]] = {
+CLIENT_PAYLOADS: dict[str, type[Checked]] = {
     JOIN: RoomPayload,
     LEAVE: RoomPayload,
     SEND: SendPayload,
@@ -125,6 +126,7 @@ CLIENT_PAYLOADS: dict[str, type[_Payload]] = {
     UNBAN: UnbanPayload,
     MODE: ModePayload,
     SAFE_WORD: RoomPayload,
+    **ENGAGEMENT_PAYLOADS,  # mood votes, polls (api.engagement)
 }
 
 

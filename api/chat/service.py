@@ -248,6 +248,14 @@ class Chat:
             conn.checked_at = time.monotonic()
         return conn.principal
 
+    async def member(self, sid: str, stream_id: uuid.UUID) -> Principal:
+        """The principal of connection ``sid`` if it joined ``stream_id``'s room here
+        (`NotInRoom` otherwise), its session re-read when due: for the room's other features
+        (`api.engagement`)."""
+        conn = self._conn(sid)
+        self._joined(conn, stream_id)
+        return await self._principal(conn)
+
     def _joined(self, conn: Connection, stream_id: uuid.UUID) -> Room:
         room = self.rooms.get(stream_id)
         if stream_id not in conn.rooms or room is None:

@@ -47,6 +47,10 @@ class MoneyEvents:
         # Called with (stream id, tipper's user id, tipper's handle) after each committed tip,
         # on the event loop; they must only schedule work (unlockables watch tips this way).
         self.tip_hooks: list[TipHook] = []
+        # Called with the tip's stored outcome data (streamId, amount, menuItem, goalId, ...)
+        # after each committed tip, on the event loop; they must only schedule work too
+        # (api.engagement.reactions: milestones and the reactive avatar).
+        self.tipped_hooks: list[Callable[[dict[str, Any]], None]] = []
 
     async def tipped(
         self, data: dict[str, Any], *, tipper: str | None, tipper_id: uuid.UUID | None = None
@@ -71,6 +75,8 @@ class MoneyEvents:
             self._schedule(uuid.UUID(goal_id), stream_id)
         for hook in self.tip_hooks:
             hook(uuid.UUID(stream_id), tipper_id, tipper)
+        for tipped_hook in self.tipped_hooks:
+            tipped_hook(data)
 
     async def publish(self, stream_id: uuid.UUID | str, event: dict[str, Any]) -> None:
         """Send one money event (``type`` and its fields) to the stream's room."""

@@ -14,7 +14,9 @@ from typing import Any
 
 from teezu.db import Db
 
-_COLUMNS = "id, creator_id, label, price, position, active, created_at, updated_at"
+_COLUMNS = (
+    "id, creator_id, label, price, position, active, created_at, updated_at, kind, trigger_action"
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class MenuItem:
     active: bool
     created_at: datetime
     updated_at: datetime
+    kind: str = "menu"  # menu | prompt (a quick prompt, shown in the room's input bar)
+    trigger_action: str | None = None  # what a purchase sets off (recorded with the tip)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -35,6 +39,8 @@ class MenuItem:
             "price": self.price,
             "position": self.position,
             "active": self.active,
+            "kind": self.kind,
+            "triggerAction": self.trigger_action,
         }
 
 
@@ -54,16 +60,25 @@ async def get(db: Db, item_id: uuid.UUID) -> MenuItem | None:
 
 
 async def create(
-    db: Db, creator_id: uuid.UUID, *, label: str, price: int, position: int = 0
+    db: Db,
+    creator_id: uuid.UUID,
+    *,
+    label: str,
+    price: int,
+    position: int = 0,
+    kind: str = "menu",
+    trigger_action: str | None = None,
 ) -> MenuItem:
     row = await db.fetchrow(
-        "INSERT INTO tip_menu_items (id, creator_id, label, price, position) "
-        f"VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}",
+        "INSERT INTO tip_menu_items (id, creator_id, label, price, position, kind, "
+        f"trigger_action) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_COLUMNS}",
         uuid.uuid4(),
         creator_id,
         label,
         price,
         position,
+        kind,
+        trigger_action,
     )
     assert row is not None  # the query always returns a row
     return MenuItem(**dict(row))

@@ -35,14 +35,27 @@ from api.wallet.errors import (
     UnknownItem,
 )
 from api.wallet.service import LEDGER
+from teezu.errors import Invalid
 
 api = Api("wallet")
+PROMPT_MIN, PROMPT_MAX = 5, 500  # the product's quick prompts: 5-500 tokens
+
+
+class PromptPriceOutOfRange(Invalid):
+    code = "PROMPT_PRICE_OUT_OF_RANGE"
 
 
 class MenuItemCreate(Input):
     label: str = Field(min_length=1, max_length=80)
     price: StrictInt = Field(ge=1, le=1_000_000, description="tokens")
     position: int = Field(default=0, ge=0, le=1000)
+    kind: Literal["menu", "prompt"] = Field(
+        default="menu",
+        description="prompt: a quick prompt, shown in the room's input bar (5-500 tokens)",
+    )
+    trigger_action: str | None = Field(
+        default=None, min_length=1, max_length=80, description="what a purchase sets off"
+    )
 
 
 class MenuItemUpdate(Input):
@@ -68,6 +81,8 @@ class MenuItemOut(Output):
     price: int
     position: int
     active: bool
+    kind: Literal["menu", "prompt"] = "menu"
+    trigger_action: str | None = None
 
 
 class GoalOut(Output):
@@ -120,10 +135,22 @@ async def stream_tip_menu(call: Call[None, None]) -> Page[MenuItemOut]:
     permission=Permission.STREAM,
 )
 async def create_menu_item(call: Call[MenuItemCreate, None]) -> MenuItemOut:
+    """422 PROMPT_PRICE_OUT_OF_RANGE: a quick prompt costs 5 to 500 tokens."""
     assert call.principal.user_id is not None
     b = call.body
+    if b.kind == "prompt" and not PROMPT_MIN <= b.price <= PROMPT_MAX:
+        raise PromptPriceOutOfRange(
+            f"a quick prompt costs {PROMPT_MIN} to {PROMPT_MAX} tokens",
+            meta={"min": PROMPT_MIN, "max": PROMPT_MAX},
+        )
     item = await menus.create(
-        call.app[POOL], call.principal.user_id, label=b.label, price=b.price, position=b.position
+        call.app[POOL],
+        call.principal.user_id,
+        label=b.label,
+        price=b.price,
+        position=b.position,
+        kind=b.kind,
+        trigger_action=b.trigger_action,
     )
     return MenuItemOut.model_validate(item.public())
 

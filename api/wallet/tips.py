@@ -129,17 +129,22 @@ class TipRequest:
     amount: int
     message: str | None = None
     menu_item_id: uuid.UUID | None = None  # a tip-menu action; ``amount`` must be its price
+    # What the tip came from and what it sets off (the product's ``stream_tips``: tip_source,
+    # trigger_action), e.g. ``poll`` / ``poll:<id>:<option>``; kept in the memo (migration 0142's
+    # ``stream_tips`` view reads them). None: a plain tip (``direct``, or ``menu`` with an item).
+    source: str | None = None
+    action: str | None = None
 
     def fingerprint(self) -> bytes:
-        return idempotency.request_hash(
-            OPERATION,
-            {
-                "stream": str(self.stream_id),
-                "amount": self.amount,
-                "message": self.message,
-                "menu": str(self.menu_item_id) if self.menu_item_id else None,
-            },
-        )
+        fields: dict[str, Any] = {
+            "stream": str(self.stream_id),
+            "amount": self.amount,
+            "message": self.message,
+            "menu": str(self.menu_item_id) if self.menu_item_id else None,
+        }
+        if self.source is not None or self.action is not None:  # old keys keep their hash
+            fields |= {"source": self.source, "action": self.action}
+        return idempotency.request_hash(OPERATION, fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +227,14 @@ async def prepare(
     memo = {"payee": str(creator), "referrer": str(referrer) if referrer else None}
     if request.message:
         memo["message"] = request.message
+    # The tip's source and what it sets off (the ``stream_tips`` view reads them): the
+    # caller's (a poll vote), else the menu item's (a quick prompt or a menu action).
+    source = request.source or (menu_item.kind if menu_item else None)
+    action = request.action or (menu_item.trigger_action if menu_item else None)
+    if source:
+        memo["tipSource"] = source
+    if action:
+        memo["triggerAction"] = action
     return PreparedTip(
         key=key,
         fingerprint=request.fingerprint(),

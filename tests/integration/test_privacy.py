@@ -430,6 +430,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "payouts.json",
         "subscriptions.json",
         "unlockables.json",
+        "polls.json",
         "shows.json",
         "reports_filed.json",
         "appeals.json",

@@ -185,6 +185,7 @@ async def _frozen_and_refused(node: Node, creator: Account, viewer: Account) -> 
                 "amount": 10,
                 "tierId": tier.data["id"],
                 "pricePerMinute": PRICE,
+                "option": 0,  # poll:vote (a weighted poll's vote is a tip)
             }
             before = await balance(viewer)
             called = []

@@ -11,6 +11,8 @@ import { resetSocket } from '@/realtime/socket';
 export type StreamOut = Schemas['StreamOut'];
 export type GoalOut = Schemas['GoalOut'];
 export type MenuItemOut = Schemas['MenuItemOut'];
+export type MilestoneOut = Schemas['MilestoneOut'];
+export type AvatarOut = Schemas['AvatarOut'];
 
 export function useMe() {
   const setMe = useStore((s) => s.setMe);
@@ -111,6 +113,41 @@ export function useTipMenu(id: string) {
     queryKey: keys.tipMenu(id),
     queryFn: () =>
       data(api.GET('/api/v1/streams/{stream_id}/tip-menu', { params: { path: { stream_id: id } } })),
+  });
+}
+
+/** My stream's mood votes per minute (the studio's mood view), refreshed every half minute. */
+export function useStreamMoods(id: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.moods(id),
+    queryFn: () => data(api.GET('/api/v1/streams/{stream_id}/moods', { params: { path: { stream_id: id }, query: { minutes: 60 } } })),
+    enabled,
+    refetchInterval: 30_000,
+  });
+}
+
+/** My stream's polls and challenges with their results (the studio). */
+export function useStreamPolls(id: string) {
+  return useQuery({
+    queryKey: keys.polls(id),
+    queryFn: () => data(api.GET('/api/v1/streams/{stream_id}/polls', { params: { path: { stream_id: id }, query: { limit: 5 } } })),
+  });
+}
+
+/** The stream's milestones; tips (money:tip) move their progress, money:milestone.reached
+ * refetches them (api/realtime/socket.ts). */
+export function useMilestones(id: string) {
+  return useQuery({
+    queryKey: keys.milestones(id),
+    queryFn: () => data(api.GET('/api/v1/streams/{stream_id}/milestones', { params: { path: { stream_id: id } } })),
+  });
+}
+
+/** The creator's reactive avatar; money:avatar replaces it live. */
+export function useAvatar(id: string) {
+  return useQuery({
+    queryKey: keys.avatar(id),
+    queryFn: () => data(api.GET('/api/v1/streams/{stream_id}/avatar', { params: { path: { stream_id: id } } })),
   });
 }
 

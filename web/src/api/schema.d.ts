@@ -52,7 +52,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/hub/community": {
+    "/api/v1/admin/moods": {
         parameters: {
             query?: never;
             header?: never;
@@ -60,130 +60,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Community health per day, and every open complaint with its age
+         * The platform's mood distribution (the admin hub)
          * @description Needs permission `system.config_limited`.
          */
-        get: operations["get_community"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/hub/creators": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Creators' leaderboard: earnings, watch hours, followers, conversion
-         * @description Needs permission `system.config_limited`.
-         */
-        get: operations["get_creators"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/hub/growth": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Sign-ups, active users (day, week, month) and creators live, per day
-         * @description Needs permission `system.config_limited`.
-         */
-        get: operations["get_growth"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/hub/mood": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Watch time per day by the rooms' mood
-         * @description Needs permission `system.config_limited`.
-         */
-        get: operations["get_mood"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/hub/retention": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Weekly sign-up cohorts: active users in each week after sign-up
-         * @description Needs permission `system.config_limited`.
-         */
-        get: operations["get_retention"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/hub/revenue": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Token flows per day: purchases, tips, subscriptions, shows, platform fees, payouts, refunds and chargebacks (reconciled to the ledger)
-         * @description Needs permission `system.config_limited`.
-         */
-        get: operations["get_revenue"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/hub/streams": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Broadcasts that started in the period: viewers (peak, average), watch time, tips per minute, quality of experience
-         * @description Needs permission `system.config_limited`.
-         */
-        get: operations["get_streams"];
+        get: operations["admin_moods"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1804,25 +1684,23 @@ export interface paths {
         patch: operations["update_stream"];
         trace?: never;
     };
-    "/api/v1/streams/{stream_id}/beacons": {
+    "/api/v1/streams/{stream_id}/avatar": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /** The creator's reactive avatar in this stream: its state now and its thresholds */
+        get: operations["stream_avatar"];
         /**
-         * A player's beacon: seconds played and quality of experience
-         * @description 404 `VIEWING_SESSION_NOT_FOUND` for a session that is not this stream's; 409
-         *         `VIEWING_SESSION_ENDED` after a final beacon or a long silence; 429 `RATE_LIMITED` for
-         *         beacons closer together than 2 s (a final one excepted). The seconds credited never exceed
-         *         the time since the session's previous beacon plus one second.
+         * Set the tip sizes my avatar reacts to (happy < excited < wow)
+         * @description 422 INVALID_THRESHOLDS unless happy < excited < wow.
          *
-         *     Rate limit: 120 requests per 60 s.
+         *     Needs a signed-in caller.
          */
-        post: operations["send_beacon"];
+        put: operations["set_stream_avatar"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2055,6 +1933,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/streams/{stream_id}/milestones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stream's milestones with their progress */
+        get: operations["stream_milestones"];
+        /**
+         * Set my stream's milestones (the ones not reached yet are replaced)
+         * @description Needs a signed-in caller.
+         */
+        put: operations["set_stream_milestones"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/streams/{stream_id}/moods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My stream's mood votes per minute
+         * @description Needs a signed-in caller.
+         */
+        get: operations["stream_moods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/streams/{stream_id}/performers": {
         parameters: {
             query?: never;
@@ -2134,6 +2053,26 @@ export interface paths {
          *         older tokens with 403 `PLAYBACK_TOKEN_REVOKED`, and a new call decides afresh.
          */
         post: operations["create_playback_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/streams/{stream_id}/polls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My stream's polls and challenges with their results, newest first
+         * @description Needs a signed-in caller.
+         */
+        get: operations["stream_polls"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2420,29 +2359,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/streams/{stream_id}/viewing-sessions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Open a viewing session for a public live stream (players of other streams get one with their playback token)
-         * @description 403 `PLAYBACK_DENIED` for a stream that is not public (ask for a playback token);
-         *         409 `STREAM_OFFLINE` when it is not live.
-         *
-         *     Rate limit: 30 requests per 60 s.
-         */
-        post: operations["create_viewing_session"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/streams/{stream_id}/vods": {
         parameters: {
             query?: never;
@@ -2616,7 +2532,9 @@ export interface paths {
         put?: never;
         /**
          * Add an item to my tip menu
-         * @description Needs permission `stream.publish`.
+         * @description 422 PROMPT_PRICE_OUT_OF_RANGE: a quick prompt costs 5 to 500 tokens.
+         *
+         *     Needs permission `stream.publish`.
          */
         post: operations["create_menu_item"];
         delete?: never;
@@ -3194,6 +3112,17 @@ export interface components {
             /** Target */
             target: string | null;
         };
+        /** AvatarOut */
+        AvatarOut: {
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "idle" | "happy" | "excited" | "wow";
+            thresholds: components["schemas"]["ThresholdsIn"];
+            /** Until */
+            until: string | null;
+        };
         /** BannedWordIn */
         BannedWordIn: {
             /** Word */
@@ -3218,55 +3147,6 @@ export interface components {
             normalized: string;
             /** Word */
             word: string;
-        };
-        /** Beacon */
-        Beacon: {
-            /**
-             * Bitrateswitches
-             * @default 0
-             */
-            bitrateSwitches?: number;
-            /**
-             * Final
-             * @description the player stopped: the session ends
-             * @default false
-             */
-            final?: boolean;
-            /**
-             * Latencyseconds
-             * @default null
-             */
-            latencySeconds?: number | null;
-            /**
-             * Playedseconds
-             * @description seconds of media played since the previous beacon
-             */
-            playedSeconds: number;
-            /**
-             * Stallseconds
-             * @default 0
-             */
-            stallSeconds?: number;
-            /**
-             * Stalls
-             * @default 0
-             */
-            stalls?: number;
-            /**
-             * Startupms
-             * @default null
-             */
-            startupMs?: number | null;
-            /**
-             * Viewingsessionid
-             * Format: uuid
-             */
-            viewingSessionId: string;
-        };
-        /** BeaconAck */
-        BeaconAck: {
-            /** Watchseconds */
-            watchSeconds: number;
         };
         /** BlockedAccount */
         BlockedAccount: {
@@ -3321,21 +3201,6 @@ export interface components {
         CodeBody: {
             /** Code */
             code: string;
-        };
-        /** Cohort */
-        Cohort: {
-            /**
-             * Cohort
-             * Format: date
-             */
-            cohort: string;
-            /** Size */
-            size: number;
-            /**
-             * Weeks
-             * @description active users in week 0, 1, 2, ... after sign-up
-             */
-            weeks: number[];
         };
         /** CommentIn */
         CommentIn: {
@@ -3397,52 +3262,6 @@ export interface components {
              * @description Empty once removed
              */
             text: string;
-        };
-        /** Community */
-        Community: {
-            /** Days */
-            days: components["schemas"]["CommunityDay"][];
-            /**
-             * Freshat
-             * @description when the view was last refreshed
-             */
-            freshAt: string | null;
-            /**
-             * From
-             * Format: date
-             */
-            from: string;
-            /** Late */
-            late: number;
-            /** Opencomplaints */
-            openComplaints: components["schemas"]["OpenComplaint"][];
-            /**
-             * To
-             * Format: date
-             */
-            to: string;
-        };
-        /** CommunityDay */
-        CommunityDay: {
-            /** Appeals */
-            appeals: number;
-            /** Bans */
-            bans: number;
-            /**
-             * Day
-             * Format: date
-             */
-            day: string;
-            /** Flags */
-            flags: number;
-            /** Hourstoresolve */
-            hoursToResolve: number | null;
-            /** Reportsopened */
-            reportsOpened: number;
-            /** Reportsresolved */
-            reportsResolved: number;
-            /** Verifications */
-            verifications: number;
         };
         /** ConsentOut */
         ConsentOut: {
@@ -3567,35 +3386,6 @@ export interface components {
             watchUrl: string;
             /** Whipurl */
             whipUrl: string;
-        };
-        /** CreatorRow */
-        CreatorRow: {
-            /** Conversion */
-            conversion: number;
-            /**
-             * Creatorid
-             * Format: uuid
-             */
-            creatorId: string;
-            /** Earned */
-            earned: number;
-            /** Followers */
-            followers: number;
-            /** Handle */
-            handle: string;
-            /** Tippers */
-            tippers: number;
-            /** Viewers */
-            viewers: number;
-            /** Watchhours */
-            watchHours: number;
-        };
-        /** Creators */
-        Creators: {
-            /** Creators */
-            creators: components["schemas"]["CreatorRow"][];
-            /** Freshat */
-            freshAt: string | null;
         };
         /** DecisionBody */
         DecisionBody: {
@@ -4065,44 +3855,6 @@ export interface components {
             /** Title */
             title: string;
         };
-        /** Growth */
-        Growth: {
-            /** Days */
-            days: components["schemas"]["GrowthDay"][];
-            /**
-             * Freshat
-             * @description when the view was last refreshed
-             */
-            freshAt: string | null;
-            /**
-             * From
-             * Format: date
-             */
-            from: string;
-            /**
-             * To
-             * Format: date
-             */
-            to: string;
-        };
-        /** GrowthDay */
-        GrowthDay: {
-            /** Creatorslive */
-            creatorsLive: number;
-            /** Dau */
-            dau: number;
-            /**
-             * Day
-             * Format: date
-             */
-            day: string;
-            /** Mau */
-            mau: number;
-            /** Signups */
-            signups: number;
-            /** Wau */
-            wau: number;
-        };
         /** HeldMessageOut */
         HeldMessageOut: {
             /**
@@ -4163,6 +3915,11 @@ export interface components {
         InviteIn: {
             /** Handle */
             handle: string;
+        };
+        /** LadderIn */
+        LadderIn: {
+            /** Milestones */
+            milestones: components["schemas"]["MilestoneIn"][];
         };
         /** LikeState */
         LikeState: {
@@ -4337,6 +4094,13 @@ export interface components {
         };
         /** MenuItemCreate */
         MenuItemCreate: {
+            /**
+             * Kind
+             * @description prompt: a quick prompt, shown in the room's input bar (5-500 tokens)
+             * @default menu
+             * @enum {string}
+             */
+            kind?: "menu" | "prompt";
             /** Label */
             label: string;
             /**
@@ -4349,6 +4113,12 @@ export interface components {
              * @description tokens
              */
             price: number;
+            /**
+             * Triggeraction
+             * @description what a purchase sets off
+             * @default null
+             */
+            triggerAction?: string | null;
         };
         /** MenuItemOut */
         MenuItemOut: {
@@ -4359,12 +4129,23 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Kind
+             * @default menu
+             * @enum {string}
+             */
+            kind?: "menu" | "prompt";
             /** Label */
             label: string;
             /** Position */
             position: number;
             /** Price */
             price: number;
+            /**
+             * Triggeraction
+             * @default null
+             */
+            triggerAction?: string | null;
         };
         /** MenuItemRef */
         MenuItemRef: {
@@ -4440,63 +4221,85 @@ export interface components {
             /** Text */
             text: string;
         };
-        /** Mood */
-        Mood: {
-            /** Days */
-            days: components["schemas"]["MoodDay"][];
+        /** MilestoneIn */
+        MilestoneIn: {
             /**
-             * Freshat
-             * @description when the view was last refreshed
+             * Target
+             * @description tokens tipped to the stream
              */
-            freshAt: string | null;
-            /**
-             * From
-             * Format: date
-             */
-            from: string;
-            /**
-             * To
-             * Format: date
-             */
-            to: string;
+            target: number;
+            /** Title */
+            title: string;
         };
-        /** MoodDay */
-        MoodDay: {
+        /** MilestoneOut */
+        MilestoneOut: {
             /**
-             * Day
-             * Format: date
-             */
-            day: string;
-            /** Mood */
-            mood: string;
-            /** Sessions */
-            sessions: number;
-            /** Watchseconds */
-            watchSeconds: number;
-        };
-        /** OpenComplaint */
-        OpenComplaint: {
-            /** Agedays */
-            ageDays: number;
-            /**
-             * Late
-             * @description open for more than 7 days (card networks' deadline)
-             */
-            late: boolean;
-            /**
-             * Openedat
-             * Format: date-time
-             */
-            openedAt: string;
-            /** Reason */
-            reason: string;
-            /**
-             * Reportid
+             * Id
              * Format: uuid
              */
-            reportId: string;
-            /** Targettype */
-            targetType: string;
+            id: string;
+            /**
+             * Progress
+             * @description tokens tipped to the stream since the milestone was set
+             */
+            progress: number;
+            /** Reachedat */
+            reachedAt: string | null;
+            /**
+             * Streamid
+             * Format: uuid
+             */
+            streamId: string;
+            /** Target */
+            target: number;
+            /** Title */
+            title: string;
+        };
+        /** MoodCounts */
+        MoodCounts: {
+            /** Calm */
+            calm: number;
+            /** Chill */
+            chill: number;
+            /** Dreamy */
+            dreamy: number;
+            /** Energetic */
+            energetic: number;
+            /** Flirty */
+            flirty: number;
+            /** Intense */
+            intense: number;
+            /** Mysterious */
+            mysterious: number;
+            /** Playful */
+            playful: number;
+        };
+        /** MoodDistribution */
+        MoodDistribution: {
+            counts: components["schemas"]["MoodCounts"];
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Streams
+             * @description streams with at least one vote
+             */
+            streams: number;
+            /** Total */
+            total: number;
+        };
+        /** MoodMinute */
+        MoodMinute: {
+            counts: components["schemas"]["MoodCounts"];
+            /**
+             * Minute
+             * Format: date-time
+             */
+            minute: string;
+            /** Total */
+            total: number;
         };
         /** OpenConversation */
         OpenConversation: {
@@ -4505,6 +4308,21 @@ export interface components {
              * @description Whom to talk to
              */
             handle: string;
+        };
+        /** OptionTallyOut */
+        OptionTallyOut: {
+            /** Option */
+            option: number;
+            /**
+             * Votes
+             * @description voters (a weighted poll: tips)
+             */
+            votes: number;
+            /**
+             * Weight
+             * @description votes, or tipped tokens
+             */
+            weight: number;
         };
         /** PackageOut */
         PackageOut: {
@@ -4659,12 +4477,6 @@ export interface components {
             token: string;
             /** Viewerid */
             viewerId: string;
-            /**
-             * Viewingsessionid
-             * @description the viewing session to name in beacons and in the next token request
-             * @default null
-             */
-            viewingSessionId?: string | null;
         };
         /** PledgeIn */
         PledgeIn: {
@@ -4700,6 +4512,60 @@ export interface components {
              * @enum {string}
              */
             pledge: "held" | "captured" | "released" | "expired";
+        };
+        /** PollOut */
+        PollOut: {
+            /** Closedat */
+            closedAt: string | null;
+            /** Closedby */
+            closedBy: ("deadline" | "creator") | null;
+            /**
+             * Deadline
+             * Format: date-time
+             */
+            deadline: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "poll" | "challenge";
+            /**
+             * Openedat
+             * Format: date-time
+             */
+            openedAt: string;
+            /** Options */
+            options: string[];
+            /** Question */
+            question: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "open" | "closed";
+            /**
+             * Streamid
+             * Format: uuid
+             */
+            streamId: string;
+            /** Tally */
+            tally: components["schemas"]["OptionTallyOut"][];
+            /** Tie */
+            tie: boolean;
+            /** Voters */
+            voters: number;
+            /** Weighted */
+            weighted: boolean;
+            /**
+             * Winner
+             * @description the winning option; null: no votes, or a tie
+             */
+            winner: number | null;
         };
         /** PostOut */
         PostOut: {
@@ -5204,94 +5070,6 @@ export interface components {
              */
             confirm: true;
         };
-        /** Retention */
-        Retention: {
-            /** Cohorts */
-            cohorts: components["schemas"]["Cohort"][];
-            /**
-             * Freshat
-             * @description when the view was last refreshed
-             */
-            freshAt: string | null;
-            /**
-             * From
-             * Format: date
-             */
-            from: string;
-            /**
-             * To
-             * Format: date
-             */
-            to: string;
-        };
-        /** Revenue */
-        Revenue: {
-            /** Days */
-            days: components["schemas"]["RevenueDay"][];
-            /**
-             * Freshat
-             * @description when the view was last refreshed
-             */
-            freshAt: string | null;
-            /**
-             * From
-             * Format: date
-             */
-            from: string;
-            /**
-             * To
-             * Format: date
-             */
-            to: string;
-            totals: components["schemas"]["RevenueFigures"];
-        };
-        /** RevenueDay */
-        RevenueDay: {
-            /** Chargebacks */
-            chargebacks: number;
-            /**
-             * Day
-             * Format: date
-             */
-            day: string;
-            /** Payouts */
-            payouts: number;
-            /** Platformfees */
-            platformFees: number;
-            /** Purchases */
-            purchases: number;
-            /** Refunds */
-            refunds: number;
-            /** Shows */
-            shows: number;
-            /** Spent */
-            spent: number;
-            /** Subscriptions */
-            subscriptions: number;
-            /** Tips */
-            tips: number;
-        };
-        /** RevenueFigures */
-        RevenueFigures: {
-            /** Chargebacks */
-            chargebacks: number;
-            /** Payouts */
-            payouts: number;
-            /** Platformfees */
-            platformFees: number;
-            /** Purchases */
-            purchases: number;
-            /** Refunds */
-            refunds: number;
-            /** Shows */
-            shows: number;
-            /** Spent */
-            spent: number;
-            /** Subscriptions */
-            subscriptions: number;
-            /** Tips */
-            tips: number;
-        };
         /** ReviewIn */
         ReviewIn: {
             /**
@@ -5659,6 +5437,19 @@ export interface components {
              */
             visibility?: "public" | "followers" | "subscribers" | "ticketed";
         };
+        /** StreamMoods */
+        StreamMoods: {
+            /**
+             * Minutes
+             * @description minutes with votes, oldest first
+             */
+            minutes: components["schemas"]["MoodMinute"][];
+            /**
+             * Streamid
+             * Format: uuid
+             */
+            streamId: string;
+        };
         /** StreamOut */
         StreamOut: {
             /**
@@ -5731,53 +5522,6 @@ export interface components {
             /** Watchurl */
             watchUrl: string;
         };
-        /** StreamRow */
-        StreamRow: {
-            /** Averageviewers */
-            averageViewers: number;
-            /** Beacons */
-            beacons: number;
-            /** Bitrateswitches */
-            bitrateSwitches: number;
-            /** Creatorid */
-            creatorId: string | null;
-            /** Latency */
-            latency: number | null;
-            /** Liveseconds */
-            liveSeconds: number;
-            /** Peakviewers */
-            peakViewers: number;
-            /** Sessions */
-            sessions: number;
-            /** Stallseconds */
-            stallSeconds: number;
-            /** Stalls */
-            stalls: number;
-            /**
-             * Startedat
-             * Format: date-time
-             */
-            startedAt: string;
-            /** Startupms */
-            startupMs: number | null;
-            /**
-             * Streamid
-             * Format: uuid
-             */
-            streamId: string;
-            /** Tiptokens */
-            tipTokens: number;
-            /** Tips */
-            tips: number;
-            /** Tipsperminute */
-            tipsPerMinute: number;
-            /** Title */
-            title: string;
-            /** Viewers */
-            viewers: number;
-            /** Watchseconds */
-            watchSeconds: number;
-        };
         /** StreamSafetyOut */
         StreamSafetyOut: {
             /** Explicit */
@@ -5839,26 +5583,6 @@ export interface components {
              * @default null
              */
             visibility?: ("public" | "followers" | "subscribers" | "ticketed") | null;
-        };
-        /** Streams */
-        Streams: {
-            /**
-             * Freshat
-             * @description when the view was last refreshed
-             */
-            freshAt: string | null;
-            /**
-             * From
-             * Format: date
-             */
-            from: string;
-            /** Streams */
-            streams: components["schemas"]["StreamRow"][];
-            /**
-             * To
-             * Format: date
-             */
-            to: string;
         };
         /** SubscribeBody */
         SubscribeBody: {
@@ -5967,6 +5691,15 @@ export interface components {
              */
             subscriberId: string;
             tier: components["schemas"]["TierRef"];
+        };
+        /** ThresholdsIn */
+        ThresholdsIn: {
+            /** Excited */
+            excited: number;
+            /** Happy */
+            happy: number;
+            /** Wow */
+            wow: number;
         };
         /** TicketOut */
         TicketOut: {
@@ -6185,12 +5918,6 @@ export interface components {
              * @default null
              */
             ttlSeconds?: number | null;
-            /**
-             * Viewingsessionid
-             * @description a refresh: the viewing session the previous token opened (kept if it is this stream's and still open, else a new one is opened)
-             * @default null
-             */
-            viewingSessionId?: string | null;
         };
         /** UnfreezeIn */
         UnfreezeIn: {
@@ -6368,19 +6095,6 @@ export interface components {
              * @description players need a playback token (non-public, age-gated or geo-blocked)
              */
             tokenRequired: boolean;
-        };
-        /** ViewingSession */
-        ViewingSession: {
-            /**
-             * Beaconinterval
-             * @description seconds between beacons the player should keep
-             */
-            beaconInterval: number;
-            /**
-             * Viewingsessionid
-             * Format: uuid
-             */
-            viewingSessionId: string;
         };
         /** Vod */
         Vod: {
@@ -6662,16 +6376,11 @@ export interface operations {
             };
         };
     };
-    get_community: {
+    admin_moods: {
         parameters: {
             query?: {
-                /** @description 7d, 30d, 90d or 365d */
-                period?: string | null;
-                /** @description first UTC day */
-                from?: string | null;
-                /** @description last UTC day (included) */
-                to?: string | null;
-                format?: "json" | "csv";
+                /** @description how far back */
+                hours?: number;
             };
             header?: never;
             path?: never;
@@ -6679,492 +6388,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Community health per day, and every open complaint with its age */
+            /** @description The platform's mood distribution (the admin hub) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        data: components["schemas"]["Community"];
+                        data: components["schemas"]["MoodDistribution"];
                         /** @constant */
                         status: "ok";
                     };
-                    "text/csv": string;
-                };
-            };
-            /** @description Bad request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the session is no longer valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Signed in, but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Validation failed (meta.errors lists the fields) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Rate limited (Retry-After says when to try again) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    get_creators: {
-        parameters: {
-            query?: {
-                sort?: "earned" | "watchHours" | "followers" | "conversion";
-                limit?: number;
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Creators' leaderboard: earnings, watch hours, followers, conversion */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        data: components["schemas"]["Creators"];
-                        /** @constant */
-                        status: "ok";
-                    };
-                    "text/csv": string;
-                };
-            };
-            /** @description Bad request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the session is no longer valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Signed in, but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Validation failed (meta.errors lists the fields) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Rate limited (Retry-After says when to try again) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    get_growth: {
-        parameters: {
-            query?: {
-                /** @description 7d, 30d, 90d or 365d */
-                period?: string | null;
-                /** @description first UTC day */
-                from?: string | null;
-                /** @description last UTC day (included) */
-                to?: string | null;
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Sign-ups, active users (day, week, month) and creators live, per day */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        data: components["schemas"]["Growth"];
-                        /** @constant */
-                        status: "ok";
-                    };
-                    "text/csv": string;
-                };
-            };
-            /** @description Bad request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the session is no longer valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Signed in, but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Validation failed (meta.errors lists the fields) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Rate limited (Retry-After says when to try again) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    get_mood: {
-        parameters: {
-            query?: {
-                /** @description 7d, 30d, 90d or 365d */
-                period?: string | null;
-                /** @description first UTC day */
-                from?: string | null;
-                /** @description last UTC day (included) */
-                to?: string | null;
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Watch time per day by the rooms' mood */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        data: components["schemas"]["Mood"];
-                        /** @constant */
-                        status: "ok";
-                    };
-                    "text/csv": string;
-                };
-            };
-            /** @description Bad request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the session is no longer valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Signed in, but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Validation failed (meta.errors lists the fields) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Rate limited (Retry-After says when to try again) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    get_retention: {
-        parameters: {
-            query?: {
-                /** @description 7d, 30d, 90d or 365d */
-                period?: string | null;
-                /** @description first UTC day */
-                from?: string | null;
-                /** @description last UTC day (included) */
-                to?: string | null;
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Weekly sign-up cohorts: active users in each week after sign-up */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        data: components["schemas"]["Retention"];
-                        /** @constant */
-                        status: "ok";
-                    };
-                    "text/csv": string;
-                };
-            };
-            /** @description Bad request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the session is no longer valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Signed in, but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Validation failed (meta.errors lists the fields) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Rate limited (Retry-After says when to try again) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    get_revenue: {
-        parameters: {
-            query?: {
-                /** @description 7d, 30d, 90d or 365d */
-                period?: string | null;
-                /** @description first UTC day */
-                from?: string | null;
-                /** @description last UTC day (included) */
-                to?: string | null;
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Token flows per day: purchases, tips, subscriptions, shows, platform fees, payouts, refunds and chargebacks (reconciled to the ledger) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        data: components["schemas"]["Revenue"];
-                        /** @constant */
-                        status: "ok";
-                    };
-                    "text/csv": string;
-                };
-            };
-            /** @description Bad request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the session is no longer valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Signed in, but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Validation failed (meta.errors lists the fields) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Rate limited (Retry-After says when to try again) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    get_streams: {
-        parameters: {
-            query?: {
-                /** @description 7d, 30d, 90d or 365d */
-                period?: string | null;
-                /** @description first UTC day */
-                from?: string | null;
-                /** @description last UTC day (included) */
-                to?: string | null;
-                format?: "json" | "csv";
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Broadcasts that started in the period: viewers (peak, average), watch time, tips per minute, quality of experience */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        data: components["schemas"]["Streams"];
-                        /** @constant */
-                        status: "ok";
-                    };
-                    "text/csv": string;
-                };
-            };
-            /** @description Bad request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in, or the session is no longer valid */
@@ -13553,7 +12787,7 @@ export interface operations {
             };
         };
     };
-    send_beacon: {
+    stream_avatar: {
         parameters: {
             query?: never;
             header?: never;
@@ -13562,20 +12796,16 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["Beacon"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description A player's beacon: seconds played and quality of experience */
+            /** @description The creator's reactive avatar in this stream: its state now and its thresholds */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        data: components["schemas"]["BeaconAck"];
+                        data: components["schemas"]["AvatarOut"];
                         /** @constant */
                         status: "ok";
                     };
@@ -13590,8 +12820,65 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state */
-            409: {
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    set_stream_avatar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThresholdsIn"];
+            };
+        };
+        responses: {
+            /** @description Set the tip sizes my avatar reacts to (happy < excited < wow) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AvatarOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14701,6 +13988,212 @@ export interface operations {
             };
         };
     };
+    stream_milestones: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream's milestones with their progress */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MilestoneOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    set_stream_milestones: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LadderIn"];
+            };
+        };
+        responses: {
+            /** @description Set my stream's milestones (the ones not reached yet are replaced) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MilestoneOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stream_moods: {
+        parameters: {
+            query?: {
+                /** @description how far back */
+                minutes?: number;
+            };
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My stream's mood votes per minute */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["StreamMoods"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     list_performers: {
         parameters: {
             query?: never;
@@ -15039,6 +14532,72 @@ export interface operations {
             };
             /** @description Unavailable where the caller is (the creator's geo-blocks) */
             451: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stream_polls: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My stream's polls and challenges with their results, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PollOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -16186,77 +15745,6 @@ export interface operations {
             };
             /** @description Unsupported content type */
             415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Validation failed (meta.errors lists the fields) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Rate limited (Retry-After says when to try again) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    create_viewing_session: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                stream_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Open a viewing session for a public live stream (players of other streams get one with their playback token) */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        data: components["schemas"]["ViewingSession"];
-                        /** @constant */
-                        status: "ok";
-                    };
-                };
-            };
-            /** @description Signed in, but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };

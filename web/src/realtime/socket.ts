@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'socket.io-client';
 import type { QueryClient } from '@tanstack/react-query';
-import { useStore, type ChatMessage } from '@/store';
+import { useStore, type ChatMessage, type MoodStrip, type Poll, type PollTally } from '@/store';
 import { keys } from '@/api/keys';
 
 export interface Ack {
@@ -33,6 +33,12 @@ interface ServerEvents {
   'money:goal.progress': (e: MoneyGoal) => void;
   'money:goal.completed': (e: MoneyGoal) => void;
   'money:unlockable.unlocked': (e: { streamId: string; unlockableId?: string; title?: string }) => void;
+  'money:milestone.reached': (e: { streamId: string; id: string; title: string; target: number; progress: number }) => void;
+  'money:avatar': (e: { streamId: string; state: string; until: string | null }) => void;
+  'mood:distribution': (e: MoodStrip & { streamId: string }) => void;
+  'poll:opened': (e: { streamId: string; poll: Poll }) => void;
+  'poll:tally': (e: { streamId: string; pollId: string; tally: PollTally[]; voters: number }) => void;
+  'poll:closed': (e: { streamId: string; poll: Poll }) => void;
 }
 
 export interface MoneyTip {
@@ -92,7 +98,19 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
   s.on('chat:typing', (e) => st().patchRoom(e.streamId, { typing: e.user.handle }));
   s.on('chat:frozen', (e) => st().patchRoom(e.streamId, { frozen: e.frozen }));
   s.on('chat:banned', (e) => st().patchRoom(e.streamId, { canSend: false, refusal: 'BANNED' }));
+  s.on('money:milestone.reached', (e) => {
+    void queryClient?.invalidateQueries({ queryKey: keys.milestones(e.streamId) });
+    st().addFeed(e.streamId, { kind: 'notice', id: `milestone:${e.id}`, text: `🏁 ${e.title}` });
+  });
+  s.on('money:avatar', (e) =>
+    queryClient?.setQueryData(keys.avatar(e.streamId), (old: unknown) =>
+      old && typeof old === 'object' ? { ...old, state: e.state, until: e.until } : old,
+    ),
+  );
   s.on('money:tip', (e) => {
+    queryClient?.setQueryData(keys.milestones(e.streamId), (old: unknown) =>
+      Array.isArray(old) ? old.map((m: { progress: number }) => ({ ...m, progress: m.progress + e.amount })) : old,
+    );
     st().addFeed(e.streamId, {
       kind: 'tip',
       id: e.tipId,
@@ -117,6 +135,13 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
   };
   s.on('money:goal.progress', goal(false));
   s.on('money:goal.completed', goal(true));
+  s.on('mood:distribution', ({ streamId, ...strip }) => st().patchRoom(streamId, { mood: strip }));
+  s.on('poll:opened', (e) => st().patchRoom(e.streamId, { poll: e.poll }));
+  s.on('poll:closed', (e) => st().patchRoom(e.streamId, { poll: e.poll }));
+  s.on('poll:tally', (e) => {
+    const poll = st().room(e.streamId).poll;
+    if (poll?.id === e.pollId && poll.state === 'open') st().patchRoom(e.streamId, { poll: { ...poll, tally: e.tally, voters: e.voters } });
+  });
   s.on('money:unlockable.unlocked', (e) =>
     st().addFeed(e.streamId, { kind: 'unlockable', id: e.unlockableId ?? crypto.randomUUID(), title: e.title ?? '' }),
   );
@@ -137,6 +162,14 @@ async function join(s: Socket<ServerEvents, ClientEvents>, streamId: string): Pr
     viewers: Number(ack.viewers ?? 0),
     refusal: null,
   });
+  // The room's strip as it is now; mood:distribution keeps it current from here on.
+  const mood = (await s.timeout(10_000).emitWithAck('mood:get', { streamId })) as Ack;
+  if (mood.ok) {
+    const { counts, total, votes, windowSeconds } = mood as unknown as MoodStrip;
+    useStore.getState().patchRoom(streamId, { mood: { counts, total, votes, windowSeconds } });
+  }
+  const poll = (await s.timeout(10_000).emitWithAck('poll:get', { streamId })) as Ack;
+  if (poll.ok) useStore.getState().patchRoom(streamId, { poll: (poll.poll as Poll | null) ?? null });
 }
 
 /** Hold a room while a screen shows it; returns the release function. */

@@ -33,8 +33,42 @@ export type FeedItem =
   | { kind: 'unlockable'; id: string; title: string }
   | { kind: 'notice'; id: string; text: string };
 
+/** The room's mood strip (`mood:distribution`): votes per mood over the last window. */
+export interface MoodStrip {
+  counts: Record<string, number>;
+  total: number;
+  votes: number;
+  windowSeconds: number;
+}
+
+/** A poll or challenge as the server sends it (`poll:opened`, `poll:tally`, `poll:closed`). */
+export interface PollTally {
+  option: number;
+  votes: number;
+  weight: number;
+}
+export interface Poll {
+  id: string;
+  streamId: string;
+  kind: 'poll' | 'challenge';
+  question: string;
+  options: string[];
+  weighted: boolean;
+  state: 'open' | 'closed';
+  openedAt: string;
+  deadline: string;
+  closedAt: string | null;
+  closedBy: 'deadline' | 'creator' | null;
+  tally: PollTally[];
+  voters: number;
+  winner: number | null;
+  tie: boolean;
+}
+
 export interface Room {
   messages: ChatMessage[];
+  mood: MoodStrip | null;
+  poll: Poll | null;
   feed: FeedItem[];
   viewers: number;
   typing: string | null;
@@ -81,6 +115,8 @@ export type State = UserSlice & WalletSlice & UiSlice & ChatSlice;
 
 export const emptyRoom: Room = {
   messages: [],
+  mood: null,
+  poll: null,
   feed: [],
   viewers: 0,
   typing: null,

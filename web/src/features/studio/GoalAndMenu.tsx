@@ -19,6 +19,8 @@ export function GoalAndMenu({ streamId }: { streamId: string }) {
   const [target, setTarget] = useState('');
   const [label, setLabel] = useState('');
   const [price, setPrice] = useState('');
+  const [prompt, setPrompt] = useState(false);
+  const [action, setAction] = useState('');
   const openGoal = useMutation({
     mutationFn: () =>
       data(
@@ -38,10 +40,22 @@ export function GoalAndMenu({ streamId }: { streamId: string }) {
     onSuccess: () => client.invalidateQueries({ queryKey: keys.goal(streamId) }),
   });
   const addItem = useMutation({
-    mutationFn: () => data(api.POST('/api/v1/tip-menu', { body: { label, price: Number(price), position: menu.data?.length ?? 0 } })),
+    mutationFn: () =>
+      data(
+        api.POST('/api/v1/tip-menu', {
+          body: {
+            label,
+            price: Number(price),
+            position: menu.data?.length ?? 0,
+            kind: prompt ? 'prompt' : 'menu',
+            triggerAction: action.trim() || null,
+          },
+        }),
+      ),
     onSuccess: () => {
       setLabel('');
       setPrice('');
+      setAction('');
       void client.invalidateQueries({ queryKey: keys.tipMenu(streamId) });
     },
   });
@@ -90,6 +104,7 @@ export function GoalAndMenu({ streamId }: { streamId: string }) {
             <li key={i.id} className="flex items-center justify-between gap-2">
               <span>
                 {i.label} · {t('wallet.tokens', { n: i.price })}
+                {i.kind === 'prompt' && <span className="ml-1 rounded bg-panel-2 px-1 text-xs">{t('studio.promptBadge')}</span>}
               </span>
               <Button variant="ghost" onClick={() => retire.mutate(i.id)} aria-label={t('studio.retireItem', { label: i.label })}>
                 {t('studio.retire')}
@@ -111,6 +126,14 @@ export function GoalAndMenu({ streamId }: { streamId: string }) {
           <label className="flex w-28 flex-col gap-1 text-sm">
             {t('studio.itemPrice')}
             <input type="number" min={1} value={price} onChange={(e) => setPrice(e.target.value)} required className={input} />
+          </label>
+          <label className="flex w-36 flex-col gap-1 text-sm">
+            {t('studio.itemAction')}
+            <input value={action} onChange={(e) => setAction(e.target.value)} maxLength={80} className={input} />
+          </label>
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" checked={prompt} onChange={(e) => setPrompt(e.target.checked)} />
+            {t('studio.itemPrompt')}
           </label>
           <Button type="submit" disabled={addItem.isPending}>{t('studio.addItem')}</Button>
         </form>

@@ -13,6 +13,9 @@ import { Checklist, studioKeys, useIdentity } from './Checklist';
 import { GoalAndMenu } from './GoalAndMenu';
 import { explain, type Help, type HelpContext, type RefusalError } from './goLiveHelp';
 import { LiveHealth } from './LiveHealth';
+import { MoodView } from './MoodView';
+import { PollControls } from './PollControls';
+import { Reactions } from './Reactions';
 import { listDevices, openCamera, Publisher, Refusal, type Devices, type PublishState } from './publisher';
 import { SafeWord } from './SafeWord';
 import { StreamSettings } from './StreamSettings';
@@ -346,6 +349,9 @@ export default function StudioPage() {
         <LiveHealth streamId={streamId} live={live} />
         {me && stream.data && (stream.data.creatorId === me.id || me.roles.includes('admin')) && (
           <>
+            <MoodView streamId={streamId} />
+            <PollControls streamId={streamId} />
+            <Reactions streamId={streamId} />
             <GoalAndMenu streamId={streamId} />
             <StreamSettings key={stream.data.id} stream={stream.data} />
             <Suspense fallback={null}>

@@ -79,4 +79,25 @@ describe('TipBar', () => {
     await waitFor(() => expect(calls).toHaveLength(1));
     expect(calls[0]!.body).toMatchObject({ amount: 30, menuItemId: 'm1' });
   });
+  it('shows the quick prompts in the bar; buying one is a tip with its item', async () => {
+    const menu = [
+      { id: 'm1', label: 'Dance', price: 30, position: 0, active: true, kind: 'menu', triggerAction: null },
+      { id: 'p1', label: 'Blow a kiss', price: 25, position: 1, active: true, kind: 'prompt', triggerAction: 'kiss' },
+    ];
+    vi.stubGlobal('fetch', async (input: Request) => {
+      if (input.url.endsWith('/tip-menu')) return Response.json({ status: 'ok', data: menu });
+      if (input.url.endsWith('/tip')) {
+        calls.push({ url: input.url, body: await input.json(), key: input.headers.get('Idempotency-Key') });
+        return Response.json({ status: 'ok', data: { amount: 25, balance: 75, tipId: 't', streamId: 's', createdAt: '', split: {}, feeSchedule: '', goalId: null, menuItem: null, message: null } });
+      }
+      return Response.json({ status: 'ok', data: {} });
+    });
+    renderBar();
+    const prompts = await screen.findByRole('list', { name: 'Quick prompts' });
+    expect(prompts).toHaveTextContent('Blow a kiss');
+    expect(prompts).not.toHaveTextContent('Dance');
+    await userEvent.click(screen.getByRole('button', { name: /Blow a kiss/ }));
+    await waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0]!.body).toMatchObject({ amount: 25, menuItemId: 'p1' });
+  });
 });

@@ -39,9 +39,27 @@ export function TipBar({ streamId, live }: { streamId: string; live: boolean }) 
     );
   }
   const disabled = !live || tip.isPending;
-  const items = menu.data?.filter((i) => i.active) ?? [];
+  const active = menu.data?.filter((i) => i.active) ?? [];
+  const items = active.filter((i) => i.kind !== 'prompt');
+  const prompts = active.filter((i) => i.kind === 'prompt');
   return (
     <div className="relative flex flex-col gap-2" aria-label={t('tip.title')} role="group">
+      {prompts.length > 0 && (
+        <ul aria-label={t('tip.prompts')} className="flex flex-wrap gap-2" data-testid="quick-prompts">
+          {prompts.map((item) => (
+            <li key={item.id}>
+              <button
+                type="button"
+                disabled={disabled}
+                onClick={() => send(item.price, item.id)}
+                className="inline-flex min-h-10 items-center gap-1 rounded-full border border-brand/50 px-3 text-sm hover:bg-panel-2 disabled:opacity-40"
+              >
+                {item.label} · {t('wallet.tokens', { n: item.price })}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       <div className="flex flex-wrap items-center gap-2">
         {QUICK_TIPS.map((amount) => (
           <button

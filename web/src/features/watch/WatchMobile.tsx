@@ -7,6 +7,9 @@ import { useT } from '@/i18n';
 import { ActivityFeed } from './ActivityFeed';
 import { Chat } from './Chat';
 import { GoalBar } from './GoalBar';
+import { Milestones } from './Milestones';
+import { MoodStrip } from './MoodStrip';
+import { PollCard } from './PollCard';
 import { OnlineUsers } from './OnlineUsers';
 import { ProfileCard } from './ProfileCard';
 import { ShowsPanel } from './ShowsPanel';
@@ -28,6 +31,9 @@ export default function WatchMobile({ stream }: { stream: StreamOut }) {
         <ProfileCard stream={stream} />
         <WatchPlayer stream={stream} mood={stream.mood} />
         <GoalBar streamId={stream.id} />
+        <Milestones streamId={stream.id} />
+        <MoodStrip streamId={stream.id} />
+        <PollCard streamId={stream.id} />
         <Tabs.Content value="public" className="flex flex-col gap-2">
           <div className="max-h-40 overflow-hidden">
             <ActivityFeed streamId={stream.id} />

@@ -8,6 +8,9 @@ import { holdRoom } from '@/realtime/socket';
 import { ActivityFeed } from './ActivityFeed';
 import { Chat } from './Chat';
 import { GoalBar } from './GoalBar';
+import { Milestones } from './Milestones';
+import { MoodStrip } from './MoodStrip';
+import { PollCard } from './PollCard';
 import { OnlineUsers } from './OnlineUsers';
 import { ProfileCard } from './ProfileCard';
 import { ShowsPanel } from './ShowsPanel';
@@ -28,6 +31,9 @@ function Desktop({ stream }: { stream: StreamOut }) {
         <ProfileCard stream={stream} />
         <WatchPlayer stream={stream} mood={stream.mood} />
         <GoalBar streamId={stream.id} />
+        <Milestones streamId={stream.id} />
+        <MoodStrip streamId={stream.id} />
+        <PollCard streamId={stream.id} />
         <ShowsPanel streamId={stream.id} />
       </div>
       <div className="row-span-2 flex min-h-0 flex-col gap-3">

@@ -1,0 +1,81 @@
+"""Socket.IO events of the room's engagement features: names and the payloads clients send.
+
+Every client→server event is acknowledged like chat's (`api.chat.events`): ``{"ok": true,
+...}`` or ``{"ok": false, "code", "message", "retryAfter"?, "meta"?}``. The payload models
+join chat's in `api.chat.events.CLIENT_PAYLOADS`, the schema of every event the server takes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StrictInt, StringConstraints
+
+from api.schema import Checked
+
+# client → server (each acknowledged)
+MOOD_VOTE = "mood:vote"  # {streamId, mood}
+MOOD_GET = "mood:get"  # {streamId}: the room's strip now
+POLL_OPEN = "poll:open"  # the creator: {streamId, kind, question, options, seconds, weighted}
+POLL_VOTE = "poll:vote"  # {streamId, pollId, option, amount?, idempotencyKey?}
+POLL_CLOSE = "poll:close"  # the creator, early: {streamId, pollId}
+POLL_GET = "poll:get"  # {streamId}: the open poll (or the last result)
+
+# server → client
+MOOD_DISTRIBUTION = "mood:distribution"  # {streamId, counts, total, votes, windowSeconds}
+POLL_OPENED = "poll:opened"  # {streamId, poll}
+POLL_TALLY = "poll:tally"  # {streamId, pollId, tally: [{option, votes, weight}], voters}
+POLL_CLOSED = "poll:closed"  # {streamId, poll} with its result and winner: once per poll
+
+Mood = Literal["calm", "playful", "flirty", "intense", "chill", "dreamy", "energetic", "mysterious"]
+OptionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+MAX_OPTIONS = 6
+
+
+class _Payload(Checked):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+    stream_id: uuid.UUID = Field(alias="streamId")
+
+
+class RoomPayload(_Payload):
+    """``mood:get``, ``poll:get``."""
+
+
+class MoodVote(_Payload):
+    mood: Mood
+
+
+class PollOpen(_Payload):
+    kind: Literal["poll", "challenge"] = "poll"
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    options: list[OptionText] = Field(min_length=2, max_length=MAX_OPTIONS)
+    seconds: StrictInt = Field(ge=5, le=3600, description="until the deadline")
+    weighted: bool = Field(
+        default=False, description="votes are tips, weighted by their tokens; else one free vote"
+    )
+
+
+class PollVote(_Payload):
+    poll_id: uuid.UUID = Field(alias="pollId")
+    option: StrictInt = Field(ge=0, lt=MAX_OPTIONS)
+    amount: StrictInt | None = Field(default=None, description="tokens: weighted polls only")
+    idempotency_key: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,255}$")] | None = (
+        Field(default=None, alias="idempotencyKey", description="weighted polls: the tip's key")
+    )
+
+
+class PollRef(_Payload):
+    poll_id: uuid.UUID = Field(alias="pollId")
+
+
+PAYLOADS: dict[str, type[Checked]] = {
+    MOOD_VOTE: MoodVote,
+    MOOD_GET: RoomPayload,
+    POLL_OPEN: PollOpen,
+    POLL_VOTE: PollVote,
+    POLL_CLOSE: PollRef,
+    POLL_GET: RoomPayload,
+}
