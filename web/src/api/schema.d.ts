@@ -52,6 +52,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/hub/community": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Community health per day, and every open complaint with its age
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["get_community"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/hub/creators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Creators' leaderboard: earnings, watch hours, followers, conversion
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["get_creators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/hub/growth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign-ups, active users (day, week, month) and creators live, per day
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["get_growth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/hub/mood": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Watch time per day by the rooms' mood
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["get_mood"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/hub/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Weekly sign-up cohorts: active users in each week after sign-up
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["get_retention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/hub/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Token flows per day: purchases, tips, subscriptions, shows, platform fees, payouts, refunds and chargebacks (reconciled to the ledger)
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["get_revenue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/hub/streams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Broadcasts that started in the period: viewers (peak, average), watch time, tips per minute, quality of experience
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["get_streams"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/moods": {
         parameters: {
             query?: never;
@@ -1707,6 +1847,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/streams/{stream_id}/beacons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A player's beacon: seconds played and quality of experience
+         * @description 404 `VIEWING_SESSION_NOT_FOUND` for a session that is not this stream's; 409
+         *         `VIEWING_SESSION_ENDED` after a final beacon or a long silence; 429 `RATE_LIMITED` for
+         *         beacons closer together than 2 s (a final one excepted). The seconds credited never exceed
+         *         the time since the session's previous beacon plus one second.
+         *
+         *     Rate limit: 120 requests per 60 s.
+         */
+        post: operations["send_beacon"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/streams/{stream_id}/chat": {
         parameters: {
             query?: never;
@@ -2353,6 +2518,29 @@ export interface paths {
          * @description Needs permission `moderation.all`.
          */
         post: operations["unfreeze_stream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/streams/{stream_id}/viewing-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a viewing session for a public live stream (players of other streams get one with their playback token)
+         * @description 403 `PLAYBACK_DENIED` for a stream that is not public (ask for a playback token);
+         *         409 `STREAM_OFFLINE` when it is not live.
+         *
+         *     Rate limit: 30 requests per 60 s.
+         */
+        post: operations["create_viewing_session"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3148,6 +3336,55 @@ export interface components {
             /** Word */
             word: string;
         };
+        /** Beacon */
+        Beacon: {
+            /**
+             * Bitrateswitches
+             * @default 0
+             */
+            bitrateSwitches?: number;
+            /**
+             * Final
+             * @description the player stopped: the session ends
+             * @default false
+             */
+            final?: boolean;
+            /**
+             * Latencyseconds
+             * @default null
+             */
+            latencySeconds?: number | null;
+            /**
+             * Playedseconds
+             * @description seconds of media played since the previous beacon
+             */
+            playedSeconds: number;
+            /**
+             * Stallseconds
+             * @default 0
+             */
+            stallSeconds?: number;
+            /**
+             * Stalls
+             * @default 0
+             */
+            stalls?: number;
+            /**
+             * Startupms
+             * @default null
+             */
+            startupMs?: number | null;
+            /**
+             * Viewingsessionid
+             * Format: uuid
+             */
+            viewingSessionId: string;
+        };
+        /** BeaconAck */
+        BeaconAck: {
+            /** Watchseconds */
+            watchSeconds: number;
+        };
         /** BlockedAccount */
         BlockedAccount: {
             /** Handle */
@@ -3201,6 +3438,21 @@ export interface components {
         CodeBody: {
             /** Code */
             code: string;
+        };
+        /** Cohort */
+        Cohort: {
+            /**
+             * Cohort
+             * Format: date
+             */
+            cohort: string;
+            /** Size */
+            size: number;
+            /**
+             * Weeks
+             * @description active users in week 0, 1, 2, ... after sign-up
+             */
+            weeks: number[];
         };
         /** CommentIn */
         CommentIn: {
@@ -3262,6 +3514,52 @@ export interface components {
              * @description Empty once removed
              */
             text: string;
+        };
+        /** Community */
+        Community: {
+            /** Days */
+            days: components["schemas"]["CommunityDay"][];
+            /**
+             * Freshat
+             * @description when the view was last refreshed
+             */
+            freshAt: string | null;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Late */
+            late: number;
+            /** Opencomplaints */
+            openComplaints: components["schemas"]["OpenComplaint"][];
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** CommunityDay */
+        CommunityDay: {
+            /** Appeals */
+            appeals: number;
+            /** Bans */
+            bans: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Flags */
+            flags: number;
+            /** Hourstoresolve */
+            hoursToResolve: number | null;
+            /** Reportsopened */
+            reportsOpened: number;
+            /** Reportsresolved */
+            reportsResolved: number;
+            /** Verifications */
+            verifications: number;
         };
         /** ConsentOut */
         ConsentOut: {
@@ -3386,6 +3684,35 @@ export interface components {
             watchUrl: string;
             /** Whipurl */
             whipUrl: string;
+        };
+        /** CreatorRow */
+        CreatorRow: {
+            /** Conversion */
+            conversion: number;
+            /**
+             * Creatorid
+             * Format: uuid
+             */
+            creatorId: string;
+            /** Earned */
+            earned: number;
+            /** Followers */
+            followers: number;
+            /** Handle */
+            handle: string;
+            /** Tippers */
+            tippers: number;
+            /** Viewers */
+            viewers: number;
+            /** Watchhours */
+            watchHours: number;
+        };
+        /** Creators */
+        Creators: {
+            /** Creators */
+            creators: components["schemas"]["CreatorRow"][];
+            /** Freshat */
+            freshAt: string | null;
         };
         /** DecisionBody */
         DecisionBody: {
@@ -3855,6 +4182,44 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** Growth */
+        Growth: {
+            /** Days */
+            days: components["schemas"]["GrowthDay"][];
+            /**
+             * Freshat
+             * @description when the view was last refreshed
+             */
+            freshAt: string | null;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** GrowthDay */
+        GrowthDay: {
+            /** Creatorslive */
+            creatorsLive: number;
+            /** Dau */
+            dau: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Mau */
+            mau: number;
+            /** Signups */
+            signups: number;
+            /** Wau */
+            wau: number;
+        };
         /** HeldMessageOut */
         HeldMessageOut: {
             /**
@@ -4255,6 +4620,26 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** Mood */
+        Mood: {
+            /** Days */
+            days: components["schemas"]["MoodDay"][];
+            /**
+             * Freshat
+             * @description when the view was last refreshed
+             */
+            freshAt: string | null;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
         /** MoodCounts */
         MoodCounts: {
             /** Calm */
@@ -4273,6 +4658,20 @@ export interface components {
             mysterious: number;
             /** Playful */
             playful: number;
+        };
+        /** MoodDay */
+        MoodDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Mood */
+            mood: string;
+            /** Sessions */
+            sessions: number;
+            /** Watchseconds */
+            watchSeconds: number;
         };
         /** MoodDistribution */
         MoodDistribution: {
@@ -4300,6 +4699,30 @@ export interface components {
             minute: string;
             /** Total */
             total: number;
+        };
+        /** OpenComplaint */
+        OpenComplaint: {
+            /** Agedays */
+            ageDays: number;
+            /**
+             * Late
+             * @description open for more than 7 days (card networks' deadline)
+             */
+            late: boolean;
+            /**
+             * Openedat
+             * Format: date-time
+             */
+            openedAt: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Reportid
+             * Format: uuid
+             */
+            reportId: string;
+            /** Targettype */
+            targetType: string;
         };
         /** OpenConversation */
         OpenConversation: {
@@ -4477,6 +4900,12 @@ export interface components {
             token: string;
             /** Viewerid */
             viewerId: string;
+            /**
+             * Viewingsessionid
+             * @description the viewing session to name in beacons and in the next token request
+             * @default null
+             */
+            viewingSessionId?: string | null;
         };
         /** PledgeIn */
         PledgeIn: {
@@ -5070,6 +5499,94 @@ export interface components {
              */
             confirm: true;
         };
+        /** Retention */
+        Retention: {
+            /** Cohorts */
+            cohorts: components["schemas"]["Cohort"][];
+            /**
+             * Freshat
+             * @description when the view was last refreshed
+             */
+            freshAt: string | null;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** Revenue */
+        Revenue: {
+            /** Days */
+            days: components["schemas"]["RevenueDay"][];
+            /**
+             * Freshat
+             * @description when the view was last refreshed
+             */
+            freshAt: string | null;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+            totals: components["schemas"]["RevenueFigures"];
+        };
+        /** RevenueDay */
+        RevenueDay: {
+            /** Chargebacks */
+            chargebacks: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Payouts */
+            payouts: number;
+            /** Platformfees */
+            platformFees: number;
+            /** Purchases */
+            purchases: number;
+            /** Refunds */
+            refunds: number;
+            /** Shows */
+            shows: number;
+            /** Spent */
+            spent: number;
+            /** Subscriptions */
+            subscriptions: number;
+            /** Tips */
+            tips: number;
+        };
+        /** RevenueFigures */
+        RevenueFigures: {
+            /** Chargebacks */
+            chargebacks: number;
+            /** Payouts */
+            payouts: number;
+            /** Platformfees */
+            platformFees: number;
+            /** Purchases */
+            purchases: number;
+            /** Refunds */
+            refunds: number;
+            /** Shows */
+            shows: number;
+            /** Spent */
+            spent: number;
+            /** Subscriptions */
+            subscriptions: number;
+            /** Tips */
+            tips: number;
+        };
         /** ReviewIn */
         ReviewIn: {
             /**
@@ -5522,6 +6039,53 @@ export interface components {
             /** Watchurl */
             watchUrl: string;
         };
+        /** StreamRow */
+        StreamRow: {
+            /** Averageviewers */
+            averageViewers: number;
+            /** Beacons */
+            beacons: number;
+            /** Bitrateswitches */
+            bitrateSwitches: number;
+            /** Creatorid */
+            creatorId: string | null;
+            /** Latency */
+            latency: number | null;
+            /** Liveseconds */
+            liveSeconds: number;
+            /** Peakviewers */
+            peakViewers: number;
+            /** Sessions */
+            sessions: number;
+            /** Stallseconds */
+            stallSeconds: number;
+            /** Stalls */
+            stalls: number;
+            /**
+             * Startedat
+             * Format: date-time
+             */
+            startedAt: string;
+            /** Startupms */
+            startupMs: number | null;
+            /**
+             * Streamid
+             * Format: uuid
+             */
+            streamId: string;
+            /** Tiptokens */
+            tipTokens: number;
+            /** Tips */
+            tips: number;
+            /** Tipsperminute */
+            tipsPerMinute: number;
+            /** Title */
+            title: string;
+            /** Viewers */
+            viewers: number;
+            /** Watchseconds */
+            watchSeconds: number;
+        };
         /** StreamSafetyOut */
         StreamSafetyOut: {
             /** Explicit */
@@ -5583,6 +6147,26 @@ export interface components {
              * @default null
              */
             visibility?: ("public" | "followers" | "subscribers" | "ticketed") | null;
+        };
+        /** Streams */
+        Streams: {
+            /**
+             * Freshat
+             * @description when the view was last refreshed
+             */
+            freshAt: string | null;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Streams */
+            streams: components["schemas"]["StreamRow"][];
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
         };
         /** SubscribeBody */
         SubscribeBody: {
@@ -5918,6 +6502,12 @@ export interface components {
              * @default null
              */
             ttlSeconds?: number | null;
+            /**
+             * Viewingsessionid
+             * @description a refresh: the viewing session the previous token opened (kept if it is this stream's and still open, else a new one is opened)
+             * @default null
+             */
+            viewingSessionId?: string | null;
         };
         /** UnfreezeIn */
         UnfreezeIn: {
@@ -6095,6 +6685,19 @@ export interface components {
              * @description players need a playback token (non-public, age-gated or geo-blocked)
              */
             tokenRequired: boolean;
+        };
+        /** ViewingSession */
+        ViewingSession: {
+            /**
+             * Beaconinterval
+             * @description seconds between beacons the player should keep
+             */
+            beaconInterval: number;
+            /**
+             * Viewingsessionid
+             * Format: uuid
+             */
+            viewingSessionId: string;
         };
         /** Vod */
         Vod: {
@@ -6336,6 +6939,549 @@ export interface operations {
                         /** @constant */
                         status: "ok";
                     };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_community: {
+        parameters: {
+            query?: {
+                /** @description 7d, 30d, 90d or 365d */
+                period?: string | null;
+                /** @description first UTC day */
+                from?: string | null;
+                /** @description last UTC day (included) */
+                to?: string | null;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Community health per day, and every open complaint with its age */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Community"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_creators: {
+        parameters: {
+            query?: {
+                sort?: "earned" | "watchHours" | "followers" | "conversion";
+                limit?: number;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Creators' leaderboard: earnings, watch hours, followers, conversion */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Creators"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_growth: {
+        parameters: {
+            query?: {
+                /** @description 7d, 30d, 90d or 365d */
+                period?: string | null;
+                /** @description first UTC day */
+                from?: string | null;
+                /** @description last UTC day (included) */
+                to?: string | null;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sign-ups, active users (day, week, month) and creators live, per day */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Growth"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_mood: {
+        parameters: {
+            query?: {
+                /** @description 7d, 30d, 90d or 365d */
+                period?: string | null;
+                /** @description first UTC day */
+                from?: string | null;
+                /** @description last UTC day (included) */
+                to?: string | null;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Watch time per day by the rooms' mood */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Mood"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_retention: {
+        parameters: {
+            query?: {
+                /** @description 7d, 30d, 90d or 365d */
+                period?: string | null;
+                /** @description first UTC day */
+                from?: string | null;
+                /** @description last UTC day (included) */
+                to?: string | null;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Weekly sign-up cohorts: active users in each week after sign-up */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Retention"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_revenue: {
+        parameters: {
+            query?: {
+                /** @description 7d, 30d, 90d or 365d */
+                period?: string | null;
+                /** @description first UTC day */
+                from?: string | null;
+                /** @description last UTC day (included) */
+                to?: string | null;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Token flows per day: purchases, tips, subscriptions, shows, platform fees, payouts, refunds and chargebacks (reconciled to the ledger) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Revenue"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_streams: {
+        parameters: {
+            query?: {
+                /** @description 7d, 30d, 90d or 365d */
+                period?: string | null;
+                /** @description first UTC day */
+                from?: string | null;
+                /** @description last UTC day (included) */
+                to?: string | null;
+                format?: "json" | "csv";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Broadcasts that started in the period: viewers (peak, average), watch time, tips per minute, quality of experience */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Streams"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in, or the session is no longer valid */
@@ -12924,6 +14070,90 @@ export interface operations {
             };
         };
     };
+    send_beacon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Beacon"];
+            };
+        };
+        responses: {
+            /** @description A player's beacon: seconds played and quality of experience */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BeaconAck"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     chat_history: {
         parameters: {
             query?: {
@@ -15745,6 +16975,77 @@ export interface operations {
             };
             /** @description Unsupported content type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_viewing_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Open a viewing session for a public live stream (players of other streams get one with their playback token) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ViewingSession"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
