@@ -140,6 +140,7 @@ class StreamPipeline:
         *,
         audio_bitrate: int = 128_000,
         gap_fill_after: float = 0.5,
+        video_start_grace: float = 3.0,
         video_backlog: int = 2,
         audio_backlog_seconds: float = 0.5,
         part_frames: int | None = None,
@@ -159,6 +160,11 @@ class StreamPipeline:
         self.consumers = consumers
         self.audio_bitrate = audio_bitrate
         self.gap_fill_after = gap_fill_after
+        # How long after the first media a publisher's first picture may take before the
+        # broadcast starts as audio-only (top rung, black video). The ladder is chosen once,
+        # from the first picture: on a loaded node a keyframe decoded 0.5 s after the audio
+        # must not cost the broadcast its lower rungs.
+        self.video_start_grace = max(video_start_grace, gap_fill_after)
         self.poster_sink = poster_sink  # called in the encoder thread with JPEG bytes
         self.hooks = list(hooks)  # run in the encoder thread on every live top frame
         self.slate_text = slate_text
@@ -709,7 +715,7 @@ class _EncoderLoop:
             now - self.p._last_arrival["audio"] < self.p.gap_fill_after
         )
         if not self.encoders:
-            if video_waiting:
+            if video_waiting or now < self.p.video_start_grace:
                 return
             self._start(None)  # no video after the grace period: an audio-only publisher
         # Queued frames of a track may still cover its gap: only fill a track with none waiting.

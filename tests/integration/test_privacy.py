@@ -328,6 +328,38 @@ async def world(env: Env) -> AsyncIterator[World]:
     await ok(await target.call("PUT", "/api/v1/private-shows/price", json={"pricePerMinute": 25}))
     record = await submit(target, legal_name=legal_name, aliases="Zee")
     assert record.status == 201, record.body
+    # Social: the target comments on the creator's post (the other person replies), likes it,
+    # replies to the other person's comment, and blocks an account.
+    post_id = uuid.uuid4()
+    await env.pool.execute(
+        "INSERT INTO posts (id, creator_id, kind, content_type, audience, rating, status, "
+        "size_bytes, width, height, media_key) VALUES ($1, $2, 'image', 'image/png', 'public', "
+        "'sfw', 'published', 10, 32, 32, 'posts/x/original.png')",
+        post_id,
+        creator.id,
+    )
+    comments = f"/api/v1/posts/{post_id}/comments"
+    mine = await ok(await target.call("POST", comments, json={"text": f"my words {tag}"}), 201)
+    await ok(
+        await other.call("POST", comments, json={"text": "a reply", "parentId": mine["id"]}), 201
+    )
+    theirs = await ok(await other.call("POST", comments, json={"text": "their own"}), 201)
+    await ok(
+        await target.call(
+            "POST", comments, json={"text": f"reply {tag}", "parentId": theirs["id"]}
+        ),
+        201,
+    )
+    await ok(await target.call("PUT", f"/api/v1/posts/{post_id}/like"))
+    # A direct conversation with the creator, both sides writing.
+    conv = await ok(
+        await target.call("POST", "/api/v1/conversations", json={"handle": creator.handle})
+    )
+    dm = f"/api/v1/conversations/{conv['id']}/messages"
+    await ok(await target.call("POST", dm, json={"text": f"private words {tag}"}), 201)
+    await ok(await creator.call("POST", dm, json={"text": "the creator answers"}), 201)
+    pest = await env.account(Role.MEMBER)
+    await ok(await target.call("POST", f"/api/v1/users/{pest.handle}/block"), 204)
     cookie = target.cookie()
     assert cookie is not None
 
@@ -386,6 +418,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "streams.json",
         "playback_revocations.json",
         "posts.json",
+        "story_views.json",
         "chat_messages.json",
         "chat_restrictions.json",
         "chat_safety.json",
@@ -405,6 +438,10 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "identity_records.json",
         "age_declarations.json",
         "geo_blocks.json",
+        "comments.json",
+        "likes.json",
+        "blocks.json",
+        "direct_messages.json",
         "avatar.webp",
     }
     assert names == expected, names ^ expected
@@ -412,6 +449,11 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     assert doc["manifest.json"]["userId"] == str(t.id)
     assert set(doc["manifest.json"]["files"]) == expected - {"manifest.json"}
 
+    assert sorted(c["text"].split()[0] for c in doc["comments.json"]) == ["my", "reply"]
+    assert len(doc["likes.json"]) == 1 and len(doc["blocks.json"]) == 1
+    (conv,) = doc["direct_messages.json"]
+    assert conv["with"] == world.creator.handle
+    assert [m["text"].split()[0] for m in conv["messagesSent"]] == ["private"]
     account = doc["account.json"]
     assert (account["id"], account["email"], account["handle"]) == (str(t.id), t.email, t.handle)
     assert account["roles"] == ["creator"] and account["dateOfBirth"] == "1990-01-01"
@@ -741,6 +783,23 @@ async def test_erasure_leaves_nothing_identifying_outside_locked_records(
         )
         == 1
     )
+    # The other person's reply stays in its thread under the emptied, authorless comment; the
+    # counts lost the target's like and comments.
+    kept = await env.pool.fetch(
+        "SELECT c.body, c.author_id, c.deleted_by, r.author_id AS replier FROM post_comments c "
+        "JOIN post_comments r ON r.parent_id = c.id WHERE r.author_id = $1",
+        world.other.id,
+    )
+    assert [(k["body"], k["author_id"], k["deleted_by"]) for k in kept] == [("", None, "author")]
+    counts = await env.pool.fetchrow(
+        "SELECT sum(s.likes) AS likes, sum(s.comments) AS comments FROM post_counter_slots s "
+        "WHERE s.post_id = (SELECT post_id FROM post_comments WHERE author_id = $1 LIMIT 1)",
+        world.other.id,
+    )
+    assert (counts["likes"], counts["comments"]) == (0, 2)
+    # The creator keeps their side of the conversation, now with an erased account.
+    convs = await ok(await world.creator.call("GET", "/api/v1/conversations"))
+    assert [(c["otherId"], c["lastText"]) for c in convs] == [(None, "the creator answers")]
     creator_balance = await ok(await world.creator.call("GET", "/api/v1/wallet/balance"))
     assert creator_balance["earnings"] == 8
     # The books still balance.

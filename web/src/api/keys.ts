@@ -17,4 +17,11 @@ export const keys = {
   tiers: (creatorId: string) => ['tiers', creatorId] as const,
   posts: (creatorId: string) => ['posts', creatorId] as const,
   unlockables: (creatorId: string) => ['unlockables', creatorId] as const,
+  feed: (moods: string) => ['feed', moods] as const,
+  comments: (postId: string, parent: string | null) => ['comments', postId, parent ?? ''] as const,
+  likes: (postId: string) => ['likes', postId] as const,
+  blocks: ['blocks'] as const,
+  stories: ['stories'] as const,
+  creatorStories: (handle: string) => ['stories', 'creator', handle] as const,
+  storyViewers: (id: string) => ['stories', 'viewers', id] as const,
 };
