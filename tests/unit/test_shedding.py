@@ -11,6 +11,7 @@ from engine.shedding import (
     boundary_between,
     encodes,
     is_boundary,
+    slot_for_frame,
 )
 
 RUNGS = 3
@@ -70,6 +71,20 @@ def test_a_hole_across_a_boundary_puts_the_frame_on_it():
     assert boundary_between(8, 13, PART, KEYINT) == 10
     assert boundary_between(8, 10, PART, KEYINT) is None  # the frame is on it already
     assert boundary_between(15, 45, PART, KEYINT) == 20
+
+
+def test_a_frame_is_never_moved_back_more_than_a_part():
+    assert slot_for_frame(3, 9, PART, KEYINT) == 9  # no boundary crossed
+    assert slot_for_frame(8, 13, PART, KEYINT) == 10  # the earliest boundary, 3 slots back
+    assert slot_for_frame(8, 20, PART, KEYINT) == 10  # 10 back: still a part at most
+    # An encoder managing less than a frame per part: the frame keeps up with real time (the
+    # latest boundary before it) instead of the output drifting one hole later each frame.
+    assert slot_for_frame(8, 25, PART, KEYINT) == 20
+    first = 0
+    for slot in range(30, 600, 30):  # a frame a second, forever
+        placed = slot_for_frame(first, slot, PART, KEYINT)
+        assert slot - placed <= PART
+        first = placed + 1
 
 
 def test_policy_rejects_nonsense_thresholds():
