@@ -4,11 +4,12 @@ Every packet costs a write per member. Gathering a busy room's messages for ``in
 seconds and sending them as one ``chat:messages`` event divides that cost by the batch size;
 in a quiet room it would only add delay. So each room keeps its own rate (`RoomRate`, messages
 per second, decayed over `RATE_HORIZON`), and a room's message is held back only while the room
-is busy: more than one message per tick on average, so a tick's packet carries several. Even
-then the first message after a tick without one goes out at once and no message waits longer
-than ``interval``. ``interval`` 0 sends each message at once (still as a one-element batch, so
-clients see one shape). The figures that chose the default are in docs/benchmarks.md
-(`loadtests/bench_chat.py`).
+is busy: more than one message per tick on average, or enough that a tick's messages would cost
+`BUSY_WRITES` writes to this process's members of the room (a big room, or a process short of
+CPU that takes its messages in bursts). Even then the first message after a tick without one
+goes out at once and no message waits longer than ``interval``. ``interval`` 0 sends each
+message at once (still as a one-element batch, so clients see one shape). The figures that
+chose the default are in docs/benchmarks.md (`loadtests/bench_chat.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 # (event, data, room) -> sent to everyone in the room, on every node
 Emit = Callable[[str, Any, str], Awaitable[None]]
 RATE_HORIZON = 1.0  # s: a room's rate is the messages of about the last second
+BUSY_WRITES = 50.0  # writes per tick (messages x local members) from which a tick pays
 
 
 class RoomRate:
@@ -47,8 +49,17 @@ class RoomRate:
 
 
 class RoomFanout:
-    def __init__(self, emit: Emit, interval: float, *, horizon: float = RATE_HORIZON) -> None:
+    def __init__(
+        self,
+        emit: Emit,
+        interval: float,
+        *,
+        horizon: float = RATE_HORIZON,
+        members: Callable[[str], int] | None = None,
+    ) -> None:
+        """``members(stream_id)``: the room's members on this process (what a packet costs)."""
         self._emit = emit
+        self._members = members
         self._interval = interval
         self._horizon = horizon
         self._rates: dict[str, RoomRate] = {}
@@ -70,7 +81,10 @@ class RoomFanout:
         rate = self._rates.get(room)
         if rate is None:
             rate = self._rates[room] = RoomRate()
-        busy = rate.hit(now, self._horizon) * self._interval > 1.0
+        per_tick = rate.hit(now, self._horizon) * self._interval  # messages per tick
+        busy = per_tick > 1.0 or (
+            self._members is not None and per_tick * self._members(stream_id) >= BUSY_WRITES
+        )
         pending = self._pending.get(room)
         if pending is not None:
             pending[1].append(message)

@@ -162,7 +162,9 @@ class Chat:
         self.session_recheck = settings.chat_session_recheck
         self.history = history or PostgresChatHistory(pool)
         self.writer = HistoryWriter(self.history)
-        self.fanout = RoomFanout(self._emit_room, settings.chat_batch_interval)
+        self.fanout = RoomFanout(
+            self._emit_room, settings.chat_batch_interval, members=self._local_members
+        )
         self.scorer = scorer or FilterScorer(create_filter(settings.chat_filter))
         self.safe_word_trigger = safe_word
         self.node = uuid.uuid4().hex  # tells this node's control messages from the others'
@@ -175,6 +177,9 @@ class Chat:
         self._watches: dict[uuid.UUID, asyncio.Task[None]] = {}  # safety channel, per local room
         self._delays: dict[uuid.UUID, asyncio.TimerHandle] = {}  # delayed message -> its release
         self._releases: set[asyncio.Task[None]] = set()
+
+    def _local_members(self, stream_id: str) -> int:
+        return len(self.members.get(uuid.UUID(stream_id), ()))
 
     # --- lifecycle -------------------------------------------------------------------------
 

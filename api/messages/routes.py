@@ -178,7 +178,7 @@ async def list_conversations(call: Call[None, ConversationQuery]) -> Page[Conver
     auth=True,
     path_formats=UUID_CONVERSATION,
 )
-async def history(call: Call[None, HistoryQuery]) -> Page[MessageOut]:
+async def conversation_history(call: Call[None, HistoryQuery]) -> Page[MessageOut]:
     cid, _ = await _other(call)
     q = call.query
     rows = await store.history(call.app[POOL], cid, limit=q.limit, before=cursors.decode(q.cursor))

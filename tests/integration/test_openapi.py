@@ -16,6 +16,10 @@ async def test_document_lists_every_declared_route(server, client):
     assert r.status == 200 and r.body["openapi"].startswith("3.")
     doc = r.body
     schemas = doc["components"]["schemas"]
+    # OpenAPI requires unique operation ids; the generated web client keys operations by them
+    # (two handlers named `history` once typed the wallet's history as direct messages).
+    ids = [r.operation_id for r in server.app[ROUTES]]
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
     for route in server.app[ROUTES]:
         op = doc["paths"][route.path][route.method.lower()]
         assert op["operationId"] == route.operation_id

@@ -105,6 +105,32 @@ async def test_a_quiet_room_never_waits_for_a_tick():
         await fanout.close()
 
 
+async def test_a_big_room_batches_at_a_rate_a_small_one_does_not():
+    sent: dict[str, list[list[int]]] = {"big": [], "small": []}
+
+    async def emit(event, data, room):
+        sent[room].append([m["n"] for m in data["messages"]])
+
+    # 4 messages in a second: under one per 0.2 s tick, but 4 x 0.2 x 100 members = 80 writes
+    # a tick for the big room (>= BUSY_WRITES), 4 x 0.2 x 10 = 8 for the small one
+    sizes = {"B": 100, "S": 10}
+    fanout = RoomFanout(emit, interval=0.2, horizon=1.0, members=lambda s: sizes[s])
+    fanout.start()
+    try:
+        for n in range(4):
+            await fanout.publish("big", "B", {"n": n})
+            await fanout.publish("small", "S", {"n": n})
+        assert sent["small"] == [[0], [1], [2], [3]]  # each at once
+        assert sent["big"][:2] == [[0], [1]]  # 1 and 2 per second: not yet busy
+        for _ in range(100):
+            if len(sent["big"]) == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert sent["big"][2] == [2, 3]  # within a tick of the last one: together
+    finally:
+        await fanout.close()
+
+
 def test_a_room_rate_counts_the_last_horizon():
     rate = RoomRate()
     assert rate.hit(0.0, 1.0) == 1.0

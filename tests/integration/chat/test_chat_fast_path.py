@@ -28,7 +28,8 @@ async def test_websocket_and_polling_members_see_the_same_order(
     reader = await connect(bob)
     anonymous = await connect()
     polling = await connect(transports=("polling",))
-    members = (sender, reader, anonymous, polling)
+    upgrading = await connect(transports=("polling", "websocket"))  # upgrades when it can
+    members = (sender, reader, anonymous, polling, upgrading)
     for client in members:
         assert (await client.join(room))["ok"] is True
     eio = chat_server.app[SOCKETIO].eio

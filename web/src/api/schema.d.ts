@@ -673,7 +673,7 @@ export interface paths {
          * A conversation's messages, newest first (keyset cursor)
          * @description Needs a signed-in caller.
          */
-        get: operations["history"];
+        get: operations["conversation_history"];
         put?: never;
         /**
          * Send a message (the recipient's chat filter applies)
@@ -8289,7 +8289,7 @@ export interface operations {
             };
         };
     };
-    history: {
+    conversation_history: {
         parameters: {
             query?: {
                 limit?: number;
