@@ -72,12 +72,17 @@ def slot_for_frame(first: int, slot: int, part_frames: int, keyint: int) -> int:
     frame. So a frame is never moved back by more than ``part_frames`` slots: past that it takes
     the latest boundary at or before its own slot, and the part before it is longer than its
     target (counted by the pipeline as ``long_parts``) instead of the stream drifting late.
+    A keyframe slot in the hole is taken first, whatever its distance (at most a segment): a
+    skipped keyframe would make the segment twice its target duration.
     """
     earliest = boundary_between(first, slot, part_frames, keyint)
     if earliest is None:
         return slot
     if slot - earliest <= part_frames:
         return earliest
+    keyframe = slot - slot % keyint  # a segment starts there: never skipped (bounded by keyint)
+    if keyframe >= first:
+        return keyframe
     latest = slot
     while not is_boundary(latest, part_frames, keyint):
         latest -= 1

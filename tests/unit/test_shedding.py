@@ -80,11 +80,17 @@ def test_a_frame_is_never_moved_back_more_than_a_part():
     # An encoder managing less than a frame per part: the frame keeps up with real time (the
     # latest boundary before it) instead of the output drifting one hole later each frame.
     assert slot_for_frame(8, 25, PART, KEYINT) == 20
+    # A keyframe slot in the hole is never skipped (the segment would double).
+    assert slot_for_frame(45, 75, PART, KEYINT) == 60
     first = 0
+    keyframes = set()
     for slot in range(30, 600, 30):  # a frame a second, forever
         placed = slot_for_frame(first, slot, PART, KEYINT)
-        assert slot - placed <= PART
+        assert slot - placed <= KEYINT  # bounded: never drifting further behind
+        if placed % KEYINT == 0:
+            keyframes.add(placed)
         first = placed + 1
+    assert keyframes == set(range(0, 600, 60))
 
 
 def test_policy_rejects_nonsense_thresholds():
