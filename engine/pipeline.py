@@ -49,7 +49,14 @@ from engine.hooks import FrameContext, FrameHook, run_hooks
 from engine.latency import ReceiveStamps, StageLatency
 from engine.normalize import FrameNormalizer
 from engine.poster import PosterMaker, jpeg
-from engine.shedding import STEPS, ShedPolicy, encodes, is_boundary, slot_for_frame
+from engine.shedding import (
+    STEPS,
+    ShedPolicy,
+    boundary_between,
+    encodes,
+    is_boundary,
+    slot_for_frame,
+)
 from engine.slate import TEXT as SLATE_TEXT
 from engine.slate import slate_frame
 from engine.timeline import AudioTimeline, TrackClock, VideoGrid
@@ -638,15 +645,16 @@ class _EncoderLoop:
             # skipped some): left empty, the previous frame lasts longer. A hole across a part
             # boundary would leave a part without a frame of its own: this frame takes the
             # boundary instead (it is the newest there is, a few slots early), but never more
-            # than a part early (engine.shedding.slot_for_frame).
+            # than a segment early (engine.shedding.slot_for_frame).
             placed = slot_for_frame(
                 first_free, slot, self.p.part_frames, self.encoders[0].settings.keyint
             )
             if placed != slot:
                 slot = placed
                 self.grid.next_slot = slot + 1
-            if slot - first_free > self.p.part_frames:
-                self.p.stats.long_parts += 1
+            keyint = self.encoders[0].settings.keyint
+            if boundary_between(first_free, slot, self.p.part_frames, keyint) is not None:
+                self.p.stats.long_parts += 1  # a boundary left without a frame: a long part
             self.p.stats.video_slots_skipped += slot - first_free
         due = self._due(slot)
         if not any(due):

@@ -69,16 +69,16 @@ def slot_for_frame(first: int, slot: int, part_frames: int, keyint: int) -> int:
     every part keeps a frame of its own. That moves the frame back in time by less than a part
     only while the encoder manages a frame per part; when it manages less, the earliest boundary
     could be ever further behind, and the output would fall behind real time frame after
-    frame. So a frame is never moved back by more than ``part_frames`` slots: past that it takes
-    the latest boundary at or before its own slot, and the part before it is longer than its
-    target (counted by the pipeline as ``long_parts``) instead of the stream drifting late.
+    frame. So a frame is never moved back by more than a segment (``keyint`` slots): past that
+    it takes the latest boundary at or before its own slot, and the part before it is longer
+    than its target (counted by the pipeline as ``long_parts``) instead of the stream drifting late.
     A keyframe slot in the hole is taken first, whatever its distance (at most a segment): a
     skipped keyframe would make the segment twice its target duration.
     """
     earliest = boundary_between(first, slot, part_frames, keyint)
     if earliest is None:
         return slot
-    if slot - earliest <= part_frames:
+    if slot - earliest <= keyint:
         return earliest
     keyframe = slot - slot % keyint  # a segment starts there: never skipped (bounded by keyint)
     if keyframe >= first:
