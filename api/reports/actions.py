@@ -10,7 +10,7 @@ from typing import Literal
 from api.reports.errors import AccountBanned, AccountSuspended, ActionNotApplicable
 
 Action = Literal["dismiss", "remove", "warn", "suspend", "ban"]
-TargetType = Literal["stream", "user", "message", "post", "comment"]
+TargetType = Literal["stream", "user", "message", "post", "comment", "direct_message"]
 APPEALABLE: frozenset[str] = frozenset({"remove", "warn", "suspend", "ban"})
 
 

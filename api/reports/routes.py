@@ -171,7 +171,9 @@ def _uuid(raw: str) -> uuid.UUID | None:
         return None
 
 
-async def _subject(db: Db, target_type: str, target_id: str) -> uuid.UUID | None:
+async def _subject(
+    db: Db, target_type: str, target_id: str, reporter: uuid.UUID | None = None
+) -> uuid.UUID | None:
     """The account a report is about; raises if a stream or user target does not exist."""
     if target_type == "message":
         # A chat message's author, when the id is one (else kept as given: a moderator sees it)
@@ -182,6 +184,21 @@ async def _subject(db: Db, target_type: str, target_id: str) -> uuid.UUID | None
             else None
         )
     key = _uuid(target_id)
+    if target_type == "direct_message":
+        # Only a participant of the conversation may report one of its messages.
+        sender = (
+            await db.fetchval(
+                "SELECT m.sender_id FROM messages m JOIN conversations c "
+                "ON c.id = m.conversation_id WHERE m.id = $1 AND $2 IN (c.member_a, c.member_b)",
+                key,
+                reporter,
+            )
+            if key
+            else None
+        )
+        if sender is None:
+            raise TargetNotFound("no such message", meta={"targetId": target_id})
+        return sender
     if target_type == "comment":
         author = (
             await db.fetchval("SELECT author_id FROM post_comments WHERE id = $1", key)
@@ -210,7 +227,8 @@ async def _subject(db: Db, target_type: str, target_id: str) -> uuid.UUID | None
 @api.route(
     "POST",
     "/api/v1/reports",
-    summary="Report a stream, user, message or post to the moderators",
+    summary="Report a stream, user, chat message, post, comment or direct message to the "
+    "moderators",
     status=201,
     body=ReportIn,
     response=ReportOut,
@@ -220,7 +238,7 @@ async def _subject(db: Db, target_type: str, target_id: str) -> uuid.UUID | None
 async def create_report(call: Call[ReportIn, None]) -> ReportOut:
     db = call.app[POOL]
     b = call.body
-    subject = await _subject(db, b.target_type, b.target_id)
+    subject = await _subject(db, b.target_type, b.target_id, call.principal.user_id)
     assert call.principal.user_id is not None
     row = await store.create_report(
         db, call.principal.user_id, b.target_type, b.target_id, subject, b.reason, b.details

@@ -6,11 +6,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from api.auth.rbac import Role
+from api.moderation import store as moderation_store
 from api.streams import store
+from api.wallet.payouts import PAYOUTS
+from api.wallet.service import LEDGER
+from tests.integration.wallet.conftest import earn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -49,6 +55,36 @@ async def test_each_route_shows_seeded_values(server, account, browser, console)
     followers = (await fan.call("GET", f"/api/v1/users/{creator.handle}")).data["followers"]
     balance = await bought(fan)
     base = server.base_url
+    # The staff screens and the creator's business screen: a flag, a payout, a tier.
+    moderator, admin = await account(Role.MODERATOR), await account(Role.ADMIN)
+    flag_reason = f"seeded flag {uuid.uuid4().hex[:6]}"
+    await moderation_store.add_flag(
+        server.pool, row.id, kind="frame", reason=flag_reason, snapshot_key=None
+    )
+    r = await fan.call(
+        "POST",
+        "/api/v1/reports",
+        json={"targetType": "user", "targetId": str(creator.id), "reason": "spam"},
+    )
+    assert r.status == 201, r.body
+    tier = f"Tier {uuid.uuid4().hex[:6]}"
+    r = await creator.call(
+        "POST", f"/api/v1/creators/{creator.id}/tiers", json={"name": tier, "price": 50}
+    )
+    assert r.status == 201, r.body
+    payouts, clock = server.app[PAYOUTS], server.app[PAYOUTS].clock
+    payouts.clock = lambda: datetime.now(UTC) + timedelta(days=40)  # past the earnings' hold
+    try:
+        await earn(SimpleNamespace(ledger=server.app[LEDGER], pool=server.pool), creator.id, 4000)
+        r = await creator.call(
+            "POST",
+            "/api/v1/payouts",
+            json={"amount": 4000},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert r.status == 201, r.body
+    finally:
+        payouts.clock = clock
 
     async def page_as(acct, name: str):
         await browser.clear_cookies()
@@ -65,8 +101,14 @@ async def test_each_route_shows_seeded_values(server, account, browser, console)
         (None, f"/u/{creator.handle}", f"{followers} followers"),
         (fan, "/wallet", str(balance)),
         (fan, "/account", fan.email),
+        (fan, "/account", "spam about user: open"),  # my reports
+        (None, f"/u/{creator.handle}", f"@{fan.handle}"),  # the followers list
         (creator, "/studio", title),
         (creator, f"/studio/{sid}", "0 / 77"),
+        (creator, f"/studio/{sid}", "No private show requests."),  # the studio's queue
+        (creator, "/studio/business", tier),
+        (moderator, "/moderation", flag_reason),
+        (admin, "/admin", str(creator.id)),
         (None, "/no/such/route", "Page not found"),
     ]
     for who, path, want in checks:

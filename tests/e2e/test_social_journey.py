@@ -1,8 +1,8 @@
-"""Journey 6, the feed, at desktop and phone sizes in Chromium: a member opens their feed (the
-followed creator's post first, a stranger's recommended after it), likes a post, writes a
-comment and a reply, removes the reply, opens the creator's story, and blocks the stranger from
-their profile (their post leaves the feed); the creator sees who saw the story and pins it.
-Every screen is checked by axe and, on the phone, for overflow."""
+"""Journeys 6 and 7 (the feed, direct messages). Journey 6, the feed, at desktop and phone sizes in
+Chromium: a member opens their feed (the followed creator's post first, a stranger's recommended
+after it), likes a post, writes a comment and a reply, removes the reply, opens the creator's
+story, and blocks the stranger from their profile (their post leaves the feed); the creator sees
+who saw the story and pins it. Every screen is checked by axe and, on the phone, for overflow."""
 
 from __future__ import annotations
 
@@ -170,4 +170,53 @@ async def test_member_reads_the_feed_likes_comments_and_blocks(
             "SELECT highlight FROM posts WHERE id = $1", uuid.UUID(story)
         )
     assert other
+    assert not console.page_errors(), console.page_errors()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_member_and_creator_exchange_direct_messages(
+    server, account, viewport: str, tmp_path_factory, console
+) -> None:
+    """Journey 7: a member messages a creator from their profile; the creator sees it unread in
+    their inbox, opens it (the member's message turns read) and answers."""
+    phone = viewport == "phone"
+    screens = Screens("7-messages", viewport, phone)
+    creator = await account(Role.CREATOR)
+    member = await account(Role.MEMBER)
+    base = server.base_url
+    tag = uuid.uuid4().hex[:6]
+
+    async def as_(ctx, who) -> None:
+        await ctx.clear_cookies()
+        await ctx.add_cookies([{"name": "session", "value": who.cookie(), "url": base}])
+
+    async with chromium_at(tmp_path_factory.mktemp("dm"), base, phone=phone) as ctx:
+        await as_(ctx, member)
+        page: Page = console.watch(await ctx.new_page(), f"dm-{viewport}")
+        await page.goto(f"{base}/u/{creator.handle}")
+        await page.get_by_role("button", name="Message").click()
+        await page.get_by_label("Write a message").fill(f"Hello {tag}")
+        await page.get_by_role("button", name="Send").click()
+        mine = page.get_by_test_id("messages").locator("li").filter(has_text=f"Hello {tag}")
+        await expect(mine.get_by_test_id("receipt")).to_contain_text("Sent")
+        await screens.check(page, "conversation-sent")
+
+        await as_(ctx, creator)
+        await page.goto(f"{base}/messages")
+        link = page.get_by_role("link", name=re.compile(f"@{member.handle}"))
+        await expect(link.get_by_test_id("unread")).to_have_text("1 new")
+        await screens.check(page, "inbox")
+        await link.click()
+        await page.get_by_test_id("messages").get_by_text(f"Hello {tag}").wait_for()
+        await page.get_by_label("Write a message").fill(f"Thanks {tag}")
+        await page.get_by_role("button", name="Send").click()
+        await page.get_by_test_id("messages").get_by_text(f"Thanks {tag}").wait_for()
+        await screens.check(page, "conversation-reply")
+
+        await as_(ctx, member)
+        await page.goto(f"{base}/messages")
+        await page.get_by_role("link", name=re.compile(f"@{creator.handle}")).click()
+        mine = page.get_by_test_id("messages").locator("li").filter(has_text=f"Hello {tag}")
+        await expect(mine.get_by_test_id("receipt")).to_contain_text("Read")
+        await page.get_by_test_id("messages").get_by_text(f"Thanks {tag}").wait_for()
     assert not console.page_errors(), console.page_errors()

@@ -111,6 +111,15 @@ async def test_who_may_message_whom(server, account, client):
     r = await member.call("POST", base, json={"text": "what a cheapskate"})
     assert r.status == 201 and r.data["masked"] and "cheapskate" not in r.data["text"]
 
+    # A participant reports a message (an outsider cannot name it).
+    masked_id = r.data["id"]
+    report = {"targetType": "direct_message", "targetId": masked_id, "reason": "harassment"}
+    r = await creator.call("POST", "/api/v1/reports", json=report)
+    assert r.status == 201, r.body
+    assert r.data["subjectId"] == str(member.id)
+    r = await outsider.call("POST", "/api/v1/reports", json=report)
+    assert (r.status, r.code) == (404, "REPORT_TARGET_NOT_FOUND")
+
     # Blocked: no new conversation, no message, either way round.
     assert (await creator.call("POST", f"/api/v1/users/{member.handle}/block")).status == 204
     r = await member.call("POST", base, json={"text": "hello?"})

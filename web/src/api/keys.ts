@@ -24,4 +24,6 @@ export const keys = {
   stories: ['stories'] as const,
   creatorStories: (handle: string) => ['stories', 'creator', handle] as const,
   storyViewers: (id: string) => ['stories', 'viewers', id] as const,
+  conversations: ['conversations'] as const,
+  messages: (id: string) => ['conversations', id, 'messages'] as const,
 };

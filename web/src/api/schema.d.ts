@@ -1522,7 +1522,7 @@ export interface paths {
         get: operations["my_reports"];
         put?: never;
         /**
-         * Report a stream, user, message or post to the moderators
+         * Report a stream, user, chat message, post, comment or direct message to the moderators
          * @description Needs permission `moderation.report`.
          */
         post: operations["create_report"];
@@ -4706,7 +4706,7 @@ export interface components {
              * Targettype
              * @enum {string}
              */
-            targetType: "stream" | "user" | "message" | "post" | "comment";
+            targetType: "stream" | "user" | "message" | "post" | "comment" | "direct_message";
         };
         /** ReportOut */
         ReportOut: {
@@ -11673,7 +11673,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Report a stream, user, message or post to the moderators */
+            /** @description Report a stream, user, chat message, post, comment or direct message to the moderators */
             201: {
                 headers: {
                     [name: string]: unknown;

@@ -84,7 +84,7 @@ export function Layout({ children }: { children: ReactNode }) {
         <Link to="/" className="text-lg font-extrabold tracking-tight">
           Teez<span className="text-brand">U</span> Live
         </Link>
-        <nav aria-label={t('nav.main')} className="ml-4 hidden items-center gap-1 md:flex">
+        <nav aria-label={t('nav.main')} className="ml-4 hidden min-w-0 flex-wrap items-center gap-1 md:flex">
           <NavItems />
         </nav>
         <div className="ml-auto flex items-center gap-2">

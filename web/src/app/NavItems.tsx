@@ -1,4 +1,4 @@
-import { BadgeEuro, Compass, Gavel, Newspaper, LogIn, LogOut, ShieldCheck, UserRound, Video, Wallet } from 'lucide-react';
+import { BadgeEuro, Compass, Gavel, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, UserRound, Video, Wallet } from 'lucide-react';
 import { NavLink } from '@/lib/router';
 import { useLogout } from '@/api/queries';
 import { useT } from '@/i18n';
@@ -18,6 +18,11 @@ export function NavItems({ onPick }: { onPick?: () => void }) {
       <NavLink to="/feed" className={link} onClick={onPick}>
         <Newspaper className="size-4" aria-hidden /> {t('nav.feed')}
       </NavLink>
+      {me && (
+        <NavLink to="/messages" className={link} onClick={onPick}>
+          <MessageSquare className="size-4" aria-hidden /> {t('nav.messages')}
+        </NavLink>
+      )}
       {me && (
         <NavLink to="/wallet" className={link} onClick={onPick}>
           <Wallet className="size-4" aria-hidden /> {t('nav.wallet')}

@@ -430,6 +430,19 @@ export const en = {
   'stories.share': 'Share for 24 hours',
   'stories.uploaded': 'Uploaded: it appears once it has been checked.',
   'profile.stories': 'Stories and highlights',
+  'nav.messages': 'Messages',
+  'messages.title': 'Messages',
+  'messages.inbox': 'Conversations',
+  'messages.conversation': 'Conversation',
+  'messages.empty': 'No conversations yet: message someone from their profile.',
+  'messages.none': 'No messages yet.',
+  'messages.pick': 'Pick a conversation.',
+  'messages.write': 'Write a message',
+  'messages.read': 'Read',
+  'messages.sent': 'Sent',
+  'messages.unread': '{n} new',
+  'profile.message': 'Message',
+  'errors.CANNOT_MESSAGE_SELF': 'You cannot message yourself.',
 } as const;
 
 export type Key = keyof typeof en;

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Heart, Lock } from 'lucide-react';
 import { lazy, Suspense } from 'react';
-import { useParams } from '@/lib/router';
+import { useNavigate, useParams } from '@/lib/router';
 import { api, data, idempotencyKey } from '@/api/client';
 import { keys } from '@/api/keys';
 import { useProfile } from '@/api/queries';
@@ -11,6 +11,7 @@ import { useT } from '@/i18n';
 import { useStore } from '@/store';
 import { useBlock, useBlocks, useCreatorStories } from '@/features/feed/hooks';
 import { StoryRow } from '@/features/feed/Stories';
+import { useOpenConversation } from '@/features/messages/hooks';
 
 // Tip, followers and following, report: after the first paint.
 const ProfileExtras = lazy(() => import('./ProfileExtras'));
@@ -89,6 +90,8 @@ export default function ProfilePage() {
   const block = useBlock(handle);
   const blocked = !!blocks.data?.some((b) => b.handle === handle);
   const stories = useCreatorStories(handle);
+  const talk = useOpenConversation();
+  const navigate = useNavigate();
   const follow = useMutation({
     mutationFn: (on: boolean) =>
       on
@@ -117,6 +120,11 @@ export default function ProfilePage() {
             <Heart className="size-4" aria-hidden /> {t('profile.follow')}
           </Button>
         )}
+        {me?.permissions.includes('dm.send') && me.handle !== p.handle && !blocked && (
+          <Button variant="secondary" disabled={talk.isPending} onClick={() => talk.mutate(p.handle, { onSuccess: (c) => void navigate(`/messages/${c.id}`) })}>
+            {t('profile.message')}
+          </Button>
+        )}
         {me && me.handle !== p.handle && (
           <Button variant="ghost" onClick={() => block.mutate(!blocked)} disabled={block.isPending || blocks.isPending}>
             {blocked ? t('profile.unblock') : t('profile.block')}
@@ -126,7 +134,7 @@ export default function ProfilePage() {
       {p.bio && <p className="whitespace-pre-line">{p.bio}</p>}
       {stories.data && <StoryRow stories={stories.data} label={t('profile.stories')} />}
       {blocked && <p role="status" className="text-sm text-muted">{t('profile.blocked')}</p>}
-      <ErrorNote error={follow.error ?? block.error} />
+      <ErrorNote error={follow.error ?? block.error ?? talk.error} />
       {p.creator && <Tiers creatorId={p.id} />}
       <Suspense fallback={null}>
         <ProfileExtras profile={p} />
