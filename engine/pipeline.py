@@ -49,14 +49,7 @@ from engine.hooks import FrameContext, FrameHook, run_hooks
 from engine.latency import ReceiveStamps, StageLatency
 from engine.normalize import FrameNormalizer
 from engine.poster import PosterMaker, jpeg
-from engine.shedding import (
-    STEPS,
-    ShedPolicy,
-    boundary_between,
-    encodes,
-    is_boundary,
-    slot_for_frame,
-)
+from engine.shedding import STEPS, ShedPolicy, boundary_between, encodes, is_boundary
 from engine.slate import TEXT as SLATE_TEXT
 from engine.slate import slate_frame
 from engine.timeline import AudioTimeline, TrackClock, VideoGrid
@@ -104,7 +97,6 @@ class PipelineStats:
     renditions: list[str] = field(default_factory=list)
     slate_slots: int = 0  # slots encoded from the slate (frozen)
     shed_step: int = 0  # engine.shedding.STEPS index in force
-    long_parts: int = 0  # holes longer than a part: a part longer than its target (starved)
 
 
 @dataclass(frozen=True)
@@ -644,17 +636,13 @@ class _EncoderLoop:
             # Slots no frame was taken for (the backlog kept only the newest, or the publisher
             # skipped some): left empty, the previous frame lasts longer. A hole across a part
             # boundary would leave a part without a frame of its own: this frame takes the
-            # boundary instead (it is the newest there is, a few slots early), but never more
-            # than a segment early (engine.shedding.slot_for_frame).
-            placed = slot_for_frame(
+            # boundary instead (it is the newest there is, a few slots early).
+            boundary = boundary_between(
                 first_free, slot, self.p.part_frames, self.encoders[0].settings.keyint
             )
-            if placed != slot:
-                slot = placed
+            if boundary is not None:
+                slot = boundary
                 self.grid.next_slot = slot + 1
-            keyint = self.encoders[0].settings.keyint
-            if boundary_between(first_free, slot, self.p.part_frames, keyint) is not None:
-                self.p.stats.long_parts += 1  # a boundary left without a frame: a long part
             self.p.stats.video_slots_skipped += slot - first_free
         due = self._due(slot)
         if not any(due):

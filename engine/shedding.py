@@ -61,34 +61,6 @@ def encodes(step: int, rung: int, rungs: int, slot: int, *, boundary: bool) -> b
     return slot % 3 != 2
 
 
-def slot_for_frame(first: int, slot: int, part_frames: int, keyint: int) -> int:
-    """Where a frame that belongs to ``slot`` is written when the encoder's next free slot is
-    ``first`` (``first <= slot``).
-
-    A hole that crosses a part boundary puts the frame on the earliest boundary it crosses, so
-    every part keeps a frame of its own. That moves the frame back in time by less than a part
-    only while the encoder manages a frame per part; when it manages less, the earliest boundary
-    could be ever further behind, and the output would fall behind real time frame after
-    frame. So a frame is never moved back by more than a segment (``keyint`` slots): past that
-    it takes the latest boundary at or before its own slot, and the part before it is longer
-    than its target (counted by the pipeline as ``long_parts``) instead of the stream drifting late.
-    A keyframe slot in the hole is taken first, whatever its distance (at most a segment): a
-    skipped keyframe would make the segment twice its target duration.
-    """
-    earliest = boundary_between(first, slot, part_frames, keyint)
-    if earliest is None:
-        return slot
-    if slot - earliest <= keyint:
-        return earliest
-    keyframe = slot - slot % keyint  # a segment starts there: never skipped (bounded by keyint)
-    if keyframe >= first:
-        return keyframe
-    latest = slot
-    while not is_boundary(latest, part_frames, keyint):
-        latest -= 1
-    return latest
-
-
 @dataclass(frozen=True)
 class ShedChange:
     """One step up or down, with the load that caused it (a log event and a metric)."""

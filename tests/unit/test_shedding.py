@@ -11,7 +11,6 @@ from engine.shedding import (
     boundary_between,
     encodes,
     is_boundary,
-    slot_for_frame,
 )
 
 RUNGS = 3
@@ -71,27 +70,6 @@ def test_a_hole_across_a_boundary_puts_the_frame_on_it():
     assert boundary_between(8, 13, PART, KEYINT) == 10
     assert boundary_between(8, 10, PART, KEYINT) is None  # the frame is on it already
     assert boundary_between(15, 45, PART, KEYINT) == 20
-
-
-def test_a_frame_is_never_moved_back_more_than_a_segment():
-    assert slot_for_frame(3, 9, PART, KEYINT) == 9  # no boundary crossed
-    assert slot_for_frame(8, 13, PART, KEYINT) == 10  # the earliest boundary, 3 slots back
-    assert slot_for_frame(8, 20, PART, KEYINT) == 10
-    assert slot_for_frame(8, 25, PART, KEYINT) == 10  # up to a segment back: parts stay whole
-    # An encoder managing less than a frame per part for long: the frame keeps up with real
-    # time (the keyframe, else the latest boundary before it) instead of drifting further.
-    assert slot_for_frame(8, 75, PART, KEYINT) == 60
-    assert slot_for_frame(61, 135, PART, KEYINT) == 120
-    assert slot_for_frame(121, 195, PART, KEYINT) == 180
-    first = 0
-    keyframes = set()
-    for slot in range(30, 600, 30):  # a frame a second, forever
-        placed = slot_for_frame(first, slot, PART, KEYINT)
-        assert slot - placed <= KEYINT  # bounded: never drifting further behind
-        if placed % KEYINT == 0:
-            keyframes.add(placed)
-        first = placed + 1
-    assert keyframes == set(range(0, 600, 60))
 
 
 def test_policy_rejects_nonsense_thresholds():
