@@ -5,7 +5,8 @@ Stages of one video frame, each a delay in seconds (``time.monotonic()`` differe
 ``decode``    complete encoded frame handed to aiortc's decoder -> decoded (queue wait included)
 ``deliver``   decoded -> read by the pipeline's reader task (aiortc's track queue, the loop)
 ``backlog``   read by the reader -> taken by the encoder thread
-``encode``    taken -> encoded, per rung (``encode:720p`` ...; normalize, hooks and scaling too)
+``encode``    read by the reader -> encoded, per rung (``encode:720p`` ...): the backlog wait,
+              normalize, hooks, scaling and the rungs encoded before it (in ladder order) included
 ``part``      read by the reader -> the LL-HLS part holding it published, per rung (``part:720p``)
 ``whep``      read by the reader -> its packet handed to a WHEP viewer's track
 

@@ -273,8 +273,13 @@ async def run_browser(
                 base_name, burn = name.removesuffix("+burn"), name.endswith("+burn")
                 print(f"{name}: {args.seconds:g} s ...", flush=True)
                 server_lines(server)  # what was logged before this phase is not its own
-                with cpu_burner(1 if burn else 0):
-                    results[name] = await PHASE_RUNNERS[base_name](ctx, base, stream_id, args)
+                try:
+                    with cpu_burner(1 if burn else 0):
+                        results[name] = await PHASE_RUNNERS[base_name](ctx, base, stream_id, args)
+                except Exception as exc:  # noqa: BLE001 - one failed phase keeps the others
+                    # (a player that never starts under overload is a result too: printed)
+                    print(f"{name}: failed: {exc!r}"[:300], flush=True)
+                    results[name] = {"error": repr(exc)[:300]}
                 results[name]["server"] = engine_figures(server_lines(server))
         finally:
             await browser.close()
@@ -328,6 +333,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def report(r: dict[str, Any]) -> None:
     phases = r["phases"]
     ref = phases.get("loopback", {}).get("p50")
+    if all("error" in p for p in phases.values()):
+        raise BenchError("every phase failed")
     print(
         f"\nglass-to-glass latency, Chromium canvas clock -> server -> Chromium <video> "
         f"({os.cpu_count()} CPUs, load {r['load_start'][0]:.1f} at start; server CPU "
@@ -340,6 +347,9 @@ def report(r: dict[str, Any]) -> None:
     print(header)
     print("-" * len(header))
     for name, p in phases.items():
+        if "error" in p:
+            print(f"{name:<10} failed: {p['error'][:100]}")
+            continue
         target = TARGETS.get(name)
         ratio = p["p50"] / ref if ref else float("nan")
         played = "/".join(f"{h}p" for h in p["heights"])
@@ -372,7 +382,7 @@ def report(r: dict[str, Any]) -> None:
             f"step at the end: {srv['shed_step_end']}"
         )
     for name, target in TARGETS.items():
-        if name in phases:
+        if name in phases and "p50" in phases[name]:
             verdict = "meets" if phases[name]["p50"] <= target else "MISSES"
             print(f"{name}: p50 {phases[name]['p50']:.3f} s {verdict} the target <= {target:g} s")
 
@@ -394,11 +404,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown phases: {sorted(unknown)}")
     try:
         r = run(args)
+        write_report(args.json, r)
+        report(r)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    report(r)
-    write_report(args.json, r)
     return 0
 
 

@@ -81,7 +81,15 @@ async def test_backlog_bounded_newest_frames_encoded_audio_continuous():
     collect = Collect()
     slow = SlowEncoder()
     pipeline = StreamPipeline(
-        "overload", RUNGS, [collect], hooks=[slow], gap_fill_after=1e9, video_backlog=2
+        "overload",
+        RUNGS,
+        [collect],
+        hooks=[slow],
+        gap_fill_after=1e9,
+        video_backlog=2,
+        # Only the backlog drops here (the held thread looks fully busy to the shedding policy,
+        # whose steps the next test covers).
+        shed_policy=ShedPolicy(max_step=0),
     )
     video, audio = FedTrack("video"), FedTrack("audio")
     pipeline.start()
@@ -133,6 +141,7 @@ async def test_backlog_bounded_newest_frames_encoded_audio_continuous():
     assert stats.video_frames_in == fed_video == 73
     assert pipeline.video_in.high_water <= 2
     assert stats.video_frames_dropped == pipeline.video_in.dropped > 40
+    assert stats.video_frames_shed == 0
     assert pipeline.latency.dropped["backlog"] == stats.video_frames_dropped
     assert stats.video_slots_filled == 0  # holes are left, never filled with repeats
     # Encoded: the frames the hook held, in order, in every rung; the output only moves forward.
