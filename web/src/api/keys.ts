@@ -17,4 +17,10 @@ export const keys = {
   tiers: (creatorId: string) => ['tiers', creatorId] as const,
   posts: (creatorId: string) => ['posts', creatorId] as const,
   unlockables: (creatorId: string) => ['unlockables', creatorId] as const,
+  quiz: ['ai', 'quiz'] as const,
+  dna: ['ai', 'dna'] as const,
+  suggestions: ['match', 'suggestions'] as const,
+  matches: ['match', 'matches'] as const,
+  blocks: ['match', 'blocks'] as const,
+  vibe: (filters: Record<string, unknown>) => ['ai', 'vibe', filters] as const,
 };

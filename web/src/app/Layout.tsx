@@ -1,5 +1,5 @@
 import { Dialog } from 'radix-ui';
-import { Coins, Compass, LogIn, LogOut, Menu, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
+import { Coins, Compass, Heart, LogIn, LogOut, Menu, Sparkles, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
 import { Suspense } from 'react';
 import { Link, NavLink, Outlet, useNavigation } from 'react-router';
 import { useBalance, useLogout, useMe } from '@/api/queries';
@@ -25,6 +25,16 @@ function NavItems({ onPick }: { onPick?: () => void }) {
       {me && (
         <NavLink to="/account" className={link} onClick={onPick}>
           <UserRound className="size-4" aria-hidden /> {t('nav.account')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('ai.basic') && (
+        <NavLink to="/match" className={link} onClick={onPick}>
+          <Heart className="size-4" aria-hidden /> {t('nav.match')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('ai.basic') && (
+        <NavLink to="/vibe" className={link} onClick={onPick}>
+          <Sparkles className="size-4" aria-hidden /> {t('nav.vibe')}
         </NavLink>
       )}
       {me?.permissions.includes('stream.publish') && (
