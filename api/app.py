@@ -39,6 +39,7 @@ from api.matching import routes as matching_routes
 from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
+from api.mood import routes as mood_routes
 from api.posts import routes as post_routes
 from api.posts.downloads import ForensicRenderer
 from api.posts.scanner import PostScanner
@@ -312,6 +313,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     verification_routes.setup(app)
     openapi.add_routes(app)
     realtime.attach(app, settings)
+    mood_routes.setup(app)  # hooks into the chat and the embedding workers: after both
     if ingest:
         whip.add_routes(app)
         whep.add_routes(app)

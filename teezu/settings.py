@@ -330,6 +330,14 @@ class Settings(BaseSettings):
     """Seconds between two passes of the vibe index over streams, creators and posts."""
     swipe_rate_limit: int = Field(default=120, ge=1)
     """Swipes per minute per account (and per IP)."""
+    mood_enabled: bool = True
+    """Mood analysis of chat messages (mood, polarity, intensity; the room's mood per minute)."""
+    mood_batch: int = Field(default=64, ge=1, le=1024)
+    """Chat messages analysed per call into the embedding workers."""
+    mood_interval: float = Field(default=0.5, gt=0)
+    """Seconds between two batches of mood analysis (and two mood updates of a room)."""
+    mood_queue: int = Field(default=5000, ge=1)
+    """Chat messages waiting for mood analysis; past this the oldest are skipped (counted)."""
     # --- visible watermark (platform mark + creator handle, burned into every rendition)
     watermark_enabled: bool = True
     """Burn the visible watermark (platform mark and creator handle) into every rendition."""

@@ -26,6 +26,7 @@ WATCHED = (
     "money:tip",
     "money:goal.progress",
     "money:goal.completed",
+    "mood:update",
 )
 
 

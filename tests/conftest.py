@@ -119,6 +119,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # The vibe index's background pass would load the embedding model in a worker process
         # for every run of the suite; tests/integration/test_matching.py calls refresh() itself.
         ai_vibe_refresh=86_400.0,
+        # Likewise the mood analysis of every chat message of the suite;
+        # tests/integration/test_mood.py runs a server of its own with it.
+        mood_enabled=False,
     )
 
 

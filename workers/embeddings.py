@@ -19,7 +19,7 @@ import importlib
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -95,6 +95,19 @@ def _encode(texts: list[str]) -> np.ndarray:
     return _worker.encode(texts)
 
 
+_moods: Any = None  # this worker's workers.mood.MoodModel, made on first use
+
+
+def _analyse_moods(texts: list[str]) -> list[tuple[str, float, float, float]]:
+    global _moods
+    assert _worker is not None
+    if _moods is None:
+        from workers.mood import MoodModel
+
+        _moods = MoodModel(_worker)
+    return [(m.mood, m.confidence, m.polarity, m.intensity) for m in _moods.analyse(texts)]
+
+
 def clip(text: str) -> str:
     """The part of a text that is embedded (an empty text embeds as one space)."""
     return text[:MAX_TEXT].strip() or " "
@@ -151,6 +164,14 @@ class EmbeddingPool:
             )
         )
         return np.concatenate(parts).astype(np.float32, copy=False)
+
+    async def moods(self, texts: list[str]) -> list[tuple[str, float, float, float]]:
+        """``(mood, confidence, polarity, intensity)`` per text (`workers.mood`), one call."""
+        if not texts:
+            return []
+        executor = await self._ready()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, _analyse_moods, [clip(t) for t in texts])
 
     async def close(self) -> None:
         if self._executor is not None:

@@ -33,6 +33,7 @@ from blockbuster import blockbuster_ctx
 
 from api.auth.rbac import Role
 from api.keys import POOL
+from api.mood.analyzer import ANALYZER
 from api.privacy.exports import EXPORTER
 from api.privacy.packages import REGISTRY
 from api.privacy.registry import NO_PERSONAL_DATA
@@ -273,6 +274,8 @@ async def world(env: Env) -> AsyncIterator[World]:
         return bool(n == 2)
 
     await until(stored, "chat history to be written")
+    # The mood analysis of the target's message (in the embedding worker).
+    await asyncio.wait_for(env.app[ANALYZER].idle.wait(), 120)
 
     # Money: a purchase each, a tip from the target, a tip to the target.
     await buy(env, target)
@@ -428,6 +431,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "geo_blocks.json",
         "erotic-dna.json",
         "matching.json",
+        "chat_moods.json",
         "avatar.webp",
     }
     assert names == expected, names ^ expected
@@ -446,6 +450,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     assert [m["handle"] for m in matching["matches"]] == [world.creator.handle]
     assert [b["handle"] for b in matching["blocked"]] == [world.blocked_handle]
     assert [e["kind"] for e in matching["vibeSearchEmbeddings"]] == ["creator"]
+    assert [m["streamId"] for m in doc["chat_moods.json"]] == [world.creator_stream]
     sessions = doc["sessions.json"]
     assert sessions and all(
         set(s) == {"createdAt", "lastSeenAt", "expiresAt", "ip", "userAgent"} for s in sessions
