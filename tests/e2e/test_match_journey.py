@@ -36,8 +36,23 @@ async def test_member_takes_the_quiz_matches_and_searches_by_vibe(
     r = await member.call("POST", "/api/v1/match/blocks", json={"handle": pest.handle})
     assert r.status == 204, r.body
     title = f"Fireside cosy late night chat {uuid.uuid4().hex[:6]}"
-    await streams.create_stream(
+    row, _ = await streams.create_stream(
         server.pool, title=title, creator_handle=creator.handle, creator_id=creator.id
+    )
+    # The mood pipeline's output for this room and the partner (the pipeline itself runs in
+    # tests/integration/test_mood.py; this server has it off): the strip and the colour read it.
+    await server.pool.execute(
+        "INSERT INTO room_moods (stream_id, minute, mood, messages, polarity_sum, intensity_sum) "
+        "VALUES ($1, date_trunc('minute', now()), 'flirty', 5, 2.5, 1.5), "
+        "($1, date_trunc('minute', now()), 'calm', 2, 0.5, 0.2)",
+        row.id,
+    )
+    await server.pool.execute(
+        "INSERT INTO chat_message_moods (message_id, stream_id, user_id, mood, polarity, "
+        "intensity, at) VALUES ($1, $2, $3, 'dreamy', 0.5, 0.3, now())",
+        uuid.uuid4(),
+        row.id,
+        partner.id,
     )
     await server.app[VIBE].refresh()
     base = server.base_url
@@ -91,4 +106,11 @@ async def test_member_takes_the_quiz_matches_and_searches_by_vibe(
         await page.get_by_role("button", name="Search").click()
         await expect(page.get_by_test_id("vibe-results")).to_contain_text(title)
         await screens.check(page, "vibe")
+
+        # The room's mood strip, and the partner's profile in their recent mood's colour.
+        await page.get_by_test_id("vibe-results").get_by_role("link", name=title).click()
+        await expect(page.get_by_test_id("mood-now")).to_have_text("Mood now: Flirty")
+        await screens.check(page, "mood-strip")
+        await page.goto(f"{base}/u/{partner.handle}")
+        await expect(page.get_by_test_id("profile-colour")).to_have_attribute("data-mood", "dreamy")
         assert not console.page_errors(), console.page_errors()

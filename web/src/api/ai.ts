@@ -135,3 +135,24 @@ export function useVibeSearch(filters: VibeFilters) {
     placeholderData: keepPreviousData,
   });
 }
+
+export type MoodStrip = Schemas['MoodStrip'];
+export type MoodMinute = Schemas['MoodMinute'];
+
+/** The room's mood per minute; `mood:update` over the socket folds the current minute in. */
+export function useMoodStrip(streamId: string) {
+  return useQuery({
+    queryKey: keys.mood(streamId),
+    queryFn: () => data(api.GET('/api/v1/streams/{stream_id}/mood', { params: { path: { stream_id: streamId }, query: { minutes: 15 } } })),
+    refetchInterval: 60_000,
+  });
+}
+
+/** A member's recent mood (their profile colour). */
+export function useMemberMood(handle: string) {
+  return useQuery({
+    queryKey: keys.memberMood(handle),
+    queryFn: () => data(api.GET('/api/v1/users/{handle}/mood', { params: { path: { handle } } })),
+    staleTime: 60_000,
+  });
+}

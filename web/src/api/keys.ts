@@ -22,5 +22,7 @@ export const keys = {
   suggestions: ['match', 'suggestions'] as const,
   matches: ['match', 'matches'] as const,
   blocks: ['match', 'blocks'] as const,
+  mood: (streamId: string) => ['stream', streamId, 'mood'] as const,
+  memberMood: (handle: string) => ['profile', handle, 'mood'] as const,
   vibe: (filters: Record<string, unknown>) => ['ai', 'vibe', filters] as const,
 };

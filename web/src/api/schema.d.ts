@@ -1811,6 +1811,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/streams/{stream_id}/mood": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The room's mood per minute (its chat's moods, polarity and intensity), oldest first */
+        get: operations["get_strip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/streams/{stream_id}/performers": {
         parameters: {
             query?: never;
@@ -2518,6 +2535,23 @@ export interface paths {
         };
         /** Whom this user follows, newest first (limit/offset; nextCursor is the next offset) */
         get: operations["list_following"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{handle}/mood": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A member's recent mood (their profile colour), from their chat of the last day */
+        get: operations["get_member_mood"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3723,6 +3757,16 @@ export interface components {
             /** Twofactorenabled */
             twoFactorEnabled: boolean;
         };
+        /** MemberMood */
+        MemberMood: {
+            /** Messages */
+            messages: number;
+            /**
+             * Mood
+             * @description the most frequent mood of their chat in the last day
+             */
+            mood: ("calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious") | null;
+        };
         /** MenuItemCreate */
         MenuItemCreate: {
             /** Label */
@@ -3786,6 +3830,42 @@ export interface components {
              * @default null
              */
             price?: number | null;
+        };
+        /** MoodMinute */
+        MoodMinute: {
+            /** Dominant */
+            dominant: ("calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious") | null;
+            /**
+             * Intensity
+             * @description mean intensity, 0 .. 1
+             */
+            intensity: number;
+            /** Messages */
+            messages: number;
+            /**
+             * Minute
+             * Format: date-time
+             */
+            minute: string;
+            /**
+             * Moods
+             * @description messages per mood in this minute
+             */
+            moods: {
+                [key: string]: number;
+            };
+            /**
+             * Polarity
+             * @description mean polarity, -1 (negative) .. 1 (positive)
+             */
+            polarity: number;
+        };
+        /** MoodStrip */
+        MoodStrip: {
+            /** Minutes */
+            minutes: components["schemas"]["MoodMinute"][];
+            /** Streamid */
+            streamId: string;
         };
         /** PackageOut */
         PackageOut: {
@@ -12868,6 +12948,61 @@ export interface operations {
             };
         };
     };
+    get_strip: {
+        parameters: {
+            query?: {
+                minutes?: number;
+            };
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The room's mood per minute (its chat's moods, polarity and intensity), oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MoodStrip"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     list_performers: {
         parameters: {
             query?: never;
@@ -15820,6 +15955,59 @@ export interface operations {
                         data: components["schemas"]["Follow"][];
                         /** @description pass as ?cursor= for the next page; null on the last page */
                         nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_member_mood: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                handle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A member's recent mood (their profile colour), from their chat of the last day */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MemberMood"];
                         /** @constant */
                         status: "ok";
                     };

@@ -430,6 +430,9 @@ export const en = {
   'match.blocked': "Blocked",
   'match.unblock': "Unblock @{handle}",
   'match.unblockShort': "Unblock",
+  'mood.strip': "The room's mood, minute by minute",
+  'mood.now': "Mood now: {mood}",
+  'mood.quiet': "No mood yet: the chat is quiet",
 } as const;
 
 export type Key = keyof typeof en;

@@ -432,4 +432,7 @@ export const nl: Record<Key, string> = {
   'match.blocked': "Geblokkeerd",
   'match.unblock': "@{handle} deblokkeren",
   'match.unblockShort': "Deblokkeren",
+  'mood.strip': "De mood van de room, minuut na minuut",
+  'mood.now': "Mood nu: {mood}",
+  'mood.quiet': "Nog geen mood: de chat is stil",
 };

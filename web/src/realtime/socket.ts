@@ -33,6 +33,18 @@ interface ServerEvents {
   'money:goal.progress': (e: MoneyGoal) => void;
   'money:goal.completed': (e: MoneyGoal) => void;
   'money:unlockable.unlocked': (e: { streamId: string; unlockableId?: string; title?: string }) => void;
+  'mood:update': (e: MoodUpdate) => void;
+}
+
+/** The room's current minute of mood (the same shape as a minute of GET .../mood). */
+export interface MoodUpdate {
+  streamId: string;
+  minute: string;
+  moods: Record<string, number>;
+  messages: number;
+  polarity: number;
+  intensity: number;
+  dominant: string | null;
 }
 
 export interface MoneyTip {
@@ -117,6 +129,13 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
   };
   s.on('money:goal.progress', goal(false));
   s.on('money:goal.completed', goal(true));
+  s.on('mood:update', (e) => {
+    const { streamId, ...minute } = e;
+    queryClient?.setQueryData(keys.mood(streamId), (old: { streamId: string; minutes: (typeof minute)[] } | undefined) => {
+      const minutes = (old?.minutes ?? []).filter((m) => new Date(m.minute).getTime() !== new Date(minute.minute).getTime());
+      return { streamId, minutes: [...minutes, minute].slice(-15) };
+    });
+  });
   s.on('money:unlockable.unlocked', (e) =>
     st().addFeed(e.streamId, { kind: 'unlockable', id: e.unlockableId ?? crypto.randomUUID(), title: e.title ?? '' }),
   );

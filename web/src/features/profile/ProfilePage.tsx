@@ -3,6 +3,7 @@ import { Heart, Lock } from 'lucide-react';
 import { useParams } from 'react-router';
 import { api, data, idempotencyKey } from '@/api/client';
 import { keys } from '@/api/keys';
+import { useMemberMood } from '@/api/ai';
 import { useProfile } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
@@ -79,6 +80,7 @@ export default function ProfilePage() {
   const me = useStore((s) => s.me);
   const client = useQueryClient();
   const profile = useProfile(handle);
+  const mood = useMemberMood(handle);
   const follow = useMutation({
     mutationFn: (on: boolean) =>
       on
@@ -91,7 +93,13 @@ export default function ProfilePage() {
   const p = profile.data;
   return (
     <main className="mx-auto flex w-full max-w-3xl flex-col gap-4 p-4">
-      <div className="h-28 rounded-xl bg-gradient-to-r from-brand/40 to-mood-dreamy/40" aria-hidden />
+      <div
+        className="h-28 rounded-xl bg-gradient-to-r from-brand/40 to-mood-dreamy/40"
+        style={mood.data?.mood ? { backgroundImage: `linear-gradient(to right, var(--color-brand), var(--color-mood-${mood.data.mood}))`, opacity: 0.5 } : undefined}
+        data-mood={mood.data?.mood ?? undefined}
+        data-testid="profile-colour"
+        aria-hidden
+      />
       <div className="-mt-12 flex items-end gap-3 px-2">
         {p.avatarUrl ? (
           <img src={p.avatarUrl} alt="" className="size-20 rounded-full border-4 border-ink object-cover" />

@@ -10,6 +10,7 @@ import { holdRoom } from '@/realtime/socket';
 import { ActivityFeed } from './ActivityFeed';
 import { Chat } from './Chat';
 import { GoalBar } from './GoalBar';
+import { MoodStrip } from './MoodStrip';
 import { OnlineUsers } from './OnlineUsers';
 import { ShowsPanel } from './ShowsPanel';
 import { TipBar } from './TipBar';
@@ -48,6 +49,7 @@ function Desktop({ stream }: { stream: StreamOut }) {
       <div className="flex min-w-0 flex-col gap-3">
         <ProfileCard stream={stream} />
         <WatchPlayer stream={stream} mood={stream.mood} />
+        <MoodStrip streamId={stream.id} />
         <GoalBar streamId={stream.id} />
         <ShowsPanel streamId={stream.id} />
       </div>
@@ -78,6 +80,7 @@ function Mobile({ stream }: { stream: StreamOut }) {
         <OnlineUsers streamId={stream.id} reel />
         <ProfileCard stream={stream} />
         <WatchPlayer stream={stream} mood={stream.mood} />
+        <MoodStrip streamId={stream.id} />
         <GoalBar streamId={stream.id} />
         <Tabs.Content value="public" className="flex flex-col gap-2">
           <div className="max-h-40 overflow-hidden">
