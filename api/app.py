@@ -21,10 +21,13 @@ from api.auth import routes as auth_routes
 from api.auth.authenticator import SessionAuthenticator, principal_middleware
 from api.auth.passwords import HASHER, PasswordHasher
 from api.auth.principal import AUTHENTICATOR
+from api.blocks import routes as block_routes
 from api.chat import routes as chat_routes
 from api.chat import safety_routes as chat_safety_routes
+from api.comments import routes as comment_routes
 from api.consent import routes as consent_routes
 from api.envelope import envelope_middleware
+from api.feed import routes as feed_routes
 from api.keys import (
     EDGE,
     FORENSIC,
@@ -36,11 +39,13 @@ from api.keys import (
     SETTINGS,
 )
 from api.matching import routes as matching_routes
+from api.messages import routes as message_routes
 from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
 from api.mood import routes as mood_routes
 from api.posts import routes as post_routes
+from api.posts import story_routes
 from api.posts.downloads import ForensicRenderer
 from api.posts.scanner import PostScanner
 from api.privacy import routes as privacy_routes
@@ -308,6 +313,11 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         moderation_routes.api,
         post_routes.api,
         agegate_routes.api,
+        block_routes.api,
+        comment_routes.api,
+        feed_routes.api,
+        story_routes.api,
+        message_routes.api,
     ):
         declared.add_to(app)
     verification_routes.setup(app)

@@ -18,8 +18,6 @@ from typing import Any
 
 import socketio
 from aiohttp import web
-from engineio import packet as eio_packet
-from socketio import packet as sio_packet
 
 from api.auth.principal import AUTHENTICATOR, Principal
 from api.chat import events
@@ -32,6 +30,7 @@ from api.consent.safeword import use_safe_word
 from api.consent.safeword import wire as safe_word_wire
 from api.keys import POOL, PUBSUB
 from api.routing import client_ip
+from api.websocket_transport import RedisRoomManager, RoomManager, SocketServer
 from teezu.errors import TeezuError
 from teezu.settings import Settings
 
@@ -62,64 +61,13 @@ class SocketIOTransport:
         await self._sio.emit(event, data, to=to, ignore_queue=True)
 
 
-class RoomManager(socketio.AsyncManager):
-    """python-socketio's in-process manager, with a cheaper room emit.
-
-    The stock emit creates one asyncio task per recipient and waits for them all; queueing the
-    one encoded packet on each recipient's socket in turn does the same work without a task
-    each (queueing never waits: the socket's own writer task sends it). A closed socket is
-    skipped instead of failing the rest of the room.
-    """
-
-    async def emit(
-        self,
-        event: str,
-        data: Any,
-        namespace: str,
-        room: str | None = None,
-        skip_sid: Any = None,
-        callback: Any = None,
-        to: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        room = to or room
-        if callback is not None or namespace not in self.rooms:
-            await super().emit(
-                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
-            )
-            return
-        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
-        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
-        encoded = self.server.packet_class(
-            sio_packet.EVENT, namespace=namespace, data=[event, *args]
-        ).encode()
-        packets = [
-            eio_packet.Packet(eio_packet.MESSAGE, p)
-            for p in (encoded if isinstance(encoded, list) else [encoded])
-        ]
-        send = self.server._send_eio_packet
-        for sid, eio_sid in list(self.get_participants(namespace, room)):
-            if sid in skip:
-                continue
-            try:
-                for p in packets:
-                    await send(eio_sid, p)
-            except Exception:  # noqa: BLE001 - a socket closing mid-emit; the rest still get it
-                log.debug("emit to %s failed", sid, exc_info=True)
-
-
-class RedisRoomManager(socketio.AsyncRedisManager, RoomManager):
-    """The Redis manager (emits reach every process), with `RoomManager`'s local fan-out:
-    `AsyncPubSubManager` hands local delivery to the next class in line, which is then ours."""
-
-
 def create_server(settings: Settings) -> socketio.AsyncServer:
     manager: socketio.AsyncManager = (
         RedisRoomManager(settings.redis_url, channel="teezu:socketio")
         if settings.redis_url
         else RoomManager()
     )
-    return socketio.AsyncServer(
+    return SocketServer(
         async_mode="aiohttp",
         client_manager=manager,
         cors_allowed_origins=sorted(settings.origins),

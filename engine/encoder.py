@@ -35,6 +35,9 @@ class EncodedPacket:
     duration: int
     timescale: int
     keyframe: bool
+    # time.monotonic() when the pipeline's reader got the source frame (0: a filled slot or
+    # audio): what engine.latency measures the later stages from.
+    received_at: float = 0.0
 
     @property
     def time(self) -> float:
@@ -124,7 +127,12 @@ class VideoEncoder:
         self.frames_encoded = 0
 
     def encode(
-        self, frame: av.VideoFrame, slot: int, *, force_keyframe: bool = False
+        self,
+        frame: av.VideoFrame,
+        slot: int,
+        *,
+        force_keyframe: bool = False,
+        received_at: float = 0.0,
     ) -> list[EncodedPacket]:
         """Encode ``frame`` for output slot ``slot``. Stamps the frame (the caller owns it).
 
@@ -137,12 +145,14 @@ class VideoEncoder:
         keyframe_due = force_keyframe or slot % self.settings.keyint == 0
         frame.pict_type = PictureType.I if keyframe_due else PictureType.NONE
         self.frames_encoded += 1
-        return self._packets(self._ctx.encode(frame))
+        return self._packets(self._ctx.encode(frame), received_at)
 
     def flush(self) -> list[EncodedPacket]:
         return self._packets(self._ctx.encode(None))
 
-    def _packets(self, packets: list[av.Packet[Any]]) -> list[EncodedPacket]:
+    def _packets(
+        self, packets: list[av.Packet[Any]], received_at: float = 0.0
+    ) -> list[EncodedPacket]:
         out = []
         for p in packets:
             assert p.pts is not None and p.dts is not None
@@ -156,6 +166,7 @@ class VideoEncoder:
                     duration=self._tick,
                     timescale=VIDEO_TIMESCALE,
                     keyframe=p.is_keyframe,
+                    received_at=received_at,
                 )
             )
         return out

@@ -10,7 +10,9 @@ the number of viewers). Everything else lives on the loop, so nothing needs a lo
 * per rendition (video names, and ``"opus"`` for audio), the set of :class:`Subscription`\\ s.
 
 A subscription is a bounded ``asyncio.Queue``. A subscriber that falls behind loses packets until
-the next keyframe (then its stale backlog is discarded too) rather than growing memory. The
+the next keyframe (then its stale backlog is discarded too) rather than growing memory or delay:
+behind means a full queue, or more than ``max_live_seconds`` of live packets waiting (at the
+output frame rate; 50 packets a second for Opus). The
 replayed GOP is re-stamped close together and handed out paced (``replay_interval``), so a
 player shows the live edge within a fraction of a second instead of playing 2 s of old video,
 and the burst does not overflow socket buffers.
@@ -23,8 +25,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 
 from engine.encoder import EncodedPacket
+from engine.latency import StageLatency
 from engine.pipeline import StreamInfo
 
 log = logging.getLogger(__name__)
@@ -40,9 +44,10 @@ class SubscriptionClosed(Exception):
 class Subscription:
     """One viewer's packets of one rendition. Create with :meth:`PacketFanout.subscribe`."""
 
-    def __init__(self, fanout: PacketFanout, rendition: str, maxsize: int) -> None:
+    def __init__(self, fanout: PacketFanout, rendition: str, maxsize: int, live_limit: int) -> None:
         self.fanout = fanout
         self.rendition = rendition
+        self.live_limit = live_limit  # live packets (the replay aside) that may wait
         self._queue: asyncio.Queue[EncodedPacket | object] = asyncio.Queue(maxsize)
         self._dropping = False
         self._replay_left = 0  # replayed GOP packets still queued (handed out paced)
@@ -64,6 +69,8 @@ class Subscription:
         self._handed_out += 1
         if self._replay_left:
             self._replay_left -= 1
+        elif item.received_at and self.fanout.latency is not None:
+            self.fanout.latency.record("whep", time.monotonic() - item.received_at)
         return item
 
     def close(self) -> None:
@@ -89,6 +96,11 @@ class Subscription:
                 return
             self._discard()  # resume at this keyframe, without the stale backlog
             self._dropping = False
+        if self._queue.qsize() - self._replay_left >= self.live_limit:
+            # Behind by more than the age bound: skip to the next keyframe rather than queue.
+            self._dropping = True
+            self.dropped += 1
+            return
         try:
             self._queue.put_nowait(packet)
         except asyncio.QueueFull:
@@ -139,6 +151,8 @@ class PacketFanout:
         max_gop_bytes: int = 16 * 1024 * 1024,
         queue_packets: int = 450,
         replay_interval: float = 0.004,
+        max_live_seconds: float = 0.5,
+        latency: StageLatency | None = None,
     ) -> None:
         if queue_packets <= max_gop_packets:
             raise ValueError("a subscription's queue must hold a whole cached GOP")
@@ -148,6 +162,8 @@ class PacketFanout:
         self.max_gop_bytes = max_gop_bytes
         self.queue_packets = queue_packets
         self.replay_interval = replay_interval
+        self.max_live_seconds = max_live_seconds
+        self.latency = latency  # records the "whep" stage (engine.latency)
         self.info: StreamInfo | None = None
         self.started = asyncio.Event()  # set on the loop once the renditions are known
         self.ended = False
@@ -172,7 +188,9 @@ class PacketFanout:
 
     def subscribe(self, rendition: str) -> Subscription:
         """Subscribe to a video rendition (replaying its GOP first) or to ``OPUS``."""
-        sub = Subscription(self, rendition, self.queue_packets)
+        rate = 50 if rendition == OPUS else (self.info.fps if self.info else 30)
+        limit = max(2, round(self.max_live_seconds * rate))
+        sub = Subscription(self, rendition, self.queue_packets, limit)
         if self.ended:
             sub._finish(discard=True)
             return sub

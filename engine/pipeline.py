@@ -1,9 +1,16 @@
 """The owner of one live stream's media: decoded frames in, encoded packets out.
 
 ``StreamPipeline`` holds the reader tasks (one per received track, on the event loop) and one
-encoder thread. Readers only stamp arrival times and enqueue; the thread normalizes, places
-frames on the timeline, fills gaps, encodes and hands packets to the consumers (the HLS
+encoder thread. Readers only stamp arrival times and hand frames over; the thread normalizes,
+places frames on the timeline, fills gaps, encodes and hands packets to the consumers (the HLS
 packager and WebRTC egress). Nothing CPU-heavy runs on the event loop.
+
+Latency never piles up here: readers hand frames to the thread through two bounded
+:class:`~engine.backlog.Backlog` s that drop the oldest (video keeps the newest one or two
+frames, audio half a second), and the thread encodes whatever is newest, leaving holes in the
+output rather than catching up. When it cannot keep the ladder in real time, it sheds work in
+the order ``engine.shedding`` writes down; ``engine.latency`` records where each frame's time
+went and what each stage dropped.
 
 Per-frame hooks (``engine.hooks``: moderation sampling, the visible watermark) see each live
 picture in the encoder thread before it is encoded. :meth:`StreamPipeline.freeze` puts every
@@ -17,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +35,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.video.reformatter import VideoReformatter
 
+from engine.backlog import Backlog
 from engine.encoder import (
     AudioEncoder,
     EncodedPacket,
@@ -39,8 +46,10 @@ from engine.encoder import (
     rungs_for_source,
 )
 from engine.hooks import FrameContext, FrameHook, run_hooks
+from engine.latency import ReceiveStamps, StageLatency
 from engine.normalize import FrameNormalizer
 from engine.poster import PosterMaker, jpeg
+from engine.shedding import STEPS, ShedPolicy, boundary_between, encodes, is_boundary
 from engine.slate import TEXT as SLATE_TEXT
 from engine.slate import slate_frame
 from engine.timeline import AudioTimeline, TrackClock, VideoGrid
@@ -76,7 +85,10 @@ class PacketConsumer(Protocol):
 @dataclass
 class PipelineStats:
     video_frames_in: int = 0
-    video_frames_dropped: int = 0  # backlog or duplicate-slot drops
+    video_frames_dropped: int = 0  # backlog, duplicate-slot or shed (every rung) drops
+    video_frames_shed: int = 0  # of which the shedding step skipped in every rung
+    video_slots_skipped: int = 0  # output slots left empty (no frame was taken for them)
+    audio_frames_dropped: int = 0  # the audio backlog overflowed
     video_slots_filled: int = 0  # slots encoded from a repeated/black frame
     audio_frames_in: int = 0
     audio_samples_filled: int = 0
@@ -84,6 +96,7 @@ class PipelineStats:
     input_sizes: list[tuple[int, int]] = field(default_factory=list)
     renditions: list[str] = field(default_factory=list)
     slate_slots: int = 0  # slots encoded from the slate (frozen)
+    shed_step: int = 0  # engine.shedding.STEPS index in force
 
 
 @dataclass(frozen=True)
@@ -116,9 +129,6 @@ class _Item:
     received_at: float  # time.monotonic() when the reader got it
 
 
-_STOP = object()
-
-
 class StreamPipeline:
     """One live stream's media pipeline. Create, ``attach`` tracks, ``start``, later ``stop``."""
 
@@ -130,11 +140,19 @@ class StreamPipeline:
         *,
         audio_bitrate: int = 128_000,
         gap_fill_after: float = 0.5,
-        max_queued_seconds: float = 2.0,
+        video_start_grace: float = 3.0,
+        video_backlog: int = 2,
+        audio_backlog_seconds: float = 0.5,
+        part_frames: int | None = None,
         poster_sink: Callable[[bytes], None] | None = None,
         hooks: Sequence[FrameHook] = (),
         slate_text: str = SLATE_TEXT,
+        latency: StageLatency | None = None,
+        shed_policy: ShedPolicy | None = None,
     ) -> None:
+        """``video_backlog`` frames / ``audio_backlog_seconds`` may wait for the encoder thread
+        (older ones are dropped); ``part_frames`` is the LL-HLS part length in output frames
+        (default: one keyframe interval), the slots every rung always encodes."""
         self.stream_id = stream_id
         if not ladder:
             raise ValueError("a pipeline needs at least one rendition")
@@ -142,6 +160,11 @@ class StreamPipeline:
         self.consumers = consumers
         self.audio_bitrate = audio_bitrate
         self.gap_fill_after = gap_fill_after
+        # How long after the first media a publisher's first picture may take before the
+        # broadcast starts as audio-only (top rung, black video). The ladder is chosen once,
+        # from the first picture: on a loaded node a keyframe decoded 0.5 s after the audio
+        # must not cost the broadcast its lower rungs.
+        self.video_start_grace = max(video_start_grace, gap_fill_after)
         self.poster_sink = poster_sink  # called in the encoder thread with JPEG bytes
         self.hooks = list(hooks)  # run in the encoder thread on every live top frame
         self.slate_text = slate_text
@@ -150,16 +173,19 @@ class StreamPipeline:
         self._commands: list[_Command] = []
         self._commands_lock = threading.Lock()
         self.stats = PipelineStats()
-        self._queue: queue.Queue[_Item | object] = queue.Queue()
-        # Items of each kind enqueued and not yet taken by the encoder thread: a track is only
-        # gap-filled when none of its own media is waiting (the other track may be backlogged).
-        self._waiting = {"video": 0, "audio": 0}
+        self.latency = latency if latency is not None else StageLatency()
+        self.shed_policy = shed_policy if shed_policy is not None else ShedPolicy()
+        self.part_frames = part_frames or ladder[0].keyint
+        # The hand-over to the encoder thread: bounded, dropping the oldest (engine.backlog).
+        self._wake = threading.Event()
+        self.video_in: Backlog[_Item] = Backlog(video_backlog, name="video", on_put=self._wake.set)
+        audio_items = max(1, round(audio_backlog_seconds / 0.02))  # 20 ms WebRTC audio frames
+        self.audio_in: Backlog[_Item] = Backlog(audio_items, name="audio", on_put=self._wake.set)
+        self._stop_requested = False
         # Stream time each track last arrived at the reader (dropped frames count: a track that
         # arrives but is dropped because the encoder is behind is not missing, and filling it
         # would only add encoding work to an overloaded thread).
         self._last_arrival = {"video": float("-inf"), "audio": float("-inf")}
-        self._waiting_lock = threading.Lock()
-        self._max_queued = int(max_queued_seconds * (ladder[0].fps + 50))
         self._origin: float | None = None  # monotonic time of the first media
         self.last_media_at: float | None = None  # monotonic; liveness for the ingest watchdog
         self._tasks: set[asyncio.Task[None]] = set()
@@ -182,6 +208,10 @@ class StreamPipeline:
     def start(self) -> None:
         self._thread.start()
 
+    def waiting(self) -> int:
+        """Frames (audio and video) waiting for the encoder thread."""
+        return len(self.video_in) + len(self.audio_in)
+
     async def stop(self) -> None:
         """Stop reading, flush the encoders, and wait for the consumers to finish. Idempotent."""
         if self._stopped:
@@ -192,10 +222,10 @@ class StreamPipeline:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._thread.is_alive() or not self._thread.ident:
-            self._queue.put(_STOP)
-            if self._thread.ident:
-                await asyncio.to_thread(self._thread.join)
+        self._stop_requested = True  # the thread encodes what is still waiting, then ends
+        self._wake.set()
+        if self._thread.ident:
+            await asyncio.to_thread(self._thread.join)
         for consumer in self.consumers:
             await consumer.drain()
 
@@ -253,20 +283,23 @@ class StreamPipeline:
             if self._origin is None:
                 self._origin = now
             self.last_media_at = now
+            self._last_arrival[kind] = now - self._origin
+            item = _Item(kind, frame, now - self._origin, now)  # type: ignore[arg-type]  # a receiver track yields decoded frames, never packets
             if kind == "video":
                 self.stats.video_frames_in += 1
-                if self._queue.qsize() > self._max_queued:
-                    # The encoder is behind: dropping video keeps latency bounded; audio is
-                    # never dropped (a gap would be audible).
+                stamps = getattr(frame, "opaque", None)
+                if isinstance(stamps, ReceiveStamps):  # set by ingest.receiver
+                    if stamps.assembled_at is not None:
+                        self.latency.record("decode", stamps.decoded_at - stamps.assembled_at)
+                    self.latency.record("deliver", now - stamps.decoded_at)
+                if self.video_in.put(item) is not None:
+                    # The encoder is behind: the oldest waiting frame goes, never the newest.
                     self.stats.video_frames_dropped += 1
-                    self._last_arrival["video"] = now - self._origin
-                    continue
+                    self.latency.drop("backlog")
             else:
                 self.stats.audio_frames_in += 1
-            with self._waiting_lock:
-                self._waiting[kind] += 1
-                self._last_arrival[kind] = now - self._origin
-            self._queue.put(_Item(kind, frame, now - self._origin, now))  # type: ignore[arg-type]  # a receiver track yields decoded frames, never packets
+                if self.audio_in.put(item) is not None:
+                    self.stats.audio_frames_dropped += 1
 
     # --- encoder thread --------------------------------------------------------------
 
@@ -276,6 +309,9 @@ class StreamPipeline:
         except BaseException as exc:  # noqa: BLE001 - reported to the owner, never lost
             self.error = exc
             log.exception("encoder thread failed", extra={"stream_id": self.stream_id})
+            for c in self.consumers:  # they end too: their drain() must not wait forever
+                with contextlib.suppress(Exception):
+                    c.on_end()
         finally:
             # Nothing is encoded any more: whatever was asked is trivially true now.
             with self._commands_lock:
@@ -345,21 +381,27 @@ class _EncoderLoop:
         self.slates: list[av.VideoFrame] = []  # one per rung, made when first needed
         self.force_keyframe = False  # the next slot is a keyframe in every rung
         self.last_live: av.VideoFrame | None = None  # the top picture viewers last got
+        self.step = 0  # engine.shedding step in force
+        self.skipped: list[int] = []  # per rung: slots the shedding step left out
+        # The shedding policy's window: seconds spent working since it started.
+        self.window_start = time.perf_counter()
+        self.busy = 0.0
+        self.logged_at = time.monotonic()
 
     def run(self) -> None:
-        q = self.p._queue
+        p = self.p
         while True:
-            try:
-                item = q.get(timeout=0.05)
-            except queue.Empty:
-                item = None
-            if item is _STOP:
-                break
-            if self.p._commands:  # unlocked peek: a list's truth value is atomic enough here
+            item = self._take()
+            if item is None:
+                if p._stop_requested:
+                    break
+                p._wake.wait(0.05)
+                p._wake.clear()
+                item = self._take()
+            if p._commands:  # unlocked peek: a list's truth value is atomic enough here
                 self._commands()
-            if isinstance(item, _Item):
-                with self.p._waiting_lock:
-                    self.p._waiting[item.kind] -= 1
+            started = time.perf_counter()
+            if item is not None:
                 if item.kind == "video":
                     self._video(item)
                 elif not self.encoders:
@@ -367,17 +409,79 @@ class _EncoderLoop:
                 else:
                     self._audio(item)
             self._fill()
+            self.busy += time.perf_counter() - started
+            self._observe_load()
         if self.encoders:
             for enc in self.encoders:
                 self._emit(enc.flush())
             self._emit(self.audio.flush())
-        for c in self.p.consumers:
+        for c in p.consumers:
             c.on_end()
+        log.info(
+            "engine summary",
+            extra={
+                "stream_id": p.stream_id,
+                "stages": p.latency.summary(),
+                "dropped": dict(p.latency.dropped),
+                "shedding": list(p.latency.events),
+                "video_frames_in": p.stats.video_frames_in,
+                "video_frames_dropped": p.stats.video_frames_dropped,
+            },
+        )
+
+    def _take(self) -> _Item | None:
+        """The older of the two backlogs' heads (media is encoded in arrival order)."""
+        video, audio = self.p.video_in.peek(), self.p.audio_in.peek()
+        if video is None and audio is None:
+            return None
+        if audio is None or (video is not None and video.received_at <= audio.received_at):
+            item = self.p.video_in.get()
+            if item is not None:
+                self.p.latency.record("backlog", time.monotonic() - item.received_at)
+            return item
+        return self.p.audio_in.get()
+
+    def _observe_load(self) -> None:
+        """Once a second: feed the shedding policy; every 5 s: log where the time went."""
+        now = time.perf_counter()
+        elapsed = now - self.window_start
+        if elapsed < 1.0:
+            return
+        p = self.p
+        change = p.shed_policy.observe(self.busy, elapsed)
+        self.window_start, self.busy = now, 0.0
+        if change is not None:
+            self.step = p.stats.shed_step = change.step
+            direction = "up" if change.step > change.previous else "down"
+            p.latency.event(f"{direction}:{change.step}:{change.name}")
+            log.info(
+                "load shedding step",
+                extra={
+                    "stream_id": p.stream_id,
+                    "step": change.step,
+                    "step_name": change.name,
+                    "previous": STEPS[change.previous],
+                    "utilization": round(change.utilization, 2),
+                },
+            )
+        if time.monotonic() - self.logged_at >= 5.0:
+            self.logged_at = time.monotonic()
+            log.info(
+                "engine stages",
+                extra={
+                    "stream_id": p.stream_id,
+                    "stages": p.latency.take_recent(),
+                    "dropped": dict(p.latency.dropped),
+                    "shed_step": self.step,
+                    "video_frames_in": p.stats.video_frames_in,
+                },
+            )
 
     def _start(self, source_height: int | None) -> None:
         """Choose the rungs for this source, open their encoders and tell the consumers."""
         rungs = rungs_for_source(self.p.ladder, source_height)
         self.encoders = [VideoEncoder(r) for r in rungs]
+        self.skipped = [0] * len(rungs)
         self.scalers = [VideoReformatter() for _ in rungs[1:]]
         top = rungs[0]
         self.normalizer = FrameNormalizer(top.width, top.height)
@@ -404,16 +508,35 @@ class _EncoderLoop:
             for c in self.p.consumers:
                 c.on_packet(packet)
 
-    def _encode_slot(self, frames: list[av.VideoFrame], slot: int) -> None:
+    def _due(self, slot: int) -> list[bool]:
+        """Which rungs encode ``slot`` at the shedding step in force (engine.shedding)."""
+        boundary = self.force_keyframe or is_boundary(
+            slot, self.p.part_frames, self.encoders[0].settings.keyint
+        )
+        n = len(self.encoders)
+        return [encodes(self.step, i, n, slot, boundary=boundary) for i in range(n)]
+
+    def _encode_slot(
+        self,
+        frames: list[av.VideoFrame],
+        slot: int,
+        due: list[bool] | None = None,
+        received_at: float = 0.0,
+    ) -> None:
         force, self.force_keyframe = self.force_keyframe, False
-        for enc, frame in zip(self.encoders, frames, strict=True):
-            self._emit(enc.encode(frame, slot, force_keyframe=force))
+        for i, (enc, frame) in enumerate(zip(self.encoders, frames, strict=True)):
+            if due is not None and not due[i]:
+                self.skipped[i] += 1
+                continue
+            self._emit(enc.encode(frame, slot, force_keyframe=force, received_at=received_at))
+            if received_at:
+                self.p.latency.record(f"encode:{enc.settings.name}", time.monotonic() - received_at)
         if self.frozen:
             self.p.stats.slate_slots += 1
 
     def _repeat_slots(self, first: int, count: int) -> None:
         for slot in range(first, first + count):
-            self._encode_slot(self.previous, slot)
+            self._encode_slot(self.previous, slot, self._due(slot))
         self.p.stats.video_slots_filled += count
 
     # --- commands from the event loop (freeze, unfreeze, explicit) -------------------------
@@ -503,37 +626,56 @@ class _EncoderLoop:
             # jumped): follow arrival time again instead of dropping every frame from now on.
             self.video_clock.reanchor()
             t = self.video_clock.to_timeline(media_time, item.arrival)
+        first_free = self.grid.next_slot
         placement = self.grid.place(t)
         if not placement.emit:
             self.p.stats.video_frames_dropped += 1
             return
-        if placement.repeat_previous:
-            # place() already advanced next_slot past the repeats and this frame.
-            self._repeat_slots(
-                placement.slot - placement.repeat_previous, placement.repeat_previous
+        slot = placement.slot
+        if slot > first_free:
+            # Slots no frame was taken for (the backlog kept only the newest, or the publisher
+            # skipped some): left empty, the previous frame lasts longer. A hole across a part
+            # boundary would leave a part without a frame of its own: this frame takes the
+            # boundary instead (it is the newest there is, a few slots early).
+            boundary = boundary_between(
+                first_free, slot, self.p.part_frames, self.encoders[0].settings.keyint
             )
-        slot_time = self.grid.time_of(placement.slot)
+            if boundary is not None:
+                slot = boundary
+                self.grid.next_slot = slot + 1
+            self.p.stats.video_slots_skipped += slot - first_free
+        due = self._due(slot)
+        if not any(due):
+            # Shed in every rung: not even normalized.
+            self.p.stats.video_frames_dropped += 1
+            self.p.stats.video_frames_shed += 1
+            self.p.latency.drop("shed")
+            return
+        slot_time = self.grid.time_of(slot)
         if self.frozen:
             # The live picture is not even looked at: the slate stands in for it everywhere.
-            frames = self.previous = self._slates()
+            frames = self._slates()
         else:
             assert self.normalizer is not None
             top = self.normalizer.normalize(frame)
             if self.p.hooks:
                 ctx = FrameContext(
-                    self.p.stream_id, placement.slot, slot_time, item.received_at, top is not frame
+                    self.p.stream_id, slot, slot_time, item.received_at, top is not frame
                 )
                 top = run_hooks(self.p.hooks, top, ctx)
             # Lower rungs scale from the normalized top frame; reformat() returns new frames,
-            # so no encoder ever sees another's frame object.
+            # so no encoder ever sees another's frame object. A rung the shedding step leaves
+            # out this slot is not even scaled.
             frames = [top] + [
                 scaler.reformat(
                     top, width=e.settings.width, height=e.settings.height, format="yuv420p"
                 )
-                for scaler, e in zip(self.scalers, self.encoders[1:], strict=True)
+                if due[i + 1]
+                else self.previous[i + 1]
+                for i, (scaler, e) in enumerate(zip(self.scalers, self.encoders[1:], strict=True))
             ]
             self.last_live = top
-        self._encode_slot(frames, placement.slot)
+        self._encode_slot(frames, slot, due, item.received_at)
         self.previous = frames
         if self.p.poster_sink is not None and self.poster.due(slot_time):
             blur = self.explicit and not self.frozen
@@ -565,16 +707,15 @@ class _EncoderLoop:
         until = now - self.p.gap_fill_after
         if until <= 0:
             return
-        with self.p._waiting_lock:
-            # A track is missing only if none of it is queued and none arrived lately.
-            video_waiting = self.p._waiting["video"] or (
-                now - self.p._last_arrival["video"] < self.p.gap_fill_after
-            )
-            audio_waiting = self.p._waiting["audio"] or (
-                now - self.p._last_arrival["audio"] < self.p.gap_fill_after
-            )
+        # A track is missing only if none of it waits and none arrived lately.
+        video_waiting = len(self.p.video_in) > 0 or (
+            now - self.p._last_arrival["video"] < self.p.gap_fill_after
+        )
+        audio_waiting = len(self.p.audio_in) > 0 or (
+            now - self.p._last_arrival["audio"] < self.p.gap_fill_after
+        )
         if not self.encoders:
-            if video_waiting:
+            if video_waiting or now < self.p.video_start_grace:
                 return
             self._start(None)  # no video after the grace period: an audio-only publisher
         # Queued frames of a track may still cover its gap: only fill a track with none waiting.

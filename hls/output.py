@@ -23,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from engine.encoder import EncodedPacket, VideoSettings
+from engine.latency import StageLatency
 from engine.pipeline import StreamInfo
 from hls.fmp4 import AudioTrack
 from hls.live import INIT, PLAYLIST, LiveBroadcast, segment_name
@@ -108,6 +109,7 @@ class HlsOutput:
         self.segments_written = 0
         self._tasks: list[asyncio.Task[None]] = []
         self.started = asyncio.Event()  # the LiveBroadcast exists (renditions known)
+        self.latency: StageLatency | None = None  # records the "part" stage (engine.latency)
         self._master_text: str | None = None
         # (stream time, future): resolved with time.monotonic() once every rendition published a
         # part reaching past that time (how long a freeze takes to reach viewers).
@@ -229,6 +231,8 @@ class HlsOutput:
                 self._writes.put_nowait((master_key(self.stream_id), self._master().encode()))
         elif isinstance(item, Part):
             self.live.publish_part(name, item)
+            if self.latency is not None and item.received_at:
+                self.latency.record(f"part:{name}", time.monotonic() - item.received_at)
             if self._part_watchers:
                 self._parts_reached(name, item.start + item.duration)
         elif isinstance(item, Segment):

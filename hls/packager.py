@@ -55,6 +55,7 @@ class Part:
     duration: float
     data: bytes  # moof + mdat
     independent: bool  # starts with a keyframe
+    received_at: float = 0.0  # its newest frame's EncodedPacket.received_at (engine.latency)
 
 
 @dataclass(frozen=True)
@@ -239,4 +240,5 @@ class Packager:
             duration=end_time - start,
             data=media_segment(self._fragments, runs),
             independent=part.video[0].keyframe,
+            received_at=max(p.received_at for p in part.video),
         )

@@ -69,3 +69,9 @@ class IceRestartUnavailable(Conflict):
     """An ICE restart the session cannot take now (ICE not yet connected, no BUNDLE)."""
 
     code = "ICE_RESTART_UNAVAILABLE"
+
+
+class ReceiverInternalsChanged(TeezuError):
+    """aiortc's receiver lacks the queues ``ingest.receiver`` bounds (an aiortc upgrade?)."""
+
+    code = "RECEIVER_INTERNALS_CHANGED"

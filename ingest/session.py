@@ -27,6 +27,7 @@ from engine.pipeline import StreamPipeline
 from ingest.dtls import allow_rsa_peers
 from ingest.errors import InvalidSdp, NoCommonCodec
 from ingest.ice import IceSession
+from ingest.receiver import bound_receiver
 from ingest.sdp import VIDEO_CODECS
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,10 @@ class WhipSession:
 
         @self.pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
+            # aiortc starts its decoder after this event: bound its queues first.
+            for transceiver in self.pc.getTransceivers():
+                if transceiver.receiver.track is track:
+                    bound_receiver(transceiver.receiver, self.pipeline.latency)
             self.pipeline.attach(track)
 
         @self.pc.on("connectionstatechange")

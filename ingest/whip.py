@@ -28,6 +28,7 @@ from api.streams import broadcasts, store
 from engine.encoder import ladder
 from engine.fanout import PacketFanout
 from engine.hooks import FrameHook
+from engine.latency import StageLatency
 from engine.pipeline import StreamPipeline
 from hls.origin import POLICY_KEY
 from hls.output import HlsOutput
@@ -177,7 +178,9 @@ async def create_session(request: web.Request) -> web.Response:
         loop=loop,
         recording=stream.recording,
     )
-    fanout = PacketFanout(key, loop=loop)
+    latency = StageLatency()  # where this broadcast's time goes, stage by stage
+    output.latency = latency
+    fanout = PacketFanout(key, loop=loop, latency=latency)
     hooks: list[FrameHook] = []
     if clear_performer_freeze:  # the last broadcast's safe word: this session consented anew
         await safety_store.set_frozen(pubs.pool, stream_id, reason=None)
@@ -202,7 +205,10 @@ async def create_session(request: web.Request) -> web.Response:
         [output, fanout],
         audio_bitrate=settings.audio_bitrate,
         gap_fill_after=settings.gap_fill_after,
-        max_queued_seconds=settings.max_queued_seconds,
+        video_backlog=settings.video_backlog_frames,
+        audio_backlog_seconds=settings.audio_backlog_seconds,
+        part_frames=max(1, round(settings.part_duration * settings.output_fps)),
+        latency=latency,
         poster_sink=output.on_poster,
         hooks=hooks,
     )

@@ -26,6 +26,13 @@ may be the limit.
     .venv/bin/python loadtests/bench_chat.py --seconds 2 --warmup 1 --busy-members 20 \\
         --busy-senders 4 --small-rooms 4 --small-members 5 --rates 2   # smoke
 
+Before anything starts, an idle check samples the machine for ``--idle-seconds`` and prints its
+load average and how many CPUs other processes kept busy (``--quiet-wait S`` first waits up
+to S seconds for them to fall under ``--quiet-below``); each run's line ends with the load
+average at its start. ``--profile`` runs py-spy on our server during each of its measured
+windows and prints where a delivery's microseconds go (`loadtests/chat_profile.py`); the
+sampling costs the server a little, so figures for the record come from a run without it.
+
 The exit status is non-zero only on errors (a server failing to start, a load that could not
 connect), never because of a figure.
 """
@@ -55,6 +62,7 @@ if str(ROOT) not in sys.path:
 
 import psutil  # noqa: E402
 
+from loadtests import chat_profile  # noqa: E402
 from loadtests.chatload import RESULT, WINDOW, LoadPlan, RoomPlan, plan_to_json  # noqa: E402
 
 NODE_DIR = ROOT / "loadtests" / "node"
@@ -112,6 +120,33 @@ def cpu_of(procs: list[psutil.Process]) -> float:
 def _busy() -> float:
     t = psutil.cpu_times()
     return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0)
+
+
+def idle_check(seconds: float) -> dict[str, Any]:
+    """The machine's load average, and the CPUs its processes kept busy over ``seconds``."""
+    b0, t0 = _busy(), time.monotonic()
+    time.sleep(seconds)
+    busy = (_busy() - b0) / (time.monotonic() - t0)
+    return {"load_avg": list(os.getloadavg()), "busy_cpus": busy, "seconds": seconds}
+
+
+def fmt_idle(check: dict[str, Any]) -> str:
+    one, five, fifteen = check["load_avg"]
+    return (
+        f"idle check: load average {one:.2f} {five:.2f} {fifteen:.2f}; other processes kept"
+        f" {check['busy_cpus']:.2f} of {os.cpu_count()} CPUs busy over {check['seconds']:g} s"
+    )
+
+
+def wait_quiet(limit: float, below: float, seconds: float) -> dict[str, Any]:
+    """Idle checks until the machine is under ``below`` busy CPUs or ``limit`` seconds passed."""
+    deadline = time.monotonic() + limit
+    while True:
+        check = idle_check(seconds)
+        if check["busy_cpus"] < below or time.monotonic() >= deadline:
+            check["quiet"] = check["busy_cpus"] < below
+            return check
+        print(fmt_idle(check) + f": waiting for < {below:g}", flush=True)
 
 
 # ================================================================================ servers
@@ -290,7 +325,11 @@ def process_tree_cpu(pid: int | None) -> dict[int, float]:
 # ================================================================================ one load
 
 
-def run_generator(plan: LoadPlan, server: Server, var: Path) -> dict[str, Any]:
+def run_generator(
+    plan: LoadPlan, server: Server, var: Path, profile: Path | None = None
+) -> dict[str, Any]:
+    """One load against ``server``; with ``profile``, py-spy records the server's window there."""
+    load_avg = list(os.getloadavg())
     path = var / f"plan-{uuid.uuid4().hex[:8]}.json"
     path.write_text(plan_to_json(plan))
     proc = subprocess.Popen(
@@ -304,12 +343,17 @@ def run_generator(plan: LoadPlan, server: Server, var: Path) -> dict[str, Any]:
     main = [psutil.Process(server.proc.pid)]
     samples: dict[str, tuple[float, float, dict[int, float], float]] = {}
     result: dict[str, Any] = {}
+    spy: list[subprocess.Popen[bytes]] = []
 
     def read() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.startswith(WINDOW):
-                samples[line[len(WINDOW) :].strip()] = (
+                what = line[len(WINDOW) :].strip()
+                if what == "start" and profile is not None:
+                    started = chat_profile.record(server.proc.pid, plan.seconds, profile)
+                    spy.extend([started] if started else [])
+                samples[what] = (
                     time.monotonic(),
                     cpu_of(main),
                     process_tree_cpu(server.database_pid),
@@ -326,6 +370,11 @@ def run_generator(plan: LoadPlan, server: Server, var: Path) -> dict[str, Any]:
         proc.kill()
         raise BenchError("the load generator did not finish") from None
     reader.join(10)
+    for p in spy:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
     if proc.returncode != 0 or not result:
         err = proc.stderr.read() if proc.stderr else ""
         raise BenchError(f"load generator failed ({proc.returncode}): {err[-3000:]}")
@@ -335,6 +384,9 @@ def run_generator(plan: LoadPlan, server: Server, var: Path) -> dict[str, Any]:
         # backends born during the window count whole; one that ended in it is missed
         result["database_cpu"] = sum(c - e0.get(pid, 0.0) for pid, c in e1.items()) / (t1 - t0)
         result["machine_busy_cpus"] = (b1 - b0) / (t1 - t0)
+    result["load_avg"] = load_avg
+    if profile is not None and spy and profile.exists():
+        result["profile"] = chat_profile.summarize(profile, result["delivered"], result["sent"])
     return result
 
 
@@ -373,6 +425,7 @@ def fmt_line(server: str, r: dict[str, Any]) -> str:
         f"  cpu server {r.get('server_cpu', float('nan')):.2f}{db}  gen {gen:.2f}"
         f"  ({cost_per_k(r):.1f} server ms/1k)"
         f"  others {others:.2f}"
+        + (f"  load {r['load_avg'][0]:.2f}" if "load_avg" in r else "")
         + (f"  errors {r['send_errors']}" if r["send_errors"] else "")
         + warn
     )
@@ -402,6 +455,12 @@ def main() -> int:
         "--repeat", type=int, default=1, help="runs per server and load (summary: the median)"
     )
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--profile", action="store_true", help="py-spy our server in each window")
+    ap.add_argument("--idle-seconds", type=float, default=5.0, help="the idle check's length")
+    ap.add_argument(
+        "--quiet-wait", type=float, default=0.0, help="wait up to this many s for a quiet machine"
+    )
+    ap.add_argument("--quiet-below", type=float, default=0.3, help="busy CPUs counted as quiet")
     args = ap.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -450,6 +509,13 @@ def main() -> int:
             f" node {node_version.stdout.strip()}",
             flush=True,
         )
+        # Nothing of ours runs yet (the database is idle): what is busy now is someone else's.
+        idle = wait_quiet(args.quiet_wait, args.quiet_below, args.idle_seconds)
+        out["idle_check"] = idle
+        print(
+            fmt_idle(idle) + ("" if idle["quiet"] else "  <- NOT quiet: figures are contended"),
+            flush=True,
+        )
         # Servers take turns on each load (started afresh), so whatever else the machine runs
         # meanwhile falls on both alike rather than on whichever ran in a busy minute.
         runs: dict[tuple[str, float], dict[str, list[dict[str, Any]]]] = {}
@@ -475,13 +541,20 @@ def main() -> int:
                                 sender_cookies=server.cookies
                                 or [""] * sum(r.senders for r in plans[scenario]),
                             )
-                            r = run_generator(plan, server, var)
+                            spy = (
+                                var / f"profile-{scenario}-{rate:g}-{rep}.raw"
+                                if args.profile and kind == "ours"
+                                else None
+                            )
+                            r = run_generator(plan, server, var, spy)
                         finally:
                             server.close()
                         r.update(server=server.name, scenario=scenario, rate=rate, repeat=rep)
                         out["runs"].append(r)
                         runs.setdefault((scenario, rate), {}).setdefault(server.name, []).append(r)
                         print(fmt_line(server.name, r), flush=True)
+                        if "profile" in r:
+                            print(r["profile"], flush=True)
         # With --repeat, each server's figures are the run of median delivered/s.
         table = {
             load: {name: median_run(rs) for name, rs in by_server.items()}

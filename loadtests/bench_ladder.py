@@ -75,6 +75,7 @@ from engine.watermark import for_creator  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
 from loadtests.bench_transcode import (  # noqa: E402
     AUDIO_RATE,
+    FEED_BACKLOG,
     BenchError,
     ClipSource,
     Config,
@@ -225,11 +226,12 @@ async def _ours(clip: Path, cfg: LadderConfig, safety: frozenset[str] = frozense
             [output, counter],
             audio_bitrate=b.audio_bitrate,
             gap_fill_after=1e9,  # not paced to real time: see the module docstring
-            max_queued_seconds=b.max_queued_seconds,
+            video_backlog=FEED_BACKLOG,  # fed with backpressure: never full, never drops
+            audio_backlog_seconds=FEED_BACKLOG,
             hooks=hooks,
             **extra,
         )
-        source = ClipSource(clip, backlog=pipeline._queue.qsize)
+        source = ClipSource(clip, backlog=pipeline.waiting)
         await output.start()
         pipeline.start()
         pipeline.attach(source.video)

@@ -14,16 +14,22 @@ What runs:
   - ``whep``: the watch page in "Low latency" mode (WebRTC from the ladder's packets);
   - ``loopback`` (the reference): the same clock sent from one RTCPeerConnection to another in
     one page, no server: what Chromium's capture, encoder, jitter buffer and display cost by
-    themselves, measured on the same machine in the same run.
+    themselves, measured on the same machine in the same run;
+  - ``ll-hls+burn`` and ``whep+burn`` (the **overload** phases): the same readers while a CPU
+    burner (``loadtests/burner.py``) keeps one of the cores busy for the whole phase.
 
   Each reader decodes the clock from every frame its ``<video>`` presents
   (``requestVideoFrameCallback``; "glass" is the frame's expected display time) and records
   display time - painted time. Publisher and readers share one browser, hence one clock.
 
 Printed per phase: samples, p50/p95/p99/max, frames rejected (checksum), the rendition played,
-hls.js's own latency estimate, and the ratio of each phase's p50 to the loopback reference.
-Targets of the product: LL-HLS p50 <= 1.5 s, WHEP p50 <= 0.3 s. The exit status is non-zero
-only on errors (a process failing, a reader decoding nothing), never because of a figure.
+hls.js's own latency estimate, and the ratio of each phase's p50 to the loopback reference;
+then, from the server's own ``engine stages`` log lines (``engine.latency``, every 5 s), where
+the time went inside the server in each phase (per-stage p50/p99), the frames it took in and
+dropped by stage, and the load shedding steps (``engine.shedding``) it took.
+Targets of the product: LL-HLS p50 <= 1.5 s, WHEP p50 <= 0.3 s; under overload LL-HLS p50
+<= 2.0 s, WHEP p50 <= 0.5 s. The exit status is non-zero only on errors (a process failing, a
+reader decoding nothing), never because of a figure.
 
     .venv/bin/python loadtests/bench_latency.py                      # 20 s per phase
     .venv/bin/python loadtests/bench_latency.py --seconds 4 --warmup 3   # CI smoke
@@ -55,6 +61,7 @@ from loadtests.bench_whep import (  # noqa: E402
     free_port,
     wait_live,
 )
+from loadtests.burner import cpu_burner  # noqa: E402
 
 CLOCK_JS = Path(__file__).with_name("latency_clock.js")
 CHROMIUM = "/usr/bin/chromium"
@@ -72,7 +79,8 @@ CHROMIUM_ARGS = [
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
 ]
-TARGETS = {"ll-hls": 1.5, "whep": 0.3}
+TARGETS = {"ll-hls": 1.5, "whep": 0.3, "ll-hls+burn": 2.0, "whep+burn": 0.5}
+PHASES = ("ll-hls", "whep", "loopback", "ll-hls+burn", "whep+burn")
 
 HLS_STATE = """() => { const h = window.teezuWatch && window.teezuWatch.hls();
   return h ? { latency: h.latency, target: h.targetLatency } : null; }"""
@@ -139,7 +147,112 @@ async def measure(page: Any, seconds: float, warmup: float, hls: bool = False) -
     return out
 
 
-async def run_browser(args: argparse.Namespace, base: str, stream_id: str, token: str) -> dict:
+async def phase_hls(ctx: Any, base: str, stream_id: str, args: argparse.Namespace) -> dict:
+    """hls.js on the watch page (its own low-latency configuration)."""
+    page = await ctx.new_page()
+    await page.goto(f"{base}/watch/{stream_id}")
+    await page.wait_for_function(
+        "window.teezuWatch && window.teezuWatch.hls() && window.teezuWatch.video().currentTime > 0",
+        timeout=60_000,
+    )
+    await _reader(page, "window.teezuWatch.video()")
+    result = await measure(page, args.seconds, args.warmup, hls=True)
+    await page.close()
+    return result
+
+
+async def phase_whep(ctx: Any, base: str, stream_id: str, args: argparse.Namespace) -> dict:
+    """The watch page's Low latency mode (WebRTC from the ladder's packets)."""
+    page = await ctx.new_page()
+    await page.goto(f"{base}/watch/{stream_id}")
+    await page.locator("[data-testid=player][data-state=live]").wait_for(timeout=60_000)
+    await page.click("[data-testid=low-latency]")
+    await page.wait_for_function(
+        "window.teezuWatch && window.teezuWatch.playback() === 'webrtc' && "
+        "window.teezuWatch.video().videoWidth > 0",
+        timeout=30_000,
+    )
+    await _reader(page, "window.teezuWatch.video()")
+    result = await measure(page, args.seconds, args.warmup)
+    await page.close()
+    return result
+
+
+async def phase_loopback(ctx: Any, base: str, stream_id: str, args: argparse.Namespace) -> dict:
+    """The reference: the clock from one RTCPeerConnection to another in one page, no server."""
+    page = await ctx.new_page()
+    await page.goto(f"{base}/")
+    await page.add_script_tag(path=str(CLOCK_JS))
+    await page.evaluate(
+        """async () => { const v = document.createElement('video');
+           v.muted = true; v.autoplay = true; v.playsInline = true;
+           document.body.appendChild(v); window.teezuLoopVideo = v;
+           await teezuClock.loopback(v); }"""
+    )
+    await page.wait_for_function("window.teezuLoopVideo.videoWidth > 0", timeout=30_000)
+    await page.evaluate(
+        "() => { window.teezuRead = teezuClock.startReading(window.teezuLoopVideo); }"
+    )
+    result = await measure(page, args.seconds, args.warmup)
+    await page.close()
+    return result
+
+
+PHASE_RUNNERS = {"ll-hls": phase_hls, "whep": phase_whep, "loopback": phase_loopback}
+
+
+def server_lines(server: Child) -> list[dict[str, Any]]:
+    """The server's JSON log records logged since the last call (the engine's among them)."""
+    out = []
+    while True:
+        try:
+            line = server.lines.get_nowait()
+        except Exception:  # queue.Empty
+            return out
+        if line and line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+
+
+def engine_figures(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-stage delays (median of the 5 s windows' p50, worst p99), frames in and dropped by
+    stage over the phase, and the shedding steps taken, from ``engine stages`` records."""
+    stages = [r for r in records if r.get("event") == "engine stages"]
+    steps = [
+        f"{r['previous']}->{r['step_name']} ({r['utilization']:.2f})"
+        for r in records
+        if r.get("event") == "load shedding step"
+    ]
+    out: dict[str, Any] = {"windows": len(stages), "shedding": steps}
+    if not stages:
+        return out
+    by_stage: dict[str, list[dict[str, float]]] = {}
+    for r in stages:
+        for name, figures in r["stages"].items():
+            by_stage.setdefault(name, []).append(figures)
+    out["stages"] = {
+        name: {
+            "p50_ms": statistics.median(f["p50_ms"] for f in figs),
+            "p99_ms": max(f["p99_ms"] for f in figs),
+        }
+        for name, figs in sorted(by_stage.items())
+    }
+    first, last = stages[0], stages[-1]
+    out["frames_in"] = last["video_frames_in"] - first["video_frames_in"]
+    out["dropped"] = {
+        k: v - first["dropped"].get(k, 0)
+        for k, v in last["dropped"].items()
+        if v - first["dropped"].get(k, 0)
+    }
+    out["shed_step_end"] = last["shed_step"]
+    return out
+
+
+async def run_browser(
+    args: argparse.Namespace, base: str, stream_id: str, token: str, server: Child
+) -> dict:
     from playwright.async_api import async_playwright
 
     results: dict[str, Any] = {}
@@ -162,51 +275,13 @@ async def run_browser(args: argparse.Namespace, base: str, stream_id: str, token
             await wait_live(base, stream_id, 30)
             print("live", flush=True)
 
-            if "ll-hls" in args.phases:
-                print(f"ll-hls: hls.js on the watch page, {args.seconds:g} s ...", flush=True)
-                page = await ctx.new_page()
-                await page.goto(f"{base}/watch/{stream_id}")
-                await page.wait_for_function(
-                    "window.teezuWatch && window.teezuWatch.hls() && "
-                    "window.teezuWatch.video().currentTime > 0",
-                    timeout=60_000,
-                )
-                await _reader(page, "window.teezuWatch.video()")
-                results["ll-hls"] = await measure(page, args.seconds, args.warmup, hls=True)
-                await page.close()
-
-            if "whep" in args.phases:
-                print(f"whep: the watch page's Low latency mode, {args.seconds:g} s", flush=True)
-                page = await ctx.new_page()
-                await page.goto(f"{base}/watch/{stream_id}")
-                await page.locator("[data-testid=player][data-state=live]").wait_for(timeout=60_000)
-                await page.click("[data-testid=low-latency]")
-                await page.wait_for_function(
-                    "window.teezuWatch && window.teezuWatch.playback() === 'webrtc' && "
-                    "window.teezuWatch.video().videoWidth > 0",
-                    timeout=30_000,
-                )
-                await _reader(page, "window.teezuWatch.video()")
-                results["whep"] = await measure(page, args.seconds, args.warmup)
-                await page.close()
-
-            if "loopback" in args.phases:
-                print(f"loopback (reference): {args.seconds:g} s ...", flush=True)
-                page = await ctx.new_page()
-                await page.goto(f"{base}/")
-                await page.add_script_tag(path=str(CLOCK_JS))
-                await page.evaluate(
-                    """async () => { const v = document.createElement('video');
-                       v.muted = true; v.autoplay = true; v.playsInline = true;
-                       document.body.appendChild(v); window.teezuLoopVideo = v;
-                       await teezuClock.loopback(v); }"""
-                )
-                await page.wait_for_function("window.teezuLoopVideo.videoWidth > 0", timeout=30_000)
-                await page.evaluate(
-                    "() => { window.teezuRead = teezuClock.startReading(window.teezuLoopVideo); }"
-                )
-                results["loopback"] = await measure(page, args.seconds, args.warmup)
-                await page.close()
+            for name in args.phases:
+                base_name, burn = name.removesuffix("+burn"), name.endswith("+burn")
+                print(f"{name}: {args.seconds:g} s ...", flush=True)
+                server_lines(server)  # what was logged before this phase is not its own
+                with cpu_burner(1 if burn else 0):
+                    results[name] = await PHASE_RUNNERS[base_name](ctx, base, stream_id, args)
+                results[name]["server"] = engine_figures(server_lines(server))
         finally:
             await browser.close()
     return results
@@ -232,7 +307,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "TEEZU_PORT": str(port),
                 "TEEZU_EDGE_PORT": str(free_port()),  # the LL-HLS edge the watch page plays from
                 "TEEZU_VAR_DIR": str(tmp / "var"),
-                "TEEZU_LOG_LEVEL": "WARNING",
+                # INFO in JSON: the engine's per-stage delays ("engine stages", every 5 s).
+                "TEEZU_LOG_LEVEL": "INFO",
+                "TEEZU_LOG_FORMAT": "json",
                 # The bench's stream has no verified performers: the go-live gate is not measured.
                 "TEEZU_REQUIRE_VERIFICATION": "false",
                 # New streams are rated adult: the benchmark's anonymous readers would need age
@@ -242,7 +319,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server = Child("server", [str(Path(sys.executable).parent / "teezu"), "serve"], env)
             _wait_http(base + "/healthz", server, 60)
             cpu0, t0 = server.cpu(), time.monotonic()
-            result["phases"] = asyncio.run(run_browser(args, base, stream_id, token))
+            result["phases"] = asyncio.run(run_browser(args, base, stream_id, token, server))
             result["server_cpu_pct"] = 100 * (server.cpu() - cpu0) / (time.monotonic() - t0)
         finally:
             if server is not None:
@@ -284,6 +361,22 @@ def report(r: dict[str, Any]) -> None:
             f"\nhls.js's own estimate (distance from the playlist's live edge): p50 "
             f"{hls['hlsjs_latency_p50']:.3f} s, target {hls['hlsjs_target']:.3f} s"
         )
+    print("\ninside the server, per phase (engine.latency; ms, p50 / worst p99 of 5 s windows):")
+    for name, p in phases.items():
+        srv = p.get("server", {})
+        if not srv.get("stages"):
+            print(f"  {name}: no engine records")
+            continue
+        stages = "  ".join(
+            f"{stage} {f['p50_ms']:.0f}/{f['p99_ms']:.0f}" for stage, f in srv["stages"].items()
+        )
+        print(f"  {name}: {stages}")
+        dropped = ", ".join(f"{k} {v}" for k, v in srv["dropped"].items()) or "none"
+        steps = "; ".join(srv["shedding"]) or "none"
+        print(
+            f"    frames in {srv['frames_in']}, dropped: {dropped}; shedding steps: {steps}; "
+            f"step at the end: {srv['shed_step_end']}"
+        )
     for name, target in TARGETS.items():
         if name in phases:
             verdict = "meets" if phases[name]["p50"] <= target else "MISSES"
@@ -295,11 +388,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="measured seconds per phase")
     ap.add_argument("--warmup", type=float, default=8.0, help="seconds before measuring")
     ap.add_argument(
-        "--phases", default="ll-hls,whep,loopback", help="comma list of ll-hls,whep,loopback"
+        "--phases",
+        default=",".join(PHASES),
+        help="comma list of " + ",".join(PHASES) + " (+burn: with a CPU burner on one core)",
     )
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args(argv)
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = set(args.phases) - set(PHASES)
+    if unknown:
+        ap.error(f"unknown phases: {sorted(unknown)}")
     try:
         r = run(args)
     except BenchError as exc:

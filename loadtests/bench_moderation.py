@@ -228,7 +228,8 @@ async def live(
                 [output],
                 audio_bitrate=settings.audio_bitrate,
                 gap_fill_after=settings.gap_fill_after,
-                max_queued_seconds=settings.max_queued_seconds,
+                video_backlog=settings.video_backlog_frames,
+                audio_backlog_seconds=settings.audio_backlog_seconds,
                 poster_sink=output.on_poster,
                 hooks=[sampler, for_creator(f"creator{k}", settings)],
             )

@@ -219,9 +219,10 @@ async def _record_ladder(clip: Path, cfg: Any, settings: Any, rungs: list[Any]) 
         # A recording, not a live session: never fill gaps by the wall clock (a loaded machine
         # may encode slower than real time) and never drop (the feed has backpressure).
         gap_fill_after=1e9,
-        max_queued_seconds=1e6,
+        video_backlog=bt.FEED_BACKLOG,
+        audio_backlog_seconds=bt.FEED_BACKLOG,
     )
-    source = bt.ClipSource(clip, backlog=pipeline._queue.qsize)
+    source = bt.ClipSource(clip, backlog=pipeline.waiting)
     pipeline.start()
     pipeline.attach(source.video)
     pipeline.attach(source.audio)

@@ -76,8 +76,9 @@ VIDEO_TIME_BASE = Fraction(1, 90_000)  # aiortc's VIDEO_TIME_BASE
 AUDIO_RATE = 48_000
 AUDIO_TIME_BASE = Fraction(1, AUDIO_RATE)
 # Pipeline queue items (video + audio frames) above which the feeding tracks wait: keeps memory
-# bounded and far below the pipeline's own drop threshold (max_queued_seconds * (fps + 50)).
+# bounded and far below what the pipeline's backlogs hold when built with FEED_BACKLOG.
 BACKLOG_LIMIT = 24
+FEED_BACKLOG = 1000  # backlog sizes for a feed with backpressure (frames; seconds of audio)
 CLIP_VIDEO_BITRATE = "3M"  # what a browser sends for 720p at a good bandwidth estimate
 
 
@@ -96,7 +97,6 @@ class Config:
     segment_duration: float
     part_duration: float
     gap_fill_after: float
-    max_queued_seconds: float
     playlist_window: int
     segment_retention: int
 
@@ -120,7 +120,6 @@ def make_config(seconds: int) -> Config:
         segment_duration=s.segment_duration,
         part_duration=s.part_duration,
         gap_fill_after=s.gap_fill_after,
-        max_queued_seconds=s.max_queued_seconds,
         playlist_window=s.playlist_window,
         segment_retention=s.segment_retention,
     )
@@ -487,10 +486,11 @@ async def _ours(clip: Path, cfg: Config, profiler: cProfile.Profile | None = Non
             [output, counter],
             audio_bitrate=cfg.audio_bitrate,
             gap_fill_after=cfg.gap_fill_after,
-            max_queued_seconds=cfg.max_queued_seconds,
+            video_backlog=FEED_BACKLOG,  # fed with backpressure: never full, never drops
+            audio_backlog_seconds=FEED_BACKLOG,
         )
         pipeline.profiler = profiler
-        source = ClipSource(clip, backlog=pipeline._queue.qsize)
+        source = ClipSource(clip, backlog=pipeline.waiting)
         await output.start()
         pipeline.start()
         pipeline.attach(source.video)

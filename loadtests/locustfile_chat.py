@@ -15,7 +15,9 @@ member account (``POST /api/v1/auth/signup``: lift ``TEEZU_AUTH_RATE_LIMIT_REQUE
 server for big runs); otherwise ``TEEZU_CHAT_COOKIE`` is sent as the Cookie header (e.g.
 ``session=...`` from ``/api/v1/auth/login``). ``TEEZU_CHAT_SENDER_SHARE`` (default 0.1) is the
 share of users that send, ``TEEZU_CHAT_SEND_WAIT`` (default 1.0) the mean seconds between a
-sender's messages.
+sender's messages. ``TEEZU_CHAT_SENDS=N`` makes a fixed amount of work instead of a duration:
+each sender sends N acknowledged messages and waits until it has received them back, and once
+every user (``-u``) is done Locust stops, as its ``-t`` limit would (the smoke test runs this).
 
 For comparable figures against the Node reference, use ``loadtests/bench_chat.py``: Locust's
 gevent clients cost far more CPU per received packet than the server under test, so on a
@@ -29,6 +31,7 @@ import random
 import time
 import uuid
 
+import gevent
 import requests
 import socketio
 from locust import User, between, events, task
@@ -37,6 +40,9 @@ BUSY_ROOM = os.environ.get("TEEZU_CHAT_BUSY_ROOM", "")
 SMALL_ROOMS = [r for r in os.environ.get("TEEZU_CHAT_SMALL_ROOMS", "").split(",") if r]
 SENDER_SHARE = float(os.environ.get("TEEZU_CHAT_SENDER_SHARE", "0.1"))
 SEND_WAIT = float(os.environ.get("TEEZU_CHAT_SEND_WAIT", "1.0"))
+SENDS = int(os.environ.get("TEEZU_CHAT_SENDS", "0"))  # 0: send until Locust stops the run
+
+_done_users = 0  # users that finished their TEEZU_CHAT_SENDS quota (gevent: one thread)
 
 
 def _cookie(host: str) -> str:
@@ -71,6 +77,10 @@ class ChatUser(User):
         self.sender = random.random() < SENDER_SHARE
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("chat:messages", self._received)
+        self.mine: set[str] = set()  # stamps of every message this user sent
+        self.sent: set[str] = set()  # ... and of those acknowledged
+        self.received_own: set[str] = set()
+        self.finished = False
         started = time.perf_counter()
         try:
             headers = {"Cookie": _cookie(self.host)} if self.sender else {}
@@ -89,6 +99,20 @@ class ChatUser(User):
         )
         if exc is not None:
             self.sender = False
+        self._check_done()
+
+    def _check_done(self) -> None:
+        """With ``TEEZU_CHAT_SENDS``: this user is done once its quota came back to it; the
+        last user done stops the run (from its own greenlet, like Locust's ``-t`` limit)."""
+        global _done_users
+        if not SENDS or self.finished:
+            return
+        if self.sender and not (len(self.sent) >= SENDS and self.sent <= self.received_own):
+            return
+        self.finished = True
+        _done_users += 1
+        if _done_users >= self.environment.parsed_options.num_users:
+            gevent.spawn(self.environment.runner.quit)
 
     def _received(self, batch: dict) -> None:
         now = time.time()
@@ -98,6 +122,8 @@ class ChatUser(User):
                 sent = float(stamp)
             except ValueError:
                 continue  # someone else's message
+            if stamp in self.mine:
+                self.received_own.add(stamp)
             events.request.fire(
                 request_type="deliver",
                 name=f"chat:messages ({self.__class__.__name__})",
@@ -105,13 +131,16 @@ class ChatUser(User):
                 response_length=len(message["text"]),
                 exception=None,
             )
+        self._check_done()
 
     @task
     def send(self) -> None:
-        if not self.sender or not self.sio.connected:
+        if not self.sender or not self.sio.connected or (SENDS and len(self.sent) >= SENDS):
             return
         started = time.perf_counter()
-        text = f"{time.time():.6f} locust says hi"
+        stamp = f"{time.time():.6f}"
+        text = f"{stamp} locust says hi"
+        self.mine.add(stamp)
         exc = None
         try:
             ack = self.sio.call("chat:send", {"streamId": self.stream_id, "text": text}, timeout=10)
@@ -119,6 +148,8 @@ class ChatUser(User):
                 exc = RuntimeError(ack.get("code") if ack else "no ack")
         except Exception as e:  # noqa: BLE001 - reported to Locust as a failure
             exc = e
+        if exc is None:
+            self.sent.add(stamp)
         events.request.fire(
             request_type="socketio",
             name="chat:send (ack)",
@@ -126,6 +157,7 @@ class ChatUser(User):
             response_length=len(text),
             exception=exc,
         )
+        self._check_done()
 
     def on_stop(self) -> None:
         self.sio.disconnect()

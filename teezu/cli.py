@@ -154,16 +154,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                 "check in again (or restart).\n",
                 flush=True,
             )
-        app = create_app(settings, dsn=dsn)
-        loop = None
-        if settings.event_loop == "uvloop":
-            import uvloop
-
-            loop = uvloop.new_event_loop()
-        web.run_app(
-            app, host=settings.host, port=settings.port, access_log=None, print=None, loop=loop
-        )
+        _run_app(create_app(settings, dsn=dsn), settings)
     return 0
+
+
+def _run_app(app: web.Application, settings: Settings) -> None:
+    """Serve ``app`` on the configured event loop (`Settings.event_loop`) until a signal."""
+    loop = None
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None, loop=loop)
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
@@ -175,8 +177,7 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.redis_url:
         log.warning("TEEZU_REDIS_URL is not set: chat rooms are not shared with other processes")
     with database(settings) as dsn:
-        app = create_app(settings, dsn=dsn, ingest=False)
-        web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None)
+        _run_app(create_app(settings, dsn=dsn, ingest=False), settings)
     return 0
 
 

@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     the host name.
     """
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
-    """`teezu serve`'s event loop: uvloop costs the LL-HLS edge ~20% less CPU per request than
-    asyncio's own and allocates far less (fewer GC pauses) (loadtests/bench_origin.py --loop).
+    """`teezu serve`'s and `teezu api`'s event loop: uvloop costs the LL-HLS edge ~20% less CPU
+    per request than asyncio's own and allocates far less (fewer GC pauses)
+    (loadtests/bench_origin.py --loop); chat deliveries too (loadtests/bench_chat.py).
     """
     log_format: Literal["json", "console"] = "console"
     """`json` for machines, `console` for people."""
@@ -228,8 +229,11 @@ class Settings(BaseSettings):
     """AAC bitrate, bit/s."""
     x264_preset: str = "veryfast"
     """libx264's preset for the live renditions."""
-    max_queued_seconds: float = 2.0
-    """Encoder backlog, in seconds, beyond which video frames are dropped."""
+    video_backlog_frames: int = Field(default=2, ge=1)
+    """Decoded video frames that may wait for the encoder thread; older ones are dropped
+    (the newest are encoded: latency stays flat when the encoder falls behind)."""
+    audio_backlog_seconds: float = Field(default=0.5, gt=0)
+    """Audio that may wait for the encoder thread, seconds; the oldest is dropped beyond it."""
     gap_fill_after: float = 0.5
     """Seconds of lag after which a missing track is filled (black picture, silence)."""
 
@@ -245,7 +249,7 @@ class Settings(BaseSettings):
     vod_retention_days: float = 30.0
     """Recorded broadcasts are deleted this many days after they end."""
     retention_interval: float = 600.0
-    """Seconds between passes of the VOD retention worker."""
+    """Seconds between passes of the retention worker (expired VODs and stories)."""
 
     # --- LL-HLS edge (hls/edge.py): the live viewers' hot path, in the same process as the app
     edge_port: int | None = None
@@ -266,7 +270,8 @@ class Settings(BaseSettings):
     """Seconds a keep-alive connection to the edge may sit without a request."""
     # --- chat (Socket.IO)
     chat_batch_interval: float = 0.05
-    """A room's messages go out as one packet per tick of this many seconds; 0: each at once."""
+    """A busy room's messages (more than one per tick on average) go out as one packet per tick
+    of this many seconds; a quiet room's at once; 0: each at once."""
     chat_rate_limit: int = 20
     """Chat messages per sender per window, across nodes."""
     chat_rate_window: float = 10.0

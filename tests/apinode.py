@@ -33,10 +33,10 @@ def start_node(dsn: str, var_dir: Path, port: int, **settings: str) -> subproces
         **{f"TEEZU_{k.upper()}": v for k, v in {**TEST_SETTINGS, **settings}.items()},
     }
     var_dir.mkdir(parents=True, exist_ok=True)
-    log = open(var_dir / "node.log", "wb")  # noqa: SIM115 - the child holds it
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "teezu.cli", "api"], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
+    with open(var_dir / "node.log", "wb") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "teezu.cli", "api"], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
     deadline = time.monotonic() + 60
     while True:
         if proc.poll() is not None:

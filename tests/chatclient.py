@@ -31,7 +31,8 @@ WATCHED = (
 
 
 class ChatClient:
-    def __init__(self) -> None:
+    def __init__(self, transports: tuple[str, ...] = ("websocket",)) -> None:
+        self.transports = list(transports)  # ("polling",): Engine.IO long-polling only
         self.sio = socketio.AsyncClient(reconnection=False)
         self.received: dict[str, list[Any]] = defaultdict(list)
         self._changed = asyncio.Condition()
@@ -48,7 +49,7 @@ class ChatClient:
 
     async def connect(self, base_url: str, headers: dict[str, str] | None = None) -> ChatClient:
         await self.sio.connect(
-            base_url, headers=headers or {}, transports=["websocket"], wait_timeout=10
+            base_url, headers=headers or {}, transports=self.transports, wait_timeout=10
         )
         return self
 

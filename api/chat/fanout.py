@@ -1,12 +1,14 @@
-"""Chat messages out to rooms: one packet per message, or one per room per tick.
+"""Chat messages out to rooms: one packet per message, or one per room per tick while it pays.
 
-Socket.IO sends every event as its own WebSocket frame, and python-socketio spends a task per
-recipient per emit. Gathering a room's messages for ``interval`` seconds and sending them as one
-``chat:messages`` event divides that cost by the batch size when a room is busy. Each room
-keeps its own tick: a message to a room that was quiet for a tick goes out at once, and only the
-ones that follow it within the tick wait (at most ``interval``). ``interval`` 0 sends each
-message at once (still as a one-element batch, so clients see one shape). The figures that
-chose the default are in the README (`loadtests/bench_chat.py`).
+Every packet costs a write per member. Gathering a busy room's messages for ``interval``
+seconds and sending them as one ``chat:messages`` event divides that cost by the batch size;
+in a quiet room it would only add delay. So each room keeps its own rate (`RoomRate`, messages
+per second, decayed over `RATE_HORIZON`), and a room's message is held back only while the room
+is busy: more than one message per tick on average, so a tick's packet carries several. Even
+then the first message after a tick without one goes out at once and no message waits longer
+than ``interval``. ``interval`` 0 sends each message at once (still as a one-element batch, so
+clients see one shape). The figures that chose the default are in docs/benchmarks.md
+(`loadtests/bench_chat.py`).
 """
 
 from __future__ import annotations
@@ -25,12 +27,31 @@ log = logging.getLogger(__name__)
 
 # (event, data, room) -> sent to everyone in the room, on every node
 Emit = Callable[[str, Any, str], Awaitable[None]]
+RATE_HORIZON = 1.0  # s: a room's rate is the messages of about the last second
+
+
+class RoomRate:
+    """A room's recent message rate: an exponentially decayed count per second."""
+
+    __slots__ = ("at", "rate")
+
+    def __init__(self) -> None:
+        self.rate = 0.0  # messages per second
+        self.at = -math.inf  # when it was last counted
+
+    def hit(self, now: float, horizon: float = RATE_HORIZON) -> float:
+        """Count one message at ``now``; the rate including it."""
+        self.rate = self.rate * math.exp((self.at - now) / horizon) + 1.0 / horizon
+        self.at = now
+        return self.rate
 
 
 class RoomFanout:
-    def __init__(self, emit: Emit, interval: float) -> None:
+    def __init__(self, emit: Emit, interval: float, *, horizon: float = RATE_HORIZON) -> None:
         self._emit = emit
         self._interval = interval
+        self._horizon = horizon
+        self._rates: dict[str, RoomRate] = {}
         self._pending: dict[str, tuple[str, list[dict[str, Any]]]] = {}
         self._last: dict[str, float] = {}  # room -> when it was last sent to
         self._due: list[tuple[float, str]] = []  # (when, room) of the rooms with pending ones
@@ -45,15 +66,19 @@ class RoomFanout:
         if self._task is None:
             await self._send(room, stream_id, [message])
             return
+        now = asyncio.get_running_loop().time()
+        rate = self._rates.get(room)
+        if rate is None:
+            rate = self._rates[room] = RoomRate()
+        busy = rate.hit(now, self._horizon) * self._interval > 1.0
         pending = self._pending.get(room)
         if pending is not None:
             pending[1].append(message)
             return
-        now = asyncio.get_running_loop().time()
         last = self._last.get(room, -math.inf)
-        if now - last >= self._interval:
-            # The room was quiet for a tick: no reason to wait. Only what follows within the
-            # tick is held back and goes out together.
+        if not busy or now - last >= self._interval:
+            # A quiet room, or a busy one's first message after a tick without one: no reason
+            # to wait. Only what follows within the tick is held back and goes out together.
             self._last[room] = now
             await self._send(room, stream_id, [message])
             return
@@ -94,9 +119,13 @@ class RoomFanout:
                 continue  # flushed early
             self._last[room] = loop.time()
             await self._send(room, *pending)
-            if len(self._last) > 10_000:  # forget rooms quiet for a tick: memory stays flat
-                horizon = loop.time() - self._interval
-                self._last = {r: t for r, t in self._last.items() if t > horizon}
+            if len(self._last) > 10_000:  # forget quiet rooms: memory stays flat
+                self._forget(loop.time())
+
+    def _forget(self, now: float) -> None:
+        tick, gone = now - self._interval, now - 10 * self._horizon
+        self._last = {r: t for r, t in self._last.items() if t > tick}
+        self._rates = {r: rate for r, rate in self._rates.items() if rate.at > gone}
 
     async def close(self) -> None:
         if self._task is not None:

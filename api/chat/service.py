@@ -206,6 +206,8 @@ class Chat:
         await self.scorer.close()
         await self.fanout.close()
         await self.writer.close()
+        if isinstance(self.history, PostgresChatHistory):
+            await self.history.close()
         # Leave the shared presence clean for the nodes that stay.
         for conn in list(self.connections.values()):
             with contextlib.suppress(Exception):

@@ -8,6 +8,7 @@ moderation log are relational and stay in PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -92,14 +93,31 @@ class PostgresChatHistory:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._writer: Any = None  # the pool connection `append` holds (a PoolConnectionProxy)
+
+    async def _writer_connection(self) -> Any:
+        """The connection `append` writes on, taken from the pool once and held.
+
+        Chat is not money: not waiting for the WAL flush (``synchronous_commit = off``) takes a
+        disk sync (milliseconds on a VM) off every message's path. A crash of PostgreSQL may
+        lose the last fraction of a second of history (at most 3 x ``wal_writer_delay``),
+        never corrupt it; a clean shutdown flushes it. The setting is made once, on a
+        connection of its own: not on every INSERT (a batch is one round trip), and never
+        left on a pooled connection that a ledger transaction would use next.
+        """
+        if self._writer is None:
+            conn = await self._pool.acquire()
+            try:
+                await conn.execute("SET synchronous_commit TO off")
+            except BaseException:
+                await self._pool.release(conn)
+                raise
+            self._writer = conn
+        return self._writer
 
     async def append(self, messages: list[ChatMessage]) -> None:
-        async with self._pool.acquire() as conn:
-            # Chat is not money: not waiting for the WAL flush takes a disk sync (milliseconds
-            # on a VM) off every message's path. A crash may lose the last fraction of a second
-            # of history (at most 3 x wal_writer_delay), never corrupt it. The pool's RESET ALL
-            # on release puts the setting back.
-            await conn.execute("SET synchronous_commit TO off")
+        conn = await self._writer_connection()
+        try:
             await conn.execute(
                 f"INSERT INTO chat_messages ({_MESSAGE_COLUMNS}) SELECT * FROM unnest("
                 "$1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], "
@@ -113,6 +131,23 @@ class PostgresChatHistory:
                 [m.held for m in messages],
                 [m.release_at for m in messages],
             )
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            await self._drop_writer(reset=False)  # the next batch takes a fresh connection
+            raise
+
+    async def _drop_writer(self, *, reset: bool) -> None:
+        conn, self._writer = self._writer, None
+        if conn is None:
+            return
+        if reset:
+            with contextlib.suppress(Exception):
+                await conn.execute("RESET synchronous_commit")
+        with contextlib.suppress(Exception):
+            await self._pool.release(conn)
+
+    async def close(self) -> None:
+        """Give the writer's connection back to the pool, its setting undone."""
+        await self._drop_writer(reset=True)
 
     async def page(
         self, stream_id: uuid.UUID, *, before: uuid.UUID | None, limit: int
@@ -207,14 +242,20 @@ class HistoryWriter:
     A lone message is written at once (no added wait); under load each round trip carries every
     message that queued meanwhile, so the database sees one statement per batch, not per message.
     A batch that fails as a whole is written again one message at a time: a row the database
-    refuses fails its own sender only.
+    refuses fails its own sender only. `close` writes what is queued and in flight before it
+    returns, so a clean shutdown loses no message a sender was waiting on.
     """
 
-    def __init__(self, history: ChatHistory, *, max_batch: int = 1000) -> None:
+    def __init__(
+        self, history: ChatHistory, *, max_batch: int = 1000, close_timeout: float = 10.0
+    ) -> None:
         self._history = history
         self._max_batch = max_batch
+        self._close_timeout = close_timeout
         self._queue: list[tuple[ChatMessage, asyncio.Future[None]]] = []
+        self._batch: list[tuple[ChatMessage, asyncio.Future[None]]] = []  # being written
         self._wake = asyncio.Event()
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
         self.fallbacks = 0  # batches that failed as a whole and were stored one by one
 
@@ -230,53 +271,55 @@ class HistoryWriter:
 
     async def _run(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-                try:
-                    await self._history.append([m for m, _ in batch])
-                except Exception as exc:
-                    if len(batch) == 1:
+            if not self._queue:
+                if self._closing:
+                    return
+                await self._wake.wait()
+                self._wake.clear()
+                continue
+            self._batch = batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            try:
+                await self._history.append([m for m, _ in batch])
+            except Exception as exc:
+                if len(batch) == 1:
+                    log.exception("storing a chat message failed")
+                    _settle(batch[0][1], exc)
+                    continue
+                # One bad row fails the whole INSERT: store each alone, so only the
+                # messages that fail by themselves fail (as the tip batches fall back).
+                log.warning(
+                    "a batch of %d chat messages failed; storing each alone: %r", len(batch), exc
+                )
+                self.fallbacks += 1
+                for message, future in batch:
+                    try:
+                        await self._history.append([message])
+                    except Exception as alone:
                         log.exception("storing a chat message failed")
-                        _settle(batch[0][1], exc)
-                        continue
-                    # One bad row fails the whole INSERT: store each alone, so only the
-                    # messages that fail by themselves fail (as the tip batches fall back).
-                    log.warning(
-                        "a batch of %d chat messages failed; storing each alone: %r",
-                        len(batch),
-                        exc,
-                    )
-                    self.fallbacks += 1
-                    for message, future in batch:
-                        try:
-                            await self._history.append([message])
-                        except Exception as alone:
-                            log.exception("storing a chat message failed")
-                            _settle(future, alone)
-                        else:
-                            _settle(future, None)
-                else:
-                    for _, f in batch:
-                        _settle(f, None)
+                        _settle(future, alone)
+                    else:
+                        _settle(future, None)
+            else:
+                for _, f in batch:
+                    _settle(f, None)
 
     async def close(self) -> None:
+        """Write what is queued and in flight, then stop (bounded: the pool closes next)."""
         if self._task is not None:
-            # let queued writes finish before stopping (bounded: the pool closes next)
-            for _ in range(100):
-                if not self._queue:
-                    break
-                await asyncio.sleep(0.01)
-            self._task.cancel()
+            self._closing = True
+            self._wake.set()
             try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        for _, f in self._queue:
+                await asyncio.wait_for(asyncio.shield(self._task), self._close_timeout)
+            except TimeoutError:
+                log.error("chat history: %d message(s) not stored at shutdown", len(self._queue))
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        for _, f in [*self._batch, *self._queue]:
             if not f.done():
-                f.cancel()
+                f.cancel()  # its sender gets no ack: the message was not delivered either
+        self._queue.clear()
 
 
 # --- moderation state ------------------------------------------------------------------------

@@ -25,9 +25,5 @@ class CannotSwipeSelf(Invalid):
     code = "CANNOT_SWIPE_SELF"
 
 
-class CannotBlockSelf(Invalid):
-    code = "CANNOT_BLOCK_SELF"
-
-
 class EmptyQuery(Invalid):
     code = "EMPTY_QUERY"

@@ -1,4 +1,4 @@
-"""Personal data of matching: quiz answers and mood profile, swipes, matches, blocks, and the
+"""Personal data of matching: quiz answers and mood profile, swipes, matches, and the
 embeddings made from a creator's own texts (vibe search)."""
 
 from __future__ import annotations
@@ -26,11 +26,6 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
         "SELECT u.handle, m.match_score, m.matched_at, m.status FROM matches m JOIN users u "
         "ON u.id = CASE WHEN m.user_a = $1 THEN m.user_b ELSE m.user_a END "
         "WHERE (m.user_a = $1 OR m.user_b = $1) AND u.status <> 'erased' ORDER BY m.matched_at",
-        uid,
-    )
-    blocks = await ctx.conn.fetch(
-        "SELECT u.handle, b.created_at FROM user_blocks b JOIN users u ON u.id = b.blocked_id "
-        "WHERE b.blocker_id = $1 AND u.status <> 'erased' ORDER BY b.created_at",
         uid,
     )
     embedded = await ctx.conn.fetch(
@@ -61,8 +56,7 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
                 }
                 for r in matches
             ],
-            "blocked": [{"handle": r["handle"], "since": r["created_at"]} for r in blocks],
-            # Who swiped on or blocked the user is other people's data: not exported.
+            # Who swiped on the user is other people's data: not exported.
             "vibeSearchEmbeddings": [
                 {"kind": r["kind"], "id": r["ref_id"], "model": r["model"], "at": r["updated_at"]}
                 for r in embedded
@@ -76,14 +70,13 @@ async def erase(ctx: EraseContext) -> None:
     await ctx.conn.execute("DELETE FROM erotic_dna WHERE user_id = $1", uid)
     await ctx.conn.execute("DELETE FROM match_swipes WHERE swiper_id = $1 OR target_id = $1", uid)
     await ctx.conn.execute("DELETE FROM matches WHERE user_a = $1 OR user_b = $1", uid)
-    await ctx.conn.execute("DELETE FROM user_blocks WHERE blocker_id = $1 OR blocked_id = $1", uid)
     await ctx.conn.execute("DELETE FROM ai_embeddings WHERE owner_id = $1", uid)
 
 
 REGISTRY.register(
     PersonalData(
         name="matching",
-        tables=("erotic_dna", "match_swipes", "matches", "user_blocks", "ai_embeddings"),
+        tables=("erotic_dna", "match_swipes", "matches", "ai_embeddings"),
         export=export,
         erase=erase,
         order=30,

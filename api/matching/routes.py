@@ -1,8 +1,8 @@
 """``/api/v1/ai/...`` and ``/api/v1/match/...``: the Erotic DNA quiz, match suggestions,
-swipes and matches, blocks, and vibe search.
+swipes and matches, and vibe search.
 
 What each AI level unlocks (the RBAC matrix's "AI Tools" row; docs/ai.md):
-``ai.basic`` the quiz, suggestions (up to 10), swipes, matches, blocks and vibe search;
+``ai.basic`` the quiz, suggestions (up to 10), swipes, matches and vibe search;
 ``ai.full`` the filtered ``POST /ai/match-suggestions`` (up to 50, geo and language filters);
 ``ai.debug`` the scores behind each suggestion and search hit.
 """
@@ -21,7 +21,6 @@ from api.auth.rbac import Permission
 from api.keys import POOL, SETTINGS
 from api.matching import compat, dna, store
 from api.matching.errors import (
-    CannotBlockSelf,
     CannotSwipeSelf,
     DnaAnswerInvalid,
     DnaNotFound,
@@ -330,7 +329,7 @@ async def post_suggestions(call: Call[SuggestionFilter, None]) -> Page[Suggestio
     return Page(items)
 
 
-# --- swipes, matches, blocks ----------------------------------------------------------------
+# --- swipes and matches ----------------------------------------------------------------
 
 
 class SwipeIn(Input):
@@ -443,64 +442,6 @@ class UnmatchIn(Input):
 async def unmatch(call: Call[UnmatchIn, None]) -> None:
     if not await store.unmatch(call.app[POOL], _me(call), call.body.match_id):
         raise MemberNotFound("you have no active match with this id")
-
-
-class BlockIn(Input):
-    handle: str = Field(min_length=1, max_length=30)
-
-
-class BlockOut(Output):
-    handle: str
-    since: datetime
-
-
-@api.route(
-    "POST",
-    "/api/v1/match/blocks",
-    summary="Block a member: neither of you is suggested to the other again",
-    body=BlockIn,
-    status=204,
-    auth=True,
-    permission=Permission.AI_BASIC,
-    errors=(404, 422),
-)
-async def block(call: Call[BlockIn, None]) -> None:
-    me = _me(call)
-    other = await _other(call, call.body.handle)
-    if other == me:
-        raise CannotBlockSelf("you cannot block yourself")
-    async with call.app[POOL].acquire() as conn:
-        await store.block(conn, me, other)
-
-
-@api.route(
-    "GET",
-    "/api/v1/match/blocks",
-    summary="Whom I blocked (newest first, at most 500)",
-    response=BlockOut,
-    paginated=True,
-    auth=True,
-    permission=Permission.AI_BASIC,
-)
-async def list_blocks(call: Call[None, None]) -> Page[BlockOut]:
-    rows = await store.my_blocks(call.app[POOL], _me(call))
-    return Page([BlockOut(handle=h, since=t) for h, t in rows])
-
-
-@api.route(
-    "DELETE",
-    "/api/v1/match/blocks/{handle}",
-    summary="Unblock a member",
-    status=204,
-    auth=True,
-    permission=Permission.AI_BASIC,
-    errors=(404,),
-)
-async def unblock(call: Call[None, None]) -> None:
-    handle = call.path("handle")
-    other = await store.user_id_of(call.app[POOL], handle) if len(handle) <= 30 else None
-    if other is None or not await store.unblock(call.app[POOL], _me(call), other):
-        raise MemberNotFound("you have not blocked this member", meta={"handle": handle[:30]})
 
 
 # --- vibe search ----------------------------------------------------------------------------

@@ -256,34 +256,3 @@ async def unmatch(db: Db, me: uuid.UUID, match_id: uuid.UUID) -> bool:
         match_id,
     )
     return bool(status == "UPDATE 1")
-
-
-async def block(conn: Connection, me: uuid.UUID, other: uuid.UUID) -> None:
-    """Block ``other``: never suggested to each other again; an active match between them ends."""
-    a, b = sorted((me, other))
-    async with conn.transaction():
-        await conn.execute(
-            "INSERT INTO user_blocks (blocker_id, blocked_id) VALUES ($1, $2) "
-            "ON CONFLICT DO NOTHING",
-            me,
-            other,
-        )
-        await conn.execute(
-            "UPDATE matches SET status = 'unmatched' WHERE user_a = $1 AND user_b = $2", a, b
-        )
-
-
-async def unblock(db: Db, me: uuid.UUID, other: uuid.UUID) -> bool:
-    status = await db.execute(
-        "DELETE FROM user_blocks WHERE blocker_id = $1 AND blocked_id = $2", me, other
-    )
-    return bool(status == "DELETE 1")
-
-
-async def my_blocks(db: Db, me: uuid.UUID) -> list[tuple[str, datetime]]:
-    rows = await db.fetch(
-        "SELECT u.handle, b.created_at FROM user_blocks b JOIN users u ON u.id = b.blocked_id "
-        "WHERE b.blocker_id = $1 AND u.status <> 'erased' ORDER BY b.created_at DESC LIMIT 500",
-        me,
-    )
-    return [(r["handle"], r["created_at"]) for r in rows]

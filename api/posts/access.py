@@ -6,6 +6,8 @@
   ``followers`` ones when they follow the creator (``api.users.follows.is_follower``).
   ``subscribers`` ones when they have a live subscription to the creator
   (``api.subscriptions.access.is_subscriber``: active, or in grace after a failed renewal).
+* A story past its ``expires_at`` (and not pinned as a highlight) is its creator's and the
+  moderators' only, until the stories worker deletes it.
 * Sharp media (the file, the download) is served for ``published`` posts only. Posts rated
   ``adult`` or marked explicit by the scan are behind the viewer age gate, like adult streams
   (``api/agegate``: the requirement where the viewer is, against their level). With the gate
@@ -16,6 +18,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -42,6 +45,8 @@ async def can_see(db: Db, post: PostRow, principal: Principal) -> bool:
         return True
     if post.status != "published":
         return False
+    if post.expires_at is not None and not post.highlight and post.expires_at <= datetime.now(UTC):
+        return False  # an expired story (the stories worker deletes it soon)
     if post.audience == "public":
         return True
     if post.audience == "followers":

@@ -50,3 +50,13 @@ class ExplicitContent(Forbidden):
 
 class AvatarRejected(Invalid):
     code = "AVATAR_REJECTED"
+
+
+class StoryNotFound(NotFound):
+    """Also what anyone who may not see a story gets, and an expired one."""
+
+    code = "STORY_NOT_FOUND"
+
+
+class NotStoryOwner(Forbidden):
+    code = "NOT_STORY_OWNER"

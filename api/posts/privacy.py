@@ -1,9 +1,10 @@
 """Personal data of a creator's posts: the rows, their scan results, and every object under
 ``posts/{post_id}/`` in storage (the upload and its previews).
 
-Export: each post's metadata, plus the creator's own uploaded files. Erasure deletes the posts
-(flags about them cascade) and their storage folders; nothing of a post is under a retention
-duty (the moderation log keeps its own entries, registered by the reports package).
+Export: each post's (and story's) metadata, plus the creator's own uploaded files, and the
+stories the user saw (``story_views``: others' seen-by lists lose them on erasure). Erasure
+deletes the posts (flags about them cascade) and their storage folders; nothing of a post is
+under a retention duty (the moderation log keeps its own entries, registered by reports).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from api.privacy.registry import REGISTRY, EraseContext, ExportContext, Personal
 async def export(ctx: ExportContext) -> dict[str, Any]:
     rows = await ctx.conn.fetch(
         "SELECT id, kind, content_type, caption, audience, rating, status, explicit, "
-        "size_bytes, width, height, duration, media_key, created_at, published_at "
+        "size_bytes, width, height, duration, media_key, created_at, published_at, "
+        "expires_at, highlight "
         "FROM posts WHERE creator_id = $1 ORDER BY created_at",
         ctx.subject.user_id,
     )
@@ -44,13 +46,21 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
                 "durationSeconds": r["duration"],
                 "createdAt": r["created_at"],
                 "publishedAt": r["published_at"],
+                "storyExpiresAt": r["expires_at"],
+                "highlight": r["highlight"],
                 "file": name,
             }
         )
-    return {"posts.json": out}
+    seen = await ctx.conn.fetch(
+        "SELECT post_id, seen_at FROM story_views WHERE viewer_id = $1 ORDER BY seen_at",
+        ctx.subject.user_id,
+    )
+    views = [{"storyId": r["post_id"], "seenAt": r["seen_at"]} for r in seen]
+    return {"posts.json": out, "story_views.json": views}
 
 
 async def erase(ctx: EraseContext) -> None:
+    await ctx.conn.execute("DELETE FROM story_views WHERE viewer_id = $1", ctx.subject.user_id)
     ids = await ctx.conn.fetch(
         "DELETE FROM posts WHERE creator_id = $1 RETURNING id", ctx.subject.user_id
     )
@@ -59,5 +69,7 @@ async def erase(ctx: EraseContext) -> None:
 
 
 REGISTRY.register(
-    PersonalData(name="posts", tables=("posts",), export=export, erase=erase, order=10)
+    PersonalData(
+        name="posts", tables=("posts", "story_views"), export=export, erase=erase, order=10
+    )
 )

@@ -6,7 +6,6 @@ a download carries the viewer's forensic mark.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -17,28 +16,22 @@ from pydantic import Field
 from api import cursors
 from api.auth import audit
 from api.auth.rbac import Permission
-from api.keys import FORENSIC, POOL, POST_SCANNER, PUBSUB, SETTINGS
-from api.posts import access, media, store
-from api.posts.downloads import EXTENSIONS
+from api.keys import FORENSIC, POOL
+from api.posts import access, store, uploads
 from api.posts.errors import (
     POST_ID,
-    InvalidPost,
     MediaNotAvailable,
     PostNotFound,
 )
-from api.posts.scanner import POSTS_PENDING
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.users import store as users
-from api.verification.errors import InvalidSubmission
-from api.verification.upload import parse_form
 from engine.forensic import viewer_number
 from teezu.storage import STORAGE
 
 api = Api("posts")
 
-# The request's hard ceiling; the file's own limit is TEEZU_POST_MAX_BYTES (at most this).
-MAX_FORM = 64 * 1024**2 + 64 * 1024
+MAX_FORM = uploads.MAX_FORM
 UUID_POST = {"post_id": POST_ID}
 
 
@@ -63,6 +56,14 @@ class PostOut(Output):
     )
     media_url: str | None = Field(description="When the caller may see the sharp media")
     download_url: str | None = Field(description="The media with the caller's forensic mark")
+
+
+class PreviewQuery(Input):
+    variant: Literal["auto", "blurred"] = Field(
+        default="auto",
+        description="auto: blurred if the post is explicit; blurred: always the blurred one "
+        "(what the feed shows a viewer who may not see the post sharp)",
+    )
 
 
 class ListQuery(Input):
@@ -132,40 +133,7 @@ async def _sharp(call: Call[Any, Any]) -> store.PostRow:
 async def create_post(call: Call[bytes, None]) -> PostOut:
     """The file's type is read from its bytes (JPEG, PNG, WebP, MP4/QuickTime, WebM); the name
     and declared part type are ignored."""
-    settings = call.app[SETTINGS]
-    header = call.request.headers.get("Content-Type", "")
-    try:
-        fields = await asyncio.to_thread(parse_form, call.body, header)
-    except InvalidSubmission as exc:
-        raise InvalidPost(str(exc)) from None
-    upload = media.post_form(fields, max_bytes=min(settings.post_max_bytes, MAX_FORM))
-    probe = await asyncio.to_thread(
-        media.probe, upload, max_seconds=settings.post_max_video_seconds
-    )
-    assert call.principal.user_id is not None
-    post_id = uuid.uuid4()
-    key = f"posts/{post_id}/original{EXTENSIONS[upload.content_type]}"
-    await call.app[STORAGE].put(key, upload.data, upload.content_type, "private, no-store")
-    row = await store.create(
-        call.app[POOL],
-        post_id,
-        creator_id=call.principal.user_id,
-        kind=upload.kind,
-        content_type=upload.content_type,
-        caption=upload.caption,
-        audience=upload.audience,
-        rating=upload.rating,
-        size_bytes=len(upload.data),
-        width=probe.width,
-        height=probe.height,
-        duration=probe.duration,
-        media_key=key,
-    )
-    # Any node's scanner may take it; this node's at once.
-    await call.app[PUBSUB].publish(POSTS_PENDING, {"postId": str(post_id)})
-    scanner = call.app.get(POST_SCANNER)
-    if scanner is not None:
-        scanner.wake()
+    row = await uploads.upload(call, story=False)
     return post_out(row, await _gate(call))
 
 
@@ -215,12 +183,14 @@ async def get_post(call: Call[None, None]) -> PostOut:
     "GET",
     "/api/v1/posts/{post_id}/preview",
     summary="A published post's preview (JPEG; blurred when the post is explicit)",
+    query=PreviewQuery,
     path_formats=UUID_POST,
     produces="image/jpeg",
 )
-async def post_preview(call: Call[None, None]) -> web.Response:
+async def post_preview(call: Call[None, PreviewQuery]) -> web.Response:
     post = await _post(call)
-    key = post.blurred_key if post.explicit else post.preview_key
+    blur = post.explicit or call.query.variant == "blurred"
+    key = post.blurred_key if blur else post.preview_key
     data = await call.app[STORAGE].get(key) if post.status == "published" and key else None
     if data is None:
         raise MediaNotAvailable("this post has no preview", meta={"status": post.status})

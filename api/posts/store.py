@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from teezu.db import Connection, Db
@@ -18,7 +18,7 @@ from teezu.db import Connection, Db
 _COLUMNS = (
     "id, creator_id, kind, content_type, caption, audience, rating, status, explicit, "
     "size_bytes, width, height, duration, media_key, preview_key, blurred_key, scan, "
-    "scan_attempts, created_at, scanned_at, published_at"
+    "scan_attempts, created_at, scanned_at, published_at, expires_at, highlight"
 )
 
 
@@ -45,6 +45,12 @@ class PostRow:
     created_at: datetime
     scanned_at: datetime | None
     published_at: datetime | None
+    expires_at: datetime | None = None  # set: a story (api.posts.stories)
+    highlight: bool = False  # a story its creator pinned: it does not expire
+
+    @property
+    def story(self) -> bool:
+        return self.expires_at is not None
 
 
 def _row(r: Any) -> PostRow:
@@ -68,11 +74,14 @@ async def create(
     height: int,
     duration: float | None,
     media_key: str,
+    lifetime: timedelta | None = None,
 ) -> PostRow:
+    """A pending post; with ``lifetime``, a story that expires that long after its creation."""
     r = await db.fetchrow(
         "INSERT INTO posts (id, creator_id, kind, content_type, caption, audience, rating, "
-        "size_bytes, width, height, duration, media_key) "
-        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {_COLUMNS}",
+        "size_bytes, width, height, duration, media_key, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now() + $13::interval) "
+        f"RETURNING {_COLUMNS}",
         post_id,
         creator_id,
         kind,
@@ -85,6 +94,7 @@ async def create(
         height,
         duration,
         media_key,
+        lifetime,
     )
     return _row(r)
 
@@ -111,7 +121,7 @@ async def published(
     `api.subscriptions.access.is_subscriber`).
     """
     rows = await db.fetch(
-        f"SELECT {_COLUMNS} FROM posts p WHERE status = 'published' "
+        f"SELECT {_COLUMNS} FROM posts p WHERE status = 'published' AND expires_at IS NULL "
         "AND ($1::uuid IS NULL OR creator_id = $1) "
         "AND ($2::text[] IS NULL OR audience = ANY($2) OR ($3::uuid IS NOT NULL AND "
         "  (creator_id = $3 "

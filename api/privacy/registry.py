@@ -140,5 +140,6 @@ NO_PERSONAL_DATA: frozenset[str] = frozenset(
         "ledger_xid_clock",  # time -> xid checkpoints
         "ledger_entries",  # amounts per account id; the accounts are retained by the wallet
         "room_moods",  # per room and minute: counts and sums of moods, nobody's identity
+        "post_counter_slots",  # like and comment counts per post
     }
 )

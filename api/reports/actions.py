@@ -10,7 +10,7 @@ from typing import Literal
 from api.reports.errors import AccountBanned, AccountSuspended, ActionNotApplicable
 
 Action = Literal["dismiss", "remove", "warn", "suspend", "ban"]
-TargetType = Literal["stream", "user", "message", "post"]
+TargetType = Literal["stream", "user", "message", "post", "comment"]
 APPEALABLE: frozenset[str] = frozenset({"remove", "warn", "suspend", "ban"})
 
 
@@ -22,6 +22,7 @@ class Effect:
     suspended_until: datetime | None = None
     freeze_stream: bool = False
     reject_post: bool = False
+    remove_comment: bool = False
 
 
 def effect(
@@ -47,6 +48,8 @@ def effect(
         return Effect(freeze_stream=True)
     if action == "remove" and target_type == "post":
         return Effect(reject_post=True)
+    if action == "remove" and target_type == "comment":
+        return Effect(remove_comment=True)
     # dismiss and warn change nothing but the log; removing a message is recorded for the chat
     # service to act on (it reads the moderation log).
     return Effect()

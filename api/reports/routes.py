@@ -18,6 +18,7 @@ from api.auth.credentials import AUTH_LIMIT, Checker
 from api.auth.errors import InvalidCredentials
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
+from api.comments import store as comments
 from api.keys import POOL, PUBSUB, SAFETY
 from api.posts import store as posts
 from api.realtime import CHAT
@@ -181,6 +182,15 @@ async def _subject(db: Db, target_type: str, target_id: str) -> uuid.UUID | None
             else None
         )
     key = _uuid(target_id)
+    if target_type == "comment":
+        author = (
+            await db.fetchval("SELECT author_id FROM post_comments WHERE id = $1", key)
+            if key
+            else None
+        )
+        if author is None:
+            raise TargetNotFound("no such comment", meta={"targetId": target_id})
+        return author
     if target_type == "post":
         post = await posts.get(db, key) if key else None
         if post is None:
@@ -292,6 +302,8 @@ async def act_on_report(call: Call[ActionIn, None]) -> ReportOut:
             meta["until"] = effect.suspended_until.isoformat()
         if effect.reject_post:  # taken down: its media is no longer served
             await posts.review_outcome(conn, uuid.UUID(report.target_id), status="rejected")
+        if effect.remove_comment:  # its text is emptied; replies stay under it
+            await comments.remove(conn, uuid.UUID(report.target_id), "moderator")
         await store.log(conn, moderator, b.action, report=report, note=b.note, meta=meta)
     if effect.freeze_stream:
         stream = await streams.get_stream(db, uuid.UUID(report.target_id))

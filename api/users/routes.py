@@ -12,6 +12,8 @@ from pydantic import Field
 
 from api.auth import audit
 from api.auth.rbac import Permission
+from api.blocks import store as blocks
+from api.blocks.errors import Blocked
 from api.keys import POOL, POST_SCANNER, SETTINGS
 from api.moderation.policy import Action
 from api.posts.errors import AvatarRejected
@@ -186,13 +188,15 @@ async def get_avatar(call: Call[None, AvatarQuery]) -> web.Response:
     summary="Follow this user",
     status=204,
     auth=True,
-    errors=(422,),
+    errors=(403, 422),
 )
 async def follow(call: Call[None, None]) -> None:
     user = await _user(call)
     assert call.principal.user_id is not None
     if user.id == call.principal.user_id:
         raise CannotFollowSelf("you cannot follow yourself")
+    if await blocks.between(call.app[POOL], call.principal.user_id, user.id):
+        raise Blocked("one of you blocked the other", meta={"handle": user.handle})
     await follows.follow(call.app[POOL], call.principal.user_id, user.id)
 
 

@@ -155,6 +155,15 @@ class PrivateShows:
         )
         return _show(row) if row else None
 
+    async def open_on(self, stream_id: uuid.UUID) -> list[PrivateShow]:
+        """A stream's requested and running private shows, oldest first (the creator's queue)."""
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM private_shows WHERE stream_id = $1 "
+            "AND state IN ('requested', 'running') ORDER BY created_at",
+            stream_id,
+        )
+        return [_show(r) for r in rows]
+
     # ---- requests -----------------------------------------------------------------------
     async def request(
         self, stream_id: uuid.UUID, viewer: uuid.UUID, price_per_minute: int

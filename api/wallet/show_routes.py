@@ -34,7 +34,7 @@ from pydantic import Field, StrictInt
 from api.auth.rbac import Permission
 from api.envelope import REQUEST_ID
 from api.keys import POOL
-from api.routing import Api, Call
+from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams.errors import STREAM_ID
 from api.users.store import get_by_handle
@@ -225,6 +225,26 @@ async def stream_shows(call: Call[None, None]) -> ShowsOut:
         private_show_running=await ledger.private_shows.running_on(stream_id) is not None,
         ticket_show=TicketShowOut.model_validate(ticket.public()) if ticket else None,
     )
+
+
+@api.route(
+    "GET",
+    "/api/v1/streams/{stream_id}/private-shows",
+    summary="The stream's open private-show requests and running show (its creator's queue)",
+    response=PrivateShowOut,
+    paginated=True,
+    auth=True,
+    path_formats=STREAM_PATH,
+)
+async def private_show_queue(call: Call[None, None]) -> Page[PrivateShowOut]:
+    """404 STREAM_NOT_FOUND for anyone but the stream's creator (or an admin): who asks whom
+    for a private show is not public."""
+    stream_id = call.id("stream_id")
+    row = await call.app[POOL].fetchrow("SELECT creator_id FROM streams WHERE id = $1", stream_id)
+    if row is None or (row["creator_id"] != call.principal.user_id and not _admin(call)):
+        raise StreamNotFound("no such stream", meta={"streamId": str(stream_id)})
+    shows = await _ledger(call).private_shows.open_on(stream_id)
+    return Page([_private(show) for show in shows])
 
 
 @api.route(

@@ -1,5 +1,5 @@
--- AI matching (issue 17): the Erotic DNA quiz per member, swipes, mutual matches, blocks, and
--- the text embeddings behind vibe search. pgvector ships in the embedded PostgreSQL.
+-- AI matching (issue 17): the Erotic DNA quiz per member, swipes, mutual matches, and the text
+-- embeddings behind vibe search. pgvector ships in the embedded PostgreSQL.
 CREATE EXTENSION IF NOT EXISTS vector;
 
 -- The quiz answers (preference key -> intensity 0..3), the profile over the 8 moods they make
@@ -39,15 +39,7 @@ CREATE TABLE matches (
 );
 CREATE INDEX matches_user_b_idx ON matches (user_b);
 
--- Someone a member never wants to see again (in suggestions, in either direction).
-CREATE TABLE user_blocks (
-    blocker_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    blocked_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (blocker_id, blocked_id),
-    CHECK (blocker_id <> blocked_id)
-);
-CREATE INDEX user_blocks_blocked_idx ON user_blocks (blocked_id);
+-- Blocks are user_blocks (0090, issue 16): suggestions leave out blocks in either direction.
 
 -- Text embeddings for vibe search: one row per (kind, thing), with the model that made it and
 -- a hash of the text it was made from; a row whose model or text changed is embedded again.

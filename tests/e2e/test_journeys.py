@@ -20,8 +20,10 @@ import asyncio
 import contextlib
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -32,12 +34,18 @@ from playwright.async_api import Page, expect
 from api.app import create_app
 from api.auth.rbac import Role
 from api.keys import POOL
+from api.moderation import store as moderation_store
+from api.streams import store as streams_store
+from api.wallet.payouts import PAYOUTS
+from api.wallet.service import LEDGER
 from teezu.settings import Settings
+from tests import identity
 from tests.accounts import Account, create_user, unique_handle
 from tests.conftest import free_port
 from tests.e2e.screens import Screens, chromium_at
 from tests.e2e.test_browser import sign_in, wait_studio_live
 from tests.e2e.watchpage import CHAT_INPUT, CHAT_LINE, CHAT_SEND, VIDEO, video_time
+from tests.integration.wallet.conftest import earn
 from tests.performers import check_in, make_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -443,4 +451,159 @@ async def test_member_enrols_2fa_signs_in_with_a_code_and_exports(
         assert saved.read_bytes()[:2] == b"PK", href  # a zip
         await screens.check(page, "export-ready")
     await member.close()
+    assert not console.page_errors(), console.page_errors()
+
+
+async def staff_sign_in(page: Page, who: Account, base: str, path: str, heading: str) -> None:
+    await page.goto(f"{base}/signin?next={path}")
+    await page.get_by_label("Email").fill(who.email)
+    await page.get_by_label("Password").fill(who.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name=heading, exact=True).wait_for()
+
+
+async def account_with(server: JourneyServer, *roles: Role) -> Account:
+    made = SimpleNamespace(app=server.app, pool=server.pool)
+    user = await create_user(made, frozenset(roles))
+    acct = Account(server.base_url, id=user.id, handle=user.handle, email=user.email)
+    assert (await acct.login()).status == 200
+    return acct
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_moderator_resolves_a_flag_and_a_report_and_approves_an_identity(
+    journey_server, tmp_path_factory, console, viewport
+):
+    """(3) A moderator resolves an automated flag (confirming it: the stream marked explicit)
+    and a viewer's report (a warning), and approves a performer's identity record after
+    looking at its documents."""
+    phone = viewport == "phone"
+    screens = Screens("3-moderator", viewport, phone)
+    server, base = journey_server, journey_server.base_url
+    moderator = await account_with(server, Role.MODERATOR)
+    performer = await account_with(server, Role.CREATOR)
+    viewer = await account_with(server, Role.MEMBER)
+    row, _ = await streams_store.create_stream(
+        server.pool, title="Flagged show", creator_handle=performer.handle, creator_id=performer.id
+    )
+    reason = f"nudity score 0.9{uuid.uuid4().hex[:4]}"
+    flag_id = await moderation_store.add_flag(
+        server.pool, row.id, kind="frame", reason=reason, snapshot_key=None
+    )
+    details = f"Spam links in chat {uuid.uuid4().hex[:6]}"
+    r = await viewer.call(
+        "POST",
+        "/api/v1/reports",
+        json={
+            "targetType": "user",
+            "targetId": str(performer.id),
+            "reason": "spam",
+            "details": details,
+        },
+    )
+    assert r.status == 201, r.body
+    report_id = r.data["id"]
+    r = await identity.submit(performer, legal_name="Jane Q. Performer")
+    assert r.status == 201, r.body
+
+    async with chromium_at(tmp_path_factory.mktemp("moderator"), base, phone=phone) as ctx:
+        page = console.watch(await ctx.new_page(), f"moderator-{viewport}")
+        await staff_sign_in(page, moderator, base, "/moderation", "Moderation")
+        flag = page.get_by_test_id("flag").filter(has_text=reason)
+        await flag.wait_for()
+        await screens.check(page, "flags")
+        await flag.get_by_role("button", name="Details").click()
+        await flag.get_by_label("Mark explicit").check()
+        await flag.get_by_label("Note (for the record)").fill("Confirmed from the frame")
+        await flag.get_by_role("button", name="Confirm").click()
+        await flag.wait_for(state="detached")
+        got = (await moderator.call("GET", f"/api/v1/moderation/flags/{flag_id}")).data
+        assert (got["status"], got["resolution"]) == ("resolved", "confirmed"), got
+
+        await page.get_by_role("tab", name="Reports").click()
+        report = page.get_by_test_id("report").filter(has_text=details)
+        await report.wait_for()
+        await report.get_by_label("Action").select_option("warn")
+        await report.get_by_label("Note (for the record)").fill("First warning")
+        await screens.check(page, "reports")
+        await report.get_by_role("button", name="Apply").click()
+        await report.wait_for(state="detached")
+        log = (await moderator.call("GET", f"/api/v1/moderation/log?reportId={report_id}")).data
+        assert [e["action"] for e in log] == ["warn"], log
+
+        await page.get_by_role("tab", name="Identity").click()
+        queued = page.get_by_test_id("identity-record").filter(has_text=f"@{performer.handle}")
+        await queued.get_by_role("button", name=f"Review @{performer.handle}").click()
+        record = queued.get_by_test_id("record")
+        await expect(record).to_contain_text("Jane Q. Performer")
+        docs = record.get_by_role("img", name=re.compile("^Document: "))
+        await expect(docs.first).to_be_visible()
+        loaded = "(img) => img.complete && img.naturalWidth > 0"  # the document itself, decoded
+        await page.wait_for_function(loaded, arg=await docs.first.element_handle())
+        await screens.check(page, "identity-record")
+        await record.get_by_role("button", name="Approve").click()
+        await queued.wait_for(state="detached")  # approved: it left the queue
+        status = (await performer.call("GET", "/api/v1/verification/status")).data
+        assert status["verified"] is True, status
+
+        await page.get_by_role("tab", name="Log").click()
+        await expect(page.get_by_test_id("moderation-log")).to_contain_text("warn")
+        await screens.check(page, "log")
+    for acct in (moderator, performer, viewer):
+        await acct.close()
+    assert not console.page_errors(), console.page_errors()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_admin_approves_a_payout(journey_server, tmp_path_factory, console, viewport):
+    """(4) A creator with matured earnings asks for a payout; an admin approves it in the
+    payout queue; the creator's earnings screen shows it approved."""
+    phone = viewport == "phone"
+    screens = Screens("4-admin", viewport, phone)
+    server, base = journey_server, journey_server.base_url
+    admin = await account_with(server, Role.ADMIN)
+    creator = await account_with(server, Role.CREATOR)
+    service = server.app[PAYOUTS]
+    saved = service.clock
+    # Earnings mature after the hold period: the payout service's clock is moved past it
+    # (the ledger's rows are never touched).
+    service.clock = lambda: datetime.now(UTC) + timedelta(days=40)
+    try:
+        await earn(SimpleNamespace(ledger=server.app[LEDGER], pool=server.pool), creator.id, 4000)
+        amount = (await creator.call("GET", "/api/v1/creators/me/earnings")).data["available"]
+        assert amount >= 4000, amount
+        r = await creator.call(
+            "POST",
+            "/api/v1/payouts",
+            json={"amount": amount},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert r.status == 201, r.body
+        payout_id = r.data["payout"]["id"]
+
+        async with chromium_at(tmp_path_factory.mktemp("admin"), base, phone=phone) as ctx:
+            page = console.watch(await ctx.new_page(), f"admin-{viewport}")
+            await staff_sign_in(page, admin, base, "/admin", "Admin")
+            card = page.get_by_test_id("payout").filter(has_text=str(creator.id))
+            await expect(card).to_contain_text(f"{amount} tokens")
+            await screens.check(page, "payout-queue")
+            await card.get_by_label("Note (for the record)").fill("Bank details checked")
+            await card.get_by_role("button", name="Approve").click()
+            await card.wait_for(state="detached")
+            await page.get_by_label("Show").select_option("approved")
+            done = page.get_by_test_id("payout").filter(has_text=str(creator.id))
+            await expect(done.get_by_test_id("payout-state")).to_contain_text("Approved")
+            await screens.check(page, "payout-approved")
+
+            # The creator sees it on their earnings screen.
+            await ctx.clear_cookies()
+            await staff_sign_in(page, creator, base, "/studio/business", "Earnings and offers")
+            await expect(page.get_by_test_id("payouts")).to_contain_text("Approved")
+            await screens.check(page, "creator-earnings")
+        mine = (await creator.call("GET", "/api/v1/payouts")).data
+        assert [(p["id"], p["state"]) for p in mine] == [(payout_id, "approved")], mine
+    finally:
+        service.clock = saved
+    for acct in (admin, creator):
+        await acct.close()
     assert not console.page_errors(), console.page_errors()

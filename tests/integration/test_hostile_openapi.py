@@ -267,6 +267,27 @@ async def world(server, account) -> World:
     post.add_field("file", image("PNG", (32, 32)), filename="p.png", content_type="image/png")
     made = await _ok(await root.call("POST", "/api/v1/posts", data=post), "post")
     ids["post_id"] = ids["postId"] = made["id"]
+    # A comment on a published post of the root account's (published as the scanner would).
+    await pool.execute("UPDATE posts SET status = 'published' WHERE id = $1", uuid.UUID(made["id"]))
+    comment = await _ok(
+        await member.call(
+            "POST", f"/api/v1/posts/{made['id']}/comments", json={"text": "hostile comment"}
+        ),
+        "comment",
+    )
+    ids["comment_id"] = ids["parentId"] = comment["id"]
+    story = aiohttp.FormData()
+    story.add_field("file", image("PNG", (32, 32)), filename="s.png", content_type="image/png")
+    made_story = await _ok(await root.call("POST", "/api/v1/stories", data=story), "story")
+    await pool.execute(
+        "UPDATE posts SET status = 'published' WHERE id = $1", uuid.UUID(made_story["id"])
+    )
+    w.by_path[("/api/v1/stories/", "post_id")] = made_story["id"]
+    conversation = await _ok(
+        await root.call("POST", "/api/v1/conversations", json={"handle": member.handle}),
+        "conversation",
+    )
+    ids["conversation_id"] = conversation["id"]
     message = ChatMessage(
         uuid.uuid4(), row.id, member.id, member.handle, "held", datetime.now(UTC), held=True
     )

@@ -99,12 +99,9 @@ async def test_suggestions_honour_blocks_bans_swipes_and_filters(
         blocked, blockers = set(picked[:2]), set(picked[2:4])
         banned, swiped = picked[4], picked[5]
         for h in blocked:
-            ok(await me.call("POST", "/api/v1/match/blocks", json={"handle": h}), 204)
+            ok(await me.call("POST", f"/api/v1/users/{h}/block"), 204)
         for h in blockers:
-            ok(
-                await handles[h].call("POST", "/api/v1/match/blocks", json={"handle": me.handle}),
-                204,
-            )
+            ok(await handles[h].call("POST", f"/api/v1/users/{me.handle}/block"), 204)
         await server.pool.execute("UPDATE users SET status = 'banned' WHERE handle = $1", banned)
         ok(await me.call("POST", "/api/v1/match/swipe", json={"handle": swiped, "action": "pass"}))
         never = blocked | blockers | {banned, swiped}
@@ -219,21 +216,14 @@ async def test_swipe_refusals(account: MakeAccount) -> None:
         422,
         "VALIDATION_ERROR",
     )
-    refused(
-        await me.call("POST", "/api/v1/match/blocks", json={"handle": me.handle}),
-        422,
-        "CANNOT_BLOCK_SELF",
-    )
-    ok(await other.call("POST", "/api/v1/match/blocks", json={"handle": me.handle}), 204)
+    ok(await other.call("POST", f"/api/v1/users/{me.handle}/block"), 204)
     # Someone who blocked you is, to you, no one.
     refused(
         await me.call("POST", swipe, json={"handle": other.handle, "action": "like"}),
         404,
         "USER_NOT_FOUND",
     )
-    assert [b["handle"] for b in ok(await other.call("GET", "/api/v1/match/blocks"))] == [me.handle]
-    ok(await other.call("DELETE", f"/api/v1/match/blocks/{me.handle}"), 204)
-    refused(await other.call("DELETE", f"/api/v1/match/blocks/{me.handle}"), 404, "USER_NOT_FOUND")
+    ok(await other.call("DELETE", f"/api/v1/users/{me.handle}/block"), 204)
     assert (
         ok(await me.call("POST", swipe, json={"handle": other.handle, "action": "like"}))["match"]
         is None
@@ -249,7 +239,6 @@ ROUTES = [
     ("POST", "/api/v1/ai/match-suggestions", {}),
     ("POST", "/api/v1/match/swipe", {"handle": "someone", "action": "like"}),
     ("GET", "/api/v1/match/matches", None),
-    ("POST", "/api/v1/match/blocks", {"handle": "someone"}),
     ("GET", "/api/v1/ai/vibe-search?q=chill", None),
 ]
 FULL_ONLY = {"/api/v1/ai/match-suggestions"}

@@ -187,7 +187,6 @@ class World:
     peer_chat: ChatClient  # the target's connection to the other API process
     session_cookie: str
     other_strings: list[str]
-    blocked_handle: str  # whom the target blocked (matching)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -332,7 +331,7 @@ async def world(env: Env) -> AsyncIterator[World]:
     await ok(await target.call("PUT", "/api/v1/private-shows/price", json={"pricePerMinute": 25}))
     record = await submit(target, legal_name=legal_name, aliases="Zee")
     assert record.status == 201, record.body
-    # Matching: the quiz, a mutual like (a match), a block, and an embedding of the target's
+    # Matching: the quiz, a mutual like (a match), and an embedding of the target's
     # own profile text (as the vibe index writes it; its model is tested in test_matching.py).
     # The other person likes the target: a swipe on you is their data, not in your export.
     for acct, answers in ((target, {"romance": 3, "asmr": 2}), (creator, {"romance": 2})):
@@ -342,15 +341,43 @@ async def world(env: Env) -> AsyncIterator[World]:
             await a.call("POST", "/api/v1/match/swipe", json={"handle": b.handle, "action": "like"})
         )
     assert swiped["newMatch"] is False
-    blockee = await env.account(Role.MEMBER)
-    await ok(
-        await target.call("POST", "/api/v1/match/blocks", json={"handle": blockee.handle}), 204
-    )
     await env.pool.execute(
         "INSERT INTO ai_embeddings (kind, ref_id, owner_id, model, text_hash, embedding) "
         "VALUES ('creator', $1, $1, 'test', 'x', array_fill(0.01, ARRAY[512])::vector)",
         target.id,
     )
+    # Social: the target comments on the creator's post (the other person replies), likes it,
+    # replies to the other person's comment, and blocks an account.
+    post_id = uuid.uuid4()
+    await env.pool.execute(
+        "INSERT INTO posts (id, creator_id, kind, content_type, audience, rating, status, "
+        "size_bytes, width, height, media_key) VALUES ($1, $2, 'image', 'image/png', 'public', "
+        "'sfw', 'published', 10, 32, 32, 'posts/x/original.png')",
+        post_id,
+        creator.id,
+    )
+    comments = f"/api/v1/posts/{post_id}/comments"
+    mine = await ok(await target.call("POST", comments, json={"text": f"my words {tag}"}), 201)
+    await ok(
+        await other.call("POST", comments, json={"text": "a reply", "parentId": mine["id"]}), 201
+    )
+    theirs = await ok(await other.call("POST", comments, json={"text": "their own"}), 201)
+    await ok(
+        await target.call(
+            "POST", comments, json={"text": f"reply {tag}", "parentId": theirs["id"]}
+        ),
+        201,
+    )
+    await ok(await target.call("PUT", f"/api/v1/posts/{post_id}/like"))
+    # A direct conversation with the creator, both sides writing.
+    conv = await ok(
+        await target.call("POST", "/api/v1/conversations", json={"handle": creator.handle})
+    )
+    dm = f"/api/v1/conversations/{conv['id']}/messages"
+    await ok(await target.call("POST", dm, json={"text": f"private words {tag}"}), 201)
+    await ok(await creator.call("POST", dm, json={"text": "the creator answers"}), 201)
+    pest = await env.account(Role.MEMBER)
+    await ok(await target.call("POST", f"/api/v1/users/{pest.handle}/block"), 204)
     cookie = target.cookie()
     assert cookie is not None
 
@@ -370,7 +397,6 @@ async def world(env: Env) -> AsyncIterator[World]:
         peer_chat=peer_chat,
         session_cookie=cookie,
         other_strings=[str(other.id), other.handle, other.email, other_name, other_text],
-        blocked_handle=blockee.handle,
     )
     for c in (chat, peer_chat):
         if c.sio.connected:
@@ -410,6 +436,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "streams.json",
         "playback_revocations.json",
         "posts.json",
+        "story_views.json",
         "chat_messages.json",
         "chat_restrictions.json",
         "chat_safety.json",
@@ -432,6 +459,10 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "erotic-dna.json",
         "matching.json",
         "chat_moods.json",
+        "comments.json",
+        "likes.json",
+        "blocks.json",
+        "direct_messages.json",
         "avatar.webp",
     }
     assert names == expected, names ^ expected
@@ -439,6 +470,11 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     assert doc["manifest.json"]["userId"] == str(t.id)
     assert set(doc["manifest.json"]["files"]) == expected - {"manifest.json"}
 
+    assert sorted(c["text"].split()[0] for c in doc["comments.json"]) == ["my", "reply"]
+    assert len(doc["likes.json"]) == 1 and len(doc["blocks.json"]) == 1
+    (conv,) = doc["direct_messages.json"]
+    assert conv["with"] == world.creator.handle
+    assert [m["text"].split()[0] for m in conv["messagesSent"]] == ["private"]
     account = doc["account.json"]
     assert (account["id"], account["email"], account["handle"]) == (str(t.id), t.email, t.handle)
     assert account["roles"] == ["creator"] and account["dateOfBirth"] == "1990-01-01"
@@ -448,7 +484,6 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     assert doc["erotic-dna.json"]["answers"]["romance"] == 3
     matching = doc["matching.json"]
     assert [m["handle"] for m in matching["matches"]] == [world.creator.handle]
-    assert [b["handle"] for b in matching["blocked"]] == [world.blocked_handle]
     assert [e["kind"] for e in matching["vibeSearchEmbeddings"]] == ["creator"]
     assert [m["streamId"] for m in doc["chat_moods.json"]] == [world.creator_stream]
     sessions = doc["sessions.json"]
@@ -774,6 +809,23 @@ async def test_erasure_leaves_nothing_identifying_outside_locked_records(
         )
         == 1
     )
+    # The other person's reply stays in its thread under the emptied, authorless comment; the
+    # counts lost the target's like and comments.
+    kept = await env.pool.fetch(
+        "SELECT c.body, c.author_id, c.deleted_by, r.author_id AS replier FROM post_comments c "
+        "JOIN post_comments r ON r.parent_id = c.id WHERE r.author_id = $1",
+        world.other.id,
+    )
+    assert [(k["body"], k["author_id"], k["deleted_by"]) for k in kept] == [("", None, "author")]
+    counts = await env.pool.fetchrow(
+        "SELECT sum(s.likes) AS likes, sum(s.comments) AS comments FROM post_counter_slots s "
+        "WHERE s.post_id = (SELECT post_id FROM post_comments WHERE author_id = $1 LIMIT 1)",
+        world.other.id,
+    )
+    assert (counts["likes"], counts["comments"]) == (0, 2)
+    # The creator keeps their side of the conversation, now with an erased account.
+    convs = await ok(await world.creator.call("GET", "/api/v1/conversations"))
+    assert [(c["otherId"], c["lastText"]) for c in convs] == [(None, "the creator answers")]
     creator_balance = await ok(await world.creator.call("GET", "/api/v1/wallet/balance"))
     assert creator_balance["earnings"] == 8
     # The books still balance.

@@ -37,6 +37,9 @@ def test_bench_chat_smoke(tmp_path, pg_dsn):
             "2",
             "--ours-batch",
             "0.05",  # one of our batch settings is enough for a smoke run
+            "--idle-seconds",
+            "1",
+            "--profile",  # py-spy (a test dependency) on our server in each window
             "--json",
             str(out),
         ],
@@ -64,3 +67,10 @@ def test_bench_chat_smoke(tmp_path, pg_dsn):
     assert {r["scenario"] for r in result["ratios"]} == {"busy", "small"}
     assert "ratio ours/node delivered/s" in proc.stdout
     assert len(result["ratios"]) == 2  # ours against node, per scenario
+    # the machine's load before the run and at each run's start
+    assert "idle check: load average" in proc.stdout
+    assert len(result["idle_check"]["load_avg"]) == 3 and result["idle_check"]["busy_cpus"] >= 0
+    assert all(len(r["load_avg"]) == 3 for r in result["runs"])
+    # where our server's time went, per delivery
+    profiled = [r for r in result["runs"] if r["server"].startswith("ours")]
+    assert profiled and all("µs per delivery" in r["profile"] for r in profiled), proc.stdout

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from api.chat.events import MESSAGES
-from api.chat.fanout import RoomFanout
+from api.chat.fanout import RoomFanout, RoomRate
 from api.chat.ratelimit import LocalLimiter, admit
 
 
@@ -61,26 +63,56 @@ async def test_fanout_batches_per_room_and_keeps_order():
             await asyncio.sleep(0.01)
         raise AssertionError(sent)
 
-    fanout = RoomFanout(emit, interval=0.2)
+    # horizon 0.5 s: a room is busy above 1 message per 0.2 s tick, i.e. from the 3rd message
+    # within a few ms on
+    fanout = RoomFanout(emit, interval=0.2, horizon=0.5)
     fanout.start()
     try:
-        # a quiet room's first message goes out at once; what follows within its tick waits
-        for n in range(3):
+        # a busy room's first message after a quiet tick goes out at once; what follows within
+        # its tick waits
+        for n in range(4):
             await fanout.publish("a", "A", {"n": str(n)})
-        await fanout.publish("b", "B", {"n": "x"})  # another room keeps its own tick
-        assert sent == [(MESSAGES, "a", ["0"]), (MESSAGES, "b", ["x"])]
-        await until(3)
-        assert sent[2] == (MESSAGES, "a", ["1", "2"])
-        await fanout.publish("a", "A", {"n": "3"})  # within the tick of the batch just sent
-        await fanout.publish("a", "A", {"n": "4"})
-        assert len(sent) == 3
+        await fanout.publish("b", "B", {"n": "x"})  # another room keeps its own tick and rate
+        assert sent == [(MESSAGES, "a", ["0"]), (MESSAGES, "a", ["1"]), (MESSAGES, "b", ["x"])]
         await until(4)
-        assert sent[3] == (MESSAGES, "a", ["3", "4"])
+        assert sent[3] == (MESSAGES, "a", ["2", "3"])
+        await fanout.publish("a", "A", {"n": "4"})  # within the tick of the batch just sent
         await fanout.publish("a", "A", {"n": "5"})
+        assert len(sent) == 4
+        await until(5)
+        assert sent[4] == (MESSAGES, "a", ["4", "5"])
+        await fanout.publish("a", "A", {"n": "6"})
         await fanout.flush("a")  # an event about to follow goes after this message
-        assert sent[4] == (MESSAGES, "a", ["5"])
+        assert sent[5] == (MESSAGES, "a", ["6"])
     finally:
         await fanout.close()
+
+
+async def test_a_quiet_room_never_waits_for_a_tick():
+    sent = []
+
+    async def emit(event, data, room):
+        sent.append([m["n"] for m in data["messages"]])
+
+    # two messages within a tick, but the room's rate (2 in a second) is below one per tick
+    fanout = RoomFanout(emit, interval=0.2, horizon=1.0)
+    fanout.start()
+    try:
+        await fanout.publish("a", "A", {"n": 1})
+        await fanout.publish("a", "A", {"n": 2})
+        assert sent == [[1], [2]]
+    finally:
+        await fanout.close()
+
+
+def test_a_room_rate_counts_the_last_horizon():
+    rate = RoomRate()
+    assert rate.hit(0.0, 1.0) == 1.0
+    assert rate.hit(0.0, 1.0) == 2.0
+    assert rate.hit(1.0, 1.0) == pytest.approx(2 / math.e + 1)  # decayed by e over a horizon
+    for i in range(1, 201):  # steady 50/s for 4 s
+        r = rate.hit(1.0 + i / 50, 1.0)
+    assert r == pytest.approx(50, rel=0.05)
 
 
 async def test_fanout_without_interval_sends_each_message_at_once():

@@ -28,6 +28,7 @@ API_FOR_DOMAIN_CODE = {
     "api.reports.actions": "pure: what a standing allows",
     "api.streams.store": "streams SQL: WHIP/WHEP look streams up and mark them live",
     "api.streams.broadcasts": "the broadcasts table (runs and VODs): WHIP, VOD retention",
+    "api.posts.stories": "stories SQL: the stories worker deletes expired ones",
     "api.subscriptions.billing": "the renewal pass the subscriptions worker runs",
     "api.subscriptions.model": "pure: billing periods and states",
     "api.wallet.accounts": "the ledger's account book (the renewal worker charges through it)",

@@ -123,3 +123,36 @@ def test_video_only_packaging_needs_no_audio(packets):
     events = [e for v in vpk for e in pk.push(v)] + pk.flush()
     segs = [e for e in events if isinstance(e, Segment)]
     assert [s.sequence for s in segs] == [1, 2, 3]  # FIRST_SEQUENCE = 1
+
+
+@pytest.mark.parametrize("step", [1, 2, 3])
+def test_shed_frames_leave_parts_within_their_target(step):
+    """The lowest rung of a 3-rung ladder at each shedding step (engine.shedding), plus holes
+    where the encoder took no frame: parts stay whole (never longer than the part target),
+    segments stay on the keyframe grid, and the samples' durations cover the time exactly."""
+    from engine.shedding import boundary_between, encodes, is_boundary
+
+    video = VideoEncoder(VideoSettings(width=320, height=180, fps=30, keyint=60))
+    vpk: list[EncodedPacket] = []
+    next_free = 0
+    for i in range(150):
+        if i % 7 in (3, 4):  # the backlog kept only newer frames: nothing for these slots
+            continue
+        slot = i
+        if slot > next_free:
+            slot = boundary_between(next_free, i, 10, 60) or i
+        next_free = slot + 1
+        if not encodes(step, 2, 3, slot, boundary=is_boundary(slot, 10, 60)):
+            continue
+        planes = np.full((270, 320), 128, dtype=np.uint8)
+        planes[:180] = (np.arange(320) + i * 5) % 256
+        vpk += video.encode(av.VideoFrame.from_ndarray(planes, format="yuv420p"), slot)
+    vpk += video.flush()
+    events = _interleaved(_new(None, part=1 / 3), vpk, [])
+    parts = [e for e in events if isinstance(e, Part)]
+    segs = [e for e in events if isinstance(e, Segment)]
+    assert [s.start for s in segs] == pytest.approx([0.0, 2.0, 4.0])
+    for p in parts[:-1]:
+        assert p.duration == pytest.approx(1 / 3), (p.sequence, p.index, p.duration)
+    starts = [p.start for p in parts]
+    assert starts == pytest.approx([i / 3 for i in range(len(parts))])

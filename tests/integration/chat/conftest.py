@@ -47,15 +47,17 @@ Connect = Callable[..., Awaitable[ChatClient]]
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def connect(chat_server) -> AsyncIterator[Connect]:
-    """``await connect(user=None, base_url=None)``: a connected client, closed after."""
+    """``await connect(user=None, base_url=None, transports=("websocket",))``: a connected
+    client, closed after (``transports=("polling",)``: one on Engine.IO long-polling)."""
     made: list[ChatClient] = []
 
     async def make(
         as_user: ChatUser | None = None,
         base_url: str | None = None,
         headers: dict[str, str] | None = None,
+        transports: tuple[str, ...] = ("websocket",),
     ) -> ChatClient:
-        client = ChatClient()
+        client = ChatClient(transports)
         h = dict(headers or {})
         if as_user is not None:
             h.update(as_user.headers)

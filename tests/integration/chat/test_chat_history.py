@@ -107,6 +107,7 @@ async def test_one_bad_row_fails_only_its_own_message(chat_server, new_room, use
         results = await asyncio.gather(*(writer.write(m) for m in messages), return_exceptions=True)
     finally:
         await writer.close()
+        await history.close()  # its connection back to the pool (the pool waits for it)
     assert history.calls[0] == 12  # they went out as one batch, which failed as a whole
     assert writer.fallbacks == 1 and history.calls[1:] == [1] * 12
     failed = [i for i, r in enumerate(results) if isinstance(r, Exception)]

@@ -197,6 +197,10 @@ async def test_private_show_requests_are_refused_with_the_envelope(shows, member
     assert asked.status == 201, asked.body
     assert_envelope(await viewer.call("POST", path, json=ask), 409, "SHOW_ALREADY_OPEN")
     show = f"/api/v1/private-shows/{asked.data['id']}"
+    # The creator's queue lists it; to anyone else the stream's requests are not there.
+    queue = await creator.call("GET", path)
+    assert queue.status == 200 and [q["id"] for q in queue.data] == [asked.data["id"]], queue.body
+    assert_envelope(await viewer.call("GET", path), 404, "STREAM_NOT_FOUND")
     stranger = await member(Role.CREATOR)
     assert_envelope(await stranger.call("GET", show), 404, "SHOW_NOT_FOUND")
     assert_envelope(await stranger.call("POST", f"{show}/accept"), 404, "SHOW_NOT_FOUND")
@@ -209,6 +213,7 @@ async def test_private_show_requests_are_refused_with_the_envelope(shows, member
     # The creator declines: nothing moved, and it cannot be accepted any more.
     declined = await creator.call("POST", f"{show}/end")
     assert declined.status == 200 and declined.data["state"] == "declined", declined.body
+    assert (await creator.call("GET", path)).data == []
     assert_envelope(await creator.call("POST", f"{show}/accept"), 409, "SHOW_STATE_CONFLICT")
     assert (await balance(viewer))["balance"] == 100
     # The viewer spent their tokens meanwhile: the accept's reserve is the real gate.

@@ -80,26 +80,12 @@ export function useUnmatch() {
   });
 }
 
-export function useBlocks() {
-  return useQuery({ queryKey: keys.blocks, queryFn: () => data(api.GET('/api/v1/match/blocks')) });
-}
-
 export function useBlock() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (handle: string) => data(api.POST('/api/v1/match/blocks', { body: { handle } })),
+    mutationFn: (handle: string) => data(api.POST('/api/v1/users/{handle}/block', { params: { path: { handle } } })),
     onSuccess: () => {
-      for (const key of [keys.blocks, keys.suggestions, keys.matches]) void client.invalidateQueries({ queryKey: key });
-    },
-  });
-}
-
-export function useUnblock() {
-  const client = useQueryClient();
-  return useMutation({
-    mutationFn: (handle: string) => data(api.DELETE('/api/v1/match/blocks/{handle}', { params: { path: { handle } } })),
-    onSuccess: () => {
-      for (const key of [keys.blocks, keys.suggestions]) void client.invalidateQueries({ queryKey: key });
+      for (const key of [keys.suggestions, keys.matches]) void client.invalidateQueries({ queryKey: key });
     },
   });
 }

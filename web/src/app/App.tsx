@@ -1,10 +1,12 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { RouterProvider } from 'react-router';
+import { Route, Switch, useLocation } from 'wouter';
 import { useEffect } from 'react';
 import { ApiError } from '@/api/client';
 import { bindQueryClient } from '@/realtime/socket';
 import { useStore } from '@/store';
-import { router } from './router';
+import { Layout } from './Layout';
+import { RouteError } from './RouteError';
+import { NotFound, routes } from './router';
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -17,6 +19,20 @@ export const queryClient = new QueryClient({
 });
 bindQueryClient(queryClient);
 
+function Screens() {
+  const [path] = useLocation();
+  return (
+    <RouteError key={path}>
+      <Switch>
+        {routes.map(({ path: pattern, Component }) => (
+          <Route key={pattern} path={pattern} component={Component} />
+        ))}
+        <Route component={NotFound} />
+      </Switch>
+    </RouteError>
+  );
+}
+
 export function App() {
   const lang = useStore((s) => s.lang);
   useEffect(() => {
@@ -24,7 +40,9 @@ export function App() {
   }, [lang]);
   return (
     <QueryClientProvider client={queryClient}>
-      <RouterProvider router={router} />
+      <Layout>
+        <Screens />
+      </Layout>
     </QueryClientProvider>
   );
 }

@@ -1,71 +1,15 @@
-import { Dialog } from 'radix-ui';
-import { Coins, Compass, Heart, LogIn, LogOut, Menu, Sparkles, UserRound, Video, Wallet, WifiOff, X } from 'lucide-react';
-import { Suspense } from 'react';
-import { Link, NavLink, Outlet, useNavigation } from 'react-router';
-import { useBalance, useLogout, useMe } from '@/api/queries';
+import { Coins, Menu, WifiOff } from 'lucide-react';
+import { lazy, Suspense, type ReactNode } from 'react';
+import { Link } from '@/lib/router';
+import { useBalance, useMe } from '@/api/queries';
 import { Loading } from '@/components/ui/States';
 import { LANGS, loadLanguage, useT, type Lang } from '@/i18n';
 import { useStore } from '@/store';
+import { NavItems } from './NavItems';
 
-function NavItems({ onPick }: { onPick?: () => void }) {
-  const t = useT();
-  const me = useStore((s) => s.me);
-  const logout = useLogout();
-  const link = 'flex min-h-10 items-center gap-2 rounded-lg px-3 py-2 text-sm hover:bg-panel-2 aria-[current=page]:text-brand';
-  return (
-    <>
-      <NavLink to="/" end className={link} onClick={onPick}>
-        <Compass className="size-4" aria-hidden /> {t('nav.discover')}
-      </NavLink>
-      {me && (
-        <NavLink to="/wallet" className={link} onClick={onPick}>
-          <Wallet className="size-4" aria-hidden /> {t('nav.wallet')}
-        </NavLink>
-      )}
-      {me && (
-        <NavLink to="/account" className={link} onClick={onPick}>
-          <UserRound className="size-4" aria-hidden /> {t('nav.account')}
-        </NavLink>
-      )}
-      {me?.permissions.includes('ai.basic') && (
-        <NavLink to="/match" className={link} onClick={onPick}>
-          <Heart className="size-4" aria-hidden /> {t('nav.match')}
-        </NavLink>
-      )}
-      {me?.permissions.includes('ai.basic') && (
-        <NavLink to="/vibe" className={link} onClick={onPick}>
-          <Sparkles className="size-4" aria-hidden /> {t('nav.vibe')}
-        </NavLink>
-      )}
-      {me?.permissions.includes('stream.publish') && (
-        <NavLink to="/studio" className={link} onClick={onPick}>
-          <Video className="size-4" aria-hidden /> {t('nav.studio')}
-        </NavLink>
-      )}
-      {me ? (
-        <button
-          type="button"
-          className={link}
-          onClick={() => {
-            onPick?.();
-            logout.mutate();
-          }}
-        >
-          <LogOut className="size-4" aria-hidden /> {t('nav.signOut')}
-        </button>
-      ) : (
-        <>
-          <NavLink to="/signin" className={link} onClick={onPick}>
-            <LogIn className="size-4" aria-hidden /> {t('nav.signIn')}
-          </NavLink>
-          <NavLink to="/signup" className={`${link} bg-brand font-semibold text-black hover:bg-brand-strong`} onClick={onPick}>
-            {t('nav.signUp')}
-          </NavLink>
-        </>
-      )}
-    </>
-  );
-}
+// The phone's drawer (Radix's dialog) is loaded when it is first opened: every route's
+// JavaScript has a budget.
+const Drawer = lazy(() => import('./Drawer'));
 
 function LanguagePicker() {
   const t = useT();
@@ -118,10 +62,9 @@ export function ConnectionBanner() {
   );
 }
 
-export function Layout() {
+export function Layout({ children }: { children: ReactNode }) {
   const t = useT();
   useMe();
-  const navigation = useNavigation();
   const drawerOpen = useStore((s) => s.drawerOpen);
   const setDrawer = useStore((s) => s.setDrawer);
   return (
@@ -130,28 +73,14 @@ export function Layout() {
         {t('nav.skip')}
       </a>
       <header className="sticky top-0 z-20 flex items-center gap-2 border-b border-line bg-ink/95 px-3 py-2 backdrop-blur">
-        <Dialog.Root open={drawerOpen} onOpenChange={setDrawer}>
-          <Dialog.Trigger asChild>
-            <button type="button" className="rounded-lg p-2 hover:bg-panel-2 md:hidden" aria-label={t('nav.menu')}>
-              <Menu className="size-5" aria-hidden />
-            </button>
-          </Dialog.Trigger>
-          <Dialog.Portal>
-            <Dialog.Overlay className="fixed inset-0 z-30 bg-black/60" />
-            <Dialog.Content className="fixed inset-y-0 left-0 z-40 flex w-72 max-w-[85vw] flex-col gap-1 bg-panel p-4">
-              <div className="mb-2 flex items-center justify-between">
-                <Dialog.Title className="font-bold">TeezU Live</Dialog.Title>
-                <Dialog.Close className="rounded-lg p-2 hover:bg-panel-2" aria-label={t('common.close')}>
-                  <X className="size-5" aria-hidden />
-                </Dialog.Close>
-              </div>
-              <Dialog.Description className="sr-only">{t('nav.menu')}</Dialog.Description>
-              <nav aria-label={t('nav.main')} className="flex flex-col gap-1">
-                <NavItems onPick={() => setDrawer(false)} />
-              </nav>
-            </Dialog.Content>
-          </Dialog.Portal>
-        </Dialog.Root>
+        <button type="button" className="rounded-lg p-2 hover:bg-panel-2 md:hidden" aria-label={t('nav.menu')} aria-haspopup="dialog" onClick={() => setDrawer(true)}>
+          <Menu className="size-5" aria-hidden />
+        </button>
+        {drawerOpen && (
+          <Suspense fallback={null}>
+            <Drawer />
+          </Suspense>
+        )}
         <Link to="/" className="text-lg font-extrabold tracking-tight">
           Teez<span className="text-brand">U</span> Live
         </Link>
@@ -164,10 +93,9 @@ export function Layout() {
         </div>
       </header>
       <ConnectionBanner />
-      {navigation.state === 'loading' && <div className="h-0.5 animate-pulse bg-brand" aria-hidden />}
       <div id="content" className="flex min-w-0 flex-1 flex-col">
         <Suspense fallback={<Loading />}>
-          <Outlet />
+          {children}
         </Suspense>
       </div>
     </div>

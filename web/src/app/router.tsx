@@ -1,36 +1,26 @@
 /** Every route, each screen loaded lazily (its own JavaScript chunk). */
-import { createBrowserRouter } from 'react-router';
-import { Layout } from './Layout';
-import { RouteError } from './RouteError';
-import { Loading } from '@/components/ui/States';
+import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
 
-const lazy = (load: () => Promise<{ default: React.ComponentType }>) => async () => ({
-  Component: (await load()).default,
-});
+type Screen = LazyExoticComponent<ComponentType>;
 
-export const routes = [
-  {
-    path: '/',
-    Component: Layout,
-    ErrorBoundary: RouteError,
-    HydrateFallback: Loading,
-    children: [
-      { index: true, lazy: lazy(() => import('@/features/discover/DiscoverPage')) },
-      { path: 'signup', lazy: lazy(() => import('@/features/auth/SignUpPage')) },
-      { path: 'signin', lazy: lazy(() => import('@/features/auth/SignInPage')) },
-      { path: 'age', lazy: lazy(() => import('@/features/agegate/AgeGatePage')) },
-      { path: 'watch/:streamId', lazy: lazy(() => import('@/features/watch/WatchPage')) },
-      { path: 'u/:handle', lazy: lazy(() => import('@/features/profile/ProfilePage')) },
-      { path: 'wallet', lazy: lazy(() => import('@/features/wallet/WalletPage')) },
-      { path: 'account', lazy: lazy(() => import('@/features/account/AccountPage')) },
-      { path: 'match', lazy: lazy(() => import('@/features/match/MatchPage')) },
-      { path: 'match/dna', lazy: lazy(() => import('@/features/match/DnaQuizPage')) },
-      { path: 'vibe', lazy: lazy(() => import('@/features/match/VibePage')) },
-      { path: 'studio', lazy: lazy(() => import('@/features/studio/MyStreamsPage')) },
-      { path: 'studio/:streamId', lazy: lazy(() => import('@/features/studio/StudioPage')) },
-      { path: '*', lazy: lazy(() => import('./NotFound')) },
-    ],
-  },
+export const routes: { path: string; Component: Screen }[] = [
+  { path: '/', Component: lazy(() => import('@/features/discover/DiscoverPage')) },
+  { path: '/signup', Component: lazy(() => import('@/features/auth/SignUpPage')) },
+  { path: '/signin', Component: lazy(() => import('@/features/auth/SignInPage')) },
+  { path: '/age', Component: lazy(() => import('@/features/agegate/AgeGatePage')) },
+  { path: '/watch/:streamId', Component: lazy(() => import('@/features/watch/WatchPage')) },
+  { path: '/u/:handle', Component: lazy(() => import('@/features/profile/ProfilePage')) },
+  { path: '/feed', Component: lazy(() => import('@/features/feed/FeedPage')) },
+  { path: '/wallet', Component: lazy(() => import('@/features/wallet/WalletPage')) },
+  { path: '/account', Component: lazy(() => import('@/features/account/AccountPage')) },
+  { path: '/match', Component: lazy(() => import('@/features/match/MatchPage')) },
+  { path: '/match/dna', Component: lazy(() => import('@/features/match/DnaQuizPage')) },
+  { path: '/vibe', Component: lazy(() => import('@/features/match/VibePage')) },
+  { path: '/studio', Component: lazy(() => import('@/features/studio/MyStreamsPage')) },
+  { path: '/studio/business', Component: lazy(() => import('@/features/business/BusinessPage')) },
+  { path: '/studio/:streamId', Component: lazy(() => import('@/features/studio/StudioPage')) },
+  { path: '/moderation', Component: lazy(() => import('@/features/moderation/ModerationPage')) },
+  { path: '/admin', Component: lazy(() => import('@/features/admin/AdminPage')) },
 ];
 
-export const router = createBrowserRouter(routes);
+export const NotFound = lazy(() => import('./NotFound'));

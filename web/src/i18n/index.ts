@@ -53,3 +53,24 @@ export function useErrorText(): (error: unknown) => string {
   const lang = useStore((s) => s.lang);
   return (error) => errorText(lang, error);
 }
+
+/** A screen's own strings, kept in its chunk (not in the first one, which every route pays
+ * for): both languages, the Dutch typed against the English so a missing key fails the
+ * type-check. The same placeholders and fallbacks as `translate`. */
+export function defineStrings<const E extends Record<string, string>>(
+  en: E,
+  nl: Record<keyof E, string>,
+): { en: E; nl: Record<keyof E, string> } {
+  return { en, nl };
+}
+
+export function useStrings<K extends string>(
+  strings: { en: Record<K, string>; nl: Record<K, string> },
+): (key: K, vars?: Vars) => string {
+  const lang = useStore((s) => s.lang);
+  return (key, vars) => {
+    const text = strings[lang][key] ?? strings.en[key] ?? key;
+    if (!vars) return text;
+    return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+  };
+}

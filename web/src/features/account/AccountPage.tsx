@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import QRCode from 'qrcode';
-import { useEffect, useState, type FormEvent } from 'react';
-import { Navigate } from 'react-router';
+import { lazy, Suspense, useEffect, useState, type FormEvent } from 'react';
+import { Navigate } from '@/lib/router';
 import { api, ApiError, data } from '@/api/client';
 import { useSignedIn } from '@/api/queries';
 import { keys } from '@/api/keys';
@@ -10,6 +10,9 @@ import { Field } from '@/components/ui/Field';
 import { ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
 import { useStore } from '@/store';
+
+// Profile, email, 2FA off, reports and appeals, erasure: after the first paint.
+const AccountExtras = lazy(() => import('./AccountExtras'));
 
 const card = 'flex flex-col gap-3 rounded-xl border border-line bg-panel p-4';
 
@@ -226,6 +229,9 @@ export default function AccountPage() {
       <Sessions />
       <Password />
       <Export />
+      <Suspense fallback={null}>
+        <AccountExtras />
+      </Suspense>
     </main>
   );
 }

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { Link, Navigate, useNavigate } from 'react-router';
+import { Link, Navigate, useNavigate } from '@/lib/router';
 import { useDeleteDna, useMyDna, useQuiz, useSaveDna, type DnaOut, type Quiz } from '@/api/ai';
 import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';

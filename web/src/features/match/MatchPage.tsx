@@ -1,7 +1,7 @@
 import { Heart, X } from 'lucide-react';
 import { useEffect, useState } from 'react';
-import { Link, Navigate } from 'react-router';
-import { useBlock, useBlocks, useMatches, useMyDna, useSuggestions, useSwipe, useUnblock, useUnmatch, type Suggestion, type SuggestionFilters } from '@/api/ai';
+import { Link, Navigate } from '@/lib/router';
+import { useBlock, useMatches, useMyDna, useSuggestions, useSwipe, useUnmatch, type Suggestion, type SuggestionFilters } from '@/api/ai';
 import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
@@ -32,10 +32,8 @@ export default function MatchPage() {
   const [filters, setFilters] = useState<SuggestionFilters>({ country: '', language: '' });
   const suggestions = useSuggestions(Boolean(dna.data), full ? filters : null);
   const matches = useMatches();
-  const blocks = useBlocks();
   const swipe = useSwipe();
   const block = useBlock();
-  const unblock = useUnblock();
   const unmatch = useUnmatch();
   const [matched, setMatched] = useState<string | null>(null);
   const current = suggestions.data?.[0];
@@ -103,7 +101,7 @@ export default function MatchPage() {
           </label>
         </form>
       )}
-      <ErrorNote error={suggestions.error ?? swipe.error ?? block.error ?? unmatch.error ?? unblock.error} />
+      <ErrorNote error={suggestions.error ?? swipe.error ?? block.error ?? unmatch.error} />
       {suggestions.isPending ? (
         <Loading />
       ) : current ? (
@@ -150,21 +148,6 @@ export default function MatchPage() {
         </ul>
       ) : (
         <Empty>{t('match.noMatches')}</Empty>
-      )}
-      {blocks.data && blocks.data.length > 0 && (
-        <>
-          <h2 className="mb-2 mt-6 text-lg font-semibold">{t('match.blocked')}</h2>
-          <ul className="flex flex-col gap-2">
-            {blocks.data.map((b) => (
-              <li key={b.handle} className="flex items-center justify-between rounded-lg border border-line bg-panel p-2 text-sm">
-                <span>@{b.handle}</span>
-                <Button variant="ghost" onClick={() => unblock.mutate(b.handle)} disabled={unblock.isPending} aria-label={t('match.unblock', { handle: b.handle })}>
-                  {t('match.unblockShort')}
-                </Button>
-              </li>
-            ))}
-          </ul>
-        </>
       )}
     </Page>
   );

@@ -1,6 +1,6 @@
 import { Radio } from 'lucide-react';
 import { useState } from 'react';
-import { Link, Navigate } from 'react-router';
+import { Link, Navigate } from '@/lib/router';
 import { useVibeSearch, type VibeFilters, type VibeHit } from '@/api/ai';
 import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Heart, Lock } from 'lucide-react';
-import { useParams } from 'react-router';
+import { lazy, Suspense } from 'react';
+import { useParams } from '@/lib/router';
 import { api, data, idempotencyKey } from '@/api/client';
 import { keys } from '@/api/keys';
 import { useMemberMood } from '@/api/ai';
@@ -9,6 +10,11 @@ import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
 import { useStore } from '@/store';
+import { useBlock, useBlocks, useCreatorStories } from '@/features/feed/hooks';
+import { StoryRow } from '@/features/feed/Stories';
+
+// Tip, followers and following, report: after the first paint.
+const ProfileExtras = lazy(() => import('./ProfileExtras'));
 
 function Tiers({ creatorId }: { creatorId: string }) {
   const t = useT();
@@ -81,6 +87,10 @@ export default function ProfilePage() {
   const client = useQueryClient();
   const profile = useProfile(handle);
   const mood = useMemberMood(handle);
+  const blocks = useBlocks(!!me && me.handle !== handle);
+  const block = useBlock(handle);
+  const blocked = !!blocks.data?.some((b) => b.handle === handle);
+  const stories = useCreatorStories(handle);
   const follow = useMutation({
     mutationFn: (on: boolean) =>
       on
@@ -115,10 +125,20 @@ export default function ProfilePage() {
             <Heart className="size-4" aria-hidden /> {t('profile.follow')}
           </Button>
         )}
+        {me && me.handle !== p.handle && (
+          <Button variant="ghost" onClick={() => block.mutate(!blocked)} disabled={block.isPending || blocks.isPending}>
+            {blocked ? t('profile.unblock') : t('profile.block')}
+          </Button>
+        )}
       </div>
       {p.bio && <p className="whitespace-pre-line">{p.bio}</p>}
-      <ErrorNote error={follow.error} />
+      {stories.data && <StoryRow stories={stories.data} label={t('profile.stories')} />}
+      {blocked && <p role="status" className="text-sm text-muted">{t('profile.blocked')}</p>}
+      <ErrorNote error={follow.error ?? block.error} />
       {p.creator && <Tiers creatorId={p.id} />}
+      <Suspense fallback={null}>
+        <ProfileExtras profile={p} />
+      </Suspense>
       {p.creator && (
         <section className="flex flex-col gap-2">
           <h2 className="font-semibold">{t('profile.posts')}</h2>

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link, Navigate, useNavigate } from 'react-router';
+import { Link, Navigate, useNavigate } from '@/lib/router';
 import { api, body, data } from '@/api/client';
 import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';

@@ -1,7 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { Radio, Square } from 'lucide-react';
-import { useCallback, useEffect, useRef, useState, type FormEvent, type MouseEvent } from 'react';
-import { Link, useParams } from 'react-router';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState, type FormEvent, type MouseEvent } from 'react';
+import { Link, useParams } from '@/lib/router';
 import { api, ApiError, data } from '@/api/client';
 import { signedInAs, useMe, useStream, useLogout } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
@@ -16,6 +16,9 @@ import { LiveHealth } from './LiveHealth';
 import { listDevices, openCamera, Publisher, Refusal, type Devices, type PublishState } from './publisher';
 import { SafeWord } from './SafeWord';
 import { StreamSettings } from './StreamSettings';
+
+// Performers, shows, posts, chat safety and recordings: after the studio's first paint.
+const StudioExtras = lazy(() => import('./StudioExtras'));
 
 interface Message {
   text: string;
@@ -345,6 +348,9 @@ export default function StudioPage() {
           <>
             <GoalAndMenu streamId={streamId} />
             <StreamSettings key={stream.data.id} stream={stream.data} />
+            <Suspense fallback={null}>
+              <StudioExtras streamId={streamId} />
+            </Suspense>
           </>
         )}
       </div>

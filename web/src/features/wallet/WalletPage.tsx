@@ -2,7 +2,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { Dialog } from 'radix-ui';
 import { CreditCard, X } from 'lucide-react';
 import { useState } from 'react';
-import { Navigate } from 'react-router';
+import { Navigate } from '@/lib/router';
 import { api, body, data, idempotencyKey, type Schemas } from '@/api/client';
 import { keys } from '@/api/keys';
 import { useBalance, useSignedIn } from '@/api/queries';
@@ -116,8 +116,13 @@ function Subscriptions() {
   const client = useQueryClient();
   const subs = useQuery({ queryKey: keys.subscriptions, queryFn: () => data(api.GET('/api/v1/subscriptions')) });
   const cancel = useMutation({
-    mutationFn: (id: string) => data(api.POST('/api/v1/subscriptions/{subscription_id}/cancel', { params: { path: { subscription_id: id } } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: keys.subscriptions }),
+    mutationFn: async (id: string) => {
+      await data(api.POST('/api/v1/subscriptions/{subscription_id}/cancel', { params: { path: { subscription_id: id } } }));
+      // The one subscription as it stands now (access until the period's end), in the list.
+      return data(api.GET('/api/v1/subscriptions/{subscription_id}', { params: { path: { subscription_id: id } } }));
+    },
+    onSuccess: (fresh) =>
+      client.setQueryData(keys.subscriptions, (list: Schemas['SubscriptionOut'][] | undefined) => list?.map((x) => (x.id === fresh.id ? fresh : x))),
   });
   if (subs.isPending) return <Loading />;
   if (subs.isError) return <ErrorNote error={subs.error} />;

@@ -1,7 +1,7 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { Send, Shield } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
-import { Link } from 'react-router';
+import { Link } from '@/lib/router';
 import { useChatHistory } from '@/api/queries';
 import { useT, translate } from '@/i18n';
 import { emit, type Ack } from '@/realtime/socket';

@@ -1,6 +1,6 @@
 import { Coins, ListChecks } from 'lucide-react';
 import { useState } from 'react';
-import { Link } from 'react-router';
+import { Link } from '@/lib/router';
 import { ApiError } from '@/api/client';
 import { useTip, useTipMenu } from '@/api/queries';
 import { ErrorNote } from '@/components/ui/States';

@@ -1,6 +1,6 @@
 import { Loader2, WifiOff, Zap } from 'lucide-react';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Link } from 'react-router';
+import { Link } from '@/lib/router';
 import type { StreamOut } from '@/api/queries';
 import { useErrorText, useT } from '@/i18n';
 import { useStore } from '@/store';

@@ -1,0 +1,1 @@
+"""Feed: the pure ranking, its SQL and its route."""
