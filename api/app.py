@@ -44,11 +44,13 @@ from api.keys import (
     SAFETY,
     SETTINGS,
 )
+from api.matching import routes as matching_routes
 from api.messages import routes as message_routes
 from api.metrics import metrics_middleware
 from api.moderation import routes as moderation_routes
 from api.moderation.monitor import LiveModeration
 from api.moderation.policy import load_policy
+from api.mood import routes as mood_routes
 from api.posts import routes as post_routes
 from api.posts import story_routes
 from api.posts.downloads import ForensicRenderer
@@ -317,6 +319,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     unlockable_routes.setup(app)  # a tip hook on the wallet's money events: after the wallet's
     privacy_routes.setup(app)  # likewise
     payout_routes.setup(app)  # needs the wallet's ledger: after it
+    matching_routes.setup(app)  # the vibe index needs the pool: after ours
     health.add_routes(app)
     for declared in (
         auth_routes.api,
@@ -344,6 +347,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     openapi.add_routes(app)
     realtime.attach(app, settings)
     engagement_realtime.attach(app, settings)  # mood strip, polls: after the chat
+    mood_routes.setup(app)  # hooks into the chat and the embedding workers: after both
     if ingest:
         whip.add_routes(app)
         whep.add_routes(app)

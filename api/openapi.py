@@ -39,14 +39,21 @@ class _Schemas:
         self, model: type[BaseModel], mode: Literal["validation", "serialization"] = "validation"
     ) -> dict[str, str]:
         schema = model.model_json_schema(by_alias=True, ref_template=REF, mode=mode)
-        for name, sub in schema.pop("$defs", {}).items():
-            self.components.setdefault(name, sub)
-        name = model.__name__
+        self.add_defs(schema)
+        self.add(model.__name__, schema)
+        return {"$ref": REF.format(model=model.__name__)}
+
+    def add(self, name: str, schema: dict[str, Any]) -> None:
+        """One component per name: two models of one name (in different packages) would
+        otherwise share one schema, and the generated client would type one as the other."""
         existing = self.components.get(name)
         if existing is not None and existing != schema:
             raise ValueError(f"two different schemas are both named {name}")
         self.components[name] = schema
-        return {"$ref": REF.format(model=name)}
+
+    def add_defs(self, schema: dict[str, Any]) -> None:
+        for name, sub in schema.pop("$defs", {}).items():
+            self.add(name, sub)
 
 
 def _parameters(route: Route, schemas: _Schemas) -> list[dict[str, Any]]:
@@ -74,8 +81,7 @@ def _parameters(route: Route, schemas: _Schemas) -> list[dict[str, Any]]:
         )
     if route.query is not None:
         full = route.query.model_json_schema(by_alias=True, ref_template=REF)
-        for name, sub in full.pop("$defs", {}).items():
-            schemas.components.setdefault(name, sub)
+        schemas.add_defs(full)
         required = set(full.get("required", []))
         for name, prop in full.get("properties", {}).items():
             params.append(

@@ -182,7 +182,13 @@ async def sign_up(url: str, n: int) -> list[str]:
 
 
 def start_ours(
-    dsn: str, var: Path, batch: float, senders: int, pg: int | None, redis_url: str
+    dsn: str,
+    var: Path,
+    batch: float,
+    senders: int,
+    pg: int | None,
+    redis_url: str,
+    mood: bool = True,
 ) -> Server:
     """``teezu api`` with its real session authenticator; senders are new signed-up members."""
     from tests.apinode import TEST_SETTINGS
@@ -200,10 +206,11 @@ def start_ours(
         "TEEZU_CHAT_BATCH_INTERVAL": str(batch),
         "TEEZU_CHAT_RATE_LIMIT": "1000000000",
         "TEEZU_REDIS_URL": redis_url,
+        "TEEZU_MOOD_ENABLED": "true" if mood else "false",
         # sign-ups of the senders: no sign-up limit, cheapest bcrypt (not what is measured)
         **{f"TEEZU_{k.upper()}": v for k, v in TEST_SETTINGS.items()},
     }
-    log = open(var / f"ours-{batch}.log", "w")  # noqa: SIM115
+    log = open(var / f"ours-{batch}-{mood}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "teezu.cli", "api"], cwd=ROOT, env=env, stdout=log, stderr=log
     )
@@ -215,6 +222,7 @@ def start_ours(
         stop(proc)
         raise
     label = f"ours batch={int(batch * 1000)}ms" + (" +redis" if redis_url else "")
+    label += "" if mood else " mood=off"
     return Server(label, url, proc, cookies, pg)
 
 
@@ -432,6 +440,11 @@ def main() -> int:
     ap.add_argument("--ours-batch", default="0.05,0", help="fan-out tick(s) in s; 0: per message")
     ap.add_argument("--redis", action="store_true", help="ours with the Redis manager")
     ap.add_argument(
+        "--ours-mood",
+        default="on",
+        help="ours with the chat's mood analysis on, off, or both (on,off): its effect on delivery",
+    )
+    ap.add_argument(
         "--repeat", type=int, default=1, help="runs per server and load (summary: the median)"
     )
     ap.add_argument("--json", type=Path)
@@ -476,7 +489,8 @@ def main() -> int:
         variants: list[tuple[str, Any]] = []
         for s in servers:
             if s == "ours":
-                variants += [("ours", b) for b in batches]
+                moods = [m.strip() == "on" for m in args.ours_mood.split(",")]
+                variants += [("ours", (b, m)) for b in batches for m in moods]
             elif s == "node":
                 variants.append(("node", None))
             else:
@@ -505,7 +519,7 @@ def main() -> int:
                     # alternate the order, so no server always runs first or last
                     for kind, batch in variants if rep % 2 == 0 else variants[::-1]:
                         server = (
-                            start_ours(dsn, var, batch, max_senders, pg_pid, redis_url)
+                            start_ours(dsn, var, batch[0], max_senders, pg_pid, redis_url, batch[1])
                             if kind == "ours"
                             else start_node(var)
                         )

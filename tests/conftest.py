@@ -145,6 +145,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # request. tests/integration/test_age_gate.py proves the gate on its own server and
         # the README's path (tests/e2e/test_readme_path.py) runs with it on.
         age_gate_enabled=False,
+        # The vibe index's background pass would load the embedding model in a worker process
+        # for every run of the suite; tests/integration/test_matching.py calls refresh() itself.
+        ai_vibe_refresh=86_400.0,
+        # Likewise the mood analysis of every chat message of the suite;
+        # tests/integration/test_mood.py runs a server of its own with it.
+        mood_enabled=False,
     )
 
 

@@ -178,6 +178,9 @@ class Chat:
         self._watches: dict[uuid.UUID, asyncio.Task[None]] = {}  # safety channel, per local room
         self._delays: dict[uuid.UUID, asyncio.TimerHandle] = {}  # delayed message -> its release
         self._releases: set[asyncio.Task[None]] = set()
+        # Called with every message the room sees (sent, or released after a hold); each must
+        # return at once (the mood analysis queues it).
+        self.delivered_hooks: list[Callable[[ChatMessage], None]] = []
 
     def _local_members(self, stream_id: str) -> int:
         return len(self.members.get(uuid.UUID(stream_id), ()))
@@ -432,7 +435,15 @@ class Chat:
                 reasons=list(reasons),
             )
         await self.fanout.publish(room.name, str(p.stream_id), wire)
+        self._delivered(message)
         return ack_ok(message=wire, masked=text != p.text)
+
+    def _delivered(self, message: ChatMessage) -> None:
+        for hook in self.delivered_hooks:
+            try:
+                hook(message)
+            except Exception:
+                log.exception("a delivered-message hook failed")
 
     async def _hold(self, room: Room, message: ChatMessage, reasons: tuple[str, ...]) -> None:
         """Tell the room's moderators (on every node) of a held message; time its release."""
@@ -468,6 +479,7 @@ class Chat:
         stream_id = str(message.stream_id)
         if not removed:
             await self.fanout.publish(room_name(stream_id), stream_id, message.wire())
+            self._delivered(message)
         notice = {"streamId": stream_id, "messageId": str(message.id), "removed": removed}
         await self.transport.emit(events.RELEASED, notice, room=mods_room(stream_id))
 

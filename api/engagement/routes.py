@@ -53,7 +53,7 @@ def _counts(counts: Counts) -> MoodCounts:
     return MoodCounts(**dict(zip(MOODS, counts, strict=True)))
 
 
-class MoodMinute(Output):
+class MoodVoteMinute(Output):
     minute: datetime
     counts: MoodCounts
     total: int
@@ -61,7 +61,7 @@ class MoodMinute(Output):
 
 class StreamMoods(Output):
     stream_id: uuid.UUID
-    minutes: list[MoodMinute] = Field(description="minutes with votes, oldest first")
+    minutes: list[MoodVoteMinute] = Field(description="minutes with votes, oldest first")
 
 
 class MoodDistribution(Output):
@@ -130,7 +130,7 @@ async def stream_moods(call: Call[None, MinutesQuery]) -> StreamMoods:
     rows = await mood_store.stream_minutes(call.app[POOL], stream_id, since, until)
     return StreamMoods(
         stream_id=stream_id,
-        minutes=[MoodMinute(minute=m, counts=_counts(c), total=sum(c)) for m, c in rows],
+        minutes=[MoodVoteMinute(minute=m, counts=_counts(c), total=sum(c)) for m, c in rows],
     )
 
 

@@ -14,7 +14,9 @@ from api.chat import privacy as _chat  # noqa: F401
 from api.comments import privacy as _comments  # noqa: F401
 from api.consent import privacy as _consent  # noqa: F401
 from api.engagement import privacy as _engagement  # noqa: F401
+from api.matching import privacy as _matching  # noqa: F401
 from api.messages import privacy as _messages  # noqa: F401
+from api.mood import privacy as _mood  # noqa: F401
 from api.posts import privacy as _posts  # noqa: F401
 from api.privacy import store as _privacy  # noqa: F401
 from api.privacy.registry import REGISTRY

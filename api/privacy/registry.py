@@ -142,6 +142,7 @@ NO_PERSONAL_DATA: frozenset[str] = frozenset(
         "stream_events",  # what happened to a stream (the stream is registered by streams)
         "stream_qoe_minutes",  # players' quality figures summed per stream and minute
         "hub_refreshes",  # when each admin-hub view was last refreshed
+        "room_moods",  # per room and minute: counts and sums of moods, nobody's identity
         "post_counter_slots",  # like and comment counts per post
     }
 )

@@ -33,6 +33,7 @@ from blockbuster import blockbuster_ctx
 
 from api.auth.rbac import Role
 from api.keys import POOL
+from api.mood.analyzer import ANALYZER
 from api.privacy.exports import EXPORTER
 from api.privacy.packages import REGISTRY
 from api.privacy.registry import NO_PERSONAL_DATA
@@ -272,6 +273,8 @@ async def world(env: Env) -> AsyncIterator[World]:
         return bool(n == 2)
 
     await until(stored, "chat history to be written")
+    # The mood analysis of the target's message (in the embedding worker).
+    await asyncio.wait_for(env.app[ANALYZER].idle.wait(), 120)
 
     # Money: a purchase each, a tip from the target, a tip to the target.
     await buy(env, target)
@@ -328,6 +331,21 @@ async def world(env: Env) -> AsyncIterator[World]:
     await ok(await target.call("PUT", "/api/v1/private-shows/price", json={"pricePerMinute": 25}))
     record = await submit(target, legal_name=legal_name, aliases="Zee")
     assert record.status == 201, record.body
+    # Matching: the quiz, a mutual like (a match), and an embedding of the target's
+    # own profile text (as the vibe index writes it; its model is tested in test_matching.py).
+    # The other person likes the target: a swipe on you is their data, not in your export.
+    for acct, answers in ((target, {"romance": 3, "asmr": 2}), (creator, {"romance": 2})):
+        await ok(await acct.call("PUT", "/api/v1/ai/dna", json={"answers": answers}))
+    for a, b in ((target, creator), (creator, target), (other, target)):
+        swiped = await ok(
+            await a.call("POST", "/api/v1/match/swipe", json={"handle": b.handle, "action": "like"})
+        )
+    assert swiped["newMatch"] is False
+    await env.pool.execute(
+        "INSERT INTO ai_embeddings (kind, ref_id, owner_id, model, text_hash, embedding) "
+        "VALUES ('creator', $1, $1, 'test', 'x', array_fill(0.01, ARRAY[512])::vector)",
+        target.id,
+    )
     # Social: the target comments on the creator's post (the other person replies), likes it,
     # replies to the other person's comment, and blocks an account.
     post_id = uuid.uuid4()
@@ -440,6 +458,9 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "identity_records.json",
         "age_declarations.json",
         "geo_blocks.json",
+        "erotic-dna.json",
+        "matching.json",
+        "chat_moods.json",
         "comments.json",
         "likes.json",
         "blocks.json",
@@ -462,6 +483,11 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     assert doc["profile.json"]["displayName"] == world.display_name
     assert doc["profile.json"]["avatarFile"] == "avatar.webp"
     assert z.read("avatar.webp")[:4] == b"RIFF" and z.read("avatar.webp")[8:12] == b"WEBP"
+    assert doc["erotic-dna.json"]["answers"]["romance"] == 3
+    matching = doc["matching.json"]
+    assert [m["handle"] for m in matching["matches"]] == [world.creator.handle]
+    assert [e["kind"] for e in matching["vibeSearchEmbeddings"]] == ["creator"]
+    assert [m["streamId"] for m in doc["chat_moods.json"]] == [world.creator_stream]
     sessions = doc["sessions.json"]
     assert sessions and all(
         set(s) == {"createdAt", "lastSeenAt", "expiresAt", "ip", "userAgent"} for s in sessions

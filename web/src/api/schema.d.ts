@@ -343,6 +343,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/dna": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Erotic DNA: my answers and the mood profile they make
+         * @description Needs permission `ai.basic`.
+         */
+        get: operations["get_my_dna"];
+        /**
+         * Save my quiz answers (replaces them); my mood profile is made from them
+         * @description Needs permission `ai.basic`.
+         */
+        put: operations["put_my_dna"];
+        post?: never;
+        /**
+         * Delete my quiz answers and mood profile (I am no longer suggested to anyone)
+         * @description Needs permission `ai.basic`.
+         */
+        delete: operations["delete_my_dna"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/dna/quiz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Erotic DNA quiz: its preferences (NL and EN), the 4 levels and the 8 moods
+         * @description Needs permission `ai.basic`.
+         */
+        get: operations["get_quiz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/match-suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Match suggestions with filters (countries, languages, kind; more of them)
+         * @description Needs permission `ai.full`.
+         */
+        post: operations["post_suggestions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/vibe-search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search rooms, creators and posts by what a free text means (NL or EN)
+         * @description Needs permission `ai.basic`.
+         */
+        get: operations["vibe_search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/appeals": {
         parameters: {
             query?: never;
@@ -1040,6 +1128,86 @@ export interface paths {
         get: operations["list_unlockables"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/match/matches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My matches, newest first (limit/offset; nextCursor is the next offset)
+         * @description Needs permission `ai.basic`.
+         */
+        get: operations["list_matches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/match/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Members and creators who fit my Erotic DNA, best first, each with why
+         * @description Needs permission `ai.basic`.
+         */
+        get: operations["get_suggestions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/match/swipe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Like or pass on a member; two likes make a match
+         * @description Needs permission `ai.basic`. Rate limit: 120 requests per 60 s.
+         */
+        post: operations["swipe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/match/unmatch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End one of my matches
+         * @description Needs permission `ai.basic`.
+         */
+        post: operations["unmatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2119,6 +2287,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/streams/{stream_id}/mood": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The room's mood per minute (its chat's moods, polarity and intensity), oldest first */
+        get: operations["get_strip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/streams/{stream_id}/moods": {
         parameters: {
             query?: never;
@@ -2922,6 +3107,23 @@ export interface paths {
         };
         /** Whom this user follows, newest first (limit/offset; nextCursor is the next offset) */
         get: operations["list_following"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{handle}/mood": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A member's recent mood (their profile colour), from their chat of the last day */
+        get: operations["get_member_mood"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3792,6 +3994,58 @@ export interface components {
              */
             code: string;
         };
+        /** DnaIn */
+        DnaIn: {
+            /**
+             * Answers
+             * @description preference key -> intensity 0..3 (a preference left out counts as 0)
+             */
+            answers: {
+                [key: string]: number;
+            };
+            /**
+             * Country
+             * @default null
+             */
+            country?: string | null;
+            /**
+             * Discoverable
+             * @default true
+             */
+            discoverable?: boolean;
+            /** Languages */
+            languages?: string[];
+        };
+        /** DnaOut */
+        DnaOut: {
+            /** Answers */
+            answers: {
+                [key: string]: number;
+            };
+            /** Country */
+            country: string | null;
+            /** Discoverable */
+            discoverable: boolean;
+            /**
+             * Dominantmood
+             * @enum {string}
+             */
+            dominantMood: "calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious";
+            /** Languages */
+            languages: string[];
+            /**
+             * Profile
+             * @description the unit vector over the 8 moods
+             */
+            profile: {
+                [key: string]: number;
+            };
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+        };
         /** EarningsOut */
         EarningsOut: {
             /**
@@ -4457,6 +4711,41 @@ export interface components {
             /** Twofactorenabled */
             twoFactorEnabled: boolean;
         };
+        /** MemberMatchOut */
+        MemberMatchOut: {
+            /**
+             * Handle
+             * @description the other member
+             */
+            handle: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Matchscore */
+            matchScore: number;
+            /**
+             * Matchedat
+             * Format: date-time
+             */
+            matchedAt: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "unmatched";
+        };
+        /** MemberMood */
+        MemberMood: {
+            /** Messages */
+            messages: number;
+            /**
+             * Mood
+             * @description the most frequent mood of their chat in the last day
+             */
+            mood: ("calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious") | null;
+        };
         /** MenuItemCreate */
         MenuItemCreate: {
             /**
@@ -4691,6 +4980,42 @@ export interface components {
         };
         /** MoodMinute */
         MoodMinute: {
+            /** Dominant */
+            dominant: ("calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious") | null;
+            /**
+             * Intensity
+             * @description mean intensity, 0 .. 1
+             */
+            intensity: number;
+            /** Messages */
+            messages: number;
+            /**
+             * Minute
+             * Format: date-time
+             */
+            minute: string;
+            /**
+             * Moods
+             * @description messages per mood in this minute
+             */
+            moods: {
+                [key: string]: number;
+            };
+            /**
+             * Polarity
+             * @description mean polarity, -1 (negative) .. 1 (positive)
+             */
+            polarity: number;
+        };
+        /** MoodStrip */
+        MoodStrip: {
+            /** Minutes */
+            minutes: components["schemas"]["MoodMinute"][];
+            /** Streamid */
+            streamId: string;
+        };
+        /** MoodVoteMinute */
+        MoodVoteMinute: {
             counts: components["schemas"]["MoodCounts"];
             /**
              * Minute
@@ -5294,6 +5619,32 @@ export interface components {
              */
             updatedAt: string;
         };
+        /** Quiz */
+        Quiz: {
+            /** Levellabels */
+            levelLabels: {
+                [key: string]: string[];
+            };
+            /** Levels */
+            levels: number;
+            /** Moods */
+            moods: string[];
+            /** Questions */
+            questions: components["schemas"]["QuizQuestion"][];
+        };
+        /** QuizQuestion */
+        QuizQuestion: {
+            /** En */
+            en: string;
+            /** Key */
+            key: string;
+            /** Moods */
+            moods: {
+                [key: string]: number;
+            };
+            /** Nl */
+            nl: string;
+        };
         /** RatingIn */
         RatingIn: {
             /**
@@ -5718,6 +6069,15 @@ export interface components {
             /** Reviewmode */
             reviewMode: string;
         };
+        /** Scores */
+        Scores: {
+            /** Distance */
+            distance: number;
+            /** Kink */
+            kink: number;
+            /** Profile */
+            profile: number;
+        };
         /** SecondStepBody */
         SecondStepBody: {
             /** Challenge */
@@ -5960,7 +6320,7 @@ export interface components {
              * Minutes
              * @description minutes with votes, oldest first
              */
-            minutes: components["schemas"]["MoodMinute"][];
+            minutes: components["schemas"]["MoodVoteMinute"][];
             /**
              * Streamid
              * Format: uuid
@@ -6275,6 +6635,87 @@ export interface components {
              */
             subscriberId: string;
             tier: components["schemas"]["TierRef"];
+        };
+        /** Suggestion */
+        Suggestion: {
+            /** Country */
+            country: string | null;
+            /** Creator */
+            creator: boolean;
+            /**
+             * Dominantmood
+             * @enum {string}
+             */
+            dominantMood: "calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious";
+            /** Handle */
+            handle: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Languages */
+            languages: string[];
+            /** Matchscore */
+            matchScore: number;
+            /** @default null */
+            scores?: components["schemas"]["Scores"] | null;
+            why: components["schemas"]["Why"];
+        };
+        /** SuggestionFilter */
+        SuggestionFilter: {
+            /**
+             * Countries
+             * @default null
+             */
+            countries?: string[] | null;
+            /**
+             * Debug
+             * @description the scores behind each suggestion (ai.debug)
+             * @default false
+             */
+            debug?: boolean;
+            /**
+             * Kind
+             * @default any
+             * @enum {string}
+             */
+            kind?: "any" | "creator" | "member";
+            /**
+             * Languages
+             * @default null
+             */
+            languages?: string[] | null;
+            /**
+             * Limit
+             * @default 20
+             */
+            limit?: number;
+        };
+        /** SwipeIn */
+        SwipeIn: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "like" | "pass";
+            /** Handle */
+            handle: string;
+        };
+        /** SwipeOut */
+        SwipeOut: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "like" | "pass";
+            /** @description the match, when both of you liked each other */
+            match: components["schemas"]["MemberMatchOut"] | null;
+            /**
+             * Newmatch
+             * @description this swipe made the match
+             */
+            newMatch: boolean;
         };
         /** ThresholdsIn */
         ThresholdsIn: {
@@ -6650,6 +7091,14 @@ export interface components {
             /** Unlocked */
             unlocked: boolean;
         };
+        /** UnmatchIn */
+        UnmatchIn: {
+            /**
+             * Matchid
+             * Format: uuid
+             */
+            matchId: string;
+        };
         /** UserRoles */
         UserRoles: {
             /** Handle */
@@ -6661,6 +7110,30 @@ export interface components {
             id: string;
             /** Roles */
             roles: components["schemas"]["Role"][];
+        };
+        /** VibeHit */
+        VibeHit: {
+            /** Handle */
+            handle: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "stream" | "creator" | "post";
+            /** Live */
+            live: boolean;
+            /**
+             * Score
+             * @description cosine similarity of the meaning to the query (-1..1)
+             */
+            score: number;
+            /** Title */
+            title: string;
         };
         /** ViewerAccess */
         ViewerAccess: {
@@ -6756,6 +7229,26 @@ export interface components {
             duplicate: boolean;
             /** Outcome */
             outcome: string;
+        };
+        /** Why */
+        Why: {
+            /**
+             * Complements
+             * @description pairs where one of you leads and one is led
+             */
+            complements: string[];
+            /** Languages */
+            languages: string[];
+            /**
+             * Mood
+             * @description your shared dominant mood, if you have one
+             */
+            mood: ("calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious") | null;
+            /**
+             * Shared
+             * @description quiz preferences you are both into, strongest first
+             */
+            shared: string[];
         };
     };
     responses: never;
@@ -8074,6 +8567,407 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_my_dna: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My Erotic DNA: my answers and the mood profile they make */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["DnaOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    put_my_dna: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DnaIn"];
+            };
+        };
+        responses: {
+            /** @description Save my quiz answers (replaces them); my mood profile is made from them */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["DnaOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_my_dna: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done (no content) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_quiz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Erotic DNA quiz: its preferences (NL and EN), the 4 levels and the 8 moods */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Quiz"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    post_suggestions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuggestionFilter"];
+            };
+        };
+        responses: {
+            /** @description Match suggestions with filters (countries, languages, kind; more of them) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Suggestion"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    vibe_search: {
+        parameters: {
+            query: {
+                /** @description free text, e.g. chill cosy chat */
+                q: string;
+                kind?: "all" | "stream" | "creator" | "post";
+                /** @description live rooms only */
+                live?: boolean;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Search rooms, creators and posts by what a free text means (NL or EN) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["VibeHit"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10682,6 +11576,321 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_matches: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My matches, newest first (limit/offset; nextCursor is the next offset) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MemberMatchOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_suggestions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                kind?: "any" | "creator" | "member";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Members and creators who fit my Erotic DNA, best first, each with why */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Suggestion"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    swipe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SwipeIn"];
+            };
+        };
+        responses: {
+            /** @description Like or pass on a member; two likes make a match */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["SwipeOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unmatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnmatchIn"];
+            };
+        };
+        responses: {
+            /** @description Done (no content) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15359,6 +16568,61 @@ export interface operations {
             };
         };
     };
+    get_strip: {
+        parameters: {
+            query?: {
+                minutes?: number;
+            };
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The room's mood per minute (its chat's moods, polarity and intensity), oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MoodStrip"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     stream_moods: {
         parameters: {
             query?: {
@@ -18698,6 +19962,59 @@ export interface operations {
                         data: components["schemas"]["Follow"][];
                         /** @description pass as ?cursor= for the next page; null on the last page */
                         nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_member_mood: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                handle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A member's recent mood (their profile colour), from their chat of the last day */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MemberMood"];
                         /** @constant */
                         status: "ok";
                     };

@@ -1,4 +1,4 @@
-import { BadgeEuro, BarChart3, Compass, Gavel, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, UserRound, Video, Wallet } from 'lucide-react';
+import { BadgeEuro, BarChart3, Compass, Gavel, Heart, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, Sparkles, UserRound, Video, Wallet } from 'lucide-react';
 import { NavLink } from '@/lib/router';
 import { useLogout } from '@/api/queries';
 import { useT } from '@/i18n';
@@ -31,6 +31,16 @@ export function NavItems({ onPick }: { onPick?: () => void }) {
       {me && (
         <NavLink to="/account" className={link} onClick={onPick}>
           <UserRound className="size-4" aria-hidden /> {t('nav.account')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('ai.basic') && (
+        <NavLink to="/match" className={link} onClick={onPick}>
+          <Heart className="size-4" aria-hidden /> {t('nav.match')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('ai.basic') && (
+        <NavLink to="/vibe" className={link} onClick={onPick}>
+          <Sparkles className="size-4" aria-hidden /> {t('nav.vibe')}
         </NavLink>
       )}
       {me?.permissions.includes('stream.publish') && (

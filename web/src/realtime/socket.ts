@@ -39,6 +39,18 @@ interface ServerEvents {
   'poll:opened': (e: { streamId: string; poll: Poll }) => void;
   'poll:tally': (e: { streamId: string; pollId: string; tally: PollTally[]; voters: number }) => void;
   'poll:closed': (e: { streamId: string; poll: Poll }) => void;
+  'mood:update': (e: MoodUpdate) => void;
+}
+
+/** The room's current minute of mood (the same shape as a minute of GET .../mood). */
+export interface MoodUpdate {
+  streamId: string;
+  minute: string;
+  moods: Record<string, number>;
+  messages: number;
+  polarity: number;
+  intensity: number;
+  dominant: string | null;
 }
 
 export interface MoneyTip {
@@ -141,6 +153,13 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
   s.on('poll:tally', (e) => {
     const poll = st().room(e.streamId).poll;
     if (poll?.id === e.pollId && poll.state === 'open') st().patchRoom(e.streamId, { poll: { ...poll, tally: e.tally, voters: e.voters } });
+  });
+  s.on('mood:update', (e) => {
+    const { streamId, ...minute } = e;
+    queryClient?.setQueryData(keys.mood(streamId), (old: { streamId: string; minutes: (typeof minute)[] } | undefined) => {
+      const minutes = (old?.minutes ?? []).filter((m) => new Date(m.minute).getTime() !== new Date(minute.minute).getTime());
+      return { streamId, minutes: [...minutes, minute].slice(-15) };
+    });
   });
   s.on('money:unlockable.unlocked', (e) =>
     st().addFeed(e.streamId, { kind: 'unlockable', id: e.unlockableId ?? crypto.randomUUID(), title: e.title ?? '' }),

@@ -4,6 +4,7 @@ import { lazy, Suspense } from 'react';
 import { useNavigate, useParams } from '@/lib/router';
 import { api, data, idempotencyKey } from '@/api/client';
 import { keys } from '@/api/keys';
+import { useMemberMood } from '@/api/ai';
 import { useProfile } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
@@ -86,6 +87,7 @@ export default function ProfilePage() {
   const me = useStore((s) => s.me);
   const client = useQueryClient();
   const profile = useProfile(handle);
+  const mood = useMemberMood(handle);
   const blocks = useBlocks(!!me && me.handle !== handle);
   const block = useBlock(handle);
   const blocked = !!blocks.data?.some((b) => b.handle === handle);
@@ -104,7 +106,13 @@ export default function ProfilePage() {
   const p = profile.data;
   return (
     <main className="mx-auto flex w-full max-w-3xl flex-col gap-4 p-4">
-      <div className="h-28 rounded-xl bg-gradient-to-r from-brand/40 to-mood-dreamy/40" aria-hidden />
+      <div
+        className="h-28 rounded-xl bg-gradient-to-r from-brand/40 to-mood-dreamy/40"
+        style={mood.data?.mood ? { backgroundImage: `linear-gradient(to right, var(--color-brand), var(--color-mood-${mood.data.mood}))`, opacity: 0.5 } : undefined}
+        data-mood={mood.data?.mood ?? undefined}
+        data-testid="profile-colour"
+        aria-hidden
+      />
       <div className="-mt-12 flex items-end gap-3 px-2">
         {p.avatarUrl ? (
           <img src={p.avatarUrl} alt="" className="size-20 rounded-full border-4 border-ink object-cover" />

@@ -8,6 +8,7 @@ import { ActivityFeed } from './ActivityFeed';
 import { Chat } from './Chat';
 import { GoalBar } from './GoalBar';
 import { Milestones } from './Milestones';
+import { ChatMood } from './ChatMood';
 import { MoodStrip } from './MoodStrip';
 import { PollCard } from './PollCard';
 import { OnlineUsers } from './OnlineUsers';
@@ -30,6 +31,7 @@ export default function WatchMobile({ stream }: { stream: StreamOut }) {
         <OnlineUsers streamId={stream.id} reel />
         <ProfileCard stream={stream} />
         <WatchPlayer stream={stream} mood={stream.mood} />
+        <ChatMood streamId={stream.id} />
         <GoalBar streamId={stream.id} />
         <Milestones streamId={stream.id} />
         <MoodStrip streamId={stream.id} />

@@ -9,6 +9,7 @@ import { ActivityFeed } from './ActivityFeed';
 import { Chat } from './Chat';
 import { GoalBar } from './GoalBar';
 import { Milestones } from './Milestones';
+import { ChatMood } from './ChatMood';
 import { MoodStrip } from './MoodStrip';
 import { PollCard } from './PollCard';
 import { OnlineUsers } from './OnlineUsers';
@@ -30,6 +31,7 @@ function Desktop({ stream }: { stream: StreamOut }) {
       <div className="flex min-w-0 flex-col gap-3">
         <ProfileCard stream={stream} />
         <WatchPlayer stream={stream} mood={stream.mood} />
+        <ChatMood streamId={stream.id} />
         <GoalBar streamId={stream.id} />
         <Milestones streamId={stream.id} />
         <MoodStrip streamId={stream.id} />

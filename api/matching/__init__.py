@@ -1,0 +1,1 @@
+"""AI matching: the Erotic DNA quiz, compatibility, match suggestions, swipes and vibe search."""
