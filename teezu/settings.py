@@ -359,7 +359,7 @@ class Settings(BaseSettings):
     """Mood analysis of chat messages (mood, polarity, intensity; the room's mood per minute)."""
     mood_batch: int = Field(default=64, ge=1, le=1024)
     """Chat messages analysed per call into the embedding workers."""
-    mood_interval: float = Field(default=0.5, gt=0)
+    mood_analysis_interval: float = Field(default=0.5, gt=0)
     """Seconds between two batches of mood analysis (and two mood updates of a room)."""
     mood_queue: int = Field(default=5000, ge=1)
     """Chat messages waiting for mood analysis; past this the oldest are skipped (counted)."""

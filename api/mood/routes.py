@@ -113,7 +113,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[POOL],
         app[VIBE].embeddings,  # one set of embedding workers per node
         batch=settings.mood_batch,
-        interval=settings.mood_interval,
+        interval=settings.mood_analysis_interval,
         queue=settings.mood_queue,
         emit=emit,
     )

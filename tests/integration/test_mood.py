@@ -34,7 +34,7 @@ async def test_chat_moods_reach_the_strip_the_room_and_the_profile(pg_dsn, tmp_p
         port,
         moderation_enabled=False,
         mood_enabled=True,
-        mood_interval=0.05,
+        mood_analysis_interval=0.05,
         chat_rate_limit=10_000,
         rate_limit_requests=1_000_000,
     ) as (base, app):
