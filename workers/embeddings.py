@@ -113,6 +113,12 @@ def clip(text: str) -> str:
     return text[:MAX_TEXT].strip() or " "
 
 
+def _start_workers(executor: ProcessPoolExecutor, workers: int) -> tuple[str, int]:
+    """Start every worker process (each loads the model) and return the model's id."""
+    started = [executor.submit(_describe) for _ in range(workers)]
+    return [f.result() for f in started][0]
+
+
 class EmbeddingPool:
     """Embeds texts in ``workers`` processes, started (and the model loaded) on first use."""
 
@@ -126,22 +132,26 @@ class EmbeddingPool:
     async def _ready(self) -> ProcessPoolExecutor:
         async with self._starting:
             if self._executor is None:
-                self._executor = ProcessPoolExecutor(
+                # Creating the pool writes to multiprocessing's resource tracker, and the first
+                # submits spawn the worker processes (a spawn context starts them on demand):
+                # in a thread, every worker at once, so no later submit from the loop starts one.
+                executor = await asyncio.to_thread(
+                    ProcessPoolExecutor,
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_init,
                     initargs=(self.name,),
                 )
-            if self._model is None:
-                loop = asyncio.get_running_loop()
-                self._model = await loop.run_in_executor(self._executor, _describe)
+                self._model = await asyncio.to_thread(_start_workers, executor, self.workers)
+                self._executor = executor
             return self._executor
 
     async def model(self) -> tuple[str, int]:
         """``(model_id, dim)`` of the workers' embedder (a registered one's without starting
         the workers)."""
         if self._model is None and self.name in DESCRIBE:
-            self._model = DESCRIBE[self.name]()
+            # reads the package's metadata from disk: off the loop
+            self._model = await asyncio.to_thread(DESCRIBE[self.name])
         if self._model is not None:
             return self._model
         await self._ready()
@@ -175,5 +185,5 @@ class EmbeddingPool:
 
     async def close(self) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+            executor, self._executor = self._executor, None
+            await asyncio.to_thread(executor.shutdown, wait=False, cancel_futures=True)
