@@ -19,6 +19,7 @@ taken over.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -158,11 +159,11 @@ async def _make(pool: asyncpg.Pool, settings: Settings) -> tuple[dict[str, str],
 async def seed(pool: asyncpg.Pool, settings: Settings) -> Demo:
     """Make the demo data on the first start (kept across restarts) and check the creator in."""
     path = _state_file(settings)
-    state = _load(path)
+    state = await asyncio.to_thread(_load, path)  # file work: off the loop
     password = None
     if state is None or not await _still_there(pool, state):
         state, password = await _make(pool, settings)
-        _save(path, state)
+        await asyncio.to_thread(_save, path, state)
     stream_id, creator_id = uuid.UUID(state["id"]), uuid.UUID(state["creatorId"])
     if creator_id not in await consent.checked_in(pool, stream_id):
         await consent.record(pool, stream_id, creator_id, "confirm", None)
