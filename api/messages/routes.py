@@ -135,7 +135,7 @@ async def _screen(call: Call[Any, Any], recipient: uuid.UUID, text: str) -> Verd
     body=OpenConversation,
     response=ConversationOut,
     permission=Permission.DM,
-    errors=(403, 422),
+    errors=(403, 404, 422),
 )
 async def open_conversation(call: Call[OpenConversation, None]) -> ConversationOut:
     me = _me(call)
