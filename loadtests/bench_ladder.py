@@ -70,6 +70,7 @@ from engine.encoder import EncodedPacket, VideoSettings, ladder, x264_options  #
 from engine.hooks import FrameHook  # noqa: E402
 from engine.pipeline import StreamInfo  # noqa: E402
 from engine.sampler import FrameSampler  # noqa: E402
+from engine.shedding import ShedPolicy  # noqa: E402
 from engine.watermark import for_creator  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
 from loadtests.bench_transcode import (  # noqa: E402
@@ -227,6 +228,8 @@ async def _ours(clip: Path, cfg: LadderConfig, safety: frozenset[str] = frozense
             audio_bitrate=b.audio_bitrate,
             gap_fill_after=1e9,  # not paced to real time: see the module docstring
             video_backlog=FEED_BACKLOG,  # fed with backpressure: never full, never drops
+            # Fed faster than real time on purpose: shedding would drop what is measured.
+            shed_policy=ShedPolicy(max_step=0),
             audio_backlog_seconds=FEED_BACKLOG,
             hooks=hooks,
             **extra,

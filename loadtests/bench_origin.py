@@ -178,6 +178,7 @@ def ensure_packets(cache_dir: Path) -> Path:
 
 async def _record_ladder(clip: Path, cfg: Any, settings: Any, rungs: list[Any]) -> Any:
     from engine.pipeline import StreamPipeline
+    from engine.shedding import ShedPolicy
     from loadtests import bench_transcode as bt
 
     class Recorder:
@@ -207,6 +208,8 @@ async def _record_ladder(clip: Path, cfg: Any, settings: Any, rungs: list[Any]) 
         # may encode slower than real time) and never drop (the feed has backpressure).
         gap_fill_after=1e9,
         video_backlog=bt.FEED_BACKLOG,
+        # Fed faster than real time on purpose: shedding would drop what is measured.
+        shed_policy=ShedPolicy(max_step=0),
         audio_backlog_seconds=bt.FEED_BACKLOG,
     )
     source = bt.ClipSource(clip, backlog=pipeline.waiting)

@@ -67,6 +67,7 @@ from av.video.frame import PictureType  # noqa: E402
 
 from engine.encoder import EncodedPacket, VideoSettings, video_settings, x264_options  # noqa: E402
 from engine.pipeline import StreamInfo, StreamPipeline  # noqa: E402
+from engine.shedding import ShedPolicy  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
 from loadtests import common  # noqa: E402
 from loadtests.common import write_report  # noqa: E402
@@ -488,6 +489,8 @@ async def _ours(clip: Path, cfg: Config, profiler: cProfile.Profile | None = Non
             audio_bitrate=cfg.audio_bitrate,
             gap_fill_after=cfg.gap_fill_after,
             video_backlog=FEED_BACKLOG,  # fed with backpressure: never full, never drops
+            # Fed faster than real time on purpose: shedding would drop what is measured.
+            shed_policy=ShedPolicy(max_step=0),
             audio_backlog_seconds=FEED_BACKLOG,
         )
         pipeline.profiler = profiler
