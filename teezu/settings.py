@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     """The rate limits' window, seconds."""
     auth_rate_limit_requests: int = 20
     """Sign-up, sign-in, 2FA and password calls per window (their own bucket)."""
+    comment_rate_limit: int = Field(default=30, ge=1)
+    """Comments per minute per account and per IP."""
+    message_rate_limit: int = Field(default=60, ge=1)
+    """Direct messages sent per minute per account and per IP."""
     login_backoff_after: int = 5
     """Failed password checks (sign-in, appeals, password change, re-authentication, erasure) on
     one account before back-off starts.

@@ -126,6 +126,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # default 100/min is proven by tests/integration/test_ratelimit.py on its own server.
         rate_limit_requests=1_000_000,
         auth_rate_limit_requests=1_000_000,
+        comment_rate_limit=1_000_000,
+        message_rate_limit=1_000_000,
+        swipe_rate_limit=1_000_000,
         # Every test signs in from 127.0.0.1: per-IP back-off is tested with its own threshold.
         login_backoff_ip_after=1_000_000,
         # bcrypt at the product's cost 12 is a quarter second per hash; the suite signs up and

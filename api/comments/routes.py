@@ -203,7 +203,7 @@ async def list_comments(call: Call[None, CommentQuery]) -> Page[CommentOut]:
     body=CommentIn,
     response=CommentOut,
     permission=Permission.CHAT,
-    rate_limit=RateLimit(30, 60),
+    rate_limit=RateLimit(30, 60, setting="comment_rate_limit"),
     path_formats=UUID_POST,
     errors=(403,),
 )

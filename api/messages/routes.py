@@ -195,7 +195,7 @@ async def conversation_history(call: Call[None, HistoryQuery]) -> Page[MessageOu
     body=MessageIn,
     response=MessageOut,
     permission=Permission.DM,
-    rate_limit=RateLimit(60, 60),
+    rate_limit=RateLimit(60, 60, setting="message_rate_limit"),
     path_formats=UUID_CONVERSATION,
     errors=(403,),
 )
