@@ -142,15 +142,15 @@ async def live(journey_server, tmp_path_factory) -> AsyncIterator[Live]:
         await studio.get_by_role("textbox", name="Goal", exact=True).fill("Dance party")
         await (
             studio.locator("form", has=studio.get_by_role("button", name="Set goal"))
-            .get_by_label("Tokens")
+            .get_by_label("Tokens", exact=True)
             .fill("1000")
         )
         await studio.get_by_role("button", name="Set goal").click()
         await studio.get_by_test_id("studio-goal").get_by_text("0 / 1000").wait_for()
         await studio.get_by_label("What they get").fill("Song request")
         await (
-            studio.locator("form", has=studio.get_by_role("button", name="Add"))
-            .get_by_label("Tokens")
+            studio.locator("form", has=studio.get_by_role("button", name="Add", exact=True))
+            .get_by_label("Tokens", exact=True)
             .fill("50")
         )
         await studio.get_by_role("button", name="Add", exact=True).click()
