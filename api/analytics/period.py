@@ -45,7 +45,10 @@ def resolve(period: str | None, first: date | None, last: date | None, today: da
             raise InvalidPeriod(f"unknown period {name[:20]!r}", meta={"known": list(PERIODS)})
         return Period(today - timedelta(days=PERIODS[name] - 1), today)
     last = last or today
-    first = first or last - timedelta(days=29)
+    if first is None:
+        if last - date.min < timedelta(days=29):  # no 30 days before year 1 (OverflowError)
+            raise InvalidRange("`to` is too early", meta={"to": last.isoformat()})
+        first = last - timedelta(days=29)
     if first > last:
         raise InvalidRange(
             "`from` is after `to`", meta={"from": first.isoformat(), "to": last.isoformat()}
