@@ -72,7 +72,7 @@ class JourneyServer:
             self.runner = None
 
     @property
-    def pool(self):  # type: ignore[no-untyped-def]
+    def pool(self):
         assert self.app is not None
         return self.app[POOL]
 
@@ -349,6 +349,7 @@ async def test_creator_receives_tips_uses_the_safe_word_and_resumes(
 
         await studio.click("#safeword")
         await studio.wait_for_function("document.body.dataset.frozen === 'yes'", timeout=10_000)
+        assert live.server.app is not None
         session = live.server.app[PUBLISHERS].by_stream[live.stream_id]
         assert session.pipeline.frozen_reason == "safe word"
         await watcher.get_by_text("The stream is paused.").wait_for(timeout=10_000)
