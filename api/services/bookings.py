@@ -19,6 +19,7 @@ import logging
 import uuid
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -57,8 +58,8 @@ _FROM = (
 )
 
 
-def public(row: Any) -> dict[str, Any]:
-    tz = policy.zone(row["time_zone"])
+def public(row: Any, tz: ZoneInfo) -> dict[str, Any]:
+    """The booking as the API shows it; ``tz`` is its service's zone, loaded."""
     return {
         "id": row["id"],
         "serviceId": row["service_id"],
@@ -210,7 +211,7 @@ class Bookings:
         """One conditional UPDATE from ``frm`` to ``to``; the row after, or a conflict."""
         moved = await self.pool.fetchval(
             "UPDATE service_bookings SET state = $2, charged = $3, updated_at = now(), "
-            "cancelled_by = CASE WHEN $2 IN ('cancelled', 'declined') THEN $4 END "
+            "cancelled_by = CASE WHEN $2 IN ('cancelled', 'declined') THEN $4::uuid END "
             "WHERE id = $1 AND state = ANY($5::text[]) RETURNING id",
             row["id"],
             to,

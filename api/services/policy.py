@@ -15,11 +15,10 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EARLY_START = timedelta(minutes=10)
 COMPLETION_GRACE = timedelta(days=7)  # a booking's hold outlives its slot by this much
@@ -31,18 +30,12 @@ class SlotTimeError(ValueError):
 
 
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone ``name``; `ValueError` for an unknown one."""
-    if name not in _zones():
-        raise ValueError(f"unknown time zone {name!r}")
+    """The IANA zone ``name``; `ValueError` for an unknown one. The first load of a zone reads
+    the tz database from disk: call it off the event loop (`api.services.routes.zones`)."""
     try:
         return ZoneInfo(name)
-    except ZoneInfoNotFoundError as exc:  # pragma: no cover - listed but not loadable
+    except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
-
-
-@functools.cache
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 def slot_instant(local: datetime, tz: ZoneInfo) -> datetime:

@@ -18,9 +18,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import Field, StrictInt
@@ -214,8 +216,24 @@ async def _own_service(call: Call[Any, Any]) -> Any:
     return row
 
 
-def _booking_out(row: Any) -> BookingOut:
-    return BookingOut.model_validate(booking_store.public(row))
+async def zones(names: set[str]) -> dict[str, ZoneInfo]:
+    """Load time zones off the event loop (the first load of each reads the tz database)."""
+    return dict(
+        zip(
+            names,
+            await asyncio.gather(*(asyncio.to_thread(policy.zone, n) for n in names)),
+            strict=True,
+        )
+    )
+
+
+async def _bookings_out(rows: list[Any]) -> list[BookingOut]:
+    tz = await zones({r["time_zone"] for r in rows})
+    return [BookingOut.model_validate(booking_store.public(r, tz[r["time_zone"]])) for r in rows]
+
+
+async def _booking_out(row: Any) -> BookingOut:
+    return (await _bookings_out([row]))[0]
 
 
 async def _booking(call: Call[Any, Any]) -> Any:
@@ -264,7 +282,7 @@ async def create_service(call: Call[ServiceCreate, None]) -> ServiceOut:
     """422 INVALID_TIME_ZONE for a zone that is not an IANA name."""
     b = call.body
     try:
-        policy.zone(b.time_zone)
+        await asyncio.to_thread(policy.zone, b.time_zone)
     except ValueError:
         raise InvalidTimeZone("unknown time zone", meta={"timeZone": b.time_zone}) from None
     pool = call.app[POOL]
@@ -329,7 +347,7 @@ async def add_slots(call: Call[SlotsCreate, None]) -> Page[SlotOut]:
     forward) or one given with an offset, 409 SLOT_IN_PAST, 409 SLOT_EXISTS (a slot of this
     service starts then already, or twice in the request)."""
     row = await _own_service(call)
-    tz = policy.zone(row["time_zone"])
+    tz = await asyncio.to_thread(policy.zone, row["time_zone"])
     now = datetime.now(UTC)
     spans: list[tuple[datetime, datetime]] = []
     for s in call.body.slots:
@@ -370,7 +388,7 @@ async def add_slots(call: Call[SlotsCreate, None]) -> Page[SlotOut]:
 )
 async def list_slots(call: Call[None, SlotQuery]) -> Page[SlotOut]:
     row = await _service(call)
-    tz = policy.zone(row["time_zone"])
+    tz = await asyncio.to_thread(policy.zone, row["time_zone"])
     start = call.query.from_ or datetime.now(UTC)
     end = call.query.to or start + timedelta(days=14)
     if start.tzinfo is None:
@@ -425,7 +443,7 @@ async def book(call: Call[BookBody, None]) -> web.Response:
         return respond(call.request, outcome, 201)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return web.json_response(
-        {"status": "ok", "data": _booking_out(row).model_dump(mode="json", by_alias=True)},
+        {"status": "ok", "data": (await _booking_out(row)).model_dump(mode="json", by_alias=True)},
         status=201,
         headers=headers,
     )
@@ -444,7 +462,7 @@ async def my_bookings(call: Call[None, BookingQuery]) -> Page[BookingOut]:
     rows = await booking_store.mine(
         call.app[POOL], _me(call), as_provider=call.query.as_ == "provider", limit=call.query.limit
     )
-    return Page([_booking_out(r) for r in rows])
+    return Page(await _bookings_out(rows))
 
 
 @api.route(
@@ -456,7 +474,7 @@ async def my_bookings(call: Call[None, BookingQuery]) -> Page[BookingOut]:
     path_formats=BOOKING_PATH,
 )
 async def get_booking(call: Call[None, None]) -> BookingOut:
-    return _booking_out(await _booking(call))
+    return await _booking_out(await _booking(call))
 
 
 def _transition(name: str, summary: str, doc: str) -> None:
@@ -473,7 +491,7 @@ def _transition(name: str, summary: str, doc: str) -> None:
             after = await flow.cancel(row, me, now)
         else:
             after = await flow.complete(row, me, now)
-        return _booking_out(after)
+        return await _booking_out(after)
 
     handler.__name__ = f"{name}_booking"
     handler.__doc__ = doc
