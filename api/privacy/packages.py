@@ -22,6 +22,7 @@ from api.posts import privacy as _posts  # noqa: F401
 from api.privacy import store as _privacy  # noqa: F401
 from api.privacy.registry import REGISTRY
 from api.reports import privacy as _reports  # noqa: F401
+from api.services import privacy as _services  # noqa: F401
 from api.streams import privacy as _streams  # noqa: F401
 from api.subscriptions import privacy as _subscriptions  # noqa: F401
 from api.unlockables import privacy as _unlockables  # noqa: F401

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EARLY_START = timedelta(minutes=10)
 COMPLETION_GRACE = timedelta(days=7)  # a booking's hold outlives its slot by this much
+MAX_AHEAD = timedelta(days=366)  # slots open at most this far ahead (a hold's life is bounded)
 LIVE_STATES = ("requested", "accepted", "completed")  # states that take the slot
 
 

@@ -344,8 +344,8 @@ async def update_service(call: Call[ServiceUpdate, None]) -> ServiceOut:
 )
 async def add_slots(call: Call[SlotsCreate, None]) -> Page[SlotOut]:
     """All or none: 422 INVALID_SLOT_TIME for a wall-clock time the zone skips (clocks going
-    forward) or one given with an offset, 409 SLOT_IN_PAST, 409 SLOT_EXISTS (a slot of this
-    service starts then already, or twice in the request)."""
+    forward), one given with an offset or one more than a year ahead, 409 SLOT_IN_PAST, 409
+    SLOT_EXISTS (a slot of this service starts then already, or twice in the request)."""
     row = await _own_service(call)
     tz = await asyncio.to_thread(policy.zone, row["time_zone"])
     now = datetime.now(UTC)
@@ -357,6 +357,10 @@ async def add_slots(call: Call[SlotsCreate, None]) -> Page[SlotOut]:
             raise InvalidSlotTime(str(exc), meta={"start": s.start.isoformat()}) from None
         if start <= now:
             raise SlotInPast("a slot must start in the future", meta={"start": s.start.isoformat()})
+        if start - now > policy.MAX_AHEAD:
+            raise InvalidSlotTime(
+                "slots open at most a year ahead", meta={"start": s.start.isoformat()}
+            )
         spans.append((start, start + timedelta(minutes=s.duration_minutes)))
     if len({a for a, _ in spans}) != len(spans):
         raise SlotExists("two slots start at the same time")

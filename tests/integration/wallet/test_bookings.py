@@ -121,6 +121,10 @@ async def test_a_provider_publishes_services_and_slots_in_their_zone(wallet_serv
         },
     )
     assert_envelope(gap, 422, "INVALID_SLOT_TIME")
+    far = await provider.call(
+        "POST", path, json={"slots": [{"start": local(400), "durationMinutes": 30}]}
+    )
+    assert_envelope(far, 422, "INVALID_SLOT_TIME")
     past = await provider.call(
         "POST", path, json={"slots": [{"start": local(-2), "durationMinutes": 30}]}
     )
