@@ -92,9 +92,9 @@ PLANS: dict[PlanId, Plan] = {
 
 
 def plans_of(ids: Iterable[str]) -> tuple[Plan, ...]:
-    """The known plans among ``ids`` (stored plan names), highest rank first."""
+    """The known plans among ``ids`` (stored plan names): the member tier, then Creator+."""
     found = {PLANS[PlanId(i)] for i in ids if i in PlanId.__members__.values()}
-    return tuple(sorted(found, key=lambda p: (p.kind, -p.rank)))
+    return tuple(sorted(found, key=lambda p: (p.kind != "member", -p.rank)))
 
 
 def roles_granted(ids: Iterable[str]) -> frozenset[Role]:
