@@ -36,11 +36,11 @@ from api.wallet.service import LEDGER
 
 api = Api("memberships")
 
-PlanName = Literal["basic", "plus", "premium", "elite", "creator_plus"]
+MembershipPlanName = Literal["basic", "plus", "premium", "elite", "creator_plus"]
 
 
-class PlanOut(Output):
-    id: PlanName
+class MembershipPlanOut(Output):
+    id: MembershipPlanName
     kind: Literal["member", "creator"]
     rank: int
     price: int = Field(description="tokens per period (a month)")
@@ -51,13 +51,13 @@ class PlanOut(Output):
     max_subscription_tiers: int | None
 
 
-class JoinBody(Input):
-    plan: PlanName
+class MembershipJoin(Input):
+    plan: MembershipPlanName
 
 
 class MembershipOut(Output):
     id: uuid.UUID
-    plan: PlanName
+    plan: MembershipPlanName
     kind: Literal["member", "creator"]
     state: Literal["active", "grace", "expired", "ended"]
     period: int
@@ -70,10 +70,10 @@ class MembershipOut(Output):
     ended_at: datetime | None
 
 
-class Unlocked(Output):
+class MembershipUnlocked(Output):
     """What the caller's live plans unlock now."""
 
-    plans: list[PlanName]
+    plans: list[MembershipPlanName]
     badges: list[str]
     ai_level: str
     dm_per_day: int | None = Field(description="null: not counted")
@@ -82,19 +82,19 @@ class Unlocked(Output):
 
 class MyMemberships(Output):
     memberships: list[MembershipOut]
-    unlocked: Unlocked
+    unlocked: MembershipUnlocked
 
 
-class JoinedOut(Output):
+class MembershipJoinedOut(Output):
     membership_id: uuid.UUID
-    plan: PlanName
+    plan: MembershipPlanName
     price: int
     transaction_id: int
     balance: int
 
 
-def plan_out(p: plans.Plan) -> PlanOut:
-    return PlanOut(
+def plan_out(p: plans.Plan) -> MembershipPlanOut:
+    return MembershipPlanOut(
         id=p.id.value,
         kind=p.kind,
         rank=p.rank,
@@ -111,10 +111,10 @@ def plan_out(p: plans.Plan) -> PlanOut:
     "GET",
     "/api/v1/memberships/plans",
     summary="The membership plans (member tiers and Creator+) and what each unlocks",
-    response=PlanOut,
+    response=MembershipPlanOut,
     paginated=True,
 )
-async def list_plans(call: Call[None, None]) -> Page[PlanOut]:
+async def list_plans(call: Call[None, None]) -> Page[MembershipPlanOut]:
     return Page([plan_out(p) for p in plans.PLANS.values()])
 
 
@@ -134,7 +134,7 @@ async def my_memberships(call: Call[None, None]) -> MyMemberships:
     own = call.principal.roles
     return MyMemberships(
         memberships=[MembershipOut.model_validate(store.public(r)) for r in rows],
-        unlocked=Unlocked(
+        unlocked=MembershipUnlocked(
             plans=[p.id.value for p in plans.plans_of(live)],
             badges=list(plans.badges(live)),
             ai_level=plans.ai_level(live),
@@ -149,13 +149,13 @@ async def my_memberships(call: Call[None, None]) -> MyMemberships:
     "/api/v1/memberships",
     summary="Join a membership plan; the first month is charged now",
     status=201,
-    body=JoinBody,
-    response=JoinedOut,
+    body=MembershipJoin,
+    response=MembershipJoinedOut,
     permission=Permission.WALLET,
     headers=(IDEMPOTENCY_KEY,),
     errors=(402, 403, 409),
 )
-async def join(call: Call[JoinBody, None]) -> web.Response:
+async def join(call: Call[MembershipJoin, None]) -> web.Response:
     """Paid to the platform from the wallet, renewed monthly until cancelled. Refusals: 402
     INSUFFICIENT_FUNDS (stored with the key), 403 PLAN_NOT_AVAILABLE (Creator+ for accounts
     that may not stream), 409 ALREADY_MEMBER (a live plan of the same kind: cancel it first;

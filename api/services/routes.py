@@ -59,12 +59,12 @@ BookingState = Literal["requested", "accepted", "declined", "cancelled", "comple
 # ---- models -------------------------------------------------------------------------------
 
 
-class PriceIn(Input):
+class ServicePriceIn(Input):
     name: str = Field(min_length=1, max_length=80, pattern=TEXT)
     price: StrictInt = Field(ge=1, le=1_000_000, description="tokens")
 
 
-class Cancellation(Output):
+class CancellationPolicyOut(Output):
     """Free until ``freeCancelHours`` before the start; later the member pays
     ``lateCancelPercent`` of the price. Shown at booking and kept with each booking."""
 
@@ -72,7 +72,7 @@ class Cancellation(Output):
     late_cancel_percent: int
 
 
-class CancellationIn(Input):
+class CancellationPolicyIn(Input):
     free_cancel_hours: StrictInt = Field(ge=0, le=720)
     late_cancel_percent: StrictInt = Field(ge=0, le=100)
 
@@ -83,15 +83,15 @@ class ServiceCreate(Input):
     time_zone: str = Field(
         min_length=1, max_length=64, description="IANA zone, e.g. Europe/Amsterdam"
     )
-    cancellation: CancellationIn
-    prices: list[PriceIn] = Field(min_length=1, max_length=5, description="pricing tiers")
+    cancellation: CancellationPolicyIn
+    prices: list[ServicePriceIn] = Field(min_length=1, max_length=5, description="pricing tiers")
 
 
 class ServiceUpdate(Input):
     active: bool
 
 
-class PriceOut(Output):
+class ServicePriceOut(Output):
     id: uuid.UUID
     name: str
     price: int
@@ -104,8 +104,8 @@ class ServiceOut(Output):
     title: str
     description: str
     time_zone: str
-    cancellation: Cancellation
-    prices: list[PriceOut]
+    cancellation: CancellationPolicyOut
+    prices: list[ServicePriceOut]
     active: bool
     created_at: datetime
 
@@ -115,7 +115,7 @@ class ServiceQuery(Input):
     limit: int = Field(default=50, ge=1, le=100)
 
 
-class SlotIn(Input):
+class ServiceSlotIn(Input):
     start: datetime = Field(
         description="wall-clock start in the service's time zone, without offset "
         "(e.g. 2026-12-24T15:00)"
@@ -123,11 +123,11 @@ class SlotIn(Input):
     duration_minutes: StrictInt = Field(ge=5, le=24 * 60)
 
 
-class SlotsCreate(Input):
-    slots: list[SlotIn] = Field(min_length=1, max_length=100)
+class ServiceSlotsCreate(Input):
+    slots: list[ServiceSlotIn] = Field(min_length=1, max_length=100)
 
 
-class SlotOut(Output):
+class ServiceSlotOut(Output):
     id: uuid.UUID
     starts_at: datetime
     ends_at: datetime
@@ -135,13 +135,13 @@ class SlotOut(Output):
     booked: bool
 
 
-class SlotQuery(Input):
+class ServiceSlotQuery(Input):
     from_: datetime | None = Field(default=None, alias="from")
     to: datetime | None = None
     limit: int = Field(default=200, ge=1, le=500)
 
 
-class BookBody(Input):
+class BookingCreate(Input):
     slot_id: uuid.UUID
     price_id: uuid.UUID
 
@@ -164,7 +164,7 @@ class BookingOut(Output):
     price: int = Field(description="tokens held until the booking is settled")
     hold_id: uuid.UUID
     state: BookingState
-    cancellation: Cancellation
+    cancellation: CancellationPolicyOut
     charged: int | None = Field(description="tokens captured once settled")
     created_at: datetime
 
@@ -174,7 +174,7 @@ class BookingQuery(Input):
     limit: int = Field(default=50, ge=1, le=100)
 
 
-class GoLiveOut(Output):
+class BookingGoLiveOut(Output):
     booking_id: uuid.UUID
     admitted: list[uuid.UUID] = Field(description="who may watch: the booker")
     until: datetime = Field(description="the slot's end")
@@ -335,14 +335,14 @@ async def update_service(call: Call[ServiceUpdate, None]) -> ServiceOut:
     "/api/v1/services/{service_id}/slots",
     summary="Open time slots (wall-clock times in the service's time zone)",
     status=201,
-    body=SlotsCreate,
-    response=SlotOut,
+    body=ServiceSlotsCreate,
+    response=ServiceSlotOut,
     paginated=True,
     auth=True,
     errors=(403, 409),
     path_formats=SERVICE_PATH,
 )
-async def add_slots(call: Call[SlotsCreate, None]) -> Page[SlotOut]:
+async def add_slots(call: Call[ServiceSlotsCreate, None]) -> Page[ServiceSlotOut]:
     """All or none: 422 INVALID_SLOT_TIME for a wall-clock time the zone skips (clocks going
     forward), one given with an offset or one more than a year ahead, 409 SLOT_IN_PAST, 409
     SLOT_EXISTS (a slot of this service starts then already, or twice in the request)."""
@@ -369,7 +369,7 @@ async def add_slots(call: Call[SlotsCreate, None]) -> Page[SlotOut]:
         raise SlotExists("a slot of this service already starts at one of these times")
     return Page(
         [
-            SlotOut(
+            ServiceSlotOut(
                 id=r["id"],
                 starts_at=r["starts_at"],
                 ends_at=r["ends_at"],
@@ -385,12 +385,12 @@ async def add_slots(call: Call[SlotsCreate, None]) -> Page[SlotOut]:
     "GET",
     "/api/v1/services/{service_id}/slots",
     summary="A service's slots in a period (default: the next 14 days), with which are booked",
-    query=SlotQuery,
-    response=SlotOut,
+    query=ServiceSlotQuery,
+    response=ServiceSlotOut,
     paginated=True,
     path_formats=SERVICE_PATH,
 )
-async def list_slots(call: Call[None, SlotQuery]) -> Page[SlotOut]:
+async def list_slots(call: Call[None, ServiceSlotQuery]) -> Page[ServiceSlotOut]:
     row = await _service(call)
     tz = await asyncio.to_thread(policy.zone, row["time_zone"])
     start = call.query.from_ or datetime.now(UTC)
@@ -402,7 +402,7 @@ async def list_slots(call: Call[None, SlotQuery]) -> Page[SlotOut]:
     rows = await store.slots_of(call.app[POOL], row["id"], start, end, limit=call.query.limit)
     return Page(
         [
-            SlotOut(
+            ServiceSlotOut(
                 id=r["id"],
                 starts_at=r["starts_at"],
                 ends_at=r["ends_at"],
@@ -422,14 +422,14 @@ async def list_slots(call: Call[None, SlotQuery]) -> Page[SlotOut]:
     "/api/v1/services/{service_id}/bookings",
     summary="Book a slot at one pricing tier; the price is held until the booking settles",
     status=201,
-    body=BookBody,
+    body=BookingCreate,
     response=BookingOut,
     permission=Permission.WALLET,
     headers=(IDEMPOTENCY_KEY,),
     errors=(402, 409),
     path_formats=SERVICE_PATH,
 )
-async def book(call: Call[BookBody, None]) -> web.Response:
+async def book(call: Call[BookingCreate, None]) -> web.Response:
     """The documents' ``POST /services/book``. Refusals: 402 INSUFFICIENT_FUNDS, 404
     SERVICE_NOT_FOUND, SLOT_NOT_FOUND or PRICE_NOT_FOUND, 409 SLOT_TAKEN (another live booking
     holds the slot: the tokens reserved for this one are back at once), SLOT_IN_PAST or
@@ -538,18 +538,18 @@ _transition(
     "POST",
     "/api/v1/bookings/{booking_id}/go-live",
     summary="A provider's check before streaming a booked session",
-    response=GoLiveOut,
+    response=BookingGoLiveOut,
     permission=Permission.STREAM_LIMITED,
     errors=(403, 409),
     path_formats=BOOKING_PATH,
 )
-async def go_live(call: Call[None, None]) -> GoLiveOut:
+async def go_live(call: Call[None, None]) -> BookingGoLiveOut:
     """Providers ("Limited" streaming) go live only for an accepted booking, from 10 minutes
     before its slot to its end, with its booker the one viewer admitted: 409
     OUTSIDE_BOOKED_SLOT otherwise."""
     row = await _booking(call)
     await call.app[BOOKINGS].go_live(row, _me(call), datetime.now(UTC))
-    return GoLiveOut(booking_id=row["id"], admitted=[row["member_id"]], until=row["ends_at"])
+    return BookingGoLiveOut(booking_id=row["id"], admitted=[row["member_id"]], until=row["ends_at"])
 
 
 BOOKINGS: web.AppKey[Bookings] = web.AppKey("bookings", Bookings)
