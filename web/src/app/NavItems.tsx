@@ -1,4 +1,4 @@
-import { BadgeEuro, BarChart3, CalendarDays, Compass, Crown, Gavel, Heart, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, Sparkles, UserRound, Video, Wallet } from 'lucide-react';
+import { BadgeEuro, BarChart3, CalendarDays, Compass, Gavel, Heart, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, Sparkles, UserRound, Video, Wallet } from 'lucide-react';
 import { NavLink } from '@/lib/router';
 import { useLogout } from '@/api/queries';
 import { useT } from '@/i18n';
@@ -26,11 +26,6 @@ export function NavItems({ onPick }: { onPick?: () => void }) {
       {me && (
         <NavLink to="/wallet" className={link} onClick={onPick}>
           <Wallet className="size-4" aria-hidden /> {t('nav.wallet')}
-        </NavLink>
-      )}
-      {me && (
-        <NavLink to="/membership" className={link} onClick={onPick}>
-          <Crown className="size-4" aria-hidden /> {t('nav.membership')}
         </NavLink>
       )}
       <NavLink to="/services" className={link} onClick={onPick}>

@@ -11,7 +11,7 @@ function PlanCard({ plan, current, onJoin, busy }: { plan: Plan; current: boolea
   const t = useT();
   return (
     <li className="flex flex-col gap-2 rounded-xl border border-line bg-panel p-4" data-plan={plan.id} aria-current={current || undefined}>
-      <h2 className="text-lg font-bold">{t(`membership.plan.${plan.id}`)}</h2>
+      <h2 className="text-lg font-bold capitalize">{plan.badge}</h2>
       <p className="text-2xl font-bold">{t('membership.price', { n: plan.price })}</p>
       <ul className="text-sm text-muted">
         <li>{t('membership.badge', { badge: plan.badge })}</li>
@@ -19,14 +19,14 @@ function PlanCard({ plan, current, onJoin, busy }: { plan: Plan; current: boolea
         {plan.kind === 'member' && (
           <li>{plan.dmPerDay === null ? t('membership.dmUnlimited') : t('membership.dm', { n: plan.dmPerDay })}</li>
         )}
-        {plan.grantsRoles.includes('member_plus') && <li>{t('membership.memberPlus')}</li>}
+        {plan.grantsRoles.includes('member_plus') && <li>Member+</li>}
         {plan.maxSubscriptionTiers !== null && <li>{t('membership.tiers', { n: plan.maxSubscriptionTiers })}</li>}
       </ul>
       {current ? (
-        <p className="font-semibold text-ok">{t('membership.current')}</p>
+        <p className="font-semibold text-ok">✓ {plan.badge}</p>
       ) : (
-        <Button onClick={onJoin} disabled={busy}>
-          {t('membership.join', { plan: t(`membership.plan.${plan.id}`) })}
+        <Button onClick={onJoin} disabled={busy} aria-label={`${t('membership.join')} ${plan.badge}`}>
+          {t('membership.join')}
         </Button>
       )}
     </li>
@@ -57,7 +57,7 @@ export default function MembershipPage() {
       <h1 className="text-2xl font-bold">{t('membership.title')}</h1>
       <p className="text-muted">{t('membership.intro')}</p>
       <ErrorNote error={join.error ?? cancel.error} />
-      <ul className="grid gap-3 sm:grid-cols-2 lg:grid-cols-4" aria-label={t('membership.plans')}>
+      <ul className="grid gap-3 sm:grid-cols-2 lg:grid-cols-4" aria-label={t('membership.title')}>
         {shown.map((p) => (
           <PlanCard key={p.id} plan={p} current={live.includes(p.id)} busy={join.isPending} onJoin={() => join.mutate(p.id)} />
         ))}
@@ -68,7 +68,7 @@ export default function MembershipPage() {
           {active.map((m) => (
             <div key={m.id} className="flex flex-wrap items-center justify-between gap-2 rounded-lg border border-line bg-panel p-3" data-membership={m.plan}>
               <span>
-                {t(`membership.plan.${m.plan}`)} ·{' '}
+                <span className="capitalize">{m.plan.replace('_plus', '+')}</span> ·{' '}
                 {m.cancelAtPeriodEnd
                   ? t('membership.endsOn', { date: new Date(m.currentPeriodEnd).toLocaleDateString(lang) })
                   : t('membership.renewsOn', { date: new Date(m.currentPeriodEnd).toLocaleDateString(lang) })}

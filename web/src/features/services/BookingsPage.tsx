@@ -45,7 +45,7 @@ export default function BookingsPage() {
         </div>
       )}
       <ErrorNote error={act.error} />
-      {act.isSuccess && act.variables.action === 'go-live' && <p role="status" className="text-ok">{t('bookings.liveOk')}</p>}
+      {act.isSuccess && act.variables.action === 'go-live' && <p role="status" className="text-ok">✓ {t('bookings.action.goLive')}</p>}
       {list.isPending ? (
         <Loading />
       ) : list.isError ? (

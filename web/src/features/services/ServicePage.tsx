@@ -63,7 +63,7 @@ export default function ServicePage() {
     <main className="mx-auto flex w-full max-w-3xl flex-col gap-4 p-4">
       <Link to="/services" className="text-sm text-brand underline">{t('common.back')}</Link>
       <h1 className="text-2xl font-bold">{s.title}</h1>
-      <p className="text-muted">@{s.providerHandle} · {t('services.inZone', { zone: s.timeZone })}</p>
+      <p className="text-muted">@{s.providerHandle} · {s.timeZone}</p>
       <p className="rounded-lg border border-line bg-panel p-3 text-sm" data-testid="policy">
         {t('services.policy', { hours: s.cancellation.freeCancelHours, percent: s.cancellation.lateCancelPercent })}
       </p>
@@ -123,9 +123,10 @@ export default function ServicePage() {
       {mine && (
         <>
           <AddSlot serviceId={s.id} zone={s.timeZone} />
-          <Button variant="secondary" onClick={() => active.mutate(!s.active)}>
-            {s.active ? t('services.pause') : t('services.resume')}
-          </Button>
+          <label className="flex min-h-10 items-center gap-2">
+            <input type="checkbox" checked={s.active} onChange={() => active.mutate(!s.active)} />
+            {t('services.publish')}
+          </label>
         </>
       )}
     </main>
