@@ -47,10 +47,14 @@ def slot_instant(local: datetime, tz: ZoneInfo) -> datetime:
     if local.tzinfo is not None:
         raise SlotTimeError("give the start as wall-clock time, without an offset")
     first = local.replace(tzinfo=tz, fold=0)
-    back = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    try:
+        instant = first.astimezone(UTC)
+        back = instant.astimezone(tz).replace(tzinfo=None)
+    except OverflowError:
+        raise SlotTimeError(f"{local.isoformat()} is out of range") from None
     if back != local:
         raise SlotTimeError(f"{local.isoformat()} does not exist in {tz.key}")
-    return first.astimezone(UTC)
+    return instant
 
 
 def local_time(instant: datetime, tz: ZoneInfo) -> str:

@@ -48,6 +48,7 @@ from api.services.errors import (
 )
 from api.wallet.money_calls import IDEMPOTENCY_KEY, idempotency_key, respond
 from api.wallet.service import LEDGER
+from teezu.errors import Invalid
 
 api = Api("services")
 TEXT = r"^[^\x00]*$"
@@ -181,6 +182,13 @@ class BookingGoLiveOut(Output):
 
 
 # ---- helpers ------------------------------------------------------------------------------
+
+
+def _utc(instant: datetime) -> datetime:
+    """An instant in UTC (naive: taken as UTC); `OverflowError` past the calendar's ends."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)
 
 
 def _service_out(row: Any, prices: list[Any]) -> ServiceOut:
@@ -393,12 +401,14 @@ async def add_slots(call: Call[ServiceSlotsCreate, None]) -> Page[ServiceSlotOut
 async def list_slots(call: Call[None, ServiceSlotQuery]) -> Page[ServiceSlotOut]:
     row = await _service(call)
     tz = await asyncio.to_thread(policy.zone, row["time_zone"])
-    start = call.query.from_ or datetime.now(UTC)
-    end = call.query.to or start + timedelta(days=14)
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=UTC)
+    try:
+        start = _utc(call.query.from_ or datetime.now(UTC))
+        end = _utc(call.query.to) if call.query.to else start + timedelta(days=14)
+    except OverflowError:
+        raise Invalid(
+            "from and to must be instants between the years 1 and 9999",
+            meta={"errors": [{"field": "from", "message": "out of range"}]},
+        ) from None
     rows = await store.slots_of(call.app[POOL], row["id"], start, end, limit=call.query.limit)
     return Page(
         [
