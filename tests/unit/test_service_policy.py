@@ -35,7 +35,7 @@ def test_wall_clock_slots_become_instants():
     with pytest.raises(policy.SlotTimeError):
         policy.slot_instant(datetime(2030, 1, 10, 15, tzinfo=UTC), AMS)
     # the calendar's ends, where the instant would fall outside it: refused, not a crash
-    for edge, zone in ((datetime.min, "Pacific/Kiritimati"), (datetime.max, "America/Anchorage")):
+    for edge, zone in ((datetime.min, "Asia/Tokyo"), (datetime.max, "America/Anchorage")):
         with pytest.raises(policy.SlotTimeError):
             policy.slot_instant(edge, ZoneInfo(zone))
     assert policy.local_time(datetime(2030, 1, 10, 14, tzinfo=UTC), AMS) == "2030-01-10T15:00+01:00"
