@@ -23,7 +23,8 @@ from api.keys import EDGE, MODERATION, POOL, SETTINGS
 from api.realtime import CHAT
 from api.wallet.service import LEDGER
 from hls.origin import LIVE_KEY
-from ingest import whep, whip
+from live import whep
+from live.broadcasts import BROADCASTS
 from teezu.errors import Forbidden
 from teezu.metrics import CONTENT_TYPE, METRICS, Metrics, may_scrape
 
@@ -119,10 +120,10 @@ class Collectors:
             "Encoder seconds per rendition (divide by frames encoded: seconds per frame)",
             labels=["stream", "rendition"],
         )
-        publishers = self.app.get(whip.PUBLISHERS)
-        sessions = list(publishers.by_stream.values()) if publishers is not None else []
-        for session in sessions:
-            sid, stats = session.stream_id, session.pipeline.stats
+        broadcasts = self.app.get(BROADCASTS)
+        live = list(broadcasts.values()) if broadcasts is not None else []
+        for broadcast in live:
+            sid, stats = broadcast.stream_id, broadcast.pipeline.stats
             frames_in.add_metric([sid], stats.video_frames_in)
             dropped.add_metric([sid], stats.video_frames_dropped)
             filled.add_metric([sid], stats.video_slots_filled)
@@ -132,7 +133,7 @@ class Collectors:
                 seconds.add_metric([sid, name], stats.encode_seconds.get(name, 0.0))
         yield from (frames_in, dropped, filled, audio_in, encoded, seconds)
         yield GaugeMetricFamily(
-            "teezu_whip_sessions", "Publishers (WHIP sessions) on this node", value=len(sessions)
+            "teezu_whip_sessions", "Publishers (WHIP sessions) on this node", value=len(live)
         )
         viewers = self.app.get(whep.VIEWERS)
         yield GaugeMetricFamily(

@@ -132,7 +132,7 @@ async def test_publishing_moves_frames_in_and_a_blocking_request_is_held(server,
     try:
         url = await variant_url(http, server.base_url, stream_id)
         await wait_for_playlist(http, url, segments=1, timeout=20)
-        session = server.publishers.by_stream[stream_id]
+        session = server.broadcasts[stream_id]
         fps = session.pipeline.ladder[0].fps
 
         # Publish N more seconds (the publisher paces itself at fps) and compare frames in with
@@ -160,7 +160,7 @@ async def test_publishing_moves_frames_in_and_a_blocking_request_is_held(server,
         assert encoded > 0 and seconds > 0
 
         # A blocking playlist request for a segment three ahead waits; the gauge shows it.
-        output = server.publishers.outputs[stream_id]
+        output = server.broadcasts[stream_id].hls
         live = output.live
         rendition = live.renditions["720p"]
         msn = rendition.last_segment + 2
