@@ -117,6 +117,9 @@ class Broadcasts(Mapping[str, B]):
     def __len__(self) -> int:
         return len(self._by_stream)
 
+    def get(self, stream_id: str, default: B | None = None) -> B | None:  # type: ignore[override]  # Mapping.get's overloads, one dict lookup (the LL-HLS edge asks per request)
+        return self._by_stream.get(stream_id, default)
+
     def add(self, broadcast: B) -> None:
         if broadcast.stream_id in self._by_stream:
             raise KeyError(f"stream {broadcast.stream_id} already has a broadcast")

@@ -164,6 +164,10 @@ class HlsOutputs(Mapping[str, HlsOutput]):
             raise KeyError(stream_id)
         return broadcast.hls
 
+    def get(self, stream_id: str, default: HlsOutput | None = None) -> HlsOutput | None:  # type: ignore[override]  # Mapping.get's overloads, without a KeyError per miss (the edge asks per request)
+        broadcast = self._broadcasts.get(stream_id)
+        return broadcast.hls if broadcast is not None and broadcast.serving else default
+
     def __iter__(self) -> Iterator[str]:
         return (k for k, b in list(self._broadcasts.items()) if b.serving)
 
