@@ -35,7 +35,8 @@ from engine.encoder import VideoSettings, ladder
 from engine.fanout import PacketFanout
 from engine.hooks import FrameHook
 from engine.latency import StageLatency
-from engine.pipeline import StreamPipeline
+from engine.pipeline import PacketConsumer, StreamPipeline
+from engine.shedding import ShedPolicy
 from hls.output import HlsOutput
 from ingest.errors import StreamAlreadyLive
 from teezu.pubsub import LocalPubSub, PubSub
@@ -99,10 +100,15 @@ def assemble(
     hooks: Sequence[FrameHook] = (),
     recording: bool = False,
     rungs: Sequence[VideoSettings] | None = None,
+    extra: Sequence[PacketConsumer] = (),
+    pipeline_type: type[StreamPipeline] = StreamPipeline,
+    shed_policy: ShedPolicy | None = None,
 ) -> Media:
     """A broadcast's media, built from the settings: the HLS output and the WebRTC fan-out fed
     by one pipeline encoding ``rungs`` (default: the settings' ladder). Nothing runs yet: start
-    the output, then the pipeline. The node's broadcasts and the benchmarks build it here."""
+    the output, then the pipeline. The node's broadcasts and the benchmarks build it here
+    (benchmarks add ``extra`` consumers that count, a ``pipeline_type`` that measures, and a
+    ``shed_policy`` that never sheds what they feed faster than real time)."""
     latency = StageLatency()  # where this broadcast's time goes, stage by stage
     output = HlsOutput(
         stream_id,
@@ -117,10 +123,10 @@ def assemble(
     )
     output.latency = latency
     fanout = PacketFanout(stream_id, loop=loop, latency=latency)
-    pipeline = StreamPipeline(
+    pipeline = pipeline_type(
         stream_id,
         list(rungs) if rungs is not None else ladder(settings),
-        [output, fanout],
+        [output, fanout, *extra],
         audio_bitrate=settings.audio_bitrate,
         gap_fill_after=settings.gap_fill_after,
         video_backlog=settings.video_backlog_frames,
@@ -129,6 +135,7 @@ def assemble(
         latency=latency,
         poster_sink=output.on_poster,
         hooks=hooks,
+        shed_policy=shed_policy,
     )
     return Media(output, fanout, pipeline)
 
