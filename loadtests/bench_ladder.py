@@ -11,8 +11,8 @@ pipeline as fast as it takes them. What differs is the output: the whole default
 * **ours**: a real ``StreamPipeline`` with every rung of the ladder and a real ``HlsOutput``
   (LL-HLS parts and segments) on ``LocalStorage`` in a temp dir, built by the factory the
   node's broadcasts use (``live.broadcasts.assemble``): posters and the WebRTC fan-out (no
-  viewers here) included. The pipeline always encodes Opus for WebRTC viewers as well as AAC; that is
-  part of "ours". CPU = ``getrusage(RUSAGE_SELF)`` over the run.
+  viewers here) included. The pipeline always encodes Opus for WebRTC viewers as well as AAC;
+  that is part of "ours". CPU = ``getrusage(RUSAGE_SELF)`` over the run.
 * **ffmpeg**: one command: decode once, ``split`` + ``scale`` (bilinear, as PyAV's
   ``reformat`` which our lower rungs use), one ``libx264`` per rung with
   ``engine.encoder.x264_options`` at that rung's bitrate, AAC encoded **once** and muxed into
