@@ -168,9 +168,10 @@ http {{
 
   server {{
 {listen}{tls}    server_name _;
-    set $teezu_stream "";
-    set $teezu_publish 0;
 
+    # $teezu_stream and $teezu_publish are set in the locations below and read by the
+    # placement subrequest (which shares the request's variables); not set at server level,
+    # where the subrequest would reset them.
     location /internal/ {{
       return 404;
     }}
@@ -192,10 +193,12 @@ http {{
 
     location ~ "^/(?:whip|whep)/(?<rtc_stream>{_UUID})(?:/|$)" {{
       set $teezu_stream $rtc_stream;
+      set $teezu_publish 0;
 {placed.format(check="/_placement")}    }}
 
     location ~ "^/hls/(?<hls_stream>{_UUID})/" {{
       set $teezu_stream $hls_stream;
+      set $teezu_publish 0;
 {placed.format(check="/_placement_cached")}      proxy_cache teezu_hls;
       proxy_cache_key $request_uri;
       proxy_cache_lock on;
