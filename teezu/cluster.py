@@ -212,12 +212,15 @@ def up(directory: Path, topology: Topology | None = None) -> dict[str, object]:
         settings.forensic_key_bytes()
         record("redis", start_redis(topology.redis_port, directory / "redis"))
         redis_url = f"redis://127.0.0.1:{topology.redis_port}/0"
+        starting = []
         for role, node, port in topology.nodes():
             log = directory / "logs" / f"{node}.log"
             proc = start_role(
                 topology, role, node, port, dsn=dsn, redis_url=redis_url, var_dir=var_dir, log=log
             )
             record(node, proc)
+            starting.append((proc, port, log))
+        for proc, port, log in starting:  # started side by side, then each waited for
             wait_ready(proc, f"http://127.0.0.1:{port}/readyz", log)
         tls = self_signed(directory) if topology.https_port else None
         record("nginx", start_nginx(topology.front_door(directory / "nginx", tls)))

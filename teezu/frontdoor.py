@@ -16,7 +16,7 @@ every role:
 - ``/socket.io/`` goes to the API nodes with ``ip_hash`` (long-polling needs every request of a
   session on one node); everything else is balanced ``least_conn`` over the API nodes.
 - ``/internal/`` is refused from outside.
-- TLS (when a certificate is given) with HTTP/2, which LL-HLS players need.
+- TLS 1.3 (when a certificate is given) with HTTP/2, which LL-HLS players need.
 """
 
 from __future__ import annotations
@@ -78,8 +78,7 @@ def render(door: FrontDoor) -> str:
             f"    ssl_certificate {door.certificate.resolve()};\n"
             f"    ssl_certificate_key {door.key.resolve()};\n"
             "    ssl_protocols TLSv1.3;\n"
-            '    add_header Strict-Transport-Security "max-age=31536000" always;\n'
-        )
+        )  # HSTS comes from the nodes (api/security headers), once
     extra = "".join(f"  {line}\n" for line in door.extra_http)
     # The JSON error envelope, as the nodes write it.
     unavailable = (
