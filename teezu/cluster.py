@@ -120,7 +120,7 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: floa
     while True:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-            raise RuntimeError(f"{proc.args} exited ({proc.returncode}):\n{tail}")
+            raise RuntimeError(f"{proc.args!r} exited ({proc.returncode}):\n{tail}")
         try:
             with urllib.request.urlopen(url, timeout=2) as res:
                 if res.status == 200:
