@@ -120,6 +120,29 @@ class Collectors:
             "Encoder seconds per rendition (divide by frames encoded: seconds per frame)",
             labels=["stream", "rendition"],
         )
+        # Where a broadcast's time goes (engine.latency): each stage's delay over its last
+        # samples, the frames each stage dropped, and the load-shedding step in force.
+        stage_delay = GaugeMetricFamily(
+            "teezu_stream_stage_delay_seconds",
+            "A stage's delay over a broadcast's recent frames (decode, deliver, backlog, "
+            "encode:<rung>, part:<rung>, whep), by quantile",
+            labels=["stream", "stage", "quantile"],
+        )
+        stage_dropped = CounterMetricFamily(
+            "teezu_stream_stage_frames_dropped",
+            "Frames dropped by a stage (receive, deliver, backlog, shed)",
+            labels=["stream", "stage"],
+        )
+        shed_step = GaugeMetricFamily(
+            "teezu_stream_shed_step",
+            "The load-shedding step in force (0: none; engine.shedding.STEPS)",
+            labels=["stream"],
+        )
+        shed_changes = CounterMetricFamily(
+            "teezu_stream_shed_changes",
+            "Load-shedding steps taken, up or down",
+            labels=["stream"],
+        )
         broadcasts = self.app.get(BROADCASTS)
         live = list(broadcasts.values()) if broadcasts is not None else []
         for broadcast in live:
@@ -131,7 +154,16 @@ class Collectors:
             for name, count in list(stats.frames_encoded.items()):
                 encoded.add_metric([sid, name], count)
                 seconds.add_metric([sid, name], stats.encode_seconds.get(name, 0.0))
+            latency = broadcast.pipeline.latency
+            for stage, figures in latency.summary().items():
+                for quantile, key in (("0.5", "p50_ms"), ("0.99", "p99_ms")):
+                    stage_delay.add_metric([sid, stage, quantile], figures[key] / 1000)
+            for stage, count in list(latency.dropped.items()):
+                stage_dropped.add_metric([sid, stage], count)
+            shed_step.add_metric([sid], stats.shed_step)
+            shed_changes.add_metric([sid], len(latency.events))
         yield from (frames_in, dropped, filled, audio_in, encoded, seconds)
+        yield from (stage_delay, stage_dropped, shed_step, shed_changes)
         yield GaugeMetricFamily(
             "teezu_whip_sessions", "Publishers (WHIP sessions) on this node", value=len(live)
         )

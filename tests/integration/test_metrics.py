@@ -159,6 +159,20 @@ async def test_publishing_moves_frames_in_and_a_blocking_request_is_held(server,
         )
         assert encoded > 0 and seconds > 0
 
+        # Where the frames' time went, per stage (engine.latency), and the shedding step.
+        def delay(stage: str, quantile: str) -> float:
+            return value(
+                second,
+                "teezu_stream_stage_delay_seconds",
+                stream=stream_id,
+                stage=stage,
+                quantile=quantile,
+            )
+
+        for stage in ("encode:720p", "part:720p"):
+            assert delay(stage, "0.99") >= delay(stage, "0.5") > 0, stage
+        assert ("teezu_stream_shed_step", (("stream", stream_id),)) in samples(second)
+
         # A blocking playlist request for a segment three ahead waits; the gauge shows it.
         output = server.broadcasts[stream_id].hls
         live = output.live
