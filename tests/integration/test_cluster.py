@@ -3,7 +3,8 @@
 
 A publisher's WHIP offer through the front door is placed on an ingest node (the second stream
 on the other, least-loaded one), a viewer reads LL-HLS through nginx (parts cached, a repeat is
-a cache hit), chat crosses the API nodes, and a `kill -9` of an ingest node ends its stream.
+a cache hit) and watches over WHEP through nginx, chat crosses the API nodes, and a `kill -9`
+of an ingest node ends its stream.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tests.chatclient import ChatClient
 from tests.cluster import Cluster, running_cluster
 from tests.hlscheck import fetch, wait_for_master, wait_for_playlist
 from tests.publisher import publish
+from tests.viewer import watch
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -85,6 +87,12 @@ async def test_publish_watch_and_chat_through_the_front_door(
         async with http.get(url) as res:  # the same object again: answered by nginx's cache
             assert res.status == 200 and await res.read() == body
             assert res.headers.get("X-Cache") == "HIT"
+        # And over WHEP through nginx: the offer and the session's DELETE reach the holder.
+        viewer = await watch(http, door, first, audio=False)
+        try:
+            await viewer.wait_frames(5)
+        finally:
+            assert await viewer.delete(http, door) in (200, 204)
         # The API answers the placement question only inside the front door.
         async with http.get(f"{door}/internal/placement") as res:
             assert res.status == 404
