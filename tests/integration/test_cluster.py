@@ -53,6 +53,17 @@ async def _holder(server, stream_id: str) -> str | None:
     )
 
 
+async def _origin_responses(http: aiohttp.ClientSession, node: str) -> float:
+    """The responses a node's app has sent so far (its /metrics, read from loopback)."""
+    async with http.get(f"{node}/metrics") as res:
+        text = await res.text()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith('teezu_http_responses_total{server="app"')
+    )
+
+
 async def test_publish_watch_and_chat_through_the_front_door(
     cluster, server, http, new_stream, redis_url
 ):
@@ -87,6 +98,17 @@ async def test_publish_watch_and_chat_through_the_front_door(
         async with http.get(url) as res:  # the same object again: answered by nginx's cache
             assert res.status == 200 and await res.read() == body
             assert res.headers.get("X-Cache") == "HIT"
+        # 20 viewers ask for the same next playlist update at once (LL-HLS blocking request):
+        # nginx holds them on one origin request (proxy_cache_lock) and answers all alike.
+        before = await _origin_responses(http, cluster.url(holder))
+        msn = playlist.media_sequence + len([s for s in playlist.segments if s.uri]) + 1
+        blocking = f"{variant}?_HLS_msn={msn}&_HLS_part=0"
+        answers = await asyncio.gather(*(fetch(http, blocking) for _ in range(20)))
+        assert {status for status, _ in answers} == {200}
+        assert len({body for _, body in answers}) == 1
+        # one origin response for the 20, plus this scrape's own (counted before it renders)
+        assert await _origin_responses(http, cluster.url(holder)) - before <= 2
+
         # And over WHEP through nginx: the offer and the session's DELETE reach the holder.
         viewer = await watch(http, door, first, audio=False)
         try:
