@@ -32,6 +32,7 @@ from api.keys import (
     SETTINGS,
 )
 from api.matching import routes as matching_routes
+from api.memberships import routes as membership_routes
 from api.messages import routes as message_routes
 from api.metrics import metrics_middleware
 from api.moderation import routes as moderation_routes
@@ -43,6 +44,7 @@ from api.privacy import routes as privacy_routes
 from api.ratelimit import DEFAULT_LIMIT, rate_limit_middleware
 from api.reports import routes as report_routes
 from api.routing import RateLimit
+from api.services import routes as service_routes
 from api.security import (
     CSP,
     browser_middleware,
@@ -139,6 +141,8 @@ def create_app(
     wallet_stream_routes.api.add_to(app)  # tip menus and goals
     show_routes.api.add_to(app)  # shows, tickets, pledges, profile tips
     subscription_routes.setup(app)  # its renewal job needs the ledger: after the wallet's
+    membership_routes.setup(app)  # likewise
+    service_routes.setup(app)  # bookings hold tokens: after the wallet's
     unlockable_routes.setup(app)  # a tip hook on the wallet's money events: after the wallet's
     privacy_routes.setup(app)  # likewise
     payout_routes.setup(app)  # needs the wallet's ledger: after it
