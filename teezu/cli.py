@@ -564,9 +564,10 @@ def parser() -> argparse.ArgumentParser:
     clus = sub.add_parser("cluster", help="run the cluster topology on this machine")
     clus.add_argument(
         "cluster_command",
-        choices=["up", "down", "config"],
+        choices=["up", "down", "config", "compose"],
         help="up: start nginx, Redis, PostgreSQL and the roles; down: stop what up started; "
-        "config: print the generated nginx configuration",
+        "config: print the generated nginx configuration; compose: write "
+        "docker-compose.cluster.yml and deploy/nginx/cluster.conf from the same topology",
     )
     clus.add_argument("--dir", default="var/cluster", help="state directory (default var/cluster)")
     clus.set_defaults(func=cmd_cluster)

@@ -52,6 +52,12 @@ class FrontDoor:
     host: str = "127.0.0.1"
     cache_size: str = "1g"
     extra_http: list[str] = field(default_factory=list)
+    user: str | None = None  # nginx's `user` (workers' account when the master runs as root)
+
+
+def local_user() -> str | None:
+    """Run as root here: the workers stay root too (they write the cache in our directory)."""
+    return getpass.getuser() if os.geteuid() == 0 else None
 
 
 def upstream_name(node: str) -> str:
@@ -62,7 +68,7 @@ def render(door: FrontDoor) -> str:
     d = door.directory.resolve()
     if not door.api:
         raise ValueError("the front door needs at least one API node")
-    user = f"user {getpass.getuser()};\n" if os.geteuid() == 0 else ""
+    user = f"user {door.user};\n" if door.user else ""
     api_servers = "".join(
         f"    server {u.address} max_fails=1 fail_timeout=2s;\n" for u in door.api
     )
@@ -132,14 +138,14 @@ events {{
 http {{
   access_log off;
   default_type application/octet-stream;
-  client_body_temp_path {d}/tmp/body;
-  proxy_temp_path {d}/tmp/proxy;
-  fastcgi_temp_path {d}/tmp/fastcgi;
-  uwsgi_temp_path {d}/tmp/uwsgi;
-  scgi_temp_path {d}/tmp/scgi;
-  proxy_cache_path {d}/cache/hls levels=1:2 keys_zone=teezu_hls:16m max_size={door.cache_size}
+  client_body_temp_path {d}/client_body_temp;
+  proxy_temp_path {d}/proxy_temp;
+  fastcgi_temp_path {d}/fastcgi_temp;
+  uwsgi_temp_path {d}/uwsgi_temp;
+  scgi_temp_path {d}/scgi_temp;
+  proxy_cache_path {d}/cache_hls levels=1:2 keys_zone=teezu_hls:16m max_size={door.cache_size}
                    inactive=2m use_temp_path=off;
-  proxy_cache_path {d}/cache/placement levels=1 keys_zone=teezu_placement:4m inactive=10s
+  proxy_cache_path {d}/cache_placement levels=1 keys_zone=teezu_placement:4m inactive=10s
                    use_temp_path=off;
   client_max_body_size 1m;
   proxy_read_timeout 60s;
@@ -251,8 +257,7 @@ http {{
 def write(door: FrontDoor) -> Path:
     """Write ``nginx.conf`` and the directories it names; return the file."""
     d = door.directory
-    for sub in ("tmp", "cache/hls", "cache/placement"):
-        (d / sub).mkdir(parents=True, exist_ok=True)
+    d.mkdir(parents=True, exist_ok=True)  # nginx makes the one-level directories under it
     path = d / "nginx.conf"
     path.write_text(render(door), encoding="utf-8")
     return path
