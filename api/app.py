@@ -44,13 +44,13 @@ from api.privacy import routes as privacy_routes
 from api.ratelimit import DEFAULT_LIMIT, rate_limit_middleware
 from api.reports import routes as report_routes
 from api.routing import RateLimit
-from api.services import routes as service_routes
 from api.security import (
     CSP,
     browser_middleware,
     content_security_policy,
     security_headers_middleware,
 )
+from api.services import routes as service_routes
 from api.streams import routes as stream_routes
 from api.streams.revocations import REVOCATIONS, RevocationListener
 from api.subscriptions import routes as subscription_routes
