@@ -15,6 +15,7 @@ from aiohttp import web
 from api import health, openapi, pages, realtime
 from api import metrics as metrics_routes
 from api.admin import routes as admin_routes
+from api.affiliates import routes as affiliate_routes
 from api.agegate import places as age_places
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
@@ -45,6 +46,7 @@ from api.keys import (
     SETTINGS,
 )
 from api.matching import routes as matching_routes
+from api.messages import realtime as message_realtime
 from api.messages import routes as message_routes
 from api.metrics import metrics_middleware
 from api.moderation import routes as moderation_routes
@@ -341,12 +343,14 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         feed_routes.api,
         story_routes.api,
         message_routes.api,
+        affiliate_routes.api,
     ):
         declared.add_to(app)
     verification_routes.setup(app)
     openapi.add_routes(app)
     realtime.attach(app, settings)
     engagement_realtime.attach(app, settings)  # mood strip, polls: after the chat
+    message_realtime.attach(app, settings)  # direct messages: after the chat
     mood_routes.setup(app)  # hooks into the chat and the embedding workers: after both
     if ingest:
         whip.add_routes(app)

@@ -6,41 +6,48 @@
   ``block`` and ``hold`` refuse it (``MESSAGE_BLOCKED``: a direct message has no moderator
   queue), ``mask`` stars the words (``metadata.masked``).
 * History is newest first with a keyset cursor; reading marks the other side's messages
-  ``read`` (their sender sees the read receipt in ``readState``/``readAt``).
+  ``read`` (their sender sees the read receipt in ``readState``/``readAt``, and at once on
+  Socket.IO: ``dm:read``).
+* A creator may ask a price for a message: the recipient sees it ``locked`` (no text) until
+  they unlock it, paying once (`api.messages.unlock`).
+* Sent messages, receipts and typing are pushed over Socket.IO too (`api.messages.realtime`);
+  REST stays the way to read history.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from aiohttp import web
 from pydantic import Field
 
 from api import cursors
 from api.auth.rbac import Permission
 from api.blocks import store as blocks
 from api.blocks.errors import Blocked
-from api.chat import rooms
-from api.chat import store as chat
-from api.chat.screening import Verdict, screen
+from api.envelope import REQUEST_ID
 from api.keys import POOL
-from api.messages import store
+from api.messages import store, unlock
 from api.messages.errors import (
     CONVERSATION_ID,
     CannotMessageSelf,
     ConversationNotFound,
-    MessageBlocked,
+    MessageNotFound,
 )
-from api.routing import Api, Call, Page, RateLimit
+from api.messages.service import DMS, DirectMessages, message_wire
+from api.routing import Api, Call, IdParam, Page, RateLimit
 from api.schema import Input, Output
 from api.users import store as users
 from api.users.errors import UserNotFound
+from api.wallet.money_calls import IDEMPOTENCY_KEY, idempotency_key, respond
+from api.wallet.service import LEDGER
 
 api = Api("messages")
 
 UUID_CONVERSATION = {"conversation_id": CONVERSATION_ID}
+MESSAGE_ID = IdParam(MessageNotFound, "no such message", "messageId")
 
 
 class OpenConversation(Input):
@@ -49,6 +56,9 @@ class OpenConversation(Input):
 
 class MessageIn(Input):
     text: str = Field(min_length=1, max_length=2000)
+    price: int | None = Field(
+        default=None, ge=1, le=100_000, description="Tokens to unlock the text (creators only)"
+    )
 
 
 class HistoryQuery(Input):
@@ -75,8 +85,11 @@ class MessageOut(Output):
     conversation_id: uuid.UUID
     sender_id: uuid.UUID
     mine: bool
-    text: str
+    text: str = Field(description="Empty while ``locked``")
     masked: bool
+    price: int | None = Field(description="Tokens to unlock (a paid message), else None")
+    locked: bool = Field(description="A paid message I have not unlocked: no text yet")
+    unlocked: bool
     read_state: Literal["sent", "read"]
     read_at: datetime | None
     created_at: datetime
@@ -86,18 +99,20 @@ class ReadOut(Output):
     marked: int = Field(description="Messages that turned read")
 
 
+class UnlockOut(Output):
+    message_id: uuid.UUID
+    price: int
+    balance: int = Field(description="My wallet after paying")
+    tx_id: int = Field(description="The ledger transaction that paid for the message")
+    already_unlocked: bool = Field(description="True when an earlier call had paid already")
+
+
 def message_out(m: store.MessageRow, me: uuid.UUID) -> MessageOut:
-    return MessageOut(
-        id=m.id,
-        conversation_id=m.conversation_id,
-        sender_id=m.sender_id,
-        mine=m.sender_id == me,
-        text=m.body,
-        masked=bool(m.metadata.get("masked")),
-        read_state=m.read_state,  # type: ignore[arg-type]  # a CHECK constraint keeps the column to the Literal's values
-        read_at=m.read_at,
-        created_at=m.created_at,
-    )
+    return MessageOut.model_validate(message_wire(m, me))
+
+
+def _dms(call: Call[Any, Any]) -> DirectMessages:
+    return call.app.get(DMS) or DirectMessages(call.app[POOL])
 
 
 def _me(call: Call[Any, Any]) -> uuid.UUID:
@@ -114,18 +129,6 @@ async def _other(call: Call[Any, Any]) -> tuple[uuid.UUID, uuid.UUID | None]:
         raise ConversationNotFound(
             "no such conversation", meta={"conversationId": str(cid)}
         ) from None
-
-
-async def _screen(call: Call[Any, Any], recipient: uuid.UUID, text: str) -> Verdict:
-    from api.realtime import CHAT  # api.realtime imports route modules' errors
-
-    db = call.app[POOL]
-    safety = await chat.get_safety(db, recipient)
-    banned = await rooms.load_banned(db, recipient)
-    service = call.app.get(CHAT)
-    if service is not None:
-        return await service.scorer.screen(text, safety, banned)
-    return await asyncio.to_thread(screen, text, safety, banned, [])
 
 
 @api.route(
@@ -200,20 +203,10 @@ async def conversation_history(call: Call[None, HistoryQuery]) -> Page[MessageOu
     errors=(403,),
 )
 async def send_message(call: Call[MessageIn, None]) -> MessageOut:
-    cid, other = await _other(call)
-    me = _me(call)
-    db = call.app[POOL]
-    if other is None:
-        raise ConversationNotFound("the other account no longer exists")
-    if await blocks.between(db, me, other):
-        raise Blocked("one of you blocked the other")
-    verdict = await _screen(call, other, call.body.text)
-    if verdict.action in ("block", "hold"):
-        raise MessageBlocked("this message is not allowed", meta={"reasons": list(verdict.reasons)})
-    meta = {"masked": True} if verdict.action == "mask" else {}
-    async with db.acquire() as conn, conn.transaction():
-        row = await store.send(conn, cid, me, verdict.text, meta)
-    return message_out(row, me)
+    row = await _dms(call).send(
+        call.principal, call.id("conversation_id"), call.body.text, price=call.body.price
+    )
+    return message_out(row, _me(call))
 
 
 @api.route(
@@ -225,5 +218,33 @@ async def send_message(call: Call[MessageIn, None]) -> MessageOut:
     path_formats=UUID_CONVERSATION,
 )
 async def mark_read(call: Call[None, None]) -> ReadOut:
+    return ReadOut(marked=await _dms(call).mark_read(call.principal, call.id("conversation_id")))
+
+
+@api.route(
+    "POST",
+    "/api/v1/conversations/{conversation_id}/messages/{message_id}/unlock",
+    summary="Pay a paid message's price to read it (once, whatever the retries)",
+    status=201,
+    response=UnlockOut,
+    permission=Permission.WALLET,
+    headers=(IDEMPOTENCY_KEY,),
+    errors=(400, 402, 404, 409),
+    path_formats={**UUID_CONVERSATION, "message_id": MESSAGE_ID},
+)
+async def unlock_message(call: Call[None, None]) -> web.Response:
+    """Debits my wallet the price, paid to the sender as a tip (split by the fee schedule);
+    ``alreadyUnlocked`` when it was paid before (by this key or another). 402
+    INSUFFICIENT_FUNDS; 422 MESSAGE_NOT_FOR_SALE for a message without a price or my own."""
     cid, _ = await _other(call)
-    return ReadOut(marked=await store.mark_read(call.app[POOL], cid, _me(call)))
+    mid = call.id("message_id")
+    outcome = await unlock.unlock(
+        call.app[LEDGER],
+        idempotency_key(call),
+        cid,
+        mid,
+        request_id=call.request[REQUEST_ID],
+    )
+    if outcome.ok and not outcome.replayed and not outcome.data.get("alreadyUnlocked"):
+        await _dms(call).unlocked(mid)
+    return respond(call.request, outcome, 201)
