@@ -378,6 +378,9 @@ async def world(env: Env) -> AsyncIterator[World]:
     await ok(await creator.call("POST", dm, json={"text": "the creator answers"}), 201)
     pest = await env.account(Role.MEMBER)
     await ok(await target.call("POST", f"/api/v1/users/{pest.handle}/block"), 204)
+    # An affiliate code, and someone following its link.
+    code = (await ok(await target.call("POST", "/api/v1/affiliates/code")))["code"]
+    await ok(await other.call("POST", "/api/v1/affiliates/clicks", json={"code": code}))
     cookie = target.cookie()
     assert cookie is not None
 
@@ -465,6 +468,8 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "likes.json",
         "blocks.json",
         "direct_messages.json",
+        "direct_message_unlocks.json",
+        "affiliate.json",
         "avatar.webp",
     }
     assert names == expected, names ^ expected
@@ -477,6 +482,10 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     (conv,) = doc["direct_messages.json"]
     assert conv["with"] == world.creator.handle
     assert [m["text"].split()[0] for m in conv["messagesSent"]] == ["private"]
+    assert doc["direct_message_unlocks.json"] == []
+    affiliate = doc["affiliate.json"]
+    assert affiliate["code"] and [c["clicks"] for c in affiliate["clicksPerDay"]] == [1]
+    assert affiliate["referredBy"] is None and affiliate["referredAccounts"] == []
     account = doc["account.json"]
     assert (account["id"], account["email"], account["handle"]) == (str(t.id), t.email, t.handle)
     assert account["roles"] == ["creator"] and account["dateOfBirth"] == "1990-01-01"

@@ -38,4 +38,7 @@ export const keys = {
   storyViewers: (id: string) => ['stories', 'viewers', id] as const,
   conversations: ['conversations'] as const,
   messages: (id: string) => ['conversations', id, 'messages'] as const,
+  dmTyping: (id: string) => ['conversations', id, 'typing'] as const,
+  affiliate: ['affiliate', 'code'] as const,
+  affiliateStats: (period: string, by: string) => ['affiliate', 'stats', period, by] as const,
 };

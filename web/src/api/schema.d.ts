@@ -343,6 +343,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/affiliates/clicks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a followed referral link (first touch kept in a cookie for 30 days)
+         * @description Rate limit: 30 requests per 60 s.
+         */
+        post: operations["click"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/affiliates/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * My referral code and link (made on the first call)
+         * @description Needs permission `wallet.use`.
+         */
+        post: operations["my_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/affiliates/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My affiliate stats per day, week or month: clicks, sign-ups, conversions, earnings
+         * @description Needs permission `wallet.use`.
+         */
+        get: operations["stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/dna": {
         parameters: {
             query?: never;
@@ -750,7 +810,9 @@ export interface paths {
         put?: never;
         /**
          * Create an account (18+) and sign in
-         * @description New accounts get the `member` role. Refused with 403 `UNDERAGE` under 18.
+         * @description New accounts get the `member` role. Refused with 403 `UNDERAGE` under 18, 404
+         *         `REFERRAL_CODE_NOT_FOUND` and 422 `SELF_REFERRAL` for a typed referral code (nothing is
+         *         written). A followed referral link (the ``teezu_ref`` cookie) is attributed first.
          *
          *     Rate limit: 20 requests per 60 s.
          */
@@ -928,6 +990,30 @@ export interface paths {
          * @description Needs permission `dm.send`. Rate limit: 60 requests per 60 s.
          */
         post: operations["send_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages/{message_id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pay a paid message's price to read it (once, whatever the retries)
+         * @description Debits my wallet the price, paid to the sender as a tip (split by the fee schedule);
+         *         ``alreadyUnlocked`` when it was paid before (by this key or another). 402
+         *         INSUFFICIENT_FUNDS; 422 MESSAGE_NOT_FOR_SALE for a message without a price or my own.
+         *
+         *     Needs permission `wallet.use`.
+         */
+        post: operations["unlock_message"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1581,8 +1667,9 @@ export interface paths {
         /**
          * Cash out matured earnings (reserved until an admin approves or rejects)
          * @description Reserves the amount out of matured earnings. Refusals: 403 NOT_A_CREATOR (a role that
-         *         cannot stream), 422 PAYOUT_BELOW_MINIMUM, 409 INSUFFICIENT_MATURED_EARNINGS (meta:
-         *         amount, available, immature, holdDays; stored with the key like every refusal).
+         *         cannot stream, unless an affiliate), 422 PAYOUT_BELOW_MINIMUM, 409
+         *         INSUFFICIENT_MATURED_EARNINGS (meta: amount, available, immature, holdDays; stored with the
+         *         key like every refusal).
          *
          *     Needs permission `wallet.use`.
          */
@@ -3636,10 +3723,38 @@ export interface components {
              */
             id: string;
         };
+        /** ClickIn */
+        ClickIn: {
+            /**
+             * Code
+             * @description The code in the followed link
+             */
+            code: string;
+        };
+        /** ClickOut */
+        ClickOut: {
+            /** Code */
+            code: string;
+            /**
+             * Firsttouch
+             * @description False: an earlier link of the window still counts
+             */
+            firstTouch: boolean;
+        };
         /** CodeBody */
         CodeBody: {
             /** Code */
             code: string;
+        };
+        /** CodeOut */
+        CodeOut: {
+            /** Code */
+            code: string;
+            /**
+             * Link
+             * @description The referral link to share (the web app's /r/{code})
+             */
+            link: string;
         };
         /** Cohort */
         Cohort: {
@@ -4836,6 +4951,12 @@ export interface components {
         };
         /** MessageIn */
         MessageIn: {
+            /**
+             * Price
+             * @description Tokens to unlock the text (creators only)
+             * @default null
+             */
+            price?: number | null;
             /** Text */
             text: string;
         };
@@ -4856,10 +4977,20 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Locked
+             * @description A paid message I have not unlocked: no text yet
+             */
+            locked: boolean;
             /** Masked */
             masked: boolean;
             /** Mine */
             mine: boolean;
+            /**
+             * Price
+             * @description Tokens to unlock (a paid message), else None
+             */
+            price: number | null;
             /** Readat */
             readAt: string | null;
             /**
@@ -4872,8 +5003,13 @@ export interface components {
              * Format: uuid
              */
             senderId: string;
-            /** Text */
+            /**
+             * Text
+             * @description Empty while ``locked``
+             */
             text: string;
+            /** Unlocked */
+            unlocked: boolean;
         };
         /** MilestoneIn */
         MilestoneIn: {
@@ -5201,6 +5337,28 @@ export interface components {
              * Format: uuid
              */
             streamId: string;
+        };
+        /** PeriodOut */
+        PeriodOut: {
+            /** Clicks */
+            clicks: number;
+            /**
+             * Conversions
+             * @description Referred accounts' first token purchases
+             */
+            conversions: number;
+            /**
+             * Earnings
+             * @description Tokens of referral share credited, less reversals
+             */
+            earnings: number;
+            /** Signups */
+            signups: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
         };
         /** PlaybackToken */
         PlaybackToken: {
@@ -6149,6 +6307,12 @@ export interface components {
              * @description 8 characters to 72 bytes
              */
             password: string;
+            /**
+             * Referralcode
+             * @description An affiliate's code (a followed referral link counts first)
+             * @default null
+             */
+            referralCode?: string | null;
         };
         /** SplitOut */
         SplitOut: {
@@ -6219,6 +6383,31 @@ export interface components {
             totals: {
                 [key: string]: number;
             };
+        };
+        /** StatsOut */
+        StatsOut: {
+            /** Clicks */
+            clicks: number;
+            /** Code */
+            code: string | null;
+            /** Conversions */
+            conversions: number;
+            /** Earnings */
+            earnings: number;
+            /** Periods */
+            periods: components["schemas"]["PeriodOut"][];
+            /** Signups */
+            signups: number;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
         };
         /** StatusOut */
         StatusOut: {
@@ -6957,6 +7146,31 @@ export interface components {
              * @default
              */
             note?: string;
+        };
+        /** UnlockOut */
+        UnlockOut: {
+            /**
+             * Alreadyunlocked
+             * @description True when an earlier call had paid already
+             */
+            alreadyUnlocked: boolean;
+            /**
+             * Balance
+             * @description My wallet after paying
+             */
+            balance: number;
+            /**
+             * Messageid
+             * Format: uuid
+             */
+            messageId: string;
+            /** Price */
+            price: number;
+            /**
+             * Txid
+             * @description The ledger transaction that paid for the message
+             */
+            txId: number;
         };
         /** UnlockableCreate */
         UnlockableCreate: {
@@ -8594,6 +8808,207 @@ export interface operations {
             };
         };
     };
+    click: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClickIn"];
+            };
+        };
+        responses: {
+            /** @description Record a followed referral link (first touch kept in a cookie for 30 days) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ClickOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    my_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My referral code and link (made on the first call) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["CodeOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stats: {
+        parameters: {
+            query?: {
+                /** @description 7d, 30d, 90d or 365d */
+                period?: string | null;
+                /** @description First UTC day */
+                from?: string | null;
+                /** @description Last UTC day (included) */
+                to?: string | null;
+                by?: "day" | "week" | "month";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My affiliate stats per day, week or month: clicks, sign-ups, conversions, earnings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["StatsOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     get_my_dna: {
         parameters: {
             query?: never;
@@ -9984,6 +10399,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Conflict with the current state */
             409: {
                 headers: {
@@ -10851,6 +11275,108 @@ export interface operations {
             };
             /** @description Unsupported content type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unlock_message: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description a unique key per intended payment (a UUID): a retry with the same key and request gets the first result again and moves nothing; the same key with another request is refused (422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key": string;
+            };
+            path: {
+                conversation_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pay a paid message's price to read it (once, whatever the retries) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["UnlockOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

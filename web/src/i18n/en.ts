@@ -618,6 +618,18 @@ export const en = {
   'messages.unread': '{n} new',
   'profile.message': 'Message',
   'errors.CANNOT_MESSAGE_SELF': 'You cannot message yourself.',
+  'messages.locked': '🔒 A paid message: {n} tokens',
+  'messages.unlock': 'Unlock for {n}',
+  'messages.paid': 'Paid message · {n} tokens',
+  'messages.typing': '{handle} is typing…',
+  'messages.price': 'Price (tokens)',
+  'errors.CANNOT_PRICE_MESSAGE': 'Only creators can ask a price for a message.',
+  'errors.MESSAGE_NOT_FOR_SALE': 'That message has nothing to unlock.',
+  'errors.MESSAGE_NOT_FOUND': 'That message does not exist.',
+  'errors.REFERRAL_CODE_NOT_FOUND': 'That referral code does not exist.',
+  'errors.SELF_REFERRAL': 'You cannot use your own referral code.',
+  'auth.referralCode': 'Referral code (optional)',
+  'nav.affiliate': 'Affiliate',
 } as const;
 
 export type Key = keyof typeof en;

@@ -40,6 +40,43 @@ interface ServerEvents {
   'poll:tally': (e: { streamId: string; pollId: string; tally: PollTally[]; voters: number }) => void;
   'poll:closed': (e: { streamId: string; poll: Poll }) => void;
   'mood:update': (e: MoodUpdate) => void;
+  'dm:message': (e: { message: DirectMessage }) => void;
+  'dm:unlocked': (e: { message: DirectMessage }) => void;
+  'dm:read': (e: { conversationId: string; readerId: string; readAt: string | null; marked: number }) => void;
+  'dm:typing': (e: { conversationId: string; userId: string; handle: string | null }) => void;
+}
+
+/** A direct message as the API sends it (REST's MessageOut, over the socket too). */
+export interface DirectMessage {
+  id: string;
+  conversationId: string;
+  senderId: string;
+  mine: boolean;
+  text: string;
+  masked: boolean;
+  price: number | null;
+  locked: boolean;
+  unlocked: boolean;
+  readState: 'sent' | 'read';
+  readAt: string | null;
+  createdAt: string;
+}
+
+interface MessagePage {
+  data: DirectMessage[];
+  nextCursor?: string | null;
+}
+
+/** Put a pushed message into the conversation's first page (newest first), replacing an older
+ * copy of it; the inbox's unread counts and last texts are read again. */
+function foldMessage(m: DirectMessage): void {
+  queryClient?.setQueryData(keys.messages(m.conversationId), (old: MessagePage | undefined) => {
+    if (!old) return old;
+    const rest = old.data.filter((x) => x.id !== m.id);
+    const at = old.data.findIndex((x) => x.id === m.id);
+    return { ...old, data: at >= 0 ? old.data.map((x) => (x.id === m.id ? m : x)) : [m, ...rest] };
+  });
+  void queryClient?.invalidateQueries({ queryKey: keys.conversations, exact: true });
 }
 
 /** The room's current minute of mood (the same shape as a minute of GET .../mood). */
@@ -161,6 +198,14 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
       return { streamId, minutes: [...minutes, minute].slice(-15) };
     });
   });
+  s.on('dm:message', (e) => foldMessage(e.message));
+  s.on('dm:unlocked', (e) => foldMessage(e.message));
+  s.on('dm:read', (e) => {
+    queryClient?.setQueryData(keys.messages(e.conversationId), (old: MessagePage | undefined) =>
+      old ? { ...old, data: old.data.map((m) => (m.mine && m.readState === 'sent' ? { ...m, readState: 'read' as const, readAt: e.readAt } : m)) } : old,
+    );
+  });
+  s.on('dm:typing', (e) => queryClient?.setQueryData(keys.dmTyping(e.conversationId), Date.now()));
   s.on('money:unlockable.unlocked', (e) =>
     st().addFeed(e.streamId, { kind: 'unlockable', id: e.unlockableId ?? crypto.randomUUID(), title: e.title ?? '' }),
   );
@@ -216,6 +261,12 @@ export async function emit(event: string, payload: Record<string, unknown>): Pro
   } catch {
     return { ok: false, code: 'NO_ANSWER', message: 'No answer from the server.' };
   }
+}
+
+/** Keep the tab's connection open while the inbox shows: direct messages arrive on it (the
+ * account's personal room is joined at the handshake). */
+export function holdInbox(): void {
+  void connect();
 }
 
 /** A new connection as whoever is signed in now (after sign-in or sign-out). */

@@ -1,19 +1,34 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from '@/lib/router';
 import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
 import { useStore } from '@/store';
-import { useConversations, useMarkRead, useMessages, useSend } from './hooks';
+import { holdInbox } from '@/realtime/socket';
+import { sendTyping, useConversations, useMarkRead, useMessages, useSend, useTyping, useUnlock } from './hooks';
 
-function Conversation({ id }: { id: string }) {
+const TYPING_SHOWN_MS = 4000;
+const TYPING_EVERY_MS = 2500;
+
+function Conversation({ id, other, canPrice }: { id: string; other: string | null; canPrice: boolean }) {
   const t = useT();
   const lang = useStore((s) => s.lang);
   const messages = useMessages(id);
   const send = useSend(id);
   const read = useMarkRead(id);
+  const unlock = useUnlock(id);
   const [text, setText] = useState('');
+  const [price, setPrice] = useState('');
+  const typingAt = useTyping(id).data;
+  const [typingDone, setTypingDone] = useState<number | null>(null);
+  const lastTyped = useRef(0);
+  useEffect(() => {
+    if (!typingAt) return;
+    const timer = setTimeout(() => setTypingDone(typingAt), TYPING_SHOWN_MS);
+    return () => clearTimeout(timer);
+  }, [typingAt]);
+  const typing = typingAt != null && typingDone !== typingAt;
   const newest = messages.data?.data[0]?.id;
   const { mutate: markRead } = read;
   // Reading the conversation marks the other side's messages read (their read receipts).
@@ -28,7 +43,17 @@ function Conversation({ id }: { id: string }) {
       <ol className="flex flex-col gap-2" data-testid="messages">
         {list.map((m) => (
           <li key={m.id} className={`max-w-[85%] rounded-xl px-3 py-2 ${m.mine ? 'self-end bg-brand/20' : 'self-start bg-panel-2'}`}>
-            <p className="whitespace-pre-line break-words">{m.text}</p>
+            {m.locked ? (
+              <p className="flex flex-wrap items-center gap-2">
+                <span>{t('messages.locked', { n: m.price ?? 0 })}</span>
+                <Button type="button" disabled={unlock.isPending} onClick={() => unlock.mutate(m.id)}>
+                  {t('messages.unlock', { n: m.price ?? 0 })}
+                </Button>
+              </p>
+            ) : (
+              <p className="whitespace-pre-line break-words">{m.text}</p>
+            )}
+            {m.price != null && !m.locked && <p className="text-xs text-muted">{t('messages.paid', { n: m.price })}</p>}
             <p className="text-xs text-muted">
               {new Date(m.createdAt).toLocaleTimeString(lang)}
               {m.mine && <span data-testid="receipt"> · {m.readState === 'read' ? t('messages.read') : t('messages.sent')}</span>}
@@ -37,23 +62,58 @@ function Conversation({ id }: { id: string }) {
         ))}
       </ol>
       {list.length === 0 && <Empty>{t('messages.none')}</Empty>}
+      <ErrorNote error={unlock.error} />
+      <p className="min-h-5 text-sm text-muted" aria-live="polite" data-testid="typing">
+        {typing ? t('messages.typing', { handle: other ? `@${other}` : '' }) : ''}
+      </p>
       <form
-        className="flex gap-2"
+        className="flex flex-wrap gap-2"
         onSubmit={(e) => {
           e.preventDefault();
-          if (text.trim()) send.mutate(text.trim(), { onSuccess: () => setText('') });
+          const asked = Number(price);
+          if (text.trim())
+            send.mutate(
+              { text: text.trim(), price: canPrice && asked > 0 ? asked : undefined },
+              {
+                onSuccess: () => {
+                  setText('');
+                  setPrice('');
+                },
+              },
+            );
         }}
       >
         <label className="flex min-w-0 flex-1">
           <span className="sr-only">{t('messages.write')}</span>
           <input
             value={text}
-            onChange={(e) => setText(e.target.value)}
+            onChange={(e) => {
+              setText(e.target.value);
+              const now = Date.now();
+              if (now - lastTyped.current > TYPING_EVERY_MS) {
+                lastTyped.current = now;
+                sendTyping(id);
+              }
+            }}
             maxLength={2000}
             placeholder={t('messages.write')}
             className="min-h-10 w-full min-w-0 rounded-lg border border-line bg-panel-2 px-2"
           />
         </label>
+        {canPrice && (
+          <label className="flex w-28 flex-col text-xs text-muted">
+            {t('messages.price')}
+            <input
+              type="number"
+              min={1}
+              max={100000}
+              inputMode="numeric"
+              value={price}
+              onChange={(e) => setPrice(e.target.value)}
+              className="min-h-10 rounded-lg border border-line bg-panel-2 px-2 text-base text-fg"
+            />
+          </label>
+        )}
         <Button type="submit" disabled={!text.trim() || send.isPending}>{t('comments.send')}</Button>
       </form>
       <ErrorNote error={send.error} />
@@ -67,6 +127,9 @@ export default function MessagesPage() {
   const { me, pending } = useSignedIn();
   const navigate = useNavigate();
   const conversations = useConversations(!!me);
+  useEffect(() => {
+    if (me) holdInbox(); // messages, receipts and typing arrive on the tab's socket
+  }, [me]);
   useEffect(() => {
     if (!pending && !me) void navigate(`/signin?next=/messages`, { replace: true });
   }, [pending, me, navigate]);
@@ -109,7 +172,12 @@ export default function MessagesPage() {
       {conversationId ? (
         <div className="flex flex-col gap-2">
           <h2 className="font-semibold">{current?.otherHandle ? `@${current.otherHandle}` : t('messages.conversation')}</h2>
-          <Conversation id={conversationId} />
+          <Conversation
+            key={conversationId}
+            id={conversationId}
+            other={current?.otherHandle ?? null}
+            canPrice={me.permissions.includes('content.upload')}
+          />
         </div>
       ) : (
         <p className="hidden text-muted md:block">{t('messages.pick')}</p>
