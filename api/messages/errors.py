@@ -39,3 +39,13 @@ class NotForSale(Invalid):
     """The message has no price, or it is the caller's own."""
 
     code = "MESSAGE_NOT_FOR_SALE"
+
+
+class AttachmentNotAvailable(NotFound):
+    """Not (yet) deliverable: still being scanned, held, or rejected."""
+
+    code = "ATTACHMENT_NOT_AVAILABLE"
+
+
+class AttachmentNotFound(NotFound):
+    code = "ATTACHMENT_NOT_FOUND"

@@ -26,12 +26,13 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from api.chat.errors import RateLimited
 from api.chat.events import ack_error, ack_ok, parse
-from api.keys import POOL
+from api.keys import POOL, POST_SCANNER
 from api.messages.service import DMS, DirectMessages, message_wire
 from api.realtime import CHAT, SOCKETIO
 from api.schema import Checked
 from teezu.errors import TeezuError
 from teezu.settings import Settings
+from teezu.storage import STORAGE
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,17 @@ def attach(app: web.Application, settings: Settings) -> None:
         await sio.emit(event, data, room=room)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        app[DMS] = DirectMessages(app[POOL], emit=emit, screener=app[CHAT].scorer.screen)
-        yield
+        dms = DirectMessages(
+            app[POOL],
+            emit=emit,
+            screener=app[CHAT].scorer.screen,
+            storage=app[STORAGE],
+            scanner=lambda: app.get(POST_SCANNER),
+        )
+        app[DMS] = dms
+        try:
+            yield
+        finally:
+            await dms.scans.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -28,21 +29,28 @@ from api.auth.rbac import Permission
 from api.blocks import store as blocks
 from api.blocks.errors import Blocked
 from api.envelope import REQUEST_ID
-from api.keys import POOL
-from api.messages import store, unlock
+from api.keys import POOL, SETTINGS
+from api.messages import attachments, store, unlock
 from api.messages.errors import (
     CONVERSATION_ID,
+    AttachmentNotAvailable,
+    AttachmentNotFound,
     CannotMessageSelf,
     ConversationNotFound,
     MessageNotFound,
 )
 from api.messages.service import DMS, DirectMessages, message_wire
+from api.posts import media, uploads
+from api.posts.errors import InvalidPost
 from api.routing import Api, Call, IdParam, Page, RateLimit
-from api.schema import Input, Output
+from api.schema import Input, Output, text_problem
 from api.users import store as users
 from api.users.errors import UserNotFound
+from api.verification.errors import InvalidSubmission
+from api.verification.upload import parse_form
 from api.wallet.money_calls import IDEMPOTENCY_KEY, idempotency_key, respond
 from api.wallet.service import LEDGER
+from teezu.storage import STORAGE
 
 api = Api("messages")
 
@@ -89,10 +97,21 @@ class MessageOut(Output):
     masked: bool
     price: int | None = Field(description="Tokens to unlock (a paid message), else None")
     locked: bool = Field(description="A paid message I have not unlocked: no text yet")
+    attachment: AttachmentOut | None
     unlocked: bool
     read_state: Literal["sent", "read"]
     read_at: datetime | None
     created_at: datetime
+
+
+class AttachmentOut(Output):
+    id: uuid.UUID
+    kind: Literal["image", "video"]
+    content_type: str
+    status: Literal["pending", "clean", "held", "rejected"] = Field(
+        description="Delivered to the recipient only when clean (scanned before delivery)"
+    )
+    url: str
 
 
 class ReadOut(Output):
@@ -109,6 +128,82 @@ class UnlockOut(Output):
 
 def message_out(m: store.MessageRow, me: uuid.UUID) -> MessageOut:
     return MessageOut.model_validate(message_wire(m, me))
+
+
+ATTACHMENT_ID = IdParam(AttachmentNotFound, "no such attachment", "attachmentId")
+MAX_FORM = uploads.MAX_FORM
+
+
+@api.route(
+    "POST",
+    "/api/v1/conversations/{conversation_id}/attachments",
+    summary="Send an image or short video (multipart: file, text); delivered after its scan",
+    status=201,
+    response=MessageOut,
+    permission=Permission.DM,
+    rate_limit=RateLimit(60, 60, setting="message_rate_limit"),
+    raw_body=("multipart/form-data",),
+    max_body=MAX_FORM,
+    path_formats=UUID_CONVERSATION,
+    errors=(403,),
+)
+async def send_attachment(call: Call[bytes, None]) -> MessageOut:
+    """The file's type is read from its bytes (as for posts). The recipient gets the message,
+    and may fetch the file, only after the moderation scan finds it clean; an explicit one is
+    held (``attachment.status``)."""
+    settings = call.app[SETTINGS]
+    header = call.request.headers.get("Content-Type", "")
+    try:
+        fields = await asyncio.to_thread(parse_form, call.body, header)
+    except InvalidSubmission as exc:
+        raise InvalidPost(str(exc)) from None
+    unknown = sorted(set(fields) - {"file", "text"})
+    if unknown:
+        raise InvalidPost("unknown form fields", meta={"fields": unknown})
+    try:
+        text = fields["text"][1].decode().strip() if "text" in fields else ""
+    except UnicodeDecodeError:
+        raise InvalidPost("text is UTF-8") from None
+    if len(text) > 2000 or (text and text_problem(text) is not None):
+        raise InvalidPost("text is at most 2000 characters of plain text", meta={"field": "text"})
+    file_only = {k: v for k, v in fields.items() if k == "file"}
+    upload = media.post_form(file_only, max_bytes=min(settings.post_max_bytes, MAX_FORM))
+    await asyncio.to_thread(media.probe, upload, max_seconds=settings.post_max_video_seconds)
+    row = await _dms(call).attach(call.principal, call.id("conversation_id"), text or "📎", upload)
+    return message_out(row, _me(call))
+
+
+@api.route(
+    "GET",
+    "/api/v1/conversations/{conversation_id}/attachments/{attachment_id}",
+    summary="An attachment's file (the recipient: only once scanned clean)",
+    auth=True,
+    path_formats={**UUID_CONVERSATION, "attachment_id": ATTACHMENT_ID},
+    produces="application/octet-stream",
+)
+async def get_attachment(call: Call[None, None]) -> web.Response:
+    """404 ATTACHMENT_NOT_AVAILABLE (meta.status) while pending, and when held or rejected,
+    for the recipient; the sender may always fetch their own upload."""
+    cid, _ = await _other(call)
+    aid = call.id("attachment_id")
+    found = await attachments.get(call.app[POOL], aid)
+    row = await store.get(call.app[POOL], found.message_id) if found else None
+    if found is None or row is None or row.conversation_id != cid:
+        raise AttachmentNotFound("no such attachment", meta={"attachmentId": str(aid)})
+    if found.uploader_id != _me(call) and found.status != "clean":
+        raise AttachmentNotAvailable(
+            "this attachment is not available", meta={"status": found.status}
+        )
+    data = await call.app[STORAGE].get(found.media_key)
+    if data is None:
+        raise AttachmentNotAvailable(
+            "this attachment's file is missing", meta={"status": "missing"}
+        )
+    return web.Response(
+        body=data,
+        content_type=found.content_type,
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def _dms(call: Call[Any, Any]) -> DirectMessages:
@@ -184,9 +279,11 @@ async def list_conversations(call: Call[None, ConversationQuery]) -> Page[Conver
 async def conversation_history(call: Call[None, HistoryQuery]) -> Page[MessageOut]:
     cid, _ = await _other(call)
     q = call.query
-    rows = await store.history(call.app[POOL], cid, limit=q.limit, before=cursors.decode(q.cursor))
-    more = cursors.encode(rows[-1].created_at, rows[-1].id) if len(rows) == q.limit else None
     me = _me(call)
+    rows = await store.history(
+        call.app[POOL], cid, me, limit=q.limit, before=cursors.decode(q.cursor)
+    )
+    more = cursors.encode(rows[-1].created_at, rows[-1].id) if len(rows) == q.limit else None
     return Page([message_out(m, me) for m in rows], more)
 
 

@@ -13,9 +13,10 @@ unlocked reaches them without its text (``locked``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -29,13 +30,19 @@ from api.chat import rooms
 from api.chat import store as chat
 from api.chat.errors import AuthRequired
 from api.chat.screening import Verdict, screen
-from api.messages import store
+from api.messages import attachments, store
+from api.messages.attachments import ScanTasks
 from api.messages.errors import (
     CannotPriceMessage,
     ConversationNotFound,
     MessageBlocked,
 )
+from api.posts.media import Upload
+from api.posts.scanner import PostScanner
 from teezu.errors import Forbidden
+from teezu.storage import Storage
+
+log = logging.getLogger(__name__)
 
 # server -> client events (each to a user's personal room)
 MESSAGE = "dm:message"  # {message}: a new message in one of my conversations
@@ -63,11 +70,25 @@ def message_wire(m: store.MessageRow, me: uuid.UUID) -> dict[str, Any]:
         "text": "" if locked else m.body,
         "masked": bool(m.metadata.get("masked")),
         "price": m.price,
+        "attachment": _attachment_wire(m),
         "locked": locked,
         "unlocked": m.unlocked,
         "readState": m.read_state,
         "readAt": m.read_at.isoformat() if m.read_at else None,
         "createdAt": m.created_at.isoformat(),
+    }
+
+
+def _attachment_wire(m: store.MessageRow) -> dict[str, Any] | None:
+    a = m.metadata.get("attachment")
+    if not isinstance(a, dict):
+        return None
+    return {
+        "id": a["id"],
+        "kind": a["kind"],
+        "contentType": a["contentType"],
+        "status": a["status"],
+        "url": f"/api/v1/conversations/{m.conversation_id}/attachments/{a['id']}",
     }
 
 
@@ -79,6 +100,9 @@ class DirectMessages:
     pool: asyncpg.Pool
     emit: Emit | None = None
     screener: Callable[[str, Any, Any], Awaitable[Verdict]] | None = None
+    storage: Storage | None = None
+    scanner: Callable[[], PostScanner | None] = lambda: None
+    scans: ScanTasks = field(default_factory=ScanTasks)
 
     async def participants(self, conversation_id: uuid.UUID, me: uuid.UUID) -> uuid.UUID | None:
         try:
@@ -95,15 +119,10 @@ class DirectMessages:
             return await self.screener(text, safety, banned)
         return await asyncio.to_thread(screen, text, safety, banned, [])
 
-    async def send(
-        self,
-        principal: Principal,
-        conversation_id: uuid.UUID,
-        text: str,
-        *,
-        price: int | None = None,
-    ) -> store.MessageRow:
-        """Store a message and push it to both sides; raises the envelope's errors."""
+    async def _check(
+        self, principal: Principal, conversation_id: uuid.UUID, text: str, price: int | None
+    ) -> tuple[uuid.UUID, uuid.UUID, Verdict]:
+        """Who may send what here: (me, the recipient, the filter's verdict on ``text``)."""
         me = _require(principal)
         if not principal.can(Permission.DM):
             raise Forbidden("your role cannot send direct messages", meta={"permission": "dm.send"})
@@ -119,11 +138,80 @@ class DirectMessages:
             raise MessageBlocked(
                 "this message is not allowed", meta={"reasons": list(verdict.reasons)}
             )
+        return me, other, verdict
+
+    async def send(
+        self,
+        principal: Principal,
+        conversation_id: uuid.UUID,
+        text: str,
+        *,
+        price: int | None = None,
+    ) -> store.MessageRow:
+        """Store a message and push it to both sides; raises the envelope's errors."""
+        me, other, verdict = await self._check(principal, conversation_id, text, price)
         meta = {"masked": True} if verdict.action == "mask" else {}
         async with self.pool.acquire() as conn, conn.transaction():
             row = await store.send(conn, conversation_id, me, verdict.text, meta, price=price)
         await self._push(MESSAGE, row, me, other)
         return row
+
+    async def attach(
+        self, principal: Principal, conversation_id: uuid.UUID, text: str, upload: Upload
+    ) -> store.MessageRow:
+        """Store a message with an attachment, pending its scan: the sender sees it at once,
+        the recipient once the verdict is clean (`api.messages.attachments`)."""
+        me, other, verdict = await self._check(principal, conversation_id, text, None)
+        assert self.storage is not None
+        attachment_id = uuid.uuid4()
+        key = attachments.media_key(attachment_id, upload.content_type)
+        await self.storage.put(key, upload.data, upload.content_type, "private, no-store")
+        meta: dict[str, Any] = {
+            "attachment": {
+                "id": str(attachment_id),
+                "kind": upload.kind,
+                "contentType": upload.content_type,
+                "status": "pending",
+            }
+        }
+        if verdict.action == "mask":
+            meta["masked"] = True
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await store.send(conn, conversation_id, me, verdict.text, meta)
+            await attachments.create(conn, attachment_id, row.id, me, upload)
+        if self.emit is not None:
+            await self.emit(MESSAGE, {"message": message_wire(row, me)}, user_room(me))
+        scanner = self.scanner()
+        if scanner is not None:
+            self.scans.spawn(self._scan(scanner, attachment_id, other), f"dm-scan-{attachment_id}")
+        return row
+
+    async def _scan(
+        self, scanner: PostScanner, attachment_id: uuid.UUID, recipient: uuid.UUID
+    ) -> None:
+        try:
+            found = await attachments.get(self.pool, attachment_id)
+            if found is None or self.storage is None:
+                return
+            status = await attachments.scan(self.pool, self.storage, scanner, found)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("attachment scan failed", extra={"attachment_id": str(attachment_id)})
+            return
+        if status is None:
+            return
+        row = await store.get(self.pool, found.message_id)
+        if row is None or self.emit is None:
+            return
+        # The sender learns the verdict; the recipient gets the message only when clean.
+        await self.emit(
+            MESSAGE, {"message": message_wire(row, row.sender_id)}, user_room(row.sender_id)
+        )
+        if status == "clean":
+            await self.emit(
+                MESSAGE, {"message": message_wire(row, recipient)}, user_room(recipient)
+            )
 
     async def _push(
         self, event: str, row: store.MessageRow, sender: uuid.UUID, recipient: uuid.UUID

@@ -44,8 +44,7 @@ _RET = (
     "(metadata->>'price')::bigint AS price"
 )
 _MSG = (
-    f"{_RET}, "
-    "EXISTS (SELECT 1 FROM message_unlocks u WHERE u.message_id = messages.id) AS unlocked"
+    f"{_RET}, EXISTS (SELECT 1 FROM message_unlocks u WHERE u.message_id = messages.id) AS unlocked"
 )
 
 
@@ -95,10 +94,10 @@ async def mine(
         # a paid message the caller has not unlocked shows no text here either
         "(SELECT CASE WHEN NOT m.metadata ? 'price' OR m.sender_id = $1 OR EXISTS "
         " (SELECT 1 FROM message_unlocks u WHERE u.message_id = m.id) THEN m.body END "
-        " FROM messages m WHERE m.conversation_id = c.id "
+        f" FROM messages m WHERE m.conversation_id = c.id AND {_delivered('$1', 'm')} "
         " ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS last_text, "
         "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND m.sender_id <> $1 "
-        " AND m.read_state = 'sent') AS unread "
+        f" AND m.read_state = 'sent' AND {_delivered('$1', 'm')}) AS unread "
         "FROM conversations c WHERE $1 IN (c.member_a, c.member_b) "
         "AND ($4::uuid IS NULL OR c.id = $4) "
         "ORDER BY c.last_message_at DESC, c.id LIMIT $2 OFFSET $3",
@@ -137,18 +136,33 @@ async def send(
     return _msg(r)
 
 
+# A message the viewer ($N) may see: theirs, or one whose attachment (if any) was scanned clean.
+def _delivered(viewer: str, alias: str = "") -> str:
+    a = f"{alias}." if alias else ""
+    return (
+        f"({a}sender_id = {viewer} OR NOT {a}metadata ? 'attachment' "
+        f"OR {a}metadata->'attachment'->>'status' = 'clean')"
+    )
+
+
 async def history(
-    db: Db, conversation_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
+    db: Db,
+    conversation_id: uuid.UUID,
+    viewer: uuid.UUID,
+    *,
+    limit: int,
+    before: tuple[datetime, uuid.UUID] | None,
 ) -> list[MessageRow]:
-    """Newest first, keyset-paginated by ``before``."""
+    """Newest first, keyset-paginated by ``before``; what ``viewer`` may see of it."""
     rows = await db.fetch(
-        f"SELECT {_MSG} FROM messages WHERE conversation_id = $1 "
+        f"SELECT {_MSG} FROM messages WHERE conversation_id = $1 AND {_delivered('$5')} "
         "AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) "
         "ORDER BY created_at DESC, id DESC LIMIT $2",
         conversation_id,
         limit,
         before[0] if before else None,
         before[1] if before else None,
+        viewer,
     )
     return [_msg(r) for r in rows]
 
@@ -160,6 +174,7 @@ async def mark_read(
     row = await db.fetchrow(
         "WITH marked AS (UPDATE messages SET read_state = 'read', read_at = now() "
         "WHERE conversation_id = $1 AND sender_id <> $2 AND read_state = 'sent' "
+        f"AND {_delivered('$2')} "
         "RETURNING read_at) SELECT count(*) AS n, max(read_at) AS at FROM marked",
         conversation_id,
         reader,
