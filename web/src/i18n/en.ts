@@ -630,6 +630,14 @@ export const en = {
   'errors.SELF_REFERRAL': 'You cannot use your own referral code.',
   'auth.referralCode': 'Referral code (optional)',
   'nav.affiliate': 'Affiliate',
+  'messages.attachment': 'Attachment',
+  'messages.attachment.pending': '📎 Being checked before delivery…',
+  'messages.attachment.held': '📎 Held by moderation: not delivered',
+  'messages.attachment.rejected': '📎 Refused: not delivered',
+  'messages.attach': 'Attach a picture or video',
+  'messages.attaching': 'Uploading…',
+  'errors.ATTACHMENT_NOT_AVAILABLE': 'That attachment is not available.',
+  'errors.ATTACHMENT_NOT_FOUND': 'That attachment does not exist.',
 } as const;
 
 export type Key = keyof typeof en;

@@ -632,4 +632,12 @@ export const nl: Record<Key, string> = {
   'errors.SELF_REFERRAL': 'Je kunt je eigen verwijzingscode niet gebruiken.',
   'auth.referralCode': 'Verwijzingscode (optioneel)',
   'nav.affiliate': 'Affiliate',
+  'messages.attachment': 'Bijlage',
+  'messages.attachment.pending': '📎 Wordt gecontroleerd voor bezorging…',
+  'messages.attachment.held': '📎 Tegengehouden door moderatie: niet bezorgd',
+  'messages.attachment.rejected': '📎 Geweigerd: niet bezorgd',
+  'messages.attach': 'Foto of video bijvoegen',
+  'messages.attaching': 'Uploaden…',
+  'errors.ATTACHMENT_NOT_AVAILABLE': 'Die bijlage is niet beschikbaar.',
+  'errors.ATTACHMENT_NOT_FOUND': 'Die bijlage bestaat niet.',
 };

@@ -6,10 +6,23 @@ import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
 import { useStore } from '@/store';
 import { holdInbox } from '@/realtime/socket';
-import { sendTyping, useConversations, useMarkRead, useMessages, useSend, useTyping, useUnlock } from './hooks';
+import { sendTyping, useAttach, useConversations, useMarkRead, useMessages, useSend, useTyping, useUnlock, type MessageOut } from './hooks';
 
 const TYPING_SHOWN_MS = 4000;
 const TYPING_EVERY_MS = 2500;
+
+function Attachment({ m }: { m: MessageOut }) {
+  const t = useT();
+  const a = m.attachment;
+  if (!a) return null;
+  if (a.status !== 'clean' && !m.mine) return null;
+  if (a.status !== 'clean') return <p className="text-xs text-muted" data-testid="attachment-status">{t(`messages.attachment.${a.status}`)}</p>;
+  return a.kind === 'image' ? (
+    <img src={a.url} alt={t('messages.attachment')} className="max-h-64 rounded-lg" loading="lazy" />
+  ) : (
+    <video src={a.url} controls className="max-h-64 rounded-lg" aria-label={t('messages.attachment')} />
+  );
+}
 
 function Conversation({ id, other, canPrice }: { id: string; other: string | null; canPrice: boolean }) {
   const t = useT();
@@ -18,6 +31,7 @@ function Conversation({ id, other, canPrice }: { id: string; other: string | nul
   const send = useSend(id);
   const read = useMarkRead(id);
   const unlock = useUnlock(id);
+  const attach = useAttach(id);
   const [text, setText] = useState('');
   const [price, setPrice] = useState('');
   const typingAt = useTyping(id).data;
@@ -53,6 +67,7 @@ function Conversation({ id, other, canPrice }: { id: string; other: string | nul
             ) : (
               <p className="whitespace-pre-line break-words">{m.text}</p>
             )}
+            <Attachment m={m} />
             {m.price != null && !m.locked && <p className="text-xs text-muted">{t('messages.paid', { n: m.price })}</p>}
             <p className="text-xs text-muted">
               {new Date(m.createdAt).toLocaleTimeString(lang)}
@@ -116,7 +131,22 @@ function Conversation({ id, other, canPrice }: { id: string; other: string | nul
         )}
         <Button type="submit" disabled={!text.trim() || send.isPending}>{t('comments.send')}</Button>
       </form>
+      <form
+        className="flex items-center gap-2"
+        onChange={(e) => {
+          const form = e.currentTarget;
+          const input = form.elements.namedItem('file') as HTMLInputElement | null;
+          if (input?.files?.length) attach.mutate(new FormData(form), { onSuccess: () => form.reset() });
+        }}
+        onSubmit={(e) => e.preventDefault()}
+      >
+        <label className="cursor-pointer text-sm text-brand underline">
+          {attach.isPending ? t('messages.attaching') : t('messages.attach')}
+          <input type="file" name="file" accept="image/*,video/*" className="sr-only" disabled={attach.isPending} />
+        </label>
+      </form>
       <ErrorNote error={send.error} />
+      <ErrorNote error={attach.error} />
     </section>
   );
 }

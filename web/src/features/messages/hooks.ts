@@ -93,3 +93,17 @@ export function useUnlock(id: string) {
     },
   });
 }
+
+/** Send a picture or short video (multipart); it reaches the other side after its scan. */
+export function useAttach(id: string) {
+  return useMutation({
+    mutationFn: (form: FormData) =>
+      data(
+        api.POST('/api/v1/conversations/{conversation_id}/attachments', {
+          params: { path: { conversation_id: id } },
+          body: form as never,
+          bodySerializer: (b: unknown) => b as FormData,
+        }),
+      ),
+  });
+}
