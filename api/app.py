@@ -30,6 +30,7 @@ from api.blocks import routes as block_routes
 from api.chat import routes as chat_routes
 from api.chat import safety_routes as chat_safety_routes
 from api.comments import routes as comment_routes
+from api.comments.likes import LIKES, LikeBatcher
 from api.consent import routes as consent_routes
 from api.engagement import realtime as engagement_realtime
 from api.engagement import routes as engagement_routes
@@ -313,6 +314,16 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             await pool.close()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def likes_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        likes = LikeBatcher(app[POOL])
+        app[LIKES] = likes
+        try:
+            yield
+        finally:
+            await likes.close()
+
+    app.cleanup_ctx.append(likes_lifecycle)
     metrics_routes.setup(app, Metrics())  # its lifecycle hooks into the edge: after ours
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
     wallet_stream_routes.api.add_to(app)  # tip menus and goals
