@@ -38,6 +38,7 @@ WATCHED = (
     "dm:read",
     "dm:typing",
     "dm:unlocked",
+    "dm:closed",
 )
 
 

@@ -9,11 +9,15 @@ or the envelope's code (``FORBIDDEN`` for a role without ``dm.send``, ``BLOCKED`
 client -> server: ``dm:send`` {conversationId, text, price?} -> {message};
 ``dm:read`` {conversationId} -> {marked}; ``dm:typing`` {conversationId} -> {sent}.
 server -> client: see `api.messages.service` (``dm:message``, ``dm:read``, ``dm:typing``,
-``dm:unlocked``).
+``dm:unlocked``), and ``dm:closed`` when the connection's session ended: every
+``chat_session_recheck`` seconds the node re-reads its connections' sessions and takes the
+signed-out ones out of their personal room.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -24,10 +28,11 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import ConfigDict, Field, StringConstraints
 
+from api.auth.principal import Principal
 from api.chat.errors import RateLimited
 from api.chat.events import ack_error, ack_ok, parse
 from api.keys import POOL, POST_SCANNER
-from api.messages.service import DMS, DirectMessages, message_wire
+from api.messages.service import DMS, DirectMessages, message_wire, user_room
 from api.realtime import CHAT, SOCKETIO
 from api.schema import Checked
 from teezu.errors import TeezuError
@@ -37,6 +42,7 @@ from teezu.storage import STORAGE
 log = logging.getLogger(__name__)
 
 SEND = "dm:send"
+CLOSED = "dm:closed"  # server -> client {reason}: this connection gets no more direct messages
 READ = "dm:read"
 TYPING = "dm:typing"
 
@@ -52,6 +58,10 @@ class _Conversation(Checked):
 class SendPayload(_Conversation):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     price: int | None = Field(default=None, ge=1, le=100_000)
+
+
+def user_room_of(principal: Principal) -> str | None:
+    return user_room(principal.user_id) if principal.user_id is not None else None
 
 
 def _guarded(name: str, method: Request) -> Callable[..., Awaitable[Any]]:
@@ -111,6 +121,31 @@ def attach(app: web.Application, settings: Settings) -> None:
     async def emit(event: str, data: Any, room: str) -> None:
         await sio.emit(event, data, room=room)
 
+    async def recheck_once() -> None:
+        """Take connections whose session ended (signed out, revoked, expired) out of their
+        personal room: private messages must not keep reaching them."""
+        chat = app[CHAT]
+        for sid in list(chat.connections):
+            own = [r for r in sio.rooms(sid) if isinstance(r, str) and r.startswith("user:")]
+            if not own:
+                continue
+            try:
+                principal = await chat.principal_of(sid)  # re-read when older than the recheck
+            except TeezuError:
+                continue  # gone meanwhile
+            for room in own:
+                if room != user_room_of(principal):
+                    await sio.leave_room(sid, room)
+                    await sio.emit(CLOSED, {"reason": "session ended"}, to=sid)
+
+    async def recheck() -> None:
+        while True:
+            await asyncio.sleep(settings.chat_session_recheck)
+            try:
+                await recheck_once()
+            except Exception:
+                log.exception("direct message session recheck failed")
+
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         dms = DirectMessages(
             app[POOL],
@@ -120,9 +155,13 @@ def attach(app: web.Application, settings: Settings) -> None:
             scanner=lambda: app.get(POST_SCANNER),
         )
         app[DMS] = dms
+        task = asyncio.get_running_loop().create_task(recheck(), name="dm-session-recheck")
         try:
             yield
         finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
             await dms.scans.close()
 
     app.cleanup_ctx.append(lifecycle)

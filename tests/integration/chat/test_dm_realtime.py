@@ -37,6 +37,7 @@ def nodes(pg_dsn, redis_url, tmp_path_factory) -> Iterator[list[str]]:
                     node_id=f"dm-{i}",
                     message_rate_limit=str(RATE_LIMIT),
                     chat_typing_interval="0",
+                    chat_session_recheck="0.3",
                 )
             )
             urls.append(f"http://127.0.0.1:{port}")
@@ -180,3 +181,27 @@ async def test_refusals_answer_with_codes_and_write_nothing(nodes, connect, chat
         "BLOCKED"
     )
     assert await _count(chat_server, cid) == 0
+
+
+async def test_a_signed_out_connection_gets_no_more_messages(nodes, connect, chat_server, http):
+    member_u = await sign_in(chat_server, prefix="dmo", base_url=nodes[0])
+    creator_u = await sign_in(chat_server, Role.CREATOR, prefix="dmo", base_url=nodes[0])
+    cid = await _open(http, nodes[0], member_u, creator_u)
+    member = await connect(member_u, base_url=nodes[1])
+    creator = await connect(creator_u, base_url=nodes[0])
+    creator_tab = await connect(creator_u, base_url=nodes[1])
+    assert (await creator.call("dm:send", {"conversationId": cid, "text": "before"}))["ok"]
+    await member.wait_for(lambda: member.received["dm:message"], what="first message")
+    async with http.post(f"{nodes[0]}/api/v1/auth/logout", headers=member_u.headers) as res:
+        assert res.status in (200, 204)
+    await member.wait_for(lambda: member.received["dm:closed"], what="closed notice")
+    assert (await creator.call("dm:send", {"conversationId": cid, "text": "after"}))["ok"]
+    await creator_tab.wait_for(
+        lambda: any(e["message"]["text"] == "after" for e in creator_tab.received["dm:message"]),
+        what="the sender's other tab",
+    )
+    assert [e["message"]["text"] for e in member.received["dm:message"]] == ["before"]
+    # and it cannot act as the member any more
+    assert (await member.call("dm:send", {"conversationId": cid, "text": "x"}))["code"] == (
+        "AUTH_REQUIRED"
+    )
