@@ -1,7 +1,8 @@
 """Personal data of direct messages: the messages a user sent and the conversations they are in.
 
 Export: each conversation (the other side's handle) with the user's own messages (and their
-prices), and the paid messages they unlocked; the other side's words are theirs and are not
+prices), the attachments they sent (the files' descriptions; the files are in storage under
+``dm/{id}/``), and the paid messages they unlocked; the other side's words are theirs and are not
 exported. Erasure deletes the user's messages and takes
 them out of their conversations (the participant becomes NULL): the other side keeps their own
 messages, under "an erased account".
@@ -34,7 +35,23 @@ async def export(ctx: ExportContext) -> dict[str, Any]:
         "LEFT JOIN messages m ON m.id = u.message_id WHERE u.buyer_id = $1 ORDER BY u.unlocked_at",
         uid,
     )
+    sent_files = await ctx.conn.fetch(
+        "SELECT id, message_id, kind, content_type, status, created_at FROM message_attachments "
+        "WHERE uploader_id = $1 ORDER BY created_at",
+        uid,
+    )
     return {
+        "direct_message_attachments.json": [
+            {
+                "id": a["id"],
+                "messageId": a["message_id"],
+                "kind": a["kind"],
+                "contentType": a["content_type"],
+                "status": a["status"],
+                "sentAt": a["created_at"],
+            }
+            for a in sent_files
+        ],
         "direct_message_unlocks.json": [
             {
                 "messageId": u["message_id"],
@@ -76,6 +93,11 @@ async def erase(ctx: EraseContext) -> None:
         "AND m.sender_id = $1",
         uid,
     )
+    files = await ctx.conn.fetch(
+        "DELETE FROM message_attachments WHERE uploader_id = $1 RETURNING id", uid
+    )
+    for f in files:  # the uploaded files go after the commit
+        ctx.cleanup.storage_prefixes.append(f"dm/{f['id']}")
     await ctx.conn.execute("DELETE FROM messages WHERE sender_id = $1", uid)
     await ctx.conn.execute("UPDATE conversations SET member_a = NULL WHERE member_a = $1", uid)
     await ctx.conn.execute("UPDATE conversations SET member_b = NULL WHERE member_b = $1", uid)
@@ -86,7 +108,7 @@ async def erase(ctx: EraseContext) -> None:
 REGISTRY.register(
     PersonalData(
         name="direct_messages",
-        tables=("conversations", "messages", "message_unlocks"),
+        tables=("conversations", "messages", "message_unlocks", "message_attachments"),
         export=export,
         erase=erase,
         order=20,

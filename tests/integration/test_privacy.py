@@ -469,6 +469,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "blocks.json",
         "direct_messages.json",
         "direct_message_unlocks.json",
+        "direct_message_attachments.json",
         "affiliate.json",
         "avatar.webp",
     }
@@ -483,6 +484,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     assert conv["with"] == world.creator.handle
     assert [m["text"].split()[0] for m in conv["messagesSent"]] == ["private"]
     assert doc["direct_message_unlocks.json"] == []
+    assert doc["direct_message_attachments.json"] == []
     affiliate = doc["affiliate.json"]
     assert affiliate["code"] and [c["clicks"] for c in affiliate["clicksPerDay"]] == [1]
     assert affiliate["referredBy"] is None and affiliate["referredAccounts"] == []
