@@ -35,6 +35,7 @@ from api.keys import (
     SETTINGS,
 )
 from api.matching import routes as matching_routes
+from api.memberships import routes as membership_routes
 from api.messages import realtime as message_realtime
 from api.messages import routes as message_routes
 from api.metrics import metrics_middleware
@@ -53,6 +54,7 @@ from api.security import (
     content_security_policy,
     security_headers_middleware,
 )
+from api.services import routes as service_routes
 from api.streams import routes as stream_routes
 from api.streams.revocations import REVOCATIONS, RevocationListener
 from api.subscriptions import routes as subscription_routes
@@ -147,6 +149,8 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     wallet_stream_routes.api.add_to(app)  # tip menus and goals
     show_routes.api.add_to(app)  # shows, tickets, pledges, profile tips
     subscription_routes.setup(app)  # its renewal job needs the ledger: after the wallet's
+    membership_routes.setup(app)  # likewise
+    service_routes.setup(app)  # bookings hold tokens: after the wallet's
     unlockable_routes.setup(app)  # a tip hook on the wallet's money events: after the wallet's
     privacy_routes.setup(app)  # likewise
     payout_routes.setup(app)  # needs the wallet's ledger: after it

@@ -145,7 +145,7 @@ MAX_FORM = uploads.MAX_FORM
     raw_body=("multipart/form-data",),
     max_body=MAX_FORM,
     path_formats=UUID_CONVERSATION,
-    errors=(403,),
+    errors=(403, 429),
 )
 async def send_attachment(call: Call[bytes, None]) -> MessageOut:
     """The file's type is read from its bytes (as for posts). The recipient gets the message,
@@ -297,7 +297,7 @@ async def conversation_history(call: Call[None, HistoryQuery]) -> Page[MessageOu
     permission=Permission.DM,
     rate_limit=RateLimit(60, 60, setting="message_rate_limit"),
     path_formats=UUID_CONVERSATION,
-    errors=(403,),
+    errors=(403, 429),
 )
 async def send_message(call: Call[MessageIn, None]) -> MessageOut:
     row = await _dms(call).send(

@@ -30,6 +30,7 @@ from api.chat import rooms
 from api.chat import store as chat
 from api.chat.errors import AuthRequired
 from api.chat.screening import Verdict, screen
+from api.memberships.allowance import check_dm_allowance
 from api.messages import attachments, store
 from api.messages.attachments import ScanTasks
 from api.messages.errors import (
@@ -133,6 +134,7 @@ class DirectMessages:
             raise ConversationNotFound("the other account no longer exists")
         if await blocks.between(self.pool, me, other):
             raise Blocked("one of you blocked the other")
+        await check_dm_allowance(self.pool, principal)  # the membership's daily allowance
         verdict = await self._screen(other, text)
         if verdict.action in ("block", "hold"):
             raise MessageBlocked(

@@ -41,4 +41,10 @@ export const keys = {
   dmTyping: (id: string) => ['conversations', id, 'typing'] as const,
   affiliate: ['affiliate', 'code'] as const,
   affiliateStats: (period: string, by: string) => ['affiliate', 'stats', period, by] as const,
+  plans: ['memberships', 'plans'] as const,
+  memberships: ['memberships', 'mine'] as const,
+  services: ['services'] as const,
+  service: (id: string) => ['services', id] as const,
+  slots: (id: string) => ['services', id, 'slots'] as const,
+  bookings: (as: string) => ['bookings', as] as const,
 };

@@ -1,4 +1,4 @@
-import { BadgeEuro, BarChart3, Share2, Compass, Gavel, Heart, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, Sparkles, UserRound, Video, Wallet } from 'lucide-react';
+import { BadgeEuro, BarChart3, CalendarDays, Compass, Gavel, Heart, MessageSquare, Newspaper, LogIn, LogOut, Share2, ShieldCheck, Sparkles, UserRound, Video, Wallet } from 'lucide-react';
 import { NavLink } from '@/lib/router';
 import { useLogout } from '@/api/queries';
 import { useT } from '@/i18n';
@@ -33,6 +33,9 @@ export function NavItems({ onPick }: { onPick?: () => void }) {
           <Share2 className="size-4" aria-hidden /> {t('nav.affiliate')}
         </NavLink>
       )}
+      <NavLink to="/services" className={link} onClick={onPick}>
+        <CalendarDays className="size-4" aria-hidden /> {t('nav.services')}
+      </NavLink>
       {me && (
         <NavLink to="/account" className={link} onClick={onPick}>
           <UserRound className="size-4" aria-hidden /> {t('nav.account')}
