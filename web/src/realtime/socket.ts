@@ -20,9 +20,9 @@ export interface Ack {
   [key: string]: unknown;
 }
 
-type ClientEvents = Record<string, (payload: Record<string, unknown>, ack: (answer: Ack) => void) => void>;
+export type ClientEvents = Record<string, (payload: Record<string, unknown>, ack: (answer: Ack) => void) => void>;
 
-interface ServerEvents {
+export interface ServerEvents {
   'chat:messages': (e: { streamId: string; messages: ChatMessage[] }) => void;
   'chat:removed': (e: { streamId: string; messageId: string }) => void;
   'chat:viewers': (e: { streamId: string; count: number }) => void;
@@ -60,23 +60,6 @@ export interface DirectMessage {
   readState: 'sent' | 'read';
   readAt: string | null;
   createdAt: string;
-}
-
-interface MessagePage {
-  data: DirectMessage[];
-  nextCursor?: string | null;
-}
-
-/** Put a pushed message into the conversation's first page (newest first), replacing an older
- * copy of it; the inbox's unread counts and last texts are read again. */
-function foldMessage(m: DirectMessage): void {
-  queryClient?.setQueryData(keys.messages(m.conversationId), (old: MessagePage | undefined) => {
-    if (!old) return old;
-    const rest = old.data.filter((x) => x.id !== m.id);
-    const at = old.data.findIndex((x) => x.id === m.id);
-    return { ...old, data: at >= 0 ? old.data.map((x) => (x.id === m.id ? m : x)) : [m, ...rest] };
-  });
-  void queryClient?.invalidateQueries({ queryKey: keys.conversations, exact: true });
 }
 
 /** The room's current minute of mood (the same shape as a minute of GET .../mood). */
@@ -198,14 +181,6 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
       return { streamId, minutes: [...minutes, minute].slice(-15) };
     });
   });
-  s.on('dm:message', (e) => foldMessage(e.message));
-  s.on('dm:unlocked', (e) => foldMessage(e.message));
-  s.on('dm:read', (e) => {
-    queryClient?.setQueryData(keys.messages(e.conversationId), (old: MessagePage | undefined) =>
-      old ? { ...old, data: old.data.map((m) => (m.mine && m.readState === 'sent' ? { ...m, readState: 'read' as const, readAt: e.readAt } : m)) } : old,
-    );
-  });
-  s.on('dm:typing', (e) => queryClient?.setQueryData(keys.dmTyping(e.conversationId), Date.now()));
   s.on('money:unlockable.unlocked', (e) =>
     st().addFeed(e.streamId, { kind: 'unlockable', id: e.unlockableId ?? crypto.randomUUID(), title: e.title ?? '' }),
   );
@@ -265,12 +240,17 @@ export async function emit(event: string, payload: Record<string, unknown>): Pro
 
 /** Keep the tab's connection open while the inbox shows: direct messages arrive on it (the
  * account's personal room is joined at the handshake). */
+let inbox = false;
 export function holdInbox(): void {
-  void connect();
+  if (inbox) return;
+  inbox = true;
+  // The dm:* listeners load with the inbox, not with every screen (the watch route's budget).
+  void Promise.all([connect(), import('./dm')]).then(([s, dm]) => dm.listenDm(s, () => queryClient));
 }
 
 /** A new connection as whoever is signed in now (after sign-in or sign-out). */
 export function resetSocket(): void {
+  inbox = false;
   if (socket) {
     socket.removeAllListeners();
     socket.disconnect();

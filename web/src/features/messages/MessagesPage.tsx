@@ -3,7 +3,8 @@ import { Link, useNavigate, useParams } from '@/lib/router';
 import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
-import { useT } from '@/i18n';
+import { useStrings, useT } from '@/i18n';
+import { strings } from './strings';
 import { useStore } from '@/store';
 import { holdInbox } from '@/realtime/socket';
 import { sendTyping, useAttach, useConversations, useMarkRead, useMessages, useSend, useTyping, useUnlock, type MessageOut } from './hooks';
@@ -12,20 +13,21 @@ const TYPING_SHOWN_MS = 4000;
 const TYPING_EVERY_MS = 2500;
 
 function Attachment({ m }: { m: MessageOut }) {
-  const t = useT();
+  const s = useStrings(strings);
   const a = m.attachment;
   if (!a) return null;
   if (a.status !== 'clean' && !m.mine) return null;
-  if (a.status !== 'clean') return <p className="text-xs text-muted" data-testid="attachment-status">{t(`messages.attachment.${a.status}`)}</p>;
+  if (a.status !== 'clean') return <p className="text-xs text-muted" data-testid="attachment-status">{s(`attachment.${a.status}`)}</p>;
   return a.kind === 'image' ? (
-    <img src={a.url} alt={t('messages.attachment')} className="max-h-64 rounded-lg" loading="lazy" />
+    <img src={a.url} alt={s('attachment')} className="max-h-64 rounded-lg" loading="lazy" />
   ) : (
-    <video src={a.url} controls className="max-h-64 rounded-lg" aria-label={t('messages.attachment')} />
+    <video src={a.url} controls className="max-h-64 rounded-lg" aria-label={s('attachment')} />
   );
 }
 
 function Conversation({ id, other, canPrice }: { id: string; other: string | null; canPrice: boolean }) {
   const t = useT();
+  const s = useStrings(strings);
   const lang = useStore((s) => s.lang);
   const messages = useMessages(id);
   const send = useSend(id);
@@ -59,16 +61,16 @@ function Conversation({ id, other, canPrice }: { id: string; other: string | nul
           <li key={m.id} className={`max-w-[85%] rounded-xl px-3 py-2 ${m.mine ? 'self-end bg-brand/20' : 'self-start bg-panel-2'}`}>
             {m.locked ? (
               <p className="flex flex-wrap items-center gap-2">
-                <span>{t('messages.locked', { n: m.price ?? 0 })}</span>
+                <span>{s('locked', { n: m.price ?? 0 })}</span>
                 <Button type="button" disabled={unlock.isPending} onClick={() => unlock.mutate(m.id)}>
-                  {t('messages.unlock', { n: m.price ?? 0 })}
+                  {s('unlock', { n: m.price ?? 0 })}
                 </Button>
               </p>
             ) : (
               <p className="whitespace-pre-line break-words">{m.text}</p>
             )}
             <Attachment m={m} />
-            {m.price != null && !m.locked && <p className="text-xs text-muted">{t('messages.paid', { n: m.price })}</p>}
+            {m.price != null && !m.locked && <p className="text-xs text-muted">{s('paid', { n: m.price })}</p>}
             <p className="text-xs text-muted">
               {new Date(m.createdAt).toLocaleTimeString(lang)}
               {m.mine && <span data-testid="receipt"> · {m.readState === 'read' ? t('messages.read') : t('messages.sent')}</span>}
@@ -79,7 +81,7 @@ function Conversation({ id, other, canPrice }: { id: string; other: string | nul
       {list.length === 0 && <Empty>{t('messages.none')}</Empty>}
       <ErrorNote error={unlock.error} />
       <p className="min-h-5 text-sm text-muted" aria-live="polite" data-testid="typing">
-        {typing ? t('messages.typing', { handle: other ? `@${other}` : '' }) : ''}
+        {typing ? s('typing', { handle: other ? `@${other}` : '' }) : ''}
       </p>
       <form
         className="flex flex-wrap gap-2"
@@ -117,7 +119,7 @@ function Conversation({ id, other, canPrice }: { id: string; other: string | nul
         </label>
         {canPrice && (
           <label className="flex w-28 flex-col text-xs text-muted">
-            {t('messages.price')}
+            {s('price')}
             <input
               type="number"
               min={1}
@@ -141,7 +143,7 @@ function Conversation({ id, other, canPrice }: { id: string; other: string | nul
         onSubmit={(e) => e.preventDefault()}
       >
         <label className="cursor-pointer text-sm text-brand underline">
-          {attach.isPending ? t('messages.attaching') : t('messages.attach')}
+          {attach.isPending ? s('attaching') : s('attach')}
           <input type="file" name="file" accept="image/*,video/*" className="sr-only" disabled={attach.isPending} />
         </label>
       </form>
