@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from api import health, openapi, pages, placement_routes, realtime
 from api import metrics as metrics_routes
 from api.admin import routes as admin_routes
+from api.affiliates import routes as affiliate_routes
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
 from api.analytics import hub_routes
@@ -21,6 +23,7 @@ from api.blocks import routes as block_routes
 from api.chat import routes as chat_routes
 from api.chat import safety_routes as chat_safety_routes
 from api.comments import routes as comment_routes
+from api.comments.likes import LIKES, LikeBatcher
 from api.consent import routes as consent_routes
 from api.engagement import realtime as engagement_realtime
 from api.engagement import routes as engagement_routes
@@ -33,6 +36,7 @@ from api.keys import (
 )
 from api.matching import routes as matching_routes
 from api.memberships import routes as membership_routes
+from api.messages import realtime as message_realtime
 from api.messages import routes as message_routes
 from api.metrics import metrics_middleware
 from api.moderation import routes as moderation_routes
@@ -136,6 +140,16 @@ def create_app(
             )
         )
     )
+
+    async def likes_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        likes = LikeBatcher(app[POOL])
+        app[LIKES] = likes
+        try:
+            yield
+        finally:
+            await likes.close()
+
+    app.cleanup_ctx.append(likes_lifecycle)  # needs the pool: after the node's
     metrics_routes.setup(app, Metrics())  # its lifecycle hooks into the edge: after the node's
     wallet_routes.setup(app)  # its lifecycle needs the pool: after the node's
     wallet_stream_routes.api.add_to(app)  # tip menus and goals
@@ -169,12 +183,14 @@ def create_app(
         feed_routes.api,
         story_routes.api,
         message_routes.api,
+        affiliate_routes.api,
     ):
         declared.add_to(app)
     verification_routes.setup(app)
     openapi.add_routes(app)
     realtime.attach(app, settings)
     engagement_realtime.attach(app, settings)  # mood strip, polls: after the chat
+    message_realtime.attach(app, settings)  # direct messages: after the chat
     mood_routes.setup(app)  # hooks into the chat and the embedding workers: after both
     if ingest:
         whip.add_routes(app)

@@ -29,6 +29,7 @@ from api.chat.service import Chat
 from api.consent.safeword import use_safe_word
 from api.consent.safeword import wire as safe_word_wire
 from api.keys import POOL, PUBSUB
+from api.messages.service import user_room
 from api.routing import client_ip
 from api.websocket_transport import RedisRoomManager, RoomManager, SocketServer
 from teezu.errors import TeezuError
@@ -108,6 +109,8 @@ def attach(app: web.Application, settings: Settings) -> None:
         principal = await app[AUTHENTICATOR].principal(request.headers)
         cookie = request.headers.get("Cookie")
         chat().connect(sid, principal, {"Cookie": cookie} if cookie else {})
+        if principal.user_id is not None:  # direct messages reach the account here
+            await sio.enter_room(sid, user_room(principal.user_id))
         ips[sid] = client_ip(request)
 
     ips: dict[str, str] = {}  # the handshake's address, for the safe word's audit entry

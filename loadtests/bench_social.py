@@ -5,10 +5,12 @@ run, on a fresh database of the embedded PostgreSQL (or ``--dsn``).
   pages of ``GET /content/feed`` as the route builds them (``api.feed.store.page``: relations,
   tiers, the pure ranking) timed ``--feed-runs`` times; reference: the bare newest-20 query
   (``ORDER BY created_at DESC LIMIT 20`` on the same table), same number of runs.
-* **Likes**: ``--likers`` accounts like one post at once over ``--connections`` connections,
-  each like a transaction through ``api.comments.store.like`` (the like row and one of 16
-  counter slots); reference: the same likes counted in one counter row (the hot row the slots
-  avoid). Afterwards the post's count must equal its like rows exactly.
+* **Likes**: ``--likers`` accounts like one post at once from ``--connections`` concurrent
+  callers, through the node's `api.comments.likes.LikeBatcher` (what the route uses: concurrent
+  likes share one statement and commit; the like rows and one of 16 counter slots); references
+  on a fifth of them: one transaction per like (``api.comments.store.like``, the path before
+  the batcher) and one counter row per like (the hot row the slots avoid). Afterwards the
+  post's count must equal its like rows exactly.
 
 Figures only: nothing here asserts a time (the smoke test checks the work was done).
 
@@ -36,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.comments import store as comments  # noqa: E402
+from api.comments.likes import LikeBatcher  # noqa: E402
 from api.feed import ranking  # noqa: E402
 from api.feed import store as feed  # noqa: E402
 from teezu.db import apply_migrations, create_pool  # noqa: E402
@@ -118,14 +121,17 @@ async def bench_likes(
     await pool.execute("INSERT INTO bench_hot_counter VALUES ($1, 0) ON CONFLICT DO NOTHING", post)
     await pool.execute("CREATE TABLE IF NOT EXISTS bench_hot_likes (LIKE post_likes INCLUDING ALL)")
 
-    async def run(like: Any) -> float:
+    async def run(like: Any, part: list[uuid.UUID], *, batched: bool = False) -> float:
         queue: asyncio.Queue[uuid.UUID] = asyncio.Queue()
-        for f in fans:
+        for f in part:
             queue.put_nowait(f)
 
         async def worker() -> None:
             while not queue.empty():
                 fan = queue.get_nowait()
+                if batched:
+                    await like(None, fan)
+                    continue
                 async with pool.acquire() as conn, conn.transaction():
                     await like(conn, fan)
 
@@ -133,8 +139,13 @@ async def bench_likes(
         await asyncio.gather(*(worker() for _ in range(connections)))
         return time.perf_counter() - t
 
-    async def slotted(conn: Any, fan: uuid.UUID) -> None:
-        await comments.like(conn, post, fan)
+    batcher = LikeBatcher(pool)
+
+    async def batched(_conn: Any, fan: uuid.UUID) -> None:
+        await batcher.like(post, fan)  # what PUT /posts/{id}/like does
+
+    async def per_transaction(conn: Any, fan: uuid.UUID) -> None:
+        await comments.like(conn, post, fan)  # one transaction per like (before the batcher)
 
     async def one_row(conn: Any, fan: uuid.UUID) -> None:
         await conn.execute(
@@ -144,8 +155,14 @@ async def bench_likes(
             "UPDATE bench_hot_counter SET likes = likes + 1 WHERE post_id = $1", post
         )
 
-    ref_s = await run(one_row)
-    ours_s = await run(slotted)
+    # The reference and the unbatched path on a sample; every fan likes through the batcher.
+    sample = fans[: max(1, len(fans) // 5)]
+    ref_s = await run(one_row, sample)
+    single_s = await run(per_transaction, sample)
+    await pool.execute("DELETE FROM post_likes WHERE post_id = $1", post)
+    await pool.execute("DELETE FROM post_counter_slots WHERE post_id = $1", post)
+    ours_s = await run(batched, fans, batched=True)
+    await batcher.close()
     counted, rows = await pool.fetchrow(
         "SELECT (SELECT sum(likes) FROM post_counter_slots WHERE post_id = $1), "
         "(SELECT count(*) FROM post_likes WHERE post_id = $1)",
@@ -154,7 +171,9 @@ async def bench_likes(
     return {
         "likes": len(fans),
         "likes_per_s": round(len(fans) / ours_s),
-        "reference_likes_per_s": round(len(fans) / ref_s),
+        "reference_likes_per_s": round(len(sample) / ref_s),
+        "per_transaction_likes_per_s": round(len(sample) / single_s),
+        "batches": batcher.batches,
         "counted": int(counted or 0),
         "rows": int(rows),
         "exact": int(counted or 0) == int(rows) == len(fans),
@@ -234,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             f"p95 {f['reference']['p95_ms']} ms"
         )
         print(
-            f"  likes on one post: {lk['likes_per_s']}/s (target >= 2000/s); one hot counter "
+            f"  likes on one post: {lk['likes_per_s']}/s (target >= 2000/s; "
+            f"{lk['batches']} batches); one transaction per like: "
+            f"{lk['per_transaction_likes_per_s']}/s; one hot counter "
             f"row: {lk['reference_likes_per_s']}/s; ratio "
             f"{lk['likes_per_s'] / max(1, lk['reference_likes_per_s']):.2f}; count "
             f"{lk['counted']} = rows {lk['rows']}: {'exact' if lk['exact'] else 'MISMATCH'}"

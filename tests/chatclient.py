@@ -34,6 +34,11 @@ WATCHED = (
     engagement.POLL_TALLY,
     engagement.POLL_CLOSED,
     "mood:update",
+    "dm:message",
+    "dm:read",
+    "dm:typing",
+    "dm:unlocked",
+    "dm:closed",
 )
 
 

@@ -15,6 +15,9 @@ import asyncpg
 from aiohttp import web
 from pydantic import EmailStr, Field
 
+from api.affiliates import store as affiliates
+from api.affiliates.attribution import REF_COOKIE, Decision, attribute
+from api.affiliates.errors import ReferralCodeNotFound, SelfReferral
 from api.auth import audit, recovery, sessions, totp
 from api.auth.credentials import AUTH_LIMIT, Checker, use_totp
 from api.auth.errors import (
@@ -36,6 +39,7 @@ from api.reports.actions import check_standing
 from api.routing import Api, Call, Page
 from api.schema import Input, NewPassword, Output, Password
 from api.users import store as users
+from teezu.db import Connection
 from teezu.errors import Invalid
 
 api = Api("auth")
@@ -157,11 +161,13 @@ async def _start_session(call: Call[Any, Any], user: users.UserRow, **meta: obje
     status=201,
     body=SignupBody,
     response=Me,
-    errors=(403, 409),
+    errors=(403, 404, 409),
     rate_limit=AUTH_LIMIT,
 )
 async def signup(call: Call[SignupBody, None]) -> Me:
-    """New accounts get the `member` role. Refused with 403 `UNDERAGE` under 18."""
+    """New accounts get the `member` role. Refused with 403 `UNDERAGE` under 18, 404
+    `REFERRAL_CODE_NOT_FOUND` and 422 `SELF_REFERRAL` for a typed referral code (nothing is
+    written). A followed referral link (the ``teezu_ref`` cookie) is attributed first."""
     body = call.body
     today = datetime.now(UTC).date()
     if body.date_of_birth > today:
@@ -173,7 +179,12 @@ async def signup(call: Call[SignupBody, None]) -> Me:
         raise Underage(f"you must be {MIN_AGE} or older to sign up", meta={"minAge": MIN_AGE})
     check_length(body.password)
     pool = call.app[POOL]
+    decision = await _referral(call)
     hashed = await call.app[HASHER].hash(body.password)
+
+    async def refer(conn: Connection, user_id: uuid.UUID) -> None:
+        await affiliates.refer(conn, user_id, decision)
+
     try:
         user = await users.create_user(
             pool,
@@ -181,6 +192,7 @@ async def signup(call: Call[SignupBody, None]) -> Me:
             handle=body.handle,
             password_hash=hashed,
             date_of_birth=body.date_of_birth,
+            on_created=refer,
         )
     except users.EmailTaken:
         raise EmailTaken("an account with this email exists") from None
@@ -189,6 +201,35 @@ async def signup(call: Call[SignupBody, None]) -> Me:
     await audit.record(pool, "signup", actor_id=user.id, subject_id=user.id, ip=call.ip)
     await _start_session(call, user, via="signup")
     return me_of(user)
+
+
+async def _referral(call: Call[SignupBody, None]) -> Decision:
+    """The sign-up's referral (`api.affiliates.attribution`), decided before anything is
+    written: an unknown or self-referring typed code refuses the sign-up."""
+    pool, body = call.app[POOL], call.body
+    typed = None
+    if body.referral_code is not None:
+        typed = await affiliates.touch_of_code(pool, body.referral_code)
+        if typed is None:
+            raise ReferralCodeNotFound(
+                "no such referral code", meta={"referralCode": body.referral_code}
+            )
+    click = None
+    cookie = call.request.cookies.get(REF_COOKIE, "")
+    try:
+        click = await affiliates.touch_of_click(pool, uuid.UUID(cookie)) if cookie else None
+    except ValueError:
+        click = None
+    decision = attribute(
+        email=body.email,
+        caller=call.principal.user_id,
+        click=click,
+        typed=typed,
+        now=datetime.now(UTC),
+    )
+    if decision.self_referral:
+        raise SelfReferral("you cannot use your own referral code")
+    return decision
 
 
 def _checker(call: Call[Any, Any]) -> Checker:

@@ -17,6 +17,11 @@ class SignupBody(Input):
     handle: str = Field(pattern=r"^[A-Za-z0-9_]{3,30}$", description="3-30 of A-Z a-z 0-9 _")
     password: NewPassword
     date_of_birth: date = Field(description="you must be 18 or older")
+    referral_code: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9]{6,16}$",
+        description="An affiliate's code (a followed referral link counts first)",
+    )
 
 
 def age_on(born: date, today: date) -> int:

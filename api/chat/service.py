@@ -240,6 +240,10 @@ class Chat:
             raise NotInRoom("not connected")
         return conn
 
+    async def principal_of(self, sid: str) -> Principal:
+        """The principal of connection ``sid`` (its session re-read as `_principal` does)."""
+        return await self._principal(self._conn(sid))
+
     async def _principal(self, conn: Connection) -> Principal:
         """The connection's principal, its session re-read when older than `session_recheck`
         (signed-in connections only: an anonymous one has nothing to lose)."""

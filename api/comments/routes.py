@@ -37,6 +37,7 @@ from api.comments.errors import (
     InvalidReply,
     NotCommentModerator,
 )
+from api.comments.likes import LIKES
 from api.keys import POOL
 from api.posts import access
 from api.posts import store as posts
@@ -325,8 +326,7 @@ async def like_post(call: Call[None, None]) -> LikeState:
         raise PostNotFound("no such post", meta={"postId": str(post.id)})
     await _not_blocked(call, post)
     assert call.principal.user_id is not None
-    async with call.app[POOL].acquire() as conn, conn.transaction():
-        await store.like(conn, post.id, call.principal.user_id)
+    await call.app[LIKES].like(post.id, call.principal.user_id)  # batched with others
     return await _like_state(call, post.id)
 
 
@@ -341,6 +341,5 @@ async def like_post(call: Call[None, None]) -> LikeState:
 async def unlike_post(call: Call[None, None]) -> LikeState:
     post = await _post(call, call.id("post_id"))
     assert call.principal.user_id is not None
-    async with call.app[POOL].acquire() as conn, conn.transaction():
-        await store.unlike(conn, post.id, call.principal.user_id)
+    await call.app[LIKES].unlike(post.id, call.principal.user_id)
     return await _like_state(call, post.id)

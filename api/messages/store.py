@@ -35,9 +35,17 @@ class MessageRow:
     read_state: str
     read_at: datetime | None
     created_at: datetime
+    price: int | None = None  # tokens to unlock the text (paid messages)
+    unlocked: bool = False  # a paid message the recipient has paid for
 
 
-_MSG = "id, conversation_id, sender_id, body, metadata, read_state, read_at, created_at"
+_RET = (
+    "id, conversation_id, sender_id, body, metadata, read_state, read_at, created_at, "
+    "(metadata->>'price')::bigint AS price"
+)
+_MSG = (
+    f"{_RET}, EXISTS (SELECT 1 FROM message_unlocks u WHERE u.message_id = messages.id) AS unlocked"
+)
 
 
 def _msg(r: Any) -> MessageRow:
@@ -83,10 +91,13 @@ async def mine(
         "c.last_message_at, "
         "(SELECT handle FROM users WHERE id = CASE WHEN c.member_a = $1 THEN c.member_b "
         " ELSE c.member_a END) AS other_handle, "
-        "(SELECT body FROM messages m WHERE m.conversation_id = c.id "
+        # a paid message the caller has not unlocked shows no text here either
+        "(SELECT CASE WHEN NOT m.metadata ? 'price' OR m.sender_id = $1 OR EXISTS "
+        " (SELECT 1 FROM message_unlocks u WHERE u.message_id = m.id) THEN m.body END "
+        f" FROM messages m WHERE m.conversation_id = c.id AND {_delivered('$1', 'm')} "
         " ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS last_text, "
         "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND m.sender_id <> $1 "
-        " AND m.read_state = 'sent') AS unread "
+        f" AND m.read_state = 'sent' AND {_delivered('$1', 'm')}) AS unread "
         "FROM conversations c WHERE $1 IN (c.member_a, c.member_b) "
         "AND ($4::uuid IS NULL OR c.id = $4) "
         "ORDER BY c.last_message_at DESC, c.id LIMIT $2 OFFSET $3",
@@ -99,16 +110,22 @@ async def mine(
 
 
 async def send(
-    conn: Connection, conversation_id: uuid.UUID, sender: uuid.UUID, body: str, meta: dict[str, Any]
+    conn: Connection,
+    conversation_id: uuid.UUID,
+    sender: uuid.UUID,
+    body: str,
+    meta: dict[str, Any],
+    *,
+    price: int | None = None,
 ) -> MessageRow:
     r = await conn.fetchrow(
         "INSERT INTO messages (id, conversation_id, sender_id, body, metadata) "
-        f"VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING {_MSG}",
+        f"VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING {_RET}",
         uuid.uuid4(),
         conversation_id,
         sender,
         body,
-        json.dumps(meta),
+        json.dumps({**meta, "price": price} if price is not None else meta),
     )
     assert r is not None
     await conn.execute(
@@ -119,31 +136,56 @@ async def send(
     return _msg(r)
 
 
+# A message the viewer ($N) may see: theirs, or one whose attachment (if any) was scanned clean.
+def _delivered(viewer: str, alias: str = "") -> str:
+    a = f"{alias}." if alias else ""
+    return (
+        f"({a}sender_id = {viewer} OR NOT {a}metadata ? 'attachment' "
+        f"OR {a}metadata->'attachment'->>'status' = 'clean')"
+    )
+
+
 async def history(
-    db: Db, conversation_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
+    db: Db,
+    conversation_id: uuid.UUID,
+    viewer: uuid.UUID,
+    *,
+    limit: int,
+    before: tuple[datetime, uuid.UUID] | None,
 ) -> list[MessageRow]:
-    """Newest first, keyset-paginated by ``before``."""
+    """Newest first, keyset-paginated by ``before``; what ``viewer`` may see of it."""
     rows = await db.fetch(
-        f"SELECT {_MSG} FROM messages WHERE conversation_id = $1 "
+        f"SELECT {_MSG} FROM messages WHERE conversation_id = $1 AND {_delivered('$5')} "
         "AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) "
         "ORDER BY created_at DESC, id DESC LIMIT $2",
         conversation_id,
         limit,
         before[0] if before else None,
         before[1] if before else None,
+        viewer,
     )
     return [_msg(r) for r in rows]
 
 
-async def mark_read(db: Db, conversation_id: uuid.UUID, reader: uuid.UUID) -> int:
-    """Mark every message the other side sent as read; returns how many changed."""
-    status: str = await db.execute(
-        "UPDATE messages SET read_state = 'read', read_at = now() WHERE conversation_id = $1 "
-        "AND sender_id <> $2 AND read_state = 'sent'",
+async def mark_read(
+    db: Db, conversation_id: uuid.UUID, reader: uuid.UUID
+) -> tuple[int, datetime | None]:
+    """Mark every message the other side sent as read; how many changed, and when."""
+    row = await db.fetchrow(
+        "WITH marked AS (UPDATE messages SET read_state = 'read', read_at = now() "
+        "WHERE conversation_id = $1 AND sender_id <> $2 AND read_state = 'sent' "
+        f"AND {_delivered('$2')} "
+        "RETURNING read_at) SELECT count(*) AS n, max(read_at) AS at FROM marked",
         conversation_id,
         reader,
     )
-    return int(status.split()[-1])
+    assert row is not None
+    return int(row["n"]), row["at"]
+
+
+async def get(db: Db, message_id: uuid.UUID) -> MessageRow | None:
+    r = await db.fetchrow(f"SELECT {_MSG} FROM messages WHERE id = $1", message_id)
+    return _msg(r) if r else None
 
 
 async def sent_within(db: Db, sender: uuid.UUID, seconds: int) -> int:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import asyncpg
 
 from api.auth.rbac import Role
-from teezu.db import Db
+from teezu.db import Connection, Db
 
 _COLUMNS = (
     "u.id, u.email, u.handle, u.password_hash, u.date_of_birth, u.created_at, "
@@ -52,8 +53,11 @@ async def create_user(
     password_hash: str,
     date_of_birth: date,
     roles: frozenset[Role] = frozenset({Role.MEMBER}),
+    on_created: Callable[[Connection, uuid.UUID], Awaitable[None]] | None = None,
 ) -> UserRow:
-    """Insert a user with ``roles`` and an empty profile; raises EmailTaken / HandleTaken."""
+    """Insert a user with ``roles`` and an empty profile; raises EmailTaken / HandleTaken.
+    ``on_created(conn, user_id)`` writes what belongs to the new account in the same
+    transaction (a sign-up's referral)."""
     user_id = uuid.uuid4()
     try:
         async with db.acquire() as conn, conn.transaction():
@@ -71,6 +75,8 @@ async def create_user(
                 [(user_id, str(r)) for r in roles],
             )
             await conn.execute("INSERT INTO profiles (user_id) VALUES ($1)", user_id)
+            if on_created is not None:
+                await on_created(conn, user_id)
     except asyncpg.UniqueViolationError as exc:
         if "email" in (exc.constraint_name or ""):
             raise EmailTaken(email) from None

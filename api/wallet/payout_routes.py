@@ -23,6 +23,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import Field, StrictInt
 
+from api.affiliates import store as affiliates
 from api.auth import audit
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
@@ -198,11 +199,19 @@ async def my_earnings(call: Call[None, None]) -> EarningsOut:
 )
 async def request_payout(call: Call[PayoutBody, None]) -> web.Response:
     """Reserves the amount out of matured earnings. Refusals: 403 NOT_A_CREATOR (a role that
-    cannot stream), 422 PAYOUT_BELOW_MINIMUM, 409 INSUFFICIENT_MATURED_EARNINGS (meta:
-    amount, available, immature, holdDays; stored with the key like every refusal)."""
+    cannot stream, unless an affiliate), 422 PAYOUT_BELOW_MINIMUM, 409
+    INSUFFICIENT_MATURED_EARNINGS (meta: amount, available, immature, holdDays; stored with the
+    key like every refusal)."""
     principal = call.principal
-    if not (principal.can(Permission.STREAM) or principal.can(Permission.STREAM_LIMITED)):
-        raise NotACreator("only creators cash out earnings")
+    if not (
+        principal.can(Permission.STREAM)
+        or principal.can(Permission.STREAM_LIMITED)
+        or (  # an affiliate cashes out their referral share the same way
+            principal.user_id is not None
+            and await affiliates.is_affiliate(call.app[POOL], principal.user_id)
+        )
+    ):
+        raise NotACreator("only creators and affiliates cash out earnings")
     key = idempotency_key(call)
     outcome = await call.app[PAYOUTS].request(
         key, call.body.amount, request_id=call.request[REQUEST_ID]

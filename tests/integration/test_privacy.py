@@ -383,6 +383,9 @@ async def world(env: Env) -> AsyncIterator[World]:
     await ok(await creator.call("POST", dm, json={"text": "the creator answers"}), 201)
     pest = await env.account(Role.MEMBER)
     await ok(await target.call("POST", f"/api/v1/users/{pest.handle}/block"), 204)
+    # An affiliate code, and someone following its link.
+    code = (await ok(await target.call("POST", "/api/v1/affiliates/code")))["code"]
+    await ok(await other.call("POST", "/api/v1/affiliates/clicks", json={"code": code}))
     # Commerce: the target joins the basic member tier and books a provider's service.
     await ok(
         await target.call("POST", "/api/v1/memberships", json={"plan": "basic"}, headers=key()), 201
@@ -507,6 +510,9 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "likes.json",
         "blocks.json",
         "direct_messages.json",
+        "direct_message_unlocks.json",
+        "direct_message_attachments.json",
+        "affiliate.json",
         "avatar.webp",
     }
     assert names == expected, names ^ expected
@@ -519,6 +525,11 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     (conv,) = doc["direct_messages.json"]
     assert conv["with"] == world.creator.handle
     assert [m["text"].split()[0] for m in conv["messagesSent"]] == ["private"]
+    assert doc["direct_message_unlocks.json"] == []
+    assert doc["direct_message_attachments.json"] == []
+    affiliate = doc["affiliate.json"]
+    assert affiliate["code"] and [c["clicks"] for c in affiliate["clicksPerDay"]] == [1]
+    assert affiliate["referredBy"] is None and affiliate["referredAccounts"] == []
     account = doc["account.json"]
     assert (account["id"], account["email"], account["handle"]) == (str(t.id), t.email, t.handle)
     assert account["roles"] == ["creator"] and account["dateOfBirth"] == "1990-01-01"

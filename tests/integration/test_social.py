@@ -309,11 +309,20 @@ async def test_concurrent_likes_are_counted_exactly(server, account):
         [(u, f"{u.hex}@example.test", f"l{u.hex[:20]}") for u in extra],
     )
 
-    async def like(user_id: uuid.UUID) -> None:
-        async with server.pool.acquire() as conn, conn.transaction():
-            await comments.like(conn, uuid.UUID(post), user_id)
+    from api.comments.likes import LIKES
 
-    await asyncio.gather(*(like(u) for u in extra))
+    batcher = server.app[LIKES]  # what the route uses: concurrent likes share a statement
+
+    async def like(i: int, user_id: uuid.UUID) -> None:
+        if i % 2:
+            async with server.pool.acquire() as conn, conn.transaction():
+                await comments.like(conn, uuid.UUID(post), user_id)
+        else:
+            # the same like twice at once: one of them is new
+            both = await asyncio.gather(*(batcher.like(uuid.UUID(post), user_id) for _ in "ab"))
+            assert sorted(both) == [False, True]
+
+    await asyncio.gather(*(like(i, u) for i, u in enumerate(extra)))
     r = await members[0].call("GET", f"/api/v1/posts/{post}/likes")
     assert r.data["likes"] == 212 and r.data["likedByMe"]
     rows = await server.pool.fetchval(

@@ -22,6 +22,7 @@ CALL = re.compile(r"\bapi\.(GET|POST|PUT|PATCH|DELETE)\(\s*'(/api/v1/[^']+)'")
 
 BY_URL = "loaded by the browser from a URL the API gives (img/video src or a download link)"
 NOT_A_SCREEN = "called by another system, not by a person's screen"
+OVER_SOCKET = "the app does the same over its Socket.IO connection; REST is for other clients"
 
 ALLOWED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/payments/webhooks/{provider}"): NOT_A_SCREEN + " (the payment provider)",
@@ -37,6 +38,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/verification/records/{record_id}/documents/{kind}"): BY_URL,
     ("GET", "/api/v1/me/exports/{export_id}/download"): BY_URL,
     ("GET", "/api/v1/posts/{post_id}/download"): BY_URL,
+    ("GET", "/api/v1/conversations/{conversation_id}/attachments/{attachment_id}"): BY_URL,
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): OVER_SOCKET + " (dm:send)",
+    ("POST", "/api/v1/conversations/{conversation_id}/read"): OVER_SOCKET + " (dm:read)",
     ("POST", "/api/v1/admin/users/{user_id}/erase"): NOT_A_SCREEN
     + " (an erasure requested outside the app, done by a super admin with the CLI's tools)",
 }

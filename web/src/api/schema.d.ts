@@ -343,6 +343,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/affiliates/clicks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a followed referral link (first touch kept in a cookie for 30 days)
+         * @description Rate limit: 30 requests per 60 s.
+         */
+        post: operations["click"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/affiliates/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * My referral code and link (made on the first call)
+         * @description Needs permission `wallet.use`.
+         */
+        post: operations["my_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/affiliates/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My affiliate stats per day, week or month: clicks, sign-ups, conversions, earnings
+         * @description Needs permission `wallet.use`.
+         */
+        get: operations["stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/dna": {
         parameters: {
             query?: never;
@@ -750,7 +810,9 @@ export interface paths {
         put?: never;
         /**
          * Create an account (18+) and sign in
-         * @description New accounts get the `member` role. Refused with 403 `UNDERAGE` under 18.
+         * @description New accounts get the `member` role. Refused with 403 `UNDERAGE` under 18, 404
+         *         `REFERRAL_CODE_NOT_FOUND` and 422 `SELF_REFERRAL` for a typed referral code (nothing is
+         *         written). A followed referral link (the ``teezu_ref`` cookie) is attributed first.
          *
          *     Rate limit: 20 requests per 60 s.
          */
@@ -1062,6 +1124,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations/{conversation_id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an image or short video (multipart: file, text); delivered after its scan
+         * @description The file's type is read from its bytes (as for posts). The recipient gets the message,
+         *         and may fetch the file, only after the moderation scan finds it clean; an explicit one is
+         *         held (``attachment.status``).
+         *
+         *     Needs permission `dm.send`. Rate limit: 60 requests per 60 s.
+         */
+        post: operations["send_attachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An attachment's file (the recipient: only once scanned clean)
+         * @description 404 ATTACHMENT_NOT_AVAILABLE (meta.status) while pending, and when held or rejected,
+         *         for the recipient; the sender may always fetch their own upload.
+         *
+         *     Needs a signed-in caller.
+         */
+        get: operations["get_attachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations/{conversation_id}/messages": {
         parameters: {
             query?: never;
@@ -1080,6 +1189,30 @@ export interface paths {
          * @description Needs permission `dm.send`. Rate limit: 60 requests per 60 s.
          */
         post: operations["send_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages/{message_id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pay a paid message's price to read it (once, whatever the retries)
+         * @description Debits my wallet the price, paid to the sender as a tip (split by the fee schedule);
+         *         ``alreadyUnlocked`` when it was paid before (by this key or another). 402
+         *         INSUFFICIENT_FUNDS; 422 MESSAGE_NOT_FOR_SALE for a message without a price or my own.
+         *
+         *     Needs permission `wallet.use`.
+         */
+        post: operations["unlock_message"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1804,8 +1937,9 @@ export interface paths {
         /**
          * Cash out matured earnings (reserved until an admin approves or rejects)
          * @description Reserves the amount out of matured earnings. Refusals: 403 NOT_A_CREATOR (a role that
-         *         cannot stream), 422 PAYOUT_BELOW_MINIMUM, 409 INSUFFICIENT_MATURED_EARNINGS (meta:
-         *         amount, available, immature, holdDays; stored with the key like every refusal).
+         *         cannot stream, unless an affiliate), 422 PAYOUT_BELOW_MINIMUM, 409
+         *         INSUFFICIENT_MATURED_EARNINGS (meta: amount, available, immature, holdDays; stored with the
+         *         key like every refusal).
          *
          *     Needs permission `wallet.use`.
          */
@@ -3796,6 +3930,29 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** AttachmentOut */
+        AttachmentOut: {
+            /** Contenttype */
+            contentType: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "image" | "video";
+            /**
+             * Status
+             * @description Delivered to the recipient only when clean (scanned before delivery)
+             * @enum {string}
+             */
+            status: "pending" | "clean" | "held" | "rejected";
+            /** Url */
+            url: string;
+        };
         /** AuditEntry */
         AuditEntry: {
             /** Action */
@@ -4090,10 +4247,38 @@ export interface components {
              */
             id: string;
         };
+        /** ClickIn */
+        ClickIn: {
+            /**
+             * Code
+             * @description The code in the followed link
+             */
+            code: string;
+        };
+        /** ClickOut */
+        ClickOut: {
+            /** Code */
+            code: string;
+            /**
+             * Firsttouch
+             * @description False: an earlier link of the window still counts
+             */
+            firstTouch: boolean;
+        };
         /** CodeBody */
         CodeBody: {
             /** Code */
             code: string;
+        };
+        /** CodeOut */
+        CodeOut: {
+            /** Code */
+            code: string;
+            /**
+             * Link
+             * @description The referral link to share (the web app's /r/{code})
+             */
+            link: string;
         };
         /** Cohort */
         Cohort: {
@@ -5429,11 +5614,18 @@ export interface components {
         };
         /** MessageIn */
         MessageIn: {
+            /**
+             * Price
+             * @description Tokens to unlock the text (creators only)
+             * @default null
+             */
+            price?: number | null;
             /** Text */
             text: string;
         };
         /** MessageOut */
         MessageOut: {
+            attachment: components["schemas"]["AttachmentOut"] | null;
             /**
              * Conversationid
              * Format: uuid
@@ -5449,10 +5641,20 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Locked
+             * @description A paid message I have not unlocked: no text yet
+             */
+            locked: boolean;
             /** Masked */
             masked: boolean;
             /** Mine */
             mine: boolean;
+            /**
+             * Price
+             * @description Tokens to unlock (a paid message), else None
+             */
+            price: number | null;
             /** Readat */
             readAt: string | null;
             /**
@@ -5465,8 +5667,13 @@ export interface components {
              * Format: uuid
              */
             senderId: string;
-            /** Text */
+            /**
+             * Text
+             * @description Empty while ``locked``
+             */
             text: string;
+            /** Unlocked */
+            unlocked: boolean;
         };
         /** MilestoneIn */
         MilestoneIn: {
@@ -5800,6 +6007,28 @@ export interface components {
              * Format: uuid
              */
             streamId: string;
+        };
+        /** PeriodOut */
+        PeriodOut: {
+            /** Clicks */
+            clicks: number;
+            /**
+             * Conversions
+             * @description Referred accounts' first token purchases
+             */
+            conversions: number;
+            /**
+             * Earnings
+             * @description Tokens of referral share credited, less reversals
+             */
+            earnings: number;
+            /** Signups */
+            signups: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
         };
         /** PlaybackToken */
         PlaybackToken: {
@@ -6868,6 +7097,12 @@ export interface components {
              * @description 8 characters to 72 bytes
              */
             password: string;
+            /**
+             * Referralcode
+             * @description An affiliate's code (a followed referral link counts first)
+             * @default null
+             */
+            referralCode?: string | null;
         };
         /** SplitOut */
         SplitOut: {
@@ -6938,6 +7173,31 @@ export interface components {
             totals: {
                 [key: string]: number;
             };
+        };
+        /** StatsOut */
+        StatsOut: {
+            /** Clicks */
+            clicks: number;
+            /** Code */
+            code: string | null;
+            /** Conversions */
+            conversions: number;
+            /** Earnings */
+            earnings: number;
+            /** Periods */
+            periods: components["schemas"]["PeriodOut"][];
+            /** Signups */
+            signups: number;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
         };
         /** StatusOut */
         StatusOut: {
@@ -7676,6 +7936,31 @@ export interface components {
              * @default
              */
             note?: string;
+        };
+        /** UnlockOut */
+        UnlockOut: {
+            /**
+             * Alreadyunlocked
+             * @description True when an earlier call had paid already
+             */
+            alreadyUnlocked: boolean;
+            /**
+             * Balance
+             * @description My wallet after paying
+             */
+            balance: number;
+            /**
+             * Messageid
+             * Format: uuid
+             */
+            messageId: string;
+            /** Price */
+            price: number;
+            /**
+             * Txid
+             * @description The ledger transaction that paid for the message
+             */
+            txId: number;
         };
         /** UnlockableCreate */
         UnlockableCreate: {
@@ -9313,6 +9598,207 @@ export interface operations {
             };
         };
     };
+    click: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClickIn"];
+            };
+        };
+        responses: {
+            /** @description Record a followed referral link (first touch kept in a cookie for 30 days) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ClickOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    my_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My referral code and link (made on the first call) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["CodeOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stats: {
+        parameters: {
+            query?: {
+                /** @description 7d, 30d, 90d or 365d */
+                period?: string | null;
+                /** @description First UTC day */
+                from?: string | null;
+                /** @description Last UTC day (included) */
+                to?: string | null;
+                by?: "day" | "week" | "month";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My affiliate stats per day, week or month: clicks, sign-ups, conversions, earnings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["StatsOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     get_my_dna: {
         parameters: {
             query?: never;
@@ -10703,6 +11189,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Conflict with the current state */
             409: {
                 headers: {
@@ -11955,6 +12450,158 @@ export interface operations {
             };
         };
     };
+    send_attachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": string;
+            };
+        };
+        responses: {
+            /** @description Send an image or short video (multipart: file, text); delivered after its scan */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MessageOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_attachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An attachment's file (the recipient: only once scanned clean) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     conversation_history: {
         parameters: {
             query?: {
@@ -12088,6 +12735,108 @@ export interface operations {
             };
             /** @description Unsupported content type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unlock_message: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description a unique key per intended payment (a UUID): a retry with the same key and request gets the first result again and moves nothing; the same key with another request is refused (422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key": string;
+            };
+            path: {
+                conversation_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pay a paid message's price to read it (once, whatever the retries) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["UnlockOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,4 +1,4 @@
-import { BadgeEuro, BarChart3, CalendarDays, Compass, Gavel, Heart, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, Sparkles, UserRound, Video, Wallet } from 'lucide-react';
+import { BadgeEuro, BarChart3, CalendarDays, Compass, Gavel, Heart, MessageSquare, Newspaper, LogIn, LogOut, Share2, ShieldCheck, Sparkles, UserRound, Video, Wallet } from 'lucide-react';
 import { NavLink } from '@/lib/router';
 import { useLogout } from '@/api/queries';
 import { useT } from '@/i18n';
@@ -26,6 +26,11 @@ export function NavItems({ onPick }: { onPick?: () => void }) {
       {me && (
         <NavLink to="/wallet" className={link} onClick={onPick}>
           <Wallet className="size-4" aria-hidden /> {t('nav.wallet')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('wallet.use') && (
+        <NavLink to="/affiliate" className={link} onClick={onPick}>
+          <Share2 className="size-4" aria-hidden /> {t('nav.affiliate')}
         </NavLink>
       )}
       <NavLink to="/services" className={link} onClick={onPick}>

@@ -20,9 +20,9 @@ export interface Ack {
   [key: string]: unknown;
 }
 
-type ClientEvents = Record<string, (payload: Record<string, unknown>, ack: (answer: Ack) => void) => void>;
+export type ClientEvents = Record<string, (payload: Record<string, unknown>, ack: (answer: Ack) => void) => void>;
 
-interface ServerEvents {
+export interface ServerEvents {
   'chat:messages': (e: { streamId: string; messages: ChatMessage[] }) => void;
   'chat:removed': (e: { streamId: string; messageId: string }) => void;
   'chat:viewers': (e: { streamId: string; count: number }) => void;
@@ -40,6 +40,26 @@ interface ServerEvents {
   'poll:tally': (e: { streamId: string; pollId: string; tally: PollTally[]; voters: number }) => void;
   'poll:closed': (e: { streamId: string; poll: Poll }) => void;
   'mood:update': (e: MoodUpdate) => void;
+  'dm:message': (e: { message: DirectMessage }) => void;
+  'dm:unlocked': (e: { message: DirectMessage }) => void;
+  'dm:read': (e: { conversationId: string; readerId: string; readAt: string | null; marked: number }) => void;
+  'dm:typing': (e: { conversationId: string; userId: string; handle: string | null }) => void;
+}
+
+/** A direct message as the API sends it (REST's MessageOut, over the socket too). */
+export interface DirectMessage {
+  id: string;
+  conversationId: string;
+  senderId: string;
+  mine: boolean;
+  text: string;
+  masked: boolean;
+  price: number | null;
+  locked: boolean;
+  unlocked: boolean;
+  readState: 'sent' | 'read';
+  readAt: string | null;
+  createdAt: string;
 }
 
 /** The room's current minute of mood (the same shape as a minute of GET .../mood). */
@@ -218,8 +238,19 @@ export async function emit(event: string, payload: Record<string, unknown>): Pro
   }
 }
 
+/** Keep the tab's connection open while the inbox shows: direct messages arrive on it (the
+ * account's personal room is joined at the handshake). */
+let inbox = false;
+export function holdInbox(): void {
+  if (inbox) return;
+  inbox = true;
+  // The dm:* listeners load with the inbox, not with every screen (the watch route's budget).
+  void Promise.all([connect(), import('./dm')]).then(([s, dm]) => dm.listenDm(s, () => queryClient));
+}
+
 /** A new connection as whoever is signed in now (after sign-in or sign-out). */
 export function resetSocket(): void {
+  inbox = false;
   if (socket) {
     socket.removeAllListeners();
     socket.disconnect();

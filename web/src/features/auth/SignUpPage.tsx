@@ -16,9 +16,17 @@ const schema = z.object({
   handle: z.string().regex(/^[A-Za-z0-9_]{3,30}$/),
   password: z.string().min(8).max(200),
   dateOfBirth: z.iso.date(),
+  referralCode: z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9]{6,16}$/)]).optional(),
 });
 type Form = z.infer<typeof schema>;
-const CODE_FIELDS = { UNDERAGE: 'dateOfBirth', EMAIL_TAKEN: 'email', HANDLE_TAKEN: 'handle', PASSWORD_TOO_LONG: 'password' } as const;
+const CODE_FIELDS = {
+  UNDERAGE: 'dateOfBirth',
+  EMAIL_TAKEN: 'email',
+  HANDLE_TAKEN: 'handle',
+  PASSWORD_TOO_LONG: 'password',
+  SELF_REFERRAL: 'referralCode',
+  REFERRAL_CODE_NOT_FOUND: 'referralCode',
+} as const;
 
 export default function SignUpPage() {
   const t = useT();
@@ -26,12 +34,13 @@ export default function SignUpPage() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const client = useQueryClient();
-  const form = useForm<Form>({ resolver: zodResolver(schema) });
+  const form = useForm<Form>({ resolver: zodResolver(schema), defaultValues: { referralCode: params.get('ref') ?? '' } });
   const { errors, isSubmitting } = form.formState;
 
   const onSubmit = form.handleSubmit(async (values) => {
     try {
-      const me = await data(api.POST('/api/v1/auth/signup', { body: values }));
+      const { referralCode, ...rest } = values;
+      const me = await data(api.POST('/api/v1/auth/signup', { body: { ...rest, ...(referralCode ? { referralCode } : {}) } }));
       await signedInAs(client, me);
       navigate(`/age?next=${encodeURIComponent(params.get('next') ?? '/')}`);
     } catch (error) {
@@ -48,6 +57,7 @@ export default function SignUpPage() {
         <Field label={t('auth.handle')} autoComplete="username" hint={t('auth.handleHint')} {...form.register('handle')} error={fieldMessage(errors.handle, t('auth.badHandle'))} />
         <Field label={t('auth.password')} type="password" autoComplete="new-password" hint={t('auth.passwordHint')} {...form.register('password')} error={fieldMessage(errors.password, t('auth.badPassword'))} />
         <Field label={t('auth.dateOfBirth')} type="date" hint={t('auth.dateOfBirthHint')} {...form.register('dateOfBirth')} error={fieldMessage(errors.dateOfBirth, t('auth.badDate'))} />
+        <Field label={t('auth.referralCode')} autoComplete="off" {...form.register('referralCode')} error={fieldMessage(errors.referralCode, t('errors.REFERRAL_CODE_NOT_FOUND'))} />
         {errors.root && <ErrorNote error={new Error(errors.root.message)} />}
         <Button type="submit" disabled={isSubmitting}>
           {t('auth.signUp')}
