@@ -14,7 +14,9 @@ from aiohttp import web
 
 from api import health, openapi, pages, realtime
 from api import metrics as metrics_routes
+from api.admin import money_routes as admin_money_routes
 from api.admin import routes as admin_routes
+from api.admin import user_routes as admin_user_routes
 from api.agegate import places as age_places
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
@@ -57,6 +59,7 @@ from api.posts.downloads import ForensicRenderer
 from api.posts.scanner import PostScanner
 from api.privacy import routes as privacy_routes
 from api.ratelimit import COUNTER, DEFAULT_LIMIT, create_counter, rate_limit_middleware
+from api.reports import decision_routes
 from api.reports import routes as report_routes
 from api.routing import RateLimit
 from api.security import (
@@ -328,10 +331,13 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
         chat_routes.api,
         chat_safety_routes.api,
         admin_routes.api,
+        admin_user_routes.api,
+        admin_money_routes.api,
         analytics_routes.api,
         hub_routes.api,
         consent_routes.api,
         report_routes.api,
+        decision_routes.api,
         moderation_routes.api,
         post_routes.api,
         agegate_routes.api,
