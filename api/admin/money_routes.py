@@ -26,7 +26,7 @@ from api.auth import audit
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
 from api.keys import POOL
-from api.routing import Api, Call
+from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.streams.errors import STREAM_ID
 from api.streams.ownership import existing_stream
@@ -92,13 +92,14 @@ ORDER BY s.effective_from DESC
 @api.route(
     "GET",
     "/api/v1/admin/fee-schedules",
-    summary="Every fee schedule version, the one in force and any scheduled",
+    summary="Every fee schedule version, newest first (one page: versions are few)",
     response=FeeScheduleOut,
+    paginated=True,
     permission=Permission.SYSTEM_CONFIG_LIMITED,
 )
-async def fee_schedules(call: Call[None, None]) -> list[FeeScheduleOut]:
+async def fee_schedules(call: Call[None, None]) -> Page[FeeScheduleOut]:
     rows = await call.app[POOL].fetch(_SCHEDULES)
-    return [FeeScheduleOut.model_validate(dict(r)) for r in rows]
+    return Page([FeeScheduleOut.model_validate(dict(r)) for r in rows])
 
 
 @api.route(
