@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -81,6 +82,30 @@ def _histogram(
     return HistogramMetricFamily(name, doc, buckets=out, sum_value=weighted)
 
 
+def rtp_figures(pc: Any) -> dict[str, tuple[int, int, float]]:
+    """Per track kind: RTP packets received, lost, and the worst jitter in seconds.
+
+    Read from the statistics aiortc's receivers keep per SSRC (what their ``getStats()``
+    reports, which is a coroutine: a scrape is synchronous, so the same figures are read
+    where aiortc keeps them). An aiortc without them gives no figures, never an error."""
+    out: dict[str, tuple[int, int, float]] = {}
+    for transceiver in pc.getTransceivers():
+        streams = getattr(transceiver.receiver, "_RTCRtpReceiver__remote_streams", None)
+        if not isinstance(streams, dict):
+            continue
+        received = lost = 0
+        worst = 0.0
+        for stat in list(streams.values()):
+            if not stat.packets_received:
+                continue
+            received += stat.packets_received
+            lost += stat.packets_lost
+            worst = max(worst, stat.jitter / getattr(stat, "_clockrate", 90_000))
+        prev = out.get(transceiver.kind, (0, 0, 0.0))
+        out[transceiver.kind] = (prev[0] + received, prev[1] + lost, max(prev[2], worst))
+    return out
+
+
 class Collectors:
     """What the app's objects already count, read at every scrape."""
 
@@ -119,10 +144,36 @@ class Collectors:
             "Encoder seconds per rendition (divide by frames encoded: seconds per frame)",
             labels=["stream", "rendition"],
         )
+        bytes_out = CounterMetricFamily(
+            "teezu_rendition_bytes_out",
+            "Encoded video bytes per rendition (rate x 8: the output bitrate)",
+            labels=["stream", "rendition"],
+        )
+        queued = GaugeMetricFamily(
+            "teezu_stream_encoder_queue",
+            "Frames waiting for the stream's encoder thread, by media",
+            labels=["stream", "media"],
+        )
+        rtp_received = CounterMetricFamily(
+            "teezu_whip_rtp_packets_received",
+            "RTP packets received from the publisher",
+            labels=["stream", "kind"],
+        )
+        rtp_lost = GaugeMetricFamily(
+            "teezu_whip_rtp_packets_lost",
+            "RTP packets lost from the publisher (RFC 3550 cumulative; may fall with duplicates)",
+            labels=["stream", "kind"],
+        )
+        jitter = GaugeMetricFamily(
+            "teezu_whip_rtp_jitter_seconds",
+            "Interarrival jitter of the publisher's RTP (RFC 3550), the worst of the track's SSRCs",
+            labels=["stream", "kind"],
+        )
         publishers = self.app.get(whip.PUBLISHERS)
         sessions = list(publishers.by_stream.values()) if publishers is not None else []
         for session in sessions:
-            sid, stats = session.stream_id, session.pipeline.stats
+            sid, pipeline = session.stream_id, session.pipeline
+            stats = pipeline.stats
             frames_in.add_metric([sid], stats.video_frames_in)
             dropped.add_metric([sid], stats.video_frames_dropped)
             filled.add_metric([sid], stats.video_slots_filled)
@@ -130,7 +181,15 @@ class Collectors:
             for name, count in list(stats.frames_encoded.items()):
                 encoded.add_metric([sid, name], count)
                 seconds.add_metric([sid, name], stats.encode_seconds.get(name, 0.0))
-        yield from (frames_in, dropped, filled, audio_in, encoded, seconds)
+                bytes_out.add_metric([sid, name], stats.bytes_encoded.get(name, 0))
+            queued.add_metric([sid, "video"], len(pipeline.video_in))
+            queued.add_metric([sid, "audio"], len(pipeline.audio_in))
+            for kind, (received, lost, worst) in rtp_figures(session.pc).items():
+                rtp_received.add_metric([sid, kind], received)
+                rtp_lost.add_metric([sid, kind], lost)
+                jitter.add_metric([sid, kind], worst)
+        yield from (frames_in, dropped, filled, audio_in, encoded, seconds, bytes_out, queued)
+        yield from (rtp_received, rtp_lost, jitter)
         yield GaugeMetricFamily(
             "teezu_whip_sessions", "Publishers (WHIP sessions) on this node", value=len(sessions)
         )

@@ -158,6 +158,25 @@ async def test_publishing_moves_frames_in_and_a_blocking_request_is_held(server,
             second, "teezu_rendition_encode_seconds_total", stream=stream_id, rendition="720p"
         )
         assert encoded > 0 and seconds > 0
+        # Output bitrate: the encoded bytes move while publishing (x 8 / s: bits per second).
+        out_bytes = [
+            value(doc, "teezu_rendition_bytes_out_total", stream=stream_id, rendition="720p")
+            for doc in (first, second)
+        ]
+        assert out_bytes[1] > out_bytes[0] > 0, out_bytes
+        # The encoder's queue is bounded by the pipeline's backlog (2 video frames).
+        queue = value(second, "teezu_stream_encoder_queue", stream=stream_id, media="video")
+        assert 0 <= queue <= 2
+        # RTP from the publisher: packets received move, loss and jitter are reported (loopback:
+        # none lost, jitter well under a frame).
+        rtp = [
+            value(doc, "teezu_whip_rtp_packets_received_total", stream=stream_id, kind="video")
+            for doc in (first, second)
+        ]
+        assert rtp[1] > rtp[0] > 0, rtp
+        assert value(second, "teezu_whip_rtp_packets_lost", stream=stream_id, kind="video") >= 0
+        jitter = value(second, "teezu_whip_rtp_jitter_seconds", stream=stream_id, kind="video")
+        assert 0 <= jitter < 1 / fps, jitter
 
         # A blocking playlist request for a segment three ahead waits; the gauge shows it.
         output = server.publishers.outputs[stream_id]
