@@ -25,6 +25,7 @@ from api.realtime import CHAT
 from api.wallet.service import LEDGER
 from hls.origin import LIVE_KEY
 from ingest import whep, whip
+from teezu.db import TimedPool
 from teezu.errors import Forbidden
 from teezu.metrics import CONTENT_TYPE, METRICS, Metrics, may_scrape
 
@@ -315,6 +316,17 @@ class Collectors:
         yield GaugeMetricFamily(
             "teezu_db_pool_max", "Largest the database pool may grow", value=pool.get_max_size()
         )
+        if isinstance(pool, TimedPool):
+            yield CounterMetricFamily(
+                "teezu_db_pool_acquisitions",
+                "Connections taken from the pool",
+                value=pool.acquisitions,
+            )
+            yield CounterMetricFamily(
+                "teezu_db_pool_acquire_wait_seconds",
+                "Seconds callers waited for a pool connection (divide by acquisitions: mean wait)",
+                value=pool.acquire_wait_seconds,
+            )
 
 
 class QueueGauges:

@@ -197,3 +197,42 @@ async def test_publishing_moves_frames_in_and_a_blocking_request_is_held(server,
         assert value(after, "teezu_whip_sessions") >= 1
     finally:
         await pub.delete(http, server.base_url)
+
+
+async def test_chat_fanout_and_pool_wait_move_with_the_work(server, http, account):
+    from api.auth.rbac import Role
+    from api.streams import store as streams
+    from tests.chatclient import ChatClient
+
+    creator = await account(Role.CREATOR)
+    room, _ = await streams.create_stream(
+        server.pool, title="Fan-out", creator_handle=creator.handle, creator_id=creator.id
+    )
+    client = await ChatClient().connect(
+        server.base_url, headers={"Cookie": f"session={creator.cookie()}"}
+    )
+    try:
+        assert (await client.join(str(room.id)))["ok"]
+        before = await scrape(http, server)
+        sent = 5
+        for i in range(sent):
+            assert (await client.send(str(room.id), f"fan-out {i}"))["ok"]
+        await client.wait_message(f"fan-out {sent - 1}")
+        after = await scrape(http, server)
+    finally:
+        await client.close()
+    packets = value(after, "teezu_chat_fanout_seconds_count") - value(
+        before, "teezu_chat_fanout_seconds_count"
+    )
+    assert 1 <= packets <= sent  # a busy room's messages share packets
+    assert value(after, "teezu_chat_fanout_seconds_sum") > value(
+        before, "teezu_chat_fanout_seconds_sum"
+    )
+    # Every query took a pool connection; the waits add up (never fall).
+    taken = value(after, "teezu_db_pool_acquisitions_total") - value(
+        before, "teezu_db_pool_acquisitions_total"
+    )
+    assert taken >= 1  # the history writer's batch at least (it groups messages)
+    assert value(after, "teezu_db_pool_acquire_wait_seconds_total") >= value(
+        before, "teezu_db_pool_acquire_wait_seconds_total"
+    )
