@@ -20,8 +20,9 @@ from api.admin import user_routes as admin_user_routes
 from api.agegate import places as age_places
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
-from api.analytics import hub_routes
+from api.analytics import ai_activity, hub_routes
 from api.analytics import routes as analytics_routes
+from api.analytics.ai_activity import ai_activity_middleware
 from api.analytics.facts import WhepFacts
 from api.auth import routes as auth_routes
 from api.auth.authenticator import SessionAuthenticator, principal_middleware
@@ -168,6 +169,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     app = web.Application(
         middlewares=[
             metrics_middleware,
+            ai_activity_middleware,
             security_headers_middleware,
             envelope_middleware,
             browser_middleware,
@@ -315,6 +317,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
 
     app.cleanup_ctx.append(lifecycle)
     metrics_routes.setup(app, Metrics())  # its lifecycle hooks into the edge: after ours
+    ai_activity.setup(app)  # its writer needs the pool: after ours
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
     wallet_stream_routes.api.add_to(app)  # tip menus and goals
     show_routes.api.add_to(app)  # shows, tickets, pledges, profile tips

@@ -152,6 +152,21 @@ class Mood(Window):
     days: list[MoodDay]
 
 
+class AiDay(Output):
+    day: date
+    feature: str = Field(description="the AI operation (its operation id)")
+    requests: int
+    refusals: int = Field(description="answered 401, 403, 429 or 451")
+    errors: int = Field(description="answered 5xx")
+    escalations: int = Field(description="handed to a person by the AI safety layer")
+    p50_ms: float
+    p95_ms: float
+
+
+class AiActivity(Window):
+    days: list[AiDay]
+
+
 class CommunityDay(Output):
     day: date
     reports_opened: int
@@ -310,6 +325,23 @@ async def get_mood(call: Call[None, HubQuery]) -> Mood | web.Response:
         return await _csv_response("mood", rows)
     fresh = await freshness(call.app[POOL], "hub_mood_daily")
     return Mood.model_validate({"freshAt": fresh, "from": p.first, "to": p.last, "days": rows})
+
+
+@_route(
+    "ai",
+    "AI features per day: requests, refusals, errors, escalations, latency",
+    HubQuery,
+    AiActivity,
+)
+async def get_ai_activity(call: Call[None, HubQuery]) -> AiActivity | web.Response:
+    p = _period(call.query)
+    rows = await hub.ai(call.app[POOL], p)
+    if call.query.format == "csv":
+        return await _csv_response("ai", rows)
+    fresh = await freshness(call.app[POOL], "hub_ai_daily")
+    return AiActivity.model_validate(
+        {"freshAt": fresh, "from": p.first, "to": p.last, "days": rows}
+    )
 
 
 @_route(

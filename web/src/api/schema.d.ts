@@ -80,6 +80,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/hub/ai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * AI features per day: requests, refusals, errors, escalations, latency
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["get_ai_activity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/hub/community": {
         parameters: {
             query?: never;
@@ -3533,6 +3553,60 @@ export interface components {
             status: string;
             /** Suspendeduntil */
             suspendedUntil: string | null;
+        };
+        /** AiActivity */
+        AiActivity: {
+            /** Days */
+            days: components["schemas"]["AiDay"][];
+            /**
+             * Freshat
+             * @description when the view was last refreshed
+             */
+            freshAt: string | null;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** AiDay */
+        AiDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Errors
+             * @description answered 5xx
+             */
+            errors: number;
+            /**
+             * Escalations
+             * @description handed to a person by the AI safety layer
+             */
+            escalations: number;
+            /**
+             * Feature
+             * @description the AI operation (its operation id)
+             */
+            feature: string;
+            /** P50Ms */
+            p50Ms: number;
+            /** P95Ms */
+            p95Ms: number;
+            /**
+             * Refusals
+             * @description answered 401, 403, 429 or 451
+             */
+            refusals: number;
+            /** Requests */
+            requests: number;
         };
         /** AppealIn */
         AppealIn: {
@@ -7850,6 +7924,84 @@ export interface operations {
             };
             /** @description Unsupported content type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_ai_activity: {
+        parameters: {
+            query?: {
+                /** @description 7d, 30d, 90d or 365d */
+                period?: string | null;
+                /** @description first UTC day */
+                from?: string | null;
+                /** @description last UTC day (included) */
+                to?: string | null;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description AI features per day: requests, refusals, errors, escalations, latency */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AiActivity"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -201,6 +201,23 @@ function HubPanels({ period, lang }: { period: Period; lang: string }) {
           />
         )}
       </Panel>
+      <Panel title={t('hub.ai')} panel="ai" period={period} fresh={hub.ai.data?.freshAt}>
+        <ErrorNote error={hub.ai.error} />
+        {hub.ai.data && (
+          <Table
+            caption={t('hub.ai')}
+            testId="hub-ai-table"
+            head={[t('hub.aiFeature'), t('hub.aiRequests'), t('hub.aiRefusals'), t('hub.aiErrors'), t('hub.aiEscalations'), t('hub.aiP95')]}
+            rows={Object.entries(
+              hub.ai.data.days.reduce<Record<string, [number, number, number, number, number]>>((acc, d) => {
+                const [q, r, e, x, p] = acc[d.feature] ?? [0, 0, 0, 0, 0];
+                acc[d.feature] = [q + d.requests, r + d.refusals, e + d.errors, x + d.escalations, Math.max(p, d.p95Ms)];
+                return acc;
+              }, {}),
+            ).map(([f, [q, r, e, x, p]]) => [f, n(q), n(r), n(e), n(x), p.toFixed(0)])}
+          />
+        )}
+      </Panel>
     </div>
   );
 }
