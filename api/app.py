@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 from aiohttp import web
 
-from api import health, openapi, pages, realtime
+from api import error_groups, health, openapi, pages, realtime
 from api import metrics as metrics_routes
 from api.admin import money_routes as admin_money_routes
 from api.admin import routes as admin_routes
@@ -36,6 +36,7 @@ from api.consent import routes as consent_routes
 from api.engagement import realtime as engagement_realtime
 from api.engagement import routes as engagement_routes
 from api.envelope import envelope_middleware
+from api.error_groups import SentryForwarder
 from api.feed import routes as feed_routes
 from api.keys import (
     EDGE,
@@ -318,6 +319,9 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     app.cleanup_ctx.append(lifecycle)
     metrics_routes.setup(app, Metrics())  # its lifecycle hooks into the edge: after ours
     ai_activity.setup(app)  # its writer needs the pool: after ours
+    error_groups.setup(  # likewise
+        app, SentryForwarder(settings.sentry_dsn) if settings.sentry_dsn else None
+    )
     wallet_routes.setup(app)  # its lifecycle needs the pool: after ours
     wallet_stream_routes.api.add_to(app)  # tip menus and goals
     show_routes.api.add_to(app)  # shows, tickets, pledges, profile tips

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     """A bearer token `GET /metrics` asks for (`Authorization: Bearer ...`); empty: only callers
     on the loopback address get the metrics (a Prometheus on the same host or a sidecar).
     """
+    sentry_dsn: str = ""
+    """A Sentry DSN: unhandled errors are then also forwarded with sentry-sdk (install the
+    `sentry` extra). Empty (the default): errors are only grouped locally, in the admin hub.
+    """
     analytics_refresh_interval: float = Field(default=30.0, ge=1.0, le=3600.0)
     """Seconds between refreshes of the admin hub's materialized views (a worker in the node)."""
     allowed_origins: list[str] = []

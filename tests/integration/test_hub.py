@@ -268,7 +268,17 @@ async def test_csv_export(admin, dataset):
 
 HUB_PATHS = [
     f"/api/v1/admin/hub/{name}"
-    for name in ("ai", "community", "creators", "growth", "mood", "retention", "revenue", "streams")
+    for name in (
+        "ai",
+        "community",
+        "creators",
+        "errors",
+        "growth",
+        "mood",
+        "retention",
+        "revenue",
+        "streams",
+    )
 ]
 
 
