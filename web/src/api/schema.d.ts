@@ -140,6 +140,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/hub/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unhandled errors grouped by signature, most recent first, with counts
+         * @description Read live from ``error_groups`` (one row per signature: small; the nodes write it every
+         *         few seconds), not from a view.
+         *
+         *     Needs permission `system.config_limited`.
+         */
+        get: operations["get_error_groups"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/hub/growth": {
         parameters: {
             query?: never;
@@ -4431,6 +4454,42 @@ export interface components {
             /** @constant */
             status: "error";
         };
+        /** ErrorGroupOut */
+        ErrorGroupOut: {
+            /** Count */
+            count: number;
+            /** Errortype */
+            errorType: string;
+            /**
+             * Firstseen
+             * Format: date-time
+             */
+            firstSeen: string;
+            /**
+             * Lastrequestids
+             * @description newest first, at most 5
+             */
+            lastRequestIds: string[];
+            /**
+             * Lastseen
+             * Format: date-time
+             */
+            lastSeen: string;
+            /**
+             * Location
+             * @description the innermost frame, module:function
+             */
+            location: string;
+            /** Message */
+            message: string;
+            /** Signature */
+            signature: string;
+        };
+        /** ErrorGroupsOut */
+        ErrorGroupsOut: {
+            /** Groups */
+            groups: components["schemas"]["ErrorGroupOut"][];
+        };
         /** ExportOut */
         ExportOut: {
             /**
@@ -8141,6 +8200,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_error_groups: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unhandled errors grouped by signature, most recent first, with counts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ErrorGroupsOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
                 };
             };
             /** @description Not signed in, or the session is no longer valid */

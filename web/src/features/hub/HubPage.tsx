@@ -201,6 +201,26 @@ function HubPanels({ period, lang }: { period: Period; lang: string }) {
           />
         )}
       </Panel>
+      <section className="flex min-w-0 flex-col gap-2 rounded-xl border border-line bg-panel p-4" aria-labelledby="hub-errors-title">
+        <h2 id="hub-errors-title" className="font-semibold">
+          {t('hub.errors')}
+        </h2>
+        <ErrorNote error={hub.errors.error} />
+        {hub.errors.data && (
+          <Table
+            caption={t('hub.errors')}
+            testId="hub-errors-table"
+            head={[t('hub.errorType'), t('hub.errorWhere'), t('hub.errorCount'), t('hub.errorLast'), t('hub.errorRequests')]}
+            rows={hub.errors.data.groups.map((g) => [
+              `${g.errorType}: ${g.message}`,
+              g.location,
+              n(g.count),
+              new Date(g.lastSeen).toLocaleString(lang),
+              g.lastRequestIds.join(' '),
+            ])}
+          />
+        )}
+      </section>
       <Panel title={t('hub.ai')} panel="ai" period={period} fresh={hub.ai.data?.freshAt}>
         <ErrorNote error={hub.ai.error} />
         {hub.ai.data && (

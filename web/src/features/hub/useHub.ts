@@ -45,7 +45,11 @@ export function useHub(period: Period) {
     queryKey: keys.hub('ai', period),
     queryFn: async () => json(await data(api.GET('/api/v1/admin/hub/ai', query))),
   });
-  return { growth, revenue, retention, streams, creators, mood, community, ai };
+  const errors = useQuery({
+    queryKey: keys.hub('errors', period),
+    queryFn: () => data(api.GET('/api/v1/admin/hub/errors', { params: { query: { limit: 20 } } })),
+  });
+  return { growth, revenue, retention, streams, creators, mood, community, ai, errors };
 }
 
 /** Where a panel's CSV export downloads from. */
