@@ -68,7 +68,6 @@ class SentryForwarder:
             environment=environment,
             default_integrations=False,
             auto_enabling_integrations=False,
-            send_default_pii=False,
         )
 
     def capture(self, exc: BaseException, request_id: str) -> None:
