@@ -76,7 +76,8 @@ class TimedPool(asyncpg.Pool):
     async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 (asyncpg's signature)
         started = time.perf_counter()
         try:
-            return await super()._acquire(timeout)  # type: ignore[misc]
+            # asyncpg's stubs omit its private _acquire, which every acquire() goes through
+            return await super()._acquire(timeout)  # type: ignore[misc]  # see above
         finally:
             self.acquisitions += 1
             self.acquire_wait_seconds += time.perf_counter() - started
