@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from api import health, openapi, pages, placement_routes, realtime
+from api import error_groups, health, openapi, pages, placement_routes, realtime
 from api import metrics as metrics_routes
+from api.admin import money_routes as admin_money_routes
 from api.admin import routes as admin_routes
+from api.admin import user_routes as admin_user_routes
 from api.affiliates import routes as affiliate_routes
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
-from api.analytics import hub_routes
+from api.analytics import ai_activity, hub_routes
 from api.analytics import routes as analytics_routes
+from api.analytics.ai_activity import ai_activity_middleware
 from api.auth import routes as auth_routes
 from api.auth.authenticator import SessionAuthenticator, principal_middleware
 from api.auth.principal import AUTHENTICATOR
@@ -28,6 +31,7 @@ from api.consent import routes as consent_routes
 from api.engagement import realtime as engagement_realtime
 from api.engagement import routes as engagement_routes
 from api.envelope import envelope_middleware
+from api.error_groups import SentryForwarder
 from api.feed import routes as feed_routes
 from api.keys import (
     FORENSIC,
@@ -46,6 +50,7 @@ from api.posts import story_routes
 from api.posts.downloads import ForensicRenderer
 from api.privacy import routes as privacy_routes
 from api.ratelimit import DEFAULT_LIMIT, rate_limit_middleware
+from api.reports import decision_routes
 from api.reports import routes as report_routes
 from api.routing import RateLimit
 from api.security import (
@@ -96,6 +101,7 @@ def create_app(
     app = web.Application(
         middlewares=[
             metrics_middleware,
+            ai_activity_middleware,
             security_headers_middleware,
             envelope_middleware,
             browser_middleware,
@@ -151,6 +157,10 @@ def create_app(
 
     app.cleanup_ctx.append(likes_lifecycle)  # needs the pool: after the node's
     metrics_routes.setup(app, Metrics())  # its lifecycle hooks into the edge: after the node's
+    ai_activity.setup(app)  # its writer needs the pool: after the node's
+    error_groups.setup(  # likewise
+        app, SentryForwarder(settings.sentry_dsn) if settings.sentry_dsn else None
+    )
     wallet_routes.setup(app)  # its lifecycle needs the pool: after the node's
     wallet_stream_routes.api.add_to(app)  # tip menus and goals
     show_routes.api.add_to(app)  # shows, tickets, pledges, profile tips
@@ -170,10 +180,13 @@ def create_app(
         chat_routes.api,
         chat_safety_routes.api,
         admin_routes.api,
+        admin_user_routes.api,
+        admin_money_routes.api,
         analytics_routes.api,
         hub_routes.api,
         consent_routes.api,
         report_routes.api,
+        decision_routes.api,
         moderation_routes.api,
         post_routes.api,
         agegate_routes.api,

@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from api.error_groups import ERROR_GROUPS
 from teezu.errors import TeezuError, error_body
 from teezu.request_id import request_id as new_request_id
 
@@ -89,8 +90,11 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             request_id,
             headers=headers,
         )
-    except Exception:
+    except Exception as exc:
         log.exception("unhandled error", extra={"path": request.path})
+        groups = request.app.get(ERROR_GROUPS)
+        if groups is not None:
+            groups.record(exc, request_id)
         return error_response(500, "INTERNAL_ERROR", "internal error", request_id)
     finally:
         structlog.contextvars.unbind_contextvars("request_id")

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -25,6 +26,7 @@ from api.wallet.service import LEDGER
 from hls.origin import LIVE_KEY
 from live import whep
 from live.broadcasts import BROADCASTS
+from teezu.db import TimedPool
 from teezu.errors import Forbidden
 from teezu.metrics import CONTENT_TYPE, METRICS, Metrics, may_scrape
 
@@ -82,6 +84,30 @@ def _histogram(
     return HistogramMetricFamily(name, doc, buckets=out, sum_value=weighted)
 
 
+def rtp_figures(pc: Any) -> dict[str, tuple[int, int, float]]:
+    """Per track kind: RTP packets received, lost, and the worst jitter in seconds.
+
+    Read from the statistics aiortc's receivers keep per SSRC (what their ``getStats()``
+    reports, which is a coroutine: a scrape is synchronous, so the same figures are read
+    where aiortc keeps them). An aiortc without them gives no figures, never an error."""
+    out: dict[str, tuple[int, int, float]] = {}
+    for transceiver in pc.getTransceivers():
+        streams = getattr(transceiver.receiver, "_RTCRtpReceiver__remote_streams", None)
+        if not isinstance(streams, dict):
+            continue
+        received = lost = 0
+        worst = 0.0
+        for stat in list(streams.values()):
+            if not stat.packets_received:
+                continue
+            received += stat.packets_received
+            lost += stat.packets_lost
+            worst = max(worst, stat.jitter / getattr(stat, "_clockrate", 90_000))
+        prev = out.get(transceiver.kind, (0, 0, 0.0))
+        out[transceiver.kind] = (prev[0] + received, prev[1] + lost, max(prev[2], worst))
+    return out
+
+
 class Collectors:
     """What the app's objects already count, read at every scrape."""
 
@@ -120,6 +146,31 @@ class Collectors:
             "Encoder seconds per rendition (divide by frames encoded: seconds per frame)",
             labels=["stream", "rendition"],
         )
+        bytes_out = CounterMetricFamily(
+            "teezu_rendition_bytes_out",
+            "Encoded video bytes per rendition (rate x 8: the output bitrate)",
+            labels=["stream", "rendition"],
+        )
+        queued = GaugeMetricFamily(
+            "teezu_stream_encoder_queue",
+            "Frames waiting for the stream's encoder thread, by media",
+            labels=["stream", "media"],
+        )
+        rtp_received = CounterMetricFamily(
+            "teezu_whip_rtp_packets_received",
+            "RTP packets received from the publisher",
+            labels=["stream", "kind"],
+        )
+        rtp_lost = GaugeMetricFamily(
+            "teezu_whip_rtp_packets_lost",
+            "RTP packets lost from the publisher (RFC 3550 cumulative; may fall with duplicates)",
+            labels=["stream", "kind"],
+        )
+        jitter = GaugeMetricFamily(
+            "teezu_whip_rtp_jitter_seconds",
+            "Interarrival jitter of the publisher's RTP (RFC 3550), the worst of the track's SSRCs",
+            labels=["stream", "kind"],
+        )
         # Where a broadcast's time goes (engine.latency): each stage's delay over its last
         # samples, the frames each stage dropped, and the load-shedding step in force.
         stage_delay = GaugeMetricFamily(
@@ -146,7 +197,8 @@ class Collectors:
         broadcasts = self.app.get(BROADCASTS)
         live = list(broadcasts.values()) if broadcasts is not None else []
         for broadcast in live:
-            sid, stats = broadcast.stream_id, broadcast.pipeline.stats
+            sid, pipeline = broadcast.stream_id, broadcast.pipeline
+            stats = pipeline.stats
             frames_in.add_metric([sid], stats.video_frames_in)
             dropped.add_metric([sid], stats.video_frames_dropped)
             filled.add_metric([sid], stats.video_slots_filled)
@@ -154,6 +206,15 @@ class Collectors:
             for name, count in list(stats.frames_encoded.items()):
                 encoded.add_metric([sid, name], count)
                 seconds.add_metric([sid, name], stats.encode_seconds.get(name, 0.0))
+                bytes_out.add_metric([sid, name], stats.bytes_encoded.get(name, 0))
+            queued.add_metric([sid, "video"], len(pipeline.video_in))
+            queued.add_metric([sid, "audio"], len(pipeline.audio_in))
+            pc = getattr(broadcast.source, "pc", None)  # a WHIP source's peer connection
+            if pc is not None:
+                for kind, (received, lost, worst) in rtp_figures(pc).items():
+                    rtp_received.add_metric([sid, kind], received)
+                    rtp_lost.add_metric([sid, kind], lost)
+                    jitter.add_metric([sid, kind], worst)
             latency = broadcast.pipeline.latency
             for stage, figures in latency.summary().items():
                 for quantile, key in (("0.5", "p50_ms"), ("0.99", "p99_ms")):
@@ -162,7 +223,8 @@ class Collectors:
                 stage_dropped.add_metric([sid, stage], count)
             shed_step.add_metric([sid], stats.shed_step)
             shed_changes.add_metric([sid], len(latency.events))
-        yield from (frames_in, dropped, filled, audio_in, encoded, seconds)
+        yield from (frames_in, dropped, filled, audio_in, encoded, seconds, bytes_out, queued)
+        yield from (rtp_received, rtp_lost, jitter)
         yield from (stage_delay, stage_dropped, shed_step, shed_changes)
         yield GaugeMetricFamily(
             "teezu_whip_sessions", "Publishers (WHIP sessions) on this node", value=len(live)
@@ -289,6 +351,17 @@ class Collectors:
         yield GaugeMetricFamily(
             "teezu_db_pool_max", "Largest the database pool may grow", value=pool.get_max_size()
         )
+        if isinstance(pool, TimedPool):
+            yield CounterMetricFamily(
+                "teezu_db_pool_acquisitions",
+                "Connections taken from the pool",
+                value=pool.acquisitions,
+            )
+            yield CounterMetricFamily(
+                "teezu_db_pool_acquire_wait_seconds",
+                "Seconds callers waited for a pool connection (divide by acquisitions: mean wait)",
+                value=pool.acquire_wait_seconds,
+            )
 
 
 class QueueGauges:

@@ -33,6 +33,7 @@ from api.messages.service import user_room
 from api.routing import client_ip
 from api.websocket_transport import RedisRoomManager, RoomManager, SocketServer
 from teezu.errors import TeezuError
+from teezu.metrics import METRICS
 from teezu.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,9 @@ def attach(app: web.Application, settings: Settings) -> None:
             safe_word=safe_word,
         )
         app[CHAT] = service
+        metrics = app.get(METRICS)
+        if metrics is not None:
+            service.fanout.on_sent = metrics.chat_fanout.observe
         await service.start()
         try:
             yield

@@ -100,6 +100,7 @@ class PipelineStats:
     # Per rendition: frames encoded and the encoder thread's seconds spent on them (/metrics).
     frames_encoded: dict[str, int] = field(default_factory=dict)
     encode_seconds: dict[str, float] = field(default_factory=dict)
+    bytes_encoded: dict[str, int] = field(default_factory=dict)  # video bytes out (bitrate)
 
 
 @dataclass(frozen=True)
@@ -539,6 +540,9 @@ class _EncoderLoop:
                 time.perf_counter() - started
             )
             stats.frames_encoded[name] = stats.frames_encoded.get(name, 0) + 1
+            stats.bytes_encoded[name] = stats.bytes_encoded.get(name, 0) + sum(
+                len(p.data) for p in packets
+            )
             self._emit(packets)
             if received_at:
                 self.p.latency.record(f"encode:{enc.settings.name}", time.monotonic() - received_at)

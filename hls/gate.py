@@ -44,6 +44,11 @@ def meets(level: str, requirement: str) -> bool:
     return LEVELS.index(level) >= LEVELS.index(requirement)
 
 
+def _strictness(requirement: str) -> int:
+    """An unknown word ranks strictest (as in `meets`, it never lets anyone through)."""
+    return LEVELS.index(requirement) if requirement in LEVELS else len(LEVELS)
+
+
 def split_place(place: str) -> tuple[str, str]:
     """``"US-TX"`` -> ``("US", "TX")``; ``"GB"`` -> ``("GB", "")``; ``""`` -> ``("", "")``."""
     country, _, region = place.partition("-")
@@ -58,14 +63,20 @@ class AgeRules:
     rules: Mapping[tuple[str, str], str] = field(default_factory=lambda: MappingProxyType({}))
 
     def requirement(self, place: str) -> str:
+        """The rule of ``place``. A country without its region (GeoIP databases answer
+        countries only) gets the strictest of its country's rule and its regions' rules: a
+        viewer in Texas must not pass as a viewer somewhere in the US."""
         country, region = split_place(place)
         r = self.rules
-        if country:
-            if region and (country, region) in r:
-                return r[(country, region)]
-            if (country, "") in r:
-                return r[(country, "")]
-        return r.get(DEFAULT, "none")
+        if not country:
+            return r.get(DEFAULT, "none")
+        if region and (country, region) in r:
+            return r[(country, region)]
+        own = r.get((country, ""), r.get(DEFAULT, "none"))
+        if region:
+            return own
+        regional = [req for (c, reg), req in r.items() if c == country and reg]
+        return max([own, *regional], key=_strictness)
 
 
 def is_blocked(blocked: frozenset[str], place: str) -> bool:

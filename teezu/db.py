@@ -13,9 +13,11 @@ import asyncio
 import hashlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -61,6 +63,26 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool reset that skips asyncpg's reset query (see `create_pool`)."""
 
 
+class TimedPool(asyncpg.Pool):
+    """An asyncpg pool that adds up how long callers waited for a connection (``/metrics``:
+    the pool's wait time). asyncpg has no hook for it; ``_acquire`` is the one place every
+    ``acquire()`` and ``pool.fetch*`` goes through."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquisitions = 0
+        self.acquire_wait_seconds = 0.0
+
+    async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 (asyncpg's signature)
+        started = time.perf_counter()
+        try:
+            # asyncpg's stubs omit its private _acquire, which every acquire() goes through
+            return await super()._acquire(timeout)  # type: ignore[misc]  # see above
+        finally:
+            self.acquisitions += 1
+            self.acquire_wait_seconds += time.perf_counter() - started
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """An asyncpg pool whose connections go back without a reset query.
 
@@ -71,8 +93,18 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     migration runner unlocks in ``finally``), and asyncpg still rolls back a transaction left
     open before the connection is reused.
     """
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, reset=_keep_session)
-    assert pool is not None
+    pool = TimedPool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        reset=_keep_session,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+    )
+    await pool  # opens min_size connections, as asyncpg.create_pool does
     return pool
 
 

@@ -70,6 +70,13 @@ class Metrics:
             buckets=DECISION_BUCKETS,
             registry=r,
         )
+        self.chat_fanout = Histogram(
+            "teezu_chat_fanout_seconds",
+            "Seconds from a chat message's acceptance to the end of its room's send (the oldest "
+            "message of each packet: hold-back in a busy room plus the emit)",
+            buckets=DELIVERY_BUCKETS,
+            registry=r,
+        )
         self.scrapes = Counter("teezu_metrics_scrapes", "Scrapes of GET /metrics", registry=r)
 
     def add_collector(self, collect: Callable[[], Iterable[Metric]]) -> None:

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     """A bearer token `GET /metrics` asks for (`Authorization: Bearer ...`); empty: only callers
     on the loopback address get the metrics (a Prometheus on the same host or a sidecar).
     """
+    sentry_dsn: str = ""
+    """A Sentry DSN: unhandled errors are then also forwarded with sentry-sdk (install the
+    `sentry` extra). Empty (the default): errors are only grouped locally, in the admin hub.
+    """
     analytics_refresh_interval: float = Field(default=30.0, ge=1.0, le=3600.0)
     """Seconds between refreshes of the admin hub's materialized views (a worker in the node)."""
     allowed_origins: list[str] = []
@@ -409,10 +413,15 @@ class Settings(BaseSettings):
     (age_gate_rules). On in production; the shared test server turns it off so unrelated tests
     can watch adult-rated streams (tests/integration/test_age_gate.py runs it on).
     """
+    geoip_database: Literal["iptocc", "none"] = "iptocc"
+    """The offline GeoIP database asked for addresses outside geoip_ranges: "iptocc" (the
+    registries' allocation data inside the iptocc wheel: countries, no regions) or "none"
+    (only geoip_ranges; anything else is an unknown jurisdiction).
+    """
     geoip_ranges: dict[str, str] = Field(default_factory=dict)
-    """The built-in GeoIP provider: CIDR -> "CC" or "CC-RRR" (ISO 3166-1 / 3166-2), e.g.
-    {"203.0.113.0/24": "GB", "198.51.100.0/24": "US-TX"}. Longest prefix wins; no match:
-    unknown jurisdiction (the default rule). A real deployment plugs MaxMind in instead.
+    """GeoIP ranges asked before the database: CIDR -> "CC" or "CC-RRR" (ISO 3166-1 / 3166-2),
+    e.g. {"203.0.113.0/24": "GB", "198.51.100.0/24": "US-TX"}. Longest prefix wins; no match:
+    the database's answer (countries only), else an unknown jurisdiction (the default rule).
     """
     geoip_trusted_proxies: list[str] = Field(default_factory=list)
     """Proxies (CIDRs) whose X-Viewer-Country header (e.g. a CDN's GeoIP answer) is believed.

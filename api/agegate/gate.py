@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from api.agegate import store
-from api.agegate.geoip import CidrRanges, ViewerLocator
+from api.agegate.geoip import CidrRanges, LayeredGeoIp, RegistryCountries, ViewerLocator
 from hls.gate import AgeRules, AgeVerificationRequired, StreamAccess, check_viewer
 from hls.origin import VIEWER_PLACE_HEADER
 from teezu.settings import Settings
@@ -26,8 +26,10 @@ from teezu.settings import Settings
 class AgeGate:
     def __init__(self, settings: Settings, pool: Callable[[], Any], ttl: float = 5.0) -> None:
         self.enabled = settings.age_gate_enabled
+        database = RegistryCountries() if settings.geoip_database == "iptocc" else None
         self.locator = ViewerLocator(
-            CidrRanges(settings.geoip_ranges), settings.geoip_trusted_proxies
+            LayeredGeoIp(CidrRanges(settings.geoip_ranges), database),
+            settings.geoip_trusted_proxies,
         )
         self._pool = pool
         self._ttl = ttl

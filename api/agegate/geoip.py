@@ -1,11 +1,19 @@
-"""Where a viewer is: a GeoIP provider interface, the built-in CIDR table, trusted proxies.
+"""Where a viewer is: a GeoIP provider interface, the offline country database, the CIDR
+table, trusted proxies.
 
-No GeoIP database can be downloaded where this is built, so the built-in provider maps the
-CIDR ranges of ``TEEZU_GEOIP_RANGES`` to places. A real deployment plugs in MaxMind GeoIP2
-(``geoip2.database.Reader(...).city(ip)`` gives ``country.iso_code`` and
-``subdivisions.most_specific.iso_code``) by implementing :class:`GeoIpProvider`: its lookup is
-synchronous because the media edge calls it on its hot path, and MaxMind's reader is an
-in-memory (mmap) tree, as cheap as this table.
+The default provider (`RegistryCountries`) is ``iptocc`` (PyPI, MIT or Apache-2.0): the
+regional internet registries' allocation data compiled into the wheel, so nothing is
+downloaded at run time. It answers the country where an address block is registered (usually
+where it is used; a multinational's or a VPN's block may be elsewhere) and never a region.
+Ranges configured in ``TEEZU_GEOIP_RANGES`` (`CidrRanges`) are asked first: they can name a
+region (``US-TX``) and cover private or test ranges the registries do not. A deployment with
+MaxMind GeoIP2 implements :class:`GeoIpProvider` instead (``geoip2.database.Reader(...)
+.city(ip)`` gives ``country.iso_code`` and ``subdivisions.most_specific.iso_code``). Lookups
+are synchronous because the media edge calls them on its hot path; both are in-memory (well
+under a microsecond here).
+
+When only the country is known, the age gate applies the strictest rule among the country's
+own and its regions' (`hls.gate.AgeRules.requirement`).
 
 Behind a CDN or a load balancer that already knows the viewer's country, list the proxies in
 ``TEEZU_GEOIP_TRUSTED_PROXIES``: their ``X-Viewer-Country: US-TX`` header is believed. From
@@ -17,6 +25,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Protocol
+
+import iptocc
 
 from api.agegate.places import parse_place
 
@@ -56,6 +66,33 @@ class CidrRanges:
             self._cache.clear()
         self._cache[ip] = place
         return place
+
+
+class RegistryCountries:
+    """The offline country database (``iptocc``): ``"GB"`` or ``""`` (private, reserved,
+    unallocated or malformed addresses)."""
+
+    def lookup(self, ip: str) -> str:
+        return iptocc.country_code(ip) or ""
+
+
+class LayeredGeoIp:
+    """The configured ranges first (they may name regions), then the database."""
+
+    def __init__(self, ranges: CidrRanges, database: GeoIpProvider | None) -> None:
+        self.ranges = ranges
+        self.database = database
+        self._codes: dict[str, str] = {}  # the database's codes, checked once each
+
+    def lookup(self, ip: str) -> str:
+        place = self.ranges.lookup(ip)
+        if place or self.database is None:
+            return place
+        raw = self.database.lookup(ip)
+        code = self._codes.get(raw)
+        if code is None:
+            code = self._codes[raw] = parse_place(raw) if len(self._codes) < 1000 else ""
+        return code
 
 
 class ViewerLocator:

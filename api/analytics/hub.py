@@ -191,6 +191,28 @@ async def mood(pool: asyncpg.Pool, p: Period) -> list[dict[str, Any]]:
     ]
 
 
+async def ai(pool: asyncpg.Pool, p: Period) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT day, feature, requests, refusals, errors, escalations, p50_ms, p95_ms "
+        "FROM hub_ai_daily WHERE day BETWEEN $1 AND $2 ORDER BY day, feature",
+        p.first,
+        p.last,
+    )
+    return [
+        {
+            "day": r["day"],
+            "feature": r["feature"],
+            "requests": r["requests"],
+            "refusals": r["refusals"],
+            "errors": r["errors"],
+            "escalations": r["escalations"],
+            "p50Ms": round(float(r["p50_ms"]), 1),
+            "p95Ms": round(float(r["p95_ms"]), 1),
+        }
+        for r in rows
+    ]
+
+
 LATE_AFTER_DAYS = 7  # card networks: complaints handled within 7 days
 
 

@@ -152,6 +152,40 @@ class Mood(Window):
     days: list[MoodDay]
 
 
+class AiDay(Output):
+    day: date
+    feature: str = Field(description="the AI operation (its operation id)")
+    requests: int
+    refusals: int = Field(description="answered 401, 403, 429 or 451")
+    errors: int = Field(description="answered 5xx")
+    escalations: int = Field(description="handed to a person by the AI safety layer")
+    p50_ms: float
+    p95_ms: float
+
+
+class AiActivity(Window):
+    days: list[AiDay]
+
+
+class ErrorsQuery(Input):
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class ErrorGroupOut(Output):
+    signature: str
+    error_type: str
+    message: str
+    location: str = Field(description="the innermost frame, module:function")
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+    last_request_ids: list[str] = Field(description="newest first, at most 5")
+
+
+class ErrorGroupsOut(Output):
+    groups: list[ErrorGroupOut]
+
+
 class CommunityDay(Output):
     day: date
     reports_opened: int
@@ -310,6 +344,42 @@ async def get_mood(call: Call[None, HubQuery]) -> Mood | web.Response:
         return await _csv_response("mood", rows)
     fresh = await freshness(call.app[POOL], "hub_mood_daily")
     return Mood.model_validate({"freshAt": fresh, "from": p.first, "to": p.last, "days": rows})
+
+
+@_route(
+    "ai",
+    "AI features per day: requests, refusals, errors, escalations, latency",
+    HubQuery,
+    AiActivity,
+)
+async def get_ai_activity(call: Call[None, HubQuery]) -> AiActivity | web.Response:
+    p = _period(call.query)
+    rows = await hub.ai(call.app[POOL], p)
+    if call.query.format == "csv":
+        return await _csv_response("ai", rows)
+    fresh = await freshness(call.app[POOL], "hub_ai_daily")
+    return AiActivity.model_validate(
+        {"freshAt": fresh, "from": p.first, "to": p.last, "days": rows}
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/admin/hub/errors",
+    summary="Unhandled errors grouped by signature, most recent first, with counts",
+    query=ErrorsQuery,
+    response=ErrorGroupsOut,
+    permission=ADMIN,
+)
+async def get_error_groups(call: Call[None, ErrorsQuery]) -> ErrorGroupsOut:
+    """Read live from ``error_groups`` (one row per signature: small; the nodes write it every
+    few seconds), not from a view."""
+    rows = await call.app[POOL].fetch(
+        "SELECT signature, error_type, message, location, first_seen, last_seen, count, "
+        "last_request_ids FROM error_groups ORDER BY last_seen DESC LIMIT $1",
+        call.query.limit,
+    )
+    return ErrorGroupsOut(groups=[ErrorGroupOut.model_validate(dict(r)) for r in rows])
 
 
 @_route(

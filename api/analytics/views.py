@@ -24,6 +24,7 @@ VIEWS = (
     "hub_streams",
     "hub_mood_daily",
     "hub_community_daily",
+    "hub_ai_daily",
 )
 REFRESH_LOCK_ID = 0x7465657A7518  # pg_advisory_lock key: "teezu" + issue 18
 

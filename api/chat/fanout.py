@@ -63,21 +63,25 @@ class RoomFanout:
         self._interval = interval
         self._horizon = horizon
         self._rates: dict[str, RoomRate] = {}
-        self._pending: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        # room -> (stream id, messages held back, when the first of them was published)
+        self._pending: dict[str, tuple[str, list[dict[str, Any]], float]] = {}
         self._last: dict[str, float] = {}  # room -> when it was last sent to
         self._due: list[tuple[float, str]] = []  # (when, room) of the rooms with pending ones
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Called after each packet with the seconds from its oldest message's publish to the
+        # end of the send (the hold-back plus the emit): the fan-out latency (/metrics).
+        self.on_sent: Callable[[float], None] | None = None
 
     def start(self) -> None:
         if self._interval > 0:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="chat-fanout")
 
     async def publish(self, room: str, stream_id: str, message: dict[str, Any]) -> None:
-        if self._task is None:
-            await self._send(room, stream_id, [message])
-            return
         now = asyncio.get_running_loop().time()
+        if self._task is None:
+            await self._send(room, stream_id, [message], now)
+            return
         rate = self._rates.get(room)
         if rate is None:
             rate = self._rates[room] = RoomRate()
@@ -94,9 +98,9 @@ class RoomFanout:
             # A quiet room, or a busy one's first message after a tick without one: no reason
             # to wait. Only what follows within the tick is held back and goes out together.
             self._last[room] = now
-            await self._send(room, stream_id, [message])
+            await self._send(room, stream_id, [message], now)
             return
-        self._pending[room] = (stream_id, [message])
+        self._pending[room] = (stream_id, [message], now)
         heapq.heappush(self._due, (last + self._interval, room))
         self._wake.set()
 
@@ -107,11 +111,16 @@ class RoomFanout:
             self._last[room] = asyncio.get_running_loop().time()
             await self._send(room, *pending)
 
-    async def _send(self, room: str, stream_id: str, messages: list[dict[str, Any]]) -> None:
+    async def _send(
+        self, room: str, stream_id: str, messages: list[dict[str, Any]], since: float
+    ) -> None:
         try:
             await self._emit(MESSAGES, {"streamId": stream_id, "messages": messages}, room)
         except Exception:
             log.exception("sending %d chat messages to %s failed", len(messages), room)
+            return
+        if self.on_sent is not None:
+            self.on_sent(asyncio.get_running_loop().time() - since)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

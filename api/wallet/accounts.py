@@ -28,7 +28,7 @@ class AccountBook:
     def __init__(self) -> None:
         self._accounts: dict[tuple[AccountKind, uuid.UUID | None], Account] = {}
         self._schedules: dict[str, FeeSchedule] = {}
-        self._current: tuple[int, FeeSchedule] | None = None
+        self._current: tuple[int, FeeSchedule] | None = None  # (valid until, schedule)
         self._referrers: dict[uuid.UUID, tuple[int, uuid.UUID | None]] = {}
         self._payees: dict[uuid.UUID, uuid.UUID] = {}
 
@@ -87,20 +87,27 @@ class AccountBook:
         return account
 
     async def current_schedule(self, db: Db) -> FeeSchedule:
-        """The fee schedule in force now (re-read every few seconds)."""
+        """The fee schedule in force now (re-read every few seconds, and at the moment the next
+        scheduled version takes effect: new versions start at least a minute ahead, see
+        `api.admin.money_routes`, so every node switches at that instant)."""
         now = time.monotonic_ns()
-        if self._current is not None and now - self._current[0] < _SCHEDULE_TTL:
+        if self._current is not None and now < self._current[0]:
             return self._current[1]
         row = await db.fetchrow(
-            "SELECT version, creator_bps, platform_bps, referral_bps, platform_rounding "
+            "SELECT version, creator_bps, platform_bps, referral_bps, platform_rounding, "
+            "(SELECT (least(extract(epoch FROM min(n.effective_from) - now()), 3600) * 1e9)"
+            "::bigint FROM ledger_fee_schedules n WHERE n.effective_from > now()) AS next_in_ns "
             "FROM ledger_fee_schedules "
             "WHERE effective_from <= now() ORDER BY effective_from DESC LIMIT 1"
         )
         if row is None:
             raise LookupError("no fee schedule is in force")
-        schedule = FeeSchedule(**dict(row))
+        values = dict(row)
+        next_in = values.pop("next_in_ns")
+        schedule = FeeSchedule(**values)
         self._schedules[schedule.version] = schedule
-        self._current = (now, schedule)
+        ttl = _SCHEDULE_TTL if next_in is None else min(_SCHEDULE_TTL, max(next_in, 0))
+        self._current = (now + ttl, schedule)  # valid until then
         return schedule
 
     async def schedule(self, db: Db, version: str) -> FeeSchedule:

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from api.analytics.ai_activity import AI_ACTIVITY
 from api.analytics.views import refresh_all
 from api.auth.rbac import Role
 from api.wallet.model import IdempotencyKey
@@ -47,6 +48,14 @@ async def test_admin_sees_the_hub_with_real_data(server, account, tmp_path_facto
         tipper,
         str(stream),
     )
+    assert (await member.call("GET", "/api/v1/ai/dna/quiz")).status == 200  # AI activity
+    signature = uuid.uuid4().hex[:24]  # an error group, as a node writes it
+    await pool.execute(
+        "INSERT INTO error_groups VALUES ($1, 'builtins.KeyError', 'hub-e2e-key', "
+        "'api.example:handler', now(), now(), 7, ARRAY['req-e2e-1'])",
+        signature,
+    )
+    await server.app[AI_ACTIVITY].flush(pool)
     await refresh_all(pool, wait=True)
     tips_today = await pool.fetchval(
         "SELECT sum(total) FROM hub_revenue_daily WHERE day = (now() AT TIME ZONE 'UTC')::date "
@@ -74,6 +83,10 @@ async def test_admin_sees_the_hub_with_real_data(server, account, tmp_path_facto
             )
             late = await page.get_by_test_id("hub-late").inner_text()
             assert int(late.split()[0]) >= 1, late
+            await page.get_by_test_id("hub-ai-table").get_by_text("get_quiz").wait_for()
+            errors = page.get_by_test_id("hub-errors-table")
+            await errors.get_by_text("builtins.KeyError: hub-e2e-key").wait_for()
+            await errors.get_by_text("req-e2e-1").wait_for()
             await page.get_by_test_id("hub-growth-chart").locator("canvas").first.wait_for()
             await screens.check(page, "hub")
             await page.get_by_test_id("hub-period").select_option("7d")

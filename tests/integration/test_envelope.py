@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import pytest
 import pytest_asyncio
 from aiohttp import web
@@ -24,26 +27,33 @@ def assert_envelope(r, status: int, code: str) -> None:
     assert body["requestId"] and body["requestId"] == r.headers["X-Request-Id"]
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def broken(pg_dsn, tmp_path_factory):
-    """A server with a test-only route that fails (a 500 cannot be provoked on a shipped one)."""
+@contextlib.asynccontextmanager
+async def broken_server(pg_dsn, var_dir, **settings) -> AsyncIterator[Client]:
+    """A server with test-only routes that fail (a 500 cannot be provoked on a shipped one)."""
+    apps: list[web.Application] = []
 
     async def explode(request: web.Request) -> web.Response:
-        raise RuntimeError("boom")
+        raise RuntimeError(f"boom {request.query.get('n', '')}")
+
+    async def divide(request: web.Request) -> web.Response:
+        return web.json_response(1 // int(request.query.get("by", "0")))
 
     def add(app: web.Application) -> None:
         app.router.add_get("/api/v1/test-only/explode", explode)
+        app.router.add_get("/api/v1/test-only/divide", divide)
+        apps.append(app)
 
-    async with extra_server(
-        pg_dsn,
-        tmp_path_factory.mktemp("broken"),
-        free_port(),
-        customize=add,
-        rate_limit_requests=3,
-    ) as (base, _):
+    async with extra_server(pg_dsn, var_dir, free_port(), customize=add, **settings) as (base, _):
         c = Client(base)
+        c.app = apps[0]  # type: ignore[attr-defined]  # for the error groups' test
         yield c
         await c.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def broken(pg_dsn, tmp_path_factory):
+    async with broken_server(pg_dsn, tmp_path_factory.mktemp("broken"), rate_limit_requests=3) as c:
+        yield c
 
 
 async def test_500_and_429(broken):
@@ -53,6 +63,48 @@ async def test_500_and_429(broken):
     for _ in range(2):
         await broken.call("GET", "/api/v1/streams")
     assert_envelope(await broken.call("GET", "/api/v1/streams"), 429, "RATE_LIMITED")
+
+
+async def test_unhandled_errors_are_grouped_with_their_request_ids(
+    pg_dsn, tmp_path_factory, server, account
+):
+    """Error tracking: the same failure (whatever its message) is one group with its count and
+    last request ids; another failure is another group; the hub lists them (admins only)."""
+    from api.error_groups import ERROR_GROUPS
+
+    async with broken_server(pg_dsn, tmp_path_factory.mktemp("errors")) as broken:
+        await _grouped(broken, server, account, ERROR_GROUPS)
+
+
+async def _grouped(broken, server, account, ERROR_GROUPS) -> None:  # noqa: N803
+    admin = await account(Role.ADMIN)
+    # Other tests' servers (same database) may have counted this failure already.
+    before = (await admin.call("GET", "/api/v1/admin/hub/errors?limit=500")).data["groups"]
+    base = sum(g["count"] for g in before if g["location"].endswith(":explode"))
+    ids = []
+    for n in range(3):
+        r = await broken.call("GET", f"/api/v1/test-only/explode?n={n}")
+        assert_envelope(r, 500, "INTERNAL_ERROR")
+        ids.append(r.body["requestId"])
+    r = await broken.call("GET", "/api/v1/test-only/divide")
+    assert_envelope(r, 500, "INTERNAL_ERROR")
+    assert (await broken.app[ERROR_GROUPS].flush(server.pool)) == 2
+    groups = (await admin.call("GET", "/api/v1/admin/hub/errors?limit=500")).data["groups"]
+    boom = [g for g in groups if ids[0] in g["lastRequestIds"]]
+    assert len(boom) == 1, groups
+    assert boom[0]["count"] == base + 3 and boom[0]["lastRequestIds"][:3] == ids[::-1]
+    assert boom[0]["errorType"] == "builtins.RuntimeError" and boom[0]["message"] == "boom 2"
+    assert boom[0]["location"].endswith(":explode")
+    zero = [g for g in groups if g["location"].endswith(":divide")]
+    assert zero and zero[0]["errorType"] == "builtins.ZeroDivisionError"
+    # Again: the counts add up in the database (a second flush of the same signature).
+    await broken.call("GET", "/api/v1/test-only/explode?n=9")
+    assert (await broken.app[ERROR_GROUPS].flush(server.pool)) == 1
+    groups = (await admin.call("GET", "/api/v1/admin/hub/errors")).data["groups"]
+    again = next(g for g in groups if g["signature"] == boom[0]["signature"])
+    assert again["count"] == base + 4 and again["lastRequestIds"][1:4] == ids[::-1]
+    bad = await admin.call("GET", "/api/v1/admin/hub/errors?limit=0")
+    assert (bad.status, bad.code) == (422, "VALIDATION_ERROR")
 
 
 async def test_every_error_kind(server, client, account):

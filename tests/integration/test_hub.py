@@ -268,8 +268,61 @@ async def test_csv_export(admin, dataset):
 
 HUB_PATHS = [
     f"/api/v1/admin/hub/{name}"
-    for name in ("community", "creators", "growth", "mood", "retention", "revenue", "streams")
+    for name in (
+        "ai",
+        "community",
+        "creators",
+        "errors",
+        "growth",
+        "mood",
+        "retention",
+        "revenue",
+        "streams",
+    )
 ]
+
+
+async def test_ai_activity_counts_real_requests_and_refusals(server, account, admin):
+    """Requests to the AI features (served for real: the DNA quiz) are noted by the node,
+    written in a batch, and counted per day in hub_ai_daily; a role without AI tools is a
+    refusal. A day of the test's own checks the latency percentiles exactly."""
+    from api.analytics.ai_activity import AI_ACTIVITY
+
+    pool = server.pool
+    member, viewer = await account(Role.MEMBER), await account(Role.VIEWER)
+    for _ in range(3):
+        assert (await member.call("GET", "/api/v1/ai/dna/quiz")).status == 200
+    assert (await viewer.call("GET", "/api/v1/ai/dna/quiz")).status == 403
+    assert (await member.call("GET", "/api/v1/streams")).status == 200  # not an AI feature
+    written = await server.app[AI_ACTIVITY].flush(pool)
+    assert written >= 4
+    day = D + timedelta(days=3)
+    await pool.executemany(
+        "INSERT INTO ai_requests (at, feature, status, latency_ms, refused) "
+        "VALUES ($1, 'test_feature', $2, $3, $4)",
+        [(at(day, 10), 200, float(ms), False) for ms in (10, 20, 30, 40)]
+        + [(at(day, 11), 403, 1.0, True)],
+    )
+    await refresh_all(pool, wait=True)
+    today = datetime.now(UTC).date()
+    r = await admin.call("GET", f"/api/v1/admin/hub/ai?{window(today)}")
+    assert r.status == 200 and r.data["freshAt"] is not None
+    quiz = [d for d in r.data["days"] if d["feature"] == "get_quiz"]
+    assert len(quiz) == 1 and quiz[0]["requests"] >= 4 and quiz[0]["refusals"] >= 1
+    assert all(d["feature"] != "list_streams" for d in r.data["days"])
+    r = await admin.call("GET", f"/api/v1/admin/hub/ai?{window(day)}")
+    assert r.data["days"] == [
+        {
+            "day": day.isoformat(),
+            "feature": "test_feature",
+            "requests": 5,
+            "refusals": 1,
+            "errors": 0,
+            "escalations": 0,
+            "p50Ms": 20.0,
+            "p95Ms": round(40 - 0.2 * (40 - 30), 1),  # percentile_cont over 1, 10, 20, 30, 40
+        }
+    ]
 
 
 async def test_every_hub_endpoint_is_checked(server):

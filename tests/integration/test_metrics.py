@@ -158,6 +158,25 @@ async def test_publishing_moves_frames_in_and_a_blocking_request_is_held(server,
             second, "teezu_rendition_encode_seconds_total", stream=stream_id, rendition="720p"
         )
         assert encoded > 0 and seconds > 0
+        # Output bitrate: the encoded bytes move while publishing (x 8 / s: bits per second).
+        out_bytes = [
+            value(doc, "teezu_rendition_bytes_out_total", stream=stream_id, rendition="720p")
+            for doc in (first, second)
+        ]
+        assert out_bytes[1] > out_bytes[0] > 0, out_bytes
+        # The encoder's queue is bounded by the pipeline's backlog (2 video frames).
+        queue = value(second, "teezu_stream_encoder_queue", stream=stream_id, media="video")
+        assert 0 <= queue <= 2
+        # RTP from the publisher: packets received move, loss and jitter are reported (loopback:
+        # none lost, jitter well under a frame).
+        rtp = [
+            value(doc, "teezu_whip_rtp_packets_received_total", stream=stream_id, kind="video")
+            for doc in (first, second)
+        ]
+        assert rtp[1] > rtp[0] > 0, rtp
+        assert value(second, "teezu_whip_rtp_packets_lost", stream=stream_id, kind="video") >= 0
+        jitter = value(second, "teezu_whip_rtp_jitter_seconds", stream=stream_id, kind="video")
+        assert 0 <= jitter < 1 / fps, jitter
 
         # Where the frames' time went, per stage (engine.latency), and the shedding step.
         def delay(stage: str, quantile: str) -> float:
@@ -195,3 +214,42 @@ async def test_publishing_moves_frames_in_and_a_blocking_request_is_held(server,
         assert value(after, "teezu_whip_sessions") >= 1
     finally:
         await pub.delete(http, server.base_url)
+
+
+async def test_chat_fanout_and_pool_wait_move_with_the_work(server, http, account):
+    from api.auth.rbac import Role
+    from api.streams import store as streams
+    from tests.chatclient import ChatClient
+
+    creator = await account(Role.CREATOR)
+    room, _ = await streams.create_stream(
+        server.pool, title="Fan-out", creator_handle=creator.handle, creator_id=creator.id
+    )
+    client = await ChatClient().connect(
+        server.base_url, headers={"Cookie": f"session={creator.cookie()}"}
+    )
+    try:
+        assert (await client.join(str(room.id)))["ok"]
+        before = await scrape(http, server)
+        sent = 5
+        for i in range(sent):
+            assert (await client.send(str(room.id), f"fan-out {i}"))["ok"]
+        await client.wait_message(f"fan-out {sent - 1}")
+        after = await scrape(http, server)
+    finally:
+        await client.close()
+    packets = value(after, "teezu_chat_fanout_seconds_count") - value(
+        before, "teezu_chat_fanout_seconds_count"
+    )
+    assert 1 <= packets <= sent  # a busy room's messages share packets
+    assert value(after, "teezu_chat_fanout_seconds_sum") > value(
+        before, "teezu_chat_fanout_seconds_sum"
+    )
+    # Every query took a pool connection; the waits add up (never fall).
+    taken = value(after, "teezu_db_pool_acquisitions_total") - value(
+        before, "teezu_db_pool_acquisitions_total"
+    )
+    assert taken >= 1  # the history writer's batch at least (it groups messages)
+    assert value(after, "teezu_db_pool_acquire_wait_seconds_total") >= value(
+        before, "teezu_db_pool_acquire_wait_seconds_total"
+    )

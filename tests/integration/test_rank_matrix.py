@@ -49,6 +49,7 @@ NOT_ON_AN_ACCOUNT = {
     "add_banned_word": "the caller's own word list",
     "remove_banned_word": "the caller's own word list",
     "set_age_rule": "a jurisdiction's age rule: site configuration",
+    "create_fee_schedule": "the platform's fee schedule: site configuration",
     "unfreeze_stream": "lifts a restriction: it can only help the stream's creator",
 }
 SOCKET_ACTIONS = {"chat.ban": events.BAN, "chat.timeout": events.TIMEOUT}
@@ -105,6 +106,10 @@ async def stream_rating(ctx: Ctx, target: users.UserRow) -> tuple[str, dict[str,
     return f"/api/v1/streams/{await _stream(ctx, target)}/rating", {"rating": "sfw"}
 
 
+async def billing_stop(ctx: Ctx, target: users.UserRow) -> tuple[str, dict[str, Any] | None]:
+    return f"/api/v1/admin/streams/{await _stream(ctx, target)}/billing-stop", {"reason": "matrix"}
+
+
 async def identity_review(ctx: Ctx, target: users.UserRow) -> tuple[str, dict[str, Any] | None]:
     docs = [Document("id_front", "image/png", image()), Document("selfie", "image/png", image())]
     sub = Submission("Matrix Person", date(1990, 1, 1), [], docs)
@@ -143,6 +148,7 @@ SETUPS: dict[str, Setup] = {
     "appeal.decision": appeal_decision,
     "flag.resolve": flag_resolve,
     "stream.rating": stream_rating,
+    "stream.billing_stop": billing_stop,
     "identity.review": identity_review,
     "role.grant": role_grant,
     "role.revoke": role_revoke,

@@ -8,7 +8,7 @@ from types import MappingProxyType
 import pytest
 
 from api.agegate.errors import MalformedRegion, UnknownCountry, UnknownRegion
-from api.agegate.geoip import CidrRanges, ViewerLocator
+from api.agegate.geoip import CidrRanges, LayeredGeoIp, RegistryCountries, ViewerLocator
 from api.agegate.places import parse_place, place_code
 from hls.access import TokenInvalid, sign_playback_token, verify_playback_token
 from hls.gate import (
@@ -45,6 +45,7 @@ RULES = AgeRules(
         ("GB-ENG", "verified"),
         ("US-TX", "verified"),
         ("US-NY", "self_declared"),
+        ("US", "verified"),  # region unknown: the strictest of the country's regions
         ("SE", "none"),
     ],  # fmt: skip
 )
@@ -194,6 +195,29 @@ def test_cidr_ranges_longest_prefix_and_locator_trust():
     assert locator.locate(None, "SE") == ""
 
 
+@pytest.mark.parametrize(
+    ("ip", "place"),
+    [
+        ("8.8.8.8", "US"),  # registered to Google in the US
+        ("81.2.69.160", "GB"),
+        ("2a00:1450:4001:80b::200e", "IE"),
+        ("145.97.0.1", "NL"),
+        ("10.2.3.4", "NL"),  # the configured range, asked first
+        ("10.1.3.4", "US-TX"),  # a range may name a region; the database never does
+        ("192.168.1.1", ""),  # private: no country
+        ("127.0.0.1", ""),
+        ("not an ip", ""),
+    ],  # fmt: skip
+)
+def test_the_offline_database_answers_countries_after_the_configured_ranges(ip, place):
+    geo = LayeredGeoIp(
+        CidrRanges({"10.0.0.0/8": "NL", "10.1.0.0/16": "US-TX"}), RegistryCountries()
+    )
+    assert geo.lookup(ip) == place
+    only_ranges = LayeredGeoIp(CidrRanges({"10.0.0.0/8": "NL", "10.1.0.0/16": "US-TX"}), None)
+    assert only_ranges.lookup(ip) == (place if ip.startswith("10.") else "")
+
+
 def test_an_exempt_token_holds_only_where_it_was_issued():
     """The creator's (or staff's) own token: past the age gate and their geo-blocks at home;
     handed to someone elsewhere it counts as a token of level none there."""
@@ -209,3 +233,12 @@ def test_an_exempt_token_holds_only_where_it_was_issued():
     # Not age-gated, not blocked: a plain token (the visibility is what it opens).
     followers = StreamAccess("followers", rules=RULES)
     assert policy.decide(SID, followers, creator_nl, lambda: "FR") == creator_nl
+
+
+@pytest.mark.parametrize(("database", "place"), [("iptocc", "GB"), ("none", "")])
+def test_the_nodes_age_gate_locates_with_the_configured_database(tmp_path, database, place):
+    from api.agegate.gate import AgeGate
+    from teezu.settings import Settings
+
+    gate = AgeGate(Settings(var_dir=tmp_path, geoip_database=database), lambda: None)
+    assert gate.locator.locate("81.2.69.160", None) == place

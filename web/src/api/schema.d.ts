@@ -52,6 +52,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/fee-schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every fee schedule version, newest first (one page: versions are few)
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["fee_schedules"];
+        put?: never;
+        /**
+         * Schedule a new fee schedule version
+         * @description 422 ``FEE_SCHEDULE_TOO_SOON`` for an ``effectiveFrom`` less than a minute ahead (the
+         *         database's clock decides); 409 ``FEE_SCHEDULE_EXISTS`` for a version or a start time
+         *         already used. Money moved before ``effectiveFrom`` keeps the schedule it used.
+         *
+         *     Needs permission `system.config_root`.
+         */
+        post: operations["create_fee_schedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/hub/ai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * AI features per day: requests, refusals, errors, escalations, latency
+         * @description Needs permission `system.config_limited`.
+         */
+        get: operations["get_ai_activity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/hub/community": {
         parameters: {
             query?: never;
@@ -84,6 +132,29 @@ export interface paths {
          * @description Needs permission `system.config_limited`.
          */
         get: operations["get_creators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/hub/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unhandled errors grouped by signature, most recent first, with counts
+         * @description Read live from ``error_groups`` (one row per signature: small; the nodes write it every
+         *         few seconds), not from a view.
+         *
+         *     Needs permission `system.config_limited`.
+         */
+        get: operations["get_error_groups"];
         put?: never;
         post?: never;
         delete?: never;
@@ -272,6 +343,51 @@ export interface paths {
          *     Needs permission `system.config_limited`.
          */
         post: operations["reject_payout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/streams/{stream_id}/billing-stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Kill switch: stop a stream's billing and settle its holds
+         * @description Idempotent: a second call settles nothing more (its answer lists no holds).
+         *
+         *     Needs permission `system.config_limited`.
+         */
+        post: operations["stop_stream_billing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search accounts (newest first)
+         * @description ``q`` matches a part of the handle or display name, or an email address exactly;
+         *         ``cursor`` continues from the previous page's ``nextCursor``.
+         *
+         *     Needs permission `system.config_limited`.
+         */
+        get: operations["admin_users"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1573,6 +1689,26 @@ export interface paths {
          * @description Needs a signed-in caller.
          */
         get: operations["list_blocks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Moderation decisions about my account and my content (statement of reasons)
+         * @description Needs a signed-in caller.
+         */
+        get: operations["my_decisions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3870,6 +4006,83 @@ export interface components {
              */
             note?: string;
         };
+        /** AdminUser */
+        AdminUser: {
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Displayname */
+            displayName: string;
+            /** Handle */
+            handle: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Roles */
+            roles: components["schemas"]["Role"][];
+            /** Status */
+            status: string;
+            /** Suspendeduntil */
+            suspendedUntil: string | null;
+        };
+        /** AiActivity */
+        AiActivity: {
+            /** Days */
+            days: components["schemas"]["AiDay"][];
+            /**
+             * Freshat
+             * @description when the view was last refreshed
+             */
+            freshAt: string | null;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** AiDay */
+        AiDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Errors
+             * @description answered 5xx
+             */
+            errors: number;
+            /**
+             * Escalations
+             * @description handed to a person by the AI safety layer
+             */
+            escalations: number;
+            /**
+             * Feature
+             * @description the AI operation (its operation id)
+             */
+            feature: string;
+            /** P50Ms */
+            p50Ms: number;
+            /** P95Ms */
+            p95Ms: number;
+            /**
+             * Refusals
+             * @description answered 401, 403, 429 or 451
+             */
+            refusals: number;
+            /** Requests */
+            requests: number;
+        };
         /** AppealIn */
         AppealIn: {
             /**
@@ -4061,6 +4274,55 @@ export interface components {
         BeaconAck: {
             /** Watchseconds */
             watchSeconds: number;
+        };
+        /** BillingHold */
+        BillingHold: {
+            /** Amount */
+            amount: number;
+            /** Captured */
+            captured: number;
+            /**
+             * Holdid
+             * Format: uuid
+             */
+            holdId: string;
+            /** Purpose */
+            purpose: string;
+            /** State */
+            state: string;
+        };
+        /** BillingStopIn */
+        BillingStopIn: {
+            /** Reason */
+            reason: string;
+        };
+        /** BillingStopOut */
+        BillingStopOut: {
+            /**
+             * Captured
+             * @description Tokens captured for completed minutes
+             */
+            captured: number;
+            /** Goalid */
+            goalId: string | null;
+            /** Holds */
+            holds: components["schemas"]["BillingHold"][];
+            /** Privateshows */
+            privateShows: string[];
+            /** Reason */
+            reason: string;
+            /**
+             * Released
+             * @description Tokens given back to viewers
+             */
+            released: number;
+            /**
+             * Streamid
+             * Format: uuid
+             */
+            streamId: string;
+            /** Ticketshows */
+            ticketShows: string[];
         };
         /** BlockedAccount */
         BlockedAccount: {
@@ -4555,6 +4817,49 @@ export interface components {
             /** Freshat */
             freshAt: string | null;
         };
+        /** DecisionAboutMe */
+        DecisionAboutMe: {
+            /** Action */
+            action: string;
+            /**
+             * Appealable
+             * @description An appeal can be filed now (POST /api/v1/appeals)
+             */
+            appealable: boolean;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Automated */
+            automated: boolean;
+            /**
+             * Ground
+             * @description The category or rule the decision rests on
+             */
+            ground: string | null;
+            /**
+             * Id
+             * @description Stable within this list (source and the record's id)
+             */
+            id: string;
+            /** Reportid */
+            reportId: string | null;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "moderation" | "chat" | "automated";
+            /** Targetid */
+            targetId: string | null;
+            /** Targettype */
+            targetType: string | null;
+            /**
+             * Until
+             * @description When a time-limited restriction ends
+             */
+            until: string | null;
+        };
         /** DecisionBody */
         DecisionBody: {
             /**
@@ -4788,6 +5093,42 @@ export interface components {
             /** @constant */
             status: "error";
         };
+        /** ErrorGroupOut */
+        ErrorGroupOut: {
+            /** Count */
+            count: number;
+            /** Errortype */
+            errorType: string;
+            /**
+             * Firstseen
+             * Format: date-time
+             */
+            firstSeen: string;
+            /**
+             * Lastrequestids
+             * @description newest first, at most 5
+             */
+            lastRequestIds: string[];
+            /**
+             * Lastseen
+             * Format: date-time
+             */
+            lastSeen: string;
+            /**
+             * Location
+             * @description the innermost frame, module:function
+             */
+            location: string;
+            /** Message */
+            message: string;
+            /** Signature */
+            signature: string;
+        };
+        /** ErrorGroupsOut */
+        ErrorGroupsOut: {
+            /** Groups */
+            groups: components["schemas"]["ErrorGroupOut"][];
+        };
         /** ExportOut */
         ExportOut: {
             /**
@@ -4821,6 +5162,59 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "running" | "done" | "failed";
+        };
+        /** FeeScheduleIn */
+        FeeScheduleIn: {
+            /**
+             * Effectivefrom
+             * @description When it takes effect (at least a minute ahead; default: then)
+             * @default null
+             */
+            effectiveFrom?: string | null;
+            /**
+             * Platformbps
+             * @description The platform's share, in basis points
+             */
+            platformBps: number;
+            /**
+             * Platformrounding
+             * @default ceil
+             * @enum {string}
+             */
+            platformRounding?: "floor" | "ceil";
+            /**
+             * Referralbps
+             * @description The referrer's part of the platform's share (basis points)
+             */
+            referralBps: number;
+            /** Version */
+            version: string;
+        };
+        /** FeeScheduleOut */
+        FeeScheduleOut: {
+            /** Creatorbps */
+            creatorBps: number;
+            /**
+             * Effectivefrom
+             * Format: date-time
+             */
+            effectiveFrom: string;
+            /** Platformbps */
+            platformBps: number;
+            /**
+             * Platformrounding
+             * @enum {string}
+             */
+            platformRounding: "floor" | "ceil";
+            /** Referralbps */
+            referralBps: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "past" | "current" | "scheduled";
+            /** Version */
+            version: string;
         };
         /** FeedItem */
         FeedItem: {
@@ -8476,6 +8870,228 @@ export interface operations {
             };
         };
     };
+    fee_schedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every fee schedule version, newest first (one page: versions are few) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["FeeScheduleOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_fee_schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeeScheduleIn"];
+            };
+        };
+        responses: {
+            /** @description Schedule a new fee schedule version */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["FeeScheduleOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_ai_activity: {
+        parameters: {
+            query?: {
+                /** @description 7d, 30d, 90d or 365d */
+                period?: string | null;
+                /** @description first UTC day */
+                from?: string | null;
+                /** @description last UTC day (included) */
+                to?: string | null;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description AI features per day: requests, refusals, errors, escalations, latency */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AiActivity"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     get_community: {
         parameters: {
             query?: {
@@ -8588,6 +9204,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_error_groups: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unhandled errors grouped by signature, most recent first, with counts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ErrorGroupsOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
                 };
             };
             /** @description Not signed in, or the session is no longer valid */
@@ -9326,6 +10004,168 @@ export interface operations {
             };
             /** @description Unsupported content type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stop_stream_billing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BillingStopIn"];
+            };
+        };
+        responses: {
+            /** @description Kill switch: stop a stream's billing and settle its holds */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BillingStopOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    admin_users: {
+        parameters: {
+            query?: {
+                /** @description A part of the handle or display name, or an exact email address */
+                q?: string | null;
+                role?: components["schemas"]["Role"] | null;
+                status?: ("active" | "suspended" | "banned") | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Search accounts (newest first) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AdminUser"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14139,6 +14979,62 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: components["schemas"]["BlockedAccount"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    my_decisions: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Moderation decisions about my account and my content (statement of reasons) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["DecisionAboutMe"][];
                         /** @description pass as ?cursor= for the next page; null on the last page */
                         nextCursor: string | null;
                         /** @constant */

@@ -1,8 +1,9 @@
 /** The account's further sections: profile and picture, email address, turning two-step
- * verification off, my reports and appeals, and erasing the account. */
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+ * verification off, the decisions about me (statement of reasons), my reports and appeals,
+ * and erasing the account. */
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, data } from '@/api/client';
+import { api, body, data } from '@/api/client';
 import { keys } from '@/api/keys';
 import { signedInAs } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
@@ -138,9 +139,60 @@ function TwoFactorOff({ s }: { s: S }) {
   );
 }
 
-function Reports({ s }: { s: S }) {
+/** Moderation and trust decisions about my account and my content, with their grounds and
+ * whether they can be appealed (the API's list; nothing is decided here). */
+function Decisions({ s, onAppeal }: { s: S; onAppeal: (reportId: string) => void }) {
+  const lang = useStore((st) => st.lang);
+  const decisions = useInfiniteQuery({
+    queryKey: ['account', 'decisions'],
+    initialPageParam: null as string | null,
+    queryFn: ({ pageParam }) =>
+      body(api.GET('/api/v1/me/decisions', { params: { query: { limit: 20, ...(pageParam ? { cursor: pageParam } : {}) } } })),
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+  });
+  const rows = decisions.data?.pages.flatMap((p) => p.data) ?? [];
+  const label = (key: string, fallback: string) => {
+    const text = s(key as never);
+    return text === key ? fallback : text;
+  };
+  return (
+    <section className={card} aria-labelledby="decisions-title">
+      <h2 id="decisions-title" className="font-semibold">
+        {s('decisions')}
+      </h2>
+      <p className="text-xs text-muted">{s('decisionsHelp')}</p>
+      <ErrorNote error={decisions.error} />
+      {decisions.isSuccess && rows.length === 0 && <p className="text-sm text-muted">{s('noDecisions')}</p>}
+      <ul className="flex flex-col divide-y divide-line text-sm" data-testid="my-decisions">
+        {rows.map((d) => (
+          <li key={d.id} className="flex flex-col gap-1 py-2">
+            <span className="font-semibold">{label(`action.${d.action}`, d.action)}</span>
+            <span className="text-xs text-muted">
+              <time dateTime={d.at}>{new Date(d.at).toLocaleString(lang)}</time> · {s(d.automated ? 'automated' : 'byPerson')}
+              {d.targetType && ` · ${label(`target.${d.targetType}`, d.targetType)}`}
+            </span>
+            {d.ground && <span>{s('ground', { ground: label(`reason.${d.ground}`, d.ground) })}</span>}
+            {d.until && <span>{s('until', { when: new Date(d.until).toLocaleString(lang) })}</span>}
+            {d.reportId && <span className="break-all text-xs text-muted">{s('referenceIs', { id: d.reportId })}</span>}
+            {d.appealable && d.reportId && (
+              <Button variant="secondary" className="w-fit" onClick={() => onAppeal(d.reportId!)}>
+                {s('appealThis')}
+              </Button>
+            )}
+          </li>
+        ))}
+      </ul>
+      {decisions.hasNextPage && (
+        <Button variant="secondary" className="w-fit" disabled={decisions.isFetchingNextPage} onClick={() => decisions.fetchNextPage()}>
+          {s('more')}
+        </Button>
+      )}
+    </section>
+  );
+}
+
+function Reports({ s, reportId, setReportId }: { s: S; reportId: string; setReportId: (id: string) => void }) {
   const reports = useQuery({ queryKey: ['account', 'reports'], queryFn: () => data(api.GET('/api/v1/reports', { params: { query: { limit: 50 } } })) });
-  const [reportId, setReportId] = useState('');
   const [text, setText] = useState('');
   const appeal = useMutation({
     mutationFn: () => data(api.POST('/api/v1/appeals', { body: { reportId: reportId.trim(), text } })),
@@ -170,7 +222,7 @@ function Reports({ s }: { s: S }) {
           appeal.mutate();
         }}
       >
-        <Field label={s('reference')} value={reportId} onChange={(e) => setReportId(e.target.value)} autoComplete="off" />
+        <Field id="appeal-reference" label={s('reference')} value={reportId} onChange={(e) => setReportId(e.target.value)} autoComplete="off" />
         <TextArea label={s('appealText')} value={text} onChange={(e) => setText(e.target.value)} />
         <ErrorNote error={appeal.error} />
         {appeal.isSuccess && <p role="status" className="text-sm text-brand">{s('appealSent')}</p>}
@@ -229,13 +281,21 @@ function Erase({ s }: { s: S }) {
 export default function AccountExtras() {
   const s = useStrings(strings);
   const me = useStore((st) => st.me);
+  const [reportId, setReportId] = useState('');
   if (!me) return null;
   return (
     <>
       <Profile s={s} />
       <Email s={s} />
       {me.twoFactorEnabled && <TwoFactorOff s={s} />}
-      <Reports s={s} />
+      <Decisions
+        s={s}
+        onAppeal={(id) => {
+          setReportId(id);
+          document.getElementById('appeal-reference')?.focus();
+        }}
+      />
+      <Reports s={s} reportId={reportId} setReportId={setReportId} />
       <Erase s={s} />
     </>
   );

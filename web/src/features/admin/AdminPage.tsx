@@ -1,5 +1,6 @@
-/** Admin: the payout approval queue, roles, the age-gate rules per jurisdiction and the audit
- * log — what the API offers administrators. */
+/** Admin: the payout approval queue, accounts and their roles, money (fee schedules, the
+ * billing kill switch), the age-gate rules per jurisdiction and the audit log — what the API
+ * offers administrators. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Navigate } from '@/lib/router';
@@ -10,6 +11,8 @@ import { card, ConsoleTabs, Select, TextArea } from '@/components/ui/Console';
 import { Field } from '@/components/ui/Field';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useStrings } from '@/i18n';
+import { Money } from './AdminMoney';
+import { Users } from './AdminUsers';
 import { strings } from './strings';
 
 type S = ReturnType<typeof useStrings<keyof typeof strings.en>>;
@@ -80,49 +83,6 @@ function Payouts({ s }: { s: S }) {
         {payouts.data?.data.map((p) => <PayoutCard key={p.id} payout={p} s={s} />)}
       </ul>
     </>
-  );
-}
-
-const ROLES: Schemas['Role'][] = ['member', 'member_plus', 'provider', 'creator', 'moderator', 'admin', 'super_admin'];
-
-function Roles({ s }: { s: S }) {
-  const [handle, setHandle] = useState('');
-  const [role, setRole] = useState<Schemas['Role']>('creator');
-  const [result, setResult] = useState<Schemas['UserRoles'] | null>(null);
-  const change = useMutation({
-    mutationFn: (grant: boolean) =>
-      data(
-        grant
-          ? api.POST('/api/v1/admin/users/{handle}/roles', { params: { path: { handle } }, body: { role } })
-          : api.DELETE('/api/v1/admin/users/{handle}/roles/{role}', { params: { path: { handle, role } } }),
-      ),
-    onSuccess: setResult,
-  });
-  return (
-    <form className={`${card} max-w-md`} onSubmit={(e) => e.preventDefault()}>
-      <Field label={s('roles.handle')} value={handle} onChange={(e) => setHandle(e.target.value.replace(/^@/, ''))} autoComplete="off" />
-      <Select label={s('roles.role')} value={role} onChange={(e) => setRole(e.target.value as Schemas['Role'])}>
-        {ROLES.map((r) => (
-          <option key={r} value={r}>
-            {r}
-          </option>
-        ))}
-      </Select>
-      <ErrorNote error={change.error} />
-      <div className="flex flex-wrap gap-2">
-        <Button disabled={!handle || change.isPending} onClick={() => change.mutate(true)}>
-          {s('roles.grant')}
-        </Button>
-        <Button variant="secondary" disabled={!handle || change.isPending} onClick={() => change.mutate(false)}>
-          {s('roles.revoke')}
-        </Button>
-      </div>
-      {result && (
-        <p role="status" className="text-sm">
-          {s('roles.now', { handle: result.handle, roles: result.roles.join(', ') })}
-        </p>
-      )}
-    </form>
   );
 }
 
@@ -242,7 +202,8 @@ export default function AdminPage() {
         label={s('title')}
         tabs={[
           { value: 'payouts', title: s('tab.payouts'), body: <Payouts s={s} /> },
-          { value: 'roles', title: s('tab.roles'), body: <Roles s={s} /> },
+          { value: 'users', title: s('tab.users'), body: <Users s={s} /> },
+          { value: 'money', title: s('tab.money'), body: <Money s={s} /> },
           { value: 'age', title: s('tab.ageGate'), body: <AgeGate s={s} /> },
           { value: 'audit', title: s('tab.audit'), body: <Audit s={s} /> },
         ]}

@@ -3,9 +3,10 @@ import { useMemo, useState, type ReactNode } from 'react';
 import { Navigate } from '@/lib/router';
 import { useSignedIn } from '@/api/queries';
 import { ErrorNote, Loading, Page } from '@/components/ui/States';
-import { useT, type Key } from '@/i18n';
+import { useStrings, useT, type Key } from '@/i18n';
 import { useStore } from '@/store';
 import { LineChart } from './LineChart';
+import { strings } from './strings';
 import { csvUrl, PERIODS, useHub, type Period } from './useHub';
 
 function Panel({ title, panel, period, fresh, children }: { title: string; panel: string; period: Period; fresh?: string | null; children: ReactNode }) {
@@ -73,6 +74,7 @@ export function HubPage() {
 
 function HubPanels({ period, lang }: { period: Period; lang: string }) {
   const t = useT();
+  const h = useStrings(strings);
   const hub = useHub(period);
   const n = (v: number) => new Intl.NumberFormat(lang).format(v);
   const g = hub.growth.data;
@@ -198,6 +200,43 @@ function HubPanels({ period, lang }: { period: Period; lang: string }) {
                 return acc;
               }, {}),
             ).map(([m, [s, w]]) => [m, n(s), (w / 3600).toFixed(2)])}
+          />
+        )}
+      </Panel>
+      <section className="flex min-w-0 flex-col gap-2 rounded-xl border border-line bg-panel p-4" aria-labelledby="hub-errors-title">
+        <h2 id="hub-errors-title" className="font-semibold">
+          {h('errors')}
+        </h2>
+        <ErrorNote error={hub.errors.error} />
+        {hub.errors.data && (
+          <Table
+            caption={h('errors')}
+            testId="hub-errors-table"
+            head={[h('errorType'), h('errorWhere'), h('errorCount'), h('errorLast'), h('errorRequests')]}
+            rows={hub.errors.data.groups.map((g) => [
+              `${g.errorType}: ${g.message}`,
+              g.location,
+              n(g.count),
+              new Date(g.lastSeen).toLocaleString(lang),
+              g.lastRequestIds.join(' '),
+            ])}
+          />
+        )}
+      </section>
+      <Panel title={h('ai')} panel="ai" period={period} fresh={hub.ai.data?.freshAt}>
+        <ErrorNote error={hub.ai.error} />
+        {hub.ai.data && (
+          <Table
+            caption={h('ai')}
+            testId="hub-ai-table"
+            head={[h('aiFeature'), h('aiRequests'), h('aiRefusals'), h('aiErrors'), h('aiEscalations'), h('aiP95')]}
+            rows={Object.entries(
+              hub.ai.data.days.reduce<Record<string, [number, number, number, number, number]>>((acc, d) => {
+                const [q, r, e, x, p] = acc[d.feature] ?? [0, 0, 0, 0, 0];
+                acc[d.feature] = [q + d.requests, r + d.refusals, e + d.errors, x + d.escalations, Math.max(p, d.p95Ms)];
+                return acc;
+              }, {}),
+            ).map(([f, [q, r, e, x, p]]) => [f, n(q), n(r), n(e), n(x), p.toFixed(0)])}
           />
         )}
       </Panel>

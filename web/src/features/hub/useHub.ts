@@ -41,7 +41,15 @@ export function useHub(period: Period) {
     queryKey: keys.hub('community', period),
     queryFn: async () => json(await data(api.GET('/api/v1/admin/hub/community', query))),
   });
-  return { growth, revenue, retention, streams, creators, mood, community };
+  const ai = useQuery({
+    queryKey: keys.hub('ai', period),
+    queryFn: async () => json(await data(api.GET('/api/v1/admin/hub/ai', query))),
+  });
+  const errors = useQuery({
+    queryKey: keys.hub('errors', period),
+    queryFn: () => data(api.GET('/api/v1/admin/hub/errors', { params: { query: { limit: 20 } } })),
+  });
+  return { growth, revenue, retention, streams, creators, mood, community, ai, errors };
 }
 
 /** Where a panel's CSV export downloads from. */
