@@ -35,6 +35,7 @@ from api.engagement import routes as engagement_routes
 from api.envelope import envelope_middleware
 from api.feed import routes as feed_routes
 from api.keys import (
+    DOCUMENTS,
     EDGE,
     FORENSIC,
     MODERATION,
@@ -86,6 +87,7 @@ from ingest import whep, whip
 from ingest.safety import SafetyControl
 from ingest.whep_guard import WHEP_GUARD, WhepGuard
 from teezu.db import apply_migrations, create_pool
+from teezu.documents import Documents
 from teezu.metrics import Metrics
 from teezu.pubsub import PubSub, create_pubsub
 from teezu.settings import Settings
@@ -179,6 +181,8 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     app[AUTHENTICATOR] = SessionAuthenticator(lambda: app[POOL], settings)
     storage = create_storage(settings)
     app[STORAGE] = storage
+    documents = Documents(settings.mongodb_url, var_dir=settings.var_dir)
+    app[DOCUMENTS] = documents
     forensic = ForensicRenderer(settings.forensic_key_bytes(), settings.forensic_render_workers)
     app[FORENSIC] = forensic
     live: dict[str, HlsOutput] = {}  # this node's live broadcasts, shared by ingest and origin
@@ -305,6 +309,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             await revocations.close()
             await forensic.close()
             await storage.close()
+            await documents.close()
             await pubsub.close()
             await counter.close()
             hasher.close()

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     """Redis for pub/sub, presence, rate limits and Socket.IO between nodes; empty: in-process
     equivalents (one node only).
     """
+    mongodb_url: str = ""
+    """A MongoDB for AI configs, companion memories and AI conversation logs, e.g.
+    `mongodb://u:p@host:27017/teezu`; empty: the embedded MongoDB-wire-protocol server
+    (`nx-27017`) under `var/mongo`, started on first use.
+    """
     storage_dir: Path | None = None
     """The local backend's directory; empty: `var/media`."""
     storage_backend: Literal["local", "s3"] = "local"
