@@ -15,6 +15,7 @@ from aiohttp import web
 from api import health, openapi, pages, realtime
 from api import metrics as metrics_routes
 from api.admin import routes as admin_routes
+from api.ai import routes as ai_routes
 from api.agegate import places as age_places
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
@@ -353,6 +354,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     realtime.attach(app, settings)
     engagement_realtime.attach(app, settings)  # mood strip, polls: after the chat
     mood_routes.setup(app)  # hooks into the chat and the embedding workers: after both
+    ai_routes.setup(app)  # the twin and companions: the chat's filter, the embedding workers
     if ingest:
         whip.add_routes(app)
         whep.add_routes(app)

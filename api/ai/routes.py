@@ -1,0 +1,331 @@
+"""``/api/v1/ai/twin``, ``/api/v1/ai/twins/{handle}``, ``/api/v1/ai/personas``: the creator
+twin and the AI companion personas.
+
+What each AI level unlocks here (docs/ai.md, "Who may use what"): ``ai.basic`` talking to the
+companions and to creators' twins, 30 exchanges a day; ``ai.full`` 200 a day; ``ai.pro`` 500;
+``ai.creator`` 500 and the creator's own twin (opt-in, settings); ``ai.debug`` no quota and the
+retrieved sources' scores in each reply.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field
+from pymongo.asynchronous.database import AsyncDatabase
+
+from api.ai import store, twin
+from api.ai.errors import (
+    AiQuotaExceeded,
+    CreatorPresent,
+    EmptyPrompt,
+    ModelUnavailable,
+    PromptTooLong,
+    TwinNotFound,
+)
+from api.ai.guard import OutputGuard
+from api.ai.llm import LlmProvider, LlmProviderError, Passage, Turn, create_provider
+from api.ai.retrieval import Retriever
+from api.auth.rbac import Permission
+from api.chat.rooms import load_banned
+from api.keys import DOCUMENTS, POOL, SETTINGS
+from api.matching import store as matching
+from api.matching.vibe import VIBE
+from api.realtime import CHAT
+from api.routing import Api, Call
+from api.schema import Input, Output
+from api.users import store as users
+from teezu.documents import Document
+
+api = Api("ai")
+
+MAX_PROMPT = 1000  # characters in one prompt
+HISTORY = 6  # earlier turns given to the provider
+
+
+@dataclass
+class AiParts:
+    retriever: Retriever
+    provider: LlmProvider
+    guard: OutputGuard
+
+
+PARTS: web.AppKey[AiParts] = web.AppKey("ai_parts", AiParts)
+
+
+def daily_quota(call: Call[Any, Any]) -> int | None:
+    """Exchanges a day for the caller's AI level (None: no limit)."""
+    p = call.principal
+    if p.can(Permission.AI_DEBUG):
+        return None
+    if p.can(Permission.AI_PRO) or p.can(Permission.AI_CREATOR):
+        return 500
+    if p.can(Permission.AI_FULL):
+        return 200
+    return 30
+
+
+def _me(call: Call[Any, Any]) -> uuid.UUID:
+    assert call.principal.user_id is not None
+    return call.principal.user_id
+
+
+async def _check_quota(call: Call[Any, Any]) -> None:
+    quota = daily_quota(call)
+    if quota is None:
+        return
+    since = datetime.now(UTC) - timedelta(days=1)
+    used = await store.count_since(call.app[DOCUMENTS], _me(call), since)
+    if used >= quota:
+        raise AiQuotaExceeded(
+            f"you have used your {quota} AI exchanges of the last 24 hours",
+            meta={"quota": quota},
+            retry_after=3600,
+        )
+
+
+def _prompt(text: str) -> str:
+    prompt = text.strip()
+    if not prompt:
+        raise EmptyPrompt("say something first")
+    if len(prompt) > MAX_PROMPT:
+        raise PromptTooLong(
+            f"a prompt is at most {MAX_PROMPT} characters", meta={"max": MAX_PROMPT}
+        )
+    return prompt
+
+
+class PromptIn(Input):
+    prompt: str = Field(max_length=8000, description=f"what you say (1..{MAX_PROMPT} characters)")
+
+
+class SourceOut(Output):
+    id: str = Field(description="chat:<message id>, post:<post id> or persona:<key>:<n>")
+    score: float | None = Field(default=None, description="similarity to the prompt (ai.debug)")
+
+
+def _sources(call: Call[Any, Any], passages: list[Passage]) -> list[SourceOut]:
+    debug = call.principal.can(Permission.AI_DEBUG)
+    return [SourceOut(id=p.id, score=p.score if debug else None) for p in passages]
+
+
+def _history(rows: list[Document]) -> list[Turn]:
+    turns: list[Turn] = []
+    for r in rows:
+        turns.append(Turn("user", str(r.get("prompt", ""))))
+        if r.get("reply"):
+            turns.append(Turn("assistant", str(r["reply"])))
+    return turns
+
+
+# --- the creator twin -----------------------------------------------------------------------
+
+
+class TwinIn(Input):
+    enabled: bool = Field(description="answer fans with my AI twin while I am away")
+    greeting: str = Field(default="", max_length=200)
+
+
+class TwinCorpus(Output):
+    messages: int = Field(description="my chat messages the twin answers from")
+    posts: int = Field(description="my public post captions the twin answers from")
+
+
+class TwinSettingsOut(Output):
+    enabled: bool
+    greeting: str
+    label: str = Field(description="what fans see above every twin reply")
+    corpus: TwinCorpus
+
+
+class TwinOut(Output):
+    handle: str
+    enabled: bool
+    away: bool = Field(description="the creator is not live now (the twin answers only then)")
+    label: str
+    greeting: str
+
+
+class TwinReplyOut(Output):
+    reply: str
+    ai: bool = Field(description="always true: this was written by an AI")
+    label: str
+    sources: list[SourceOut]
+    fallback: bool = Field(description="nothing fit: the twin's honest fallback line")
+    provider: str
+
+
+async def _settings_out(call: Call[Any, Any], creator_id: uuid.UUID) -> TwinSettingsOut:
+    found = await store.twin(call.app[DOCUMENTS], creator_id)
+    grounded = await twin.corpus(call.app[POOL], creator_id)
+    handle = call.principal.handle or ""
+    return TwinSettingsOut(
+        enabled=bool(found and found["enabled"]),
+        greeting=str(found["greeting"]) if found else "",
+        label=twin.label(handle),
+        corpus=TwinCorpus(messages=grounded.messages, posts=grounded.posts),
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/ai/twin",
+    summary="My AI twin's settings and what it answers from (creators)",
+    response=TwinSettingsOut,
+    auth=True,
+    permission=Permission.AI_CREATOR,
+)
+async def get_my_twin(call: Call[None, None]) -> TwinSettingsOut:
+    return await _settings_out(call, _me(call))
+
+
+@api.route(
+    "PUT",
+    "/api/v1/ai/twin",
+    summary="Turn my AI twin on or off (it answers fans while I am away, labelled AI)",
+    body=TwinIn,
+    response=TwinSettingsOut,
+    auth=True,
+    permission=Permission.AI_CREATOR,
+    errors=(422,),
+)
+async def put_my_twin(call: Call[TwinIn, None]) -> TwinSettingsOut:
+    await store.put_twin(
+        call.app[DOCUMENTS], _me(call), enabled=call.body.enabled, greeting=call.body.greeting
+    )
+    return await _settings_out(call, _me(call))
+
+
+@dataclass(frozen=True)
+class _Creator:
+    id: uuid.UUID
+    handle: str
+    greeting: str
+    away: bool
+
+
+async def _twin_of(call: Call[Any, Any]) -> _Creator:
+    handle = call.path("handle").lower()[:30]
+    pool = call.app[POOL]
+    user = await users.get_by_handle(pool, handle)
+    config = await store.twin(call.app[DOCUMENTS], user.id) if user else None
+    if (
+        user is None
+        or config is None
+        or not config["enabled"]
+        or (call.principal.user_id and await matching.blocked_either_way(pool, _me(call), user.id))
+    ):
+        raise TwinNotFound("this creator has no AI twin", meta={"handle": handle})
+    live = await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM streams WHERE creator_id = $1 AND state = 'live')", user.id
+    )
+    return _Creator(user.id, user.handle, str(config.get("greeting") or ""), not live)
+
+
+@api.route(
+    "GET",
+    "/api/v1/ai/twins/{handle}",
+    summary="A creator's AI twin: on, and whether the creator is away",
+    response=TwinOut,
+    auth=True,
+    permission=Permission.AI_BASIC,
+    errors=(404,),
+)
+async def get_twin(call: Call[None, None]) -> TwinOut:
+    c = await _twin_of(call)
+    return TwinOut(
+        handle=c.handle, enabled=True, away=c.away, label=twin.label(c.handle), greeting=c.greeting
+    )
+
+
+@api.route(
+    "POST",
+    "/api/v1/ai/twins/{handle}/messages",
+    summary="Ask a creator's AI twin (answers while they are away, from their own words)",
+    body=PromptIn,
+    response=TwinReplyOut,
+    auth=True,
+    permission=Permission.AI_BASIC,
+    errors=(404, 409, 422, 429, 503),
+)
+async def ask_twin(call: Call[PromptIn, None]) -> TwinReplyOut:
+    prompt = _prompt(call.body.prompt)
+    c = await _twin_of(call)
+    if not c.away:
+        raise CreatorPresent(
+            f"@{c.handle} is live now: talk to them in their room", meta={"handle": c.handle}
+        )
+    await _check_quota(call)
+    docs, parts, pool = call.app[DOCUMENTS], call.app[PARTS], call.app[POOL]
+    grounded = await twin.corpus(pool, c.id)
+    past = await store.history(docs, _me(call), kind="twin", with_=str(c.id), limit=HISTORY // 2)
+    try:
+        result = await twin.answer(
+            retriever=parts.retriever,
+            provider=parts.provider,
+            guard=parts.guard,
+            handle=c.handle,
+            prompt=prompt,
+            passages=grounded.passages,
+            banned=await load_banned(pool, c.id),
+            history=_history(past),
+        )
+    except LlmProviderError as e:
+        raise ModelUnavailable("the AI model is not answering; try again later") from e
+    await store.log_exchange(
+        docs,
+        {
+            "user_id": str(_me(call)),
+            "kind": "twin",
+            "creator_id": str(c.id),
+            "prompt": prompt,
+            "reply": result.text,
+            "sources": [p.id for p in result.sources],
+            "refused": None,
+            "provider": result.provider,
+        },
+    )
+    return TwinReplyOut(
+        reply=result.text,
+        ai=True,
+        label=twin.label(c.handle),
+        sources=_sources(call, result.sources),
+        fallback=result.fallback,
+        provider=result.provider,
+    )
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+async def _ready(db: AsyncDatabase[Document]) -> None:
+    await store.ensure_indexes(db)
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    provider = create_provider(
+        settings.ai_llm,
+        url=settings.ai_llm_url,
+        model=settings.ai_llm_model,
+        api_key=settings.ai_llm_api_key,
+    )
+    app[PARTS] = AiParts(
+        retriever=Retriever(app[VIBE].embeddings),  # one set of embedding workers per node
+        provider=provider,
+        guard=OutputGuard(app[CHAT].scorer),
+    )
+    yield
+    await provider.close()
+
+
+def setup(app: web.Application) -> None:
+    """Add the AI companion and twin routes (after the matching routes and the chat)."""
+    app[DOCUMENTS].on_ready(_ready)
+    app.cleanup_ctx.append(_lifecycle)
+    api.add_to(app)
