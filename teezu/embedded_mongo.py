@@ -73,7 +73,9 @@ class EmbeddedMongo:
         with self._lock():
             running = self._running()
             if running is not None:
-                log.info("reusing the MongoDB-protocol server on port %d (%s)", running, self.data_dir)
+                log.info(
+                    "reusing the MongoDB-protocol server on port %d (%s)", running, self.data_dir
+                )
                 self._url = self._url_for(running)
                 return self._url
             port = _free_port()

@@ -32,7 +32,9 @@ _ASKS_HUMAN = re.compile(
 )
 
 # AI output is held to the strictest chat settings, whatever a room's own are.
-STRICT = SafetySettings(profanity_action="block", profanity_threshold=0.8, banned_word_action="block")
+STRICT = SafetySettings(
+    profanity_action="block", profanity_threshold=0.8, banned_word_action="block"
+)
 
 
 def claims_human(text: str) -> bool:

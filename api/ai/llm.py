@@ -119,8 +119,7 @@ class OpenAiCompatibleProvider:
     def _messages(self, request: ReplyRequest) -> list[dict[str, str]]:
         sources = "\n".join(f"[{p.id}] {p.text}" for p in request.passages)
         system = (
-            f"{request.system}\n\nAnswer only from these passages; do not invent facts.\n"
-            f"{sources}"
+            f"{request.system}\n\nAnswer only from these passages; do not invent facts.\n{sources}"
         )
         messages = [{"role": "system", "content": system}]
         messages += [{"role": t.role, "content": t.text} for t in request.history]
@@ -147,9 +146,7 @@ class OpenAiCompatibleProvider:
             text = str(data["choices"][0]["message"]["content"])
         except (aiohttp.ClientError, TimeoutError, KeyError, IndexError, TypeError) as e:
             raise LlmProviderError(f"the model server failed: {type(e).__name__}") from e
-        return Reply(
-            text.strip()[: request.max_chars], [p.id for p in request.passages], self.name
-        )
+        return Reply(text.strip()[: request.max_chars], [p.id for p in request.passages], self.name)
 
     async def close(self) -> None:
         if self._session is not None:

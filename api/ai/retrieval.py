@@ -39,9 +39,7 @@ def rank(
     if boost:
         scores = scores + np.array([boost.get(p.id, 0.0) for p in passages], dtype=np.float32)
     order = np.argsort(-scores, kind="stable")[:k]
-    return [
-        Passage(passages[i].id, passages[i].text, round(float(scores[i]), 4)) for i in order
-    ]
+    return [Passage(passages[i].id, passages[i].text, round(float(scores[i]), 4)) for i in order]
 
 
 class Retriever:

@@ -9,6 +9,7 @@ retrieved sources' scores in each reply.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,12 +20,13 @@ from aiohttp import web
 from pydantic import Field
 from pymongo.asynchronous.database import AsyncDatabase
 
-from api.ai import store, twin
+from api.ai import boundaries, companion, store, twin
 from api.ai.errors import (
     AiQuotaExceeded,
     CreatorPresent,
     EmptyPrompt,
     ModelUnavailable,
+    PersonaNotFound,
     PromptTooLong,
     TwinNotFound,
 )
@@ -36,8 +38,9 @@ from api.chat.rooms import load_banned
 from api.keys import DOCUMENTS, POOL, SETTINGS
 from api.matching import store as matching
 from api.matching.vibe import VIBE
+from api.mood import store as moods
 from api.realtime import CHAT
-from api.routing import Api, Call
+from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.users import store as users
 from teezu.documents import Document
@@ -53,6 +56,7 @@ class AiParts:
     retriever: Retriever
     provider: LlmProvider
     guard: OutputGuard
+    rules: boundaries.Boundaries
 
 
 PARTS: web.AppKey[AiParts] = web.AppKey("ai_parts", AiParts)
@@ -300,11 +304,226 @@ async def ask_twin(call: Call[PromptIn, None]) -> TwinReplyOut:
     )
 
 
+# --- the companion personas ------------------------------------------------------------------
+
+
+class Greeting(Output):
+    en: str
+    nl: str
+
+
+class PersonaOut(Output):
+    key: str
+    name: str
+    style: str
+    moods: list[str]
+    boundaries: list[str] = Field(description="the boundary rules it keeps (docs/ai.md)")
+    greeting: Greeting
+    label: str = Field(description="what the member sees above every reply")
+
+
+def _persona_out(p: Document) -> PersonaOut:
+    return PersonaOut(
+        key=p["key"],
+        name=p["name"],
+        style=p["style"],
+        moods=list(p["moods"]),
+        boundaries=list(p["boundaries"]),
+        greeting=Greeting(en=p["greeting"]["en"], nl=p["greeting"]["nl"]),
+        label=f"{p['name']} · AI companion",
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/ai/personas",
+    summary="The AI companion personas",
+    response=PersonaOut,
+    paginated=True,
+    auth=True,
+    permission=Permission.AI_BASIC,
+)
+async def list_personas(call: Call[None, None]) -> Page[PersonaOut]:
+    return Page([_persona_out(p) for p in await store.personas(call.app[DOCUMENTS])])
+
+
+async def _persona(call: Call[Any, Any]) -> Document:
+    key = call.path("key")[:40]
+    found = await store.persona(call.app[DOCUMENTS], key)
+    if found is None:
+        raise PersonaNotFound("no such AI companion", meta={"persona": key})
+    return found
+
+
+class CompanionReplyOut(Output):
+    reply: str
+    ai: bool = Field(description="always true: this was written by an AI")
+    label: str
+    persona: str
+    refused: str | None = Field(description="the boundary rule the prompt crossed, if any")
+    sources: list[SourceOut]
+    provider: str
+
+
+@api.route(
+    "POST",
+    "/api/v1/ai/personas/{key}/messages",
+    summary="Talk to an AI companion (its boundaries are checked before it answers)",
+    body=PromptIn,
+    response=CompanionReplyOut,
+    auth=True,
+    permission=Permission.AI_BASIC,
+    errors=(404, 422, 429, 503),
+)
+async def talk_to_persona(call: Call[PromptIn, None]) -> CompanionReplyOut:
+    prompt = _prompt(call.body.prompt)
+    persona = await _persona(call)
+    await _check_quota(call)
+    docs, parts, me = call.app[DOCUMENTS], call.app[PARTS], _me(call)
+    memory = await store.memory(docs, me, persona["key"])
+    mood, _n = await moods.recent_mood(
+        call.app[POOL], me, since=datetime.now(UTC) - timedelta(days=1)
+    )
+    past = await store.history(docs, me, kind="companion", with_=persona["key"], limit=HISTORY // 2)
+    try:
+        result = await companion.answer(
+            retriever=parts.retriever,
+            provider=parts.provider,
+            guard=parts.guard,
+            rules=parts.rules,
+            persona=persona,
+            prompt=prompt,
+            mood=mood,
+            memory=memory,
+            history=_history(past),
+        )
+    except LlmProviderError as e:
+        raise ModelUnavailable("the AI model is not answering; try again later") from e
+    if result.refused is None:
+        await store.remember(
+            docs,
+            me,
+            persona["key"],
+            facts=companion.facts_in(prompt),
+            summary=companion.summary(memory, prompt),
+        )
+    await store.log_exchange(
+        docs,
+        {
+            "user_id": str(me),
+            "kind": "companion",
+            "persona": persona["key"],
+            "prompt": prompt,
+            "reply": result.text,
+            "sources": [p.id for p in result.sources],
+            "refused": result.refused,
+            "provider": result.provider,
+        },
+    )
+    return CompanionReplyOut(
+        reply=result.text,
+        ai=True,
+        label=f"{persona['name']} · AI companion",
+        persona=persona["key"],
+        refused=result.refused,
+        sources=_sources(call, result.sources),
+        provider=result.provider,
+    )
+
+
+class ExchangeOut(Output):
+    prompt: str
+    reply: str
+    refused: str | None
+    at: datetime
+
+
+class HistoryQuery(Input):
+    limit: int = Field(default=30, ge=1, le=100)
+
+
+@api.route(
+    "GET",
+    "/api/v1/ai/personas/{key}/messages",
+    summary="My latest exchanges with an AI companion, oldest first",
+    query=HistoryQuery,
+    response=ExchangeOut,
+    paginated=True,
+    auth=True,
+    permission=Permission.AI_BASIC,
+    errors=(404,),
+)
+async def persona_history(call: Call[None, HistoryQuery]) -> Page[ExchangeOut]:
+    persona = await _persona(call)
+    rows = await store.history(
+        call.app[DOCUMENTS],
+        _me(call),
+        kind="companion",
+        with_=persona["key"],
+        limit=call.query.limit,
+    )
+    return Page(
+        [
+            ExchangeOut(
+                prompt=str(r.get("prompt", "")),
+                reply=str(r.get("reply", "")),
+                refused=r.get("refused"),
+                at=r["at"],
+            )
+            for r in rows
+        ]
+    )
+
+
+class MemoryOut(Output):
+    persona: str
+    summary: str
+    facts: list[str]
+    turns: int
+
+
+@api.route(
+    "GET",
+    "/api/v1/ai/personas/{key}/memory",
+    summary="What an AI companion remembers about me",
+    response=MemoryOut,
+    auth=True,
+    permission=Permission.AI_BASIC,
+    errors=(404,),
+)
+async def persona_memory(call: Call[None, None]) -> MemoryOut:
+    persona = await _persona(call)
+    m = await store.memory(call.app[DOCUMENTS], _me(call), persona["key"])
+    return MemoryOut(
+        persona=persona["key"],
+        summary=str((m or {}).get("summary") or ""),
+        facts=[str(f) for f in (m or {}).get("facts") or []],
+        turns=int((m or {}).get("turns") or 0),
+    )
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/ai/personas/{key}/memory",
+    summary="Make an AI companion forget me (its memory of me; the log stays until erasure)",
+    status=204,
+    auth=True,
+    permission=Permission.AI_BASIC,
+    errors=(404,),
+)
+async def forget_me(call: Call[None, None]) -> None:
+    persona = await _persona(call)
+    await store.forget(call.app[DOCUMENTS], _me(call), persona["key"])
+
+
 # --- set-up ---------------------------------------------------------------------------------
 
 
 async def _ready(db: AsyncDatabase[Document]) -> None:
+    """Indexes, and the shipped persona configs written to ``ai_configs``."""
     await store.ensure_indexes(db)
+    for persona in await asyncio.to_thread(companion.load_personas):
+        await store.put_persona_in(db, persona)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -319,6 +538,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         retriever=Retriever(app[VIBE].embeddings),  # one set of embedding workers per node
         provider=provider,
         guard=OutputGuard(app[CHAT].scorer),
+        rules=await asyncio.to_thread(boundaries.load),
     )
     yield
     await provider.close()

@@ -45,9 +45,12 @@ def _now() -> datetime:
 
 async def put_persona(docs: Documents, config: dict[str, Any]) -> None:
     """Store a persona's config as shipped (replaces the stored one)."""
-    col = await docs.collection(CONFIGS)
+    await put_persona_in(await docs.db(), config)
+
+
+async def put_persona_in(db: AsyncDatabase[Document], config: dict[str, Any]) -> None:
     doc = {"_id": f"persona:{config['key']}", "kind": "persona", **config, "updated_at": _now()}
-    await col.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+    await db[CONFIGS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
 
 async def personas(docs: Documents) -> list[Document]:

@@ -121,9 +121,7 @@ async def test_twin_answers_from_the_creators_words_and_never_a_banned_one(
     assert len(logged) == len(prompts) + 1 and logged[0]["prompt"] == prompts[0]
 
     # while the creator is live, the twin steps aside
-    await server.pool.execute(
-        "UPDATE streams SET state = 'live' WHERE creator_id = $1", creator.id
-    )
+    await server.pool.execute("UPDATE streams SET state = 'live' WHERE creator_id = $1", creator.id)
     try:
         r = await fan.call("POST", ask, json={"prompt": "hi"})
         assert (r.status, r.code) == (409, "CREATOR_PRESENT")
