@@ -50,8 +50,8 @@ class Documents:
             if self._db is None:
                 url = self.url
                 if not url:
-                    embedded = EmbeddedMongo(default_data_dir(self.var_dir.resolve()))
-                    url = await asyncio.to_thread(embedded.start)
+                    embedded = EmbeddedMongo(default_data_dir(self.var_dir))
+                    url = await asyncio.to_thread(embedded.start)  # resolves paths: a thread
                     self._embedded = embedded
                 # Datetimes come back aware (UTC), as asyncpg gives them. The constructor stats
                 # files (its container check) and may resolve names: off the loop.

@@ -33,6 +33,7 @@ from api.ai.errors import (
 from api.ai.guard import OutputGuard
 from api.ai.llm import LlmProvider, LlmProviderError, Passage, Turn, create_provider
 from api.ai.retrieval import Retriever
+from api.auth.principal import Principal
 from api.auth.rbac import Permission
 from api.chat.rooms import load_banned
 from api.keys import DOCUMENTS, POOL, SETTINGS
@@ -62,9 +63,8 @@ class AiParts:
 PARTS: web.AppKey[AiParts] = web.AppKey("ai_parts", AiParts)
 
 
-def daily_quota(call: Call[Any, Any]) -> int | None:
+def daily_quota(p: Principal) -> int | None:
     """Exchanges a day for the caller's AI level (None: no limit)."""
-    p = call.principal
     if p.can(Permission.AI_DEBUG):
         return None
     if p.can(Permission.AI_PRO) or p.can(Permission.AI_CREATOR):
@@ -80,7 +80,7 @@ def _me(call: Call[Any, Any]) -> uuid.UUID:
 
 
 async def _check_quota(call: Call[Any, Any]) -> None:
-    quota = daily_quota(call)
+    quota = daily_quota(call.principal)
     if quota is None:
         return
     since = datetime.now(UTC) - timedelta(days=1)
