@@ -15,10 +15,10 @@ from aiohttp import web
 from api import health, openapi, pages, realtime
 from api import metrics as metrics_routes
 from api.admin import routes as admin_routes
-from api.ai import routes as ai_routes
 from api.agegate import places as age_places
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
+from api.ai import routes as ai_routes
 from api.analytics import hub_routes
 from api.analytics import routes as analytics_routes
 from api.analytics.facts import WhepFacts

@@ -173,7 +173,7 @@ class EmbeddedMongo:
         except ProcessLookupError:
             pass
 
-    def _lock(self):  # type: ignore[no-untyped-def]
+    def _lock(self):
         path = self.data_dir / ".lock"
 
         class _Flock:

@@ -31,9 +31,9 @@ from api.ai.errors import (
     TwinNotFound,
 )
 from api.ai.guard import OutputGuard
+from api.ai.levels import daily_quota
 from api.ai.llm import LlmProvider, LlmProviderError, Passage, Turn, create_provider
 from api.ai.retrieval import Retriever
-from api.auth.principal import Principal
 from api.auth.rbac import Permission
 from api.chat.rooms import load_banned
 from api.keys import DOCUMENTS, POOL, SETTINGS
@@ -61,17 +61,6 @@ class AiParts:
 
 
 PARTS: web.AppKey[AiParts] = web.AppKey("ai_parts", AiParts)
-
-
-def daily_quota(p: Principal) -> int | None:
-    """Exchanges a day for the caller's AI level (None: no limit)."""
-    if p.can(Permission.AI_DEBUG):
-        return None
-    if p.can(Permission.AI_PRO) or p.can(Permission.AI_CREATOR):
-        return 500
-    if p.can(Permission.AI_FULL):
-        return 200
-    return 30
 
 
 def _me(call: Call[Any, Any]) -> uuid.UUID:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from api.ai import store
-from api.ai.routes import daily_quota
+from api.ai.levels import daily_quota
 from api.auth.principal import Principal
 from api.auth.rbac import Role
 from api.keys import DOCUMENTS
