@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from teezu.errors import Conflict, Invalid, NotFound, TooManyRequests, Unavailable
+from teezu.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unavailable,
+    UnsupportedMediaType,
+)
 
 
 class EmptyPrompt(Invalid):
@@ -31,3 +38,7 @@ class AiQuotaExceeded(TooManyRequests):
 
 class ModelUnavailable(Unavailable):
     code = "AI_MODEL_UNAVAILABLE"
+
+
+class NotAPicture(UnsupportedMediaType):
+    code = "NOT_A_PICTURE"

@@ -20,12 +20,13 @@ from aiohttp import web
 from pydantic import Field
 from pymongo.asynchronous.database import AsyncDatabase
 
-from api.ai import boundaries, companion, store, twin
+from api.ai import boundaries, coach, companion, store, twin
 from api.ai.errors import (
     AiQuotaExceeded,
     CreatorPresent,
     EmptyPrompt,
     ModelUnavailable,
+    NotAPicture,
     PersonaNotFound,
     PromptTooLong,
     TwinNotFound,
@@ -538,3 +539,79 @@ def setup(app: web.Application) -> None:
     app[DOCUMENTS].on_ready(_ready)
     app.cleanup_ctx.append(_lifecycle)
     api.add_to(app)
+
+
+# --- the content coach ----------------------------------------------------------------------
+
+
+class CoachQuery(Input):
+    caption: str = Field(default="", max_length=500, description="the planned caption or title")
+
+
+class CoachMeasure(Output):
+    name: str
+    value: float
+    verdict: str
+    advice: str
+
+
+class CoachTag(Output):
+    tag: str
+    score: float = Field(description="cosine similarity of the tag to the caption")
+
+
+class CoachHour(Output):
+    hour: int = Field(description="hour of the day, UTC")
+    joins: int = Field(description="viewers who joined my rooms in this hour (last 30 days)")
+
+
+class CoachReport(Output):
+    measures: list[CoachMeasure]
+    tags: list[CoachTag]
+    best_hours: list[CoachHour]
+
+
+@api.route(
+    "POST",
+    "/api/v1/ai/content-coach",
+    summary="Coach a picture before posting: exposure, contrast, sharpness, framing, tags, hours",
+    query=CoachQuery,
+    response=CoachReport,
+    auth=True,
+    permission=Permission.UPLOAD,
+    errors=(415, 422),
+    raw_body=("image/png", "image/jpeg", "image/webp", "application/octet-stream"),
+    max_body=10 * 1024 * 1024,
+)
+async def content_coach(call: Call[bytes, CoachQuery]) -> CoachReport:
+    try:
+        measures = await asyncio.to_thread(coach.measure, call.body)
+    except coach.NotAPicture as e:
+        raise NotAPicture(str(e)) from None
+    pool, me = call.app[POOL], _me(call)
+    tags: list[CoachTag] = []
+    caption = call.query.caption.strip()
+    if caption:
+        vocabulary = [
+            r["tag"]
+            for r in await pool.fetch(
+                "SELECT DISTINCT lower(t) AS tag FROM streams, unnest(tags) AS t "
+                "WHERE t <> '' LIMIT 2000"
+            )
+        ]
+        if vocabulary:
+            found = await call.app[PARTS].retriever.retrieve(
+                caption, [Passage(t, t) for t in vocabulary], k=5
+            )
+            tags = [CoachTag(tag=p.id, score=p.score) for p in found]
+    hours = await pool.fetch(
+        "SELECT extract(hour FROM v.joined_at AT TIME ZONE 'UTC')::int AS hour, count(*) AS joins "
+        "FROM stream_viewers v JOIN streams s ON s.id = v.stream_id WHERE s.creator_id = $1 "
+        "AND v.joined_at > now() - interval '30 days' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3",
+        me,
+    )
+    return CoachReport(
+        measures=[CoachMeasure(**vars(m)) for m in measures],
+        tags=tags,
+        best_hours=[CoachHour(hour=r["hour"], joins=r["joins"]) for r in hours],
+    )

@@ -81,3 +81,20 @@ export function useAskTwin(handle: string) {
       data(api.POST('/api/v1/ai/twins/{handle}/messages', { params: { path: { handle } }, body: { prompt } })),
   });
 }
+
+export type CoachReport = Schemas['CoachReport'];
+
+/** The content coach's report on a picture (and a planned caption). */
+export function useCoach() {
+  return useMutation({
+    mutationFn: ({ file, caption }: { file: File; caption: string }) =>
+      data(
+        api.POST('/api/v1/ai/content-coach', {
+          params: { query: { caption } },
+          body: file as never,
+          bodySerializer: (b: unknown) => b as Blob,
+          headers: { 'Content-Type': file.type || 'application/octet-stream' },
+        }),
+      ),
+  });
+}

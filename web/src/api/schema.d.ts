@@ -343,6 +343,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/content-coach": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Coach a picture before posting: exposure, contrast, sharpness, framing, tags, hours
+         * @description Needs permission `content.upload`.
+         */
+        post: operations["content_coach"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/dna": {
         parameters: {
             query?: never;
@@ -3767,6 +3787,49 @@ export interface components {
              * Format: uuid
              */
             id: string;
+        };
+        /** CoachHour */
+        CoachHour: {
+            /**
+             * Hour
+             * @description hour of the day, UTC
+             */
+            hour: number;
+            /**
+             * Joins
+             * @description viewers who joined my rooms in this hour (last 30 days)
+             */
+            joins: number;
+        };
+        /** CoachMeasure */
+        CoachMeasure: {
+            /** Advice */
+            advice: string;
+            /** Name */
+            name: string;
+            /** Value */
+            value: number;
+            /** Verdict */
+            verdict: string;
+        };
+        /** CoachReport */
+        CoachReport: {
+            /** Besthours */
+            bestHours: components["schemas"]["CoachHour"][];
+            /** Measures */
+            measures: components["schemas"]["CoachMeasure"][];
+            /** Tags */
+            tags: components["schemas"]["CoachTag"][];
+        };
+        /** CoachTag */
+        CoachTag: {
+            /**
+             * Score
+             * @description cosine similarity of the tag to the caption
+             */
+            score: number;
+            /** Tag */
+            tag: string;
         };
         /** CodeBody */
         CodeBody: {
@@ -8874,6 +8937,94 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    content_coach: {
+        parameters: {
+            query?: {
+                /** @description the planned caption or title */
+                caption?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "image/jpeg": string;
+                "image/png": string;
+                "image/webp": string;
+            };
+        };
+        responses: {
+            /** @description Coach a picture before posting: exposure, contrast, sharpness, framing, tags, hours */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["CoachReport"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -20,6 +20,7 @@ export const routes: { path: string; Component: Screen }[] = [
   { path: '/match/dna', Component: lazy(() => import('@/features/match/DnaQuizPage')) },
   { path: '/vibe', Component: lazy(() => import('@/features/match/VibePage')) },
   { path: '/ai', Component: lazy(() => import('@/features/ai/CompanionsPage')) },
+  { path: '/ai/coach', Component: lazy(() => import('@/features/ai/CoachPage')) },
   { path: '/ai/twin', Component: lazy(() => import('@/features/ai/TwinSettingsPage')) },
   { path: '/ai/twin/:handle', Component: lazy(() => import('@/features/ai/TwinChatPage')) },
   { path: '/studio', Component: lazy(() => import('@/features/studio/MyStreamsPage')) },

@@ -654,6 +654,13 @@ export const en = {
   'twin.ask': "Ask the AI twin",
   'errors.EMPTY_PROMPT': "Say something first.",
   'errors.AI_QUOTA_EXCEEDED': "You have used today's AI messages.",
+  'coach.title': "Content coach",
+  'coach.notAllowed': "Only accounts that upload can use the coach.",
+  'coach.picture': "Picture",
+  'coach.caption': "Planned caption",
+  'coach.check': "Check",
+  'coach.tags': "Tags",
+  'coach.hours': "Best hours (UTC, viewers)",
 } as const;
 
 export type Key = keyof typeof en;

@@ -656,4 +656,11 @@ export const nl: Record<Key, string> = {
   'twin.ask': "Vraag het de AI-tweeling",
   'errors.EMPTY_PROMPT': "Zeg eerst iets.",
   'errors.AI_QUOTA_EXCEEDED': "Je hebt de AI-berichten van vandaag gebruikt.",
+  'coach.title': "Contentcoach",
+  'coach.notAllowed': "Alleen accounts die uploaden kunnen de coach gebruiken.",
+  'coach.picture': "Foto",
+  'coach.caption': "Geplande tekst",
+  'coach.check': "Controleren",
+  'coach.tags': "Tags",
+  'coach.hours': "Beste uren (UTC, kijkers)",
 };

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Navigate } from '@/lib/router';
+import { Link, Navigate } from '@/lib/router';
 import { useMyTwin, useSaveTwin, type TwinSettings } from '@/api/companions';
 import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
@@ -18,6 +18,7 @@ export default function TwinSettingsPage() {
   return (
     <Page title={t('twin.title')}>
       <p className="mb-4 text-sm text-muted">{t('twin.explain')}</p>
+      <p className="mb-4 text-sm"><Link to="/ai/coach" className="text-brand underline">{t('coach.title')}</Link></p>
       <ErrorNote error={twin.error} />
       {twin.data ? <TwinForm saved={twin.data} /> : <Loading />}
     </Page>
