@@ -139,7 +139,8 @@ async def history(
     key = "persona" if kind == "companion" else "creator_id"
     rows = (
         await col.find({"user_id": str(user_id), "kind": kind, key: with_}, {"_id": 0})
-        .sort("at", DESCENDING)
+        # _id breaks ties: datetimes keep milliseconds; ObjectIds made here grow in order
+        .sort([("at", DESCENDING), ("_id", DESCENDING)])
         .limit(limit)
         .to_list()
     )
@@ -163,7 +164,7 @@ async def export_user(docs: Documents, user_id: uuid.UUID) -> dict[str, Any]:
         "memories": await db[MEMORIES].find({"user_id": uid}, {"_id": 0}).to_list(),
         "conversations": await db[CONVERSATIONS]
         .find({"$or": [{"user_id": uid}, {"creator_id": uid}]}, {"_id": 0})
-        .sort("at", ASCENDING)
+        .sort([("at", ASCENDING), ("_id", ASCENDING)])
         .to_list(),
     }
 

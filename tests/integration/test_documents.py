@@ -55,7 +55,7 @@ async def test_configs_memories_and_logs(docs: Documents) -> None:
     with pytest.raises(DuplicateKeyError):
         await db[store.MEMORIES].insert_one({"user_id": str(member), "persona": "velvet"})
 
-    # logs: insert_one, find sorted and limited, count_documents with $gte
+    # logs: insert_one, find sorted (on two keys) and limited, count_documents with $gte
     before = datetime.now(UTC) - timedelta(seconds=5)
     for n in range(4):
         await store.log_exchange(
