@@ -37,8 +37,13 @@ class Measure:
 
 
 def _luma(data: bytes) -> np.ndarray:
+    if not data:
+        raise NotAPicture("the body is empty")
     raw = np.frombuffer(data, dtype=np.uint8)
-    img = cv2.imdecode(raw, cv2.IMREAD_COLOR)
+    try:
+        img = cv2.imdecode(raw, cv2.IMREAD_COLOR)
+    except cv2.error:
+        img = None
     if img is None:
         raise NotAPicture("not a picture OpenCV can read")
     h, w = img.shape[:2]

@@ -118,6 +118,10 @@ async def test_the_coach_route(server: Server, account: MakeAccount) -> None:
         headers={"Content-Type": "image/png"},
     )
     assert (r.status, r.code) == (415, "NOT_A_PICTURE")
+    r = await creator.call(
+        "POST", "/api/v1/ai/content-coach", data=b"", headers={"Content-Type": "image/png"}
+    )
+    assert (r.status, r.code) == (415, "NOT_A_PICTURE")
     r = await member.call(
         "POST", "/api/v1/ai/content-coach", data=png(scene()), headers={"Content-Type": "image/png"}
     )
