@@ -16,6 +16,7 @@ from api.admin import user_routes as admin_user_routes
 from api.affiliates import routes as affiliate_routes
 from api.agegate import routes as agegate_routes
 from api.agegate.gate import AGE_GATE, AgeGate
+from api.ai import routes as ai_routes
 from api.analytics import ai_activity, hub_routes
 from api.analytics import routes as analytics_routes
 from api.analytics.ai_activity import ai_activity_middleware
@@ -34,6 +35,7 @@ from api.envelope import envelope_middleware
 from api.error_groups import SentryForwarder
 from api.feed import routes as feed_routes
 from api.keys import (
+    DOCUMENTS,
     FORENSIC,
     POOL,
     SETTINGS,
@@ -73,6 +75,7 @@ from hls import origin
 from hls.gate import StreamAccess
 from ingest import whip
 from live import whep
+from teezu.documents import Documents
 from teezu.metrics import Metrics
 from teezu.node import Node, Role
 from teezu.node import lifecycle as node_lifecycle
@@ -116,6 +119,14 @@ def create_app(
     app[AUTHENTICATOR] = SessionAuthenticator(lambda: app[POOL], settings)
     storage = create_storage(settings)
     app[STORAGE] = storage
+    documents = Documents(settings.mongodb_url, var_dir=settings.var_dir)
+    app[DOCUMENTS] = documents
+
+    async def close_documents(app: web.Application) -> AsyncIterator[None]:
+        yield  # connected on first use; closed after everything that uses it
+        await documents.close()
+
+    app.cleanup_ctx.append(close_documents)
     forensic = ForensicRenderer(settings.forensic_key_bytes(), settings.forensic_render_workers)
     app[FORENSIC] = forensic
 
@@ -205,6 +216,7 @@ def create_app(
     engagement_realtime.attach(app, settings)  # mood strip, polls: after the chat
     message_realtime.attach(app, settings)  # direct messages: after the chat
     mood_routes.setup(app)  # hooks into the chat and the embedding workers: after both
+    ai_routes.setup(app)  # the twin and companions: the chat's filter, the embedding workers
     if ingest:
         whip.add_routes(app)
         whep.add_routes(app)

@@ -8,6 +8,7 @@ import asyncpg
 from aiohttp import web
 
 from hls.edge import LlHlsEdge
+from teezu.documents import Documents
 from teezu.placement import Placement
 from teezu.pubsub import PubSub
 from teezu.settings import Settings
@@ -15,6 +16,8 @@ from teezu.settings import Settings
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 PUBSUB: web.AppKey[PubSub] = web.AppKey("pubsub", PubSub)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+# The node's MongoDB (AI configs, companion memories, AI conversation logs).
+DOCUMENTS: web.AppKey[Documents] = web.AppKey("documents", Documents)
 
 if TYPE_CHECKING:
     from api.moderation.monitor import LiveModeration

@@ -62,6 +62,24 @@ def database(settings: Settings) -> Iterator[str]:
             pg.stop()
 
 
+@contextlib.contextmanager
+def documents(settings: Settings) -> Iterator[Settings]:
+    """Yield settings naming a MongoDB: ``TEEZU_MONGODB_URL`` if set, else the embedded
+    MongoDB-wire-protocol server under var/ (started here, so a failure shows at start-up)."""
+    if settings.mongodb_url:
+        yield settings
+        return
+    from teezu.embedded_mongo import EmbeddedMongo
+    from teezu.embedded_mongo import default_data_dir as mongo_dir
+
+    mongo = EmbeddedMongo(mongo_dir(settings.var_dir.resolve()))
+    url = mongo.start()
+    try:
+        yield settings.model_copy(update={"mongodb_url": url})
+    finally:
+        mongo.stop()
+
+
 def studio_url(settings: Settings, stream_id: str, token: str) -> str:
     # The token rides in the fragment: browsers never send it to a server or write it to logs.
     return f"{settings.base_url}/studio/{stream_id}#token={token}"
@@ -157,7 +175,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                 "check in again (or restart).\n",
                 flush=True,
             )
-        _run_app(create_app(settings, dsn=dsn), settings)
+        with documents(settings) as with_mongo:
+            _run_app(create_app(with_mongo, dsn=dsn), with_mongo)
     return 0
 
 
@@ -183,8 +202,10 @@ def cmd_role(settings: Settings, args: argparse.Namespace) -> int:
             "TEEZU_REDIS_URL is not set: chat rooms and stream placement are not shared with "
             "other processes"
         )
-    with database(settings) as dsn:
-        _run_app(create_app(settings, dsn=dsn, role=args.role), settings)
+    if not settings.mongodb_url:
+        log.warning("TEEZU_MONGODB_URL is not set: using the embedded MongoDB-protocol server")
+    with database(settings) as dsn, documents(settings) as with_mongo:
+        _run_app(create_app(with_mongo, dsn=dsn, role=args.role), with_mongo)
     return 0
 
 

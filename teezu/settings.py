@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     """Redis for pub/sub, presence, rate limits and Socket.IO between nodes; empty: in-process
     equivalents (one node only).
     """
+    mongodb_url: str = ""
+    """A MongoDB for AI configs, companion memories and AI conversation logs, e.g.
+    `mongodb://u:p@host:27017/teezu`; empty: the embedded MongoDB-wire-protocol server
+    (`nx-27017`) under `var/mongo`, started on first use.
+    """
     storage_dir: Path | None = None
     """The local backend's directory; empty: `var/media`."""
     storage_backend: Literal["local", "s3"] = "local"
@@ -367,6 +372,17 @@ class Settings(BaseSettings):
     """Processes that compute text embeddings (the model is loaded once in each)."""
     ai_vibe_refresh: float = Field(default=30.0, gt=0)
     """Seconds between two passes of the vibe index over streams, creators and posts."""
+    ai_llm: Literal["builtin", "openai"] = "builtin"
+    """What writes the creator twin's and the companions' replies: `builtin` composes them from
+    retrieved passages (nothing outside the machine); `openai` asks an OpenAI-compatible
+    server (`TEEZU_AI_LLM_URL`: vLLM, llama.cpp's server, a hosted API) with the same passages.
+    """
+    ai_llm_url: str = ""
+    """The OpenAI-compatible server's base URL, e.g. `http://127.0.0.1:8000/v1`."""
+    ai_llm_model: str = "default"
+    """The model name sent to the OpenAI-compatible server."""
+    ai_llm_api_key: str = ""
+    """The bearer token for the OpenAI-compatible server (empty: none sent)."""
     swipe_rate_limit: int = Field(default=120, ge=1)
     """Swipes per minute per account (and per IP)."""
     mood_enabled: bool = True

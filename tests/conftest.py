@@ -27,6 +27,7 @@ from blockbuster import blockbuster_ctx
 from api.app import create_app
 from api.keys import POOL
 from live.broadcasts import BROADCASTS, LiveBroadcasts
+from teezu.embedded_mongo import EmbeddedMongo
 from teezu.embedded_pg import EmbeddedPostgres, default_data_dir
 from teezu.logging import configure_logging
 from teezu.settings import Settings
@@ -55,6 +56,8 @@ def _no_blocking_calls_on_the_loop(request: pytest.FixtureRequest) -> Iterator[N
         # ProcessPoolExecutor.submit (run_in_executor) wakes its manager thread with a one-byte
         # write to a pipe (the moderation and scanning worker pools).
         bb.functions["os.write"].can_block_in("concurrent/futures/process.py", "wakeup")
+        # pymongo stats /.dockerenv when it opens a connection pool (its handshake metadata).
+        bb.functions["os.stat"].can_block_in("pymongo/pool_options.py", "get_container_env_info")
         # The console log renderer (rich) stats source files to print a logged exception's
         # traceback; `teezu serve` logs JSON in production.
         bb.functions["os.stat"].can_block_in("rich/traceback.py", "_render_stack")
@@ -76,6 +79,18 @@ def pg_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pg = EmbeddedPostgres(default_data_dir(tmp_path_factory.mktemp("pgvar")))
     yield pg.start()
     pg.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``TEEZU_MONGODB_URL`` (a real MongoDB), else the embedded MongoDB-protocol server."""
+    external = os.environ.get("TEEZU_MONGODB_URL")
+    if external:
+        yield external
+        return
+    mongo = EmbeddedMongo(tmp_path_factory.mktemp("mongovar") / "mongo")
+    yield mongo.start()
+    mongo.stop()
 
 
 @pytest.fixture(scope="session")
@@ -112,9 +127,10 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(tmp_path_factory: pytest.TempPathFactory, mongo_url: str) -> Settings:
     configure_logging("console", "INFO")
     return Settings(
+        mongodb_url=mongo_url,
         port=free_port(),
         edge_port=free_port(),  # the LL-HLS edge (hls/edge.py), in the same process
         var_dir=tmp_path_factory.mktemp("var"),

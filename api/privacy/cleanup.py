@@ -16,6 +16,7 @@ import asyncpg
 
 from api.privacy import store
 from api.privacy.registry import Cleanup
+from teezu.documents import Documents
 from teezu.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,16 @@ async def scrub_redis(client: Any, needles: list[str], *, prefix: str = REDIS_PR
     return removed
 
 
-async def run(storage: Storage, redis_url: str, cleanup: Cleanup) -> None:
-    """Do ``cleanup`` (raises on a storage or Redis failure: the caller retries later)."""
+async def run(
+    storage: Storage, redis_url: str, cleanup: Cleanup, documents: Documents | None = None
+) -> None:
+    """Do ``cleanup`` (raises on a storage, Redis or MongoDB failure: the caller retries
+    later)."""
+    if cleanup.document_owners and documents is not None:
+        from api.ai.store import erase_user
+
+        for owner in cleanup.document_owners:
+            await erase_user(documents, uuid.UUID(owner))
     for prefix in cleanup.storage_prefixes:
         await storage.delete_prefix(prefix)
     for key in cleanup.storage_keys:
@@ -82,11 +91,16 @@ async def run(storage: Storage, redis_url: str, cleanup: Cleanup) -> None:
 
 
 async def run_and_mark(
-    pool: asyncpg.Pool, storage: Storage, redis_url: str, user_id: uuid.UUID, cleanup: Cleanup
+    pool: asyncpg.Pool,
+    storage: Storage,
+    redis_url: str,
+    user_id: uuid.UUID,
+    cleanup: Cleanup,
+    documents: Documents | None = None,
 ) -> bool:
     """Run one erasure's clean-up and record it; False (logged) if it must be retried."""
     try:
-        await run(storage, redis_url, cleanup)
+        await run(storage, redis_url, cleanup, documents)
     except Exception:
         log.exception(
             "erasure clean-up failed; retried at the next start", extra={"user": str(user_id)}
@@ -96,6 +110,8 @@ async def run_and_mark(
     return True
 
 
-async def retry_pending(pool: asyncpg.Pool, storage: Storage, redis_url: str) -> None:
+async def retry_pending(
+    pool: asyncpg.Pool, storage: Storage, redis_url: str, documents: Documents | None = None
+) -> None:
     for user_id, cleanup in await store.pending_cleanups(pool):
-        await run_and_mark(pool, storage, redis_url, user_id, cleanup)
+        await run_and_mark(pool, storage, redis_url, user_id, cleanup, documents)

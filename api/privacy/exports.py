@@ -22,15 +22,24 @@ from api.privacy import archive, store
 from api.privacy.errors import ExportInProgress
 from api.privacy.packages import REGISTRY
 from api.privacy.registry import ExportContext, Subject
+from teezu.documents import Documents
 from teezu.storage import Storage
 
 log = logging.getLogger(__name__)
 
 
 class Exporter:
-    def __init__(self, pool: asyncpg.Pool, storage: Storage, *, keep_days: float) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        storage: Storage,
+        *,
+        keep_days: float,
+        documents: Documents | None = None,
+    ) -> None:
         self.pool = pool
         self.storage = storage
+        self.documents = documents
         self.keep_days = keep_days
         self._jobs: dict[uuid.UUID, tuple[uuid.UUID, asyncio.Task[None]]] = {}  # by user
 
@@ -98,7 +107,12 @@ class Exporter:
             u = await conn.fetchrow("SELECT email, handle FROM users WHERE id = $1", user_id)
             if u is None:
                 raise LookupError("user vanished")
-            ctx = ExportContext(conn, Subject(user_id, u["email"], u["handle"]), self.storage)
+            ctx = ExportContext(
+                conn,
+                Subject(user_id, u["email"], u["handle"]),
+                self.storage,
+                documents=self.documents,
+            )
             for n, item in enumerate(items, start=1):
                 assert item.export is not None
                 for name, data in (await item.export(ctx)).items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from api.affiliates import privacy as _affiliates  # noqa: F401
 from api.agegate import privacy as _agegate  # noqa: F401
+from api.ai import privacy as _ai  # noqa: F401
 from api.analytics import privacy as _analytics  # noqa: F401
 from api.auth import privacy as _auth  # noqa: F401
 from api.blocks import privacy as _blocks  # noqa: F401

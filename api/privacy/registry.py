@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from teezu.db import Connection
+from teezu.documents import Documents
 from teezu.storage import Storage
 
 
@@ -42,18 +43,21 @@ class Cleanup:
     """Work outside PostgreSQL, done after the erasure commits (stored, so it survives a crash).
 
     ``redis_needles``: every Redis key whose name contains one is deleted, and members of sets,
-    sorted sets, hashes and lists that contain one are removed.
+    sorted sets, hashes and lists that contain one are removed. ``document_owners``: user ids
+    whose MongoDB documents (``api.ai.store``) are deleted.
     """
 
     storage_prefixes: list[str] = field(default_factory=list)
     storage_keys: list[str] = field(default_factory=list)
     redis_needles: list[str] = field(default_factory=list)
+    document_owners: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, list[str]]:
         return {
             "storagePrefixes": sorted(set(self.storage_prefixes)),
             "storageKeys": sorted(set(self.storage_keys)),
             "redisNeedles": sorted(set(self.redis_needles)),
+            "documentOwners": sorted(set(self.document_owners)),
         }
 
     @classmethod
@@ -62,6 +66,7 @@ class Cleanup:
             list(data.get("storagePrefixes", [])),
             list(data.get("storageKeys", [])),
             list(data.get("redisNeedles", [])),
+            list(data.get("documentOwners", [])),
         )
 
 
@@ -71,6 +76,7 @@ class ExportContext:
     subject: Subject
     storage: Storage
     files: dict[str, bytes] = field(default_factory=dict)  # binary files (the avatar)
+    documents: Documents | None = None  # the node's MongoDB (AI documents)
 
 
 @dataclass

@@ -27,7 +27,7 @@ from api.auth import audit, sessions
 from api.auth.credentials import AUTH_LIMIT, Checker
 from api.auth.ranks import check_may_act_on
 from api.auth.rbac import Permission
-from api.keys import POOL, PUBSUB, SETTINGS
+from api.keys import DOCUMENTS, POOL, PUBSUB, SETTINGS
 from api.privacy import cleanup, store
 from api.privacy.erasure import Erasure, erase_account
 from api.privacy.errors import (
@@ -194,7 +194,12 @@ async def _after_erasure(app: web.Application, erasure: Erasure) -> None:
     except Exception:  # the erasure is committed: the caller must still hear so
         log.exception("announcing an erasure failed; other processes' sessions lapse anyway")
     await cleanup.run_and_mark(
-        app[POOL], app[STORAGE], app[SETTINGS].redis_url, erasure.user_id, erasure.cleanup
+        app[POOL],
+        app[STORAGE],
+        app[SETTINGS].redis_url,
+        erasure.user_id,
+        erasure.cleanup,
+        app[DOCUMENTS],
     )
 
 
@@ -274,8 +279,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     abandoned = await store.fail_abandoned(pool)
     if abandoned:
         log.warning("%d abandoned exports marked failed", abandoned)
-    await cleanup.retry_pending(pool, storage, settings.redis_url)
-    exporter = Exporter(pool, storage, keep_days=settings.privacy_export_keep_days)
+    await cleanup.retry_pending(pool, storage, settings.redis_url, app[DOCUMENTS])
+    exporter = Exporter(
+        pool, storage, keep_days=settings.privacy_export_keep_days, documents=app[DOCUMENTS]
+    )
     app[EXPORTER] = exporter
     app[INSTANCE] = uuid.uuid4().hex
     sub = await app[PUBSUB].subscribe(ERASED_CHANNEL)

@@ -31,8 +31,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from api.ai import store as ai_store
 from api.auth.rbac import Role
 from api.chat.events import ChatMessage
+from api.keys import DOCUMENTS
 from api.moderation import store as moderation
 from api.reports import store as reports
 from api.streams import store as streams
@@ -147,6 +149,10 @@ async def world(server, account) -> World:
         provider="sandbox",
         kind="id_front",
     )
+    # An AI companion (the shipped persona "velvet"), and an AI twin for the member whose
+    # handle the paths name (written to MongoDB directly: only creators opt in by the API).
+    ids["key"] = "velvet"
+    await ai_store.put_twin(server.app[DOCUMENTS], member.id, enabled=True, greeting="")
     # A live stream of the root account's (state set directly: no publisher needed here).
     row, _ = await streams.create_stream(
         pool, title="Hostile", creator_handle=root.handle, creator_id=root.id

@@ -519,6 +519,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/content-coach": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Coach a picture before posting: exposure, contrast, sharpness, framing, tags, hours
+         * @description Needs permission `content.upload`.
+         */
+        post: operations["content_coach"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/dna": {
         parameters: {
             query?: never;
@@ -581,6 +601,138 @@ export interface paths {
          * @description Needs permission `ai.full`.
          */
         post: operations["post_suggestions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/personas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The AI companion personas
+         * @description Needs permission `ai.basic`.
+         */
+        get: operations["list_personas"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/personas/{key}/memory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What an AI companion remembers about me
+         * @description Needs permission `ai.basic`.
+         */
+        get: operations["persona_memory"];
+        put?: never;
+        post?: never;
+        /**
+         * Make an AI companion forget me (its memory of me; the log stays until erasure)
+         * @description Needs permission `ai.basic`.
+         */
+        delete: operations["forget_me"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/personas/{key}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My latest exchanges with an AI companion, oldest first
+         * @description Needs permission `ai.basic`.
+         */
+        get: operations["persona_history"];
+        put?: never;
+        /**
+         * Talk to an AI companion (its boundaries are checked before it answers)
+         * @description Needs permission `ai.basic`.
+         */
+        post: operations["talk_to_persona"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/twin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My AI twin's settings and what it answers from (creators)
+         * @description Needs permission `ai.creator`.
+         */
+        get: operations["get_my_twin"];
+        /**
+         * Turn my AI twin on or off (it answers fans while I am away, labelled AI)
+         * @description Needs permission `ai.creator`.
+         */
+        put: operations["put_my_twin"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/twins/{handle}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A creator's AI twin: on, and whether the creator is away
+         * @description Needs permission `ai.basic`.
+         */
+        get: operations["get_twin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/twins/{handle}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask a creator's AI twin (answers while they are away, from their own words)
+         * @description Needs permission `ai.basic`.
+         */
+        post: operations["ask_twin"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4527,6 +4679,49 @@ export interface components {
              */
             firstTouch: boolean;
         };
+        /** CoachHour */
+        CoachHour: {
+            /**
+             * Hour
+             * @description hour of the day, UTC
+             */
+            hour: number;
+            /**
+             * Joins
+             * @description viewers who joined my rooms in this hour (last 30 days)
+             */
+            joins: number;
+        };
+        /** CoachMeasure */
+        CoachMeasure: {
+            /** Advice */
+            advice: string;
+            /** Name */
+            name: string;
+            /** Value */
+            value: number;
+            /** Verdict */
+            verdict: string;
+        };
+        /** CoachReport */
+        CoachReport: {
+            /** Besthours */
+            bestHours: components["schemas"]["CoachHour"][];
+            /** Measures */
+            measures: components["schemas"]["CoachMeasure"][];
+            /** Tags */
+            tags: components["schemas"]["CoachTag"][];
+        };
+        /** CoachTag */
+        CoachTag: {
+            /**
+             * Score
+             * @description cosine similarity of the tag to the caption
+             */
+            score: number;
+            /** Tag */
+            tag: string;
+        };
         /** CodeBody */
         CodeBody: {
             /** Code */
@@ -4663,6 +4858,29 @@ export interface components {
             reportsResolved: number;
             /** Verifications */
             verifications: number;
+        };
+        /** CompanionReplyOut */
+        CompanionReplyOut: {
+            /**
+             * Ai
+             * @description always true: this was written by an AI
+             */
+            ai: boolean;
+            /** Label */
+            label: string;
+            /** Persona */
+            persona: string;
+            /** Provider */
+            provider: string;
+            /**
+             * Refused
+             * @description the boundary rule the prompt crossed, if any
+             */
+            refused: string | null;
+            /** Reply */
+            reply: string;
+            /** Sources */
+            sources: components["schemas"]["SourceOut"][];
         };
         /** ConsentOut */
         ConsentOut: {
@@ -5129,6 +5347,20 @@ export interface components {
             /** Groups */
             groups: components["schemas"]["ErrorGroupOut"][];
         };
+        /** ExchangeOut */
+        ExchangeOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Prompt */
+            prompt: string;
+            /** Refused */
+            refused: string | null;
+            /** Reply */
+            reply: string;
+        };
         /** ExportOut */
         ExportOut: {
             /**
@@ -5468,6 +5700,13 @@ export interface components {
             target: number;
             /** Title */
             title: string;
+        };
+        /** Greeting */
+        Greeting: {
+            /** En */
+            en: string;
+            /** Nl */
+            nl: string;
         };
         /** Growth */
         Growth: {
@@ -5917,6 +6156,17 @@ export interface components {
             plans: ("basic" | "plus" | "premium" | "elite" | "creator_plus")[];
             /** Subscriptiontierlimit */
             subscriptionTierLimit: number;
+        };
+        /** MemoryOut */
+        MemoryOut: {
+            /** Facts */
+            facts: string[];
+            /** Persona */
+            persona: string;
+            /** Summary */
+            summary: string;
+            /** Turns */
+            turns: number;
         };
         /** MenuItemCreate */
         MenuItemCreate: {
@@ -6424,6 +6674,28 @@ export interface components {
              */
             start: string;
         };
+        /** PersonaOut */
+        PersonaOut: {
+            /**
+             * Boundaries
+             * @description the boundary rules it keeps (docs/ai.md)
+             */
+            boundaries: string[];
+            greeting: components["schemas"]["Greeting"];
+            /** Key */
+            key: string;
+            /**
+             * Label
+             * @description what the member sees above every reply
+             */
+            label: string;
+            /** Moods */
+            moods: string[];
+            /** Name */
+            name: string;
+            /** Style */
+            style: string;
+        };
         /** PlaybackToken */
         PlaybackToken: {
             /**
@@ -6775,6 +7047,14 @@ export interface components {
              * @default null
              */
             displayName?: string | null;
+        };
+        /** PromptIn */
+        PromptIn: {
+            /**
+             * Prompt
+             * @description what you say (1..1000 characters)
+             */
+            prompt: string;
         };
         /** PublishCredentials */
         PublishCredentials: {
@@ -7497,6 +7777,20 @@ export interface components {
              * @default null
              */
             referralCode?: string | null;
+        };
+        /** SourceOut */
+        SourceOut: {
+            /**
+             * Id
+             * @description chat:<message id>, post:<post id> or persona:<key>:<n>
+             */
+            id: string;
+            /**
+             * Score
+             * @description similarity to the prompt (ai.debug)
+             * @default null
+             */
+            score?: number | null;
         };
         /** SplitOut */
         SplitOut: {
@@ -8322,6 +8616,82 @@ export interface components {
              * @default null
              */
             viewingSessionId?: string | null;
+        };
+        /** TwinCorpus */
+        TwinCorpus: {
+            /**
+             * Messages
+             * @description my chat messages the twin answers from
+             */
+            messages: number;
+            /**
+             * Posts
+             * @description my public post captions the twin answers from
+             */
+            posts: number;
+        };
+        /** TwinIn */
+        TwinIn: {
+            /**
+             * Enabled
+             * @description answer fans with my AI twin while I am away
+             */
+            enabled: boolean;
+            /**
+             * Greeting
+             * @default
+             */
+            greeting?: string;
+        };
+        /** TwinOut */
+        TwinOut: {
+            /**
+             * Away
+             * @description the creator is not live now (the twin answers only then)
+             */
+            away: boolean;
+            /** Enabled */
+            enabled: boolean;
+            /** Greeting */
+            greeting: string;
+            /** Handle */
+            handle: string;
+            /** Label */
+            label: string;
+        };
+        /** TwinReplyOut */
+        TwinReplyOut: {
+            /**
+             * Ai
+             * @description always true: this was written by an AI
+             */
+            ai: boolean;
+            /**
+             * Fallback
+             * @description nothing fit: the twin's honest fallback line
+             */
+            fallback: boolean;
+            /** Label */
+            label: string;
+            /** Provider */
+            provider: string;
+            /** Reply */
+            reply: string;
+            /** Sources */
+            sources: components["schemas"]["SourceOut"][];
+        };
+        /** TwinSettingsOut */
+        TwinSettingsOut: {
+            corpus: components["schemas"]["TwinCorpus"];
+            /** Enabled */
+            enabled: boolean;
+            /** Greeting */
+            greeting: string;
+            /**
+             * Label
+             * @description what fans see above every twin reply
+             */
+            label: string;
         };
         /** UnfreezeIn */
         UnfreezeIn: {
@@ -10639,6 +11009,94 @@ export interface operations {
             };
         };
     };
+    content_coach: {
+        parameters: {
+            query?: {
+                /** @description the planned caption or title */
+                caption?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "image/jpeg": string;
+                "image/png": string;
+                "image/webp": string;
+            };
+        };
+        responses: {
+            /** @description Coach a picture before posting: exposure, contrast, sharpness, framing, tags, hours */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["CoachReport"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     get_my_dna: {
         parameters: {
             query?: never;
@@ -10961,6 +11419,687 @@ export interface operations {
             };
             /** @description Rate limited (Retry-After says when to try again) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_personas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The AI companion personas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PersonaOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    persona_memory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What an AI companion remembers about me */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MemoryOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    forget_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done (no content) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    persona_history: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My latest exchanges with an AI companion, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ExchangeOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    talk_to_persona: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromptIn"];
+            };
+        };
+        responses: {
+            /** @description Talk to an AI companion (its boundaries are checked before it answers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["CompanionReplyOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_my_twin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My AI twin's settings and what it answers from (creators) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TwinSettingsOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    put_my_twin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwinIn"];
+            };
+        };
+        responses: {
+            /** @description Turn my AI twin on or off (it answers fans while I am away, labelled AI) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TwinSettingsOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_twin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                handle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A creator's AI twin: on, and whether the creator is away */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TwinOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ask_twin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                handle: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromptIn"];
+            };
+        };
+        responses: {
+            /** @description Ask a creator's AI twin (answers while they are away, from their own words) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TwinReplyOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -51,6 +51,16 @@ export function NavItems({ onPick }: { onPick?: () => void }) {
           <Sparkles className="size-4" aria-hidden /> {t('nav.vibe')}
         </NavLink>
       )}
+      {me?.permissions.includes('ai.basic') && (
+        <NavLink to="/ai" end className={link} onClick={onPick}>
+          <Sparkles className="size-4" aria-hidden /> {t('nav.ai')}
+        </NavLink>
+      )}
+      {me?.permissions.includes('ai.creator') && (
+        <NavLink to="/ai/twin" end className={link} onClick={onPick}>
+          <Video className="size-4" aria-hidden /> {t('nav.twin')}
+        </NavLink>
+      )}
       {me?.permissions.includes('stream.publish') && (
         <NavLink to="/studio" className={link} onClick={onPick}>
           <Video className="size-4" aria-hidden /> {t('nav.studio')}

@@ -1,10 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Heart, Lock } from 'lucide-react';
 import { lazy, Suspense } from 'react';
-import { useNavigate, useParams } from '@/lib/router';
+import { Link, useNavigate, useParams } from '@/lib/router';
 import { api, data, idempotencyKey } from '@/api/client';
 import { keys } from '@/api/keys';
 import { useMemberMood } from '@/api/ai';
+import { useTwin } from '@/api/companions';
 import { useProfile } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
@@ -92,6 +93,7 @@ export default function ProfilePage() {
   const block = useBlock(handle);
   const blocked = !!blocks.data?.some((b) => b.handle === handle);
   const stories = useCreatorStories(handle);
+  const twin = useTwin(handle, !!me?.permissions.includes('ai.basic') && me.handle !== handle);
   const talk = useOpenConversation();
   const navigate = useNavigate();
   const follow = useMutation({
@@ -132,6 +134,11 @@ export default function ProfilePage() {
           <Button variant="secondary" disabled={talk.isPending} onClick={() => talk.mutate(p.handle, { onSuccess: (c) => void navigate(`/messages/${c.id}`) })}>
             {t('profile.message')}
           </Button>
+        )}
+        {twin.data && (
+          <Link to={`/ai/twin/${p.handle}`} className="inline-flex min-h-10 items-center rounded-lg border border-line px-4 py-2 text-sm font-semibold hover:bg-panel-2">
+            {t('twin.ask')}
+          </Link>
         )}
         {me && me.handle !== p.handle && (
           <Button variant="ghost" onClick={() => block.mutate(!blocked)} disabled={block.isPending || blocks.isPending}>
