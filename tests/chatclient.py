@@ -33,6 +33,11 @@ WATCHED = (
     engagement.POLL_OPENED,
     engagement.POLL_TALLY,
     engagement.POLL_CLOSED,
+    engagement.DUEL_INVITED,
+    engagement.DUEL_DECLINED,
+    engagement.DUEL_STARTED,
+    engagement.DUEL_SCORE,
+    engagement.DUEL_ENDED,
     "mood:update",
 )
 

@@ -62,3 +62,35 @@ class InvalidThresholds(EngagementError, Invalid):
 
 
 POLL_ID = IdParam(PollNotFound, "no such poll", "pollId")
+
+
+class DuelNotFound(EngagementError, NotFound):
+    code = "DUEL_NOT_FOUND"
+
+
+class DuelBusy(EngagementError, Conflict):
+    """One of the two streams is in a live duel, or in an invitation not answered yet."""
+
+    code = "DUEL_BUSY"
+
+
+class DuelWithSelf(EngagementError, Invalid):
+    code = "DUEL_WITH_SELF"
+
+
+class DuelOpponentUnavailable(EngagementError, Conflict):
+    """The invited stream is not live, or is frozen (its creator cannot duel now)."""
+
+    code = "DUEL_OPPONENT_UNAVAILABLE"
+
+
+class DuelNotPending(EngagementError, Conflict):
+    """Answering an invitation that was answered, withdrawn or expired."""
+
+    code = "DUEL_NOT_PENDING"
+
+
+class DuelNotLive(EngagementError, Conflict):
+    """Ending a duel that is not running."""
+
+    code = "DUEL_NOT_LIVE"

@@ -15,6 +15,7 @@ from aiohttp import web
 from api.chat.events import ack_error
 from api.engagement import events
 from api.engagement.reactions import RoomReactions
+from api.engagement.room_duels import RoomDuels
 from api.engagement.room_polls import RoomPolls
 from api.engagement.strip import MoodStrip
 from api.keys import POOL
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MOOD_STRIP: web.AppKey[MoodStrip] = web.AppKey("mood_strip", MoodStrip)
 ROOM_POLLS: web.AppKey[RoomPolls] = web.AppKey("room_polls", RoomPolls)
+ROOM_DUELS: web.AppKey[RoomDuels] = web.AppKey("room_duels", RoomDuels)
 
 Request = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
@@ -54,6 +56,11 @@ def attach(app: web.Application, settings: Settings) -> None:
         events.POLL_VOTE: lambda: app[ROOM_POLLS].vote,
         events.POLL_CLOSE: lambda: app[ROOM_POLLS].close_early,
         events.POLL_GET: lambda: app[ROOM_POLLS].get,
+        events.DUEL_INVITE: lambda: app[ROOM_DUELS].invite,
+        events.DUEL_ACCEPT: lambda: app[ROOM_DUELS].accept,
+        events.DUEL_DECLINE: lambda: app[ROOM_DUELS].decline,
+        events.DUEL_END: lambda: app[ROOM_DUELS].end_early,
+        events.DUEL_GET: lambda: app[ROOM_DUELS].get,
     }
     for name, method in handlers.items():
         sio.on(name, _guarded(name, method))
@@ -71,11 +78,16 @@ def attach(app: web.Application, settings: Settings) -> None:
         )
         app[ROOM_POLLS] = polls
         polls.start()
+        duels = RoomDuels(chat=app[CHAT], pool=app[POOL], settings=settings)
+        app[ROOM_DUELS] = duels
+        duels.start()
+        app[MONEY_EVENTS].tipped_hooks.append(duels.tipped)
         reacting = RoomReactions(app[POOL], app[MONEY_EVENTS])
         app[MONEY_EVENTS].tipped_hooks.append(reacting.tipped)
         try:
             yield
         finally:
+            await duels.close()
             await reacting.close()
             await polls.close()
             await strip.close()
