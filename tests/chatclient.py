@@ -38,6 +38,7 @@ WATCHED = (
     engagement.DUEL_STARTED,
     engagement.DUEL_SCORE,
     engagement.DUEL_ENDED,
+    engagement.MOMENT_MARKED,
     "mood:update",
 )
 

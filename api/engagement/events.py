@@ -36,6 +36,7 @@ DUEL_INVITED = "duel:invited"  # {duel}: to both rooms
 DUEL_DECLINED = "duel:declined"  # {duel}: declined, withdrawn or expired (state says which)
 DUEL_STARTED = "duel:started"  # {duel}: both rooms
 DUEL_SCORE = "duel:score"  # {duelId, scores: {challenger, opponent}}: after tips, throttled
+MOMENT_MARKED = "moment:marked"  # {streamId, id, at, heat}: a trending moment, once
 DUEL_ENDED = "duel:ended"  # {duel} with its scores and winner: once per duel, both rooms
 
 Mood = Literal["calm", "playful", "flirty", "intense", "chill", "dreamy", "energetic", "mysterious"]

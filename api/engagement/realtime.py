@@ -14,6 +14,7 @@ from aiohttp import web
 
 from api.chat.events import ack_error
 from api.engagement import events
+from api.engagement.moments import RoomMoments
 from api.engagement.reactions import RoomReactions
 from api.engagement.room_duels import RoomDuels
 from api.engagement.room_polls import RoomPolls
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 MOOD_STRIP: web.AppKey[MoodStrip] = web.AppKey("mood_strip", MoodStrip)
 ROOM_POLLS: web.AppKey[RoomPolls] = web.AppKey("room_polls", RoomPolls)
 ROOM_DUELS: web.AppKey[RoomDuels] = web.AppKey("room_duels", RoomDuels)
+ROOM_MOMENTS: web.AppKey[RoomMoments] = web.AppKey("room_moments", RoomMoments)
 
 Request = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
@@ -82,12 +84,19 @@ def attach(app: web.Application, settings: Settings) -> None:
         app[ROOM_DUELS] = duels
         duels.start()
         app[MONEY_EVENTS].tipped_hooks.append(duels.tipped)
+        moments = RoomMoments(chat=app[CHAT], pool=app[POOL])
+        app[ROOM_MOMENTS] = moments
+        app[MONEY_EVENTS].tipped_hooks.append(moments.tipped)
+        app[CHAT].delivered_hooks.append(moments.delivered)
+        strip.voted_hooks.append(moments.voted)
+        polls.voted_hooks.append(moments.voted)
         reacting = RoomReactions(app[POOL], app[MONEY_EVENTS])
         app[MONEY_EVENTS].tipped_hooks.append(reacting.tipped)
         try:
             yield
         finally:
             await duels.close()
+            await moments.close()
             await reacting.close()
             await polls.close()
             await strip.close()

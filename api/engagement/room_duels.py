@@ -46,9 +46,9 @@ from api.engagement.events import (
     DuelRef,
     RoomPayload,
 )
+from api.engagement.marks import duel_mark, publish_mark
 from api.wallet.errors import StreamNotFound
 from api.wallet.streams import live_stream, stream_info
-from engine.room_timeline import Mark, timeline_channel
 from teezu.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,26 +63,6 @@ async def room_owner(chat: Chat, sid: str, stream_id: uuid.UUID, what: str) -> P
     ) or principal.can(Permission.SYSTEM_CONFIG_LIMITED):
         return principal
     raise NotRoomOwner(f"only the stream's creator (or an admin) {what}")
-
-
-def duel_mark(duel: Duel) -> Mark:
-    """The duel on the timeline: its start, and once ended its end and result."""
-    assert duel.started_at is not None
-    attrs: dict[str, str | int | float] = {
-        "X-DUEL-ID": str(duel.id),
-        "X-CHALLENGER": str(duel.challenger_stream),
-        "X-OPPONENT": str(duel.opponent_stream),
-        "X-RULE": duel.rule,
-        "X-SECONDS": duel.seconds,
-    }
-    if duel.state == "ended":
-        attrs |= {
-            "X-CHALLENGER-SCORE": duel.challenger_score,
-            "X-OPPONENT-SCORE": duel.opponent_score,
-            "X-WINNER": duel.winner or "tie",
-            "X-ENDED-BY": duel.ended_by or "deadline",
-        }
-    return Mark(f"duel-{duel.id}", "duel", duel.started_at, duel.ended_at, attrs)
 
 
 class RoomDuels:
@@ -126,9 +106,9 @@ class RoomDuels:
             await self.chat.transport.emit(event, data, room=room_name(stream))
 
     async def _mark(self, duel: Duel) -> None:
-        mark = duel_mark(duel).message()
+        mark = duel_mark(duel)
         for stream in duel.streams:
-            await self.chat.pubsub.publish(timeline_channel(stream), mark)
+            await publish_mark(self.chat.pubsub, stream, mark)
 
     # --- requests --------------------------------------------------------------------------
 
