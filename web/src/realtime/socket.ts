@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'socket.io-client';
 import type { QueryClient } from '@tanstack/react-query';
-import { useStore, type ChatMessage, type MoodStrip, type Poll, type PollTally } from '@/store';
+import { useStore, type ChatMessage, type Duel, type MoodStrip, type Poll, type PollTally } from '@/store';
 import { keys } from '@/api/keys';
 
 export interface Ack {
@@ -40,6 +40,12 @@ interface ServerEvents {
   'poll:tally': (e: { streamId: string; pollId: string; tally: PollTally[]; voters: number }) => void;
   'poll:closed': (e: { streamId: string; poll: Poll }) => void;
   'mood:update': (e: MoodUpdate) => void;
+  'duel:invited': (e: { duel: Duel }) => void;
+  'duel:declined': (e: { duel: Duel }) => void;
+  'duel:started': (e: { duel: Duel }) => void;
+  'duel:ended': (e: { duel: Duel }) => void;
+  'duel:score': (e: { duelId: string; scores: Duel['scores'] }) => void;
+  'moment:marked': (e: { streamId: string; id: string; at: string; heat: number }) => void;
 }
 
 /** The room's current minute of mood (the same shape as a minute of GET .../mood). */
@@ -154,6 +160,24 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
     const poll = st().room(e.streamId).poll;
     if (poll?.id === e.pollId && poll.state === 'open') st().patchRoom(e.streamId, { poll: { ...poll, tally: e.tally, voters: e.voters } });
   });
+  const duel = (e: { duel: Duel }) => {
+    for (const id of [e.duel.challengerStreamId, e.duel.opponentStreamId]) {
+      if (st().rooms[id]) st().patchRoom(id, { duel: e.duel });
+    }
+  };
+  s.on('duel:invited', duel);
+  s.on('duel:declined', duel);
+  s.on('duel:started', duel);
+  s.on('duel:ended', duel);
+  s.on('duel:score', (e) => {
+    for (const [id, room] of Object.entries(st().rooms)) {
+      if (room.duel?.id === e.duelId && room.duel.state === 'live') st().patchRoom(id, { duel: { ...room.duel, scores: e.scores } });
+    }
+  });
+  s.on('moment:marked', (e) => {
+    st().addFeed(e.streamId, { kind: 'moment', id: e.id, heat: e.heat });
+    void queryClient?.invalidateQueries({ queryKey: keys.moments(e.streamId) });
+  });
   s.on('mood:update', (e) => {
     const { streamId, ...minute } = e;
     queryClient?.setQueryData(keys.mood(streamId), (old: { streamId: string; minutes: (typeof minute)[] } | undefined) => {
@@ -189,6 +213,8 @@ async function join(s: Socket<ServerEvents, ClientEvents>, streamId: string): Pr
   }
   const poll = (await s.timeout(10_000).emitWithAck('poll:get', { streamId })) as Ack;
   if (poll.ok) useStore.getState().patchRoom(streamId, { poll: (poll.poll as Poll | null) ?? null });
+  const duel = (await s.timeout(10_000).emitWithAck('duel:get', { streamId })) as Ack;
+  if (duel.ok) useStore.getState().patchRoom(streamId, { duel: (duel.duel as Duel | null) ?? null });
 }
 
 /** Hold a room while a screen shows it; returns the release function. */

@@ -31,7 +31,8 @@ export type FeedItem =
   | { kind: 'tip'; id: string; handle: string; amount: number; label?: string | null; message?: string | null }
   | { kind: 'goal'; id: string; progress: number; target: number; completed: boolean }
   | { kind: 'unlockable'; id: string; title: string }
-  | { kind: 'notice'; id: string; text: string };
+  | { kind: 'notice'; id: string; text: string }
+  | { kind: 'moment'; id: string; heat: number };
 
 /** The room's mood strip (`mood:distribution`): votes per mood over the last window. */
 export interface MoodStrip {
@@ -65,10 +66,30 @@ export interface Poll {
   tie: boolean;
 }
 
+/** A duel between two rooms as the server sends it (`duel:*` events, `duel:get`). */
+export interface Duel {
+  id: string;
+  challengerStreamId: string;
+  opponentStreamId: string;
+  rule: 'tips';
+  seconds: number;
+  state: 'invited' | 'declined' | 'expired' | 'live' | 'ended';
+  invitedAt: string;
+  respondBy: string;
+  startedAt: string | null;
+  deadline: string | null;
+  endedAt: string | null;
+  endedBy: 'deadline' | 'challenger' | 'opponent' | 'offline' | null;
+  scores: { challenger: number; opponent: number };
+  winner: 'challenger' | 'opponent' | null;
+  tie: boolean;
+}
+
 export interface Room {
   messages: ChatMessage[];
   mood: MoodStrip | null;
   poll: Poll | null;
+  duel: Duel | null;
   feed: FeedItem[];
   viewers: number;
   typing: string | null;
@@ -117,6 +138,7 @@ export const emptyRoom: Room = {
   messages: [],
   mood: null,
   poll: null,
+  duel: null,
   feed: [],
   viewers: 0,
   typing: null,

@@ -11,6 +11,7 @@ import { GoalBar } from './GoalBar';
 import { Milestones } from './Milestones';
 import { ChatMood } from './ChatMood';
 import { MoodStrip } from './MoodStrip';
+import { DuelCard } from './DuelCard';
 import { PollCard } from './PollCard';
 import { OnlineUsers } from './OnlineUsers';
 import { ProfileCard } from './ProfileCard';
@@ -35,6 +36,7 @@ function Desktop({ stream }: { stream: StreamOut }) {
         <GoalBar streamId={stream.id} />
         <Milestones streamId={stream.id} />
         <MoodStrip streamId={stream.id} />
+        <DuelCard streamId={stream.id} />
         <PollCard streamId={stream.id} />
         <ShowsPanel streamId={stream.id} />
       </div>
