@@ -26,6 +26,7 @@ CLASSES = {
     "duel": "com.teezu.duel",
     "milestone": "com.teezu.milestone",
     "moment": "com.teezu.moment",
+    "sync": "com.teezu.sync",  # a StripSync action picked by the room
 }
 
 Value = str | int | float

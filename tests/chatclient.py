@@ -39,6 +39,8 @@ WATCHED = (
     engagement.DUEL_SCORE,
     engagement.DUEL_ENDED,
     engagement.MOMENT_MARKED,
+    engagement.SYNC_BOARD,
+    engagement.SYNC_PICKED,
     "mood:update",
 )
 

@@ -94,3 +94,23 @@ class DuelNotLive(EngagementError, Conflict):
     """Ending a duel that is not running."""
 
     code = "DUEL_NOT_LIVE"
+
+
+class SyncActionNotFound(EngagementError, NotFound):
+    code = "SYNC_ACTION_NOT_FOUND"
+
+
+class SyncActionGone(EngagementError, Conflict):
+    """Voting for an action that was picked or dropped."""
+
+    code = "SYNC_ACTION_GONE"
+
+
+class SyncQueueFull(EngagementError, Conflict):
+    code = "SYNC_QUEUE_FULL"
+
+
+class SyncQueueEmpty(EngagementError, Conflict):
+    """ "Next" with no action queued."""
+
+    code = "SYNC_QUEUE_EMPTY"

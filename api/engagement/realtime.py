@@ -18,6 +18,7 @@ from api.engagement.moments import RoomMoments
 from api.engagement.reactions import RoomReactions
 from api.engagement.room_duels import RoomDuels
 from api.engagement.room_polls import RoomPolls
+from api.engagement.room_sync import RoomSync
 from api.engagement.strip import MoodStrip
 from api.keys import POOL
 from api.realtime import CHAT, SOCKETIO
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 MOOD_STRIP: web.AppKey[MoodStrip] = web.AppKey("mood_strip", MoodStrip)
 ROOM_POLLS: web.AppKey[RoomPolls] = web.AppKey("room_polls", RoomPolls)
 ROOM_DUELS: web.AppKey[RoomDuels] = web.AppKey("room_duels", RoomDuels)
+ROOM_SYNC: web.AppKey[RoomSync] = web.AppKey("room_sync", RoomSync)
 ROOM_MOMENTS: web.AppKey[RoomMoments] = web.AppKey("room_moments", RoomMoments)
 
 Request = Callable[[str, Any], Awaitable[dict[str, Any]]]
@@ -63,6 +65,11 @@ def attach(app: web.Application, settings: Settings) -> None:
         events.DUEL_DECLINE: lambda: app[ROOM_DUELS].decline,
         events.DUEL_END: lambda: app[ROOM_DUELS].end_early,
         events.DUEL_GET: lambda: app[ROOM_DUELS].get,
+        events.SYNC_QUEUE: lambda: app[ROOM_SYNC].queue,
+        events.SYNC_DROP: lambda: app[ROOM_SYNC].drop,
+        events.SYNC_VOTE: lambda: app[ROOM_SYNC].vote,
+        events.SYNC_NEXT: lambda: app[ROOM_SYNC].next,
+        events.SYNC_GET: lambda: app[ROOM_SYNC].get,
     }
     for name, method in handlers.items():
         sio.on(name, _guarded(name, method))
@@ -90,6 +97,15 @@ def attach(app: web.Application, settings: Settings) -> None:
         app[CHAT].delivered_hooks.append(moments.delivered)
         strip.voted_hooks.append(moments.voted)
         polls.voted_hooks.append(moments.voted)
+        sync = RoomSync(
+            chat=app[CHAT],
+            pool=app[POOL],
+            ledger=app[LEDGER],
+            money=app[MONEY_EVENTS],
+            settings=settings,
+        )
+        app[ROOM_SYNC] = sync
+        sync.voted_hooks.append(moments.voted)
         reacting = RoomReactions(app[POOL], app[MONEY_EVENTS])
         app[MONEY_EVENTS].tipped_hooks.append(reacting.tipped)
         try:
@@ -97,6 +113,7 @@ def attach(app: web.Application, settings: Settings) -> None:
         finally:
             await duels.close()
             await moments.close()
+            await sync.close()
             await reacting.close()
             await polls.close()
             await strip.close()
