@@ -8,11 +8,11 @@ and a retried or replayed tip (same idempotency key) is one ledger transaction.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
-from api.engagement.duels import Duel, Side, decide
+from api.engagement.duels import Duel, EndedBy, Side, decide
 from api.engagement.errors import DuelBusy
 from teezu.db import Db
 
@@ -214,14 +214,16 @@ async def end(
         for r in rows:
             # A new statement, so a new snapshot: every tip committed before the UPDATE is read.
             duel = _duel(await conn.fetchrow(f"{_SELECT} WHERE d.id = $1", r["id"]))
-            offline = frozenset(
-                side for side, off in (("challenger", r["c_off"]), ("opponent", r["o_off"])) if off
+            sides: tuple[tuple[Side, bool], ...] = (
+                ("challenger", r["c_off"]),
+                ("opponent", r["o_off"]),
             )
+            offline = frozenset(side for side, off in sides if off)
             outcome = decide(
                 duel.challenger_score,
                 duel.opponent_score,
-                ended_by=duel.ended_by,  # type: ignore[arg-type]
-                offline=offline,  # type: ignore[arg-type]
+                ended_by=cast(EndedBy, duel.ended_by),
+                offline=offline,
             )
             row = await conn.fetchrow(
                 "UPDATE stream_duels d SET challenger_score = $2, opponent_score = $3, "

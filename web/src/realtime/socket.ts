@@ -8,8 +8,9 @@
  */
 import type { Socket } from 'socket.io-client';
 import type { QueryClient } from '@tanstack/react-query';
-import { useStore, type ChatMessage, type Duel, type MoodStrip, type Poll, type PollTally } from '@/store';
+import { useStore, type ChatMessage, type Duel, type MoodStrip, type Poll, type PollTally, type SyncAction, type SyncBoard } from '@/store';
 import { keys } from '@/api/keys';
+import { joinGames, listenGames } from './games';
 
 export interface Ack {
   ok: boolean;
@@ -20,9 +21,9 @@ export interface Ack {
   [key: string]: unknown;
 }
 
-type ClientEvents = Record<string, (payload: Record<string, unknown>, ack: (answer: Ack) => void) => void>;
+export type ClientEvents = Record<string, (payload: Record<string, unknown>, ack: (answer: Ack) => void) => void>;
 
-interface ServerEvents {
+export interface ServerEvents {
   'chat:messages': (e: { streamId: string; messages: ChatMessage[] }) => void;
   'chat:removed': (e: { streamId: string; messageId: string }) => void;
   'chat:viewers': (e: { streamId: string; count: number }) => void;
@@ -45,6 +46,8 @@ interface ServerEvents {
   'duel:started': (e: { duel: Duel }) => void;
   'duel:ended': (e: { duel: Duel }) => void;
   'duel:score': (e: { duelId: string; scores: Duel['scores'] }) => void;
+  'sync:board': (e: SyncBoard & { streamId: string }) => void;
+  'sync:picked': (e: { streamId: string; action: SyncAction }) => void;
   'moment:marked': (e: { streamId: string; id: string; at: string; heat: number }) => void;
 }
 
@@ -160,24 +163,7 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
     const poll = st().room(e.streamId).poll;
     if (poll?.id === e.pollId && poll.state === 'open') st().patchRoom(e.streamId, { poll: { ...poll, tally: e.tally, voters: e.voters } });
   });
-  const duel = (e: { duel: Duel }) => {
-    for (const id of [e.duel.challengerStreamId, e.duel.opponentStreamId]) {
-      if (st().rooms[id]) st().patchRoom(id, { duel: e.duel });
-    }
-  };
-  s.on('duel:invited', duel);
-  s.on('duel:declined', duel);
-  s.on('duel:started', duel);
-  s.on('duel:ended', duel);
-  s.on('duel:score', (e) => {
-    for (const [id, room] of Object.entries(st().rooms)) {
-      if (room.duel?.id === e.duelId && room.duel.state === 'live') st().patchRoom(id, { duel: { ...room.duel, scores: e.scores } });
-    }
-  });
-  s.on('moment:marked', (e) => {
-    st().addFeed(e.streamId, { kind: 'moment', id: e.id, heat: e.heat });
-    void queryClient?.invalidateQueries({ queryKey: keys.moments(e.streamId) });
-  });
+  listenGames(s, queryClient); // duels, StripSync, moments (realtime/games.ts)
   s.on('mood:update', (e) => {
     const { streamId, ...minute } = e;
     queryClient?.setQueryData(keys.mood(streamId), (old: { streamId: string; minutes: (typeof minute)[] } | undefined) => {
@@ -213,8 +199,7 @@ async function join(s: Socket<ServerEvents, ClientEvents>, streamId: string): Pr
   }
   const poll = (await s.timeout(10_000).emitWithAck('poll:get', { streamId })) as Ack;
   if (poll.ok) useStore.getState().patchRoom(streamId, { poll: (poll.poll as Poll | null) ?? null });
-  const duel = (await s.timeout(10_000).emitWithAck('duel:get', { streamId })) as Ack;
-  if (duel.ok) useStore.getState().patchRoom(streamId, { duel: (duel.duel as Duel | null) ?? null });
+  await joinGames(s, streamId);
 }
 
 /** Hold a room while a screen shows it; returns the release function. */

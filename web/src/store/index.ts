@@ -31,8 +31,7 @@ export type FeedItem =
   | { kind: 'tip'; id: string; handle: string; amount: number; label?: string | null; message?: string | null }
   | { kind: 'goal'; id: string; progress: number; target: number; completed: boolean }
   | { kind: 'unlockable'; id: string; title: string }
-  | { kind: 'notice'; id: string; text: string }
-  | { kind: 'moment'; id: string; heat: number };
+  | { kind: 'notice'; id: string; text: string };
 
 /** The room's mood strip (`mood:distribution`): votes per mood over the last window. */
 export interface MoodStrip {
@@ -85,8 +84,24 @@ export interface Duel {
   tie: boolean;
 }
 
+/** A StripSync action (`sync:board`, `sync:picked`). */
+export interface SyncAction {
+  id: string;
+  label: string;
+  state: 'queued' | 'picked' | 'dropped';
+  points: number;
+  voters: number;
+  order: number | null;
+  pickedAt: string | null;
+}
+export interface SyncBoard {
+  queued: SyncAction[];
+  picked: SyncAction[];
+}
+
 export interface Room {
   messages: ChatMessage[];
+  sync: SyncBoard | null;
   mood: MoodStrip | null;
   poll: Poll | null;
   duel: Duel | null;
@@ -136,6 +151,7 @@ export type State = UserSlice & WalletSlice & UiSlice & ChatSlice;
 
 export const emptyRoom: Room = {
   messages: [],
+  sync: null,
   mood: null,
   poll: null,
   duel: null,

@@ -14,8 +14,7 @@ import { GoalAndMenu } from './GoalAndMenu';
 import { explain, type Help, type HelpContext, type RefusalError } from './goLiveHelp';
 import { LiveHealth } from './LiveHealth';
 import { MoodView } from './MoodView';
-import { DuelControls } from './DuelControls';
-import { Moments } from './Moments';
+import { GamesControls } from './GamesControls';
 import { PollControls } from './PollControls';
 import { Reactions } from './Reactions';
 import { listDevices, openCamera, Publisher, Refusal, type Devices, type PublishState } from './publisher';
@@ -353,12 +352,11 @@ export default function StudioPage() {
           <>
             <MoodView streamId={streamId} />
             <PollControls streamId={streamId} />
-            <DuelControls streamId={streamId} />
-            <Moments streamId={streamId} />
             <Reactions streamId={streamId} />
             <GoalAndMenu streamId={streamId} />
             <StreamSettings key={stream.data.id} stream={stream.data} />
             <Suspense fallback={null}>
+              <GamesControls streamId={streamId} />
               <StudioExtras streamId={streamId} />
             </Suspense>
           </>

@@ -1,4 +1,4 @@
-import { Coins, Flame, Gift, Info, Target } from 'lucide-react';
+import { Coins, Gift, Info, Target } from 'lucide-react';
 import { useT } from '@/i18n';
 import { useStore, type FeedItem } from '@/store';
 
@@ -29,13 +29,6 @@ function Item({ item }: { item: FeedItem }) {
         <li className="flex items-start gap-2" data-kind="unlockable">
           <Gift className="mt-0.5 size-4 shrink-0 text-ok" aria-hidden />
           <span>{t('feed.unlocked', { title: item.title })}</span>
-        </li>
-      );
-    case 'moment':
-      return (
-        <li className="flex items-start gap-2" data-kind="moment">
-          <Flame className="mt-0.5 size-4 shrink-0 text-warn" aria-hidden />
-          <span>{t('feed.moment')}</span>
         </li>
       );
     default:

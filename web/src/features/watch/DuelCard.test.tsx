@@ -1,7 +1,6 @@
 import { render, screen } from '@testing-library/react';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadLanguage } from '@/i18n';
-import { useStore, type Duel } from '@/store';
+import { describe, expect, it } from 'vitest';
+import type { Duel } from '@/store';
 import { DuelCard } from './DuelCard';
 
 const A = '11111111-1111-1111-1111-111111111111';
@@ -29,29 +28,23 @@ function duel(over: Partial<Duel> = {}): Duel {
 }
 
 describe('DuelCard', () => {
-  beforeAll(() => loadLanguage('nl'));
-  beforeEach(() => useStore.setState({ lang: 'en', rooms: {} }));
-
   it('shows one scoreboard from either room side', () => {
-    useStore.getState().patchRoom(A, { duel: duel() });
-    useStore.getState().patchRoom(B, { duel: duel() });
-    const { unmount } = render(<DuelCard streamId={A} />);
+    const { unmount } = render(<DuelCard streamId={A} duel={duel()} lang="en" />);
     expect(screen.getByRole('heading', { name: 'Duel' })).toBeInTheDocument();
     expect(screen.getByText('This creator: 30')).toBeInTheDocument();
     expect(screen.getByRole('img', { name: '30 against 25 tokens' })).toBeInTheDocument();
     unmount();
-    render(<DuelCard streamId={B} />);
-    expect(screen.getByText('This creator: 25')).toBeInTheDocument();
-    expect(screen.getByText('Other creator: 30')).toBeInTheDocument();
+    render(<DuelCard streamId={B} duel={duel()} lang="nl" />);
+    expect(screen.getByText('Deze creator: 25')).toBeInTheDocument();
+    expect(screen.getByText('Andere creator: 30')).toBeInTheDocument();
   });
 
   it('announces the winner, a forfeit, and hides an unanswered invitation', () => {
-    useStore.getState().patchRoom(B, { duel: duel({ state: 'ended', winner: 'opponent', endedBy: 'challenger' }) });
-    const { unmount } = render(<DuelCard streamId={B} />);
+    const ended = duel({ state: 'ended', winner: 'opponent', endedBy: 'challenger' });
+    const { unmount } = render(<DuelCard streamId={B} duel={ended} lang="en" />);
     expect(screen.getByTestId('duel-result')).toHaveTextContent('This creator won the duel! (the inviting creator ended it early)');
     unmount();
-    useStore.getState().patchRoom(A, { duel: duel({ state: 'invited' }) });
-    render(<DuelCard streamId={A} />);
+    render(<DuelCard streamId={A} duel={duel({ state: 'invited' })} lang="en" />);
     expect(screen.queryByTestId('duel-card')).toBeNull();
   });
 });
