@@ -23,7 +23,8 @@ from api.keys import EDGE, MODERATION, POOL, SETTINGS
 from api.realtime import CHAT
 from api.wallet.service import LEDGER
 from hls.origin import LIVE_KEY
-from ingest import whep, whip
+from live import whep
+from live.broadcasts import BROADCASTS
 from teezu.errors import Forbidden
 from teezu.metrics import CONTENT_TYPE, METRICS, Metrics, may_scrape
 
@@ -119,10 +120,33 @@ class Collectors:
             "Encoder seconds per rendition (divide by frames encoded: seconds per frame)",
             labels=["stream", "rendition"],
         )
-        publishers = self.app.get(whip.PUBLISHERS)
-        sessions = list(publishers.by_stream.values()) if publishers is not None else []
-        for session in sessions:
-            sid, stats = session.stream_id, session.pipeline.stats
+        # Where a broadcast's time goes (engine.latency): each stage's delay over its last
+        # samples, the frames each stage dropped, and the load-shedding step in force.
+        stage_delay = GaugeMetricFamily(
+            "teezu_stream_stage_delay_seconds",
+            "A stage's delay over a broadcast's recent frames (decode, deliver, backlog, "
+            "encode:<rung>, part:<rung>, whep), by quantile",
+            labels=["stream", "stage", "quantile"],
+        )
+        stage_dropped = CounterMetricFamily(
+            "teezu_stream_stage_frames_dropped",
+            "Frames dropped by a stage (receive, deliver, backlog, shed)",
+            labels=["stream", "stage"],
+        )
+        shed_step = GaugeMetricFamily(
+            "teezu_stream_shed_step",
+            "The load-shedding step in force (0: none; engine.shedding.STEPS)",
+            labels=["stream"],
+        )
+        shed_changes = CounterMetricFamily(
+            "teezu_stream_shed_changes",
+            "Load-shedding steps taken, up or down",
+            labels=["stream"],
+        )
+        broadcasts = self.app.get(BROADCASTS)
+        live = list(broadcasts.values()) if broadcasts is not None else []
+        for broadcast in live:
+            sid, stats = broadcast.stream_id, broadcast.pipeline.stats
             frames_in.add_metric([sid], stats.video_frames_in)
             dropped.add_metric([sid], stats.video_frames_dropped)
             filled.add_metric([sid], stats.video_slots_filled)
@@ -130,9 +154,18 @@ class Collectors:
             for name, count in list(stats.frames_encoded.items()):
                 encoded.add_metric([sid, name], count)
                 seconds.add_metric([sid, name], stats.encode_seconds.get(name, 0.0))
+            latency = broadcast.pipeline.latency
+            for stage, figures in latency.summary().items():
+                for quantile, key in (("0.5", "p50_ms"), ("0.99", "p99_ms")):
+                    stage_delay.add_metric([sid, stage, quantile], figures[key] / 1000)
+            for stage, count in list(latency.dropped.items()):
+                stage_dropped.add_metric([sid, stage], count)
+            shed_step.add_metric([sid], stats.shed_step)
+            shed_changes.add_metric([sid], len(latency.events))
         yield from (frames_in, dropped, filled, audio_in, encoded, seconds)
+        yield from (stage_delay, stage_dropped, shed_step, shed_changes)
         yield GaugeMetricFamily(
-            "teezu_whip_sessions", "Publishers (WHIP sessions) on this node", value=len(sessions)
+            "teezu_whip_sessions", "Publishers (WHIP sessions) on this node", value=len(live)
         )
         viewers = self.app.get(whep.VIEWERS)
         yield GaugeMetricFamily(

@@ -103,7 +103,8 @@ def _success(route: Route, schemas: _Schemas) -> dict[str, Any]:
         schema = {"type": "string", "format": "binary"}
         if route.produces == "text/event-stream":
             schema = {"type": "string"}
-        return {"description": route.summary, "content": {route.produces: {"schema": schema}}}
+        media = (route.produces, *route.also_produces)
+        return {"description": route.summary, "content": {m: {"schema": schema} for m in media}}
     data: dict[str, Any] = (
         schemas.ref(route.response, "serialization") if route.response else {"type": "object"}
     )

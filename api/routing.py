@@ -189,8 +189,8 @@ class Route:
     path_formats: dict[str, str | IdParam] = field(default_factory=dict)
     # Request headers the route reads itself (documented as header parameters).
     headers: tuple[HeaderParam, ...] = ()
-    # Other media types the success response may take on request (e.g. text/csv for
-    # ?format=csv), documented next to the JSON one.
+    # Other media types the success response may take (e.g. text/csv on ?format=csv next to
+    # the JSON one; the other image and video types a post's media is stored as).
     also_produces: tuple[str, ...] = ()
     # The route acts on another account (moderation, administration): the name of the action
     # the rank rule (api.auth.ranks) is checked for, documented as ``x-ranked-action``.

@@ -33,7 +33,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final, cast
 from urllib.parse import unquote
 
@@ -157,14 +157,14 @@ class LlHlsEdge:
     def __init__(
         self,
         *,
-        outputs: dict[str, HlsOutput],
+        outputs: Mapping[str, HlsOutput],
         policy: PlaybackPolicy,
         app_port: int,
         app_url: str = "",
         hosts: frozenset[str] = frozenset({"localhost", "127.0.0.1"}),
         idle_timeout: float = 75.0,
     ) -> None:
-        self.outputs = outputs  # the node's live broadcasts (ingest.whip fills it)
+        self.outputs = outputs  # the node's live broadcasts' outputs (read-only)
         self.policy = policy
         self.app_port = app_port
         # Where redirects go; empty: the request's host if in ``hosts`` (else localhost).

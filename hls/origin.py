@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -253,7 +253,8 @@ class PlaybackPolicy:
         )
 
 
-LIVE_KEY: web.AppKey[dict[str, HlsOutput]] = web.AppKey("hls_live", dict)
+# The live broadcasts' outputs by stream id: the node's broadcasts set it (`teezu/node.py`).
+LIVE_KEY: web.AppKey[Mapping[str, HlsOutput]] = web.AppKey("hls_live")
 POLICY_KEY: web.AppKey[PlaybackPolicy] = web.AppKey("hls_policy", PlaybackPolicy)
 
 
@@ -334,8 +335,8 @@ async def serve(request: web.Request) -> web.StreamResponse:
     return await _from_storage(request, f"{stream_id}/{path}", name, token)
 
 
-def add_routes(app: web.Application, live: dict[str, HlsOutput], policy: PlaybackPolicy) -> None:
-    """``/hls/``: live objects from ``live``, the rest from the node's storage (``STORAGE``)."""
-    app[LIVE_KEY] = live
+def add_routes(app: web.Application, policy: PlaybackPolicy) -> None:
+    """``/hls/``: live objects from ``LIVE_KEY``, the rest from the node's storage (``STORAGE``)."""
+    app[LIVE_KEY] = {}  # none until the node's broadcasts start (an API node has none)
     app[POLICY_KEY] = policy
     app.router.add_get("/hls/{stream_id}/{path:.+}", serve)

@@ -121,7 +121,7 @@ class HlsOutput:
         """Drop the previous broadcast's stream-level objects and start the publishing tasks.
 
         Earlier runs' folders are left alone: recorded ones are VODs (deleted by retention),
-        unrecorded ones are deleted by whoever tracks broadcasts (``ingest.whip``).
+        unrecorded ones are deleted by whoever tracks broadcasts (``live.broadcasts``).
         """
         await self.storage.delete(master_key(self.stream_id))
         self._tasks = [

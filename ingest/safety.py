@@ -29,7 +29,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,7 @@ from teezu.pubsub import PubSub
 from teezu.storage import Storage
 
 if TYPE_CHECKING:
-    from ingest.whip import Publishers
+    from live.broadcasts import LiveBroadcasts
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +76,23 @@ class SafetyControl:
     """Freeze and unfreeze this node's live broadcasts; carries out commands from any node."""
 
     def __init__(
-        self, publishers: Publishers, *, storage: Storage, pool: asyncpg.Pool, pubsub: PubSub
+        self,
+        broadcasts: LiveBroadcasts,
+        *,
+        storage: Storage,
+        pool: asyncpg.Pool,
+        pubsub: PubSub,
+        on_frozen: Sequence[Callable[[str, str], Awaitable[object]]] = (),
     ) -> None:
-        self.publishers = publishers
+        self.broadcasts = broadcasts
         self.storage = storage
         self.pool = pool
         self.pubsub = pubsub
         self.outcomes: list[FreezeOutcome] = []  # this node's freezes, for benchmarks and tests
         # Awaited with (stream id, reason) once a freeze is recorded: the ledger's kill switch
-        # (stop per-minute billing, settle the stream's holds), wired in `api.app`.
-        self.on_frozen: list[Callable[[str, str], Awaitable[object]]] = []
+        # (stop per-minute billing, settle the stream's holds), given by the node
+        # (`teezu.node`).
+        self.on_frozen = list(on_frozen)
         self._commands: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -116,14 +123,14 @@ class SafetyControl:
         moderation writes the decision the flag cites there). With ``wait_for_viewers`` the call
         returns once the slate is published to HLS viewers.
         """
-        session = self.publishers.by_stream.get(stream_id)
-        if session is None:
+        broadcast = self.broadcasts.get(stream_id)
+        if broadcast is None:
             return None
-        result = await session.pipeline.freeze(reason)
+        result = await broadcast.pipeline.freeze(reason)
         applied_ms = (result.applied_at - result.requested_at) * 1000
         if result.already_frozen:
             return FreezeOutcome(stream_id, reason, True, applied_ms, None, None, None)
-        output = self.publishers.outputs.get(stream_id)
+        output = broadcast.hls if broadcast.serving else None
         slate_part = (
             output.part_published(result.time)
             if output is not None and result.time is not None
@@ -189,10 +196,10 @@ class SafetyControl:
 
     async def unfreeze(self, stream_id: str, *, by: uuid.UUID | None) -> bool:
         """Back to the live picture. False if the stream is not live here or not frozen."""
-        session = self.publishers.by_stream.get(stream_id)
-        if session is None or session.pipeline.frozen_reason is None:
+        broadcast = self.broadcasts.get(stream_id)
+        if broadcast is None or broadcast.pipeline.frozen_reason is None:
             return False
-        await session.pipeline.unfreeze()
+        await broadcast.pipeline.unfreeze()
         await store.set_frozen(self.pool, uuid.UUID(stream_id), reason=None, by=by)
         await self.pubsub.publish(
             safety_channel(stream_id),
@@ -215,7 +222,7 @@ class SafetyControl:
 
     async def _command(self, msg: dict[str, Any]) -> None:
         stream_id = str(msg.get("streamId", ""))
-        if stream_id not in self.publishers.by_stream:
+        if stream_id not in self.broadcasts:
             return  # another node holds it (or nobody does)
         by = uuid.UUID(msg["by"]) if msg.get("by") else None
         if msg.get("op") == "freeze":

@@ -1,7 +1,9 @@
-"""One WHIP publisher: its peer connection, its stream pipeline and the watchdog that ends it.
+"""One WHIP publisher: its peer connection feeding a broadcast's pipeline, and its watchdog.
 
-The session is the single owner of everything a broadcast holds; ``stop()`` releases all of it
-exactly once, whatever the reason (DELETE, ICE/DTLS failure, no media, server shutdown).
+The session is the broadcast's media source (``engine.broadcasts.Source``). It does not end the
+broadcast itself: when its connection fails, its media stops for ``media_timeout`` or the
+pipeline fails, it tells the broadcast (``on_ended``), whose owner closes everything exactly once
+and closes this session first (:meth:`WhipSession.close`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from aiortc import (
     MediaStreamTrack,
@@ -32,7 +34,7 @@ from ingest.sdp import VIDEO_CODECS
 
 log = logging.getLogger(__name__)
 
-OnStopped = Callable[["WhipSession", str], Awaitable[None]]
+OnEnded = Callable[[str], object]  # called with the reason; e.g. ``Broadcast.close_soon``
 
 
 def preferred_video_codecs() -> list[RTCRtpCodecCapability]:
@@ -56,7 +58,7 @@ class WhipSession:
         *,
         ice_servers: list[str],
         media_timeout: float,
-        on_stopped: OnStopped,
+        on_ended: OnEnded,
         token_hash: bytes | None = None,
     ) -> None:
         self.id = secrets.token_urlsafe(16)
@@ -64,14 +66,12 @@ class WhipSession:
         self.stream_id = stream_id
         self.pipeline = pipeline
         self.media_timeout = media_timeout
-        self._on_stopped = on_stopped
+        self._on_ended = on_ended
         config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
         allow_rsa_peers()  # GStreamer publishes with an RSA certificate (ingest/dtls.py)
         self.pc = RTCPeerConnection(configuration=config)
         self.ice = IceSession(self.pc)  # trickle ICE and ICE restarts (PATCH)
         self.created_at = time.monotonic()
-        self.stop_reason: str | None = None
-        self._stopping: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
 
     async def negotiate(self, offer_sdp: str, *, has_audio: bool) -> str:
@@ -94,7 +94,7 @@ class WhipSession:
         @self.pc.on("connectionstatechange")
         async def _on_state() -> None:
             if self.pc.connectionState in ("failed", "closed"):
-                self.stop_soon(f"connection {self.pc.connectionState}")
+                self._on_ended(f"connection {self.pc.connectionState}")
 
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
@@ -110,38 +110,30 @@ class WhipSession:
         )
         return self.pc.localDescription.sdp
 
-    def stop_soon(self, reason: str) -> asyncio.Task[None]:
-        """Begin stopping (idempotent) and return the task that completes it."""
-        if self._stopping is None:
-            self.stop_reason = reason
-            self._stopping = asyncio.get_running_loop().create_task(
-                self._stop(reason), name=f"whip-stop-{self.stream_id[:8]}"
-            )
-        return self._stopping
-
-    async def stop(self, reason: str) -> None:
-        await asyncio.shield(self.stop_soon(reason))
-
-    async def _stop(self, reason: str) -> None:
-        log.info("publisher stopping", extra={"stream_id": self.stream_id, "reason": reason})
+    async def close(self) -> None:
+        """Stop watching and close the peer connection (the broadcast's close calls this)."""
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
         self.ice.close()
         with contextlib.suppress(Exception):
             await self.pc.close()
-        try:
-            await self.pipeline.stop()
-        finally:
-            await self._on_stopped(self, reason)
+
+    def check(self, now: float) -> str | None:
+        """The watchdog's test at monotonic time ``now``: if the publisher's media stopped for
+        ``media_timeout`` or the pipeline failed, tell the broadcast to end and say why."""
+        last = self.pipeline.last_media_at or self.created_at
+        reason = None
+        if now - last > self.media_timeout:
+            reason = f"no media for {self.media_timeout:g} s"
+        elif self.pipeline.error is not None:
+            reason = f"pipeline failed: {self.pipeline.error!r}"
+        if reason is not None:
+            self._on_ended(reason)
+        return reason
 
     async def _watch(self) -> None:
         """End a publisher that vanished without DELETE: no media for ``media_timeout``."""
         while True:
             await asyncio.sleep(min(1.0, self.media_timeout / 4))
-            last = self.pipeline.last_media_at or self.created_at
-            if time.monotonic() - last > self.media_timeout:
-                self.stop_soon(f"no media for {self.media_timeout:g} s")
-                return
-            if self.pipeline.error is not None:
-                self.stop_soon(f"pipeline failed: {self.pipeline.error!r}")
+            if self.check(time.monotonic()) is not None:
                 return

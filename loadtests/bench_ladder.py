@@ -9,10 +9,10 @@ pipeline as fast as it takes them. What differs is the output: the whole default
 (``engine.encoder.ladder(Settings())``, so ``TEEZU_*`` variables apply) instead of one rung.
 
 * **ours**: a real ``StreamPipeline`` with every rung of the ladder and a real ``HlsOutput``
-  (LL-HLS parts and segments) on ``LocalStorage`` in a temp dir, built as the WHIP handler
-  builds it: ``poster_sink=output.on_poster`` included; the WebRTC fanout left out (it has no
-  viewers here). The pipeline always encodes Opus for WebRTC viewers as well as AAC; that is
-  part of "ours". CPU = ``getrusage(RUSAGE_SELF)`` over the run.
+  (LL-HLS parts and segments) on ``LocalStorage`` in a temp dir, built by the factory the
+  node's broadcasts use (``live.broadcasts.assemble``): posters and the WebRTC fan-out (no
+  viewers here) included. The pipeline always encodes Opus for WebRTC viewers as well as AAC;
+  that is part of "ours". CPU = ``getrusage(RUSAGE_SELF)`` over the run.
 * **ffmpeg**: one command: decode once, ``split`` + ``scale`` (bilinear, as PyAV's
   ``reformat`` which our lower rungs use), one ``libx264`` per rung with
   ``engine.encoder.x264_options`` at that rung's bitrate, AAC encoded **once** and muxed into
@@ -72,7 +72,7 @@ from engine.pipeline import StreamInfo  # noqa: E402
 from engine.sampler import FrameSampler  # noqa: E402
 from engine.shedding import ShedPolicy  # noqa: E402
 from engine.watermark import for_creator  # noqa: E402
-from hls.output import HlsOutput  # noqa: E402
+from live.broadcasts import assemble  # noqa: E402
 from loadtests.bench_transcode import (  # noqa: E402
     AUDIO_RATE,
     FEED_BACKLOG,
@@ -207,32 +207,33 @@ async def _ours(clip: Path, cfg: LadderConfig, safety: frozenset[str] = frozense
     with tempfile.TemporaryDirectory(prefix="bench-ladder-ours-") as tmp:
         root = Path(tmp)
         cpu0, wall0, loop_cpu0 = self_cpu(), time.perf_counter(), time.thread_time()
-        output = HlsOutput(
-            "bench",
-            LocalStorage(root),
-            segment_duration=b.segment_duration,
-            part_duration=b.part_duration,
-            window=b.playlist_window,
-            retention=10_000,  # keep every segment: they are counted afterwards
-            audio_bitrate=b.audio_bitrate,
-            loop=loop,
-        )
         counter = LadderCounter()
-        extra: dict[str, Any] = {}
-        if hasattr(output, "on_poster"):
-            extra["poster_sink"] = output.on_poster  # as ingest/whip.py builds it
-        pipeline = MeasuredPipeline(
+        # The live assembly (`live.broadcasts.assemble`: HLS output, WebRTC fan-out, pipeline),
+        # with what an offline feed needs: not paced to real time (see the module docstring),
+        # fed with backpressure (never full, never drops), every segment kept (they are counted
+        # afterwards), and no shedding of what is fed faster than real time on purpose.
+        run_settings = settings.model_copy(
+            update={
+                "segment_duration": b.segment_duration,
+                "part_duration": b.part_duration,
+                "playlist_window": b.playlist_window,
+                "segment_retention": 10_000,
+                "audio_bitrate": b.audio_bitrate,
+                "gap_fill_after": 1e9,
+                "video_backlog_frames": FEED_BACKLOG,
+                "audio_backlog_seconds": FEED_BACKLOG,
+            }
+        )
+        output, _, pipeline = assemble(
             "bench0000",
-            list(cfg.rungs),
-            [output, counter],
-            audio_bitrate=b.audio_bitrate,
-            gap_fill_after=1e9,  # not paced to real time: see the module docstring
-            video_backlog=FEED_BACKLOG,  # fed with backpressure: never full, never drops
-            # Fed faster than real time on purpose: shedding would drop what is measured.
-            shed_policy=ShedPolicy(max_step=0),
-            audio_backlog_seconds=FEED_BACKLOG,
+            run_settings,
+            LocalStorage(root),
+            loop=loop,
             hooks=hooks,
-            **extra,
+            rungs=list(cfg.rungs),
+            extra=[counter],
+            pipeline_type=MeasuredPipeline,
+            shed_policy=ShedPolicy(max_step=0),
         )
         source = ClipSource(clip, backlog=pipeline.waiting)
         await output.start()
@@ -307,7 +308,7 @@ async def _ours(clip: Path, cfg: LadderConfig, safety: frozenset[str] = frozense
             "video_frames_dropped": st.video_frames_dropped,
             "video_slots_filled": st.video_slots_filled,
             "audio_samples_filled": st.audio_samples_filled,
-            "posters": "poster_sink" in extra,
+            "posters": pipeline.poster_sink is not None,
             "x264": {name: x264_info(data) for name, data in counter.first.items()},
             "threads": {
                 "event loop: demux + decode": source.decode_cpu,

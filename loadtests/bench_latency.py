@@ -27,6 +27,10 @@ hls.js's own latency estimate, and the ratio of each phase's p50 to the loopback
 then, from the server's own ``engine stages`` log lines (``engine.latency``, every 5 s), where
 the time went inside the server in each phase (per-stage p50/p99), the frames it took in and
 dropped by stage, and the load shedding steps (``engine.shedding``) it took.
+In the overload phases the browser (publisher and readers) runs at a higher scheduling
+priority than the burner and the server (``nice -10``, when the benchmark may set it): the
+burner stands for a noisy neighbour of the *server*, and on this one machine the browser stands
+for the creator's and the viewers' own machines, which the neighbour would not slow.
 Targets of the product: LL-HLS p50 <= 1.5 s, WHEP p50 <= 0.3 s; under overload LL-HLS p50
 <= 2.0 s, WHEP p50 <= 0.5 s. The exit status is non-zero only on errors (a process failing, a
 reader decoding nothing), never because of a figure.
@@ -244,9 +248,36 @@ def engine_figures(records: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def prioritize_browser(nice: int = -10) -> str:
+    """Give the browser's processes (and the renderers its zygote forks later: they inherit
+    it) a higher scheduling priority than the server and the burner. Returns what was done."""
+    import psutil
+
+    me = psutil.Process()
+    done, refused = 0, 0
+    for proc in me.children(recursive=True):
+        try:
+            if "chrom" in proc.name() or "headless_shell" in proc.name():
+                proc.nice(nice)
+                done += 1
+        except psutil.AccessDenied:
+            refused += 1
+        except psutil.NoSuchProcess:
+            pass
+    if refused:
+        return f"browser priority: not raised ({refused} processes refused: needs root)"
+    return f"browser priority: nice {nice} on {done} processes"
+
+
 async def run_browser(
-    args: argparse.Namespace, base: str, stream_id: str, token: str, server: Child
+    args: argparse.Namespace,
+    base: str,
+    stream_id: str,
+    token: str,
+    server: Child,
+    notes: dict[str, Any],
 ) -> dict:
+    """The phases' results; what the run did besides (the browser's priority) goes in ``notes``."""
     from playwright.async_api import async_playwright
 
     results: dict[str, Any] = {}
@@ -254,6 +285,9 @@ async def run_browser(
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
+        if any(name.endswith("+burn") for name in args.phases):
+            notes["browser_priority"] = prioritize_browser()
+            print(notes["browser_priority"], flush=True)
         try:
             # The pages' CSP allows scripts from 'self' only; the benchmark injects its clock
             # script and polls with wait_for_function (eval), so it runs without the CSP.
@@ -318,7 +352,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server = Child("server", [str(Path(sys.executable).parent / "teezu"), "serve"], env)
             _wait_http(base + "/healthz", server, 60)
             cpu0, t0 = server.cpu(), time.monotonic()
-            result["phases"] = asyncio.run(run_browser(args, base, stream_id, token, server))
+            result["phases"] = asyncio.run(
+                run_browser(args, base, stream_id, token, server, result)
+            )
             result["server_cpu_pct"] = 100 * (server.cpu() - cpu0) / (time.monotonic() - t0)
         finally:
             if server is not None:

@@ -55,6 +55,7 @@ from engine.pipeline import StreamPipeline  # noqa: E402
 from engine.sampler import FrameSampler, Sample  # noqa: E402
 from engine.watermark import for_creator  # noqa: E402
 from hls.output import HlsOutput  # noqa: E402
+from live.broadcasts import assemble  # noqa: E402
 from loadtests.bench_transcode import ensure_clip, machine_info, make_config  # noqa: E402
 from loadtests.burner import cpu_burner  # noqa: E402
 from loadtests.common import percentile, write_report  # noqa: E402
@@ -204,26 +205,13 @@ async def live(
                 min_gap=settings.moderation_min_gap,
                 width=settings.moderation_sample_width,
             )
-            output = HlsOutput(
+            output, _, pipeline = assemble(  # as the node's broadcasts build it
                 name,
+                settings,
                 LocalStorage(Path(tmp)),
-                segment_duration=settings.segment_duration,
-                part_duration=settings.part_duration,
-                window=settings.playlist_window,
-                retention=settings.segment_retention,
-                audio_bitrate=settings.audio_bitrate,
                 loop=loop,
-            )
-            pipeline = StreamPipeline(
-                name,
-                rung_settings,
-                [output],
-                audio_bitrate=settings.audio_bitrate,
-                gap_fill_after=settings.gap_fill_after,
-                video_backlog=settings.video_backlog_frames,
-                audio_backlog_seconds=settings.audio_backlog_seconds,
-                poster_sink=output.on_poster,
                 hooks=[sampler, for_creator(f"creator{k}", settings)],
+                rungs=rung_settings,
             )
             runs.append(StreamRun(name, pipeline, LoopTrack(frames, seconds), output))
         me = psutil.Process()

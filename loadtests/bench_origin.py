@@ -16,8 +16,8 @@ What runs (every piece in its own process):
   packets are the full default ladder (``engine.encoder.ladder(Settings())``: 720p, 480p, 240p
   + AAC) encoded once by a real ``StreamPipeline`` from ``bench_transcode``'s clip, 8 s long
   (whole AAC frames and whole 2 s segments) and looped with shifted timestamps. No server code
-  is changed or wrapped: the harness owns the process, so it registers the ``HlsOutput`` in the
-  app's live table (``hls.origin.LIVE_KEY``) as the WHIP handler would.
+  is changed or wrapped: the harness owns the process, so it opens the broadcast through the
+  node's owner (``live.broadcasts.LiveBroadcasts.open``) as the WHIP handler does.
 * **viewers**: ``--clients`` load-generator processes (``multiprocessing``), each an asyncio loop
   of viewers. A viewer plays like an LL-HLS player: it joins at the live edge (the playlist's
   preload hint), then loops: blocking playlist request ``?_HLS_msn=M&_HLS_part=P`` for the next
@@ -316,12 +316,11 @@ async def origin_main(args: argparse.Namespace) -> None:
 
     from api.app import create_app
     from api.keys import EDGE, POOL
+    from api.moderation import store as safety_store
     from api.streams import store
-    from hls import origin as hls_origin
-    from hls.output import HlsOutput
+    from live.broadcasts import BROADCASTS
     from teezu.logging import configure_logging
     from teezu.settings import Settings
-    from teezu.storage import STORAGE
 
     settings = Settings(
         port=args.port,
@@ -343,8 +342,10 @@ async def origin_main(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
 
     info, packets = pickle.loads(await asyncio.to_thread(Path(args.packets).read_bytes))
-    # A real stream row (public), claimed live on this node as the WHIP handler does: the
-    # origin checks the stream's visibility in the database (cached) before serving it.
+    # A real stream row (public), opened as this node's broadcast the way WHIP opens one (the
+    # claim, the run, the started outputs, listed for the origin and the edge): the origin
+    # checks the stream's visibility in the database (cached) before serving it. Its pipeline
+    # never runs: the replay publisher feeds its HLS output.
     pool = app[POOL]
     row, _token = await store.create_stream(
         pool,
@@ -354,22 +355,8 @@ async def origin_main(args: argparse.Namespace) -> None:
     )
     stream_id = str(row.id)
     playback_token = _bench_token(settings, stream_id) if args.token else ""
-    if not await store.claim_live(
-        pool, row.id, node=settings.node_id, stale_after=settings.live_stale_after
-    ):
-        raise BenchError("could not claim the benchmark stream live")
-    output = HlsOutput(
-        stream_id,
-        app[STORAGE],
-        segment_duration=settings.segment_duration,
-        part_duration=settings.part_duration,
-        window=settings.playlist_window,
-        retention=settings.segment_retention,
-        audio_bitrate=settings.audio_bitrate,
-        loop=loop,
-    )
-    await output.start()
-    app[hls_origin.LIVE_KEY][stream_id] = output
+    broadcast = await app[BROADCASTS].open(row, await safety_store.get_safety(pool, row.id))
+    output = broadcast.hls
     replayer = Replayer(output, info, packets)
     replayer.start()
     await output.started.wait()

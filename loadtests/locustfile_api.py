@@ -12,7 +12,10 @@ Sign-up is bcrypt cost 12 by default (about 0.25 s of CPU each) and limited per 
 run start the server with ``TEEZU_BCRYPT_ROUNDS=4`` and the limits lifted
 (``TEEZU_RATE_LIMIT_REQUESTS``, ``TEEZU_AUTH_RATE_LIMIT_REQUESTS``; see ``tests/apinode.py``),
 or the run measures bcrypt and 429s. ``TEEZU_API_CREATOR`` names a handle to follow (default:
-the users follow each other's handles as they appear).
+the users follow each other's handles as they appear). ``TEEZU_API_CALLS=N`` makes a fixed
+amount of work instead of a duration: each user stops after N tasks, and the last one to stop
+ends the run (the smoke test's way: a short ``-t`` could end before a loaded machine signed a
+user up).
 """
 
 from __future__ import annotations
@@ -21,16 +24,33 @@ import os
 import random
 import uuid
 
+import gevent
 from locust import HttpUser, between, task
+from locust.exception import StopUser
 
 CREATOR = os.environ.get("TEEZU_API_CREATOR", "")
+CALLS = int(os.environ.get("TEEZU_API_CALLS", "0"))  # 0: call until Locust stops the run
 _handles: list[str] = []  # handles signed up by this Locust process, to look up and follow
+_done_users = 0  # users that made their TEEZU_API_CALLS tasks (gevent: one thread)
 
 
 class Member(HttpUser):
     """A signed-in member using the REST API as the pages do."""
 
-    wait_time = between(0.2, 1.0)
+    _pause = between(0.2, 1.0)
+    calls = 0
+
+    def wait_time(self) -> float:
+        """Called after every task: with ``TEEZU_API_CALLS``, the quota's last task stops this
+        user, and the last user to stop ends the run."""
+        global _done_users
+        self.calls += 1
+        if CALLS and self.calls >= CALLS:
+            _done_users += 1
+            if _done_users >= self.environment.parsed_options.num_users:
+                gevent.spawn(self.environment.runner.quit)
+            raise StopUser()
+        return float(self._pause())
 
     def on_start(self) -> None:
         self.handle = f"lc_{uuid.uuid4().hex[:16]}"
@@ -70,7 +90,9 @@ class Member(HttpUser):
 
     @task(2)
     def one_stream(self) -> None:
-        if self.streams:
+        if not self.streams:  # none seen live yet: look (every task makes a request)
+            self.live_streams()
+        else:
             self.client.get(f"/api/v1/streams/{random.choice(self.streams)}", name="streams/{id}")
 
     @task(2)
@@ -80,7 +102,8 @@ class Member(HttpUser):
     @task(1)
     def follow_and_unfollow(self) -> None:
         other = self._other()
-        if other == self.handle:
+        if other == self.handle:  # nobody else yet: look at our own profile instead
+            self.profile()
             return
         path = f"/api/v1/users/{other}/follow"
         self.client.post(path, headers=self.origin, name="users/{handle}/follow (POST)")

@@ -441,7 +441,9 @@ def cmd_ledger_rollup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_subscriptions_renew(settings: Settings, args: argparse.Namespace) -> int:
-    """One renewal pass (the node runs the same every TEEZU_SUBSCRIPTION_JOB_INTERVAL)."""
+    """One renewal pass of creator subscriptions and then of platform memberships (the node
+    runs the same every TEEZU_SUBSCRIPTION_JOB_INTERVAL)."""
+    from api.memberships.billing import renew_due as renew_memberships
     from api.subscriptions.billing import billing_from
     from api.wallet.accounts import AccountBook
     from workers.subscriptions import renewal_pass
@@ -449,12 +451,15 @@ def cmd_subscriptions_renew(settings: Settings, args: argparse.Namespace) -> int
     async def run(dsn: str) -> str:
         pool = await _with_pool(dsn)
         try:
-            report = await renewal_pass(pool, AccountBook(), billing_from(settings))
+            book = AccountBook()
+            report = await renewal_pass(pool, book, billing_from(settings))
+            members = await renew_memberships(pool, book, billing_from(settings))
         finally:
             await pool.close()
         return (
             f"renewed {report.renewed}, ended {report.ended}, in grace {report.in_grace}, "
-            f"expired {report.expired}"
+            f"expired {report.expired}; memberships: renewed {members.renewed}, ended "
+            f"{members.ended}, in grace {members.in_grace}, expired {members.expired}"
         )
 
     with database(settings) as dsn:

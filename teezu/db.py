@@ -13,6 +13,8 @@ import asyncio
 import hashlib
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -24,6 +26,18 @@ log = logging.getLogger(__name__)
 Connection = asyncpg.Connection | PoolConnectionProxy
 # Where a query runs: the pool (one statement on any connection) or a connection (a transaction).
 Db = asyncpg.Pool | Connection
+
+
+@asynccontextmanager
+async def connection(db: Db) -> AsyncIterator[Connection]:
+    """A connection to run several statements on: one acquired from ``db`` if it is the pool,
+    else ``db`` itself (so a caller's transaction takes the statements in)."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            yield conn
+    else:
+        yield db
+
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # pg_advisory_lock key for the migration runner (any constant bigint; "teezu" + 1 in ASCII)

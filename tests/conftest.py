@@ -26,7 +26,7 @@ from blockbuster import blockbuster_ctx
 
 from api.app import create_app
 from api.keys import POOL
-from ingest.whip import PUBLISHERS, Publishers
+from live.broadcasts import BROADCASTS, LiveBroadcasts
 from teezu.embedded_pg import EmbeddedPostgres, default_data_dir
 from teezu.logging import configure_logging
 from teezu.settings import Settings
@@ -177,8 +177,8 @@ class Server:
         return self.app[POOL]
 
     @property
-    def publishers(self) -> Publishers:
-        return self.app[PUBLISHERS]
+    def broadcasts(self) -> LiveBroadcasts:
+        return self.app[BROADCASTS]
 
     @property
     def media_dir(self) -> Path:

@@ -11,7 +11,7 @@ import asyncpg
 from api.analytics import viewing
 from hls.access import PlaybackGrant
 from hls.gate import split_place
-from ingest.viewer import WhepViewer
+from live.viewer import WhepViewer
 
 
 def _viewer_of(grant: PlaybackGrant | None) -> tuple[uuid.UUID | None, str | None]:
@@ -31,7 +31,7 @@ def watched_seconds(viewer: WhepViewer, now: float) -> float:
 
 
 class WhepFacts:
-    """The `ingest.whep.Viewers` hooks that keep ``stream_viewers`` for WebRTC viewers."""
+    """The `live.whep.Viewers` hooks that keep ``stream_viewers`` for WebRTC viewers."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool

@@ -15,6 +15,7 @@ from aiohttp import web
 from api.auth import sessions
 from api.auth.principal import ANONYMOUS, AUTHENTICATOR, Principal
 from api.auth.rbac import Role
+from api.memberships.plans import roles_granted
 from api.routing import PRINCIPAL
 from teezu.settings import Settings
 
@@ -42,10 +43,16 @@ class SessionAuthenticator:
         row = await sessions.lookup(self.pool, id_hash, self.settings)
         if row is None:
             return ANONYMOUS
-        # Everyone may view safe content; the roles granted add to that.
-        roles = frozenset(Role(r) for r in row["roles"]) | {Role.VIEWER}
+        # Everyone may view safe content; the roles granted add to that, and so do those a
+        # live membership grants (plus and above: Member+; api.memberships.plans).
+        plans = frozenset(row["plans"])
+        roles = frozenset(Role(r) for r in row["roles"]) | {Role.VIEWER} | roles_granted(plans)
         return Principal(
-            user_id=row["user_id"], handle=row["handle"], roles=roles, session_id=id_hash.hex()
+            user_id=row["user_id"],
+            handle=row["handle"],
+            roles=roles,
+            session_id=id_hash.hex(),
+            plans=plans,
         )
 
 

@@ -25,6 +25,8 @@ class Principal:
     handle: str | None = None
     roles: frozenset[Role] = frozenset({Role.VIEWER})
     session_id: str | None = None  # the hashed session id (never the cookie value)
+    # Live platform memberships (plan names, api.memberships.plans): badges, limits.
+    plans: frozenset[str] = frozenset()
     permissions: frozenset[Permission] = field(init=False)
 
     def __post_init__(self) -> None:

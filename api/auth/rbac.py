@@ -14,8 +14,10 @@ The matrix is the product spec's table (seeds/admin-hub-and-api.txt, "RBAC Matri
 
 Each cell becomes a set of `Permission`s; routes and Socket.IO events declare the permission
 they need, and ownership ("Self": a creator moderates their own rooms only) is checked by the
-service that knows the owner. Members also have a tier (basic/plus/premium/elite), which is
-billing data, not a role: it does not change the matrix.
+service that knows the owner. Members may also buy a tier (basic/plus/premium/elite, a paid
+platform membership: `api.memberships.plans`). The tier does not change the matrix; a live
+membership on plus or above makes the account hold ``member_plus`` besides its own roles for as
+long as it lasts (applied when the session is read), so Member+ is what those tiers get.
 
 **Ranks.** A permission says what kind of action a role may take; the rank rule says on whom.
 Every action that moderates or administers an account (a report's action, an appeal decision,

@@ -111,7 +111,10 @@ async def lookup(db: Db, id_hash: bytes, settings: Settings) -> Any:
     """The live session's user and roles, extending its idle expiry when due."""
     r = await db.fetchrow(
         "SELECT s.user_id, s.last_seen_at < now() - make_interval(secs => $2) AS stale, "
-        "u.handle, array(SELECT role FROM user_roles r WHERE r.user_id = u.id) AS roles "
+        "u.handle, array(SELECT role FROM user_roles r WHERE r.user_id = u.id) AS roles, "
+        # Live memberships (api.memberships): their roles and badges go with the principal.
+        "array(SELECT m.plan FROM memberships m WHERE m.user_id = u.id "
+        "AND m.state IN ('active', 'grace') AND m.access_until > now()) AS plans "
         "FROM sessions s JOIN users u ON u.id = s.user_id "
         "WHERE s.id_hash = $1 AND s.expires_at > now() AND s.absolute_expires_at > now() "
         # Suspended and banned accounts lose their sessions (a lapsed suspension does not).

@@ -162,12 +162,18 @@ class ChatMessage:
     sent_at: datetime
     held: bool = False  # stored, delivered to nobody yet (see api.chat.screening)
     release_at: datetime | None = None  # a held message's end of delay (None: a moderator's call)
+    # The sender's membership badges when sent (api.memberships.plans), shown by their name;
+    # live delivery only: history read back from the database has none.
+    badges: tuple[str, ...] = ()
 
     def wire(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": str(self.user_id), "handle": self.handle}
+        if self.badges:
+            user["badges"] = list(self.badges)
         return {
             "id": str(self.id),
             "streamId": str(self.stream_id),
-            "user": {"id": str(self.user_id), "handle": self.handle},
+            "user": user,
             "text": self.text,
             "sentAt": self.sent_at.isoformat(timespec="milliseconds"),
         }

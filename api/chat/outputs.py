@@ -6,12 +6,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from pydantic import Field
+
 from api.schema import Output
 
 
 class ChatUser(Output):
     id: uuid.UUID
     handle: str
+    badges: list[str] = Field(
+        default_factory=list, description="membership badges by the name (live messages)"
+    )
 
 
 class ChatMessageOut(Output):

@@ -66,6 +66,7 @@ from api.chat.rooms import (
 )
 from api.chat.screening import release_at
 from api.chat.store import ChatHistory, HistoryWriter, PostgresChatHistory, Removed
+from api.memberships.plans import badges
 from api.subscriptions.access import is_subscriber
 from api.users import store as users
 from api.wallet.events import money_channel
@@ -421,6 +422,7 @@ class Chat:
             now,
             held=held,
             release_at=release,
+            badges=badges(principal.plans),
         )
         # Stored before anyone sees it: a message a moderator can see can always be deleted.
         await self.writer.write(message)

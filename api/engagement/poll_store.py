@@ -11,7 +11,7 @@ import asyncpg
 
 from api.engagement.errors import PollAlreadyOpen
 from api.engagement.polls import OptionTally, Poll, decide, tally
-from teezu.db import Db
+from teezu.db import Db, connection
 
 _COLUMNS = (
     "id, stream_id, kind, question, options, weighted, state, opened_at, deadline, "
@@ -154,15 +154,14 @@ async def add_vote(
     return "exists" if row["open"] else "closed"
 
 
-async def close(
-    pool: asyncpg.Pool, *, poll_id: uuid.UUID | None = None, limit: int = 100
-) -> list[Poll]:
+async def close(db: Db, *, poll_id: uuid.UUID | None = None, limit: int = 100) -> list[Poll]:
     """Close polls and write their result, each exactly once whichever node calls: with
     ``poll_id``, that poll if open (the creator's early close, ``closed_by = creator``);
     without, up to ``limit`` open polls past their deadline (skipping any another node is
     closing, or a vote is being added to: the next sweep takes them). Returns the polls this
-    call closed, with their result."""
-    async with pool.acquire() as conn, conn.transaction():
+    call closed, with their result. ``db`` may be a connection in a transaction: the close
+    then commits with it."""
+    async with connection(db) as conn, conn.transaction():
         if poll_id is not None:
             rows = await conn.fetch(
                 "UPDATE room_polls SET state = 'closed', closed_at = now(), closed_by = 'creator' "

@@ -216,7 +216,7 @@ class RoomPolls:
         closed = await poll_store.close(self.pool, poll_id=poll.id)
         if not closed:
             raise PollClosed("this poll is closed", meta={"pollId": str(poll.id)})
-        await self._announce(closed)
+        await self.announce(closed)
         return ack_ok(poll=closed[0].wire())
 
     async def get(self, sid: str, data: Any) -> dict[str, Any]:
@@ -287,10 +287,12 @@ class RoomPolls:
     async def sweep(self) -> int:
         """Close the polls past their deadline that no other node is closing; announce each."""
         closed = await poll_store.close(self.pool)
-        await self._announce(closed)
+        await self.announce(closed)
         return len(closed)
 
-    async def _announce(self, closed: list[Poll]) -> None:
+    async def announce(self, closed: list[Poll]) -> None:
+        """Tell each poll's room it closed, with the result (once per poll: ``closed`` is what
+        this node's :func:`poll_store.close` returned)."""
         for poll in closed:
             self.announced.append(poll.id)
             handle = self._timers.pop(poll.id, None)

@@ -26,6 +26,7 @@ from api.chat import rooms
 from api.chat import store as chat
 from api.chat.screening import Verdict, screen
 from api.keys import POOL
+from api.memberships.allowance import check_dm_allowance
 from api.messages import store
 from api.messages.errors import (
     CONVERSATION_ID,
@@ -197,7 +198,7 @@ async def conversation_history(call: Call[None, HistoryQuery]) -> Page[MessageOu
     permission=Permission.DM,
     rate_limit=RateLimit(60, 60, setting="message_rate_limit"),
     path_formats=UUID_CONVERSATION,
-    errors=(403,),
+    errors=(403, 429),
 )
 async def send_message(call: Call[MessageIn, None]) -> MessageOut:
     cid, other = await _other(call)
@@ -207,6 +208,7 @@ async def send_message(call: Call[MessageIn, None]) -> MessageOut:
         raise ConversationNotFound("the other account no longer exists")
     if await blocks.between(db, me, other):
         raise Blocked("one of you blocked the other")
+    await check_dm_allowance(db, call.principal)  # the membership's daily allowance
     verdict = await _screen(call, other, call.body.text)
     if verdict.action in ("block", "hold"):
         raise MessageBlocked("this message is not allowed", meta={"reasons": list(verdict.reasons)})

@@ -38,7 +38,7 @@ from api.schema import Input, Output
 from api.streams import store as streams
 from api.streams.errors import STREAM_ID, StreamNotFound
 from ingest.safety import request_freeze, request_unfreeze, safety_channel
-from ingest.whip import PUBLISHERS
+from live.broadcasts import BROADCASTS
 from teezu.storage import STORAGE
 
 api = Api("moderation")
@@ -340,10 +340,10 @@ def _rate_live(call: Call[Any, Any], stream_id: str, rating: str) -> None:
 
 
 async def _mark_live_explicit(call: Call[Any, Any], stream_id: str) -> None:
-    publishers = call.app.get(PUBLISHERS)
-    session = publishers.by_stream.get(stream_id) if publishers is not None else None
-    if session is not None:
-        await session.pipeline.set_explicit(True)  # posters blurred from the next frame
+    broadcasts = call.app.get(BROADCASTS)
+    broadcast = broadcasts.get(stream_id) if broadcasts is not None else None
+    if broadcast is not None:
+        await broadcast.pipeline.set_explicit(True)  # posters blurred from the next frame
     await call.app[PUBSUB].publish(safety_channel(stream_id), {"event": "explicit"})
 
 

@@ -17,7 +17,7 @@ from api import cursors
 from api.auth import audit
 from api.auth.rbac import Permission
 from api.keys import FORENSIC, POOL
-from api.posts import access, store, uploads
+from api.posts import access, media, store, uploads
 from api.posts.errors import (
     POST_ID,
     MediaNotAvailable,
@@ -205,7 +205,8 @@ async def post_preview(call: Call[None, PreviewQuery]) -> web.Response:
     summary="A published post's image or video (adult and explicit posts: behind the age gate)",
     path_formats=UUID_POST,
     errors=(403,),
-    produces="application/octet-stream",
+    produces=media.ACCEPTED[0],
+    also_produces=tuple(media.ACCEPTED[1:]),
 )
 async def post_media(call: Call[None, None]) -> web.Response:
     post = await _sharp(call)
@@ -226,7 +227,8 @@ async def post_media(call: Call[None, None]) -> web.Response:
     auth=True,
     path_formats=UUID_POST,
     errors=(403,),
-    produces="application/octet-stream",
+    produces="image/jpeg",
+    also_produces=("video/mp4",),
 )
 async def download_post(call: Call[None, None]) -> web.Response:
     """The file is re-encoded with the caller's account id hidden in it (``engine.forensic``):

@@ -15,12 +15,14 @@ from api.comments import privacy as _comments  # noqa: F401
 from api.consent import privacy as _consent  # noqa: F401
 from api.engagement import privacy as _engagement  # noqa: F401
 from api.matching import privacy as _matching  # noqa: F401
+from api.memberships import privacy as _memberships  # noqa: F401
 from api.messages import privacy as _messages  # noqa: F401
 from api.mood import privacy as _mood  # noqa: F401
 from api.posts import privacy as _posts  # noqa: F401
 from api.privacy import store as _privacy  # noqa: F401
 from api.privacy.registry import REGISTRY
 from api.reports import privacy as _reports  # noqa: F401
+from api.services import privacy as _services  # noqa: F401
 from api.streams import privacy as _streams  # noqa: F401
 from api.subscriptions import privacy as _subscriptions  # noqa: F401
 from api.unlockables import privacy as _unlockables  # noqa: F401

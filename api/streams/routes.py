@@ -39,8 +39,8 @@ from hls.gate import EXEMPT, AgeVerificationRequired, StreamAccess, is_blocked, 
 from hls.origin import POLICY_KEY
 from hls.output import POSTER
 from ingest.tokens import bearer_token, sign_publish_grant, token_matches
-from ingest.whep import VIEWERS as WHEP_VIEWERS
-from ingest.whip import PUBLISHERS, stream_channel
+from live.broadcasts import BROADCASTS, stream_channel
+from live.whep import VIEWERS as WHEP_VIEWERS
 from teezu.storage import STORAGE
 
 api = Api("streams")
@@ -648,11 +648,12 @@ async def live_health(call: Call[None, None]) -> LiveHealth:
     out = [stream_out(row, "")]
     await _with_viewers(call, out)
     viewers = out[0].viewers or 0
-    publishers = call.app.get(PUBLISHERS)
-    session = publishers.by_stream.get(str(row.id)) if publishers is not None else None
-    if session is None:
+    broadcasts = call.app.get(BROADCASTS)
+    broadcast = broadcasts.get(str(row.id)) if broadcasts is not None else None
+    session = broadcast.publisher if broadcast is not None else None
+    if broadcast is None or session is None:
         return LiveHealth(live=row.state == "live", on_this_node=False, viewers=viewers)
-    stats = session.pipeline.stats
+    stats = broadcast.pipeline.stats
     received = 0
     for report in (await session.pc.getStats()).values():
         if getattr(report, "type", "") == "transport":

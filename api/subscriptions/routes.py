@@ -26,6 +26,7 @@ from pydantic import Field, StrictBool, StrictInt
 from api.auth.rbac import Permission
 from api.envelope import REQUEST_ID
 from api.keys import POOL, SETTINGS
+from api.memberships.allowance import check_tier_allowance
 from api.routing import Api, Call, Page
 from api.schema import Input, Output
 from api.subscriptions import billing, store
@@ -208,11 +209,15 @@ async def list_tiers(call: Call[None, None]) -> Page[TierOut]:
     body=TierCreate,
     response=TierOut,
     permission=Permission.STREAM,
+    errors=(409,),
     path_formats=CREATOR_PATH,
 )
 async def create_tier(call: Call[TierCreate, None]) -> TierOut:
-    """403 NOT_CREATOR for anyone's tiers but one's own (admins excepted)."""
+    """403 NOT_CREATOR for anyone's tiers but one's own (admins excepted); 409
+    TIER_LIMIT_REACHED past the active tiers the creator's plan allows (more with Creator+,
+    `api.memberships.plans`)."""
     creator = await _own_creator(call)
+    await check_tier_allowance(call.app[POOL], creator)
     tier = await store.create_tier(
         call.app[POOL], creator, name=call.body.name, price=call.body.price
     )

@@ -8,8 +8,8 @@
 * escrow equals the tokens of open holds; receivables (debts) are never positive;
 * tokens outstanding (wallets + escrow + receivables) = bought - spent - refunded, where
   bought and refunded are read from the sales account's side of purchases, refunds and
-  chargebacks, and spent from the payees' side of tips, captures, subscription charges and
-  their reversals: the two
+  chargebacks, and spent from the payees' side of tips, captures, subscription and membership
+  charges and their reversals: the two
   sides of the identity come from different entries, so a transaction that creates or
   destroys tokens shows up as a difference;
 * the purchases table agrees with the ledger (tokens of credited purchases = bought);
@@ -156,7 +156,7 @@ async def check_books(pool: asyncpg.Pool) -> BooksReport:
         report.spent = sum(
             total
             for (tx_kind, account_kind), total in flows.items()
-            if tx_kind in ("tip", "hold_capture", "tip_reversal", "subscription")
+            if tx_kind in ("tip", "hold_capture", "tip_reversal", "subscription", "membership")
             and account_kind in ("earnings", "platform", "chargeback_reserve")
         )
         expected = report.bought - report.spent - report.refunded

@@ -54,6 +54,7 @@ class TxKind(StrEnum):
     HOLD_CAPTURE = "hold_capture"
     HOLD_RELEASE = "hold_release"
     SUBSCRIPTION = "subscription"  # a period of a subscription (api.subscriptions)
+    MEMBERSHIP = "membership"  # a period of a platform membership, all to the platform
     PAYOUT_RESERVE = "payout_reserve"  # earnings -> payouts_pending (a creator's request)
     PAYOUT_CAPTURE = "payout_capture"  # payouts_pending -> payouts_paid (+ reserve share)
     PAYOUT_RELEASE = "payout_release"  # payouts_pending -> earnings (rejected)
@@ -71,6 +72,7 @@ class HoldPurpose(StrEnum):
     PLEDGE = "pledge"
     TICKET = "ticket"
     PAYOUT = "payout"
+    BOOKING = "booking"  # a provider service's booked slot (api.services)
 
 
 class HoldState(StrEnum):

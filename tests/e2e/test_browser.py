@@ -111,7 +111,7 @@ async def test_studio_publishes_and_watch_page_plays(
     await wait_studio_live(studio)
     went_live = time.monotonic()
     assert await stream_status(http, base, stream_id) == "live"
-    session = server.publishers.by_stream[stream_id]
+    session = server.broadcasts[stream_id]
     playlist_url = await variant_url(http, base, stream_id)
 
     # 2. A second page watches; its clock must advance by >= 5 s while we are live.
@@ -166,7 +166,7 @@ async def test_studio_publishes_and_watch_page_plays(
     assert pl.is_endlist and len(pl.segments) >= 5, pl.dumps()
     await wait_stream_status(http, base, stream_id, "ended", 10)
     await wait_watch_state(watch, "ended", 10)
-    assert stream_id not in server.publishers.by_stream
+    assert stream_id not in server.broadcasts
     # The studio ends the WHIP session with DELETE (RFC 9725), not by dropping the connection.
     assert session.stop_reason == "publisher sent DELETE", session.stop_reason
     assert not console.page_errors(), console.page_errors()
@@ -231,7 +231,7 @@ async def test_wrong_password_then_sign_in_go_live_and_safe_word(
     assert "NOT_STREAM_OWNER" in message, message
     assert await studio.is_enabled("#golive")
     assert await stream_status(http, base, stream_id) == "idle"
-    assert stream_id not in server.publishers.by_stream
+    assert stream_id not in server.broadcasts
 
     await studio.click("#logout")
     await sign_in(studio, creator.email, creator.password)
@@ -241,7 +241,7 @@ async def test_wrong_password_then_sign_in_go_live_and_safe_word(
     playlist_url = await variant_url(http, base, stream_id)
     await wait_for_playlist(http, playlist_url, segments=1, timeout=15)
     assert await stream_status(http, base, stream_id) == "live"
-    session = server.publishers.by_stream[stream_id]
+    session = server.broadcasts[stream_id]
 
     # The safe word: one big button (thumb-sized), then an explicit confirmation to resume.
     box = await studio.locator("#safeword").bounding_box()

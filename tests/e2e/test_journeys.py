@@ -334,7 +334,7 @@ async def test_creator_receives_tips_uses_the_safe_word_and_resumes(
     the tip menu in the studio and went live, see ``live``) sees the viewers' tips in the
     studio's feed, presses the safe word: the broadcast is frozen on the slate and a viewer's
     room says it is paused; then resumes with the confirmation ticked."""
-    from ingest.whip import PUBLISHERS
+    from live.broadcasts import BROADCASTS
 
     studio, screens = live.studio, Screens("2-creator", "desktop", phone=False)
     base = live.server.base_url
@@ -350,7 +350,7 @@ async def test_creator_receives_tips_uses_the_safe_word_and_resumes(
         await studio.click("#safeword")
         await studio.wait_for_function("document.body.dataset.frozen === 'yes'", timeout=10_000)
         assert live.server.app is not None
-        session = live.server.app[PUBLISHERS].by_stream[live.stream_id]
+        session = live.server.app[BROADCASTS][live.stream_id]
         assert session.pipeline.frozen_reason == "safe word"
         await watcher.get_by_text("The stream is paused.").wait_for(timeout=10_000)
         await screens.check(studio, "studio-frozen")

@@ -138,7 +138,7 @@ async def test_refused_go_live_messages(server, account, reviewer, browser, cons
     assert "moderator" in words and "cannot lift it yourself" in words, words
     await follow_fix(studio, "#check-standing")
     assert "EXPOSED_GENITALIA" in await studio.text_content("#standing-state")
-    assert sid not in server.publishers.by_stream
+    assert sid not in server.broadcasts
     assert not console.page_errors(), console.page_errors()
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ingest.whep import VIEWERS
+from live.whep import VIEWERS
 from tests.e2e.watchpage import LOW_LATENCY, wait_watch_state
 from tests.publisher import publish
 

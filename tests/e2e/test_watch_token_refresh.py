@@ -14,7 +14,7 @@ import pytest
 
 from api.auth.rbac import Role
 from api.streams import store
-from ingest.whep import VIEWERS
+from live.whep import VIEWERS
 from tests.e2e.watchpage import LOW_LATENCY, PLAYER_MESSAGE, VIDEO, wait_watch_state
 from tests.publisher import publish
 

@@ -34,7 +34,7 @@ from playwright.async_api import BrowserContext, Page
 
 from api.keys import POOL
 from api.streams import store
-from ingest.whip import PUBLISHERS, Publishers
+from live.broadcasts import BROADCASTS, LiveBroadcasts
 from tests.conftest import free_port
 from tests.e2e.conftest import chromium
 from tests.hlscheck import ffprobe_json, variant_url, wait_for_playlist
@@ -52,7 +52,7 @@ DEBIAN_PYTHON = "/usr/bin/python3"  # python3-gi/python3-gst-1.0 are built for D
 @dataclass
 class InteropServer:
     base_url: str
-    pubs: Publishers
+    pubs: LiveBroadcasts
     pool: object
 
     async def new_stream(self, title: str) -> tuple[str, str]:
@@ -74,7 +74,7 @@ async def interop(pg_dsn, tmp_path_factory) -> AsyncIterator[InteropServer]:
         # tests/integration/test_consent.py; these tests are about the WebRTC stacks.
         require_verification=False,
     ) as (base, app):
-        yield InteropServer(base, app[PUBLISHERS], app[POOL])
+        yield InteropServer(base, app[BROADCASTS], app[POOL])
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -247,10 +247,10 @@ async def chromium_page(browser: BrowserContext, base: str) -> Page:
 
 async def wait_session(srv: InteropServer, stream_id: str, timeout: float = 20.0):
     deadline = time.monotonic() + timeout
-    while stream_id not in srv.pubs.by_stream:
+    while srv.pubs.get(stream_id) is None or srv.pubs[stream_id].publisher is None:
         assert time.monotonic() < deadline, "no WHIP session"
         await asyncio.sleep(0.05)
-    return srv.pubs.by_stream[stream_id]
+    return srv.pubs[stream_id]
 
 
 async def run_subprocess(*args: str) -> dict:
@@ -278,7 +278,7 @@ async def publish_with(client: str, srv, http, stream_id, token, browser, cert) 
         playlist = await variant_url(http, srv.base_url, stream_id, RUNG["height"])
         await wait_for_playlist(http, playlist, segments=1, timeout=30)
         await asyncio.sleep(SECONDS)
-        facts["remote"] = session.ice.selected_remote()
+        facts["remote"] = session.publisher.ice.selected_remote()
         assert await page.evaluate("whip.stop()") == 200
         state = await page.evaluate("whip.state()")
         facts["trickled"] = state["trickled"]
@@ -290,7 +290,7 @@ async def publish_with(client: str, srv, http, stream_id, token, browser, cert) 
         playlist = await variant_url(http, srv.base_url, stream_id, RUNG["height"])
         await wait_for_playlist(http, playlist, segments=1, timeout=30)
         await asyncio.sleep(SECONDS)
-        facts["remote"] = session.ice.selected_remote()
+        facts["remote"] = session.publisher.ice.selected_remote()
         facts["trickled"] = pub.trickled
         assert await pub.delete(http, srv.base_url) == 200
     elif client == "gstreamer":
@@ -300,10 +300,10 @@ async def publish_with(client: str, srv, http, stream_id, token, browser, cert) 
             )
         )
         session = await wait_session(srv, stream_id)
-        while session.ice.selected_remote() is None and not task.done():
+        while session.publisher.ice.selected_remote() is None and not task.done():
             await asyncio.sleep(0.05)
-        facts["remote"] = session.ice.selected_remote()
-        dtls = session.pc.getTransceivers()[0].receiver.transport
+        facts["remote"] = session.publisher.ice.selected_remote()
+        dtls = session.publisher.pc.getTransceivers()[0].receiver.transport
         while dtls.state != "connected" and not task.done():
             await asyncio.sleep(0.05)
         facts["cipher"] = dtls._ssl.get_cipher_name() if dtls._ssl is not None else None
@@ -361,7 +361,7 @@ async def test_client_publishes_and_hls_reads_back(client, interop, interop_brow
     session = facts["session"]
     # Each client ended its broadcast with an authorized DELETE (not by vanishing).
     assert session.stop_reason == "publisher sent DELETE", session.stop_reason
-    video = session.pc.localDescription.sdp.split("m=video", 1)[1].split("m=audio", 1)[0]
+    video = session.publisher.pc.localDescription.sdp.split("m=video", 1)[1].split("m=audio", 1)[0]
     first_pt = video.split("\r\n", 1)[0].split()[2]
     codec = next(x for x in video.split("\r\n") if x.startswith(f"a=rtpmap:{first_pt} "))
     want = {"chromium-vp8": "VP8"}.get(client, "H264")
@@ -391,12 +391,12 @@ async def test_ice_restart_by_patch_keeps_the_broadcast(interop, interop_browser
         started = await page.evaluate("([u, t, c]) => whip.start(u, t, c)", [url, token, "h264"])
         assert started["status"] == 201, started
         session = await wait_session(interop, stream_id)
-        output = interop.pubs.outputs[stream_id]
+        output = interop.pubs[stream_id].hls
         playlist = await variant_url(http, interop.base_url, stream_id, RUNG["height"])
         pl = await wait_for_playlist(http, playlist, segments=1, timeout=30)
-        agent = session.ice.agent()
-        old = (agent.local_username, agent.local_password, session.ice.etag)
-        old_remote = session.ice.selected_remote()
+        agent = session.publisher.ice.agent()
+        old = (agent.local_username, agent.local_password, session.publisher.ice.etag)
+        old_remote = session.publisher.ice.selected_remote()
         before = await page.evaluate("whip.transport()")
 
         restarted = await page.evaluate("whip.restart()")
@@ -408,15 +408,16 @@ async def test_ice_restart_by_patch_keeps_the_broadcast(interop, interop_browser
             agent.local_password,
         )
         assert (agent.local_username, agent.local_password) != old[:2]
-        assert restarted["etag"] == session.ice.etag != old[2]
-        assert agent.remote_username == restarted["newUfrag"] and session.ice.restarts == 1
+        assert restarted["etag"] == session.publisher.ice.etag != old[2]
+        assert agent.remote_username == restarted["newUfrag"]
+        assert session.publisher.ice.restarts == 1
 
         # Chromium moves its media to a pair of the new ICE session...
         ports = {int(c.split()[5]) for c in restarted["candidates"]}
         deadline = time.monotonic() + 20
         while True:
             now = await page.evaluate("whip.transport()")
-            remote = session.ice.selected_remote()
+            remote = session.publisher.ice.selected_remote()
             if (
                 remote is not old_remote
                 and remote.port in ports
@@ -439,8 +440,8 @@ async def test_ice_restart_by_patch_keeps_the_broadcast(interop, interop_browser
             assert time.monotonic() < deadline, pl.dumps()
             await asyncio.sleep(0.25)
             pl = await wait_for_playlist(http, playlist, segments=1, timeout=10)
-        assert interop.pubs.by_stream[stream_id] is session
-        assert interop.pubs.outputs[stream_id] is output
+        assert interop.pubs[stream_id] is session
+        assert interop.pubs[stream_id].hls is output
         assert session.stop_reason is None and session.pipeline.error is None
 
         assert await page.evaluate("whip.stop()") == 200

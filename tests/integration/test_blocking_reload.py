@@ -27,7 +27,7 @@ async def live_stream(server, http_module, performer):
     pub = await publish(http_module, server.base_url, stream_id, token)
     url = await variant_url(http_module, server.base_url, stream_id)
     await wait_for_playlist(http_module, url, segments=1, timeout=20)
-    yield url.removeprefix(server.base_url), server.publishers.outputs[stream_id], "720p"
+    yield url.removeprefix(server.base_url), server.broadcasts[stream_id].hls, "720p"
     await pub.delete(http_module, server.base_url)
 
 

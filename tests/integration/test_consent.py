@@ -243,7 +243,7 @@ async def test_the_next_broadcast_after_a_freeze(
     await check_in_again(sid)
     pub = await publish_and_wait_live(server, http, sid, token)
     assert not await frozen(server, sid)
-    assert server.publishers.by_stream[sid].pipeline.frozen_reason is None
+    assert server.broadcasts[sid].pipeline.frozen_reason is None
 
     outcome = await server.app[SAFETY].freeze(
         sid, "moderation: EXPOSED_GENITALIA 0.91", wait_for_viewers=False

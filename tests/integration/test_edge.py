@@ -26,6 +26,8 @@ from hls.edge import LlHlsEdge
 from hls.live import LiveBroadcast
 from hls.output import HlsOutput
 from hls.packager import Part, Segment
+from live.broadcasts import LiveBroadcast as Broadcast
+from live.broadcasts import assemble
 from tests.hlscheck import ffprobe_json, variant_url, wait_for_master, wait_for_playlist
 from tests.integration.test_live_path import LADDER, check_low_latency_tags
 from tests.publisher import publish
@@ -110,7 +112,7 @@ async def fed(server) -> AsyncIterator[HandFed]:
     sid = str(row.id)
     output = HlsOutput(
         sid,
-        server.publishers.storage,
+        server.broadcasts.storage,
         segment_duration=SEGMENT,
         part_duration=SEGMENT / PARTS,
         window=5,
@@ -125,11 +127,15 @@ async def fed(server) -> AsyncIterator[HandFed]:
         part_duration=SEGMENT / PARTS,
         window=5,
     )
-    server.publishers.outputs[sid] = output
+    # Listed as the node's broadcast of the stream (its pipeline never runs: fed by hand).
+    media = assemble(sid, server.settings, output.storage, loop=asyncio.get_running_loop())
+    broadcast = Broadcast(row, media._replace(output=output))
+    broadcast.serving = True
+    server.broadcasts.add(broadcast)
     feed = HandFed(sid, output, output.live)
     feed.publish_next()
     yield feed
-    server.publishers.outputs.pop(sid, None)
+    server.broadcasts.discard(broadcast)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -275,7 +281,7 @@ async def test_objects_not_in_memory_are_redirected_to_the_app(server, fed, edge
     writer.write(get(fed.path("seg9.m4s.bak")))  # no such object: no redirect
     assert (await read_reply(reader)).status == 404
     # The app answers after the redirect (the client follows it).
-    storage = server.publishers.storage
+    storage = server.broadcasts.storage
     await storage.put(f"{fed.stream_id}/poster.jpg", b"\xff\xd8jpeg", "image/jpeg")
     async with http.get(f"{server.edge_url}/hls/{fed.stream_id}/poster.jpg") as res:
         assert res.status == 200 and await res.read() == b"\xff\xd8jpeg"
@@ -330,7 +336,7 @@ async def test_idle_connections_are_closed(server, fed):
     from hls.origin import POLICY_KEY
 
     edge = LlHlsEdge(
-        outputs=server.publishers.outputs,
+        outputs=server.broadcasts.hls_outputs,
         policy=server.app[POLICY_KEY],
         app_port=server.settings.port,
         idle_timeout=0.3,

@@ -40,7 +40,5 @@ async def test_broadcast_makes_no_blocking_calls_on_the_loop(server, http, new_s
         assert await pub.delete(http, server.base_url) == 200
         await wait_for_playlist(http, url, ended=True, timeout=10)
         await asyncio.sleep(0)
-    session_errors = [
-        s for s in server.publishers.by_stream.values() if s.pipeline.error is not None
-    ]
+    session_errors = [s for s in server.broadcasts.values() if s.pipeline.error is not None]
     assert not session_errors

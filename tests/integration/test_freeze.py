@@ -99,9 +99,9 @@ async def test_freeze_shows_the_slate_everywhere_until_unfreeze(server, http, ne
     try:
         urls = {h: await variant_url(http, server.base_url, stream_id, h) for h in (720, 480, 240)}
         await wait_for_playlist(http, urls[720], segments=1)
-        pipeline = server.publishers.by_stream[stream_id].pipeline
-        output = server.publishers.outputs[stream_id]
-        fanout = server.publishers.fanouts[stream_id]
+        pipeline = server.broadcasts[stream_id].pipeline
+        output = server.broadcasts[stream_id].hls
+        fanout = server.broadcasts[stream_id].fanout
         packets: list[EncodedPacket] = []
         sub = fanout.subscribe("720p")  # exactly what a WHEP viewer of 720p is sent
         collector = asyncio.get_running_loop().create_task(collect(sub, packets))
@@ -170,7 +170,7 @@ async def test_freeze_before_the_first_frame_starts_on_the_slate(server, http, n
     stream_id, token = await new_stream()
     pub = await publish(http, server.base_url, stream_id, token)
     try:
-        pipeline = server.publishers.by_stream[stream_id].pipeline
+        pipeline = server.broadcasts[stream_id].pipeline
         result = await pipeline.freeze("frozen at once")
         url = await variant_url(http, server.base_url, stream_id, 720)
         pl = await wait_for_playlist(http, url, segments=2)

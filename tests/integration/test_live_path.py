@@ -156,4 +156,4 @@ async def test_publish_reads_back_as_conformant_ll_hls(server, http, new_stream)
 
     row = await store.get_stream(server.pool, uuid.UUID(stream_id))
     assert row is not None and row.state == "ended"
-    assert stream_id not in server.publishers.by_stream
+    assert stream_id not in server.broadcasts

@@ -132,7 +132,7 @@ async def test_publishing_moves_frames_in_and_a_blocking_request_is_held(server,
     try:
         url = await variant_url(http, server.base_url, stream_id)
         await wait_for_playlist(http, url, segments=1, timeout=20)
-        session = server.publishers.by_stream[stream_id]
+        session = server.broadcasts[stream_id]
         fps = session.pipeline.ladder[0].fps
 
         # Publish N more seconds (the publisher paces itself at fps) and compare frames in with
@@ -159,8 +159,22 @@ async def test_publishing_moves_frames_in_and_a_blocking_request_is_held(server,
         )
         assert encoded > 0 and seconds > 0
 
-        # A blocking playlist request for a segment three ahead waits; the gauge shows it.
-        output = server.publishers.outputs[stream_id]
+        # Where the frames' time went, per stage (engine.latency), and the shedding step.
+        def delay(stage: str, quantile: str) -> float:
+            return value(
+                second,
+                "teezu_stream_stage_delay_seconds",
+                stream=stream_id,
+                stage=stage,
+                quantile=quantile,
+            )
+
+        for stage in ("encode:720p", "part:720p"):
+            assert delay(stage, "0.99") >= delay(stage, "0.5") > 0, stage
+        assert ("teezu_stream_shed_step", (("stream", stream_id),)) in samples(second)
+
+        # A blocking playlist request for a segment two ahead waits; the gauge shows it.
+        output = server.broadcasts[stream_id].hls
         live = output.live
         rendition = live.renditions["720p"]
         msn = rendition.last_segment + 2
@@ -172,7 +186,10 @@ async def test_publishing_moves_frames_in_and_a_blocking_request_is_held(server,
         during = await scrape(http, server)
         assert value(during, "teezu_hls_held_requests", server="app") >= 1
         res = await held
-        assert res.status == 200
+        # Answered when the segment is out, or 503 when it takes longer than the hold limit
+        # (three target durations, RFC 8216bis), as two segments can on a loaded machine: the
+        # hold itself is tests/integration/test_blocking_reload.py's subject, the gauge this one's.
+        assert res.status in (200, 503), res.status
         res.release()
         after = await scrape(http, server)
         assert value(after, "teezu_whip_sessions") >= 1

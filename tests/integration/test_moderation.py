@@ -29,7 +29,7 @@ from api.keys import MODERATION, POOL, PUBSUB, SAFETY
 from api.moderation import store as safety_store
 from api.moderation.policy import load_policy
 from engine.poster import PosterMaker
-from ingest.whip import PUBLISHERS
+from live.broadcasts import BROADCASTS
 from tests.accounts import Account
 from tests.conftest import free_port
 from tests.hlscheck import fetch, variant_url, wait_for_playlist
@@ -145,7 +145,7 @@ async def test_adult_public_stream_is_marked_explicit_and_flagged(moderated, htt
     with blockbuster_ctx(OUR_CODE):
         sid, pub, track, monitor, events = await go_live(server, http, "adult", stream)
         try:
-            pipeline = server.app[PUBLISHERS].by_stream[sid].pipeline
+            pipeline = server.app[BROADCASTS][sid].pipeline
             await wait_until(lambda: len(monitor.decisions) >= 3, what="decisions on the pattern")
             assert {d.action.value for d in monitor.decisions} == {"allow"}
             assert not pipeline.explicit
@@ -183,7 +183,7 @@ async def test_adult_public_stream_is_marked_explicit_and_flagged(moderated, htt
     assert [f["kind"] for f in flags] == ["frame"]  # one flag: the cooldown holds the rest
     assert str(flags[0]["id"]) == flagged["flagId"]
     assert flags[0]["decision_id"] == first_hit["id"]
-    snapshot = await server.app[PUBLISHERS].storage.get(flags[0]["snapshot_key"])
+    snapshot = await server.app[BROADCASTS].storage.get(flags[0]["snapshot_key"])
     assert snapshot is not None and snapshot[:2] == b"\xff\xd8"
     state = await safety_store.get_safety(pool, uuid.UUID(sid))
     assert state.explicit and state.explicit_since is not None and not state.frozen
@@ -220,7 +220,7 @@ async def test_sfw_stream_showing_explicit_content_is_frozen(moderated, http):
     alerts = await server.app[PUBSUB].subscribe("safety-alerts")
     sid, pub, track, monitor, events = await go_live(server, http, "sfw")
     try:
-        pipeline = server.app[PUBLISHERS].by_stream[sid].pipeline
+        pipeline = server.app[BROADCASTS][sid].pipeline
         url = await variant_url(http, server.base_url, sid, 480)
         await wait_until(lambda: len(monitor.decisions) >= 2, what="decisions on the pattern")
         track.picture = yuv420p(explicit_picture(1280, 720))
@@ -253,10 +253,10 @@ async def test_sfw_stream_showing_explicit_content_is_frozen(moderated, http):
     (freeze_flag,) = [f for f in flags if f["kind"] == "freeze"]
     assert freeze_flag["decision_id"] == freezes[0]["id"]
     assert freeze_flag["reason"] == frozen["reason"]
-    evidence = await server.app[PUBLISHERS].storage.get(freeze_flag["snapshot_key"])
+    evidence = await server.app[BROADCASTS].storage.get(freeze_flag["snapshot_key"])
     assert evidence is not None and evidence[:2] == b"\xff\xd8"
     # The decision's own snapshot (the analysed frame) is kept too.
-    assert await server.app[PUBLISHERS].storage.get(freezes[0]["snapshot_key"]) is not None
+    assert await server.app[BROADCASTS].storage.get(freezes[0]["snapshot_key"]) is not None
     state = await safety_store.get_safety(pool, uuid.UUID(sid))
     assert state.frozen and state.frozen_reason == frozen["reason"] and state.explicit
     # Snapshots are never served by the origin.
@@ -271,7 +271,7 @@ async def test_freeze_command_from_any_node_reaches_the_broadcast(moderated, htt
     server = moderated
     sid, pub, _track, _monitor, events = await go_live(server, http, "adult")
     try:
-        pipeline = server.app[PUBLISHERS].by_stream[sid].pipeline
+        pipeline = server.app[BROADCASTS][sid].pipeline
         await wait_until(lambda: pipeline.stats.video_frames_in > 10, what="video")
         who = uuid.uuid4()  # no such account: frozen_by is a reference, so it is left out
         await request_freeze(server.app[PUBSUB], sid, "safe word")

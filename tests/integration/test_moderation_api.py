@@ -19,7 +19,7 @@ import pytest
 from api.auth.rbac import Role
 from api.keys import SAFETY
 from api.moderation import store as safety_store
-from ingest.whip import PUBLISHERS
+from live.broadcasts import BROADCASTS
 from teezu.storage import STORAGE
 from tests.publisher import publish
 
@@ -224,7 +224,7 @@ async def test_who_lifts_which_freeze_on_a_live_stream(server, account, ready):
     async with aiohttp.ClientSession() as http:
         pub = await publish(http, server.base_url, sid, token)
         try:
-            pipeline = server.app[PUBLISHERS].by_stream[sid].pipeline
+            pipeline = server.app[BROADCASTS][sid].pipeline
             # What automated moderation calls on a clear sfw violation.
             outcome = await server.app[SAFETY].freeze(sid, "moderation: BUTTOCKS_EXPOSED 0.81")
             assert outcome is not None and pipeline.frozen_reason is not None

@@ -108,13 +108,13 @@ async def test_publisher_that_never_sends_candidates_connects(server, http, new_
         answer = await res.text()
     try:
         await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
-        session = server.publishers.by_stream[stream_id]
+        session = server.broadcasts[stream_id]
         deadline = time.monotonic() + 15
-        while session.ice.selected_remote() is None:
+        while session.publisher.ice.selected_remote() is None:
             assert time.monotonic() < deadline, "ICE did not connect"
             await asyncio.sleep(0.05)
         # Known only from its connectivity checks.
-        assert session.ice.selected_remote().type == "prflx"
+        assert session.publisher.ice.selected_remote().type == "prflx"
         deadline = time.monotonic() + 15
         while pc.connectionState != "connected":
             assert time.monotonic() < deadline, pc.connectionState

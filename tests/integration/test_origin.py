@@ -17,7 +17,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 @pytest.fixture
 async def stored(server, new_stream):
     """A (public) stream's objects written straight into the server's storage."""
-    storage = server.publishers.storage
+    storage = server.broadcasts.storage
     sid, _ = await new_stream()
     await storage.put(f"{sid}/index.m3u8", b"#EXTM3U\n", "application/vnd.apple.mpegurl")
     await storage.put(f"{sid}/0badc0de/720p/init.mp4", b"init", "video/mp4")

@@ -1,12 +1,12 @@
 """Revoked playback access does not outlive the change: every kind of change, every server.
 
 A viewer's token, issued while they may watch, is refused by the HLS origin (``hls/origin.py``),
-the LL-HLS edge (``hls/edge.py``) and WHEP (``ingest/whep.py``) within 10 s after a change
+the LL-HLS edge (``hls/edge.py``) and WHEP (``live/whep.py``) within 10 s after a change
 takes their access away: the stream's visibility, their subscription ending, a ticket show
 starting, a ban from the room, a geo-block on their place, their account suspended. Each change
 goes through the real route or event that makes it; the node hears of it through the database's
 change notice (migration 0067, ``api.streams.revocations``). Connected WHEP viewers are
-disconnected too (``ingest/whep_guard.py``), proven with a real broadcast and real aiortc
+disconnected too (``live/whep_guard.py``), proven with a real broadcast and real aiortc
 viewers.
 
 One node with the production defaults (age gate on: the streams are adult-rated), its edge,
@@ -32,8 +32,8 @@ from api.keys import POOL, SETTINGS
 from api.streams.revocations import REVOCATIONS
 from api.subscriptions.billing import billing_from, renew_due
 from api.wallet.service import LEDGER
-from ingest.whep import VIEWERS
-from ingest.whep_guard import WHEP_GUARD
+from live.whep import VIEWERS
+from live.whep_guard import WHEP_GUARD
 from tests.accounts import Account, create_user
 from tests.chatclient import ChatClient
 from tests.conftest import free_port

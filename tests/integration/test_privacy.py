@@ -21,6 +21,7 @@ import uuid
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,10 @@ def assert_envelope(reply: Reply, status: int, code: str) -> None:
     body = reply.body
     assert (reply.status, body["status"], body["code"]) == (status, "error", code), body
     assert body["message"] and body["requestId"] and isinstance(body["meta"], dict)
+
+
+def _in_days(days: int) -> str:
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
 
 
 def key() -> dict[str, str]:
@@ -378,6 +383,41 @@ async def world(env: Env) -> AsyncIterator[World]:
     await ok(await creator.call("POST", dm, json={"text": "the creator answers"}), 201)
     pest = await env.account(Role.MEMBER)
     await ok(await target.call("POST", f"/api/v1/users/{pest.handle}/block"), 204)
+    # Commerce: the target joins the basic member tier and books a provider's service.
+    await ok(
+        await target.call("POST", "/api/v1/memberships", json={"plan": "basic"}, headers=key()), 201
+    )
+    provider = await env.account(Role.PROVIDER)
+    service = await ok(
+        await provider.call(
+            "POST",
+            "/api/v1/services",
+            json={
+                "title": "Glaze coaching",
+                "timeZone": "Europe/Amsterdam",
+                "cancellation": {"freeCancelHours": 24, "lateCancelPercent": 50},
+                "prices": [{"name": "Half hour", "price": 10}],
+            },
+        ),
+        201,
+    )
+    [slot] = await ok(
+        await provider.call(
+            "POST",
+            f"/api/v1/services/{service['id']}/slots",
+            json={"slots": [{"start": f"{_in_days(30)}T10:00:00", "durationMinutes": 30}]},
+        ),
+        201,
+    )
+    await ok(
+        await target.call(
+            "POST",
+            f"/api/v1/services/{service['id']}/bookings",
+            json={"slotId": slot["id"], "priceId": service["prices"][0]["id"]},
+            headers=key(),
+        ),
+        201,
+    )
     cookie = target.cookie()
     assert cookie is not None
 
@@ -447,6 +487,8 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "tip_menu.json",
         "payouts.json",
         "subscriptions.json",
+        "memberships.json",
+        "services.json",
         "unlockables.json",
         "polls.json",
         "shows.json",
@@ -513,7 +555,17 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
     assert [(r["earned"], r["streamId"]) for r in tips["received"]] == [(16, world.target_stream)]
     wallet = doc["wallet.json"]
     assert {a["kind"] for a in wallet["accounts"]} >= {"wallet", "earnings"}
-    assert [a["maintainedBalance"] for a in wallet["accounts"] if a["kind"] == "wallet"] == [90]
+    # 100 bought, 10 tipped, 50 for the basic tier, 10 held for the booking
+    assert [a["maintainedBalance"] for a in wallet["accounts"] if a["kind"] == "wallet"] == [30]
+    [membership] = doc["memberships.json"]["memberships"]
+    assert (membership["plan"], membership["state"]) == ("basic", "active")
+    assert [c["price"] for c in doc["memberships.json"]["charges"]] == [50]
+    [booking] = doc["services.json"]["bookings"]
+    assert (booking["member_id"], booking["price"], booking["state"]) == (
+        str(t.id),
+        10,
+        "requested",
+    )
     shows = doc["shows.json"]
     assert (shows["privatePricePerMinute"], shows["privateShows"]) == (25, [])
 

@@ -43,7 +43,7 @@ async def test_publisher_that_stops_sending_is_ended(server, http, new_stream, c
     await wait_state(server, stream_id, "ended", timeout + 10)
     pl = await wait_for_playlist(http, url, ended=True, timeout=5)
     assert pl.is_endlist
-    assert stream_id not in server.publishers.by_stream
+    assert stream_id not in server.broadcasts
     await pub.pc.close()
     # The stream can go live again right away (with the performer's check-in for it).
     await check_in_again(stream_id)
@@ -67,7 +67,7 @@ async def _publish_and_end(server, http, stream_id, token, seconds: float, **kwa
     url = await variant_url(http, server.base_url, stream_id)
     await wait_for_playlist(http, url, segments=1, timeout=20)
     await asyncio.sleep(seconds)
-    session = server.publishers.by_stream[stream_id]
+    session = server.broadcasts[stream_id]
     stats = session.pipeline.stats
     assert await pub.delete(http, server.base_url) == 200
     pl = await wait_for_playlist(http, url, ended=True, timeout=10)
@@ -111,7 +111,7 @@ async def test_resolution_changes_mid_stream_keep_output_geometry(server, http, 
     url = await variant_url(http, server.base_url, stream_id)
     await wait_for_playlist(http, url, segments=1, timeout=20)
     assert pub.video is not None
-    stats = server.publishers.by_stream[stream_id].pipeline.stats
+    stats = server.broadcasts[stream_id].pipeline.stats
     for size in [(640, 360), (480, 640), (960, 540)]:  # bandwidth dip, portrait, recovery
         pub.video.size = size
         # Wait for the engine to receive the new size (on a busy machine this takes longer),

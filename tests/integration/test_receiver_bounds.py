@@ -24,12 +24,12 @@ async def test_the_decoder_thread_uses_the_bounded_queues(server, http, new_stre
     stream_id, token = await new_stream("Bounded receiver")
     pub = await publish(http, server.base_url, stream_id, token)
     try:
-        session = server.publishers.by_stream[stream_id]
+        session = server.broadcasts[stream_id]
         pipeline = session.pipeline
         while pipeline.stats.video_frames_in < 10 or pipeline.stats.audio_frames_in < 10:
             await asyncio.sleep(0.05)
         kinds = set()
-        for receiver in session.pc.getReceivers():
+        for receiver in session.publisher.pc.getReceivers():
             decode, delivered, thread_args = bounded_queues(receiver)
             assert isinstance(decode, BoundedDecodeQueue)
             assert isinstance(delivered, BoundedTrackQueue)

@@ -55,7 +55,7 @@ async def test_recorded_broadcast_becomes_a_vod_then_expires(
         uuid.UUID(sid),
         run,
     )
-    assert await purge_expired(server.pool, server.publishers.storage) >= 1
+    assert await purge_expired(server.pool, server.broadcasts.storage) >= 1
     status, _ = await fetch(http, rendition_vod)
     assert status == 404
     remaining = [v.run for v in await broadcasts.list_vods(server.pool, uuid.UUID(sid))]

@@ -76,7 +76,7 @@ async def test_publish_with_credentials_from_the_api(server, account, ready, htt
     # The grant publishes for real.
     pub = await publish(http, server.base_url, sid, creds.data["token"])
     try:
-        assert sid in server.publishers.by_stream
+        assert sid in server.broadcasts
     finally:
         assert await pub.delete(http, server.base_url) == 200
     # ... only for its own stream.

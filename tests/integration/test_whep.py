@@ -15,7 +15,7 @@ import pytest_asyncio
 from aiortc.codecs.h264 import H264Encoder
 
 from engine.pipeline import _EncoderLoop
-from ingest.whep import VIEWERS
+from live.whep import VIEWERS
 from tests.performers import stream_of
 from tests.publisher import Published, publish
 from tests.viewer import make_viewer_offer, watch
@@ -42,8 +42,8 @@ async def wait_for(predicate, timeout: float = 10.0, what: str = "condition") ->
 async def go_live(server, http, stream_id: str, token: str) -> Published:
     """Publish and wait until the fanout knows the renditions (first media encoded)."""
     pub = await publish(http, server.base_url, stream_id, token)
-    await wait_for(lambda: stream_id in server.publishers.fanouts, what="fanout")
-    await asyncio.wait_for(server.publishers.fanouts[stream_id].started.wait(), 15)
+    await wait_for(lambda: stream_id in server.broadcasts, what="fanout")
+    await asyncio.wait_for(server.broadcasts[stream_id].fanout.started.wait(), 15)
     return pub
 
 
@@ -53,7 +53,7 @@ def viewers_of(server, stream_id: str) -> int:
 
 def encoder_loop(server, stream_id: str) -> _EncoderLoop:
     """The pipeline's encoder-thread state, found without patching anything."""
-    pipeline = server.publishers.by_stream[stream_id].pipeline
+    pipeline = server.broadcasts[stream_id].pipeline
     loops = [o for o in gc.get_objects() if isinstance(o, _EncoderLoop) and o.p is pipeline]
     assert len(loops) == 1
     return loops[0]
@@ -74,7 +74,7 @@ class Broadcast:
 
     async def ensure(self) -> tuple[str, str]:
         """``(stream_id, publish token)`` of a broadcast that is live now."""
-        if self.pub is None or self.stream_id not in self.server.publishers.by_stream:
+        if self.pub is None or self.stream_id not in self.server.broadcasts:
             self.stream_id, self.token = await stream_of(self.server.pool, self.performer, "WHEP")
             self.pub = await go_live(self.server, self.http, self.stream_id, self.token)
         return self.stream_id, self.token
@@ -225,12 +225,12 @@ async def test_session_resource_delete_and_patch(server, http, live):
     async with http.delete(server.base_url + viewer.location) as res:
         assert res.status == 404
         assert_envelope(await res.read(), "SESSION_NOT_FOUND")
-    assert server.publishers.fanouts[live_id].subscribers() == 0
+    assert server.broadcasts[live_id].fanout.subscribers() == 0
 
 
 async def test_broadcast_end_stops_its_viewers(server, http, broadcast):
     stream_id, _ = await broadcast.ensure()
-    fanout = server.publishers.fanouts[stream_id]
+    fanout = server.broadcasts[stream_id].fanout
     clients = [await watch(http, server.base_url, stream_id) for _ in range(2)]
     for c in clients:
         await c.wait_frames(video=5)
@@ -240,7 +240,7 @@ async def test_broadcast_end_stops_its_viewers(server, http, broadcast):
     await broadcast.end()
     await wait_for(lambda: viewers_of(server, stream_id) == 0, what="viewers stopped")
     assert stream_id not in server.app[VIEWERS].by_stream
-    assert stream_id not in server.publishers.fanouts
+    assert stream_id not in server.broadcasts
     assert fanout.ended and fanout.subscribers() == 0
     for v in served:
         assert v.stop_reason == "broadcast ended"

@@ -41,7 +41,7 @@ async def assert_usable(http, server, stream_id: str, token: str) -> None:
     """Nothing was left half-open: the stream is not live and a valid offer still goes live."""
     row = await store.get_stream(server.pool, uuid.UUID(stream_id))
     assert row is not None and row.state != "live"
-    assert stream_id not in server.publishers.by_stream
+    assert stream_id not in server.broadcasts
     status, headers, body = await post(http, server, stream_id, await make_offer(), token=token)
     assert status == 201, body
     auth = {"Authorization": f"Bearer {token}"}
@@ -124,13 +124,13 @@ async def test_already_live_is_409_and_first_broadcast_survives(
     stream_id, token = await new_stream()
     status, headers, body = await post(http, server, stream_id, await make_offer(), token=token)
     assert status == 201, body
-    session = server.publishers.by_stream[stream_id]
+    session = server.broadcasts[stream_id]
 
     got, _, raw = await post(http, server, stream_id, await make_offer(), token=token)
     assert got == 409
     assert_envelope(raw, "STREAM_ALREADY_LIVE")
     # The first broadcast is untouched by the refused second publisher.
-    assert server.publishers.by_stream[stream_id] is session
+    assert server.broadcasts[stream_id] is session
     row = await store.get_stream(server.pool, uuid.UUID(stream_id))
     assert row is not None and row.state == "live"
 
@@ -161,7 +161,7 @@ async def test_whip_answer_shape(server, http, new_stream):
         async with http.delete(server.base_url + location, headers=headers) as res:
             assert res.status == 401
             assert_envelope(await res.read(), "INVALID_SESSION_TOKEN")
-    assert stream_id in server.publishers.by_stream
+    assert stream_id in server.broadcasts
     auth = {"Authorization": f"Bearer {token}"}
     async with http.delete(server.base_url + location, headers=auth) as res:
         assert res.status == 200

@@ -25,9 +25,9 @@ def assert_envelope(body: bytes, code: str) -> dict:
 
 
 async def wait_connected(server, stream_id: str, timeout: float = 15.0):
-    session = server.publishers.by_stream[stream_id]
+    session = server.broadcasts[stream_id]
     deadline = time.monotonic() + timeout
-    while session.ice.selected_remote() is None:
+    while session.publisher.ice.selected_remote() is None:
         assert time.monotonic() < deadline, "ICE did not connect"
         await asyncio.sleep(0.05)
     return session
@@ -41,7 +41,7 @@ async def test_offer_without_candidates_connects_over_the_trickled_ones(server, 
         session = await wait_connected(server, stream_id)
         # Had the PATCH been ignored, the server would know the publisher only from its checks,
         # as a peer-reflexive candidate with a made-up foundation.
-        remote = session.ice.selected_remote()
+        remote = session.publisher.ice.selected_remote()
         sent = {
             (c.split()[4], int(c.split()[5])): c.split()[0][len("candidate:") :]
             for c in pub.trickled
@@ -73,7 +73,7 @@ async def test_patch_bad_input(server, http, new_stream):
 
     try:
         await wait_connected(server, stream_id)
-        session = server.publishers.by_stream[stream_id]
+        session = server.broadcasts[stream_id]
         other_token = (await new_stream())[1]
         cases = [
             (await patch(ctype="application/sdp"), 415, "UNSUPPORTED_MEDIA_TYPE"),
@@ -94,8 +94,8 @@ async def test_patch_bad_input(server, http, new_stream):
             assert status == want_status, (want_status, code, body)
             assert_envelope(body, code)
         # None of it touched the ICE session or the broadcast.
-        assert server.publishers.by_stream[stream_id] is session
-        assert session.ice.etag == pub.etag and session.ice.restarts == 0
+        assert server.broadcasts[stream_id] is session
+        assert session.publisher.ice.etag == pub.etag and session.publisher.ice.restarts == 0
         assert session.stop_reason is None
         # And a good trickle PATCH is a 204 without body or ETag.
         headers = {
@@ -122,8 +122,8 @@ async def test_restart_before_ice_connects_is_refused_and_harmless(server, http,
         status, body = await pub.patch(http, server.base_url, frag, if_match="*")
         assert status == 409, body
         assert_envelope(body.encode(), "ICE_RESTART_UNAVAILABLE")
-        session = server.publishers.by_stream[stream_id]
-        assert session.ice.etag == pub.etag and session.stop_reason is None
+        session = server.broadcasts[stream_id]
+        assert session.publisher.ice.etag == pub.etag and session.stop_reason is None
     finally:
         assert await pub.delete(http, server.base_url) == 200
 

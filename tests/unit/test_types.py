@@ -1,5 +1,5 @@
 """mypy over the packages ([tool.mypy] in pyproject.toml: strict for engine/, hls/, ingest/,
-the default elsewhere), and every ``type: ignore`` it is spared says which error and why."""
+live/, the default elsewhere), and every ``type: ignore`` it is spared says which error and why."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ async def test_safe_word_over_socketio_freezes_stream_and_chat(server, connect, 
                 assert ack["ok"] is False and ack["code"] == code, ack
             bad = await host.call(events.SAFE_WORD, {"streamId": "nope"})
             assert bad["code"] == "VALIDATION_ERROR"
-            pipeline = server.publishers.by_stream[sid].pipeline
+            pipeline = server.broadcasts[sid].pipeline
             assert pipeline.frozen_reason is None
 
             ack = await host.call(events.SAFE_WORD, {"streamId": sid})

@@ -39,4 +39,10 @@ export const keys = {
   storyViewers: (id: string) => ['stories', 'viewers', id] as const,
   conversations: ['conversations'] as const,
   messages: (id: string) => ['conversations', id, 'messages'] as const,
+  plans: ['memberships', 'plans'] as const,
+  memberships: ['memberships', 'mine'] as const,
+  services: ['services'] as const,
+  service: (id: string) => ['services', id] as const,
+  slots: (id: string) => ['services', id, 'slots'] as const,
+  bookings: (as: string) => ['bookings', as] as const,
 };

@@ -761,6 +761,158 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My bookings, as member (default) or as provider, latest slot first
+         * @description Needs a signed-in caller.
+         */
+        get: operations["my_bookings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bookings/{booking_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One booking (its member's or provider's)
+         * @description Needs a signed-in caller.
+         */
+        get: operations["get_booking"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bookings/{booking_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a booking (the provider)
+         * @description 409 BOOKING_STATE_CONFLICT unless requested; 403 NOT_BOOKING_PARTY for the member.
+         *
+         *     Needs a signed-in caller.
+         */
+        post: operations["accept_booking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bookings/{booking_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a booking; the policy shown at booking decides what the member pays
+         * @description The member cancelling an accepted booking inside the policy's window pays its late fee (captured for the provider); otherwise everything is released. 409 BOOKING_STATE_CONFLICT once declined or completed.
+         *
+         *     Needs a signed-in caller.
+         */
+        post: operations["cancel_booking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bookings/{booking_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a booking done (the provider); the price is captured
+         * @description 409 BOOKING_NOT_STARTED before the slot begins, BOOKING_STATE_CONFLICT unless accepted.
+         *
+         *     Needs a signed-in caller.
+         */
+        post: operations["complete_booking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bookings/{booking_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline a booking (the provider); the member's tokens are released
+         * @description 409 BOOKING_STATE_CONFLICT unless requested.
+         *
+         *     Needs a signed-in caller.
+         */
+        post: operations["decline_booking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bookings/{booking_id}/go-live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A provider's check before streaming a booked session
+         * @description Providers ("Limited" streaming) go live only for an accepted booking, from 10 minutes
+         *         before its slot to its end, with its booker the one viewer admitted: 409
+         *         OUTSIDE_BOOKED_SLOT otherwise.
+         *
+         *     Needs permission `stream.publish_limited`.
+         */
+        post: operations["go_live"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/chat/banned-words": {
         parameters: {
             query?: never;
@@ -1079,7 +1231,9 @@ export interface paths {
         put?: never;
         /**
          * Add a subscription tier (name, monthly price in tokens)
-         * @description 403 NOT_CREATOR for anyone's tiers but one's own (admins excepted).
+         * @description 403 NOT_CREATOR for anyone's tiers but one's own (admins excepted); 409
+         *         TIER_LIMIT_REACHED past the active tiers the creator's plan allows (more with Creator+,
+         *         `api.memberships.plans`).
          *
          *     Needs permission `stream.publish`.
          */
@@ -1350,6 +1504,75 @@ export interface paths {
         get: operations["download_export"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/memberships": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My memberships, newest first, and what my live plans unlock
+         * @description Needs permission `wallet.use`.
+         */
+        get: operations["my_memberships"];
+        put?: never;
+        /**
+         * Join a membership plan; the first month is charged now
+         * @description Paid to the platform from the wallet, renewed monthly until cancelled. Refusals: 402
+         *         INSUFFICIENT_FUNDS (stored with the key), 403 PLAN_NOT_AVAILABLE (Creator+ for accounts
+         *         that may not stream), 409 ALREADY_MEMBER (a live plan of the same kind: cancel it first;
+         *         meta: membershipId, plan).
+         *
+         *     Needs permission `wallet.use`.
+         */
+        post: operations["join"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/memberships/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The membership plans (member tiers and Creator+) and what each unlocks */
+        get: operations["list_plans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/memberships/{membership_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel my membership at the end of its paid period
+         * @description Nothing more is charged; what it unlocks lasts to the paid period's end (in grace it
+         *         ends now). Cancelling twice is not an error; 409 MEMBERSHIP_NOT_ACTIVE once it is over.
+         *
+         *     Needs a signed-in caller.
+         */
+        post: operations["cancel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1854,6 +2077,101 @@ export interface paths {
          * @description Needs permission `moderation.report`.
          */
         post: operations["create_report"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Active provider services, newest first */
+        get: operations["list_services"];
+        put?: never;
+        /**
+         * Publish a service with pricing tiers and a cancellation policy
+         * @description 422 INVALID_TIME_ZONE for a zone that is not an IANA name.
+         *
+         *     Needs permission `services.offer`.
+         */
+        post: operations["create_service"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{service_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One service with its pricing tiers and cancellation policy */
+        get: operations["get_service"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Take bookings for my service, or stop (bookings made stay)
+         * @description Needs a signed-in caller.
+         */
+        patch: operations["update_service"];
+        trace?: never;
+    };
+    "/api/v1/services/{service_id}/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Book a slot at one pricing tier; the price is held until the booking settles
+         * @description The documents' ``POST /services/book``. Refusals: 402 INSUFFICIENT_FUNDS, 404
+         *         SERVICE_NOT_FOUND, SLOT_NOT_FOUND or PRICE_NOT_FOUND, 409 SLOT_TAKEN (another live booking
+         *         holds the slot: the tokens reserved for this one are back at once), SLOT_IN_PAST or
+         *         SERVICE_NOT_AVAILABLE, 422 CANNOT_BOOK_SELF. The cancellation policy in force is kept
+         *         with the booking.
+         *
+         *     Needs permission `wallet.use`.
+         */
+        post: operations["book"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{service_id}/slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A service's slots in a period (default: the next 14 days), with which are booked */
+        get: operations["list_slots"];
+        put?: never;
+        /**
+         * Open time slots (wall-clock times in the service's time zone)
+         * @description All or none: 422 INVALID_SLOT_TIME for a wall-clock time the zone skips (clocks going
+         *         forward), one given with an offset or one more than a year ahead, 409 SLOT_IN_PAST, 409
+         *         SLOT_EXISTS (a slot of this service starts then already, or twice in the request).
+         *
+         *     Needs a signed-in caller.
+         */
+        post: operations["add_slots"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3619,6 +3937,137 @@ export interface components {
              */
             since: string;
         };
+        /** BookingCreate */
+        BookingCreate: {
+            /**
+             * Priceid
+             * Format: uuid
+             */
+            priceId: string;
+            /**
+             * Slotid
+             * Format: uuid
+             */
+            slotId: string;
+        };
+        /** BookingGoLiveOut */
+        BookingGoLiveOut: {
+            /**
+             * Admitted
+             * @description who may watch: the booker
+             */
+            admitted: string[];
+            /**
+             * Bookingid
+             * Format: uuid
+             */
+            bookingId: string;
+            /**
+             * Until
+             * Format: date-time
+             * @description the slot's end
+             */
+            until: string;
+        };
+        /** BookingOut */
+        BookingOut: {
+            cancellation: components["schemas"]["CancellationPolicyOut"];
+            /**
+             * Charged
+             * @description tokens captured once settled
+             */
+            charged: number | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Endsat
+             * Format: date-time
+             */
+            endsAt: string;
+            /**
+             * Holdid
+             * Format: uuid
+             */
+            holdId: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Memberhandle */
+            memberHandle: string;
+            /**
+             * Memberid
+             * Format: uuid
+             */
+            memberId: string;
+            /**
+             * Price
+             * @description tokens held until the booking is settled
+             */
+            price: number;
+            /**
+             * Priceid
+             * Format: uuid
+             */
+            priceId: string;
+            /** Pricename */
+            priceName: string;
+            /** Providerhandle */
+            providerHandle: string;
+            /**
+             * Providerid
+             * Format: uuid
+             */
+            providerId: string;
+            /**
+             * Serviceid
+             * Format: uuid
+             */
+            serviceId: string;
+            /** Servicetitle */
+            serviceTitle: string;
+            /**
+             * Slotid
+             * Format: uuid
+             */
+            slotId: string;
+            /**
+             * Startsat
+             * Format: date-time
+             */
+            startsAt: string;
+            /** Startslocal */
+            startsLocal: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "requested" | "accepted" | "declined" | "cancelled" | "completed";
+            /** Timezone */
+            timeZone: string;
+        };
+        /** CancellationPolicyIn */
+        CancellationPolicyIn: {
+            /** Freecancelhours */
+            freeCancelHours: number;
+            /** Latecancelpercent */
+            lateCancelPercent: number;
+        };
+        /**
+         * CancellationPolicyOut
+         * @description Free until ``freeCancelHours`` before the start; later the member pays
+         *     ``lateCancelPercent`` of the price. Shown at booking and kept with each booking.
+         */
+        CancellationPolicyOut: {
+            /** Freecancelhours */
+            freeCancelHours: number;
+            /** Latecancelpercent */
+            lateCancelPercent: number;
+        };
         /**
          * ChatMessageOut
          * @description A chat message, as `chat:messages` broadcasts it.
@@ -3645,6 +4094,11 @@ export interface components {
         };
         /** ChatUser */
         ChatUser: {
+            /**
+             * Badges
+             * @description membership badges by the name (live messages)
+             */
+            badges?: string[];
             /** Handle */
             handle: string;
             /**
@@ -4763,6 +5217,145 @@ export interface components {
              */
             mood: ("calm" | "playful" | "flirty" | "intense" | "chill" | "dreamy" | "energetic" | "mysterious") | null;
         };
+        /** MembershipJoin */
+        MembershipJoin: {
+            /**
+             * Plan
+             * @enum {string}
+             */
+            plan: "basic" | "plus" | "premium" | "elite" | "creator_plus";
+        };
+        /** MembershipJoinedOut */
+        MembershipJoinedOut: {
+            /** Balance */
+            balance: number;
+            /**
+             * Membershipid
+             * Format: uuid
+             */
+            membershipId: string;
+            /**
+             * Plan
+             * @enum {string}
+             */
+            plan: "basic" | "plus" | "premium" | "elite" | "creator_plus";
+            /** Price */
+            price: number;
+            /** Transactionid */
+            transactionId: number;
+        };
+        /** MembershipOut */
+        MembershipOut: {
+            /**
+             * Accessuntil
+             * Format: date-time
+             */
+            accessUntil: string;
+            /** Cancelatperiodend */
+            cancelAtPeriodEnd: boolean;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Currentperiodend
+             * Format: date-time
+             */
+            currentPeriodEnd: string;
+            /**
+             * Currentperiodstart
+             * Format: date-time
+             */
+            currentPeriodStart: string;
+            /** Endedat */
+            endedAt: string | null;
+            /** Graceuntil */
+            graceUntil: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "member" | "creator";
+            /** Period */
+            period: number;
+            /**
+             * Plan
+             * @enum {string}
+             */
+            plan: "basic" | "plus" | "premium" | "elite" | "creator_plus";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "active" | "grace" | "expired" | "ended";
+        };
+        /** MembershipPlanOut */
+        MembershipPlanOut: {
+            /**
+             * Ailevel
+             * @enum {string}
+             */
+            aiLevel: "basic" | "full" | "creator";
+            /**
+             * Badge
+             * @description shown next to the member's chat name
+             */
+            badge: string;
+            /**
+             * Dmperday
+             * @description direct messages per 24 hours; null: unlimited
+             */
+            dmPerDay: number | null;
+            /**
+             * Grantsroles
+             * @description RBAC roles held while the membership lasts
+             */
+            grantsRoles: string[];
+            /**
+             * Id
+             * @enum {string}
+             */
+            id: "basic" | "plus" | "premium" | "elite" | "creator_plus";
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "member" | "creator";
+            /** Maxsubscriptiontiers */
+            maxSubscriptionTiers: number | null;
+            /**
+             * Price
+             * @description tokens per period (a month)
+             */
+            price: number;
+            /** Rank */
+            rank: number;
+        };
+        /**
+         * MembershipUnlocked
+         * @description What the caller's live plans unlock now.
+         */
+        MembershipUnlocked: {
+            /** Ailevel */
+            aiLevel: string;
+            /** Badges */
+            badges: string[];
+            /**
+             * Dmperday
+             * @description null: not counted
+             */
+            dmPerDay: number | null;
+            /** Plans */
+            plans: ("basic" | "plus" | "premium" | "elite" | "creator_plus")[];
+            /** Subscriptiontierlimit */
+            subscriptionTierLimit: number;
+        };
         /** MenuItemCreate */
         MenuItemCreate: {
             /**
@@ -5060,6 +5653,12 @@ export interface components {
             minute: string;
             /** Total */
             total: number;
+        };
+        /** MyMemberships */
+        MyMemberships: {
+            /** Memberships */
+            memberships: components["schemas"]["MembershipOut"][];
+            unlocked: components["schemas"]["MembershipUnlocked"];
         };
         /** OpenComplaint */
         OpenComplaint: {
@@ -6123,6 +6722,126 @@ export interface components {
              * @description a TOTP code, or one of the recovery codes
              */
             code: string;
+        };
+        /** ServiceCreate */
+        ServiceCreate: {
+            cancellation: components["schemas"]["CancellationPolicyIn"];
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Prices
+             * @description pricing tiers
+             */
+            prices: components["schemas"]["ServicePriceIn"][];
+            /**
+             * Timezone
+             * @description IANA zone, e.g. Europe/Amsterdam
+             */
+            timeZone: string;
+            /** Title */
+            title: string;
+        };
+        /** ServiceOut */
+        ServiceOut: {
+            /** Active */
+            active: boolean;
+            cancellation: components["schemas"]["CancellationPolicyOut"];
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Description */
+            description: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Prices */
+            prices: components["schemas"]["ServicePriceOut"][];
+            /** Providerhandle */
+            providerHandle: string;
+            /**
+             * Providerid
+             * Format: uuid
+             */
+            providerId: string;
+            /** Timezone */
+            timeZone: string;
+            /** Title */
+            title: string;
+        };
+        /** ServicePriceIn */
+        ServicePriceIn: {
+            /** Name */
+            name: string;
+            /**
+             * Price
+             * @description tokens
+             */
+            price: number;
+        };
+        /** ServicePriceOut */
+        ServicePriceOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Price */
+            price: number;
+        };
+        /** ServiceSlotIn */
+        ServiceSlotIn: {
+            /** Durationminutes */
+            durationMinutes: number;
+            /**
+             * Start
+             * Format: date-time
+             * @description wall-clock start in the service's time zone, without offset (e.g. 2026-12-24T15:00)
+             */
+            start: string;
+        };
+        /** ServiceSlotOut */
+        ServiceSlotOut: {
+            /** Booked */
+            booked: boolean;
+            /**
+             * Endsat
+             * Format: date-time
+             */
+            endsAt: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Startsat
+             * Format: date-time
+             */
+            startsAt: string;
+            /**
+             * Startslocal
+             * @description the start in the provider's time zone
+             */
+            startsLocal: string;
+        };
+        /** ServiceSlotsCreate */
+        ServiceSlotsCreate: {
+            /** Slots */
+            slots: components["schemas"]["ServiceSlotIn"][];
+        };
+        /** ServiceUpdate */
+        ServiceUpdate: {
+            /** Active */
+            active: boolean;
         };
         /** SessionInfo */
         SessionInfo: {
@@ -10067,6 +10786,524 @@ export interface operations {
             };
         };
     };
+    my_bookings: {
+        parameters: {
+            query?: {
+                as?: "member" | "provider";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My bookings, as member (default) or as provider, latest slot first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BookingOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_booking: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One booking (its member's or provider's) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BookingOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    accept_booking: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accept a booking (the provider) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BookingOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    cancel_booking: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancel a booking; the policy shown at booking decides what the member pays */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BookingOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    complete_booking: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Mark a booking done (the provider); the price is captured */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BookingOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    decline_booking: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Decline a booking (the provider); the member's tokens are released */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BookingOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    go_live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A provider's check before streaming a booked session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BookingGoLiveOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     list_banned_words: {
         parameters: {
             query?: {
@@ -11457,6 +12694,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -12347,6 +13593,266 @@ export interface operations {
                 };
                 content: {
                     "application/zip": string;
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    my_memberships: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My memberships, newest first, and what my live plans unlock */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MyMemberships"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    join: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description a unique key per intended payment (a UUID): a retry with the same key and request gets the first result again and moves nothing; the same key with another request is refused (422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembershipJoin"];
+            };
+        };
+        responses: {
+            /** @description Join a membership plan; the first month is charged now */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MembershipJoinedOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_plans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The membership plans (member tiers and Creator+) and what each unlocks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MembershipPlanOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                membership_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancel my membership at the end of its paid period */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MembershipOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
                 };
             };
             /** @description Not signed in, or the session is no longer valid */
@@ -13717,7 +15223,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "video/mp4": string;
                 };
             };
             /** @description Not signed in, or the session is no longer valid */
@@ -13979,7 +15486,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                    "video/mp4": string;
+                    "video/quicktime": string;
+                    "video/webm": string;
                 };
             };
             /** @description Signed in, but not allowed */
@@ -14486,6 +15998,558 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_services: {
+        parameters: {
+            query?: {
+                providerId?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Active provider services, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ServiceOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_service: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceCreate"];
+            };
+        };
+        responses: {
+            /** @description Publish a service with pricing tiers and a cancellation policy */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ServiceOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_service: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One service with its pricing tiers and cancellation policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ServiceOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_service: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Take bookings for my service, or stop (bookings made stay) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ServiceOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    book: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description a unique key per intended payment (a UUID): a retry with the same key and request gets the first result again and moves nothing; the same key with another request is refused (422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key": string;
+            };
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BookingCreate"];
+            };
+        };
+        responses: {
+            /** @description Book a slot at one pricing tier; the price is held until the booking settles */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BookingOut"];
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_slots: {
+        parameters: {
+            query?: {
+                from?: string | null;
+                to?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A service's slots in a period (default: the next 14 days), with which are booked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ServiceSlotOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (meta.errors lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    add_slots: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceSlotsCreate"];
+            };
+        };
+        responses: {
+            /** @description Open time slots (wall-clock times in the service's time zone) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ServiceSlotOut"][];
+                        /** @description pass as ?cursor= for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @constant */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Not signed in, or the session is no longer valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

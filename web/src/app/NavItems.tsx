@@ -1,4 +1,4 @@
-import { BadgeEuro, BarChart3, Compass, Gavel, Heart, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, Sparkles, UserRound, Video, Wallet } from 'lucide-react';
+import { BadgeEuro, BarChart3, CalendarDays, Compass, Gavel, Heart, MessageSquare, Newspaper, LogIn, LogOut, ShieldCheck, Sparkles, UserRound, Video, Wallet } from 'lucide-react';
 import { NavLink } from '@/lib/router';
 import { useLogout } from '@/api/queries';
 import { useT } from '@/i18n';
@@ -28,6 +28,9 @@ export function NavItems({ onPick }: { onPick?: () => void }) {
           <Wallet className="size-4" aria-hidden /> {t('nav.wallet')}
         </NavLink>
       )}
+      <NavLink to="/services" className={link} onClick={onPick}>
+        <CalendarDays className="size-4" aria-hidden /> {t('nav.services')}
+      </NavLink>
       {me && (
         <NavLink to="/account" className={link} onClick={onPick}>
           <UserRound className="size-4" aria-hidden /> {t('nav.account')}

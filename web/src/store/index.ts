@@ -22,7 +22,7 @@ export interface Me {
 export interface ChatMessage {
   id: string;
   streamId: string;
-  user: { id: string; handle: string };
+  user: { id: string; handle: string; badges?: string[] };
   text: string;
   sentAt: string;
 }

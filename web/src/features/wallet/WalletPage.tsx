@@ -2,7 +2,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { Dialog } from 'radix-ui';
 import { CreditCard, X } from 'lucide-react';
 import { useState } from 'react';
-import { Navigate } from '@/lib/router';
+import { Link, Navigate } from '@/lib/router';
 import { api, body, data, idempotencyKey, type Schemas } from '@/api/client';
 import { keys } from '@/api/keys';
 import { useBalance, useSignedIn } from '@/api/queries';
@@ -158,7 +158,10 @@ export default function WalletPage() {
   if (!me) return <Navigate to="/signin?next=/wallet" replace />;
   return (
     <main className="mx-auto flex w-full max-w-3xl flex-col gap-4 p-4">
-      <h1 className="text-2xl font-bold">{t('nav.wallet')}</h1>
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <h1 className="text-2xl font-bold">{t('nav.wallet')}</h1>
+        <Link to="/membership" className="text-brand underline">{t('membership.title')}</Link>
+      </div>
       <section className="grid grid-cols-2 gap-2 sm:grid-cols-4" aria-label={t('wallet.balance')}>
         {balance.data ? (
           (['balance', 'held', 'earnings', 'debt'] as const).map((k) => (

@@ -19,7 +19,14 @@ function Line({ m, canModerate, streamId }: { m: ChatMessage; canModerate: boole
   const t = useT();
   return (
     <div className="group flex items-start gap-2 px-2 py-1 text-sm" data-id={m.id}>
-      <span className="shrink-0 font-semibold text-brand" data-part="who">{m.user.handle}</span>
+      <span className="shrink-0 font-semibold text-brand" data-part="who">
+        {m.user.handle}
+        {m.user.badges?.map((b) => (
+          <span key={b} className="ml-1 rounded bg-brand/20 px-1 text-xs font-normal" data-part="badge">
+            {b}
+          </span>
+        ))}
+      </span>
       <span className="min-w-0 break-words" data-part="text">{m.text}</span>
       {canModerate && (
         <button

@@ -7,7 +7,7 @@ viewer costs packetization and encryption, never an encode.
 ``POST /whep/{stream_id}[?rendition=480p]`` with ``Content-Type: application/sdp`` returns
 ``201``, a ``Location: /whep/{stream_id}/sessions/{id}`` and the answer; ``DELETE`` on it ends
 the viewer and ``PATCH`` carries trickle ICE / ICE restarts, both with the POST's token if it had
-one (``ingest/resource.py``).
+one (``ingest/resource.py``, shared with WHIP).
 
 Errors use the envelope, checked cheapest first, before any peer connection exists: 404
 ``STREAM_NOT_FOUND``, the playback-access hook, 415, 413, 400 ``INVALID_SDP`` / ``SDP_NO_VIDEO``
@@ -39,9 +39,9 @@ from ingest.offer import read_sdp_offer, stream_uuid
 from ingest.resource import check_session_token, patch_ice, request_token, token_hash
 from ingest.sdp import check_viewer_offer
 from ingest.tokens import bearer_token
-from ingest.viewer import WhepViewer
-from ingest.whep_guard import WHEP_GUARD
-from ingest.whip import PUBLISHERS
+from live.broadcasts import BROADCASTS
+from live.viewer import WhepViewer
+from live.whep_guard import WHEP_GUARD
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ async def _check_playback_access(
     """The same rule as the HLS origin: open streams for anyone, others with a valid token
     that no later change voided and whose age-gate and jurisdiction claims meet the stream's
     rules (``hls.gate``). Returns the token's grant (None on an open stream) and the viewer's
-    place, which `ingest.whep_guard` holds the session to while it lasts.
+    place, which `live.whep_guard` holds the session to while it lasts.
 
     The signed playback token comes as ``Authorization: Bearer <token>`` or ``?token=``; a
     refusal is a 403 envelope (``hls.access.PlaybackDenied`` subclasses,
@@ -127,7 +127,8 @@ async def _check_playback_access(
 
 async def _live_fanout(request: web.Request, key: str, state: str) -> PacketFanout:
     """The fanout of a broadcast live on this node with its first media encoded."""
-    fanout = request.app[PUBLISHERS].fanouts.get(key)
+    broadcast = request.app[BROADCASTS].get(key)
+    fanout = broadcast.fanout if broadcast is not None and broadcast.serving else None
     if fanout is None or fanout.ended:
         raise StreamOffline("this stream is not live", meta={"streamId": key, "state": state})
     if await fanout.wait_started(START_WAIT) is None:
@@ -138,12 +139,12 @@ async def _live_fanout(request: web.Request, key: str, state: str) -> PacketFano
 
 
 async def create_viewer(request: web.Request) -> web.Response:
-    pubs = request.app[PUBLISHERS]
+    broadcasts = request.app[BROADCASTS]
     viewers = request.app[VIEWERS]
-    settings = pubs.settings
+    settings = broadcasts.settings
     stream_id = stream_uuid(request.match_info["stream_id"])
     key = str(stream_id)
-    stream = await store.get_stream(pubs.pool, stream_id)
+    stream = await store.get_stream(broadcasts.pool, stream_id)
     if stream is None:
         raise StreamNotFound("no such stream", meta={"streamId": key})
     grant, place = await _check_playback_access(request, key)
@@ -221,7 +222,7 @@ async def delete_viewer(request: web.Request) -> web.Response:
 async def patch_viewer(request: web.Request) -> web.Response:
     """Trickle ICE candidates or an ICE restart, as for WHIP (``ingest/resource.py``)."""
     viewer = _viewer(request)
-    limit = request.app[PUBLISHERS].settings.whip_max_body_bytes
+    limit = request.app[BROADCASTS].settings.whip_max_body_bytes
     return await patch_ice(request, viewer.ice, limit)
 
 

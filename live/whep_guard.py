@@ -32,7 +32,7 @@ from aiohttp import web
 from hls.access import PlaybackGrant
 from hls.gate import StreamAccess
 from hls.origin import PlaybackPolicy
-from ingest.viewer import WhepViewer
+from live.viewer import WhepViewer
 from teezu.errors import TeezuError
 
 log = logging.getLogger(__name__)
