@@ -340,7 +340,6 @@ export const en = {
   'studio.itemAction': 'Action (optional)',
   'studio.itemPrompt': 'Quick prompt in the input bar (5–500 tokens)',
   'errors.PROMPT_PRICE_OUT_OF_RANGE': 'A quick prompt costs 5 to 500 tokens.',
-  'feed.moment': "A trending moment!",
   'moodStrip.title': "The room's mood",
   'moodStrip.studioTitle': "Your room's mood",
   'moodStrip.vote': 'Vote a mood',

@@ -391,7 +391,6 @@ export const nl: Record<Key, string> = {
   'hub.title': 'Intelligence-hub',
   'hub.adminsOnly': 'De hub is alleen voor beheerders.',
   'hub.period': 'Periode',
-  'feed.moment': "Een trending moment!",
   'hub.period.7d': "Laatste 7 dagen",
   'hub.period.30d': "Laatste 30 dagen",
   'hub.period.90d': "Laatste 90 dagen",

@@ -3,7 +3,7 @@
 import type { QueryClient } from '@tanstack/react-query';
 import type { Socket } from 'socket.io-client';
 import { keys } from '@/api/keys';
-import { translate } from '@/i18n';
+import { gameStrings } from '@/features/watch/gameStrings';
 import { useStore, type Duel, type SyncAction } from '@/store';
 import type { Ack, ClientEvents, ServerEvents } from './socket';
 
@@ -25,7 +25,7 @@ export function listenGames(s: S, queryClient: QueryClient | null): void {
   // sync:picked needs nothing of its own: the board that follows every pick lists it.
   s.on('sync:board', ({ streamId, queued, picked }) => st().patchRoom(streamId, { sync: { queued, picked } }));
   s.on('moment:marked', (e) => {
-    st().addFeed(e.streamId, { kind: 'notice', id: e.id, text: translate(st().lang, 'feed.moment') });
+    st().addFeed(e.streamId, { kind: 'notice', id: e.id, text: gameStrings(st().lang)('moment') });
     void queryClient?.invalidateQueries({ queryKey: keys.moments(e.streamId) });
   });
 }

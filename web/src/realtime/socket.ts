@@ -10,7 +10,6 @@ import type { Socket } from 'socket.io-client';
 import type { QueryClient } from '@tanstack/react-query';
 import { useStore, type ChatMessage, type Duel, type MoodStrip, type Poll, type PollTally, type SyncAction, type SyncBoard } from '@/store';
 import { keys } from '@/api/keys';
-import { joinGames, listenGames } from './games';
 
 export interface Ack {
   ok: boolean;
@@ -77,6 +76,8 @@ export interface MoneyGoal {
   progress: number;
   target: number;
 }
+
+const games = () => import('@/features/watch/WatchMobile');
 
 let socket: Socket<ServerEvents, ClientEvents> | null = null;
 let connecting: Promise<Socket<ServerEvents, ClientEvents>> | null = null;
@@ -163,7 +164,9 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
     const poll = st().room(e.streamId).poll;
     if (poll?.id === e.pollId && poll.state === 'open') st().patchRoom(e.streamId, { poll: { ...poll, tally: e.tally, voters: e.voters } });
   });
-  listenGames(s, queryClient); // duels, StripSync, moments (realtime/games.ts)
+  // The room games' events (duels, StripSync, moments: realtime/games.ts) load with the phone
+  // layout's chunk, which the watch route already loads on demand (its byte budget).
+  void games().then((g) => g.listenGames(s, queryClient));
   s.on('mood:update', (e) => {
     const { streamId, ...minute } = e;
     queryClient?.setQueryData(keys.mood(streamId), (old: { streamId: string; minutes: (typeof minute)[] } | undefined) => {
@@ -199,7 +202,7 @@ async function join(s: Socket<ServerEvents, ClientEvents>, streamId: string): Pr
   }
   const poll = (await s.timeout(10_000).emitWithAck('poll:get', { streamId })) as Ack;
   if (poll.ok) useStore.getState().patchRoom(streamId, { poll: (poll.poll as Poll | null) ?? null });
-  await joinGames(s, streamId);
+  await (await games()).joinGames(s, streamId);
 }
 
 /** Hold a room while a screen shows it; returns the release function. */

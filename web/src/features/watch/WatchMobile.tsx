@@ -14,6 +14,7 @@ import { PollCard } from './PollCard';
 import { RoomGamesSlot } from './RoomGamesSlot';
 
 export { RoomGames } from './RoomGames';
+export { joinGames, listenGames } from '@/realtime/games';
 import { OnlineUsers } from './OnlineUsers';
 import { ProfileCard } from './ProfileCard';
 import { ShowsPanel } from './ShowsPanel';

@@ -11,6 +11,7 @@ function defineStrings<const E extends Record<string, string>>(en: E, nl: Record
 
 export const strings = defineStrings(
   {
+    "moment": "A trending moment!",
     "secondsLeft": "{n} s left",
     "closed": "Closed",
     "amount": "Tokens",
@@ -39,6 +40,7 @@ export const strings = defineStrings(
     "error.SYNC_ACTION_NOT_FOUND": "No such action here.",
   },
   {
+    "moment": "Een trending moment!",
     "secondsLeft": "nog {n} s",
     "closed": "Gesloten",
     "amount": "Tokens",
