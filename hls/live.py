@@ -15,8 +15,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from engine.room_timeline import Mark, RoomTimeline
 from hls.packager import Part, Segment
 from hls.playlist import (
+    DateRange,
     LowLatency,
     PartEntry,
     RenditionReport,
@@ -30,6 +32,11 @@ PLAYLIST = "index.m3u8"
 
 
 WHOLE_SEGMENT = 1 << 30  # the part index of a wait for a whole segment (sorts after parts)
+
+
+def daterange_of(mark: Mark) -> DateRange:
+    """A room event's mark as the playlist's ``EXT-X-DATERANGE``."""
+    return DateRange(mark.id, mark.klass, mark.start, mark.end, tuple(mark.attrs.items()))
 
 
 def part_name(sequence: int, index: int) -> str:
@@ -87,6 +94,7 @@ class LiveBroadcast:
         part_duration: float,
         window: int,
         started_at: datetime | None = None,
+        fps: int = 30,
     ) -> None:
         self.run = run
         self.segment_duration = segment_duration
@@ -94,6 +102,7 @@ class LiveBroadcast:
         self.parts_per_segment = max(1, round(segment_duration / part_duration))
         self.window = window
         self.started_at = started_at or datetime.now(UTC)
+        self.timeline = RoomTimeline(self.started_at, fps)  # room events (EXT-X-DATERANGE)
         self.renditions = {name: RenditionState(name) for name in renditions}
         self.ended = False
         self.version = 0
@@ -146,6 +155,11 @@ class LiveBroadcast:
         self._changed_now()
         r.wake()
         return expired
+
+    def note(self, mark: Mark) -> None:
+        """A room event for the playlists (a new mark, or one completed: a poll's close)."""
+        if self.timeline.note(mark):
+            self.version += 1  # the next playlist request renders it
 
     def mark_stored(self, name: str, sequence: int) -> None:
         self.renditions[name].unstored.pop(sequence, None)
@@ -254,6 +268,7 @@ class LiveBroadcast:
             preload_hint=part_name(hint_msn, hint_index),
             reports=reports,
         )
+        marks = self.timeline.within(first_time) if first_time is not None else []
         return render_media_playlist(
             entries,
             init_uri=INIT,
@@ -262,4 +277,5 @@ class LiveBroadcast:
             low_latency=ll,
             skip=skip,
             first_segment_time=first_time,
+            dateranges=[daterange_of(m) for m in marks],
         )

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from engine.encoder import EncodedPacket, VideoSettings
 from engine.latency import StageLatency
 from engine.pipeline import StreamInfo
+from engine.room_timeline import Mark
 from hls.fmp4 import AudioTrack
-from hls.live import INIT, PLAYLIST, LiveBroadcast, segment_name
+from hls.live import INIT, PLAYLIST, LiveBroadcast, daterange_of, segment_name
 from hls.packager import AUDIO_TRACK_ID, InitSegment, Packager, Part, Segment
 from hls.playlist import SegmentEntry, Variant, render_master_playlist, render_media_playlist
 from teezu.storage import Storage
@@ -114,6 +115,7 @@ class HlsOutput:
         # (stream time, future): resolved with time.monotonic() once every rendition published a
         # part reaching past that time (how long a freeze takes to reach viewers).
         self._part_watchers: list[tuple[float, set[str], asyncio.Future[float]]] = []
+        self._early_marks: list[Mark] = []  # room events noted before the renditions were known
 
     async def start(self) -> None:
         """Drop the previous broadcast's stream-level objects and start the publishing tasks.
@@ -126,6 +128,14 @@ class HlsOutput:
             self._loop.create_task(self._publish_loop(), name=f"hls-{self.stream_id[:8]}"),
             self._loop.create_task(self._storage_loop(), name=f"hls-store-{self.stream_id[:8]}"),
         ]
+
+    def note(self, mark: Mark) -> None:
+        """A room event (`engine.room_timeline.Mark`) for the live playlists and the VOD's.
+        Call on the event loop."""
+        if self.live is None:
+            self._early_marks.append(mark)
+        else:
+            self.live.note(mark)
 
     def part_published(self, t: float) -> asyncio.Future[float]:
         """A future set to ``time.monotonic()`` when every rendition has published the part that
@@ -216,7 +226,11 @@ class HlsOutput:
             segment_duration=self.segment_duration,
             part_duration=self.part_duration,
             window=self.window,
+            fps=info.fps,
         )
+        for mark in self._early_marks:
+            self.live.note(mark)
+        self._early_marks = []
         self._listed = {r.name: deque() for r in info.renditions}
         self._recorded = {r.name: [] for r in info.renditions}
         self.started.set()
@@ -282,7 +296,14 @@ class HlsOutput:
         if self.recording and self.inits:
             for name, entries in self._recorded.items():
                 vod = render_media_playlist(
-                    entries, init_uri=INIT, segment_duration=self.segment_duration, ended=True
+                    entries,
+                    init_uri=INIT,
+                    segment_duration=self.segment_duration,
+                    ended=True,
+                    first_segment_time=self.live.started_at if self.live else None,
+                    dateranges=[daterange_of(m) for m in self.live.timeline.within()]
+                    if self.live
+                    else (),
                 )
                 self._writes.put_nowait((self.prefix(name) + VOD, vod.encode()))
             master = self._master().replace(f"{self.run}/", "").replace(PLAYLIST, VOD)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,48 @@ class SegmentEntry:
     uri: str
     discontinuity: bool = False
     parts: tuple[PartEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """An ``EXT-X-DATERANGE`` tag (RFC 8216bis 4.4.5.1): a room event on the timeline.
+
+    ``attrs`` are client attributes (names starting ``X-``): strings are quoted, numbers not.
+    """
+
+    id: str
+    klass: str
+    start: datetime
+    end: datetime | None = None
+    attrs: tuple[tuple[str, str | int | float], ...] = ()
+
+
+_ATTR_NAME = re.compile(r"^X-[A-Z0-9-]+$")
+
+
+def _quoted(value: str) -> str:
+    # A quoted-string holds no double quote, CR or LF (RFC 8216bis 4.2).
+    return '"' + re.sub(r'["\r\n]', "'", value) + '"'
+
+
+def daterange_line(d: DateRange) -> str:
+    parts = [
+        f"ID={_quoted(d.id)}",
+        f"CLASS={_quoted(d.klass)}",
+        f"START-DATE={_quoted(_pdt(d.start))}",
+    ]
+    if d.end is not None:
+        parts.append(f"END-DATE={_quoted(_pdt(max(d.end, d.start)))}")
+    for name, value in d.attrs:
+        if not _ATTR_NAME.match(name):
+            raise ValueError(f"not a client attribute name: {name!r}")
+        if isinstance(value, str):
+            parts.append(f"{name}={_quoted(value)}")
+        elif isinstance(value, bool) or not math.isfinite(value):
+            raise ValueError(f"{name}: not a decimal number")
+        else:
+            parts.append(f"{name}={value}")
+    return "#EXT-X-DATERANGE:" + ",".join(parts)
 
 
 @dataclass(frozen=True)
@@ -99,6 +142,7 @@ def render_media_playlist(
     skip: bool = False,
     first_segment_time: datetime | None = None,
     parts_window: float | None = None,
+    dateranges: Sequence[DateRange] = (),
 ) -> str:
     """A media playlist: live (sliding window, LL-HLS when ``low_latency``) or ended.
 
@@ -106,6 +150,9 @@ def render_media_playlist(
     ``first_segment_time`` is the wall-clock time of ``segments[0]`` (EXT-X-PROGRAM-DATE-TIME).
     Parts are listed for segments within ``parts_window`` seconds of the end (default: three
     target durations, after which RFC 8216bis says they should go).
+    ``dateranges`` (room events, needing ``first_segment_time``) are each written before the
+    segment they start in (before the pending parts when they start after the last segment;
+    before the first listed segment when they started earlier).
     """
     for i in range(1, len(segments)):
         if segments[i].sequence != segments[i - 1].sequence + 1:
@@ -133,6 +180,10 @@ def render_media_playlist(
     window = parts_window if parts_window is not None else 3 * target
     remaining = sum(durations)
     elapsed = sum(durations[:skipped])
+    if dateranges and first_segment_time is None:
+        raise ValueError("EXT-X-DATERANGE needs EXT-X-PROGRAM-DATE-TIME (first_segment_time)")
+    ranges = sorted(dateranges, key=lambda d: d.start)
+    seg_end = first_segment_time + timedelta(seconds=elapsed) if first_segment_time else None
     for i, seg in enumerate(segments):
         if i < skipped:
             remaining -= seg.duration
@@ -143,6 +194,10 @@ def render_media_playlist(
             lines.append(
                 f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(first_segment_time + timedelta(seconds=elapsed))}"
             )
+        if seg_end is not None:
+            seg_end += timedelta(seconds=seg.duration)
+            while ranges and ranges[0].start < seg_end:
+                lines.append(daterange_line(ranges.pop(0)))
         if ll and remaining <= window:
             lines += [_part_line(p) for p in seg.parts]
         lines.append(f"#EXTINF:{seg.duration:.5f},")
@@ -151,12 +206,17 @@ def render_media_playlist(
     if ll:
         if first_segment_time is not None and not segments and ll.pending:
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(first_segment_time)}")
+        if segments or ll.pending:
+            lines += [daterange_line(d) for d in ranges]
+            ranges = []
         lines += [_part_line(p) for p in ll.pending]
         if ll.preload_hint:
             lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{ll.preload_hint}"')
         for r in ll.reports:
             last_part = f",LAST-PART={r.last_part}" if r.last_part is not None else ""
             lines.append(f'#EXT-X-RENDITION-REPORT:URI="{r.uri}",LAST-MSN={r.last_msn}{last_part}')
+    if ranges and segments:  # after the last segment, with nothing pending
+        lines[-2:-2] = [daterange_line(d) for d in ranges]
     if ended:
         lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"

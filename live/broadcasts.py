@@ -36,6 +36,7 @@ from engine.fanout import PacketFanout
 from engine.hooks import FrameHook
 from engine.latency import StageLatency
 from engine.pipeline import PacketConsumer, StreamPipeline
+from engine.room_timeline import Mark, timeline_channel
 from engine.shedding import ShedPolicy
 from hls.output import HlsOutput
 from ingest.errors import StreamAlreadyLive
@@ -152,6 +153,7 @@ class LiveBroadcast(Broadcast):
         self.monitor = monitor
         self.publisher: WhipSession | None = None
         self.serving = False  # its outputs are started and listed for viewers
+        self.timeline: asyncio.Task[None] | None = None  # room events into its playlists
 
     def attach(self, publisher: WhipSession) -> None:
         """The publisher's session feeds the pipeline; closing the broadcast closes it."""
@@ -248,6 +250,9 @@ class LiveBroadcasts(Broadcasts[LiveBroadcast]):
                 await self.storage.delete_prefix(f"{key}/{run}")
                 await runs.mark_purged(self.pool, stream.id, run)
             await broadcast.hls.start()
+            broadcast.timeline = asyncio.get_running_loop().create_task(
+                self._follow_timeline(broadcast), name=f"timeline-{key[:8]}"
+            )
             await runs.start_broadcast(
                 self.pool, stream.id, broadcast.hls.run, recording=stream.recording
             )
@@ -294,14 +299,39 @@ class LiveBroadcasts(Broadcasts[LiveBroadcast]):
         give the claim back (the stream's state before it), without announcing an end."""
         if not broadcast.closing:
             broadcast.steps = [
+                ("timeline", self._stop_timeline),
                 ("leave", self._leave),
                 ("moderation", self._stop_moderation),
                 ("claim", self._release_claim),
             ]
         await broadcast.close("start failed")
 
+    async def _follow_timeline(self, broadcast: LiveBroadcast) -> None:
+        """The room's events (polls, duels, milestones, moments: `engine.room_timeline.Mark`s
+        the API nodes publish on the stream's timeline channel) into the broadcast's playlists
+        as EXT-X-DATERANGE tags, until the broadcast closes."""
+        subscription = await self.pubsub.subscribe(timeline_channel(broadcast.stream_id))
+        try:
+            while True:
+                message = await subscription.get()
+                try:
+                    broadcast.hls.note(Mark.from_message(message))
+                except (KeyError, TypeError, ValueError):
+                    log.warning("a malformed timeline mark for %s", broadcast.stream_id)
+        finally:
+            await subscription.close()
+
+    async def _stop_timeline(self, broadcast: Broadcast, reason: str) -> None:
+        assert isinstance(broadcast, LiveBroadcast)
+        task, broadcast.timeline = broadcast.timeline, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     def _steps(self) -> list[tuple[str, CloseStep]]:
         return [
+            ("timeline", self._stop_timeline),
             ("leave", self._leave),
             ("run", self._end_run),
             ("viewers", self._stop_viewers),

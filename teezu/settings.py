@@ -324,7 +324,12 @@ class Settings(BaseSettings):
     poll_tally_interval: float = 0.5
     """Seconds between two tally broadcasts of an open poll."""
     poll_sweep_interval: float = 1.0
-    """Seconds between two looks for polls past their deadline (each node; a poll closes once)."""
+    """Seconds between two looks for polls past their deadline (each node; a poll closes once),
+    and for duels past theirs."""
+    duel_respond_seconds: float = Field(default=60.0, gt=0, le=600)
+    """Seconds an invited creator has to accept a duel before the invitation expires."""
+    duel_score_interval: float = 0.5
+    """Seconds between two scoreboard broadcasts of a duel after tips (per stream and node)."""
     # --- trust and safety: on-frame moderation (docs/trust-and-safety.md)
     moderation_enabled: bool = True
     """On-frame moderation of live broadcasts (sampled frames judged in the moderation workers);

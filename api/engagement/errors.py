@@ -62,3 +62,55 @@ class InvalidThresholds(EngagementError, Invalid):
 
 
 POLL_ID = IdParam(PollNotFound, "no such poll", "pollId")
+
+
+class DuelNotFound(EngagementError, NotFound):
+    code = "DUEL_NOT_FOUND"
+
+
+class DuelBusy(EngagementError, Conflict):
+    """One of the two streams is in a live duel, or in an invitation not answered yet."""
+
+    code = "DUEL_BUSY"
+
+
+class DuelWithSelf(EngagementError, Invalid):
+    code = "DUEL_WITH_SELF"
+
+
+class DuelOpponentUnavailable(EngagementError, Conflict):
+    """The invited stream is not live, or is frozen (its creator cannot duel now)."""
+
+    code = "DUEL_OPPONENT_UNAVAILABLE"
+
+
+class DuelNotPending(EngagementError, Conflict):
+    """Answering an invitation that was answered, withdrawn or expired."""
+
+    code = "DUEL_NOT_PENDING"
+
+
+class DuelNotLive(EngagementError, Conflict):
+    """Ending a duel that is not running."""
+
+    code = "DUEL_NOT_LIVE"
+
+
+class SyncActionNotFound(EngagementError, NotFound):
+    code = "SYNC_ACTION_NOT_FOUND"
+
+
+class SyncActionGone(EngagementError, Conflict):
+    """Voting for an action that was picked or dropped."""
+
+    code = "SYNC_ACTION_GONE"
+
+
+class SyncQueueFull(EngagementError, Conflict):
+    code = "SYNC_QUEUE_FULL"
+
+
+class SyncQueueEmpty(EngagementError, Conflict):
+    """ "Next" with no action queued."""
+
+    code = "SYNC_QUEUE_EMPTY"

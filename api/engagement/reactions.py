@@ -27,7 +27,9 @@ from typing import Any
 import asyncpg
 
 from api.engagement.avatar import IDLE, Avatar, Thresholds, react
+from api.engagement.marks import publish_mark
 from api.wallet.events import MoneyEvents
+from engine.room_timeline import Mark
 from teezu.db import Db
 
 log = logging.getLogger(__name__)
@@ -197,6 +199,15 @@ class RoomReactions:
             del self._pending[stream_id]  # tips from now on schedule the next look
             for m in await reach(self.pool, stream_id):
                 await self.money.publish(stream_id, {"type": "milestone.reached", **m.wire()})
+                if m.reached_at is not None:
+                    mark = Mark(
+                        f"milestone-{m.id}",
+                        "milestone",
+                        m.reached_at,
+                        m.reached_at,
+                        {"X-TITLE": m.title, "X-TARGET": m.target},
+                    )
+                    await publish_mark(self.money.pubsub, stream_id, mark)
         except asyncio.CancelledError:
             raise
         except Exception:

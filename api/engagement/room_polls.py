@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +47,7 @@ from api.engagement.events import (
     PollVote,
     RoomPayload,
 )
+from api.engagement.marks import poll_mark, publish_mark
 from api.engagement.polls import Poll
 from api.wallet.errors import MESSAGES, StreamFrozen, error_for
 from api.wallet.events import MoneyEvents
@@ -81,6 +83,7 @@ class RoomPolls:
         self._closing: set[asyncio.Task[int]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self.announced: list[uuid.UUID] = []  # polls this node closed (tests read it)
+        self.voted_hooks: list[Callable[[uuid.UUID], None]] = []  # a counted vote (at once)
 
     def start(self) -> None:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="poll-sweep")
@@ -132,6 +135,7 @@ class RoomPolls:
         await self.chat.transport.emit(
             POLL_OPENED, {"streamId": str(p.stream_id), "poll": wire}, room=room_name(p.stream_id)
         )
+        await publish_mark(self.chat.pubsub, p.stream_id, poll_mark(poll))
         return ack_ok(poll=wire)
 
     async def vote(self, sid: str, data: Any) -> dict[str, Any]:
@@ -197,6 +201,8 @@ class RoomPolls:
             raise AlreadyVoted("you voted in this poll already", meta={"pollId": str(poll.id)})
         if counted == "added":
             self._schedule_tally(poll)
+            for hook in self.voted_hooks:
+                hook(poll.stream_id)
         return ack_ok(pollId=str(poll.id), option=p.option, weight=weight, **tip)
 
     async def close_early(self, sid: str, data: Any) -> dict[str, Any]:
@@ -300,3 +306,4 @@ class RoomPolls:
                 )
             except Exception:
                 log.exception("announcing poll %s failed", poll.id)
+            await publish_mark(self.chat.pubsub, poll.stream_id, poll_mark(poll))

@@ -7,6 +7,7 @@
 | ``GET /api/v1/streams/{stream_id}/polls`` | the stream's creator (or an admin) |
 | ``GET /api/v1/streams/{stream_id}/milestones``, ``.../avatar`` | nothing |
 | ``PUT .../milestones``, ``PUT .../avatar`` | the stream's creator (or an admin) |
+| ``GET /api/v1/streams/{stream_id}/moments`` | nothing |
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictInt
 
 from api.auth.rbac import Permission
-from api.engagement import mood_store, poll_store, reactions
+from api.engagement import moments, mood_store, poll_store, reactions
 from api.engagement.avatar import Thresholds
 from api.engagement.errors import InvalidThresholds, NotRoomOwner
 from api.engagement.moods import MOODS, Counts
@@ -278,3 +279,23 @@ async def set_stream_avatar(call: Call[ThresholdsIn, None]) -> AvatarOut:
     pool = call.app[POOL]
     await reactions.set_thresholds(pool, stream_id, thresholds)
     return _avatar_out(await reactions.avatar_of(pool, stream_id))
+
+
+class MomentOut(Output):
+    id: uuid.UUID
+    at: datetime = Field(description="when the room's heat jumped")
+    heat: float = Field(description="the room's heat then (activity points in ~10 s)")
+
+
+@api.route(
+    "GET",
+    "/api/v1/streams/{stream_id}/moments",
+    summary="The stream's trending moments, oldest first (for the replay's scrubber)",
+    response=MomentOut,
+    paginated=True,
+    path_formats={"stream_id": STREAM_ID},
+)
+async def stream_moments(call: Call[None, None]) -> Page[MomentOut]:
+    stream_id = await _stream_exists(call)
+    found = await moments.moments_of(call.app[POOL], stream_id)
+    return Page([MomentOut.model_validate(m) for m in found])

@@ -93,6 +93,7 @@ class MoodStrip:
         self._minutes: dict[tuple[uuid.UUID, int], list[int]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.broadcasts = 0  # mood:distribution emits by this node (benchmarks read it)
+        self.voted_hooks: list[Callable[[uuid.UUID], None]] = []  # an accepted vote (at once)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -137,6 +138,8 @@ class MoodStrip:
         if minute is None:
             minute = self._minutes[(p.stream_id, minute_of(second))] = [0] * len(MOODS)
         minute[INDEX[p.mood]] += 1
+        for hook in self.voted_hooks:
+            hook(p.stream_id)
         return ack_ok(streamId=str(p.stream_id), mood=p.mood, seq=seq)
 
     async def get(self, sid: str, data: Any) -> dict[str, Any]:

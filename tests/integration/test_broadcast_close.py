@@ -21,7 +21,7 @@ from tests.publisher import publish
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-STEPS = ["leave", "run", "viewers", "billing", "moderation", "stream", "announce"]
+STEPS = ["timeline", "leave", "run", "viewers", "billing", "moderation", "stream", "announce"]
 
 
 async def test_delete_timeout_and_shutdown_close_a_broadcast_once(

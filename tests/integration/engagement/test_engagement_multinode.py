@@ -1,9 +1,11 @@
 """Two API processes share the room's engagement through Redis and PostgreSQL: the mood strip
-sums both processes' votes on each, and a poll closes once, announced once on both."""
+sums both processes' votes on each, a poll closes once, announced once on both, and a duel's
+scoreboard and end reach both rooms on both processes, the end once."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -11,9 +13,11 @@ import pytest
 from api.auth.rbac import Role
 from api.engagement import events
 from api.streams import store
+from api.wallet.service import LEDGER
 from tests.apinode import start_node, stop_node
 from tests.chatauth import ChatUser, sign_in
 from tests.conftest import free_port
+from tests.integration.wallet.conftest import fund
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -129,3 +133,53 @@ async def test_a_poll_closes_once_across_processes(nodes, connect, chat_server):
         events.POLL_VOTE, {"streamId": room, "pollId": poll["id"], "option": 1}
     )
     assert late["ok"] is False and late["code"] == "POLL_CLOSED"
+
+
+async def test_a_duel_ends_once_across_processes(nodes, connect, chat_server, http):
+    rooms, studios, viewers = [], [], []
+    for i in range(2):
+        creator = await _user(chat_server, nodes, Role.CREATOR)
+        room = await _room(chat_server, creator)
+        await chat_server.pool.execute(
+            "UPDATE streams SET state = 'live', started_at = now() WHERE id = $1::uuid", room
+        )
+        studio = await connect(creator, base_url=nodes[i])
+        assert (await studio.join(room))["ok"]
+        viewer = await connect(await _user(chat_server, nodes), base_url=nodes[1 - i])
+        assert (await viewer.join(room))["ok"]
+        rooms.append(room)
+        studios.append(studio)
+        viewers.append(viewer)
+    invited = await studios[0].call(
+        events.DUEL_INVITE, {"streamId": rooms[0], "opponentStreamId": rooms[1], "seconds": 30}
+    )
+    assert invited["ok"], invited
+    duel_id = invited["duel"]["id"]
+    accepted = await studios[1].call(events.DUEL_ACCEPT, {"streamId": rooms[1], "duelId": duel_id})
+    assert accepted["ok"], accepted
+    fan = await _user(chat_server, nodes)
+    await fund(chat_server.app[LEDGER], fan.user_id, 100)
+    async with http.post(
+        f"{nodes[1]}/api/v1/streams/{rooms[1]}/tip",
+        json={"amount": 15},
+        headers={**fan.headers, "Idempotency-Key": uuid.uuid4().hex},
+    ) as res:
+        assert res.status == 201, await res.json()
+    for client in (*studios, *viewers):  # the scoreboard reaches both rooms on both processes
+        await client.wait_for(
+            lambda c=client: (
+                (s := c.received[events.DUEL_SCORE]) and s[-1]["scores"]["opponent"] == 15
+            ),
+            what="the scoreboard",
+        )
+    await chat_server.pool.execute(
+        "UPDATE stream_duels SET deadline = now() WHERE id = $1::uuid", duel_id
+    )
+    for client in (*studios, *viewers):
+        ended = await client.wait_for(
+            lambda c=client: c.received[events.DUEL_ENDED], timeout=15, what="the end"
+        )
+        assert ended[0]["duel"]["winner"] == "opponent"
+    await asyncio.sleep(1.0)  # several more sweeps on both processes
+    for client in (*studios, *viewers):
+        assert len(client.received[events.DUEL_ENDED]) == 1

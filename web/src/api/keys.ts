@@ -11,6 +11,7 @@ export const keys = {
   moods: (id: string) => ['stream', id, 'moods'] as const,
   polls: (id: string) => ['stream', id, 'polls'] as const,
   milestones: (id: string) => ['stream', id, 'milestones'] as const,
+  moments: (id: string) => ['stream', id, 'moments'] as const,
   avatar: (id: string) => ['stream', id, 'avatar'] as const,
   profile: (handle: string) => ['profile', handle] as const,
   balance: ['wallet', 'balance'] as const,

@@ -143,6 +143,14 @@ export function useMilestones(id: string) {
   });
 }
 
+/** The stream's trending moments, oldest first; moment:marked refetches them. */
+export function useMoments(id: string) {
+  return useQuery({
+    queryKey: keys.moments(id),
+    queryFn: () => data(api.GET('/api/v1/streams/{stream_id}/moments', { params: { path: { stream_id: id } } })),
+  });
+}
+
 /** The creator's reactive avatar; money:avatar replaces it live. */
 export function useAvatar(id: string) {
   return useQuery({

@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'socket.io-client';
 import type { QueryClient } from '@tanstack/react-query';
-import { useStore, type ChatMessage, type MoodStrip, type Poll, type PollTally } from '@/store';
+import { useStore, type ChatMessage, type Duel, type MoodStrip, type Poll, type PollTally, type SyncAction, type SyncBoard } from '@/store';
 import { keys } from '@/api/keys';
 
 export interface Ack {
@@ -44,6 +44,14 @@ export interface ServerEvents {
   'dm:unlocked': (e: { message: DirectMessage }) => void;
   'dm:read': (e: { conversationId: string; readerId: string; readAt: string | null; marked: number }) => void;
   'dm:typing': (e: { conversationId: string; userId: string; handle: string | null }) => void;
+  'duel:invited': (e: { duel: Duel }) => void;
+  'duel:declined': (e: { duel: Duel }) => void;
+  'duel:started': (e: { duel: Duel }) => void;
+  'duel:ended': (e: { duel: Duel }) => void;
+  'duel:score': (e: { duelId: string; scores: Duel['scores'] }) => void;
+  'sync:board': (e: SyncBoard & { streamId: string }) => void;
+  'sync:picked': (e: { streamId: string; action: SyncAction }) => void;
+  'moment:marked': (e: { streamId: string; id: string; at: string; heat: number }) => void;
 }
 
 /** A direct message as the API sends it (REST's MessageOut, over the socket too). */
@@ -88,6 +96,8 @@ export interface MoneyGoal {
   progress: number;
   target: number;
 }
+
+const games = () => import('@/features/watch/WatchMobile');
 
 let socket: Socket<ServerEvents, ClientEvents> | null = null;
 let connecting: Promise<Socket<ServerEvents, ClientEvents>> | null = null;
@@ -174,6 +184,9 @@ function listen(s: Socket<ServerEvents, ClientEvents>): void {
     const poll = st().room(e.streamId).poll;
     if (poll?.id === e.pollId && poll.state === 'open') st().patchRoom(e.streamId, { poll: { ...poll, tally: e.tally, voters: e.voters } });
   });
+  // The room games' events (duels, StripSync, moments: realtime/games.ts) load with the phone
+  // layout's chunk, which the watch route already loads on demand (its byte budget).
+  void games().then((g) => g.listenGames(s, queryClient));
   s.on('mood:update', (e) => {
     const { streamId, ...minute } = e;
     queryClient?.setQueryData(keys.mood(streamId), (old: { streamId: string; minutes: (typeof minute)[] } | undefined) => {
@@ -209,6 +222,7 @@ async function join(s: Socket<ServerEvents, ClientEvents>, streamId: string): Pr
   }
   const poll = (await s.timeout(10_000).emitWithAck('poll:get', { streamId })) as Ack;
   if (poll.ok) useStore.getState().patchRoom(streamId, { poll: (poll.poll as Poll | null) ?? null });
+  await (await games()).joinGames(s, streamId);
 }
 
 /** Hold a room while a screen shows it; returns the release function. */

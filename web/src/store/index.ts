@@ -65,10 +65,46 @@ export interface Poll {
   tie: boolean;
 }
 
+/** A duel between two rooms as the server sends it (`duel:*` events, `duel:get`). */
+export interface Duel {
+  id: string;
+  challengerStreamId: string;
+  opponentStreamId: string;
+  rule: 'tips';
+  seconds: number;
+  state: 'invited' | 'declined' | 'expired' | 'live' | 'ended';
+  invitedAt: string;
+  respondBy: string;
+  startedAt: string | null;
+  deadline: string | null;
+  endedAt: string | null;
+  endedBy: 'deadline' | 'challenger' | 'opponent' | 'offline' | null;
+  scores: { challenger: number; opponent: number };
+  winner: 'challenger' | 'opponent' | null;
+  tie: boolean;
+}
+
+/** A StripSync action (`sync:board`, `sync:picked`). */
+export interface SyncAction {
+  id: string;
+  label: string;
+  state: 'queued' | 'picked' | 'dropped';
+  points: number;
+  voters: number;
+  order: number | null;
+  pickedAt: string | null;
+}
+export interface SyncBoard {
+  queued: SyncAction[];
+  picked: SyncAction[];
+}
+
 export interface Room {
   messages: ChatMessage[];
+  sync: SyncBoard | null;
   mood: MoodStrip | null;
   poll: Poll | null;
+  duel: Duel | null;
   feed: FeedItem[];
   viewers: number;
   typing: string | null;
@@ -115,8 +151,10 @@ export type State = UserSlice & WalletSlice & UiSlice & ChatSlice;
 
 export const emptyRoom: Room = {
   messages: [],
+  sync: null,
   mood: null,
   poll: null,
+  duel: null,
   feed: [],
   viewers: 0,
   typing: null,

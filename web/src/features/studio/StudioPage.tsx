@@ -14,6 +14,7 @@ import { GoalAndMenu } from './GoalAndMenu';
 import { explain, type Help, type HelpContext, type RefusalError } from './goLiveHelp';
 import { LiveHealth } from './LiveHealth';
 import { MoodView } from './MoodView';
+import { GamesControls } from './GamesControls';
 import { PollControls } from './PollControls';
 import { Reactions } from './Reactions';
 import { listDevices, openCamera, Publisher, Refusal, type Devices, type PublishState } from './publisher';
@@ -355,6 +356,7 @@ export default function StudioPage() {
             <GoalAndMenu streamId={streamId} />
             <StreamSettings key={stream.data.id} stream={stream.data} />
             <Suspense fallback={null}>
+              <GamesControls streamId={streamId} />
               <StudioExtras streamId={streamId} />
             </Suspense>
           </>

@@ -11,11 +11,16 @@ import { Milestones } from './Milestones';
 import { ChatMood } from './ChatMood';
 import { MoodStrip } from './MoodStrip';
 import { PollCard } from './PollCard';
+import { RoomGamesSlot } from './RoomGamesSlot';
+
+export { RoomGames } from './RoomGames';
+export { joinGames, listenGames } from '@/realtime/games';
 import { OnlineUsers } from './OnlineUsers';
 import { ProfileCard } from './ProfileCard';
 import { ShowsPanel } from './ShowsPanel';
 import { TipBar } from './TipBar';
 import { WatchPlayer } from './WatchPlayer';
+
 
 export default function WatchMobile({ stream }: { stream: StreamOut }) {
   const t = useT();
@@ -35,6 +40,7 @@ export default function WatchMobile({ stream }: { stream: StreamOut }) {
         <GoalBar streamId={stream.id} />
         <Milestones streamId={stream.id} />
         <MoodStrip streamId={stream.id} />
+        <RoomGamesSlot streamId={stream.id} />
         <PollCard streamId={stream.id} />
         <Tabs.Content value="public" className="flex flex-col gap-2">
           <div className="max-h-40 overflow-hidden">

@@ -12,11 +12,13 @@ import { Milestones } from './Milestones';
 import { ChatMood } from './ChatMood';
 import { MoodStrip } from './MoodStrip';
 import { PollCard } from './PollCard';
+import { RoomGamesSlot } from './RoomGamesSlot';
 import { OnlineUsers } from './OnlineUsers';
 import { ProfileCard } from './ProfileCard';
 import { ShowsPanel } from './ShowsPanel';
 import { TipBar } from './TipBar';
 import { WatchPlayer } from './WatchPlayer';
+
 
 // The phone's layout (with Radix's tabs and dialog) is a chunk of its own.
 const Mobile = lazy(() => import('./WatchMobile'));
@@ -35,6 +37,7 @@ function Desktop({ stream }: { stream: StreamOut }) {
         <GoalBar streamId={stream.id} />
         <Milestones streamId={stream.id} />
         <MoodStrip streamId={stream.id} />
+        <RoomGamesSlot streamId={stream.id} />
         <PollCard streamId={stream.id} />
         <ShowsPanel streamId={stream.id} />
       </div>
