@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest_asyncio
-from aiohttp import web
 
-from api.app import create_app
 from api.auth.rbac import Role
 from api.realtime import CHAT
 from api.streams import store
 from tests.chatauth import ChatUser, sign_in
 from tests.chatclient import ChatClient
-from tests.conftest import Server, free_port
+from tests.conftest import Server
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def chat_server(pg_dsn, settings) -> AsyncIterator[Server]:
-    """The API role (no ingest) on its own port, sharing the session's database."""
-    chat_settings = settings.model_copy(update={"port": free_port()})
-    app = await asyncio.to_thread(create_app, chat_settings, dsn=pg_dsn, ingest=False)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", chat_settings.port)
-    await site.start()
-    yield Server(f"http://127.0.0.1:{chat_settings.port}", app, chat_settings)
-    await runner.cleanup()
+async def chat_server(server: Server) -> Server:
+    """The session's server. (The chat tests once had an API-role node of their own on the same
+    database; without Redis between the two they shared no rooms, and the room sweeps of the
+    other node — polls, duels past their deadline — closed what these clients waited to hear.
+    Two nodes together are tests/integration/chat/test_chat_multinode.py's subject, with Redis.)
+    """
+    return server
 
 
 MakeUser = Callable[..., Awaitable[ChatUser]]
