@@ -9,6 +9,7 @@ import { Button } from '@/components/ui/Button';
 import { Field } from '@/components/ui/Field';
 import { ErrorNote, Page } from '@/components/ui/States';
 import { useErrorText, useT } from '@/i18n';
+import { strings } from './strings';
 import { applyFieldErrors, fieldMessage } from '@/lib/forms';
 
 const schema = z.object({
@@ -21,7 +22,7 @@ type Form = z.infer<typeof schema>;
 const CODE_FIELDS = { UNDERAGE: 'dateOfBirth', EMAIL_TAKEN: 'email', HANDLE_TAKEN: 'handle', PASSWORD_TOO_LONG: 'password' } as const;
 
 export default function SignUpPage() {
-  const t = useT();
+  const t = useT(strings);
   const errorText = useErrorText();
   const navigate = useNavigate();
   const [params] = useSearchParams();

@@ -4,12 +4,13 @@ import { Navigate } from '@/lib/router';
 import { useSignedIn } from '@/api/queries';
 import { ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT, type Key } from '@/i18n';
+import { strings } from './strings';
 import { useStore } from '@/store';
 import { LineChart } from './LineChart';
 import { csvUrl, PERIODS, useHub, type Period } from './useHub';
 
 function Panel({ title, panel, period, fresh, children }: { title: string; panel: string; period: Period; fresh?: string | null; children: ReactNode }) {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const id = `hub-${panel}`;
   return (
@@ -50,7 +51,7 @@ function Table({ caption, head, rows, testId }: { caption: string; head: string[
 }
 
 export function HubPage() {
-  const t = useT();
+  const t = useT(strings);
   const { me, pending } = useSignedIn();
   const lang = useStore((s) => s.lang);
   const [period, setPeriod] = useState<Period>('30d');
@@ -72,7 +73,7 @@ export function HubPage() {
 }
 
 function HubPanels({ period, lang }: { period: Period; lang: string }) {
-  const t = useT();
+  const t = useT(strings);
   const hub = useHub(period);
   const n = (v: number) => new Intl.NumberFormat(lang).format(v);
   const g = hub.growth.data;

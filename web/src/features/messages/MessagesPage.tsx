@@ -4,11 +4,12 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { useStore } from '@/store';
 import { useConversations, useMarkRead, useMessages, useSend } from './hooks';
 
 function Conversation({ id }: { id: string }) {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const messages = useMessages(id);
   const send = useSend(id);
@@ -62,7 +63,7 @@ function Conversation({ id }: { id: string }) {
 }
 
 export default function MessagesPage() {
-  const t = useT();
+  const t = useT(strings);
   const { conversationId } = useParams();
   const { me, pending } = useSignedIn();
   const navigate = useNavigate();
