@@ -1,5 +1,6 @@
-/** The studio's and stream settings' strings in English and Dutch, loaded with the screen's chunk (not in the first one,
- * which every route pays for). The keys keep their full names: `useT(strings)`. */
+/** The studio's and stream settings' strings in English and Dutch, in the screen's own chunk (not
+ * in the first one, which every route pays for). Read with `useT(strings)`; the keys keep their
+ * full names. */
 import { defineStrings } from '@/i18n';
 
 export const strings = defineStrings(
