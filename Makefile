@@ -1,5 +1,5 @@
 # The two commands of the README. Both set up whatever is missing first.
-.PHONY: run test setup setup-test lint bench
+.PHONY: run test setup setup-test lint bench cluster-up cluster-down
 
 run: setup
 	.venv/bin/teezu serve --demo
@@ -18,3 +18,11 @@ lint: setup-test
 
 bench: setup-test
 	.venv/bin/python loadtests/bench_transcode.py
+
+# The cluster on this machine (docs/cluster.md): nginx, 2 API, 2 ingest, 1 worker, Redis,
+# PostgreSQL. The test setup installs nginx.
+cluster-up: setup-test
+	.venv/bin/teezu cluster up
+
+cluster-down:
+	.venv/bin/teezu cluster down

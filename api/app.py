@@ -7,7 +7,7 @@ import uuid
 
 from aiohttp import web
 
-from api import health, openapi, pages, realtime
+from api import health, openapi, pages, placement_routes, realtime
 from api import metrics as metrics_routes
 from api.admin import routes as admin_routes
 from api.agegate import routes as agegate_routes
@@ -44,13 +44,13 @@ from api.privacy import routes as privacy_routes
 from api.ratelimit import DEFAULT_LIMIT, rate_limit_middleware
 from api.reports import routes as report_routes
 from api.routing import RateLimit
-from api.services import routes as service_routes
 from api.security import (
     CSP,
     browser_middleware,
     content_security_policy,
     security_headers_middleware,
 )
+from api.services import routes as service_routes
 from api.streams import routes as stream_routes
 from api.streams.revocations import REVOCATIONS, RevocationListener
 from api.subscriptions import routes as subscription_routes
@@ -65,7 +65,7 @@ from hls.gate import StreamAccess
 from ingest import whip
 from live import whep
 from teezu.metrics import Metrics
-from teezu.node import Node
+from teezu.node import Node, Role
 from teezu.node import lifecycle as node_lifecycle
 from teezu.settings import Settings
 from teezu.storage import STORAGE, create_storage
@@ -73,13 +73,19 @@ from teezu.storage import STORAGE, create_storage
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Application:
+def create_app(
+    settings: Settings, *, dsn: str, ingest: bool = True, role: Role | None = None
+) -> web.Application:
     """Build the application; the database pool opens (and migrations run) at start-up.
 
     ``ingest=False`` is the API role (``teezu api``): REST, Socket.IO, pages and the origin for
     stored media, without WHIP/WHEP publishers, on-frame moderation or the VOD retention
-    worker, so several API processes can run on one host behind a load balancer.
+    worker, so several API processes can run on one host behind a load balancer. ``role``
+    names a cluster role instead (``teezu/node.py``: serve, api, ingest, worker).
     """
+    if role is None:
+        role = "serve" if ingest else "api"
+    ingest = role in ("serve", "ingest")
     # Outermost first: security headers see every response; the envelope turns every error
     # below it into JSON; CSRF/CORS refuse before anyone is looked up; the caller is known
     # before the rate limiter counts them.
@@ -122,7 +128,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
             Node(
                 settings,
                 dsn,
-                ingest,
+                role,
                 storage=storage,
                 forensic=forensic,
                 policy=policy,
@@ -142,6 +148,7 @@ def create_app(settings: Settings, *, dsn: str, ingest: bool = True) -> web.Appl
     payout_routes.setup(app)  # needs the wallet's ledger: after it
     matching_routes.setup(app)  # the vibe index needs the pool: after ours
     health.add_routes(app)
+    placement_routes.add_routes(app)
     for declared in (
         auth_routes.api,
         user_routes.api,

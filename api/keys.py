@@ -8,6 +8,7 @@ import asyncpg
 from aiohttp import web
 
 from hls.edge import LlHlsEdge
+from teezu.placement import Placement
 from teezu.pubsub import PubSub
 from teezu.settings import Settings
 
@@ -31,3 +32,4 @@ EDGE: web.AppKey[LlHlsEdge] = web.AppKey("edge", LlHlsEdge)  # absent when the e
 POST_SCANNER: web.AppKey[PostScanner] = web.AppKey("post_scanner")
 # Marks downloads with their viewer's forensic mark (processes started on first use).
 FORENSIC: web.AppKey[ForensicRenderer] = web.AppKey("forensic")
+PLACEMENT: web.AppKey[Placement] = web.AppKey("placement", Placement)

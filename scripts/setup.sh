@@ -23,6 +23,9 @@ if [ "$want_test" = 1 ]; then
   # Emoji in the web app's screenshots (the chat's emoji bar) instead of empty boxes.
   [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
   command -v openssl >/dev/null 2>&1 || need+=(openssl)
+  # The cluster's front door (deploy/nginx, `teezu cluster up`, tests/cluster): run unprivileged
+  # with a generated config; the package's own service is kept from starting (below).
+  [ -x /usr/sbin/nginx ] || need+=(nginx)
   # promtool checks /metrics and the alert rules in deploy/ (Debian's prometheus package).
   command -v promtool >/dev/null 2>&1 || need+=(prometheus)
   # The WHIP interop tests drive GStreamer's webrtcbin from Debian's Python (python3-gi).
@@ -37,7 +40,15 @@ if [ "${#need[@]}" -gt 0 ]; then
     say "installing system packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # Packages with a daemon (nginx) would start it on install (port 80): a policy-rc.d that
+    # refuses keeps them stopped; TeezU starts its own copies.
+    guard=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      guard=/usr/sbin/policy-rc.d
+    fi
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    [ -n "$guard" ] && rm -f "$guard"
   else
     echo "missing system packages: ${need[*]}" >&2
     echo "install them with: sudo apt-get install ${need[*]}" >&2

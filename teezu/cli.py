@@ -3,6 +3,9 @@
 teezu serve [--demo]               every role in one process (embedded PostgreSQL by default)
 teezu api                          the API role: REST, Socket.IO chat, pages (no ingest); run
                                    several behind a load balancer with TEEZU_REDIS_URL set
+teezu ingest                       the ingest role: WHIP, the engine, WHEP, LL-HLS origin
+teezu worker                       the worker role: the background loops and jobs
+teezu cluster up|down              nginx, Redis, PostgreSQL, 2 API, 2 ingest, 1 worker here
 teezu streams create --title T     a stream, its publish token (shown once) and studio URL
 teezu streams list
 teezu users create --email E --handle H --born YYYY-MM-DD [--role admin ...]
@@ -168,17 +171,28 @@ def _run_app(app: web.Application, settings: Settings) -> None:
     web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None, loop=loop)
 
 
-def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_role(settings: Settings, args: argparse.Namespace) -> int:
+    """``teezu api|ingest|worker``: one cluster role (teezu/node.py, docs/cluster.md)."""
     from api.app import create_app
 
     if not settings.database_url:
-        # Several API processes must share one database; the embedded one is per var/ dir.
+        # Several role processes must share one database; the embedded one is per var/ dir.
         log.warning("TEEZU_DATABASE_URL is not set: using the embedded PostgreSQL of this host")
     if not settings.redis_url:
-        log.warning("TEEZU_REDIS_URL is not set: chat rooms are not shared with other processes")
+        log.warning(
+            "TEEZU_REDIS_URL is not set: chat rooms and stream placement are not shared with "
+            "other processes"
+        )
     with database(settings) as dsn:
-        _run_app(create_app(settings, dsn=dsn, ingest=False), settings)
+        _run_app(create_app(settings, dsn=dsn, role=args.role), settings)
     return 0
+
+
+def cmd_cluster(settings: Settings, args: argparse.Namespace) -> int:
+    """``teezu cluster up|down|config``: the whole topology on this machine (teezu/cluster.py)."""
+    from teezu import cluster
+
+    return cluster.main(args.cluster_command, Path(args.dir))
 
 
 def cmd_streams_create(settings: Settings, args: argparse.Namespace) -> int:
@@ -540,7 +554,23 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     sub.add_parser(
         "api", help="run the API role only (REST, Socket.IO chat, pages; no WHIP/WHEP)"
-    ).set_defaults(func=cmd_api)
+    ).set_defaults(func=cmd_role, role="api")
+    sub.add_parser(
+        "ingest", help="run the ingest role (WHIP, the engine, WHEP, LL-HLS of its streams)"
+    ).set_defaults(func=cmd_role, role="ingest")
+    sub.add_parser(
+        "worker", help="run the worker role (retention, analytics refresh, post scanning, jobs)"
+    ).set_defaults(func=cmd_role, role="worker")
+    clus = sub.add_parser("cluster", help="run the cluster topology on this machine")
+    clus.add_argument(
+        "cluster_command",
+        choices=["up", "down", "config", "compose"],
+        help="up: start nginx, Redis, PostgreSQL and the roles; down: stop what up started; "
+        "config: print the generated nginx configuration; compose: write "
+        "docker-compose.cluster.yml and deploy/nginx/cluster.conf from the same topology",
+    )
+    clus.add_argument("--dir", default="var/cluster", help="state directory (default var/cluster)")
+    clus.set_defaults(func=cmd_cluster)
     streams = sub.add_parser("streams", help="manage streams").add_subparsers(
         dest="streams_command", required=True
     )

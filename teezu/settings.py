@@ -222,6 +222,12 @@ class Settings(BaseSettings):
     """Seconds between a live broadcast's heartbeats on its database row."""
     live_stale_after: float = 30.0
     """Seconds after which a live broadcast's row that was not heartbeated may be claimed again."""
+    cluster_heartbeat_interval: float = 2.0
+    """Seconds between an ingest node's placement heartbeats in Redis (`teezu ingest`, with
+    `TEEZU_REDIS_URL`; docs/cluster.md)."""
+    cluster_heartbeat_ttl: float = 6.0
+    """Lifetime in seconds of an ingest node's heartbeat and of its streams' placement in Redis:
+    a node silent this long takes no new publishers, and the worker ends its live streams."""
     whip_start_bitrate_kbps: int = 2000
     """The bitrate a WHIP publisher is asked to start at (kbit/s, REMB)."""
     whip_min_bitrate_kbps: int = 600

@@ -238,6 +238,18 @@ async def release_claim(db: Db, stream_id: uuid.UUID, *, node: str, previous: st
     )
 
 
+async def end_lost(db: Db, stream_id: uuid.UUID, *, node: str) -> bool:
+    """A stream live on ``node``, which stopped beating (the cluster's worker): ended; True if
+    this call ended it (so whoever ends it runs the rest of the ending once)."""
+    status = await db.execute(
+        "UPDATE streams SET state = 'ended', ended_at = now(), heartbeat_at = NULL "
+        "WHERE id = $1 AND state = 'live' AND ingest_node = $2",
+        stream_id,
+        node,
+    )
+    return status.split()[-1] == "1"
+
+
 async def end_all_on_node(db: Db, *, node: str) -> int:
     """At start-up: streams this node had live before it stopped are over."""
     status = await db.execute(

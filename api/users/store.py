@@ -138,15 +138,21 @@ async def revoke_role(db: Db, user_id: uuid.UUID, role: Role) -> bool:
     return bool(status == "DELETE 1")
 
 
+RBAC_SYNC_LOCK_ID = 0x7465657A7514  # pg_advisory_xact_lock key: "teezu" + issue 20
+
+
 async def sync_rbac_tables(db: asyncpg.Pool) -> None:
     """Mirror the Python RBAC matrix into ``roles``/``permissions``/``role_permissions``.
 
     The matrix in `api.auth.rbac` is the one source; the tables exist so SQL can join on them
-    and the audit log names real rows. Run at every start, in one transaction.
+    and the audit log names real rows. Run at every start, in one transaction, one process at
+    a time (nodes starting together would otherwise insert the same rows after each other's
+    delete).
     """
     from api.auth.rbac import MATRIX, Permission
 
     async with db.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", RBAC_SYNC_LOCK_ID)
         await conn.executemany(
             "INSERT INTO roles (name) VALUES ($1) ON CONFLICT DO NOTHING",
             [(str(r),) for r in Role],
