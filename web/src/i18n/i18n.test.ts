@@ -12,6 +12,24 @@ describe('i18n', () => {
     for (const [key, text] of Object.entries(nl)) expect(text.trim(), key).not.toBe('');
   });
 
+  it("has every screen's own words in Dutch too, none empty, with the same placeholders, none also in en.ts", () => {
+    const tables = import.meta.glob<{ strings: { en: Record<string, string>; nl: Record<string, string> } }>(
+      ['../**/strings.ts', '../**/*Strings.ts'],
+      { eager: true },
+    );
+    expect(Object.keys(tables).length).toBeGreaterThan(10);
+    const holes = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const [file, { strings }] of Object.entries(tables)) {
+      expect(Object.keys(strings.nl).sort(), file).toEqual(Object.keys(strings.en).sort());
+      for (const [key, text] of Object.entries(strings.en)) {
+        const dutch = strings.nl[key] ?? '';
+        expect(dutch.trim(), `${file} ${key}`).not.toBe('');
+        expect(holes(dutch), `${file} ${key}`).toEqual(holes(text));
+        if (key.includes('.')) expect(key in en, `${file} ${key} is in en.ts too`).toBe(false);
+      }
+    }
+  });
+
   it('fills placeholders', () => {
     expect(translate('nl', 'feed.tip', { handle: 'ann', amount: 25 })).toBe('ann gaf 25 fooi');
   });

@@ -23,19 +23,47 @@ export async function loadLanguage(lang: Lang): Promise<void> {
 
 export type Vars = Record<string, string | number>;
 
-export function translate(lang: Lang, key: Key, vars?: Vars): string {
-  const text = dictionaries[lang]?.[key] ?? en[key] ?? key;
+function fill(text: string, vars?: Vars): string {
   if (!vars) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in vars ? String(vars[name]) : whole,
   );
 }
 
-export type T = (key: Key, vars?: Vars) => string;
+export function translate(lang: Lang, key: Key, vars?: Vars): string {
+  return fill(dictionaries[lang]?.[key] ?? en[key] ?? key, vars);
+}
 
-export function useT(): T {
+/** A screen's own strings (see `defineStrings`), both languages. */
+export type Strings<K extends string> = { en: Record<K, string>; nl: Record<K, string> };
+
+export type T = (key: Key, vars?: Vars) => string;
+/** A translator for the shared keys and a screen's own ones. */
+export type TWith<K extends string> = (key: Key | K, vars?: Vars) => string;
+
+/** ``key`` from a screen's own ``strings`` when it is one of theirs, else from the shared
+ * dictionaries. */
+export function translateWith(
+  strings: readonly (Strings<string> | undefined)[],
+  lang: Lang,
+  key: string,
+  vars?: Vars,
+): string {
+  for (const own of strings) {
+    if (own && Object.hasOwn(own.en, key)) return fill(own[lang][key] ?? own.en[key] ?? key, vars);
+  }
+  return translate(lang, key as Key, vars);
+}
+
+/** The translator for the chosen language. A screen whose strings live in its own chunk
+ * passes them (`useT(strings)`, or two sets: `useT(strings, sharedStrings)`); their keys keep
+ * their full names (`studio.title`), so moving a group out of the first chunk changes no call. */
+export function useT<K extends string = never, L extends string = never>(
+  strings?: Strings<K>,
+  more?: Strings<L>,
+): TWith<K | L> {
   const lang = useStore((s) => s.lang);
-  return (key, vars) => translate(lang, key, vars);
+  return (key, vars) => translateWith([strings, more], lang, key, vars);
 }
 
 /** The words to show for an error: ours for a known code, the API's message otherwise. */
@@ -64,13 +92,7 @@ export function defineStrings<const E extends Record<string, string>>(
   return { en, nl };
 }
 
-export function useStrings<K extends string>(
-  strings: { en: Record<K, string>; nl: Record<K, string> },
-): (key: K, vars?: Vars) => string {
+export function useStrings<K extends string>(strings: Strings<K>): (key: K, vars?: Vars) => string {
   const lang = useStore((s) => s.lang);
-  return (key, vars) => {
-    const text = strings[lang][key] ?? strings.en[key] ?? key;
-    if (!vars) return text;
-    return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
-  };
+  return (key, vars) => fill(strings[lang][key] ?? strings.en[key] ?? key, vars);
 }

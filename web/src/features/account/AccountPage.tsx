@@ -9,6 +9,8 @@ import { Button } from '@/components/ui/Button';
 import { Field } from '@/components/ui/Field';
 import { ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings as auth } from '@/features/auth/strings';
+import { strings } from './strings';
 import { useStore } from '@/store';
 
 // Profile, email, 2FA off, reports and appeals, erasure: after the first paint.
@@ -28,7 +30,7 @@ function useReauth() {
 }
 
 function ReauthPrompt({ onDone }: { onDone: () => void }) {
-  const t = useT();
+  const t = useT(strings, auth);
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
   const confirm = useMutation({
@@ -53,7 +55,7 @@ function ReauthPrompt({ onDone }: { onDone: () => void }) {
 }
 
 function TwoFactor() {
-  const t = useT();
+  const t = useT(strings, auth);
   const me = useStore((s) => s.me)!;
   const client = useQueryClient();
   const { guard, prompt } = useReauth();
@@ -118,7 +120,7 @@ function TwoFactor() {
 }
 
 function Sessions() {
-  const t = useT();
+  const t = useT(strings, auth);
   const lang = useStore((s) => s.lang);
   const client = useQueryClient();
   const sessions = useQuery({ queryKey: ['account', 'sessions'], queryFn: () => data(api.GET('/api/v1/auth/sessions')) });
@@ -150,7 +152,7 @@ function Sessions() {
 }
 
 function Export() {
-  const t = useT();
+  const t = useT(strings, auth);
   const [id, setId] = useState<string | null>(null);
   const start = useMutation({ mutationFn: () => data(api.POST('/api/v1/me/export')), onSuccess: (e) => setId(e.id) });
   const status = useQuery({
@@ -177,7 +179,7 @@ function Export() {
 }
 
 function Password() {
-  const t = useT();
+  const t = useT(strings, auth);
   const me = useStore((s) => s.me)!;
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
@@ -211,7 +213,7 @@ function Password() {
 
 /** My account: two-step verification (QR code, recovery codes), sessions, password, export. */
 export default function AccountPage() {
-  const t = useT();
+  const t = useT(strings, auth);
   const { me, pending } = useSignedIn();
   const client = useQueryClient();
   useEffect(() => {

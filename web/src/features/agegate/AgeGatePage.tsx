@@ -8,12 +8,13 @@ import { useAgeGate } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { useStore } from '@/store';
 
 /** What this jurisdiction requires for adult streams, the self-declaration, and where
  * verification happens (the API decides; this screen only shows it). */
 export default function AgeGatePage() {
-  const t = useT();
+  const t = useT(strings);
   const me = useStore((s) => s.me);
   const navigate = useNavigate();
   const [params] = useSearchParams();

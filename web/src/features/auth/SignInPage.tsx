@@ -10,6 +10,7 @@ import { Button } from '@/components/ui/Button';
 import { Field } from '@/components/ui/Field';
 import { ErrorNote, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { fieldMessage } from '@/lib/forms';
 
 const credentials = z.object({ email: z.email(), password: z.string().min(1) });
@@ -17,7 +18,7 @@ const second = z.object({ code: z.string().regex(/^[0-9A-Za-z -]{6,20}$/) });
 
 /** Sign-in in two steps when the account has 2FA: password, then the authenticator's code. */
 export default function SignInPage() {
-  const t = useT();
+  const t = useT(strings);
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const client = useQueryClient();

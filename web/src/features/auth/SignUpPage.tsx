@@ -9,6 +9,7 @@ import { Button } from '@/components/ui/Button';
 import { Field } from '@/components/ui/Field';
 import { ErrorNote, Page } from '@/components/ui/States';
 import { useErrorText, useT } from '@/i18n';
+import { strings } from './strings';
 import { applyFieldErrors, fieldMessage } from '@/lib/forms';
 
 const schema = z.object({
@@ -29,7 +30,7 @@ const CODE_FIELDS = {
 } as const;
 
 export default function SignUpPage() {
-  const t = useT();
+  const t = useT(strings);
   const errorText = useErrorText();
   const navigate = useNavigate();
   const [params] = useSearchParams();

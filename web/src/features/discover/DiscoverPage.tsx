@@ -4,11 +4,12 @@ import { Link } from '@/lib/router';
 import { useLiveStreams, type StreamFilters, type StreamOut } from '@/api/queries';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 
 const LANGUAGES = ['nl', 'en', 'de', 'fr', 'es'] as const;
 
 function StreamCard({ stream }: { stream: StreamOut }) {
-  const t = useT();
+  const t = useT(strings);
   return (
     <li>
       <Link
@@ -45,7 +46,7 @@ function StreamCard({ stream }: { stream: StreamOut }) {
 }
 
 export default function DiscoverPage() {
-  const t = useT();
+  const t = useT(strings);
   const [q, setQ] = useState('');
   const [rating, setRating] = useState<StreamFilters['rating'] | ''>('');
   const [language, setLanguage] = useState('');

@@ -2,13 +2,14 @@ import { useState } from 'react';
 import { Button } from '@/components/ui/Button';
 import { ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from '@/features/messages/strings';
 import { useStore } from '@/store';
 import { useAddComment, useApproveComment, useComments, useRemoveComment, type CommentOut } from './hooks';
 
 const MAX = 1000;
 
 function CommentForm({ postId, parentId, label }: { postId: string; parentId?: string; label: string }) {
-  const t = useT();
+  const t = useT(strings);
   const [text, setText] = useState('');
   const add = useAddComment(postId);
   return (
@@ -41,7 +42,7 @@ function CommentForm({ postId, parentId, label }: { postId: string; parentId?: s
 }
 
 function Comment({ c, postId, canReply }: { c: CommentOut; postId: string; canReply: boolean }) {
-  const t = useT();
+  const t = useT(strings);
   const me = useStore((s) => s.me);
   const [open, setOpen] = useState(false);
   const remove = useRemoveComment(postId);
@@ -78,7 +79,7 @@ function Comment({ c, postId, canReply }: { c: CommentOut; postId: string; canRe
 }
 
 function Thread({ postId, parent }: { postId: string; parent: string | null }) {
-  const t = useT();
+  const t = useT(strings);
   const q = useComments(postId, parent);
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorNote error={q.error} />;
@@ -99,7 +100,7 @@ function Thread({ postId, parent }: { postId: string; parent: string | null }) {
 
 /** A post's comments: one level of replies, the form for signed-in members. */
 export function Comments({ postId }: { postId: string }) {
-  const t = useT();
+  const t = useT(strings);
   const me = useStore((s) => s.me);
   return (
     <section className="flex flex-col gap-2" aria-label={t('comments.title')}>

@@ -4,6 +4,8 @@ import { Link } from '@/lib/router';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT, type Key } from '@/i18n';
+import { strings as discover } from '@/features/discover/strings';
+import { strings } from './strings';
 import { useStore } from '@/store';
 import { Comments } from './Comments';
 import { useFeed, useLike, useLikes, useStories, type FeedItem } from './hooks';
@@ -12,7 +14,7 @@ import { StoryComposer, StoryRow } from './Stories';
 const MOODS = ['calm', 'playful', 'flirty', 'intense', 'chill', 'dreamy', 'energetic', 'mysterious'] as const;
 
 function PostCard({ item }: { item: FeedItem }) {
-  const t = useT();
+  const t = useT(strings, discover);
   const me = useStore((s) => s.me);
   const post = item.post!;
   const [open, setOpen] = useState(false);
@@ -61,7 +63,7 @@ function PostCard({ item }: { item: FeedItem }) {
 }
 
 function StreamCard({ item }: { item: FeedItem }) {
-  const t = useT();
+  const t = useT(strings, discover);
   const s = item.stream!;
   return (
     <article className="overflow-hidden rounded-xl border border-line bg-panel" data-testid="feed-stream">
@@ -83,7 +85,7 @@ function StreamCard({ item }: { item: FeedItem }) {
 }
 
 export default function FeedPage() {
-  const t = useT();
+  const t = useT(strings, discover);
   const [mood, setMood] = useState('');
   const feed = useFeed(mood);
   const me = useStore((s) => s.me);

@@ -4,11 +4,12 @@ import { useState, type FormEvent } from 'react';
 import { Button } from '@/components/ui/Button';
 import { ErrorNote } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { useStore } from '@/store';
 import { useHighlight, useMarkSeen, useStoryViewers, useUploadStory, type StoryOut } from './hooks';
 
 function Viewers({ id }: { id: string }) {
-  const t = useT();
+  const t = useT(strings);
   const viewers = useStoryViewers(id, true);
   return (
     <section aria-label={t('stories.seenBy')} className="text-sm">
@@ -25,7 +26,7 @@ function Viewers({ id }: { id: string }) {
 
 /** One story at a time in a dialog: marks it seen; its author sees who saw it and may pin it. */
 function StoryViewer({ list, start, onClose }: { list: StoryOut[]; start: number; onClose: () => void }) {
-  const t = useT();
+  const t = useT(strings);
   const me = useStore((s) => s.me);
   const [at, setAt] = useState(start);
   const seen = useMarkSeen();
@@ -80,7 +81,7 @@ function StoryViewer({ list, start, onClose }: { list: StoryOut[]; start: number
 
 /** A row of stories (one button each, unseen ones ringed); opens the viewer. */
 export function StoryRow({ stories, label }: { stories: StoryOut[]; label: string }) {
-  const t = useT();
+  const t = useT(strings);
   const [open, setOpen] = useState<number | null>(null);
   if (stories.length === 0) return null;
   return (
@@ -106,7 +107,7 @@ export function StoryRow({ stories, label }: { stories: StoryOut[]; label: strin
 
 /** Creators post a story: a picture or short video, gone after 24 hours unless pinned. */
 export function StoryComposer() {
-  const t = useT();
+  const t = useT(strings);
   const upload = useUploadStory();
   const onSubmit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();

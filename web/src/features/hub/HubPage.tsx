@@ -7,10 +7,11 @@ import { useStrings, useT, type Key } from '@/i18n';
 import { useStore } from '@/store';
 import { LineChart } from './LineChart';
 import { strings } from './strings';
+import { panelStrings } from './panelStrings';
 import { csvUrl, PERIODS, useHub, type Period } from './useHub';
 
 function Panel({ title, panel, period, fresh, children }: { title: string; panel: string; period: Period; fresh?: string | null; children: ReactNode }) {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const id = `hub-${panel}`;
   return (
@@ -51,7 +52,7 @@ function Table({ caption, head, rows, testId }: { caption: string; head: string[
 }
 
 export function HubPage() {
-  const t = useT();
+  const t = useT(strings);
   const { me, pending } = useSignedIn();
   const lang = useStore((s) => s.lang);
   const [period, setPeriod] = useState<Period>('30d');
@@ -73,8 +74,8 @@ export function HubPage() {
 }
 
 function HubPanels({ period, lang }: { period: Period; lang: string }) {
-  const t = useT();
-  const h = useStrings(strings);
+  const t = useT(strings);
+  const h = useStrings(panelStrings);
   const hub = useHub(period);
   const n = (v: number) => new Intl.NumberFormat(lang).format(v);
   const g = hub.growth.data;

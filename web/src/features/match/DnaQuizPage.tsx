@@ -6,6 +6,8 @@ import { Button } from '@/components/ui/Button';
 import { Field } from '@/components/ui/Field';
 import { ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT, type Key } from '@/i18n';
+import { strings as discover } from '@/features/discover/strings';
+import { strings } from './strings';
 import { useStore } from '@/store';
 
 const LANGUAGES = ['nl', 'en', 'de', 'fr', 'es'] as const;
@@ -13,7 +15,7 @@ const LANGUAGES = ['nl', 'en', 'de', 'fr', 'es'] as const;
 /** The Erotic DNA quiz: every preference with its 4 levels, the languages I speak, my
  * country; saved answers make my mood profile (shown after saving). */
 export default function DnaQuizPage() {
-  const t = useT();
+  const t = useT(strings, discover);
   const { me, pending } = useSignedIn();
   const quiz = useQuiz();
   const mine = useMyDna();
@@ -25,7 +27,7 @@ export default function DnaQuizPage() {
 }
 
 function QuizForm({ quiz: q, mine }: { quiz: Quiz; mine: DnaOut | null }) {
-  const t = useT();
+  const t = useT(strings, discover);
   const lang = useStore((s) => s.lang);
   const save = useSaveDna();
   const remove = useDeleteDna();

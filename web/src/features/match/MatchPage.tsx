@@ -6,9 +6,11 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT, type Key } from '@/i18n';
+import { strings as discover } from '@/features/discover/strings';
+import { strings } from './strings';
 
 function Why({ s }: { s: Suggestion }) {
-  const t = useT();
+  const t = useT(strings, discover);
   const lines: string[] = [];
   if (s.why.mood) lines.push(t('match.whyMood', { mood: t(`mood.${s.why.mood}` as Key) }));
   if (s.why.shared.length) lines.push(t('match.whyShared', { n: s.why.shared.length }));
@@ -25,7 +27,7 @@ function Why({ s }: { s: Suggestion }) {
 
 /** One suggestion at a time: like or pass (buttons, or the arrow keys); two likes make a match. */
 export default function MatchPage() {
-  const t = useT();
+  const t = useT(strings, discover);
   const { me, pending } = useSignedIn();
   const dna = useMyDna();
   const full = Boolean(me?.permissions.includes('ai.full'));

@@ -6,6 +6,7 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT, type Key } from '@/i18n';
+import { strings } from './strings';
 
 function target(hit: VibeHit): string {
   if (hit.kind === 'stream') return `/watch/${hit.id}`;
@@ -14,7 +15,7 @@ function target(hit: VibeHit): string {
 
 /** Search rooms, creators and posts by what a free text means ("chill cosy chat"). */
 export default function VibePage() {
-  const t = useT();
+  const t = useT(strings);
   const { me, pending } = useSignedIn();
   const [text, setText] = useState('');
   const [filters, setFilters] = useState<VibeFilters>({ q: '', kind: 'all', live: false });

@@ -4,11 +4,12 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from '@/features/wallet/strings';
 import { useStore } from '@/store';
 import { useCancelMembership, useJoin, useMyMemberships, usePlans, type Plan } from './hooks';
 
 function PlanCard({ plan, current, onJoin, busy }: { plan: Plan; current: boolean; onJoin: () => void; busy: boolean }) {
-  const t = useT();
+  const t = useT(strings);
   return (
     <li className="flex flex-col gap-2 rounded-xl border border-line bg-panel p-4" data-plan={plan.id} aria-current={current || undefined}>
       <h2 className="text-lg font-bold capitalize">{plan.badge}</h2>
@@ -35,7 +36,7 @@ function PlanCard({ plan, current, onJoin, busy }: { plan: Plan; current: boolea
 
 /** The membership tiers: what each unlocks (data from the API), joining, cancelling. */
 export default function MembershipPage() {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const { me, pending } = useSignedIn();
   const navigate = useNavigate();

@@ -5,6 +5,7 @@ import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useStrings, useT } from '@/i18n';
 import { strings } from './strings';
+import { dmStrings } from './dmStrings';
 import { useStore } from '@/store';
 import { holdInbox } from '@/realtime/socket';
 import { sendTyping, useAttach, useConversations, useMarkRead, useMessages, useSend, useTyping, useUnlock, type MessageOut } from './hooks';
@@ -13,7 +14,7 @@ const TYPING_SHOWN_MS = 4000;
 const TYPING_EVERY_MS = 2500;
 
 function Attachment({ m }: { m: MessageOut }) {
-  const s = useStrings(strings);
+  const s = useStrings(dmStrings);
   const a = m.attachment;
   if (!a) return null;
   if (a.status !== 'clean' && !m.mine) return null;
@@ -26,8 +27,8 @@ function Attachment({ m }: { m: MessageOut }) {
 }
 
 function Conversation({ id, other, canPrice }: { id: string; other: string | null; canPrice: boolean }) {
-  const t = useT();
-  const s = useStrings(strings);
+  const t = useT(strings);
+  const s = useStrings(dmStrings);
   const lang = useStore((s) => s.lang);
   const messages = useMessages(id);
   const send = useSend(id);
@@ -154,7 +155,7 @@ function Conversation({ id, other, canPrice }: { id: string; other: string | nul
 }
 
 export default function MessagesPage() {
-  const t = useT();
+  const t = useT(strings);
   const { conversationId } = useParams();
   const { me, pending } = useSignedIn();
   const navigate = useNavigate();

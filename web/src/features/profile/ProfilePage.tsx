@@ -10,6 +10,7 @@ import { useProfile } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { useStore } from '@/store';
 import { useBlock, useBlocks, useCreatorStories } from '@/features/feed/hooks';
 import { StoryRow } from '@/features/feed/Stories';
@@ -19,7 +20,7 @@ import { useOpenConversation } from '@/features/messages/hooks';
 const ProfileExtras = lazy(() => import('./ProfileExtras'));
 
 function Tiers({ creatorId }: { creatorId: string }) {
-  const t = useT();
+  const t = useT(strings);
   const me = useStore((s) => s.me);
   const client = useQueryClient();
   const tiers = useQuery({
@@ -63,7 +64,7 @@ function Tiers({ creatorId }: { creatorId: string }) {
 }
 
 function Posts({ creatorId }: { creatorId: string }) {
-  const t = useT();
+  const t = useT(strings);
   const posts = useQuery({
     queryKey: keys.posts(creatorId),
     queryFn: () => data(api.GET('/api/v1/posts', { params: { query: { creator: creatorId } as never } })),
@@ -84,7 +85,7 @@ function Posts({ creatorId }: { creatorId: string }) {
 
 export default function ProfilePage() {
   const { handle = '' } = useParams();
-  const t = useT();
+  const t = useT(strings);
   const me = useStore((s) => s.me);
   const client = useQueryClient();
   const profile = useProfile(handle);

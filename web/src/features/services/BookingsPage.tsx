@@ -4,6 +4,7 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { useStore } from '@/store';
 import { useBooking, useBookingAction, useBookings, type Booking, type BookingAction } from './hooks';
 
@@ -18,7 +19,7 @@ function actionsFor(b: Booking, asProvider: boolean): BookingAction[] {
 
 /** My bookings as a member, and as a provider the requests to answer (phone-first list). */
 export default function BookingsPage() {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const { me, pending } = useSignedIn();
   const navigate = useNavigate();

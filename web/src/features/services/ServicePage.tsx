@@ -4,6 +4,7 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { useAddSlot, useBook, useService, useSetActive, useSlots, type Slot } from './hooks';
 
 /** The day of a slot in the provider's zone (its `startsLocal` is that zone's wall clock). */
@@ -12,7 +13,7 @@ function day(slot: Slot): string {
 }
 
 function AddSlot({ serviceId, zone }: { serviceId: string; zone: string }) {
-  const t = useT();
+  const t = useT(strings);
   const add = useAddSlot(serviceId);
   const [start, setStart] = useState('');
   const [minutes, setMinutes] = useState(60);
@@ -43,7 +44,7 @@ function AddSlot({ serviceId, zone }: { serviceId: string; zone: string }) {
 
 /** One service: pricing tiers, the cancellation policy, and its booking calendar. */
 export default function ServicePage() {
-  const t = useT();
+  const t = useT(strings);
   const { serviceId = '' } = useParams();
   const { me } = useSignedIn();
   const service = useService(serviceId);

@@ -4,13 +4,14 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { useCreateService, useServices } from './hooks';
 
 const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
 /** A provider publishes a service: title, time zone, cancellation policy, one pricing tier. */
 function NewService() {
-  const t = useT();
+  const t = useT(strings);
   const create = useCreateService();
   const [title, setTitle] = useState('');
   const [zone, setZone] = useState(ZONE);
@@ -72,7 +73,7 @@ function NewService() {
 
 /** Provider services anyone can book, and (for providers) the form to publish one. */
 export default function ServicesPage() {
-  const t = useT();
+  const t = useT(strings);
   const { me } = useSignedIn();
   const services = useServices();
   const provider = me?.permissions.includes('services.offer');

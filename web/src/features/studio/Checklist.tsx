@@ -4,6 +4,8 @@ import { api, data } from '@/api/client';
 import { Button } from '@/components/ui/Button';
 import { ErrorNote } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings as auth } from '@/features/auth/strings';
+import { strings } from './strings';
 import { useStore } from '@/store';
 
 export const studioKeys = {
@@ -37,7 +39,7 @@ export function usePerformers(streamId: string, enabled: boolean) {
 /** Before going live: my identity check (with the ID form), this broadcast's consent
  * check-ins, and the standing of the stream and account after a refusal. */
 export function Checklist({ streamId, standing, onNote }: { streamId: string; standing: string | null; onNote: (text: string, error?: boolean) => void }) {
-  const t = useT();
+  const t = useT(strings, auth);
   const lang = useStore((s) => s.lang);
   const me = useStore((s) => s.me);
   const client = useQueryClient();

@@ -6,12 +6,13 @@ import { useGoal, useTipMenu } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { ErrorNote } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 
 const input = 'min-h-10 rounded-lg border border-line bg-panel-2 px-2';
 
 /** The stream's goal (open one, progress, cancel) and my tip menu (add, retire). */
 export function GoalAndMenu({ streamId }: { streamId: string }) {
-  const t = useT();
+  const t = useT(strings);
   const client = useQueryClient();
   const goal = useGoal(streamId);
   const menu = useTipMenu(streamId);

@@ -2,10 +2,11 @@ import { useQuery } from '@tanstack/react-query';
 import { Activity } from 'lucide-react';
 import { api, data } from '@/api/client';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 
 /** The server's view of my broadcast, polled every 2 s while live. */
 export function LiveHealth({ streamId, live }: { streamId: string; live: boolean }) {
-  const t = useT();
+  const t = useT(strings);
   const health = useQuery({
     queryKey: ['studio', streamId, 'health'],
     enabled: live,

@@ -2,11 +2,12 @@ import { useStreamMoods } from '@/api/queries';
 import { MoodBars } from '@/features/watch/MoodStrip';
 import { MOODS } from '@/features/watch/moods';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { useStore } from '@/store';
 
 /** The studio's view of the room's mood: the live strip, and the last hour per minute. */
 export function MoodView({ streamId }: { streamId: string }) {
-  const t = useT();
+  const t = useT(strings);
   const strip = useStore((s) => s.rooms[streamId]?.mood ?? null);
   const history = useStreamMoods(streamId, true);
   const minutes = history.data?.minutes ?? [];

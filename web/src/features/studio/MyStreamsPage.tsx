@@ -6,10 +6,11 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 
 /** My streams, and a new one (its studio opens at once). */
 export default function MyStreamsPage() {
-  const t = useT();
+  const t = useT(strings);
   const { me, pending } = useSignedIn();
   const navigate = useNavigate();
   const client = useQueryClient();

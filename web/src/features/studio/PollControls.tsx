@@ -5,6 +5,7 @@ import { useStreamPolls } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { PollResults, useSecondsLeft } from '@/features/watch/PollCard';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { ackText } from '@/realtime/ackText';
 import { emit } from '@/realtime/socket';
 import { useStore } from '@/store';
@@ -14,7 +15,7 @@ const input = 'min-h-10 rounded-lg border border-line bg-panel-2 px-2';
 /** The studio's polls and challenges: open one, watch its tally, close it early; recent
  * results. The room hears every change over Socket.IO. */
 export function PollControls({ streamId }: { streamId: string }) {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const client = useQueryClient();
   const poll = useStore((s) => s.rooms[streamId]?.poll ?? null);

@@ -6,11 +6,12 @@ import { useAvatar, useMilestones, type AvatarOut, type MilestoneOut } from '@/a
 import { Button } from '@/components/ui/Button';
 import { ErrorNote } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 
 const input = 'min-h-10 w-full min-w-0 rounded-lg border border-line bg-panel-2 px-2';
 
 function MilestoneForm({ streamId, current }: { streamId: string; current: MilestoneOut[] }) {
-  const t = useT();
+  const t = useT(strings);
   const client = useQueryClient();
   const [rows, setRows] = useState(() =>
     current.filter((m) => !m.reachedAt).map((m) => ({ title: m.title, target: String(m.target) })),
@@ -61,7 +62,7 @@ function MilestoneForm({ streamId, current }: { streamId: string; current: Miles
 }
 
 function AvatarForm({ streamId, avatar }: { streamId: string; avatar: AvatarOut }) {
-  const t = useT();
+  const t = useT(strings);
   const client = useQueryClient();
   const [values, setValues] = useState({
     happy: String(avatar.thresholds.happy),
@@ -101,7 +102,7 @@ function AvatarForm({ streamId, avatar }: { streamId: string; avatar: AvatarOut 
 
 /** The studio's milestones (a ladder of tip targets) and the reactive avatar's thresholds. */
 export function Reactions({ streamId }: { streamId: string }) {
-  const t = useT();
+  const t = useT(strings);
   const ladder = useMilestones(streamId);
   const avatar = useAvatar(streamId);
   return (

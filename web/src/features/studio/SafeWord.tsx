@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, data } from '@/api/client';
 import { useErrorText, useT } from '@/i18n';
+import { strings } from './strings';
 import { emit } from '@/realtime/socket';
 
 /** The safe word: one big button any performer can press (Socket.IO `safe_word`, the REST
@@ -18,7 +19,7 @@ export function SafeWord({
   onFrozen: (frozen: boolean, reason?: string) => void;
   onNote: (text: string, error?: boolean) => void;
 }) {
-  const t = useT();
+  const t = useT(strings);
   const errorText = useErrorText();
   const [busy, setBusy] = useState(false);
   const [confirmed, setConfirmed] = useState(false);

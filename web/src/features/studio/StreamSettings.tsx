@@ -6,6 +6,8 @@ import type { StreamOut } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { ErrorNote } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings as discover } from '@/features/discover/strings';
+import { strings } from './strings';
 
 export const MOODS = ['calm', 'playful', 'flirty', 'intense', 'chill', 'dreamy', 'energetic', 'mysterious'] as const;
 const VISIBILITIES = ['public', 'followers', 'subscribers', 'ticketed'] as const;
@@ -14,7 +16,7 @@ const LANGUAGES = ['', 'nl', 'en', 'de', 'fr', 'es'] as const;
 /** Title, visibility, recording, tags, language, the mood colour and where the stream is
  * not available (geo-blocks). The rating is a moderator's call: shown, not edited here. */
 export function StreamSettings({ stream }: { stream: StreamOut }) {
-  const t = useT();
+  const t = useT(strings, discover);
   const client = useQueryClient();
   const id = stream.id;
   const [title, setTitle] = useState(stream.title);

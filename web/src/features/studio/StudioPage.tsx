@@ -6,6 +6,8 @@ import { api, ApiError, data } from '@/api/client';
 import { signedInAs, useMe, useStream, useLogout } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { useErrorText, useT } from '@/i18n';
+import { strings as auth } from '@/features/auth/strings';
+import { strings } from './strings';
 import { holdRoom } from '@/realtime/socket';
 import { useStore } from '@/store';
 import { ActivityFeed } from '@/features/watch/ActivityFeed';
@@ -44,7 +46,7 @@ const STANDING_CODES = ['STREAM_FROZEN', 'ACCOUNT_SUSPENDED', 'ACCOUNT_BANNED'];
  * what is missing to go live, live health, stream settings, goal and tip menu. */
 export default function StudioPage() {
   const { streamId = '' } = useParams();
-  const t = useT();
+  const t = useT(strings, auth);
   const errorText = useErrorText();
   const client = useQueryClient();
   const me = useStore((s) => s.me);
@@ -444,7 +446,7 @@ function StudioSignIn({
   onError: (text: string) => void;
   errorText: (e: unknown) => string;
 }) {
-  const t = useT();
+  const t = useT(strings, auth);
   const client = useQueryClient();
   const [challenge, setChallenge] = useState<string | null>(null);
   async function submit(e: FormEvent<HTMLFormElement>) {

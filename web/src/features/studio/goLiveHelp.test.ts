@@ -1,9 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadLanguage, translate, type Key, type Vars } from '@/i18n';
+import { loadLanguage, translateWith, type Key, type Vars } from '@/i18n';
 import { explain } from './goLiveHelp';
+import { strings } from './strings';
 
-const en = (key: Key, vars?: Vars) => translate('en', key, vars);
-const nl = (key: Key, vars?: Vars) => translate('nl', key, vars);
+type K = Key | keyof typeof strings.en;
+const en = (key: K, vars?: Vars) => translateWith([strings], 'en', key, vars);
+const nl = (key: K, vars?: Vars) => translateWith([strings], 'nl', key, vars);
 const BARE_STATUS = /\b(HTTP|[45]\d\d)\b/;
 // Every refusal of WHIP POST and the publish grant (tests/e2e/test_studio_refusals.py lists
 // them from the server's error classes).

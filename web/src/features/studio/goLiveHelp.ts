@@ -3,7 +3,8 @@
  * envelope's code (WHIP POST or publish-credentials) in, words and one link out. The studio
  * renders it; tests/e2e/test_studio_refusals.py checks what a creator sees.
  */
-import type { Key, Vars } from '@/i18n';
+import type { TWith } from '@/i18n';
+import type { strings } from './strings';
 
 export interface RefusalError {
   status?: number;
@@ -27,7 +28,7 @@ export interface Help {
   label: string;
 }
 
-type T = (key: Key, vars?: Vars) => string;
+type T = TWith<keyof typeof strings.en>;
 
 const at = (handles: unknown): string =>
   (Array.isArray(handles) ? (handles as string[]) : []).map((h) => `@${h}`).join(', ');

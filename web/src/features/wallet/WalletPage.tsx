@@ -9,6 +9,7 @@ import { useBalance, useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 import { useStore } from '@/store';
 
 type Package = Schemas['PackageOut'];
@@ -20,7 +21,7 @@ function money(lang: string, price: Schemas['Price']): string {
 /** The provider's checkout as a real one runs it: card step, then wait for its confirmation
  * (the API credits the tokens when the provider's webhook arrives), or its decline. */
 function Checkout({ pkg, onClose }: { pkg: Package; onClose: () => void }) {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const client = useQueryClient();
   const [purchaseId, setPurchaseId] = useState<string | null>(null);
@@ -72,7 +73,7 @@ function Checkout({ pkg, onClose }: { pkg: Package; onClose: () => void }) {
 }
 
 function History() {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const history = useInfiniteQuery({
     queryKey: keys.history,
@@ -111,7 +112,7 @@ function History() {
 }
 
 function Subscriptions() {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const client = useQueryClient();
   const subs = useQuery({ queryKey: keys.subscriptions, queryFn: () => data(api.GET('/api/v1/subscriptions')) });
@@ -148,7 +149,7 @@ function Subscriptions() {
 }
 
 export default function WalletPage() {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const { me, pending } = useSignedIn();
   const balance = useBalance(Boolean(me));

@@ -1,0 +1,53 @@
+/** Sign-up's and sign-in's strings in English and Dutch, in the screen's own chunk (not in the
+ * first one, which every route pays for). Read with `useT(strings)`; the keys keep their full
+ * names. */
+import { defineStrings } from '@/i18n';
+
+export const strings = defineStrings(
+  {
+    'auth.signUpTitle': 'Create your account',
+    'auth.signInTitle': 'Sign in',
+    'auth.handle': 'Username',
+    'auth.handleHint': '3 to 30 letters, digits or _',
+    'auth.passwordHint': 'At least 8 characters',
+    'auth.dateOfBirthHint': 'You must be 18 or older',
+    'auth.badEmail': 'Enter a valid email address',
+    'auth.badHandle': 'Use 3 to 30 letters, digits or _',
+    'auth.badPassword': 'Use at least 8 characters',
+    'auth.badDate': 'Enter your date of birth',
+    'auth.required': 'Required',
+    'auth.haveAccount': 'Already have an account?',
+    'auth.noAccount': 'New here?',
+    'auth.twoFactorTitle': 'Two-step verification',
+    'auth.badCode': 'Enter the code from your app',
+    'auth.email': 'Email',
+    'auth.password': 'Password',
+    'auth.dateOfBirth': 'Date of birth',
+    'auth.twoFactorBody': 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.',
+    'auth.code': 'Code',
+    'auth.verify': 'Verify',
+  },
+  {
+    'auth.signUpTitle': 'Maak je account',
+    'auth.signInTitle': 'Inloggen',
+    'auth.handle': 'Gebruikersnaam',
+    'auth.handleHint': '3 tot 30 letters, cijfers of _',
+    'auth.passwordHint': 'Minstens 8 tekens',
+    'auth.dateOfBirthHint': 'Je moet 18 jaar of ouder zijn',
+    'auth.badEmail': 'Vul een geldig e-mailadres in',
+    'auth.badHandle': 'Gebruik 3 tot 30 letters, cijfers of _',
+    'auth.badPassword': 'Gebruik minstens 8 tekens',
+    'auth.badDate': 'Vul je geboortedatum in',
+    'auth.required': 'Verplicht',
+    'auth.haveAccount': 'Heb je al een account?',
+    'auth.noAccount': 'Nieuw hier?',
+    'auth.twoFactorTitle': 'Verificatie in twee stappen',
+    'auth.badCode': 'Vul de code uit je app in',
+    'auth.email': 'E-mail',
+    'auth.password': 'Wachtwoord',
+    'auth.dateOfBirth': 'Geboortedatum',
+    'auth.twoFactorBody': 'Vul de 6-cijferige code uit je authenticator-app in, of een van je herstelcodes.',
+    'auth.code': 'Code',
+    'auth.verify': 'Controleren',
+  },
+);
