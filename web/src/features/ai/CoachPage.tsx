@@ -5,10 +5,11 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 
 /** Before posting: the coach's report on a picture, each verdict with the number behind it. */
 export default function CoachPage() {
-  const t = useT();
+  const t = useT(strings);
   const { me, pending } = useSignedIn();
   const coach = useCoach();
   const [file, setFile] = useState<File | null>(null);

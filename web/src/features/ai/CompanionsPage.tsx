@@ -6,13 +6,14 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT, type Key } from '@/i18n';
+import { strings } from './strings';
 import { useStore } from '@/store';
 
 const MAX_PROMPT = 1000;
 
 /** The AI tab: pick one of the five AI companions and talk; what it remembers, and forget. */
 export default function CompanionsPage() {
-  const t = useT();
+  const t = useT(strings);
   const { me, pending } = useSignedIn();
   const allowed = Boolean(me?.permissions.includes('ai.basic'));
   const personas = usePersonas(allowed);
@@ -51,7 +52,7 @@ export default function CompanionsPage() {
 }
 
 function Conversation({ persona }: { persona: Persona }) {
-  const t = useT();
+  const t = useT(strings);
   const lang = useStore((s) => s.lang);
   const history = usePersonaMessages(persona.key);
   const memory = usePersonaMemory(persona.key);

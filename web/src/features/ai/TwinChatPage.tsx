@@ -6,10 +6,11 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 
 /** A fan asks a creator's AI twin while the creator is away; every reply is labelled AI. */
 export default function TwinChatPage() {
-  const t = useT();
+  const t = useT(strings);
   const handle = useParams().handle ?? '';
   const { me, pending } = useSignedIn();
   const twin = useTwin(handle, Boolean(me));

@@ -5,10 +5,11 @@ import { useSignedIn } from '@/api/queries';
 import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading, Page } from '@/components/ui/States';
 import { useT } from '@/i18n';
+import { strings } from './strings';
 
 /** A creator's AI twin: opt in or out, the greeting, and what it answers from. */
 export default function TwinSettingsPage() {
-  const t = useT();
+  const t = useT(strings);
   const { me, pending } = useSignedIn();
   const allowed = Boolean(me?.permissions.includes('ai.creator'));
   const twin = useMyTwin(allowed);
@@ -26,7 +27,7 @@ export default function TwinSettingsPage() {
 }
 
 function TwinForm({ saved }: { saved: TwinSettings }) {
-  const t = useT();
+  const t = useT(strings);
   const save = useSaveTwin();
   const [enabled, setEnabled] = useState(saved.enabled);
   const [greeting, setGreeting] = useState(saved.greeting);

@@ -26,6 +26,7 @@ export const strings = defineStrings(
     'auth.twoFactorBody': 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.',
     'auth.code': 'Code',
     'auth.verify': 'Verify',
+    'auth.referralCode': 'Referral code (optional)',
   },
   {
     'auth.signUpTitle': 'Maak je account',
@@ -49,5 +50,6 @@ export const strings = defineStrings(
     'auth.twoFactorBody': 'Vul de 6-cijferige code uit je authenticator-app in, of een van je herstelcodes.',
     'auth.code': 'Code',
     'auth.verify': 'Controleren',
+    'auth.referralCode': 'Verwijzingscode (optioneel)',
   },
 );

@@ -7,7 +7,7 @@ import { useStrings, useT, type Key } from '@/i18n';
 import { useStore } from '@/store';
 import { LineChart } from './LineChart';
 import { strings } from './strings';
-import { panelStrings } from './panelStrings';
+import { strings as panelStrings } from './panelStrings';
 import { csvUrl, PERIODS, useHub, type Period } from './useHub';
 
 function Panel({ title, panel, period, fresh, children }: { title: string; panel: string; period: Period; fresh?: string | null; children: ReactNode }) {

@@ -1,7 +1,7 @@
 /** The hub's AI-activity and error panels' words (English and Dutch), loaded with its chunk. */
 import { defineStrings } from '@/i18n';
 
-export const panelStrings = defineStrings(
+export const strings = defineStrings(
   {
     'ai': 'AI activity',
     'aiFeature': 'Feature',

@@ -5,7 +5,7 @@ import { Button } from '@/components/ui/Button';
 import { Empty, ErrorNote, Loading } from '@/components/ui/States';
 import { useStrings, useT } from '@/i18n';
 import { strings } from './strings';
-import { dmStrings } from './dmStrings';
+import { strings as dmStrings } from './dmStrings';
 import { useStore } from '@/store';
 import { holdInbox } from '@/realtime/socket';
 import { sendTyping, useAttach, useConversations, useMarkRead, useMessages, useSend, useTyping, useUnlock, type MessageOut } from './hooks';

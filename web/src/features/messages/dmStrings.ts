@@ -2,7 +2,7 @@
  * loaded with its chunk. */
 import { defineStrings } from '@/i18n';
 
-export const dmStrings = defineStrings(
+export const strings = defineStrings(
   {
     'locked': '🔒 A paid message: {n} tokens',
     'unlock': 'Unlock for {n}',

@@ -17,6 +17,7 @@ export const strings = defineStrings(
     'profile.blocked': 'You blocked this account.',
     'profile.stories': 'Stories and highlights',
     'profile.message': 'Message',
+    'twin.ask': "Ask the AI twin",
   },
   {
     'profile.follow': 'Volgen',
@@ -32,5 +33,6 @@ export const strings = defineStrings(
     'profile.blocked': 'Je hebt dit account geblokkeerd.',
     'profile.stories': 'Verhalen en hoogtepunten',
     'profile.message': 'Bericht sturen',
+    'twin.ask': "Vraag het de AI-tweeling",
   },
 );
