@@ -150,5 +150,7 @@ NO_PERSONAL_DATA: frozenset[str] = frozenset(
         "hub_refreshes",  # when each admin-hub view was last refreshed
         "room_moods",  # per room and minute: counts and sums of moods, nobody's identity
         "post_counter_slots",  # like and comment counts per post
+        "ai_requests",  # per AI request: operation, status, latency; nobody's identity
+        "error_groups",  # unhandled errors by code location, with request ids; no identity
     }
 )

@@ -497,6 +497,7 @@ async def test_export_holds_my_data_and_nothing_of_anyone_else(env: Env, world: 
         "services.json",
         "unlockables.json",
         "polls.json",
+        "games.json",
         "shows.json",
         "reports_filed.json",
         "appeals.json",
