@@ -77,9 +77,11 @@ async def test_admin_users_money_and_my_decisions(server, account, tmp_path_fact
             await page.get_by_label("Reason (for the record)").fill("e2e incident")
             await page.get_by_role("button", name="Stop billing").click()
             await page.get_by_role("button", name="Confirm: stop billing now").click()
-            await page.get_by_test_id("kill-result").get_by_text(
-                "1 holds settled: 40 tokens back to viewers"
-            ).wait_for(timeout=15_000)
+            await (
+                page.get_by_test_id("kill-result")
+                .get_by_text("1 holds settled: 40 tokens back to viewers")
+                .wait_for(timeout=15_000)
+            )
             await screens.check(page, "money")
             assert (await ledger.wallet(viewer)).balance == 40
             await page.close()

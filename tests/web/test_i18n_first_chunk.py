@@ -20,11 +20,18 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "web" / "src"
 # The first chunk, the watch screen, and what they load on demand on every visit of it: the
 # watch screen's phone layout and the menu drawer.
-STARTS = ("main.tsx", "features/watch/WatchPage.tsx", "features/watch/WatchMobile.tsx", "app/Drawer.tsx")
+STARTS = (
+    "main.tsx",
+    "features/watch/WatchPage.tsx",
+    "features/watch/WatchMobile.tsx",
+    "app/Drawer.tsx",
+)
 # A handful of words every screen shares ("Back", "Show more") stay in the first chunk.
 SHARED = ("common.",)
 
-STATIC_IMPORT = re.compile(r"^(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'|^import\s+'([^']+)'", re.M)
+STATIC_IMPORT = re.compile(
+    r"^(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'|^import\s+'([^']+)'", re.M
+)
 KEY = re.compile(r"^  '([A-Za-z0-9_.]+)': ", re.M)
 LITERAL = re.compile(r"['\"]([A-Za-z]+\.[A-Za-z0-9_.]+)['\"]")
 TEMPLATE = re.compile(r"`([A-Za-z]+\.[A-Za-z0-9_.]*)\$\{")
@@ -37,7 +44,10 @@ def resolve(spec: str, importer: Path) -> Path | None:
         base = (importer.parent / spec).resolve()
     else:
         return None  # a package
-    for candidate in (base, *(Path(f"{base}{e}") for e in (".ts", ".tsx", "/index.ts", "/index.tsx"))):
+    for candidate in (
+        base,
+        *(Path(f"{base}{e}") for e in (".ts", ".tsx", "/index.ts", "/index.tsx")),
+    ):
         if candidate.is_file() and candidate.suffix in (".ts", ".tsx"):
             return candidate
     return None
@@ -72,7 +82,9 @@ def test_every_first_chunk_key_is_used_by_the_first_chunk_or_the_watch_route() -
     unused = [
         k
         for k in keys
-        if k not in literals and not k.startswith(SHARED) and not any(k.startswith(p) for p in prefixes)
+        if k not in literals
+        and not k.startswith(SHARED)
+        and not any(k.startswith(p) for p in prefixes)
     ]
     assert not unused, (
         "en.ts rides in the first chunk of every route; these keys are not used there nor on the "
