@@ -233,6 +233,8 @@ class Route:
             out |= {413, 415, 422}
         if self.query is not None:
             out.add(422)
+        if any(h.required for h in self.headers):
+            out.add(400)  # a required header missing or malformed (IDEMPOTENCY_KEY_REQUIRED)
         return sorted(out)
 
 

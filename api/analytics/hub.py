@@ -16,7 +16,7 @@ import asyncpg
 from api.analytics.period import Period
 
 EARNED = ("earnings", "platform", "chargeback_reserve")
-SPENDING = ("tip", "tip_reversal", "hold_capture", "subscription")
+SPENDING = ("tip", "tip_reversal", "hold_capture", "subscription", "membership")
 
 
 def revenue_day(flows: Iterable[Mapping[str, Any] | asyncpg.Record]) -> dict[str, int]:
@@ -25,8 +25,8 @@ def revenue_day(flows: Iterable[Mapping[str, Any] | asyncpg.Record]) -> dict[str
     The sums use the same sides of the same transactions as `api.wallet.check`: bought and
     refunded from the sales account, spent from the payees' accounts."""
     out = dict.fromkeys(
-        ("purchases", "refunds", "chargebacks", "tips", "subscriptions", "shows",
-         "platformFees", "payouts", "spent"),
+        ("purchases", "refunds", "chargebacks", "tips", "subscriptions", "memberships",
+         "shows", "platformFees", "payouts", "spent"),
         0,
     )  # fmt: skip
     for f in flows:
@@ -44,6 +44,8 @@ def revenue_day(flows: Iterable[Mapping[str, Any] | asyncpg.Record]) -> dict[str
                 out["tips"] += total
             elif tx == "subscription":
                 out["subscriptions"] += total
+            elif tx == "membership":  # a platform membership: all of it to the platform
+                out["memberships"] += total
             else:
                 out["shows"] += total
             if account == "platform":

@@ -84,6 +84,7 @@ class RevenueFigures(Output):
     chargebacks: int
     tips: int
     subscriptions: int
+    memberships: int
     shows: int
     platform_fees: int
     payouts: int
@@ -288,7 +289,7 @@ async def get_retention(call: Call[None, HubQuery]) -> Retention | web.Response:
 
 @_route(
     "revenue",
-    "Token flows per day: purchases, tips, subscriptions, shows, platform fees, "
+    "Token flows per day: purchases, tips, subscriptions, memberships, shows, platform fees, "
     "payouts, refunds and chargebacks (reconciled to the ledger)",
     HubQuery,
     Revenue,

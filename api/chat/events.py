@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from api.chat.errors import InvalidPayload
 from api.engagement.events import PAYLOADS as ENGAGEMENT_PAYLOADS
+from api.messages.events import PAYLOADS as DM_PAYLOADS
 from api.schema import Checked
 from teezu.errors import TeezuError
 
@@ -126,7 +127,8 @@ CLIENT_PAYLOADS: dict[str, type[Checked]] = {
     UNBAN: UnbanPayload,
     MODE: ModePayload,
     SAFE_WORD: RoomPayload,
-    **ENGAGEMENT_PAYLOADS,  # mood votes, polls (api.engagement)
+    **ENGAGEMENT_PAYLOADS,  # mood votes, polls, duels, StripSync (api.engagement)
+    **DM_PAYLOADS,  # direct messages (api.messages)
 }
 
 

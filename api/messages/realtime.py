@@ -23,41 +23,24 @@ import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
 from aiohttp import web
-from pydantic import ConfigDict, Field, StringConstraints
 
 from api.auth.principal import Principal
 from api.chat.errors import RateLimited
 from api.chat.events import ack_error, ack_ok, parse
 from api.keys import POOL, POST_SCANNER
+from api.messages.events import CLOSED, READ, SEND, TYPING, ConversationPayload, SendPayload
 from api.messages.service import DMS, DirectMessages, message_wire, user_room
 from api.realtime import CHAT, SOCKETIO
-from api.schema import Checked
 from teezu.errors import TeezuError
 from teezu.settings import Settings
 from teezu.storage import STORAGE
 
 log = logging.getLogger(__name__)
 
-SEND = "dm:send"
-CLOSED = "dm:closed"  # server -> client {reason}: this connection gets no more direct messages
-READ = "dm:read"
-TYPING = "dm:typing"
-
 Request = Callable[[str, Any], Awaitable[dict[str, Any]]]
-
-
-class _Conversation(Checked):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
-
-    conversation_id: uuid.UUID = Field(alias="conversationId")
-
-
-class SendPayload(_Conversation):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    price: int | None = Field(default=None, ge=1, le=100_000)
 
 
 def user_room_of(principal: Principal) -> str | None:
@@ -98,12 +81,12 @@ def attach(app: web.Application, settings: Settings) -> None:
         return ack_ok(message=message_wire(row, principal.user_id))
 
     async def read(sid: str, data: Any) -> dict[str, Any]:
-        p = parse(_Conversation, data)
+        p = parse(ConversationPayload, data)
         principal = await app[CHAT].principal_of(sid)
         return ack_ok(marked=await app[DMS].mark_read(principal, p.conversation_id))
 
     async def typing(sid: str, data: Any) -> dict[str, Any]:
-        p = parse(_Conversation, data)
+        p = parse(ConversationPayload, data)
         principal = await app[CHAT].principal_of(sid)
         now = time.monotonic()
         # At most one notice per interval per connection and conversation, as in rooms.

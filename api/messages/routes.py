@@ -332,7 +332,8 @@ async def mark_read(call: Call[None, None]) -> ReadOut:
 async def unlock_message(call: Call[None, None]) -> web.Response:
     """Debits my wallet the price, paid to the sender as a tip (split by the fee schedule);
     ``alreadyUnlocked`` when it was paid before (by this key or another). 402
-    INSUFFICIENT_FUNDS; 422 MESSAGE_NOT_FOR_SALE for a message without a price or my own."""
+    INSUFFICIENT_FUNDS; 409 STREAM_FROZEN while a live stream of the sender is frozen (the kill
+    switch); 422 MESSAGE_NOT_FOR_SALE for a message without a price or my own."""
     cid, _ = await _other(call)
     mid = call.id("message_id")
     outcome = await unlock.unlock(

@@ -26,6 +26,7 @@ from api.wallet.fees import split
 from api.wallet.idempotency import run_idempotent
 from api.wallet.model import AccountKind, IdempotencyKey, Outcome, Posting, TxKind
 from api.wallet.service import Ledger
+from api.wallet.streams import refuse_if_frozen
 from teezu.db import Connection
 
 OPERATION = "message_unlock"
@@ -43,7 +44,8 @@ async def unlock(
 
     Success data: ``messageId``, ``price``, ``balance``, ``alreadyUnlocked`` and the ``txId``
     (the one transaction that paid for it). Stored refusal: ``INSUFFICIENT_FUNDS``. Raises
-    `MessageNotFound` and `NotForSale` (no price, or the caller's own message).
+    `MessageNotFound`, `NotForSale` (no price, or the caller's own message) and `StreamFrozen`
+    (a live stream of the sender is frozen).
     """
     pool, book = ledger.pool, ledger.book
     buyer = key.owner_id
@@ -53,6 +55,9 @@ async def unlock(
     if message.price is None or message.sender_id == buyer:
         raise NotForSale("this message has nothing to unlock", meta={"messageId": str(message_id)})
     price, seller = message.price, message.sender_id
+    # A tip to the sender by another name: refused while a live stream of theirs is frozen,
+    # as every payment to a creator is (the kill switch, api.wallet.streams).
+    await refuse_if_frozen(pool, seller)
 
     async def body(conn: Connection) -> dict[str, Any]:
         wallet = await book.of(conn, AccountKind.WALLET, buyer)

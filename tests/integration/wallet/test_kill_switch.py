@@ -47,6 +47,11 @@ PRICE = 10  # the creator's private-show price per minute
 NOT_ABOUT_A_STREAM = {
     ("POST", "/api/v1/wallet/purchase"): "buying tokens fills the buyer's own wallet",
     ("POST", "/api/v1/payouts"): "a creator cashing out what they already earned pays nobody",
+    ("POST", "/api/v1/affiliates/code"): "making one's referral code moves no token",
+    ("POST", "/api/v1/memberships"): "a platform membership pays the platform, no creator",
+    ("POST", "/api/v1/services/{service_id}/bookings"): (
+        "a booking holds the price for a provider's future slot; it is captured at completion"
+    ),
 }
 
 
@@ -148,6 +153,15 @@ async def _frozen_and_refused(node: Node, creator: Account, viewer: Account) -> 
     made = await creator.call("POST", "/api/v1/streams", json={"title": "Frozen"})
     assert made.status == 201, made.body
     sid = made.data["id"]
+    # A paid message from the creator to the viewer: unlocking it pays the creator.
+    conv = await viewer.call("POST", "/api/v1/conversations", json={"handle": creator.handle})
+    assert conv.status in (200, 201), conv.body
+    paid = await creator.call(
+        "POST",
+        f"/api/v1/conversations/{conv.data['id']}/messages",
+        json={"text": "secret", "price": 40},
+    )
+    assert paid.status == 201, paid.body
     doc = (await viewer.call("GET", "/api/v1/openapi.json")).body
     spending = spending_operations(doc)
     stale = set(NOT_ABOUT_A_STREAM) - set(spending)
@@ -186,6 +200,8 @@ async def _frozen_and_refused(node: Node, creator: Account, viewer: Account) -> 
                 "tierId": tier.data["id"],
                 "pricePerMinute": PRICE,
                 "option": 0,  # poll:vote (a weighted poll's vote is a tip)
+                "conversation_id": conv.data["id"],
+                "message_id": paid.data["id"],
             }
             before = await balance(viewer)
             called = []
@@ -208,6 +224,7 @@ async def _frozen_and_refused(node: Node, creator: Account, viewer: Account) -> 
                 "/api/v1/streams/{stream_id}/goal/pledges",
                 "/api/v1/creators/{creator_id}/subscribe",
                 "/api/v1/streams/{stream_id}/private-shows",
+                "/api/v1/conversations/{conversation_id}/messages/{message_id}/unlock",
             } <= set(called)
             for event in sorted(e for e in CLIENT_PAYLOADS if moves_money(e)):
                 ack = await _emit_as(node, viewer, event, {"streamId": sid, **values})

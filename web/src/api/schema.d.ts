@@ -231,7 +231,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Token flows per day: purchases, tips, subscriptions, shows, platform fees, payouts, refunds and chargebacks (reconciled to the ledger)
+         * Token flows per day: purchases, tips, subscriptions, memberships, shows, platform fees, payouts, refunds and chargebacks (reconciled to the ledger)
          * @description Needs permission `system.config_limited`.
          */
         get: operations["get_revenue"];
@@ -1476,7 +1476,8 @@ export interface paths {
          * Pay a paid message's price to read it (once, whatever the retries)
          * @description Debits my wallet the price, paid to the sender as a tip (split by the fee schedule);
          *         ``alreadyUnlocked`` when it was paid before (by this key or another). 402
-         *         INSUFFICIENT_FUNDS; 422 MESSAGE_NOT_FOR_SALE for a message without a price or my own.
+         *         INSUFFICIENT_FUNDS; 409 STREAM_FROZEN while a live stream of the sender is frozen (the kill
+         *         switch); 422 MESSAGE_NOT_FOR_SALE for a message without a price or my own.
          *
          *     Needs permission `wallet.use`.
          */
@@ -7438,6 +7439,8 @@ export interface components {
              * Format: date
              */
             day: string;
+            /** Memberships */
+            memberships: number;
             /** Payouts */
             payouts: number;
             /** Platformfees */
@@ -7459,6 +7462,8 @@ export interface components {
         RevenueFigures: {
             /** Chargebacks */
             chargebacks: number;
+            /** Memberships */
+            memberships: number;
             /** Payouts */
             payouts: number;
             /** Platformfees */
@@ -9963,7 +9968,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Token flows per day: purchases, tips, subscriptions, shows, platform fees, payouts, refunds and chargebacks (reconciled to the ledger) */
+            /** @description Token flows per day: purchases, tips, subscriptions, memberships, shows, platform fees, payouts, refunds and chargebacks (reconciled to the ledger) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -16506,6 +16511,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in, or the session is no longer valid */
             401: {
                 headers: {
@@ -19131,6 +19145,15 @@ export interface operations {
                         /** @constant */
                         status: "ok";
                     };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in, or the session is no longer valid */

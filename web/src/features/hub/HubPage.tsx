@@ -120,8 +120,8 @@ function HubPanels({ period, lang }: { period: Period; lang: string }) {
             <Table
               caption={t('hub.revenueTotals')}
               testId="hub-revenue-totals"
-              head={[t('hub.purchases'), t('hub.tips'), t('hub.subscriptions'), t('hub.shows'), t('hub.platformFees'), t('hub.payouts'), t('hub.chargebacks')]}
-              rows={[[r.totals.purchases, r.totals.tips, r.totals.subscriptions, r.totals.shows, r.totals.platformFees, r.totals.payouts, r.totals.chargebacks].map(n)]}
+              head={[t('hub.purchases'), t('hub.tips'), t('hub.subscriptions'), t('hub.memberships'), t('hub.shows'), t('hub.platformFees'), t('hub.payouts'), t('hub.chargebacks')]}
+              rows={[[r.totals.purchases, r.totals.tips, r.totals.subscriptions, r.totals.memberships, r.totals.shows, r.totals.platformFees, r.totals.payouts, r.totals.chargebacks].map(n)]}
             />
           </>
         ) : !hub.revenue.error && <Loading />}
