@@ -53,7 +53,7 @@ async def expire(chat_server, duel_id: str) -> None:
 
 async def test_a_duel_scores_tips_once_and_ends_once_in_both_rooms(
     user, connect, new_room, chat_server, http
-):
+) -> None:
     (ca, room_a, studio_a, viewer_a), (cb, room_b, studio_b, viewer_b) = await two_rooms(
         user, connect, new_room, chat_server
     )
@@ -111,14 +111,14 @@ async def test_a_duel_scores_tips_once_and_ends_once_in_both_rooms(
     assert now["duel"]["winner"] == "challenger"
 
     # the duel on room B's timeline: its start, then completed by its end and result
-    got: list[Mark] = []
+    seen: list[Mark] = []
     async with asyncio.timeout(5):
-        while len(got) < 2:
-            got.append(Mark.from_message(await marks.get()))
+        while len(seen) < 2:
+            seen.append(Mark.from_message(await marks.get()))
     await marks.close()
-    assert [m.id for m in got] == [f"duel-{duel['id']}"] * 2 and got[0].kind == "duel"
-    assert got[0].end is None and got[1].end is not None and got[1].end > got[1].start
-    assert got[1].attrs["X-WINNER"] == "challenger" and got[1].attrs["X-OPPONENT-SCORE"] == 25
+    assert [m.id for m in seen] == [f"duel-{duel['id']}"] * 2 and seen[0].kind == "duel"
+    assert seen[0].end is None and seen[1].end is not None and seen[1].end > seen[1].start
+    assert seen[1].attrs["X-WINNER"] == "challenger" and seen[1].attrs["X-OPPONENT-SCORE"] == 25
 
 
 async def test_an_early_end_forfeits_and_a_tie_has_no_winner(user, connect, new_room, chat_server):

@@ -245,7 +245,7 @@ async def test_concurrent_decisions_settle_a_payout_once(wallet_server, member, 
     await books_ok(wallet_server)
 
 
-async def test_the_approval_queue_is_paginated_oldest_first(wallet_server, member, payouts):
+async def test_the_approval_queue_is_paginated_oldest_first(wallet_server, member, payouts) -> None:
     admin = await member(Role.ADMIN)
     made = [(await pending_payout(wallet_server, member, payouts, 100))[1]["id"] for _ in range(3)]
     seen: list[str] = []

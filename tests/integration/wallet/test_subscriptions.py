@@ -241,7 +241,7 @@ async def test_subscribing_charges_the_first_period_like_a_tip(wallet_server, me
     assert count.data == {"active": 1, "grace": 0, "total": 1}
 
 
-async def test_my_subscriptions_page_by_cursor(wallet_server, member):
+async def test_my_subscriptions_page_by_cursor(wallet_server, member) -> None:
     viewer = await member()
     await fund(wallet_server.ledger, viewer.id, 100)
     made = [
